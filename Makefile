@@ -1,0 +1,49 @@
+# CSO Impact — the two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DB     ?= data/cso.duckdb
+PORT   ?= 8501
+
+.PHONY: run test test-slow test-all lint demo bench shots clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+$(DB): | $(STAMP)
+	$(PY) -m analytics demo --db $(DB)
+
+## run: install, build the demo city if there is no database, start the app
+run: $(STAMP) $(DB)
+	CSO_DB=$(DB) $(PY) -m streamlit run dashboard.py --server.port $(PORT) \
+		--browser.gatherUsageStats false
+
+## test: ruff + the test suite (slow tests excluded; `make test-slow` runs those)
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+test-all: test test-slow
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check . || true
+
+demo: $(STAMP)
+	$(PY) -m analytics demo --db $(DB)
+
+bench: $(STAMP)
+	$(PY) -m analytics bench all
+
+shots: $(STAMP) $(DB)
+	CSO_DB=$(DB) $(PY) ../shared/tools/shoot_pages.py --out tests/artifacts/pages
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/artifacts

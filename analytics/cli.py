@@ -1,0 +1,157 @@
+"""Command-line interface: ``python -m analytics {demo,info,import,bench} ...``.
+
+Exit codes: 0 success, 1 unexpected failure, 2 bad arguments or input that cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from analytics import db
+from analytics.errors import CSOError
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits with 2 on bad arguments already; keep the message plain."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
+    return value
+
+
+def _progress_bar(stream=sys.stderr) -> Callable[[float, str], None]:
+    """A text progress bar on stderr: callback(fraction 0..1, message)."""
+    width = 30
+    start = time.perf_counter()
+
+    def update(frac: float, msg: str) -> None:
+        frac = min(max(frac, 0.0), 1.0)
+        filled = int(round(frac * width))
+        bar = "#" * filled + "-" * (width - filled)
+        el = time.perf_counter() - start
+        stream.write(f"\r[{bar}] {frac * 100:5.1f}%  {el:6.1f}s  {msg[:50]:<50}")
+        if frac >= 1.0:
+            stream.write("\n")
+        stream.flush()
+
+    return update
+
+
+# -- demo -------------------------------------------------------------------------------
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from analytics import synthetic
+
+    path = db.resolve_db_path(args.db)
+    if path.exists() and not args.force:
+        # Rebuilding silently would discard imported data; say so instead.
+        print(f"{path} already exists; pass --force to replace it with a new demo city.",
+              file=sys.stderr)
+        return EXIT_USAGE
+    truth = synthetic.build_demo_database(
+        path, n_calls=args.calls, seed=args.seed, progress=_progress_bar()
+    )
+    print(f"demo city written to {path} ({truth['n_calls']:,} calls, seed {args.seed})")
+    return EXIT_OK
+
+
+# -- info -------------------------------------------------------------------------------
+_DATE_COLUMNS = {
+    "calls": "received_at",
+    "assignments": "dispatched_at",
+    "incidents": "reported_at",
+    "activities": "started_at",
+    "staffing": "date",
+    "deployments": "start_date",
+    "imports": "imported_at",
+}
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    path = db.resolve_db_path(args.db)
+    if not path.exists():
+        print(f"no database at {path}; build one with `python -m analytics demo`",
+              file=sys.stderr)
+        return EXIT_USAGE
+    con = db.connect(path, read_only=True)
+    try:
+        counts = db.table_counts(con)
+        print(f"database {path}")
+        print(f"{'table':<20}{'rows':>14}  date range")
+        for name, n in counts.items():
+            rng = ""
+            col = _DATE_COLUMNS.get(name)
+            if col and n:
+                # Table and column names come from the fixed mapping above.
+                lo, hi = con.execute(f'SELECT min("{col}"), max("{col}") FROM "{name}"').fetchall()[0]
+                rng = f"{lo} .. {hi}"
+            print(f"{name:<20}{n:>14,}  {rng}")
+    finally:
+        con.close()
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m analytics", description="CSO Impact command line")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="build the synthetic demo city database")
+    d.add_argument("--calls", type=_positive_int, default=1_000_000,
+                   help="number of calls for service (default 1,000,000)")
+    d.add_argument("--seed", type=int, default=20220101, help="random seed (default 20220101)")
+    d.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
+    d.add_argument("--force", action="store_true", help="replace an existing database file")
+    d.set_defaults(func=_cmd_demo)
+
+    i = sub.add_parser("info", help="print table row counts and date ranges")
+    i.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
+    i.set_defaults(func=_cmd_info)
+
+    # Feature modules add their own sub-commands (import, bench, ...).
+    for register in _extra_commands():
+        register(sub)
+    return p
+
+
+def _extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
+    regs = []
+    try:
+        from analytics.ingest.cli import register as register_import
+    except ImportError:  # importer not installed in this checkout
+        pass
+    else:
+        regs.append(register_import)
+    try:
+        from analytics.bench import register as register_bench
+    except ImportError:
+        pass
+    else:
+        regs.append(register_bench)
+    return regs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except CSOError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE

@@ -1,0 +1,308 @@
+"""The canonical DuckDB store: schema, connection, Ibis backend.
+
+Every source format is mapped into the tables of PRODUCT.md section 2; every metric reads
+only from them (and from the derived tables built by :mod:`analytics.facts`).
+
+The database file defaults to ``data/cso.duckdb`` in the project, overridable with the
+``CSO_DB`` environment variable or the ``--db`` CLI option.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from analytics.errors import DatabaseError
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "cso.duckdb"
+SCHEMA_VERSION = 1
+
+UNIT_TYPES = ("sworn", "cso", "other")
+CSO_TIERS = ("cso_only", "cso_with_backup", "co_response", "sworn_only")
+AREA_LEVELS = ("beat", "district")
+ACTIVITY_TYPES = (
+    "foot_patrol",
+    "vehicle_patrol",
+    "traffic_control",
+    "community_event",
+    "outreach_referral",
+    "nuisance_abatement",
+    "report_writing",
+    "evidence",
+    "other",
+)
+OFFENSE_CATEGORIES = ("violent", "property", "quality_of_life", "other")
+
+
+def _in(values: tuple[str, ...]) -> str:
+    # Identifiers and literals from the fixed tuples above only, never user input.
+    return ", ".join(f"'{v}'" for v in values)
+
+
+# Table name -> CREATE statement. Order matters only for readability (no foreign keys:
+# real exports reference units and areas that are not in the boundary file, and the
+# importer reports those instead of refusing the whole file).
+TABLES: dict[str, str] = {
+    "schema_version": """
+        CREATE TABLE IF NOT EXISTS schema_version (
+            version INTEGER PRIMARY KEY,
+            applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            note VARCHAR
+        )""",
+    "areas": f"""
+        CREATE TABLE IF NOT EXISTS areas (
+            area_id VARCHAR PRIMARY KEY,
+            level VARCHAR NOT NULL CHECK (level IN ({_in(AREA_LEVELS)})),
+            name VARCHAR,
+            parent_id VARCHAR,
+            geometry VARCHAR,            -- GeoJSON geometry object (lon/lat, WGS84)
+            population INTEGER CHECK (population IS NULL OR population >= 0)
+        )""",
+    "call_types": f"""
+        CREATE TABLE IF NOT EXISTS call_types (
+            call_type VARCHAR PRIMARY KEY,
+            description VARCHAR,
+            category VARCHAR,
+            cso_tier VARCHAR NOT NULL CHECK (cso_tier IN ({_in(CSO_TIERS)})),
+            sensitive BOOLEAN NOT NULL DEFAULT false
+        )""",
+    # Every change to the crosswalk: who, when, what (old and new value of each field).
+    "call_type_history": """
+        CREATE TABLE IF NOT EXISTS call_type_history (
+            version INTEGER NOT NULL,
+            changed_at TIMESTAMP NOT NULL,
+            changed_by VARCHAR NOT NULL,
+            call_type VARCHAR NOT NULL,
+            field VARCHAR NOT NULL,
+            old_value VARCHAR,
+            new_value VARCHAR,
+            PRIMARY KEY (version, call_type, field)
+        )""",
+    "units": f"""
+        CREATE TABLE IF NOT EXISTS units (
+            unit_id VARCHAR PRIMARY KEY,
+            unit_type VARCHAR NOT NULL CHECK (unit_type IN ({_in(UNIT_TYPES)})),
+            home_district VARCHAR
+        )""",
+    "calls": """
+        CREATE TABLE IF NOT EXISTS calls (
+            call_id VARCHAR PRIMARY KEY,
+            received_at TIMESTAMP NOT NULL,
+            dispatched_at TIMESTAMP,     -- first unit dispatched
+            enroute_at TIMESTAMP,
+            arrived_at TIMESTAMP,        -- first unit on scene
+            cleared_at TIMESTAMP,
+            call_type VARCHAR,           -- final call type
+            call_type_initial VARCHAR,
+            priority SMALLINT,           -- 1 = most urgent
+            source VARCHAR,              -- 911, non_emergency, online, officer_initiated, ...
+            self_initiated BOOLEAN NOT NULL DEFAULT false,
+            disposition VARCHAR,
+            district VARCHAR,
+            beat VARCHAR,
+            lat DOUBLE,
+            lon DOUBLE
+        )""",
+    "assignments": """
+        CREATE TABLE IF NOT EXISTS assignments (
+            call_id VARCHAR NOT NULL,
+            unit_id VARCHAR NOT NULL,
+            dispatched_at TIMESTAMP,
+            enroute_at TIMESTAMP,
+            arrived_at TIMESTAMP,
+            cleared_at TIMESTAMP,
+            is_primary BOOLEAN NOT NULL DEFAULT false,
+            PRIMARY KEY (call_id, unit_id)
+        )""",
+    "staffing": f"""
+        CREATE TABLE IF NOT EXISTS staffing (
+            date DATE NOT NULL,
+            hour SMALLINT NOT NULL CHECK (hour BETWEEN 0 AND 23),
+            district VARCHAR NOT NULL,
+            unit_type VARCHAR NOT NULL CHECK (unit_type IN ({_in(UNIT_TYPES)})),
+            on_duty_hours DOUBLE NOT NULL CHECK (on_duty_hours >= 0),
+            PRIMARY KEY (date, hour, district, unit_type)
+        )""",
+    "incidents": """
+        CREATE TABLE IF NOT EXISTS incidents (
+            incident_id VARCHAR PRIMARY KEY,
+            occurred_at TIMESTAMP,
+            reported_at TIMESTAMP,
+            offense VARCHAR,
+            offense_category VARCHAR,    -- violent / property / quality_of_life / other
+            district VARCHAR,
+            beat VARCHAR,
+            lat DOUBLE,
+            lon DOUBLE
+        )""",
+    "deployments": """
+        CREATE TABLE IF NOT EXISTS deployments (
+            area_id VARCHAR NOT NULL,
+            start_date DATE NOT NULL,
+            end_date DATE,
+            cso_count INTEGER,
+            note VARCHAR,
+            PRIMARY KEY (area_id, start_date),
+            CHECK (end_date IS NULL OR end_date >= start_date)
+        )""",
+    "activities": f"""
+        CREATE TABLE IF NOT EXISTS activities (
+            activity_id VARCHAR PRIMARY KEY,
+            unit_id VARCHAR,
+            activity_type VARCHAR NOT NULL CHECK (activity_type IN ({_in(ACTIVITY_TYPES)})),
+            started_at TIMESTAMP NOT NULL,
+            ended_at TIMESTAMP,
+            district VARCHAR,
+            beat VARCHAR,
+            lat DOUBLE,
+            lon DOUBLE,
+            contacts INTEGER
+        )""",
+    "imports": """
+        CREATE TABLE IF NOT EXISTS imports (
+            import_id INTEGER PRIMARY KEY,
+            table_name VARCHAR NOT NULL,
+            file_name VARCHAR NOT NULL,
+            checksum VARCHAR NOT NULL,   -- sha256 of the file bytes
+            preset VARCHAR,
+            rows_read BIGINT NOT NULL,
+            rows_loaded BIGINT NOT NULL, -- new rows inserted
+            rows_updated BIGINT NOT NULL DEFAULT 0,
+            rows_unchanged BIGINT NOT NULL DEFAULT 0,
+            rows_rejected BIGINT NOT NULL,
+            imported_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            note VARCHAR
+        )""",
+    # Command-staff goals for KPI cards (e.g. p1_median_total_min <= 7).
+    "kpi_targets": """
+        CREATE TABLE IF NOT EXISTS kpi_targets (
+            metric VARCHAR PRIMARY KEY,
+            target DOUBLE NOT NULL,
+            direction VARCHAR NOT NULL CHECK (direction IN ('at_most', 'at_least')),
+            set_by VARCHAR,
+            set_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+        )""",
+    # Small key/value settings (cost per hour by unit type, map tile URL, ...).
+    "settings": """
+        CREATE TABLE IF NOT EXISTS settings (
+            key VARCHAR PRIMARY KEY,
+            value VARCHAR
+        )""",
+}
+
+CANONICAL_TABLES = (
+    "calls",
+    "assignments",
+    "units",
+    "staffing",
+    "incidents",
+    "areas",
+    "deployments",
+    "activities",
+    "call_types",
+)
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> object:
+    """First column of the first row of a query, or None.
+
+    DuckDB 2.0 keeps an ``execute()`` result open until it is fetched to the end, which
+    blocks the next query on the connection; so never use ``fetchone()`` — this fetches all.
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
+def resolve_db_path(db: str | os.PathLike[str] | None = None) -> Path:
+    """The database path: explicit argument, else ``$CSO_DB``, else ``data/cso.duckdb``."""
+    if db is not None:
+        return Path(db)
+    env = os.environ.get("CSO_DB")
+    return Path(env) if env else DEFAULT_DB_PATH
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every canonical table that does not exist and record the schema version."""
+    for ddl in TABLES.values():
+        con.execute(ddl)
+    current = scalar(con, "SELECT max(version) FROM schema_version")
+    if current is None:
+        con.execute(
+            "INSERT INTO schema_version (version, note) VALUES (?, ?)",
+            [SCHEMA_VERSION, "initial schema"],
+        )
+    elif current > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"database schema version {current} is newer than this program's "
+            f"({SCHEMA_VERSION}); update CSO Impact"
+        )
+
+
+def connect(
+    db: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool = False,
+    create: bool = True,
+) -> duckdb.DuckDBPyConnection:
+    """Open (and, unless read-only, create) the canonical database.
+
+    Parameters
+    ----------
+    db
+        Path to the DuckDB file, or ``":memory:"``. ``None`` uses :func:`resolve_db_path`.
+    read_only
+        Open without write access (pages use this).
+    create
+        Create missing tables. Ignored when ``read_only``.
+    """
+    if str(db) == ":memory:":
+        con = duckdb.connect(":memory:")
+        create_schema(con)
+        return con
+    path = resolve_db_path(db)
+    if read_only and not path.exists():
+        raise DatabaseError(f"database {path} does not exist; run `python -m analytics demo`")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:  # locked by another process, unreadable, ...
+        raise DatabaseError(f"cannot open database {path}: {exc}") from exc
+    if create and not read_only:
+        create_schema(con)
+    return con
+
+
+def ibis_backend(con: duckdb.DuckDBPyConnection):  # noqa: ANN201 - ibis type is dynamic
+    """Wrap a DuckDB connection (or cursor) as an Ibis backend."""
+    import ibis
+
+    return ibis.duckdb.from_connection(con)
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Row count of every table in the database (canonical and derived)."""
+    names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
+    # Table names come from the catalog itself, not from users.
+    return {n: scalar(con, f'SELECT count(*) FROM "{n}"') for n in names}
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction: commit on success, roll back everything on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    else:
+        con.execute("COMMIT")

@@ -1,0 +1,130 @@
+"""Derived per-call fact table, rebuilt after every import or demo build.
+
+``call_facts`` has one row per call with the segments already in seconds, the first
+arrival across all units (not the primary's), the first sworn arrival, unit-hours by unit
+type and the CSO flags, so that pages query precomputed columns (PRODUCT.md section 7).
+
+Definitions (PRODUCT.md section 3):
+
+- ``first_dispatched_at`` = earliest dispatch of any unit (``calls.dispatched_at`` and every
+  assignment's ``dispatched_at``); ``first_arrived_at`` likewise for arrival.
+- ``queue_s`` = received → first dispatched; ``travel_s`` = first dispatched → first
+  arrived; ``total_s`` = received → first arrived. Raw differences: they may be NULL or
+  negative here; the response-time metric excludes and counts those.
+- ``sworn_total_s`` = received → first *sworn* unit on scene.
+- committed time of an assignment = (dispatched, else en route) → cleared, counted only
+  when both exist and cleared ≥ start; ``*_unit_hours`` sum it over the call's units.
+- ``primary_unit_type`` = type of the assignment flagged ``is_primary`` (else of the first
+  dispatched unit); ``cso_primary`` = that type is ``cso``.
+- ``eligible`` = the call type's CSO tier is anything but ``sworn_only`` (unmapped call
+  types are not eligible); ``diverted`` = eligible, at least one unit assigned, and no
+  sworn unit ever assigned; ``cso_backup`` = CSO-primary call where a sworn unit was
+  also assigned.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import duckdb
+
+from analytics.db import scalar
+
+log = logging.getLogger(__name__)
+
+CALL_FACTS_SQL = """
+CREATE OR REPLACE TABLE call_facts AS
+WITH a AS (
+    SELECT
+        a.call_id,
+        a.unit_id,
+        a.dispatched_at,
+        a.arrived_at,
+        a.is_primary,
+        coalesce(u.unit_type, 'other') AS unit_type,
+        CASE
+            WHEN a.cleared_at IS NOT NULL
+             AND coalesce(a.dispatched_at, a.enroute_at) IS NOT NULL
+             AND a.cleared_at >= coalesce(a.dispatched_at, a.enroute_at)
+            THEN epoch(a.cleared_at - coalesce(a.dispatched_at, a.enroute_at)) / 3600.0
+        END AS committed_h
+    FROM assignments a
+    LEFT JOIN units u USING (unit_id)
+),
+per_call AS (
+    SELECT
+        call_id,
+        min(dispatched_at) AS a_first_dispatched_at,
+        min(arrived_at) AS a_first_arrived_at,
+        min(arrived_at) FILTER (WHERE unit_type = 'sworn') AS first_sworn_arrived_at,
+        count(*) AS n_units,
+        count(*) FILTER (WHERE unit_type = 'sworn') AS n_sworn_units,
+        count(*) FILTER (WHERE unit_type = 'cso') AS n_cso_units,
+        coalesce(sum(committed_h) FILTER (WHERE unit_type = 'sworn'), 0) AS sworn_unit_hours,
+        coalesce(sum(committed_h) FILTER (WHERE unit_type = 'cso'), 0) AS cso_unit_hours,
+        coalesce(sum(committed_h) FILTER (WHERE unit_type = 'other'), 0) AS other_unit_hours,
+        -- primary: the flagged assignment, else the first dispatched unit
+        arg_min(unit_type, (CASE WHEN is_primary THEN 0 ELSE 1 END,
+                            coalesce(dispatched_at, TIMESTAMP '9999-01-01'))) AS primary_unit_type
+    FROM a
+    GROUP BY call_id
+)
+SELECT
+    c.call_id,
+    c.received_at,
+    CAST(c.received_at AS DATE) AS day,
+    CAST(date_trunc('month', c.received_at) AS DATE) AS month,
+    CAST(date_trunc('week', c.received_at) AS DATE) AS week,
+    CAST(hour(c.received_at) AS SMALLINT) AS hour,
+    CAST(isodow(c.received_at) AS SMALLINT) AS weekday,       -- 1 = Monday
+    c.priority,
+    c.call_type,
+    ct.category,
+    ct.cso_tier,
+    coalesce(ct.sensitive, false) AS sensitive,
+    c.source,
+    c.self_initiated,
+    c.disposition,
+    c.district,
+    c.beat,
+    c.lat,
+    c.lon,
+    least(c.dispatched_at, p.a_first_dispatched_at) AS first_dispatched_at,
+    least(c.arrived_at, p.a_first_arrived_at) AS first_arrived_at,
+    c.cleared_at,
+    epoch(least(c.dispatched_at, p.a_first_dispatched_at) - c.received_at) AS queue_s,
+    epoch(least(c.arrived_at, p.a_first_arrived_at)
+          - least(c.dispatched_at, p.a_first_dispatched_at)) AS travel_s,
+    epoch(least(c.arrived_at, p.a_first_arrived_at) - c.received_at) AS total_s,
+    epoch(p.first_sworn_arrived_at - c.received_at) AS sworn_total_s,
+    coalesce(p.n_units, 0) AS n_units,
+    coalesce(p.n_sworn_units, 0) AS n_sworn_units,
+    coalesce(p.n_cso_units, 0) AS n_cso_units,
+    coalesce(p.sworn_unit_hours, 0) AS sworn_unit_hours,
+    coalesce(p.cso_unit_hours, 0) AS cso_unit_hours,
+    coalesce(p.other_unit_hours, 0) AS other_unit_hours,
+    p.primary_unit_type,
+    coalesce(p.primary_unit_type = 'cso', false) AS cso_primary,
+    coalesce(ct.cso_tier IS NOT NULL AND ct.cso_tier <> 'sworn_only', false) AS eligible,
+    coalesce(ct.cso_tier IS NOT NULL AND ct.cso_tier <> 'sworn_only'
+             AND p.n_units > 0 AND p.n_sworn_units = 0, false) AS diverted,
+    coalesce(p.primary_unit_type = 'cso' AND p.n_sworn_units > 0, false) AS cso_backup
+FROM calls c
+LEFT JOIN per_call p USING (call_id)
+LEFT JOIN call_types ct USING (call_type)
+ORDER BY c.received_at
+"""
+
+
+def build_call_facts(con: duckdb.DuckDBPyConnection) -> int:
+    """(Re)build ``call_facts`` from the canonical tables; return its row count."""
+    con.execute(CALL_FACTS_SQL)
+    n = scalar(con, "SELECT count(*) FROM call_facts")
+    log.info("call_facts rebuilt: %d rows", n)
+    return n
+
+
+def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild every derived table. Call after any change to calls, assignments, units
+    or call_types."""
+    build_call_facts(con)

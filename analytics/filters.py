@@ -1,0 +1,175 @@
+"""The global filters shared by every page: a frozen, hashable value.
+
+Pages build one :class:`Filters` from the sidebar widgets (mirrored into the URL query
+string) and pass it to analytics functions, which apply it with :meth:`Filters.apply`.
+Being frozen and hashable, it is the cache key of ``st.cache_data`` helpers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from analytics.errors import OptionError
+
+# Query-string keys, one per field.
+_QP_KEYS = ("start", "end", "district", "beat", "priority", "category")
+
+
+def _as_tuple(values: Any, cast: type = str) -> tuple:
+    if values is None:
+        return ()
+    if isinstance(values, (str, int)):
+        values = [values]
+    return tuple(sorted({cast(v) for v in values}))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Date range, areas, priorities and call categories; empty tuple = no restriction.
+
+    ``start`` and ``end`` are inclusive calendar dates. ``categories`` applies to call
+    categories (``call_types.category``) for call tables and to ``offense_category`` for
+    incidents only when the caller says so (calls and crimes are never mixed).
+    """
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    districts: tuple[str, ...] = field(default_factory=tuple)
+    beats: tuple[str, ...] = field(default_factory=tuple)
+    priorities: tuple[int, ...] = field(default_factory=tuple)
+    categories: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "districts", _as_tuple(self.districts))
+        object.__setattr__(self, "beats", _as_tuple(self.beats))
+        object.__setattr__(self, "priorities", _as_tuple(self.priorities, int))
+        object.__setattr__(self, "categories", _as_tuple(self.categories))
+        if self.start and self.end and self.start > self.end:
+            raise OptionError(f"start date {self.start} is after end date {self.end}")
+
+    # -- convenience -----------------------------------------------------------------
+    def with_(self, **changes: Any) -> Filters:
+        """A copy with some fields changed (the original is never mutated)."""
+        return replace(self, **changes)
+
+    def shifted_years(self, years: int) -> Filters:
+        """The same filter over the date range moved by ``years`` (for 'same period last year')."""
+
+        def shift(d: dt.date | None) -> dt.date | None:
+            if d is None:
+                return None
+            try:
+                return d.replace(year=d.year + years)
+            except ValueError:  # 29 February
+                return d.replace(year=d.year + years, day=28)
+
+        return replace(self, start=shift(self.start), end=shift(self.end))
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no restriction is set."""
+        return self == Filters()
+
+    def describe(self) -> str:
+        """One line for captions and export stamps."""
+        parts = []
+        if self.start or self.end:
+            parts.append(f"{self.start or '…'} to {self.end or '…'}")
+        if self.districts:
+            parts.append("district " + ", ".join(self.districts))
+        if self.beats:
+            parts.append("beat " + ", ".join(self.beats))
+        if self.priorities:
+            parts.append("priority " + ", ".join(str(p) for p in self.priorities))
+        if self.categories:
+            parts.append("category " + ", ".join(self.categories))
+        return "; ".join(parts) if parts else "all data"
+
+    # -- application -----------------------------------------------------------------
+    def apply(
+        self,
+        table: Any,
+        *,
+        time_col: str | None = "received_at",
+        district_col: str | None = "district",
+        beat_col: str | None = "beat",
+        priority_col: str | None = "priority",
+        category_col: str | None = "category",
+    ) -> Any:
+        """Filter an Ibis table; pass ``None`` for a column the table does not have.
+
+        Dates are compared on whole days: ``start <= time_col < end + 1 day``.
+        """
+        preds = []
+        if time_col is not None:
+            col = table[time_col]
+            if self.start is not None:
+                preds.append(col >= dt.datetime.combine(self.start, dt.time()))
+            if self.end is not None:
+                preds.append(col < dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time()))
+        if district_col is not None and self.districts:
+            preds.append(table[district_col].isin(list(self.districts)))
+        if beat_col is not None and self.beats:
+            preds.append(table[beat_col].isin(list(self.beats)))
+        if priority_col is not None and self.priorities:
+            preds.append(table[priority_col].isin(list(self.priorities)))
+        if category_col is not None and self.categories:
+            preds.append(table[category_col].isin(list(self.categories)))
+        return table.filter(preds) if preds else table
+
+    # -- URL query string ------------------------------------------------------------
+    def to_query_params(self) -> dict[str, str | list[str]]:
+        """Query-string form (only the fields that are set)."""
+        qp: dict[str, str | list[str]] = {}
+        if self.start:
+            qp["start"] = self.start.isoformat()
+        if self.end:
+            qp["end"] = self.end.isoformat()
+        if self.districts:
+            qp["district"] = list(self.districts)
+        if self.beats:
+            qp["beat"] = list(self.beats)
+        if self.priorities:
+            qp["priority"] = [str(p) for p in self.priorities]
+        if self.categories:
+            qp["category"] = list(self.categories)
+        return qp
+
+    @classmethod
+    def from_query_params(cls, qp: Mapping[str, Any]) -> Filters:
+        """Parse a query-string mapping; values that do not parse are ignored."""
+
+        def many(key: str) -> list[str]:
+            getter = getattr(qp, "get_all", None)
+            if getter is not None:
+                return list(getter(key))
+            v = qp.get(key)
+            if v is None:
+                return []
+            return list(v) if isinstance(v, (list, tuple)) else [v]
+
+        def date(key: str) -> dt.date | None:
+            vals = many(key)
+            try:
+                return dt.date.fromisoformat(vals[0]) if vals else None
+            except ValueError:
+                return None
+
+        start, end = date("start"), date("end")
+        if start and end and start > end:
+            start, end = end, start
+        prios = [int(p) for p in many("priority") if str(p).isdigit()]
+        return cls(
+            start=start,
+            end=end,
+            districts=tuple(many("district")),
+            beats=tuple(many("beat")),
+            priorities=tuple(prios),
+            categories=tuple(many("category")),
+        )
+
+
+QUERY_PARAM_KEYS = _QP_KEYS
