@@ -1,0 +1,43 @@
+"""CSO Impact — entry point: page navigation and the global sidebar filters only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui import state
+
+st.set_page_config(page_title="CSO Impact", page_icon="🚓", layout="wide")
+
+HERE = Path(__file__).parent
+SECTIONS: dict[str, list[tuple[str, str, str]]] = {
+    "Programme": [
+        ("pages/overview.py", "Overview", "🏠"),
+        ("pages/evaluation.py", "Evaluation", "🔬"),
+        ("pages/maps.py", "Maps", "🗺️"),
+    ],
+    "Metrics": [
+        ("pages/response_times.py", "Response times", "⏱️"),
+        ("pages/workload.py", "Workload & offload", "👥"),
+        ("pages/crime_trends.py", "Crime trends", "📈"),
+    ],
+    "Data": [
+        ("pages/call_types.py", "Call types", "🗂️"),
+        ("pages/data.py", "Data", "📥"),
+    ],
+}
+
+nav = {
+    section: [
+        st.Page(path, title=title, icon=icon, default=(path == "pages/overview.py"))
+        for path, title, icon in pages
+        if (HERE / path).exists()
+    ]
+    for section, pages in SECTIONS.items()
+}
+page = st.navigation({s: p for s, p in nav.items() if p})
+
+state.ensure_database()
+state.sidebar_filters()
+page.run()

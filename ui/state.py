@@ -1,0 +1,169 @@
+"""Connection, per-session cursor, and the global sidebar filters.
+
+One DuckDB connection per server process (``st.cache_resource``), opened read-write so
+the Data page can import; every session gets its own cursor, wrapped as its own Ibis
+backend (a DuckDB connection is not thread-safe; cursors are).
+
+The global filters live in ``st.session_state`` under the keys below and are mirrored
+into the URL query string, so a view can be shared and survives page changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from analytics import catalog, db
+from analytics.errors import DatabaseError
+from analytics.filters import Filters
+
+log = logging.getLogger(__name__)
+
+# Session-state keys (the only place they are spelled out).
+KEY_CURSOR = "cso_cursor"
+KEY_BACKEND = "cso_backend"
+KEY_FILTERS = "cso_filters"
+KEY_DATES = "flt_dates"
+KEY_DISTRICTS = "flt_districts"
+KEY_BEATS = "flt_beats"
+KEY_PRIORITIES = "flt_priorities"
+KEY_CATEGORIES = "flt_categories"
+KEY_FILTERS_INIT = "flt_initialised"
+
+
+def db_path() -> Path:
+    """The database file this app serves ($CSO_DB or data/cso.duckdb)."""
+    return db.resolve_db_path()
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(path: str) -> Any:
+    return db.connect(path)
+
+
+def ensure_database() -> None:
+    """Build the demo city with a progress bar when no database exists yet."""
+    path = db_path()
+    if path.exists():
+        return
+    from analytics import synthetic
+
+    st.info(
+        f"No database found at `{path}`. Building the synthetic demo city once "
+        "(about half a minute); import your own data later on the **Data** page."
+    )
+    bar = st.progress(0.0, text="Building the demo city…")
+    synthetic.build_demo_database(
+        path, progress=lambda frac, msg: bar.progress(min(max(frac, 0.0), 1.0), text=msg)
+    )
+    bar.empty()
+    st.rerun()
+
+
+def get_con() -> Any:
+    """This session's DuckDB cursor."""
+    if KEY_CURSOR not in st.session_state:
+        try:
+            con = _connection(str(db_path()))
+        except DatabaseError as exc:
+            st.error(f"Cannot open the database: {exc}")
+            st.stop()
+        st.session_state[KEY_CURSOR] = con.cursor()
+    return st.session_state[KEY_CURSOR]
+
+
+def get_backend() -> Any:
+    """This session's Ibis backend over its own cursor."""
+    if KEY_BACKEND not in st.session_state:
+        st.session_state[KEY_BACKEND] = db.ibis_backend(get_con())
+    return st.session_state[KEY_BACKEND]
+
+
+def data_changed() -> None:
+    """Call after an import: drop cached query results and the cached filter options."""
+    st.cache_data.clear()
+
+
+@st.cache_data(show_spinner=False)
+def filter_options(_backend: Any, db_file: str) -> catalog.FilterOptions:
+    """Sidebar choices, cached per database file."""
+    return catalog.filter_options(_backend)
+
+
+def current_filters() -> Filters:
+    """The global filters set in the sidebar (no restriction before it has rendered)."""
+    return st.session_state.get(KEY_FILTERS, Filters())
+
+
+def _init_from_query_params(opts: catalog.FilterOptions) -> None:
+    """Seed the widgets from the URL on a session's first run."""
+    f = Filters.from_query_params(st.query_params)
+    lo, hi = opts.min_date, opts.max_date
+    if lo and hi:
+        start = min(max(f.start or lo, lo), hi)
+        end = max(min(f.end or hi, hi), lo)
+        st.session_state[KEY_DATES] = (start, end)
+    st.session_state[KEY_DISTRICTS] = [d for d in f.districts if d in opts.districts]
+    st.session_state[KEY_BEATS] = [b for b in f.beats if b in dict(opts.beats)]
+    st.session_state[KEY_PRIORITIES] = [p for p in f.priorities if p in opts.priorities]
+    st.session_state[KEY_CATEGORIES] = [c for c in f.categories if c in opts.categories]
+    st.session_state[KEY_FILTERS_INIT] = True
+
+
+def sidebar_filters() -> Filters:
+    """Render the global filters in the sidebar, mirror them into the URL, return them."""
+    backend = get_backend()
+    opts = filter_options(backend, str(db_path()))
+    if not st.session_state.get(KEY_FILTERS_INIT):
+        _init_from_query_params(opts)
+    with st.sidebar:
+        st.markdown("### Filters")
+        start = end = None
+        if opts.min_date and opts.max_date:
+            dates = st.date_input(
+                "Date range",
+                min_value=opts.min_date,
+                max_value=opts.max_date,
+                key=KEY_DATES,
+                help="Calls by date received, incidents by date occurred. "
+                "The full range means no date restriction.",
+            )
+            if isinstance(dates, (tuple, list)) and len(dates) == 2:
+                start, end = dates
+            # The full span is "no restriction": pages then pick their own default period.
+            if start == opts.min_date:
+                start = None
+            if end == opts.max_date:
+                end = None
+        districts = st.multiselect("District", opts.districts, key=KEY_DISTRICTS,
+                                   placeholder="All districts")
+        beat_choices = opts.beats_in(tuple(districts))
+        if KEY_BEATS in st.session_state:
+            st.session_state[KEY_BEATS] = [b for b in st.session_state[KEY_BEATS]
+                                           if b in beat_choices]
+        beats = st.multiselect("Beat", beat_choices, key=KEY_BEATS, placeholder="All beats")
+        priorities = st.multiselect("Priority", opts.priorities, key=KEY_PRIORITIES,
+                                    placeholder="All priorities",
+                                    help="1 = most urgent. Applies to calls only.")
+        categories = st.multiselect("Call category", opts.categories, key=KEY_CATEGORIES,
+                                    placeholder="All categories",
+                                    help="From the call-type crosswalk. Applies to calls only.")
+        filters = Filters(start=start, end=end, districts=tuple(districts), beats=tuple(beats),
+                          priorities=tuple(priorities), categories=tuple(categories))
+        st.caption(f"Showing: {filters.describe()}")
+    st.session_state[KEY_FILTERS] = filters
+    wanted = filters.to_query_params()
+    current = {k: st.query_params.get_all(k) for k in st.query_params}
+    normalised = {k: v if isinstance(v, list) else [v] for k, v in wanted.items()}
+    if current != normalised:
+        st.query_params.from_dict(wanted)
+    return filters
+
+
+def date_or_none(value: Any) -> dt.date | None:
+    """Coerce a pandas/NumPy/py datetime to a date (None for missing)."""
+    return catalog.to_date(value)
