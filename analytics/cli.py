@@ -54,14 +54,14 @@ def _progress_bar(stream=sys.stderr) -> Callable[[float, str], None]:
 
 # -- demo -------------------------------------------------------------------------------
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from analytics import synthetic
-
     path = db.resolve_db_path(args.db)
     if path.exists() and not args.force:
         # Rebuilding silently would discard imported data; say so instead.
         print(f"{path} already exists; pass --force to replace it with a new demo city.",
               file=sys.stderr)
         return EXIT_USAGE
+    from analytics import synthetic  # heavy imports only when building
+
     truth = synthetic.build_demo_database(
         path, n_calls=args.calls, seed=args.seed, progress=_progress_bar()
     )

@@ -1,0 +1,135 @@
+"""Canonical store: every table of PRODUCT.md section 2 exists, typed, keyed, round-trips."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from analytics import db
+from analytics.errors import DatabaseError
+
+SPEC_COLUMNS = {  # PRODUCT.md section 2, column by column
+    "calls": ["call_id", "received_at", "dispatched_at", "enroute_at", "arrived_at",
+              "cleared_at", "call_type", "call_type_initial", "priority", "source",
+              "self_initiated", "disposition", "district", "beat", "lat", "lon"],
+    "assignments": ["call_id", "unit_id", "dispatched_at", "enroute_at", "arrived_at",
+                    "cleared_at", "is_primary"],
+    "units": ["unit_id", "unit_type", "home_district"],
+    "staffing": ["date", "hour", "district", "unit_type"],
+    "incidents": ["incident_id", "occurred_at", "reported_at", "offense", "offense_category",
+                  "district", "beat", "lat", "lon"],
+    "areas": ["area_id", "level", "name", "parent_id", "geometry", "population"],
+    "deployments": ["area_id", "start_date", "end_date", "cso_count", "note"],
+    "activities": ["activity_id", "unit_id", "activity_type", "started_at", "ended_at",
+                   "district", "beat", "lat", "lon", "contacts"],
+    "call_types": ["call_type", "category", "cso_tier", "sensitive"],
+    "imports": ["file_name", "checksum", "preset", "rows_read", "rows_loaded",
+                "rows_rejected", "imported_at"],
+}
+
+
+def columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+        [table],
+    ).fetchall()
+    return dict(rows)
+
+
+@pytest.mark.parametrize("table", sorted(SPEC_COLUMNS))
+def test_every_spec_column_exists(table: str) -> None:
+    con = db.connect(":memory:")
+    have = columns(con, table)
+    missing = [c for c in SPEC_COLUMNS[table] if c not in have]
+    assert not missing, f"{table} lacks {missing}"
+
+
+def test_types_are_real_types() -> None:
+    con = db.connect(":memory:")
+    calls = columns(con, "calls")
+    assert calls["received_at"] == "TIMESTAMP"
+    assert calls["priority"] == "SMALLINT"
+    assert calls["self_initiated"] == "BOOLEAN"
+    assert calls["lat"] == "DOUBLE"
+    assert columns(con, "deployments")["start_date"] == "DATE"
+
+
+def test_round_trip_file(tmp_path) -> None:
+    path = tmp_path / "x.duckdb"
+    con = db.connect(path)
+    con.execute(
+        "INSERT INTO calls (call_id, received_at, priority, self_initiated) VALUES (?, ?, ?, ?)",
+        ["C1", dt.datetime(2024, 3, 1, 12, 30, 15), 2, True],
+    )
+    con.execute("INSERT INTO units VALUES ('CSO7', 'cso', 'D1')")
+    con.close()
+    con = db.connect(path, read_only=True)
+    assert con.execute("SELECT call_id, received_at, priority, self_initiated FROM calls").fetchall() == [
+        ("C1", dt.datetime(2024, 3, 1, 12, 30, 15), 2, True)
+    ]
+    assert db.scalar(con, "SELECT max(version) FROM schema_version") == db.SCHEMA_VERSION
+    con.close()
+    # Reopening read-write neither duplicates the version row nor loses data.
+    con = db.connect(path)
+    assert db.scalar(con, "SELECT count(*) FROM schema_version") == 1
+    assert db.scalar(con, "SELECT count(*) FROM units") == 1
+
+
+def test_primary_keys_reject_duplicates() -> None:
+    con = db.connect(":memory:")
+    con.execute("INSERT INTO units VALUES ('A1', 'sworn', NULL)")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO units VALUES ('A1', 'cso', NULL)")
+    con.execute("INSERT INTO assignments (call_id, unit_id) VALUES ('1', 'A1')")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO assignments (call_id, unit_id) VALUES ('1', 'A1')")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO units VALUES ('X', 'civilian', NULL)",
+        "INSERT INTO call_types (call_type, cso_tier) VALUES ('T', 'maybe')",
+        "INSERT INTO areas (area_id, level) VALUES ('A', 'county')",
+        "INSERT INTO staffing VALUES ('2024-01-01', 24, 'D1', 'sworn', 1.0)",
+        "INSERT INTO deployments (area_id, start_date, end_date) VALUES ('B', '2024-02-01', '2024-01-01')",
+    ],
+)
+def test_check_constraints(sql: str) -> None:
+    con = db.connect(":memory:")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute(sql)
+
+
+def test_newer_schema_refused(tmp_path) -> None:
+    path = tmp_path / "new.duckdb"
+    con = db.connect(path)
+    con.execute("INSERT INTO schema_version (version, note) VALUES (?, 'future')",
+                [db.SCHEMA_VERSION + 1])
+    con.close()
+    with pytest.raises(DatabaseError, match="newer"):
+        db.connect(path)
+
+
+def test_read_only_missing_file_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(DatabaseError, match="does not exist"):
+        db.connect(tmp_path / "nope.duckdb", read_only=True)
+
+
+def test_env_override(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("CSO_DB", str(tmp_path / "e.duckdb"))
+    assert db.resolve_db_path() == tmp_path / "e.duckdb"
+    assert db.resolve_db_path(tmp_path / "explicit.duckdb") == tmp_path / "explicit.duckdb"
+    monkeypatch.delenv("CSO_DB")
+    assert db.resolve_db_path() == db.DEFAULT_DB_PATH
+
+
+def test_transaction_rolls_back_everything() -> None:
+    con = db.connect(":memory:")
+    with pytest.raises(RuntimeError):
+        with db.transaction(con):
+            con.execute("INSERT INTO units VALUES ('A1', 'sworn', NULL)")
+            raise RuntimeError("boom")
+    assert db.scalar(con, "SELECT count(*) FROM units") == 0

@@ -1,0 +1,57 @@
+"""House rules that keep the layout obvious (STYLE.md): checked on the source tree."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = sorted((ROOT / "pages").glob("*.py"))
+ANALYTICS = sorted((ROOT / "analytics").rglob("*.py"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    mods: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            mods.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            mods.add(node.module.split(".")[0])
+    return mods
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_pages_do_not_query_or_model(page: Path) -> None:
+    bad = imported_modules(page) & {"duckdb", "ibis", "statsmodels"}
+    assert not bad, f"{page.name} imports {bad}: move that work into analytics/"
+
+
+@pytest.mark.parametrize("module", ANALYTICS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_analytics_has_no_streamlit(module: Path) -> None:
+    assert "streamlit" not in imported_modules(module)
+
+
+def test_no_print_in_analytics_outside_cli() -> None:
+    offenders = []
+    for path in ANALYTICS:
+        if path.name in {"cli.py", "__main__.py", "bench.py"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offenders, offenders
+
+
+def test_every_registered_page_exists() -> None:
+    import re
+
+    text = (ROOT / "dashboard.py").read_text(encoding="utf-8")
+    registered = re.findall(r'"(pages/[a-z_]+\.py)"', text)
+    assert registered, "dashboard.py registers no pages"
+    missing = [p for p in registered if not (ROOT / p).exists()]
+    assert not missing, f"registered but missing: {missing}"
+    unregistered = [p.name for p in PAGES if f"pages/{p.name}" not in registered]
+    assert not unregistered, f"pages not in navigation: {unregistered}"

@@ -1,0 +1,89 @@
+"""Overview KPIs on a hand-built table: period rule, deltas, small counts, Poisson z."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+
+from analytics import db, facts, overview
+from analytics.filters import Filters
+
+
+def test_poisson_z_by_hand() -> None:
+    # 2 * (sqrt(144) - sqrt(100)) = 2 * (12 - 10) = 4
+    assert overview.poisson_z(144, 100) == pytest.approx(4.0)
+    assert overview.poisson_z(0, 0) == 0.0
+
+
+def test_period_defaults_to_last_365_days() -> None:
+    p = overview.kpi_period(Filters(), dt.date(2025, 12, 31))
+    assert (p.start, p.end) == (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+    assert (p.prev_start, p.prev_end) == (dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    f = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
+    p = overview.kpi_period(f, dt.date(2025, 12, 31))
+    assert (p.prev_start, p.prev_end) == (dt.date(2024, 3, 1), dt.date(2024, 3, 31))
+    assert overview.kpi_period(Filters(), None) is None
+
+
+def test_small_counts_get_no_percent() -> None:
+    k = overview.Kpi("x", "X", 9.0, 4.0, "calls", "neutral", "")
+    assert k.delta is None
+    k = overview.Kpi("x", "X", 30.0, 20.0, "calls", "neutral", "")
+    assert k.delta == pytest.approx(50.0)
+
+
+@pytest.fixture()
+def backend():
+    con = db.connect(":memory:")
+    con.execute("INSERT INTO units VALUES ('S1','sworn',NULL), ('C1','cso',NULL)")
+    con.execute("""INSERT INTO call_types (call_type, category, cso_tier) VALUES
+        ('REPORT','property','cso_only'), ('SHOTS','violent','sworn_only')""")
+    rows = []
+    # March 2025: 12 eligible public calls, 3 handled by a CSO; 2 P1 calls (6 and 10 min).
+    for i in range(12):
+        unit = "C1" if i < 3 else "S1"
+        rows.append((f"r{i}", "2025-03-10 10:00", "REPORT", 4, False, unit, 20))
+    rows.append(("p1a", "2025-03-11 10:00", "SHOTS", 1, False, "S1", 6))
+    rows.append(("p1b", "2025-03-12 10:00", "SHOTS", 1, False, "S1", 10))
+    rows.append(("oi", "2025-03-12 11:00", "SHOTS", 1, True, "S1", 0))  # officer-initiated
+    # March 2024: 10 eligible public calls, none by CSO; one P1 call of 12 min.
+    for i in range(10):
+        rows.append((f"q{i}", "2024-03-10 10:00", "REPORT", 4, False, "S1", 20))
+    rows.append(("p1c", "2024-03-11 10:00", "SHOTS", 1, False, "S1", 12))
+    for cid, t, ct, prio, oi, unit, mins in rows:
+        con.execute(
+            "INSERT INTO calls (call_id, received_at, call_type, priority, self_initiated) "
+            "VALUES (?, ?, ?, ?, ?)", [cid, t, ct, prio, oi])
+        con.execute(
+            "INSERT INTO assignments VALUES (?, ?, CAST(? AS TIMESTAMP), NULL, "
+            "CAST(? AS TIMESTAMP) + to_minutes(CAST(? AS INTEGER)), "
+            "CAST(? AS TIMESTAMP) + INTERVAL 2 HOUR, true)",
+            [cid, unit, t, t, mins, t])
+    for i in range(16):
+        con.execute("INSERT INTO incidents (incident_id, occurred_at) VALUES (?, '2025-03-05')", [f"i{i}"])
+    for i in range(9):
+        con.execute("INSERT INTO incidents (incident_id, occurred_at) VALUES (?, '2024-03-05')", [f"j{i}"])
+    con.execute("INSERT INTO kpi_targets (metric, target, direction) VALUES ('p1_median', 7, 'at_most')")
+    facts.refresh_derived(con)
+    return db.ibis_backend(con)
+
+
+def test_kpis_by_hand(backend) -> None:
+    f = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
+    period, kpis = overview.overview_kpis(backend, f, dt.date(2025, 3, 31))
+    k = {x.key: x for x in kpis}
+    assert k["calls"].value == 15 and k["calls"].previous == 11
+    assert k["calls"].delta == pytest.approx((15 - 11) / 11 * 100)
+    assert k["cso_share"].value == pytest.approx(3 / 12 * 100)   # 25 %
+    assert k["cso_share"].previous == pytest.approx(0.0)
+    assert k["cso_share"].delta == pytest.approx(25.0)           # percentage points
+    # P1 public calls: 6 and 10 minutes -> median 8; last year 12 -> change -4 minutes
+    assert k["p1_median"].value == pytest.approx(8.0)
+    assert k["p1_median"].delta == pytest.approx(-4.0)
+    assert k["p1_median"].meets_target is False                   # 8 > 7
+    assert k["crimes"].value == 16 and k["crimes"].previous == 9
+    assert k["crimes"].delta is None                              # 9 < 10: no percent
+    assert k["crimes"].z == pytest.approx(2 * (4 - 3))
+    assert not math.isnan(k["crimes"].z)
