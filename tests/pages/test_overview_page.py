@@ -1,0 +1,36 @@
+"""Overview page: KPI cards with numbers; filters read from and written to the URL."""
+
+from __future__ import annotations
+
+import re
+
+from tests.pages.conftest import assert_clean
+
+
+def test_kpi_cards_show_numbers(run_page) -> None:
+    at = run_page()
+    assert_clean(at)
+    labels = [m.label for m in at.metric]
+    assert labels == ["Calls for service", "CSO-handled share", "P1 median response",
+                      "Crime incidents"]
+    for m in at.metric:
+        assert re.search(r"\d", m.value), f"{m.label} shows {m.value!r}"
+    calls = int(at.metric[0].value.replace(",", ""))
+    assert calls > 1000
+
+
+def test_filters_come_from_and_go_to_the_url(run_page) -> None:
+    at = run_page(query={"district": "D1", "priority": ["1", "2"]})
+    assert_clean(at)
+    assert at.multiselect(key="flt_districts").value == ["D1"]
+    assert at.multiselect(key="flt_priorities").value == [1, 2]
+    assert at.query_params["district"] == ["D1"]
+    # Changing a filter updates the URL.
+    at.multiselect(key="flt_districts").set_value(["D2"]).run()
+    assert at.query_params["district"] == ["D2"]
+
+
+def test_filters_persist_across_pages(run_page) -> None:
+    at = run_page(query={"district": "D3"})
+    at.switch_page("pages/overview.py").run()
+    assert at.multiselect(key="flt_districts").value == ["D3"]
