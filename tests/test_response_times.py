@@ -1,0 +1,318 @@
+"""Response times (PRODUCT.md section 3) on tiny hand-built cities; answers by hand.
+
+Percentiles are DuckDB ``quantile_cont`` (linear interpolation): for sorted x of length
+n, P_q = x[h] + (h − ⌊h⌋)(x[⌊h⌋+1] − x[h]) with h = q·(n − 1), 0-based.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics import db, facts
+from analytics import response_times as rt
+from analytics.errors import OptionError
+from analytics.filters import Filters
+
+BASE = dt.datetime(2024, 1, 2, 10, 0)
+
+
+def at(minutes: float, base: dt.datetime = BASE) -> dt.datetime:
+    return base + dt.timedelta(minutes=minutes)
+
+
+def add_call(con, call_id, *, priority, beat, district, received=BASE, dispatched=None,
+             arrived=None, self_initiated=False, call_type="ROBBERY", units=()):
+    """units: (unit_id, dispatched_min, arrived_min, is_primary) relative to ``received``."""
+    con.execute(
+        "INSERT INTO calls (call_id, received_at, dispatched_at, arrived_at, call_type, "
+        "priority, source, self_initiated, district, beat) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        [call_id, received, None if dispatched is None else at(dispatched, received),
+         None if arrived is None else at(arrived, received), call_type, priority,
+         "officer_initiated" if self_initiated else "911", self_initiated, district, beat],
+    )
+    for unit_id, d, a, primary in units:
+        con.execute(
+            "INSERT INTO assignments (call_id, unit_id, dispatched_at, arrived_at, cleared_at,"
+            " is_primary) VALUES (?,?,?,?,?,?)",
+            [call_id, unit_id, None if d is None else at(d, received),
+             None if a is None else at(a, received), at(120, received), primary],
+        )
+
+
+@pytest.fixture()
+def city():
+    """Nine calls on 2 Jan 2024 (c2 on 5 Feb 2024).
+
+    ===  ==  =======  ============================================  ======================
+    id   P   beat     what happens (minutes after received)         response-time outcome
+    ===  ==  =======  ============================================  ======================
+    c1   1   D1-B01   S1 primary disp 2 arr 12; S2 backup 3 / 8      q 2, t 6, total 8
+    c2   1   D1-B01   S1 disp 1 arr 5 (February)                      q 1, t 4, total 5
+    c3   1   D1-B02   S1 disp 4 arr 20                                q 4, t 16, total 20
+    c4   1   D1-B02   dispatched 10, arrived 5 (arrival before disp)  out-of-order
+    c5   1   D1-B01   officer-initiated                               officer-initiated
+    c6   2   D2-B01   S1 dispatched 3, never arrives                  no arrival
+    c7   2   D2-B01   C1 primary 10 / 30; sworn S2 backup 20 / 40     q 10, t 20, total 30,
+                                                                      sworn 40
+    c8   2   D2-B01   C1 primary 5 / 15 (CSO alone)                   q 5, t 10, total 15
+    c9   2   D1-B02   S1 disp 30, arrives 25 h after received         above the 24 h cap
+    ===  ==  =======  ============================================  ======================
+
+    Deployments: beat D1-B01 from 1 Jan 2024; district D2 from 1 Jan 2025. D1-B02 never.
+    """
+    con = db.connect(":memory:")
+    con.execute("INSERT INTO units VALUES ('S1','sworn','D1'),('S2','sworn','D1'),"
+                "('C1','cso','D2')")
+    con.execute("INSERT INTO call_types VALUES ('ROBBERY','Robbery','violent','sworn_only',false),"
+                "('THEFT','Theft report','property','cso_only',false)")
+    con.execute("INSERT INTO areas VALUES ('D1','district','D1',NULL,NULL,3000),"
+                "('D2','district','D2',NULL,NULL,2000),"
+                "('D1-B01','beat','D1-B01','D1',NULL,1000),"
+                "('D1-B02','beat','D1-B02','D1',NULL,2000),"
+                "('D2-B01','beat','D2-B01','D2',NULL,2000)")
+    con.execute("INSERT INTO deployments VALUES ('D1-B01', DATE '2024-01-01', NULL, 2, NULL),"
+                "('D2', DATE '2025-01-01', NULL, 3, NULL)")
+    add_call(con, "c1", priority=1, beat="D1-B01", district="D1", dispatched=2, arrived=8,
+             units=[("S1", 2, 12, True), ("S2", 3, 8, False)])
+    add_call(con, "c2", priority=1, beat="D1-B01", district="D1",
+             received=dt.datetime(2024, 2, 5, 9, 0), dispatched=1, arrived=5,
+             units=[("S1", 1, 5, True)])
+    add_call(con, "c3", priority=1, beat="D1-B02", district="D1", dispatched=4, arrived=20,
+             units=[("S1", 4, 20, True)])
+    add_call(con, "c4", priority=1, beat="D1-B02", district="D1", dispatched=10, arrived=5)
+    add_call(con, "c5", priority=1, beat="D1-B01", district="D1", self_initiated=True,
+             dispatched=0, arrived=0, units=[("S2", 0, 0, True)])
+    add_call(con, "c6", priority=2, beat="D2-B01", district="D2", dispatched=3,
+             units=[("S1", 3, None, True)])
+    # calls.arrived_at left NULL for c7: the first arrival comes from the assignments
+    add_call(con, "c7", priority=2, beat="D2-B01", district="D2", call_type="THEFT",
+             units=[("C1", 10, 30, True), ("S2", 20, 40, False)])
+    add_call(con, "c8", priority=2, beat="D2-B01", district="D2", call_type="THEFT",
+             units=[("C1", 5, 15, True)])
+    add_call(con, "c9", priority=2, beat="D1-B02", district="D1", dispatched=30,
+             arrived=25 * 60, units=[("S1", 30, 25 * 60, True)])
+    facts.refresh_derived(con)
+    yield con
+    con.close()
+
+
+@pytest.fixture()
+def backend(city):
+    return db.ibis_backend(city)
+
+
+def row(df, **match):
+    sel = df
+    for k, v in match.items():
+        sel = sel[sel[k] == v]
+    assert len(sel) == 1, f"expected one row for {match}, got {len(sel)}"
+    return sel.iloc[0]
+
+
+def test_summary_by_priority_hand_computed(backend):
+    res = rt.response_summary(backend, Filters(), segments=rt.SEGMENTS)
+    p1 = row(res.figures, priority=1)
+    # P1 kept: c1 (q2 t6 T8), c2 (q1 t4 T5), c3 (q4 t16 T20).
+    assert (p1.calls_total, p1.officer_initiated, p1.no_arrival, p1.out_of_order,
+            p1.above_cap, p1.calls) == (5, 1, 0, 1, 0, 3)
+    assert p1.median_queue_min == pytest.approx(2.0)
+    assert p1.p90_queue_min == pytest.approx(3.6)       # 2 + 0.8·(4 − 2)
+    assert p1.median_travel_min == pytest.approx(6.0)
+    assert p1.p90_travel_min == pytest.approx(14.0)     # 6 + 0.8·(16 − 6)
+    # c1's first arrival is the backup S2 at 8 min, not the primary S1 at 12 min.
+    assert p1.median_total_min == pytest.approx(8.0)
+    assert p1.p90_total_min == pytest.approx(17.6)      # 8 + 0.8·(20 − 8)
+    # segments are not additive: median queue + median travel = 8 = median total here
+    # only by chance; P90s: 3.6 + 14 = 17.6 also by chance — check a group where not:
+    p2 = row(res.figures, priority=2)
+    # P2: c6 no arrival, c9 above cap; kept c7 (q10 t20 T30, sworn 40), c8 (q5 t10 T15).
+    assert (p2.calls_total, p2.officer_initiated, p2.no_arrival, p2.out_of_order,
+            p2.above_cap, p2.calls) == (4, 0, 1, 0, 1, 2)
+    assert p2.median_total_min == pytest.approx(22.5)
+    assert p2.p90_total_min == pytest.approx(28.5)      # 15 + 0.9·15
+    assert p2.median_queue_min == pytest.approx(7.5)
+    assert p2.median_travel_min == pytest.approx(15.0)
+    # sworn response: only c7 had a sworn unit on scene (backup S2 at 40 min).
+    assert p2.calls_sworn_on_scene == 1
+    assert p2.median_sworn_total_min == pytest.approx(40.0)
+    assert p1.calls_sworn_on_scene == 3
+    assert p1.median_sworn_total_min == pytest.approx(8.0)
+
+
+def test_exclusion_table_in_step_order(backend):
+    res = rt.response_summary(backend, Filters())
+    ex = res.exclusions
+    assert list(ex["step"]) == ["officer_initiated", "no_arrival", "out_of_order",
+                                "above_cap", "kept"]
+    assert list(ex["calls"]) == [1, 1, 1, 1, 5]
+    assert ex["share"].sum() == pytest.approx(1.0)
+    # the lead's stand-alone function agrees with the single-pass one
+    assert list(rt.exclusion_counts(backend, Filters())["calls"]) == [1, 1, 1, 1, 5]
+    assert "QUANTILE_CONT" in res.sql.upper()
+
+
+def test_cap_is_configurable(backend):
+    res = rt.response_summary(backend, Filters(), cap_min=25.0)
+    # 25-min cap: c7 (30 min) joins c9 above the cap; c3 (20) stays.
+    p2 = row(res.figures, priority=2)
+    assert (p2.above_cap, p2.calls) == (2, 1)
+    assert p2.median_total_min == pytest.approx(15.0)
+    assert row(res.figures, priority=1).calls == 3
+    with pytest.raises(OptionError):
+        rt.response_summary(backend, Filters(), cap_min=0)
+
+
+def test_always_by_priority_and_segment_options(backend):
+    with pytest.raises(OptionError):
+        rt.response_summary(backend, Filters(), by=("district",))
+    with pytest.raises(OptionError):
+        rt.response_summary(backend, Filters(), segments=("dispatch",))  # type: ignore[arg-type]
+
+
+def test_filters_apply(backend):
+    res = rt.response_summary(backend, Filters(beats=("D1-B02",)))
+    # D1-B02: c3 kept, c4 out-of-order (P1); c9 above cap (P2)
+    p1 = row(res.figures, priority=1)
+    assert (p1.calls_total, p1.out_of_order, p1.calls) == (2, 1, 1)
+    assert p1.median_total_min == pytest.approx(20.0)
+    empty = rt.response_summary(backend, Filters(start=dt.date(2030, 1, 1)))
+    assert empty.figures.empty
+    assert int(empty.exclusions["calls"].sum()) == 0
+
+
+def test_responder_split_cso_calls_get_own_figures(backend):
+    res = rt.responder_summary(backend, Filters())
+    cso = row(res.figures, responder="cso", priority=2)
+    # c7 (30, sworn backup 40) and c8 (15, no sworn)
+    assert cso.calls == 2
+    assert cso.median_total_min == pytest.approx(22.5)
+    assert cso.calls_sworn_on_scene == 1
+    assert cso.median_sworn_total_min == pytest.approx(40.0)
+    sworn1 = row(res.figures, responder="sworn", priority=1)
+    assert (sworn1.calls_total, sworn1.calls) == (4, 3)  # c1 c2 c3 + officer-initiated c5
+    # c4 has no assignment: responder "none", excluded as out-of-order
+    none1 = row(res.figures, responder="none", priority=1)
+    assert (none1.out_of_order, none1.calls) == (1, 0)
+    assert math.isnan(none1.median_total_min)
+
+
+def test_area_groups_split(backend):
+    g = rt.area_groups(backend, as_of=dt.date(2024, 6, 30)).set_index("beat")
+    assert g.loc["D1-B01", "treatment_group"] == "treated"
+    assert g.loc["D1-B02", "treatment_group"] == "comparison"
+    # district-level deployment of D2 covers its beat, but only from 2025
+    assert g.loc["D2-B01", "treatment_group"] == "not_yet_treated"
+    g25 = rt.area_groups(backend, as_of=dt.date(2025, 6, 30)).set_index("beat")
+    assert g25.loc["D2-B01", "treatment_group"] == "treated"
+
+
+def test_treated_vs_comparison(backend):
+    res = rt.treated_vs_comparison(backend, Filters(), as_of=dt.date(2024, 6, 30))
+    f = res.figures
+    treated = row(f, treatment_group="treated", priority=1)
+    # treated P1: c1 (8), c2 (5), officer-initiated c5
+    assert (treated.calls_total, treated.officer_initiated, treated.calls) == (3, 1, 2)
+    assert treated.median_total_min == pytest.approx(6.5)
+    comp = row(f, treatment_group="comparison", priority=1)
+    assert (comp.calls_total, comp.out_of_order, comp.calls) == (2, 1, 1)
+    assert comp.median_total_min == pytest.approx(20.0)
+    nyt = row(f, treatment_group="not_yet_treated", priority=2)
+    assert nyt.calls == 2
+    # default as-of = latest call date (5 Feb 2024): the same split
+    default = rt.treated_vs_comparison(backend, Filters()).figures
+    assert set(default["treatment_group"]) == {"treated", "comparison", "not_yet_treated"}
+    phased = rt.treated_vs_comparison(backend, Filters(), as_of=dt.date(2025, 6, 30),
+                                      by_phase=True).figures
+    # D2-B01 calls in Jan 2024 precede their district's 2025 deployment
+    assert row(phased, treatment_group="treated", phase="before", priority=2).calls == 2
+    assert row(phased, treatment_group="treated", phase="during", priority=1).calls == 2
+
+
+def test_trend_by_month(backend):
+    res = rt.response_trend(backend, Filters(), grain="month")
+    f = res.figures
+    f["period"] = f["period"].astype("datetime64[ns]")
+    jan = row(f, period="2024-01-01", priority=1)
+    # January P1: c1 (8), c3 (20) kept; c4, c5 excluded
+    assert (jan.calls_total, jan.calls) == (4, 2)
+    assert jan.median_total_min == pytest.approx(14.0)
+    feb = row(f, period="2024-02-01", priority=1)
+    assert (feb.calls_total, feb.calls, feb.median_total_min) == (1, 1, 5.0)
+    weekly = rt.response_trend(backend, Filters(), grain="week", split="treatment").figures
+    # 2 Jan 2024 is a Tuesday: its week starts Monday 1 Jan
+    weekly["period"] = weekly["period"].astype("datetime64[ns]")
+    assert row(weekly, treatment_group="treated", period="2024-01-01", priority=1).calls == 1
+    with pytest.raises(OptionError):
+        rt.response_trend(backend, Filters(), grain="day")  # type: ignore[arg-type]
+
+
+def test_distribution_binned(backend):
+    res = rt.response_distribution(backend, Filters(), bin_min=10, max_min=30)
+    f = res.figures
+    # P1 totals 5, 8 → bin [0,10); 20 → [20,30)
+    b0 = row(f, priority=1, bin_start_min=0.0)
+    assert (b0.calls, b0.cum_share) == (2, pytest.approx(2 / 3))
+    assert row(f, priority=1, bin_start_min=20.0).cum_share == pytest.approx(1.0)
+    # P2 totals 15 → [10,20); 30 ≥ 30 → overflow bin ending at the cap
+    over = row(f, priority=2, overflow=True)
+    assert (over.calls, over.bin_start_min, over.bin_end_min) == (1, 30.0, 1440.0)
+    assert f.groupby("priority")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
+    assert int(res.exclusions.loc[res.exclusions.step == "kept", "calls"].iloc[0]) == 5
+    empty = rt.response_distribution(backend, Filters(start=dt.date(2030, 1, 1)))
+    assert empty.figures.empty
+
+
+def test_display_figures_has_no_raw_names(backend):
+    disp = rt.display_figures(rt.response_summary(backend, Filters()).figures)
+    assert list(disp["Priority"]) == ["P1", "P2"]
+    assert "Excl. above cap" in disp.columns and "Median total (min)" in disp.columns
+
+
+# -- properties -----------------------------------------------------------------------------
+
+minutes = st.one_of(st.none(), st.floats(min_value=-30, max_value=2000, allow_nan=False))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    calls=st.lists(
+        st.tuples(st.integers(1, 3), st.booleans(), minutes, minutes),
+        min_size=0, max_size=25,
+    ),
+    cap=st.floats(min_value=1, max_value=3000),
+)
+def test_kept_plus_excluded_is_total_and_p50_le_p90(calls, cap):
+    con = db.connect(":memory:")
+    for i, (prio, self_init, d, a) in enumerate(calls):
+        add_call(con, f"x{i}", priority=prio, beat="B", district="D", dispatched=d,
+                 arrived=a, self_initiated=self_init)
+    facts.refresh_derived(con)
+    b = db.ibis_backend(con)
+    res = rt.response_summary(b, Filters(), segments=rt.SEGMENTS, cap_min=cap)
+    f = res.figures
+    assert int(res.exclusions["calls"].sum()) == len(calls)
+    for r in f.itertuples():
+        excluded = r.officer_initiated + r.no_arrival + r.out_of_order + r.above_cap
+        assert excluded + r.calls == r.calls_total
+        for s in ("queue", "travel", "total"):
+            p50, p90 = getattr(r, f"median_{s}_min"), getattr(r, f"p90_{s}_min")
+            if r.calls:
+                assert p50 <= p90 + 1e-9
+                assert 0 <= p50 and r.p90_total_min <= cap + 1e-9
+    con.close()
+
+
+# -- the demo city's planted effect ---------------------------------------------------------
+
+
+def _truth(con) -> dict:
+    got = con.execute("SELECT value FROM settings WHERE key = 'demo_truth'").fetchall()
+    if not got:
+        pytest.skip("demo database has no 'demo_truth' setting")
+    return json.loads(got[0][0])
