@@ -1,0 +1,236 @@
+"""The one result type every estimator returns: a frozen :class:`Estimate`.
+
+``to_frame()`` is the single tidy source (one row); ``sentence()`` renders it in plain
+language with units. Results are never mutated: use :meth:`Estimate.with_caveats` or
+:func:`dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analytics.errors import OptionError, check_option
+
+Scale = Literal["difference", "ratio", "log"]
+SCALES: tuple[Scale, ...] = ("difference", "ratio", "log")
+
+
+def fmt_number(x: float) -> str:
+    """Round for reading: 3 significant figures, no scientific notation, thousands commas."""
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    ax = abs(x)
+    if ax >= 100:
+        s = f"{x:,.0f}"
+    elif ax >= 10:
+        s = f"{x:,.1f}"
+    elif ax >= 1:
+        s = f"{x:.3g}"
+    elif ax == 0:
+        s = "0"
+    else:
+        s = f"{x:.2g}" if ax >= 0.001 else f"{x:.1e}"
+    return s.replace("-", "−")
+
+
+def fmt_p(p: float) -> str:
+    """p-value as text: 'p < 0.001' or 'p = 0.034'."""
+    if p is None or not np.isfinite(p):
+        return "p n/a"
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
+
+
+def check_alpha(alpha: float) -> None:
+    """Raise :class:`OptionError` unless 0 < alpha < 1."""
+    if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
+        raise OptionError(f"alpha must be between 0 and 1; got {alpha!r}")
+
+
+def normal_ci(estimate: float, se: float, alpha: float, df: float | None = None) -> tuple[float, float, float]:
+    """(ci_low, ci_high, two-sided p) from a normal (or t with ``df``) reference."""
+    if not np.isfinite(se) or se <= 0:
+        return (math.nan, math.nan, math.nan)
+    if df is not None and np.isfinite(df) and df > 0:
+        crit = stats.t.ppf(1 - alpha / 2, df)
+        p = 2 * stats.t.sf(abs(estimate / se), df)
+    else:
+        crit = stats.norm.ppf(1 - alpha / 2)
+        p = 2 * stats.norm.sf(abs(estimate / se))
+    return (estimate - crit * se, estimate + crit * se, float(p))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One effect estimate with its uncertainty, sample size, method and caveats.
+
+    Attributes
+    ----------
+    estimate, se, ci_low, ci_high, p_value
+        The point estimate, its standard error, the ``1 - alpha`` confidence interval
+        and the two-sided p-value, all on the scale given by ``scale``:
+        ``"difference"`` (outcome units; null 0), ``"ratio"`` (a rate ratio; null 1; the
+        SE is that of the log ratio) or ``"log"`` (a log rate ratio; null 0; the sentence
+        reports ``exp``).
+    n
+        Observations behind the estimate (area-periods, calls, or counts — see ``method``).
+    method
+        Short name of the estimator, e.g. ``"Callaway & Sant'Anna (2021), simple ATT"``.
+    caveats
+        Plain-language warnings printed with the result.
+    label, unit
+        What was measured and in which unit, for :meth:`sentence`
+        (e.g. ``"Priority 1–2 median response time"``, ``"minutes"``).
+    baseline
+        Optional reference level (e.g. treated areas' pre-period mean) used to express a
+        difference in percent.
+    details
+        Extra named numbers (e.g. ``z``, the E-test p-value) shown by :meth:`to_frame`.
+    """
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    n: int
+    method: str
+    caveats: tuple[str, ...] = ()
+    label: str = "the outcome"
+    unit: str = ""
+    scale: Scale = "difference"
+    alpha: float = 0.05
+    baseline: float | None = None
+    details: tuple[tuple[str, float], ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        check_option("scale", self.scale, SCALES)
+        check_alpha(self.alpha)
+        object.__setattr__(self, "caveats", tuple(self.caveats))
+        object.__setattr__(self, "details", tuple((str(k), float(v)) for k, v in self.details))
+
+    # -- derived ---------------------------------------------------------------------
+    @property
+    def significant(self) -> bool:
+        """True when the two-sided p-value is below ``alpha``."""
+        return bool(np.isfinite(self.p_value) and self.p_value < self.alpha)
+
+    @property
+    def ratio(self) -> float | None:
+        """The effect as a ratio (``"ratio"`` and ``"log"`` scales), else None."""
+        if self.scale == "ratio":
+            return self.estimate
+        if self.scale == "log":
+            return math.exp(self.estimate)
+        return None
+
+    def detail(self, name: str, default: float = math.nan) -> float:
+        """The value of one named detail (see ``details``)."""
+        return dict(self.details).get(name, default)
+
+    def with_caveats(self, *more: str) -> Estimate:
+        """A copy with extra caveats appended (duplicates dropped; self is unchanged)."""
+        merged = tuple(dict.fromkeys((*self.caveats, *(m for m in more if m))))
+        return replace(self, caveats=merged)
+
+    # -- outputs ---------------------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        """One tidy row: every field, with caveats joined by " | " and details as columns."""
+        row = {
+            "label": self.label,
+            "method": self.method,
+            "scale": self.scale,
+            "estimate": self.estimate,
+            "se": self.se,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "ci_level": 1 - self.alpha,
+            "p_value": self.p_value,
+            "n": self.n,
+            "unit": self.unit,
+            "baseline": self.baseline,
+        }
+        if self.scale == "log":
+            row["ratio"] = math.exp(self.estimate)
+            row["ratio_ci_low"] = math.exp(self.ci_low) if np.isfinite(self.ci_low) else math.nan
+            row["ratio_ci_high"] = math.exp(self.ci_high) if np.isfinite(self.ci_high) else math.nan
+        row.update(dict(self.details))
+        row["caveats"] = " | ".join(self.caveats)
+        return pd.DataFrame([row])
+
+    def sentence(self) -> str:
+        """One plain-language sentence with units, CI and p-value.
+
+        Examples
+        --------
+        >>> Estimate(-1.4, 0.4, -2.2, -0.6, 0.001, 900, "pre/post",
+        ...          label="Priority-1 median response time", unit="minutes").sentence()
+        'Priority-1 median response time fell by 1.4 minutes (95 % CI 0.6 to 2.2; p = 0.001).'
+        """
+        level = f"{round(100 * (1 - self.alpha))} %"
+        label = self.label[:1].upper() + self.label[1:]
+        pv = fmt_p(self.p_value)
+        if self.scale in ("ratio", "log"):
+            conv = (lambda x: x) if self.scale == "ratio" else (lambda x: math.exp(x) if np.isfinite(x) else math.nan)
+            r, lo, hi = conv(self.estimate), conv(self.ci_low), conv(self.ci_high)
+            if not np.isfinite(r):
+                return f"{label}: no estimate could be computed."
+            pct = 100 * (r - 1)
+            verb = "rose" if pct > 0 else "fell" if pct < 0 else "did not change"
+            size = f" by {fmt_number(abs(pct))} %" if pct != 0 else ""
+            text = (
+                f"{label} {verb}{size} (rate ratio {r:.2f}, {level} CI {lo:.2f} to {hi:.2f}; {pv})"
+            )
+        else:
+            e, lo, hi = self.estimate, self.ci_low, self.ci_high
+            if not np.isfinite(e):
+                return f"{label}: no estimate could be computed."
+            unit = f" {self.unit}" if self.unit else ""
+            if lo > 0 or hi < 0:
+                verb = "rose" if e > 0 else "fell"
+                a, b = sorted((abs(lo), abs(hi)))
+                text = (
+                    f"{label} {verb} by {fmt_number(abs(e))}{unit} "
+                    f"({level} CI {fmt_number(a)} to {fmt_number(b)}; {pv})"
+                )
+            else:
+                verb = "rose" if e > 0 else "fell" if e < 0 else "changed"
+                text = (
+                    f"{label} {verb} by {fmt_number(abs(e))}{unit} "
+                    f"({level} CI {fmt_number(lo)} to {fmt_number(hi)}; {pv})"
+                )
+            if self.baseline not in (None, 0) and np.isfinite(self.baseline):
+                text += f", {fmt_number(100 * e / self.baseline)} % of the baseline {fmt_number(self.baseline)}"
+        if not self.significant:
+            text += ", not distinguishable from no change"
+        return text + "."
+
+
+def estimate_from_se(
+    estimate: float,
+    se: float,
+    *,
+    n: int,
+    method: str,
+    alpha: float = 0.05,
+    df: float | None = None,
+    **kwargs: object,
+) -> Estimate:
+    """Build an :class:`Estimate` with a Wald CI and p-value (normal, or t with ``df``)."""
+    check_alpha(alpha)
+    lo, hi, p = normal_ci(float(estimate), float(se), alpha, df)
+    return Estimate(float(estimate), float(se), lo, hi, p, int(n), method, alpha=alpha, **kwargs)
+
+
+def estimates_frame(estimates: list[Estimate] | tuple[Estimate, ...]) -> pd.DataFrame:
+    """Stack several estimates' ``to_frame()`` rows."""
+    if not estimates:
+        return pd.DataFrame()
+    return pd.concat([e.to_frame() for e in estimates], ignore_index=True)

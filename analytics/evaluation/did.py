@@ -1,0 +1,673 @@
+"""Difference-in-differences: the 2×2 design, staggered adoption (Callaway & Sant'Anna 2021),
+two-way fixed effects for comparison, and dose-response.
+
+Staggered adoption (PRODUCT.md section 4: "never two-way fixed effects alone under
+staggered timing"). For each treatment group ``g`` (the first treated period) and period
+``t``, without covariates,
+
+    ATT(g, t) = E[Y_t − Y_b | G = g] − E[Y_t − Y_b | C]
+
+with base period ``b = g − δ − 1`` for post periods (``t ≥ g``; ``δ`` = anticipation) and
+``b = t − 1`` for pre periods (``base_period="varying"``, the R package did's default) or
+``b = g − δ − 1`` throughout (``"universal"``). Comparison units ``C`` are the never-treated
+(``G = 0``) or, with ``"not_yet_treated"``, also those with ``G > max(t, b) + δ`` (other
+than ``g``). Inference uses the influence function of each ATT(g, t):
+
+    ψ_i = (n / n_g)·1{G_i = g}·(ΔY_i − mean_g) − (n / n_C)·1{i ∈ C}·(ΔY_i − mean_C)
+
+with ``SE = sqrt(Σ ψ_i²) / n`` and units as clusters. The aggregations are the paper's
+(section 4; as implemented by ``did::aggte``): weights proportional to group size
+``P(G = g)`` among the cells that enter, with the influence function of the estimated
+weights added to that of the ATTs.
+
+- simple: all post cells ``t ≥ g``, weight ∝ P(G = g);
+- group: θ(g) = mean over post periods of ATT(g, t); overall Σ_g θ(g)·P(G = g | treated);
+- dynamic: θ(e) = Σ_g ATT(g, g+e)·P(G = g | g+e observed); overall = mean of θ(e), e ≥ 0;
+- calendar: θ(t) = Σ_{g ≤ t} ATT(g, t)·P(G = g | g ≤ t); overall = mean of θ(t).
+
+References
+----------
+Callaway, B., & Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time
+periods. *Journal of Econometrics*, 225(2), 200–230.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+from analytics.errors import InputDataError, InsufficientDataError, OptionError, check_option
+from analytics.evaluation._estimate import Estimate, check_alpha, estimate_from_se, fmt_p
+
+Control = Literal["never_treated", "not_yet_treated"]
+CONTROLS: tuple[Control, ...] = ("never_treated", "not_yet_treated")
+BasePeriod = Literal["varying", "universal"]
+BASE_PERIODS: tuple[BasePeriod, ...] = ("varying", "universal")
+AggKind = Literal["simple", "group", "dynamic", "calendar"]
+AGG_KINDS: tuple[AggKind, ...] = ("simple", "group", "dynamic", "calendar")
+
+FEW_CLUSTERS = 20
+FEW_CLUSTERS_CAVEAT = (
+    "Only {g} areas ({gt} treated): cluster-robust standard errors are unreliable with few "
+    "clusters, so the CI is likely too narrow."
+)
+PRETREND_CAVEAT = (
+    "Pre-trend test: treated and comparison areas already moved differently before the "
+    "start ({p}); the parallel-trends assumption is doubtful."
+)
+RTM_CAVEAT = (
+    "Treated areas started {ratio:.1f}× above the comparison areas: if they were chosen for "
+    "high counts, part of a fall is regression to the mean."
+)
+TWFE_CAVEAT = (
+    "Two-way fixed effects with staggered timing or effects that change over time can be "
+    "badly biased (Goodman-Bacon 2021); use it only beside Callaway–Sant'Anna."
+)
+DOSE_CAVEATS = (
+    "Dose was not randomly assigned: patrol hours may follow crime, so the slope can mix "
+    "cause and effect.",
+    "Assumes a straight-line effect per hour of dose, the same in every area and period; "
+    "two-way fixed effects with varying dose can weight areas in unintuitive ways "
+    "(Callaway, Goodman-Bacon & Sant'Anna 2024).",
+)
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _require_columns(panel: pd.DataFrame, cols: list[str]) -> None:
+    missing = [c for c in cols if c not in panel.columns]
+    if missing:
+        raise InputDataError(f"panel lacks column(s) {', '.join(missing)}", column=missing[0])
+
+
+def _t_ci(est: float, se: float, df: float, alpha: float) -> tuple[float, float, float]:
+    crit = stats.t.ppf(1 - alpha / 2, df)
+    p = 2 * stats.t.sf(abs(est / se), df) if se > 0 else math.nan
+    return est - crit * se, est + crit * se, float(p)
+
+
+def _few_clusters(n_clusters: int, n_treated: int) -> tuple[str, ...]:
+    if n_clusters < FEW_CLUSTERS or n_treated < 5:
+        return (FEW_CLUSTERS_CAVEAT.format(g=n_clusters, gt=n_treated),)
+    return ()
+
+
+def _cluster_ols(
+    y: np.ndarray, X: np.ndarray, groups: np.ndarray, names: list[str]
+) -> sm.regression.linear_model.RegressionResultsWrapper:
+    model = sm.OLS(y, pd.DataFrame(X, columns=names))
+    codes = pd.factorize(groups)[0]
+    return model.fit(cov_type="cluster", cov_kwds={"groups": codes, "use_correction": True})
+
+
+# -- 2×2 ----------------------------------------------------------------------------------
+def did_2x2(
+    panel: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    treated: str,
+    post: str,
+    *,
+    alpha: float = 0.05,
+    label: str | None = None,
+    unit_label: str = "",
+) -> Estimate:
+    """Canonical 2×2 difference-in-differences with cluster-robust SE by unit.
+
+    Fits ``y = a + b·treated + c·post + d·treated·post`` by OLS (statsmodels); ``d`` equals
+    the difference of the four cell means ``(T1 − T0) − (C1 − C0)``. The SE is clustered by
+    ``unit`` (CR1) and the CI uses a t distribution with G − 1 degrees of freedom.
+
+    Parameters
+    ----------
+    panel
+        One row per unit and period (or per observation).
+    outcome, unit, time, treated, post
+        Column names; ``treated`` and ``post`` are booleans or 0/1.
+    """
+    check_alpha(alpha)
+    _require_columns(panel, [outcome, unit, time, treated, post])
+    d = panel[[outcome, unit, treated, post]].dropna()
+    dropped = len(panel) - len(d)
+    tr = d[treated].astype(float).to_numpy()
+    po = d[post].astype(float).to_numpy()
+    y = d[outcome].astype(float).to_numpy()
+    for cell, mask in {"treated-before": (tr == 1) & (po == 0), "treated-after": (tr == 1) & (po == 1),
+                       "comparison-before": (tr == 0) & (po == 0), "comparison-after": (tr == 0) & (po == 1)}.items():
+        if not mask.any():
+            raise InsufficientDataError(f"no {cell} observations for the 2×2 design")
+    X = np.column_stack([np.ones_like(y), tr, po, tr * po])
+    res = _cluster_ols(y, X, d[unit].to_numpy(), ["const", "treated", "post", "treated_post"])
+    g = int(d[unit].nunique())
+    g_t = int(d.loc[tr == 1, unit].nunique())
+    est = float(res.params["treated_post"])
+    se = float(res.bse["treated_post"])
+    lo, hi, p = _t_ci(est, se, g - 1, alpha)
+    cav = list(_few_clusters(g, g_t))
+    pre_t = y[(tr == 1) & (po == 0)].mean()
+    pre_c = y[(tr == 0) & (po == 0)].mean()
+    if pre_c > 0 and pre_t / pre_c > 1.5:
+        cav.append(RTM_CAVEAT.format(ratio=pre_t / pre_c))
+    if dropped:
+        cav.append(f"{dropped} rows with missing values were left out.")
+    return Estimate(
+        est, se, lo, hi, p, int(len(d)), "Difference-in-differences 2×2, cluster-robust SE by area",
+        caveats=tuple(cav), label=label or outcome, unit=unit_label, alpha=alpha,
+        baseline=float(pre_t), details=(("n_clusters", g), ("n_treated_clusters", g_t)),
+    )
+
+
+# -- two-way fixed effects ----------------------------------------------------------------
+def _demean_two_way(df: pd.DataFrame, cols: list[str], unit: str, time: str,
+                    tol: float = 1e-10, max_iter: int = 1000) -> pd.DataFrame:
+    """Sweep out unit and period means (alternating projections; exact in one pass when balanced)."""
+    out = df[cols].astype(float).copy()
+    gu, gt = df[unit].to_numpy(), df[time].to_numpy()
+    for _ in range(max_iter):
+        prev = out.to_numpy().copy()
+        out = out - out.groupby(gu).transform("mean")
+        out = out - out.groupby(gt).transform("mean")
+        if np.max(np.abs(out.to_numpy() - prev)) < tol:
+            break
+    return out
+
+
+def _twfe(panel: pd.DataFrame, outcome: str, unit: str, time: str, regressor: str
+          ) -> tuple[float, float, int, int]:
+    d = panel[[outcome, unit, time, regressor]].dropna()
+    dm = _demean_two_way(d, [outcome, regressor], unit, time)
+    if np.allclose(dm[regressor].to_numpy(), 0):
+        raise InsufficientDataError(f"{regressor} does not vary within areas over time")
+    res = _cluster_ols(dm[outcome].to_numpy(), dm[[regressor]].to_numpy(), d[unit].to_numpy(), [regressor])
+    return float(res.params[regressor]), float(res.bse[regressor]), int(d[unit].nunique()), len(d)
+
+
+def twfe_did(
+    panel: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    first_treated: str,
+    *,
+    alpha: float = 0.05,
+    label: str | None = None,
+    unit_label: str = "",
+) -> Estimate:
+    """Static two-way fixed effects ``y_it = α_i + γ_t + β·D_it`` (for comparison only).
+
+    ``D_it = 1`` once unit ``i`` is treated (``time >= first_treated``; ``first_treated``
+    0 or missing = never). Shown beside Callaway–Sant'Anna to expose the bias of this
+    estimator under staggered timing with dynamic or heterogeneous effects.
+    """
+    check_alpha(alpha)
+    _require_columns(panel, [outcome, unit, time, first_treated])
+    d = panel.copy()
+    ft = d[first_treated]
+    never = ft.isna() | (ft == 0)
+    d["_D"] = (~never & (d[time] >= ft.where(~never))).astype(float)
+    est, se, g, n = _twfe(d, outcome, unit, time, "_D")
+    g_t = int(d.loc[d["_D"] == 1, unit].nunique())
+    lo, hi, p = _t_ci(est, se, g - 1, alpha)
+    return Estimate(est, se, lo, hi, p, n, "Two-way fixed effects (static), cluster-robust SE",
+                    caveats=(TWFE_CAVEAT, *_few_clusters(g, g_t)), label=label or outcome,
+                    unit=unit_label, alpha=alpha)
+
+
+def dose_response(
+    panel: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    dose: str,
+    *,
+    per: float = 100.0,
+    alpha: float = 0.05,
+    label: str | None = None,
+    unit_label: str = "",
+    dose_label: str = "hours of CSO patrol",
+) -> Estimate:
+    """Outcome change per ``per`` units of dose, two-way fixed effects, clustered by area.
+
+    ``y_it = α_i + γ_t + β·dose_it / per``; ``β`` is the change in the outcome for each
+    ``per`` units of dose (e.g. per 100 CSO patrol hours) in the same area and period.
+    """
+    check_alpha(alpha)
+    if not per > 0:
+        raise OptionError(f"per must be above 0; got {per}")
+    _require_columns(panel, [outcome, unit, time, dose])
+    d = panel.copy()
+    d["_dose"] = d[dose].astype(float) / per
+    est, se, g, n = _twfe(d, outcome, unit, time, "_dose")
+    g_t = int(d.loc[d["_dose"] > 0, unit].nunique())
+    lo, hi, p = _t_ci(est, se, g - 1, alpha)
+    per_txt = f"{per:g} " if per != 1 else ""
+    return Estimate(
+        est, se, lo, hi, p, n,
+        f"Dose-response, two-way fixed effects, per {per_txt}{dose_label}, cluster-robust SE",
+        caveats=(*DOSE_CAVEATS, *_few_clusters(g, g_t)),
+        label=f"{label or outcome} per {per_txt}{dose_label}", unit=unit_label, alpha=alpha,
+        details=(("per", per), ("n_clusters", g)),
+    )
+
+
+# -- Callaway & Sant'Anna ------------------------------------------------------------------
+def _mammen(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    s5 = math.sqrt(5)
+    p = (s5 + 1) / (2 * s5)
+    return np.where(rng.random(shape) < p, (1 - s5) / 2, (1 + s5) / 2)
+
+
+@dataclass(frozen=True, eq=False)
+class StaggeredDiD:
+    """Callaway & Sant'Anna (2021) group-time ATTs and their aggregations.
+
+    Attributes
+    ----------
+    group_time
+        One row per (group, time): ``group``, ``time`` (labels as in the input),
+        ``group_index``/``time_index`` (1-based period positions), ``event_time``, ``att``,
+        ``se``, ``ci_low``, ``ci_high``, ``post``, ``n_treated``, ``n_control``.
+    inf_func
+        Units × cells influence-function matrix (columns in ``group_time`` order).
+    unit_group
+        Each unit's group as a 1-based period index (0 = never treated in the window).
+    """
+
+    group_time: pd.DataFrame
+    inf_func: np.ndarray
+    unit_group: np.ndarray
+    periods: tuple
+    control: Control
+    anticipation: int
+    alpha: float
+    label: str
+    unit_label: str
+    baseline: float
+    n_units: int
+    n_periods: int
+    caveats: tuple[str, ...] = ()
+    bootstrap: int = 0
+    seed: int = 0
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    # -- inference helpers -------------------------------------------------------------
+    def _boot_draws(self) -> np.ndarray | None:
+        if self.bootstrap <= 0:
+            return None
+        if "v" not in self._cache:
+            rng = np.random.default_rng(self.seed)
+            self._cache["v"] = _mammen(rng, (self.bootstrap, self.n_units))
+        return self._cache["v"]
+
+    def _se(self, psi: np.ndarray) -> float:
+        """Analytic SE, or the multiplier-bootstrap IQR SE when ``bootstrap > 0``."""
+        v = self._boot_draws()
+        n = self.n_units
+        if v is None:
+            return float(math.sqrt(np.sum(psi**2)) / n)
+        draws = v @ psi / n
+        q75, q25 = np.quantile(draws, [0.75, 0.25])
+        return float((q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25)))
+
+    def _wif(self, cells: np.ndarray, pg: np.ndarray) -> np.ndarray:
+        """Influence function of the estimated weights pg[k] / Σ pg (did::aggte's wif)."""
+        groups = self.group_time["group_index"].to_numpy()[cells]
+        ind = (self.unit_group[:, None] == groups[None, :]).astype(float)  # n × K
+        s = pg.sum()
+        if1 = (ind - pg[None, :]) / s
+        if2 = np.sum(ind - pg[None, :], axis=1, keepdims=True) * (pg[None, :] / s**2)
+        return if1 - if2
+
+    def _pg(self, cells: np.ndarray) -> np.ndarray:
+        groups = self.group_time["group_index"].to_numpy()[cells]
+        return np.array([np.mean(self.unit_group == g) for g in groups])
+
+    def _weighted(self, cells: np.ndarray) -> tuple[float, np.ndarray]:
+        """Group-size weighted average of cells, with its influence function."""
+        att = self.group_time["att"].to_numpy()[cells]
+        pg = self._pg(cells)
+        w = pg / pg.sum()
+        psi = self.inf_func[:, cells] @ w + self._wif(cells, pg) @ att
+        return float(att @ w), psi
+
+    def _usable(self) -> np.ndarray:
+        return np.isfinite(self.group_time["att"].to_numpy())
+
+    def _components(self, kind: AggKind) -> list[tuple[object, float, np.ndarray]]:
+        """(key, estimate, influence function) per group / event time / period."""
+        gt = self.group_time
+        ok = self._usable()
+        gi, ti = gt["group_index"].to_numpy(), gt["time_index"].to_numpy()
+        post = ok & (ti >= gi)
+        out: list[tuple[object, float, np.ndarray]] = []
+        if kind == "group":
+            for g in np.unique(gi[post]):
+                cells = np.flatnonzero(post & (gi == g))
+                out.append((g, float(gt["att"].to_numpy()[cells].mean()),
+                            self.inf_func[:, cells].mean(axis=1)))
+        elif kind == "dynamic":
+            e_all = ti - gi
+            for e in np.unique(e_all[ok]):
+                cells = np.flatnonzero(ok & (e_all == e))
+                est, psi = self._weighted(cells)
+                out.append((int(e), est, psi))
+        elif kind == "calendar":
+            for t in np.unique(ti[post]):
+                cells = np.flatnonzero(post & (ti == t))
+                est, psi = self._weighted(cells)
+                out.append((t, est, psi))
+        return out
+
+    # -- public --------------------------------------------------------------------------
+    def aggregate(self, kind: AggKind = "simple") -> Estimate:
+        """One overall ATT: ``"simple"``, ``"group"``, ``"dynamic"`` or ``"calendar"``.
+
+        The overall dynamic effect averages θ(e) over e ≥ 0; the calendar one averages θ(t)
+        over post periods; the group one weights θ(g) by group size.
+        """
+        check_option("kind", kind, AGG_KINDS)
+        if kind in self._cache:
+            return self._cache[kind]
+        gt = self.group_time
+        ok = self._usable()
+        post = ok & (gt["time_index"].to_numpy() >= gt["group_index"].to_numpy())
+        if not post.any():
+            raise InsufficientDataError("no post-treatment group-time cells to aggregate")
+        if kind == "simple":
+            est, psi = self._weighted(np.flatnonzero(post))
+        else:
+            comps = self._components(kind)
+            if kind == "dynamic":
+                comps = [c for c in comps if c[0] >= 0]
+            if kind == "group":
+                gvals = np.array([c[0] for c in comps])
+                pg = np.array([np.mean(self.unit_group == g) for g in gvals])
+                theta = np.array([c[1] for c in comps])
+                psis = np.column_stack([c[2] for c in comps])
+                w = pg / pg.sum()
+                ind = (self.unit_group[:, None] == gvals[None, :]).astype(float)
+                wif = (ind - pg) / pg.sum() - np.sum(ind - pg, axis=1, keepdims=True) * (pg / pg.sum() ** 2)
+                est = float(theta @ w)
+                psi = psis @ w + wif @ theta
+            else:
+                est = float(np.mean([c[1] for c in comps]))
+                psi = np.column_stack([c[2] for c in comps]).mean(axis=1)
+        se = self._se(psi)
+        names = {"simple": "simple (group-size weighted) ATT", "group": "group-averaged ATT",
+                 "dynamic": "average event-study ATT (e ≥ 0)", "calendar": "calendar-time averaged ATT"}
+        cav = list(self.caveats)
+        p_pre = self.pretrend_p
+        if np.isfinite(p_pre) and p_pre < 0.05:
+            cav.append(PRETREND_CAVEAT.format(p=fmt_p(p_pre)))
+        result = estimate_from_se(
+            est, se, n=self.n_units,
+            method=f"Callaway & Sant'Anna (2021), {names[kind]}, "
+                   f"{self.control.replace('_', '-')} comparison"
+                   + (", multiplier bootstrap" if self.bootstrap else ""),
+            alpha=self.alpha, label=self.label, unit=self.unit_label, caveats=tuple(cav),
+            baseline=self.baseline,
+            details=(("pretrend_p", p_pre), ("n_units", self.n_units),
+                     ("n_treated_units", int(np.sum(self.unit_group > 0))),
+                     ("n_periods", self.n_periods)),
+        )
+        self._cache[kind] = result
+        return result
+
+    def aggregate_detail(self, kind: Literal["group", "dynamic", "calendar"]) -> pd.DataFrame:
+        """The per-group, per-event-time or per-period components with SE and CI."""
+        check_option("kind", kind, ("group", "dynamic", "calendar"))
+        crit = stats.norm.ppf(1 - self.alpha / 2)
+        rows = []
+        for key, est, psi in self._components(kind):
+            se = self._se(psi)
+            if kind == "dynamic":
+                k = {"event_time": key}
+            else:
+                k = {kind if kind == "group" else "time": self.periods[int(key) - 1]}
+            rows.append({**k, "estimate": est, "se": se,
+                         "ci_low": est - crit * se, "ci_high": est + crit * se})
+        return pd.DataFrame(rows)
+
+    @property
+    def event_study(self) -> pd.DataFrame:
+        """Dynamic effects θ(e) for every event time e (negative = before the start).
+
+        Columns: event_time, estimate, se, ci_low, ci_high (pointwise); with a bootstrap
+        also uniform (simultaneous) band columns ``cb_low``/``cb_high``.
+        """
+        if "es" in self._cache:
+            return self._cache["es"]
+        comps = self._components("dynamic")
+        crit = stats.norm.ppf(1 - self.alpha / 2)
+        rows = []
+        for e, est, psi in comps:
+            se = self._se(psi)
+            rows.append({"event_time": e, "estimate": est, "se": se,
+                         "ci_low": est - crit * se, "ci_high": est + crit * se})
+        es = pd.DataFrame(rows)
+        if self.anticipation >= 0 and (self.group_time["base"] == "universal").all():
+            ref = -1 - self.anticipation
+            if ref not in set(es["event_time"]):
+                es = pd.concat([es, pd.DataFrame([{"event_time": ref, "estimate": 0.0, "se": 0.0,
+                                                   "ci_low": 0.0, "ci_high": 0.0}])])
+        v = self._boot_draws()
+        if v is not None and comps:
+            psis = np.column_stack([c[2] for c in comps])
+            draws = v @ psis / self.n_units
+            ses = es.set_index("event_time").loc[[c[0] for c in comps], "se"].to_numpy()
+            tmax = np.max(np.abs(draws) / np.where(ses > 0, ses, np.inf), axis=1)
+            ucrit = float(np.quantile(tmax, 1 - self.alpha))
+            m = es["event_time"].isin([c[0] for c in comps])
+            es.loc[m, "cb_low"] = es.loc[m, "estimate"] - ucrit * es.loc[m, "se"]
+            es.loc[m, "cb_high"] = es.loc[m, "estimate"] + ucrit * es.loc[m, "se"]
+        es = es.sort_values("event_time").reset_index(drop=True)
+        self._cache["es"] = es
+        return es
+
+    @property
+    def pretrend_p(self) -> float:
+        """p-value of the joint Wald test that every pre-period ATT(g, t) is 0.
+
+        Pre-period cells are ``t < g − anticipation``; the covariance is ``Ψ'Ψ / n²`` from the
+        influence functions; χ² with rank(V) degrees of freedom. NaN without pre cells.
+        """
+        if "pre_p" in self._cache:
+            return self._cache["pre_p"]
+        gt = self.group_time
+        before = (gt["time_index"] < gt["group_index"] - self.anticipation).to_numpy()
+        pre = np.flatnonzero(self._usable() & before)
+        if pre.size == 0:
+            p = math.nan
+        else:
+            a = gt["att"].to_numpy()[pre]
+            psi = self.inf_func[:, pre]
+            V = psi.T @ psi / self.n_units**2
+            rank = np.linalg.matrix_rank(V)
+            W = float(a @ np.linalg.pinv(V) @ a)
+            p = float(stats.chi2.sf(W, rank)) if rank > 0 else math.nan
+        self._cache["pre_p"] = p
+        return p
+
+    def to_frame(self) -> pd.DataFrame:
+        """The four aggregations as tidy rows."""
+        return pd.concat([self.aggregate(k).to_frame().assign(aggregation=k) for k in AGG_KINDS],
+                         ignore_index=True)
+
+    def sentence(self) -> str:
+        """The simple ATT's sentence."""
+        return self.aggregate("simple").sentence()
+
+
+def staggered_did(
+    panel: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    first_treated: str,
+    control: Control = "never_treated",
+    anticipation: int = 0,
+    alpha: float = 0.05,
+    *,
+    base_period: BasePeriod = "varying",
+    bootstrap: int = 0,
+    seed: int = 0,
+    label: str | None = None,
+    unit_label: str = "",
+) -> StaggeredDiD:
+    """Callaway & Sant'Anna (2021) staggered difference-in-differences, no covariates.
+
+    Parameters
+    ----------
+    panel
+        Balanced area × period panel (units missing a period are dropped and counted).
+    outcome, unit, time
+        Column names; ``time`` is sortable (period index or period start date).
+    first_treated
+        Column with each unit's first treated period on the ``time`` scale; 0 or missing
+        = never treated. Units first treated in the first period (no pre-period) are
+        dropped; units first treated after the last period count as never treated.
+    control
+        ``"never_treated"`` or ``"not_yet_treated"`` comparison units.
+    anticipation
+        Periods before the start in which behaviour may already change (δ).
+    base_period
+        ``"varying"`` (short differences before the start, did's default) or ``"universal"``.
+    bootstrap
+        Number of multiplier-bootstrap draws (Mammen weights, clustered by unit); 0 = the
+        analytic influence-function SE.
+
+    Returns
+    -------
+    StaggeredDiD
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = [(u, t, g, 10 + t + (5 if g and t >= g else 0))
+    ...         for u, g in [(1, 3), (2, 3), (3, 0), (4, 0)] for t in range(1, 5)]
+    >>> p = pd.DataFrame(rows, columns=["area", "t", "g", "y"])
+    >>> staggered_did(p, "y", "area", "t", "g").aggregate("simple").estimate
+    5.0
+    """
+    check_option("control", control, CONTROLS)
+    check_option("base_period", base_period, BASE_PERIODS)
+    check_alpha(alpha)
+    if not (isinstance(anticipation, (int, np.integer)) and anticipation >= 0):
+        raise OptionError(f"anticipation must be a whole number >= 0; got {anticipation!r}")
+    if bootstrap < 0:
+        raise OptionError("bootstrap must be >= 0")
+    _require_columns(panel, [outcome, unit, time, first_treated])
+
+    d = panel[[unit, time, outcome, first_treated]].copy()
+    caveats: list[str] = []
+    n_missing = int(d[outcome].isna().sum())
+    d = d.dropna(subset=[outcome])
+    periods = tuple(sorted(d[time].unique()))
+    T = len(periods)
+    if T < 2:
+        raise InsufficientDataError("need at least two periods")
+    wide = d.pivot_table(index=unit, columns=time, values=outcome, aggfunc="mean")
+    wide = wide.reindex(columns=list(periods))
+    complete = wide.notna().all(axis=1)
+    if (~complete).any():
+        caveats.append(f"{int((~complete).sum())} areas with missing periods were left out "
+                       "(the estimator needs a balanced panel).")
+    if n_missing:
+        caveats.append(f"{n_missing} area-periods with no value were left out.")
+    wide = wide[complete]
+    # Each unit's first-treated value (must be constant within a unit).
+    ftu = d.groupby(unit)[first_treated].agg(["min", "max"])
+    both_nan = ftu["min"].isna() & ftu["max"].isna()
+    if not ((ftu["min"] == ftu["max"]) | both_nan).all():
+        bad = ftu.index[~((ftu["min"] == ftu["max"]) | both_nan)][0]
+        raise InputDataError(f"first_treated varies within area {bad!r}", column=first_treated)
+    ft = ftu["min"].reindex(wide.index)
+    never = ft.isna() | (ft == 0)
+    # 1-based index of the first period >= first_treated; beyond the window -> never
+    pos = np.searchsorted(np.asarray(periods), ft.where(~never, periods[0]).to_numpy(), side="left") + 1
+    G = np.where(never.to_numpy(), 0, pos).astype(int)
+    late = G > T
+    if late.any():
+        caveats.append(f"{int(late.sum())} areas first treated after the last period count as "
+                       "never treated.")
+        G[late] = 0
+    early = (G > 0) & (G - anticipation <= 1)
+    if early.any():
+        caveats.append(f"{int(early.sum())} areas treated from the first period (no before "
+                       "period) were left out.")
+        keep = ~early
+        wide, G = wide[keep], G[keep]
+    Y = wide.to_numpy(dtype=float)
+    n = Y.shape[0]
+    groups = np.unique(G[G > 0])
+    if groups.size == 0:
+        raise InsufficientDataError("no treated areas with a before period in the panel")
+    if control == "never_treated" and not (G == 0).any():
+        raise InsufficientDataError(
+            "no never-treated areas: use control='not_yet_treated'"
+        )
+
+    rows, psis = [], []
+    for g in groups:
+        in_g = G == g
+        t_range = range(2, T + 1) if base_period == "varying" else range(1, T + 1)
+        for t in t_range:
+            if t >= g or base_period == "universal":
+                b = g - anticipation - 1
+            else:
+                b = t - 1
+            if t == b:
+                continue
+            if control == "never_treated":
+                in_c = G == 0
+            else:
+                in_c = (G == 0) | ((G > max(t, b) + anticipation) & (G != g))
+            n_g, n_c = int(in_g.sum()), int(in_c.sum())
+            dy = Y[:, t - 1] - Y[:, b - 1]
+            if n_c == 0:
+                att, psi = math.nan, np.zeros(n)
+            else:
+                mg, mc = dy[in_g].mean(), dy[in_c].mean()
+                att = float(mg - mc)
+                psi = np.zeros(n)
+                psi[in_g] = (n / n_g) * (dy[in_g] - mg)
+                psi[in_c] = -(n / n_c) * (dy[in_c] - mc)
+            rows.append({"group": periods[g - 1], "time": periods[t - 1], "group_index": int(g),
+                         "time_index": int(t), "event_time": int(t - g), "att": att,
+                         "post": bool(t >= g), "n_treated": n_g, "n_control": n_c,
+                         "base": base_period})
+            psis.append(psi)
+    gt = pd.DataFrame(rows)
+    inf = np.column_stack(psis)
+    se = np.sqrt(np.sum(inf**2, axis=0)) / n
+    crit = stats.norm.ppf(1 - alpha / 2)
+    gt["se"] = np.where(np.isfinite(gt["att"]), se, np.nan)
+    gt["ci_low"] = gt["att"] - crit * gt["se"]
+    gt["ci_high"] = gt["att"] + crit * gt["se"]
+    if gt["att"].isna().any():
+        caveats.append(f"{int(gt['att'].isna().sum())} group-time cells had no comparison areas "
+                       "and were skipped.")
+
+    n_treated = int((G > 0).sum())
+    caveats.extend(_few_clusters(n, n_treated))
+    # Baseline: treated units' mean outcome in their last period before (anticipation-adjusted) start.
+    base_vals = [Y[i, G[i] - anticipation - 2] for i in range(n) if G[i] > 0]
+    baseline = float(np.mean(base_vals)) if base_vals else math.nan
+    ctrl_vals = Y[G == 0].mean() if (G == 0).any() else math.nan
+    pre_treated = np.mean([Y[i, : G[i] - anticipation - 1].mean() for i in range(n) if G[i] > 0])
+    if np.isfinite(ctrl_vals) and ctrl_vals > 0 and pre_treated / ctrl_vals > 1.5:
+        caveats.append(RTM_CAVEAT.format(ratio=pre_treated / ctrl_vals))
+    return StaggeredDiD(
+        group_time=gt[["group", "time", "group_index", "time_index", "event_time", "att", "se",
+                       "ci_low", "ci_high", "post", "n_treated", "n_control", "base"]],
+        inf_func=inf, unit_group=G, periods=periods, control=control,
+        anticipation=int(anticipation), alpha=alpha, label=label or outcome,
+        unit_label=unit_label, baseline=baseline, n_units=n, n_periods=T,
+        caveats=tuple(caveats), bootstrap=int(bootstrap), seed=int(seed),
+    )
