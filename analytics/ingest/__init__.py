@@ -1,0 +1,53 @@
+"""Import real data: CAD/RMS exports, boundaries, deployments and the call-type crosswalk.
+
+Entry points (PRODUCT.md sections 2 and 8; format of presets in ``docs/importing.md``):
+
+- :func:`import_file` — one file into one canonical table, atomic and idempotent.
+- :func:`load_preset`, :func:`load_preset_file`, :func:`list_presets`, :func:`save_preset`.
+- :func:`suggest_mapping`, :func:`preview` — the mapping assistant behind the Data page.
+"""
+
+from analytics.ingest._load import ImportResult, Reject, import_file, rejects_dir_for, upsert
+from analytics.ingest._mapping import (
+    MappingRow,
+    import_history,
+    import_rejects,
+    mapping_to_preset,
+    preview,
+    read_sample,
+    suggest_mapping,
+)
+from analytics.ingest._presets import (
+    Preset,
+    list_presets,
+    load_preset,
+    load_preset_file,
+    parse_preset,
+    preset_to_toml,
+    save_preset,
+)
+from analytics.ingest._spec import SPECS, TABLE_NAMES
+
+__all__ = [
+    "SPECS",
+    "TABLE_NAMES",
+    "ImportResult",
+    "MappingRow",
+    "Preset",
+    "Reject",
+    "import_file",
+    "import_history",
+    "import_rejects",
+    "list_presets",
+    "load_preset",
+    "load_preset_file",
+    "mapping_to_preset",
+    "parse_preset",
+    "preset_to_toml",
+    "preview",
+    "read_sample",
+    "rejects_dir_for",
+    "save_preset",
+    "suggest_mapping",
+    "upsert",
+]

@@ -1,0 +1,638 @@
+"""The importer: read → type → validate → spatial join → upsert, in one transaction.
+
+One import is one transaction (:func:`analytics.db.transaction`): any failure leaves the
+database exactly as before. Rows that break a rule are rejected, never coerced, and each
+is reported with file, 1-based row, column, value and reason; warnings (rows kept but
+incomplete) are counted per reason. A file whose checksum was already imported into the
+same table with the same preset adds nothing; otherwise rows are matched on the table's
+primary key: new rows are inserted, changed rows updated, identical rows counted as
+unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import duckdb
+
+from analytics import db, facts
+from analytics.errors import InputDataError
+from analytics.ingest import _readers, _spatial
+from analytics.ingest._presets import DURATION_UNITS, Preset, load_preset
+from analytics.ingest._spec import GEO_TABLES, SEGMENT_ORDER, SPECS, TABLE_NAMES, TableSpec
+from analytics.ingest._transform import build_plan, ident
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+T = "_ing_t"  # typed staging table
+MAX_VALUE_CHARS = 200
+
+REJECTS_DDL = """
+CREATE TABLE IF NOT EXISTS import_rejects (
+    import_id INTEGER NOT NULL,
+    file_name VARCHAR NOT NULL,
+    "row" BIGINT,
+    "column" VARCHAR,
+    value VARCHAR,
+    reason VARCHAR NOT NULL
+)"""
+WARNINGS_DDL = """
+CREATE TABLE IF NOT EXISTS import_warnings (
+    import_id INTEGER NOT NULL,
+    reason VARCHAR NOT NULL,
+    n_rows BIGINT NOT NULL
+)"""
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One rejected row: where, what and why."""
+
+    file: str
+    row: int
+    column: str | None
+    value: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one import did. Counts of ``rows_loaded/updated/unchanged`` are rows of
+    ``table``; ``also`` holds the same counts for tables filled alongside (assignments and
+    units from a one-row-per-unit CAD export)."""
+
+    import_id: int | None
+    table: str
+    file: str
+    checksum: str
+    preset: str
+    rows_read: int
+    rows_loaded: int
+    rows_updated: int
+    rows_unchanged: int
+    rows_rejected: int
+    rejects: tuple[Reject, ...] = ()
+    warnings: dict[str, int] = field(default_factory=dict)
+    also: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    already_imported: bool = False
+    rejects_path: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def rows_already_present(self) -> int:
+        return self.rows_unchanged
+
+    def summary(self) -> str:
+        """One plain-language line per fact, for the CLI and the page."""
+        lines = [f"{self.file} → {self.table} (preset {self.preset})"]
+        if self.already_imported:
+            lines.append("this exact file was imported before: nothing added")
+        lines.append(
+            f"rows read {self.rows_read:,}; loaded {self.rows_loaded:,} new; "
+            f"updated {self.rows_updated:,}; already present {self.rows_unchanged:,}; "
+            f"rejected {self.rows_rejected:,}"
+        )
+        for t, (n, u, s) in self.also.items():
+            lines.append(f"  {t}: {n:,} new, {u:,} updated, {s:,} already present")
+        for reason, n in sorted(self.warnings.items()):
+            lines.append(f"  warning: {n:,} rows {reason}")
+        if self.rejects_path:
+            lines.append(f"rejected rows listed in {self.rejects_path}")
+        return "\n".join(lines)
+
+
+def _nop(frac: float, msg: str) -> None:
+    return None
+
+
+def _n(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> int:
+    return int(db.scalar(con, sql, params) or 0)
+
+
+def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(REJECTS_DDL)
+    con.execute(WARNINGS_DDL)
+
+
+def resolve_preset(table: str, preset: str | Preset | None, preset_file: str | Path | None) -> Preset:
+    """The preset to use: an object, a file, a shipped name, or ``canonical``."""
+    from analytics.ingest._presets import load_preset_file
+
+    if isinstance(preset, Preset):
+        return preset
+    if preset_file is not None:
+        return load_preset_file(preset_file)
+    return load_preset(preset or "canonical", table)
+
+
+# -- validation -------------------------------------------------------------------------
+def _check_header(stage: _readers.RawStage, spec: TableSpec, preset: Preset, file: str) -> None:
+    header = set(stage.columns)
+    missing = sorted(c for c in preset.source_columns() if c not in header)
+    if missing:
+        hint = ""
+        if len(stage.columns) == 1:
+            hint = (f"; the header has a single column {stage.columns[0][:80]!r} — is the "
+                    f"delimiter wrong (read as {stage.delimiter!r})?")
+        raise InputDataError(
+            f"required column missing from the header: {', '.join(map(repr, missing))} "
+            f"(preset {preset.name}){hint}",
+            file=file, row=1, column=missing[0],
+        )
+    unmapped = [c for c in spec.required if c not in preset.columns and not (
+        c == "unit_type" and preset.unit_rules)]
+    if unmapped:
+        raise InputDataError(
+            f"preset {preset.name} does not map required {spec.name} column(s) "
+            f"{', '.join(unmapped)}", file=file, column=unmapped[0])
+
+
+def _segment_case(spec: TableSpec, preset: Preset, mapped: set[str]) -> tuple[str, str, str] | None:
+    """SQL (reason, value, column) of the first out-of-order pair of timestamps, or None.
+
+    Timestamps derived from rounded durations may be out of order by the rounding; the
+    preset's ``durations.order_tolerance`` allows that much.
+    """
+    order = [c for c in SEGMENT_ORDER if c in spec.names and c in mapped]
+    pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1:]]
+    if spec.name == "activities":
+        pairs = [("started_at", "ended_at")]
+    if spec.name == "deployments":
+        pairs = [("start_date", "end_date")]
+    if not pairs:
+        return None
+    slack_us = int(round(preset.order_tolerance * DURATION_UNITS[preset.duration_unit] * 1e6)) \
+        if preset.durations else 0
+
+    def label(c: str) -> str:
+        if c in preset.columns:
+            return preset.columns[c].label()
+        return "+".join(preset.durations.get(c, (c,)))
+
+    # Column names from the fixed canonical lists; labels are escaped literals.
+    def lit(s: str) -> str:
+        return "'" + s.replace("'", "''") + "'"
+
+    conds = [(f"{ident(b)} < {ident(a)}" if not slack_us or spec.name in ("activities", "deployments")
+              else f"{ident(b)} < {ident(a)} - to_microseconds({slack_us})", a, b) for a, b in pairs]
+    reason = " ".join(f"WHEN {c} THEN {lit(f'{b} before {a}')}" for c, a, b in conds)
+    value = " ".join(f"WHEN {c} THEN CAST({ident(b)} AS VARCHAR)" for c, a, b in conds)
+    column = " ".join(f"WHEN {c} THEN {lit(label(b))}" for c, a, b in conds)
+    return f"CASE {reason} END", f"CASE {value} END", f"CASE {column} END"
+
+
+def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset, file: str,
+              n_checks: int, mapped: set[str], labels: list[tuple[str, str]],
+              extent: tuple[float, float, float, float] | None) -> None:
+    """Fill ``_ing_rej(row, column, value, reason)`` from every rule."""
+    con.execute('CREATE OR REPLACE TEMP TABLE _ing_rej ("row" BIGINT, "column" VARCHAR, '
+                'value VARCHAR, reason VARCHAR)')
+    parts: list[str] = []
+    params: list = []
+
+    def add(sql: str, *vals: object) -> None:
+        # `$` placeholders are numbered per part; renumber into one statement.
+        for v in vals:
+            params.append(v)
+            sql = sql.replace("?", f"${len(params)}", 1)
+        parts.append(sql)
+
+    for i, (label, reason) in enumerate(labels[:n_checks]):
+        add(f"SELECT _row, ?, _chk{i}, ? FROM {T} WHERE _chk{i} IS NOT NULL", label, reason)
+    for c in spec.required:
+        src = preset.columns.get(c)
+        label = src.label() if src else c
+        add(f"SELECT _row, ?, NULL, 'missing required value' FROM {T} WHERE {ident(c)} IS NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM _ing_rej0 r WHERE r.\"row\" = {T}._row)", label)
+    seg = _segment_case(spec, preset, mapped)
+    if seg:
+        reason_sql, value_sql, col_sql = seg
+        add(f"SELECT _row, {col_sql}, {value_sql}, 'segments out of order: ' || ({reason_sql}) "
+            f"FROM {T} WHERE ({reason_sql}) IS NOT NULL")
+    if spec.name in GEO_TABLES and {"lat", "lon"} & mapped:
+        lat_l = preset.columns["lat"].label() if "lat" in preset.columns else "lat"
+        add(f"SELECT _row, ?, concat_ws(', ', lat, lon), CASE "
+            "WHEN (lat IS NULL) <> (lon IS NULL) THEN 'latitude without longitude or the reverse' "
+            "WHEN lat = 0 AND lon = 0 THEN 'coordinates 0, 0 (a missing location written as zero)' "
+            "WHEN lat NOT BETWEEN -90 AND 90 OR lon NOT BETWEEN -180 AND 180 "
+            "THEN 'coordinates out of range' END "
+            f"FROM {T} WHERE (lat IS NULL) <> (lon IS NULL) OR (lat = 0 AND lon = 0) "
+            "OR lat NOT BETWEEN -90 AND 90 OR lon NOT BETWEEN -180 AND 180", lat_l)
+        if extent is not None:
+            m = _spatial.EXTENT_MARGIN_DEG
+            minx, miny, maxx, maxy = extent
+            add(f"SELECT _row, ?, concat_ws(', ', lat, lon), "
+                "'coordinates outside the areas'' extent' "
+                f"FROM {T} WHERE lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180 "
+                "AND NOT (lat = 0 AND lon = 0) "
+                "AND (lat NOT BETWEEN ? AND ? OR lon NOT BETWEEN ? AND ?)",
+                lat_l, miny - m, maxy + m, minx - m, maxx + m)
+    for level, col in (("district", "district"), ("beat", "beat")):
+        if col in spec.names and col in mapped | {"beat", "district"} and _n(
+                con, "SELECT count(*) FROM areas WHERE level = $1", [level]):
+            src = preset.columns.get(col)
+            add(f"SELECT _row, ?, {col}, 'unknown {level} (not in areas)' FROM {T} "
+                f"WHERE {col} IS NOT NULL AND {col} NOT IN "
+                f"(SELECT area_id FROM areas WHERE level = ?)",
+                src.label() if src else col, level)
+    key = ["call_id", "unit_id"] if preset.per_unit else list(spec.key)
+    kcols = ", ".join(ident(k) for k in key)
+    knotnull = " AND ".join(f"{ident(k)} IS NOT NULL" for k in key)
+    klabel = "+".join((preset.columns[k].label() if k in preset.columns else
+                       (preset.unit_column or k)) for k in key)
+    add(f"SELECT t._row, ?, concat_ws(' | ', {', '.join('t.' + ident(k) for k in key)}), "
+        f"'duplicate ' || ? || ' in file (first at row ' || d.first_row || ')' "
+        f"FROM {T} t JOIN (SELECT {kcols}, min(_row) AS first_row FROM {T} WHERE {knotnull} "
+        f"GROUP BY {kcols} HAVING count(*) > 1) d USING ({kcols}) WHERE t._row > d.first_row",
+        klabel, "+".join(key))
+    # Parse failures first (so "missing required" is not reported twice for them).
+    con.execute('CREATE OR REPLACE TEMP TABLE _ing_rej0 AS SELECT * FROM _ing_rej')
+    if n_checks:
+        first = parts[:n_checks]
+        pcount = 2 * n_checks
+        con.execute(f"INSERT INTO _ing_rej0 {' UNION ALL '.join(first)}", params[:pcount])
+        rest, rparams = parts[n_checks:], params[pcount:]
+    else:
+        rest, rparams = parts, params
+    # Renumber the remaining parts' placeholders from $1.
+    offset = len(params) - len(rparams)
+    rest_sql = " UNION ALL ".join(rest)
+    rest_sql = re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) - offset}", rest_sql)
+    con.execute(f"INSERT INTO _ing_rej SELECT * FROM _ing_rej0 UNION ALL {rest_sql}", rparams)
+
+
+def _warnings(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset,
+              mapped: set[str]) -> dict[str, int]:
+    """Rows kept but incomplete, counted per reason (only over rows that are loaded)."""
+    w: dict[str, int] = {}
+    clean = f"{T} WHERE _row NOT IN (SELECT \"row\" FROM _ing_rej)"
+    rules: list[tuple[str, str]] = []
+    if spec.name == "calls":
+        if "arrived_at" in mapped:
+            rules.append(("with no arrival time", "arrived_at IS NULL"))
+        if "dispatched_at" in mapped:
+            rules.append(("with no dispatch time", "dispatched_at IS NULL"))
+    if spec.name in GEO_TABLES:
+        rules.append(("with no coordinates", "lat IS NULL"))
+        rules.append(("with no beat", "beat IS NULL"))
+        rules.append(("with no district", "district IS NULL"))
+    if spec.name == "incidents" and {"occurred_at", "reported_at"} <= mapped:
+        rules.append(("reported before they occurred", "reported_at < occurred_at"))
+    if preset.per_unit and preset.unit_rules:
+        rules.append(("whose unit type came from the default (no unit rule matched)",
+                      "_unit_rule IS NULL"))
+    if not rules:
+        return w
+    sel = ", ".join(f"count(*) FILTER (WHERE {cond})" for _, cond in rules)
+    counts = con.execute(f"SELECT {sel} FROM {clean}").fetchall()[0]
+    for (reason, _), n in zip(rules, counts, strict=True):
+        if n:
+            w[reason] = int(n)
+    return w
+
+
+# -- loading ----------------------------------------------------------------------------
+def upsert(con: duckdb.DuckDBPyConnection, spec: TableSpec, source_sql: str,
+           *, update: bool = True) -> tuple[int, int, int]:
+    """Insert new rows of ``source_sql`` into ``spec.name``, update changed ones.
+
+    Returns (new, updated, unchanged). With ``update=False`` existing keys are left as they
+    are (counted unchanged): used for units seen in a CAD export, whose types a units file
+    may have set on purpose.
+    """
+    name, cols = spec.name, spec.names
+    collist = ", ".join(ident(c) for c in cols)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _ing_new AS SELECT {collist} FROM ({source_sql})")
+    n_new_rows = _n(con, "SELECT count(*) FROM _ing_new")
+    # Table names from the fixed SPECS, column names from the canonical lists.
+    if _n(con, f"SELECT count(*) FROM {name}") == 0:
+        con.execute(f"INSERT INTO {name} ({collist}) SELECT {collist} FROM _ing_new")
+        return n_new_rows, 0, 0
+    on = " AND ".join(f"n.{ident(k)} = t.{ident(k)}" for k in spec.key)
+    same = " AND ".join(f"n.{ident(c)} IS NOT DISTINCT FROM t.{ident(c)}" for c in cols)
+    first_key = ident(spec.key[0])
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _ing_cmp AS SELECT n.*, t.{first_key} IS NOT NULL AS _exists, "
+        f"({same}) AS _same FROM _ing_new n LEFT JOIN {name} t ON {on}"
+    )
+    new, changed, same_n = con.execute(
+        "SELECT count(*) FILTER (WHERE NOT _exists), count(*) FILTER (WHERE _exists AND NOT _same),"
+        " count(*) FILTER (WHERE _exists AND _same) FROM _ing_cmp").fetchall()[0]
+    con.execute(f"INSERT INTO {name} ({collist}) SELECT {collist} FROM _ing_cmp WHERE NOT _exists")
+    if not update:
+        return int(new), 0, int(changed) + int(same_n)
+    if changed:
+        keys = ", ".join(ident(k) for k in spec.key)
+        sets = ", ".join(f"{ident(c)} = excluded.{ident(c)}" for c in cols if c not in spec.key)
+        con.execute(f"INSERT INTO {name} ({collist}) SELECT {collist} FROM _ing_cmp "
+                    f"WHERE _exists AND NOT _same ON CONFLICT ({keys}) DO UPDATE SET {sets}")
+    return int(new), int(changed), int(same_n)
+
+
+def _calls_from_units_sql(preset: Preset) -> str:
+    """One call per call_id from a one-row-per-unit export (first row's fields; earliest
+    segment times; latest clear)."""
+    spec = SPECS["calls"]
+    aggs = []
+    for c in spec.names:
+        if c == "call_id":
+            continue
+        if c in ("received_at", "dispatched_at", "enroute_at", "arrived_at"):
+            aggs.append(f"min({ident(c)}) AS {ident(c)}")
+        elif c == "cleared_at":
+            aggs.append(f"max({ident(c)}) AS {ident(c)}")
+        else:
+            aggs.append(f"arg_min({ident(c)}, _row) AS {ident(c)}")
+    multi = f"SELECT call_id, {', '.join(aggs)} FROM _ing_clean WHERE call_id IN " \
+            f"(SELECT call_id FROM _ing_multi) GROUP BY call_id"
+    cols = ", ".join(ident(c) for c in spec.names)
+    single = f"SELECT {cols} FROM _ing_clean WHERE call_id NOT IN (SELECT call_id FROM _ing_multi)"
+    return f"{single} UNION ALL SELECT {cols} FROM ({multi})"
+
+
+def _write_rejects_csv(path: Path, rejects: list[Reject]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["file", "row", "column", "value", "reason"])
+        for r in rejects:  # rejected rows only (a report, not the data)
+            w.writerow([r.file, r.row, r.column or "", r.value or "", r.reason])
+
+
+def _clip(v: str | None) -> str | None:
+    if v is None or len(v) <= MAX_VALUE_CHARS:
+        return v
+    return v[:MAX_VALUE_CHARS] + f"… ({len(v):,} characters)"
+
+
+def rejects_dir_for(con_path: Path | None) -> Path | None:
+    """Where reject reports go: ``rejects/`` next to the database file."""
+    return None if con_path is None else con_path.parent / "rejects"
+
+
+def import_file(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    path: str | Path,
+    *,
+    preset: str | Preset | None = None,
+    preset_file: str | Path | None = None,
+    rejects_dir: str | Path | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+    refresh: bool = True,
+    display_name: str | None = None,
+) -> ImportResult:
+    """Import one file into canonical ``table`` in a single transaction.
+
+    Parameters
+    ----------
+    con
+        Open read-write connection (or cursor).
+    table
+        One of ``calls, assignments, units, staffing, activities, incidents, areas,
+        deployments, call_types``.
+    path
+        CSV/TSV/TXT, .xlsx, .parquet (or .geojson for ``areas``).
+    preset, preset_file
+        A shipped preset name, a :class:`Preset`, or a TOML file; default ``canonical``.
+    rejects_dir
+        Folder for the rejects CSV (``None``: no CSV, rejects still in ``import_rejects``).
+    force
+        Import even when this exact file (checksum) was imported before.
+    refresh
+        Rebuild the derived tables (``call_facts``) after loading.
+
+    Raises
+    ------
+    InputDataError
+        The file cannot be imported at all (unreadable, empty, a required column is
+        missing); the database is unchanged.
+    """
+    t0 = time.perf_counter()
+    progress = progress or _nop
+    if table not in TABLE_NAMES:
+        raise InputDataError(f"unknown table {table!r}; choose one of {', '.join(TABLE_NAMES)}")
+    path = Path(path)
+    file = display_name or path.name
+    p = resolve_preset(table, preset, preset_file)
+    if p.table != table and not (p.name == "canonical"):
+        raise InputDataError(f"preset {p.name} is for table {p.table}, not {table}", file=file)
+    if not path.is_file():
+        raise InputDataError("file not found or not a file", file=str(path))
+    checksum_job = _readers.Checksum(path)
+    _ensure_tables(con)
+    if table == "areas" and _readers.detect_format(path, p) in ("geojson",):
+        return _import_areas(con, path, p, checksum_job, rejects_dir, progress, file, force, t0)
+    progress(0.02, "reading the file")
+    with db.transaction(con):
+        checksum = checksum_job.result()
+        prev = db.scalar(con, "SELECT max(import_id) FROM imports WHERE checksum = $1 AND "
+                              "table_name = $2 AND coalesce(preset, '') = $3",
+                         [checksum, table, p.name])
+        if prev is not None and not force:
+            return _record_repeat(con, table, file, checksum, p, int(prev), t0)
+        result = _import_rows(con, table, path, p, file, checksum, progress)
+        progress(0.9, "updating derived tables")
+        if refresh and (table in ("calls", "assignments", "units", "call_types")):
+            facts.refresh_derived(con)
+        _drop_temps(con)
+    rejects_path = None
+    if result.rejects and rejects_dir is not None:
+        rejects_path = Path(rejects_dir) / f"import_{result.import_id:04d}_{Path(file).stem}.csv"
+        _write_rejects_csv(rejects_path, list(result.rejects))
+    progress(1.0, "done")
+    return replace(result, rejects_path=str(rejects_path) if rejects_path else None,
+                   seconds=time.perf_counter() - t0)
+
+
+def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+    for t in ("_ing_raw", "_ing_t", "_ing_rej", "_ing_rej0", "_ing_new", "_ing_cmp",
+              "_ing_clean", "_ing_multi", "_ing_gap", "_ing_rej_errors", "_ing_rej_scans"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")  # fixed names
+
+
+def _next_import_id(con: duckdb.DuckDBPyConnection) -> int:
+    return _n(con, "SELECT coalesce(max(import_id), 0) + 1 FROM imports")
+
+
+def _record_repeat(con: duckdb.DuckDBPyConnection, table: str, file: str, checksum: str,
+                   p: Preset, prev: int, t0: float) -> ImportResult:
+    rows_read = _n(con, "SELECT rows_read FROM imports WHERE import_id = $1", [prev])
+    rejected = _n(con, "SELECT rows_rejected FROM imports WHERE import_id = $1", [prev])
+    iid = _next_import_id(con)
+    con.execute(
+        "INSERT INTO imports (import_id, table_name, file_name, checksum, preset, rows_read, "
+        "rows_loaded, rows_updated, rows_unchanged, rows_rejected, note) "
+        "VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8, $9)",
+        [iid, table, file, checksum, p.name, rows_read, rows_read - rejected, rejected,
+         f"identical to import #{prev}; nothing added"],
+    )
+    return ImportResult(iid, table, file, checksum, p.name, rows_read, 0, 0,
+                        rows_read - rejected, rejected, already_imported=True,
+                        seconds=time.perf_counter() - t0)
+
+
+def _import_rows(con: duckdb.DuckDBPyConnection, table: str, path: Path, p: Preset, file: str,
+                 checksum: str, progress: Progress) -> ImportResult:
+    spec = SPECS[table]
+    stage = _readers.stage_file(con, path, p)
+    if stage.n_rows == 0:
+        raise InputDataError("the file has a header but no data rows", file=file, row=2)
+    _check_header(stage, spec, p, file)
+    progress(0.35, f"read {stage.n_rows:,} rows; converting")
+    plan = build_plan(spec, p)
+    chk = [f"CASE WHEN {c.condition} THEN {c.value_sql} END AS _chk{i}"
+           for i, c in enumerate(plan.checks)]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {T} AS SELECT {', '.join(plan.select + chk)} "
+                f"FROM {_readers.RAW}", plan.params.values)
+    warnings: dict[str, int] = {}
+    if table in GEO_TABLES:
+        progress(0.5, "assigning beats from coordinates")
+        located, outside = _spatial.fill_beats(con, T)
+        if located:
+            warnings["with beat and district assigned from coordinates"] = located
+        if outside:
+            warnings["with coordinates outside every beat polygon"] = outside
+        if "district" in spec.names:
+            # District from the beat's parent area where the file gives none.
+            con.execute(f"UPDATE {T} SET district = a.parent_id FROM areas a WHERE "
+                        f"{T}.district IS NULL AND a.level = 'beat' AND a.area_id = {T}.beat "
+                        "AND a.parent_id IS NOT NULL")
+    progress(0.6, "validating")
+    extent = _spatial.areas_extent(con) if table in GEO_TABLES else None
+    labels = [(c.column, c.reason) for c in plan.checks]
+    _validate(con, spec, p, file, len(plan.checks), plan.mapped, labels, extent)
+    reader_rej = [Reject(file, r, c, _clip(v), reason) for r, c, v, reason in stage.reader_rejects]
+    rows = con.execute('SELECT "row", "column", value, reason FROM _ing_rej ORDER BY 1, 4').fetchall()
+    rejects = reader_rej + [Reject(file, int(r), c, _clip(v), reason) for r, c, v, reason in rows]
+    rejects.sort(key=lambda r: r.row)
+    n_rejected = len({r.row for r in rejects})
+    warnings.update(_warnings(con, spec, p, plan.mapped))
+    progress(0.7, "loading")
+    con.execute(f'CREATE OR REPLACE TEMP TABLE _ing_clean AS SELECT * FROM {T} '
+                f'WHERE _row NOT IN (SELECT "row" FROM _ing_rej)')
+    also: dict[str, tuple[int, int, int]] = {}
+    if p.per_unit:
+        con.execute("CREATE OR REPLACE TEMP TABLE _ing_multi AS SELECT call_id FROM _ing_clean "
+                    "GROUP BY call_id HAVING count(*) > 1")
+        differ = _n(con, "SELECT count(*) FROM (SELECT call_id FROM _ing_clean WHERE call_id IN "
+                         "(SELECT call_id FROM _ing_multi) GROUP BY call_id HAVING "
+                         "count(DISTINCT (received_at, call_type, priority)) > 1)")
+        if differ:
+            warnings["calls whose unit rows disagree on time, type or priority (first row used)"] = differ
+        loaded, updated, unchanged = upsert(con, spec, _calls_from_units_sql(p))
+        primary = "_row = min(_row) OVER (PARTITION BY call_id)" if p.unit_primary == "first_row" \
+            else "false"
+        a = upsert(con, SPECS["assignments"],
+                   f"SELECT call_id, unit_id, dispatched_at, enroute_at, arrived_at, cleared_at, "
+                   f"{primary} AS is_primary FROM _ing_clean")
+        u = upsert(con, SPECS["units"],
+                   "SELECT unit_id, arg_min(_unit_type, _row) AS unit_type, "
+                   "CAST(NULL AS VARCHAR) AS home_district FROM _ing_clean GROUP BY unit_id",
+                   update=False)
+        also = {"assignments": a, "units": u}
+    else:
+        cols = ", ".join(ident(c) for c in spec.names)
+        if table == "call_types":
+            con.execute("CREATE OR REPLACE TEMP TABLE _ing_ct_old AS SELECT * FROM call_types")
+        loaded, updated, unchanged = upsert(con, spec, f"SELECT {cols} FROM _ing_clean")
+        if table == "call_types":
+            _record_call_type_history(con, file)
+    iid = _next_import_id(con)
+    note = "; ".join(f"{t}: {n} new, {u_} updated, {s} unchanged" for t, (n, u_, s) in also.items())
+    con.execute(
+        "INSERT INTO imports (import_id, table_name, file_name, checksum, preset, rows_read, "
+        "rows_loaded, rows_updated, rows_unchanged, rows_rejected, note) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        [iid, table, file, checksum, p.name, stage.n_rows, loaded, updated, unchanged,
+         n_rejected, note or None],
+    )
+    if rejects:
+        con.executemany("INSERT INTO import_rejects VALUES ($1, $2, $3, $4, $5, $6)",
+                        [[iid, r.file, r.row, r.column, r.value, r.reason] for r in rejects])
+    if warnings:
+        con.executemany("INSERT INTO import_warnings VALUES ($1, $2, $3)",
+                        [[iid, k, v] for k, v in warnings.items()])
+    return ImportResult(iid, table, file, checksum, p.name, stage.n_rows, loaded, updated,
+                        unchanged, n_rejected, tuple(rejects), warnings, also)
+
+
+def _record_call_type_history(con: duckdb.DuckDBPyConnection, file: str) -> None:
+    """Record every crosswalk field this import changed in ``call_type_history``.
+
+    Needs ``_ing_ct_old`` (the rows as they were before the upsert).
+    """
+    version = _n(con, "SELECT coalesce(max(version), 0) + 1 FROM call_type_history")
+    fields = ("description", "category", "cso_tier", "sensitive")
+    # Field names come from the fixed tuple above.
+    sel = " UNION ALL ".join(
+        f"SELECT n.call_type, '{f}' AS field, CAST(o.{f} AS VARCHAR) AS old_value, "
+        f"CAST(n.{f} AS VARCHAR) AS new_value FROM _ing_new n LEFT JOIN _ing_ct_old o "
+        f"USING (call_type) WHERE o.call_type IS NULL OR n.{f} IS DISTINCT FROM o.{f}"
+        for f in fields)
+    con.execute(
+        f"INSERT INTO call_type_history SELECT $1, now()::TIMESTAMP, $2, call_type, field, "
+        f"old_value, new_value FROM ({sel})",
+        [version, f"import:{file}"],
+    )
+    con.execute("DROP TABLE IF EXISTS _ing_ct_old")
+
+
+def _import_areas(con: duckdb.DuckDBPyConnection, path: Path, p: Preset,
+                  checksum_job: _readers.Checksum, rejects_dir: str | Path | None,
+                  progress: Progress, file: str, force: bool, t0: float) -> ImportResult:
+    import pyarrow as pa
+
+    progress(0.1, "reading boundaries")
+    rows, rej = _spatial.areas_from_geojson(path, p)
+    with db.transaction(con):
+        checksum = checksum_job.result()
+        prev = db.scalar(con, "SELECT max(import_id) FROM imports WHERE checksum = $1 AND "
+                              "table_name = 'areas' AND coalesce(preset, '') = $2",
+                         [checksum, p.name])
+        if prev is not None and not force:
+            return _record_repeat(con, "areas", file, checksum, p, int(prev), t0)
+        spec = SPECS["areas"]
+        tbl = pa.table({c: pa.array([r[c] for r in rows],
+                                    pa.int64() if c == "population" else pa.string())
+                        for c in spec.names})
+        con.register("_ing_areas", tbl)
+        try:
+            loaded, updated, unchanged = upsert(
+                con, spec, "SELECT area_id, level, name, parent_id, geometry, "
+                           "CAST(population AS INTEGER) AS population FROM _ing_areas")
+        finally:
+            con.unregister("_ing_areas")
+        iid = _next_import_id(con)
+        n_feat = len(rows) - sum(1 for r in rows if r["level"] == p.area_parent_level
+                                 and p.area_parent_level)
+        n_read = n_feat + len(rej)
+        con.execute(
+            "INSERT INTO imports (import_id, table_name, file_name, checksum, preset, rows_read, "
+            "rows_loaded, rows_updated, rows_unchanged, rows_rejected, note) "
+            "VALUES ($1, 'areas', $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            [iid, file, checksum, p.name, n_read, loaded, updated, unchanged, len(rej),
+             f"{len(rows) - n_feat} parent areas built from children" if len(rows) > n_feat else None],
+        )
+        rejects = [Reject(file, r, c, _clip(v), reason) for r, c, v, reason in rej]
+        if rejects:
+            con.executemany("INSERT INTO import_rejects VALUES ($1, $2, $3, $4, $5, $6)",
+                            [[iid, r.file, r.row, r.column, r.value, r.reason] for r in rejects])
+        _drop_temps(con)
+    rejects_path = None
+    if rejects and rejects_dir is not None:
+        rejects_path = Path(rejects_dir) / f"import_{iid:04d}_{Path(file).stem}.csv"
+        _write_rejects_csv(rejects_path, rejects)
+    progress(1.0, "done")
+    return ImportResult(iid, "areas", file, checksum, p.name, n_read, loaded, updated, unchanged,
+                        len(rej), tuple(rejects), {}, {},
+                        rejects_path=str(rejects_path) if rejects_path else None,
+                        seconds=time.perf_counter() - t0)

@@ -1,0 +1,214 @@
+"""SQL expressions that turn staged text columns into typed canonical columns.
+
+Everything here builds SQL text plus bound parameters; nothing touches data row by row.
+Source column names become quoted identifiers (checked to exist in the file's header);
+every value that comes from a preset (regexes, formats, constants, value maps) is bound
+as a parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from analytics.ingest._presets import DURATION_UNITS, Preset, Source
+from analytics.ingest._spec import Column, TableSpec
+
+TRUE_WORDS = ("true", "t", "yes", "y", "1")
+FALSE_WORDS = ("false", "f", "no", "n", "0")
+
+
+def ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class Params:
+    """Positional ``$n`` parameters collected while building one statement."""
+
+    values: list = field(default_factory=list)
+
+    def add(self, v: object) -> str:
+        self.values.append(v)
+        return f"${len(self.values)}"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One validation rule: rows where ``condition`` holds are rejected."""
+
+    column: str  # source column label, for the report
+    value_sql: str
+    reason: str
+    condition: str
+
+
+@dataclass
+class Plan:
+    """The typed-stage SELECT list and the parse checks that go with it."""
+
+    select: list[str]
+    checks: list[Check]
+    params: Params
+    mapped: set[str]  # canonical columns with a source (or derived)
+
+
+def _text(src_sql: str, preset: Preset) -> str:
+    return f"NULLIF(trim({src_sql}), '')" if preset.trim else f"NULLIF({src_sql}, '')"
+
+
+def raw_sql(src: Source, preset: Preset, p: Params) -> str:
+    """The source value as trimmed text after regex, case and value-map rules."""
+    if src.value is not None:
+        return f"CAST({p.add(src.value)} AS VARCHAR)"
+    if src.columns:
+        parts = ", ".join(_text(ident(c), preset) for c in src.columns)
+        expr = f"NULLIF(concat_ws({p.add(src.sep)}, {parts}), '')"
+    else:
+        expr = _text(ident(src.column or ""), preset)
+    if src.regex:
+        expr = f"NULLIF(trim(regexp_extract({expr}, {p.add(src.regex)}, 1)), '')"
+    if src.upper:
+        expr = f"upper({expr})"
+    if src.lower:
+        expr = f"lower({expr})"
+    if src.map:
+        whens = " ".join(f"WHEN {p.add(k.upper())} THEN {p.add(v)}" for k, v in src.map)
+        expr = f"(CASE upper({expr}) {whens} ELSE {expr} END)"
+    return expr
+
+
+def _tz(ts: str, preset: Preset, p: Params) -> str:
+    src, dst = preset.timezone, preset.store_timezone
+    if src and dst and src != dst:
+        # Wall clock in `src` → instant → wall clock in `dst`.
+        return f"timezone({p.add(dst)}, timezone({p.add(src)}, {ts}))"
+    return ts
+
+
+def _parse_ts(raw: str, formats: tuple[str, ...], p: Params) -> str:
+    fmts = p.add(list(formats))
+    # ISO text (from Excel/Parquet cells) is accepted whatever the preset's formats are.
+    return f"coalesce(try_strptime({raw}, {fmts}), TRY_CAST({raw} AS TIMESTAMP))"
+
+
+def typed_sql(col: Column, raw: str, preset: Preset, src: Source, p: Params) -> tuple[str, str]:
+    """(typed expression, rejection reason when raw is present but typed is NULL)."""
+    if col.kind == "timestamp":
+        ts = _parse_ts(raw, preset.formats_for(src, "timestamp"), p)
+        return _tz(ts, preset, p), "unparseable time"
+    if col.kind == "date":
+        d = f"try_strptime({raw}, {p.add(list(preset.formats_for(src, 'date')))})"
+        t = _parse_ts(raw, preset.formats_for(Source(), "timestamp"), p)
+        return f"CAST(coalesce({d}, {t}) AS DATE)", "unparseable date"
+    if col.kind == "int":
+        d = f"TRY_CAST({raw} AS DOUBLE)"
+        return (f"CAST(CASE WHEN {d} = round({d}) AND abs({d}) < 2e9 THEN {d} END AS {col.sql_type})",
+                "not a whole number")
+    if col.kind == "float":
+        return f"TRY_CAST({raw} AS DOUBLE)", "not a number"
+    if col.kind == "bool":
+        t = ", ".join(p.add(w) for w in TRUE_WORDS)
+        f = ", ".join(p.add(w) for w in FALSE_WORDS)
+        return (f"(CASE WHEN lower({raw}) IN ({t}) THEN true WHEN lower({raw}) IN ({f}) "
+                f"THEN false END)", "not true/false (yes/no, 1/0)")
+    if col.kind == "enum":
+        allowed = ", ".join(p.add(a) for a in col.allowed)
+        return (f"(CASE WHEN lower({raw}) IN ({allowed}) THEN lower({raw}) END)",
+                f"not one of {', '.join(col.allowed)}")
+    return raw, ""
+
+
+def _date_time_sql(src: Source, preset: Preset, p: Params) -> tuple[str, str]:
+    d = _text(ident(src.date or ""), preset)
+    dfmt = [src.date_format] if src.date_format else list(preset.formats_for(Source(), "date"))
+    dparse = (f"CAST(coalesce(try_strptime({d}, {p.add(dfmt)}), "
+              f"try_strptime({d}, {p.add(list(preset.formats_for(Source(), 'timestamp')))})) AS DATE)")
+    if not src.time:
+        return f"CAST({dparse} AS TIMESTAMP)", d
+    t = _text(ident(src.time), preset)
+    tfmt = [src.time_format] if src.time_format else ["%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p"]
+    tparse = f"CAST(try_strptime({t}, {p.add(tfmt)}) AS TIME)"
+    return f"({dparse} + {tparse})", f"concat_ws(' ', {d}, {t})"
+
+
+def build_plan(spec: TableSpec, preset: Preset) -> Plan:
+    """SELECT list for the typed stage of ``spec`` under ``preset``.
+
+    Output columns: ``_row``, every canonical column of ``spec`` (NULL or the default
+    when unmapped), and for a per-unit CAD export ``unit_id``/``_unit_type``/``_unit_rule``.
+    """
+    p = Params()
+    select = ["_row"]
+    checks: list[Check] = []
+    mapped: set[str] = set()
+    typed: dict[str, str] = {}
+    for col in spec.columns:
+        src = preset.columns.get(col.name)
+        if src is None:
+            continue
+        mapped.add(col.name)
+        label = src.label()
+        if col.kind == "timestamp" and src.date:
+            expr, raw = _date_time_sql(src, preset, p)
+            expr = _tz(expr, preset, p)
+            reason = "unparseable time"
+        else:
+            raw = raw_sql(src, preset, p)
+            expr, reason = typed_sql(col, raw, preset, src, p)
+        typed[col.name] = expr
+        if reason:
+            checks.append(Check(label, raw, reason, f"({raw}) IS NOT NULL AND ({expr}) IS NULL"))
+        select.append(f"{expr} AS {ident(col.name)}")
+    # Durations-only exports: timestamp = anchor + sum of duration columns.
+    factor = DURATION_UNITS[preset.duration_unit]
+    for name, cols in preset.durations.items():
+        anchor = typed[preset.duration_anchor]
+        nums = []
+        for c in cols:
+            raw = _text(ident(c), preset)
+            num = f"TRY_CAST({raw} AS DOUBLE)"
+            checks.append(Check(c, raw, f"not a number ({preset.duration_unit})",
+                                f"{raw} IS NOT NULL AND {num} IS NULL"))
+            nums.append(num)
+        total = " + ".join(nums)
+        expr = (f"({anchor}) + to_microseconds(CAST(round(({total}) * {factor} * 1000000) "
+                f"AS BIGINT))")
+        mapped.add(name)
+        typed[name] = expr
+        select.append(f"{expr} AS {ident(name)}")
+    if preset.oi_column and "self_initiated" in spec.names and "self_initiated" not in typed:
+        col = _text(ident(preset.oi_column), preset)
+        conds = []
+        if preset.oi_values:
+            vals = ", ".join(p.add(v.upper()) for v in preset.oi_values)
+            conds.append(f"upper({col}) IN ({vals})")
+        if preset.oi_regex:
+            conds.append(f"regexp_matches({col}, {p.add(preset.oi_regex)})")
+        expr = f"coalesce({' OR '.join(conds) or 'false'}, false)"
+        typed["self_initiated"] = expr
+        mapped.add("self_initiated")
+        select.append(f"{expr} AS self_initiated")
+        if "source" in spec.names and "source" not in typed:
+            mapped.add("source")
+            typed["source"] = f"CASE WHEN {expr} THEN 'officer_initiated' END"
+            select.append(f"{typed['source']} AS source")
+    for col in spec.columns:  # unmapped: NULL of the right type, or the table's default
+        if col.name not in typed:
+            default = spec.defaults.get(col.name, "NULL")
+            select.append(f"CAST({default} AS {col.sql_type}) AS {ident(col.name)}")
+    if preset.per_unit:
+        uid = _text(ident(preset.unit_column or ""), preset)
+        whens = []
+        for r in preset.unit_rules:
+            if r.prefix:
+                whens.append(f"WHEN starts_with(upper({uid}), {p.add(r.prefix.upper())}) "
+                             f"THEN {p.add(r.type)}")
+            else:
+                whens.append(f"WHEN regexp_matches({uid}, {p.add(r.regex)}) THEN {p.add(r.type)}")
+        rule = f"CASE {' '.join(whens)} END" if whens else "CAST(NULL AS VARCHAR)"
+        select.append(f"{uid} AS unit_id")
+        select.append(f"{rule} AS _unit_rule")
+        select.append(f"coalesce({rule}, {p.add(preset.unit_default_type)}) AS _unit_type")
+        mapped.add("unit_id")
+    return Plan(select=select, checks=checks, params=p, mapped=mapped)
