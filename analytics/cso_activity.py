@@ -1,0 +1,190 @@
+"""CSO activity from the ``activities`` log (PRODUCT.md section 2, ``activities``).
+
+Definitions as implemented (also in ``docs/offload.md``):
+
+- CSO activity = rows of ``activities`` whose unit is a CSO (``units.unit_type = 'cso'``).
+  Activities of other unit types or of unknown units are excluded and counted.
+- Hours of an activity = started → ended. Activities without an end time, or ending
+  before they start, have no hours (excluded from hour sums, counted) but still count as
+  activities (events, referrals).
+- **Patrol hours** = ``foot_patrol`` + ``vehicle_patrol`` hours: the treatment *dose* per
+  beat and week (weeks start on Monday, by start time).
+- **Community events** = ``community_event`` activities; their ``contacts`` = people
+  reached. **Referrals** = Σ ``contacts`` of ``outreach_referral`` activities (referrals
+  made; an activity with no count counts as none). **Traffic control hours** =
+  ``traffic_control`` hours.
+- Global filters: date (activity start), district and beat; priority and call category do
+  not apply to activities.
+- Per-week rates divide by the weeks in the period (the filter's dates, else the span of
+  the CSO activity data).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from analytics.filters import Filters
+from analytics.workload import MetricTable, _num, _sql
+
+PATROL_TYPES = ("foot_patrol", "vehicle_patrol")
+
+EXCLUSIONS = (
+    ("not_cso", "Unit is not a CSO (or unknown unit)"),
+    ("no_end", "No end time (no hours)"),
+    ("end_before_start", "Ends before it starts (no hours)"),
+)
+
+
+def _all(backend: Any, filters: Filters) -> ibis.Table:
+    a = backend.table("activities")
+    u = backend.table("units").select("unit_id", "unit_type")
+    a = filters.apply(a, time_col="started_at", priority_col=None, category_col=None)
+    j = a.left_join(u, "unit_id")
+    t = j.select(
+        *[j[c] for c in a.columns],
+        unit_type=ibis.coalesce(j.unit_type, ibis.literal("unknown")),
+    )
+    reason = ibis.cases(
+        (t.unit_type != "cso", "not_cso"),
+        (t.ended_at.isnull(), "no_end"),
+        (t.ended_at < t.started_at, "end_before_start"),
+        else_="kept",
+    )
+    t = t.mutate(exclusion=reason)
+    hours = (t.ended_at.epoch_seconds() - t.started_at.epoch_seconds()) / 3600.0
+    return t.mutate(hours=ibis.ifelse(t.exclusion == "kept", hours, ibis.null("float64")))
+
+
+def cso_activities(backend: Any, filters: Filters) -> ibis.Table:
+    """Filtered CSO activities with ``hours`` (NULL when not computable) and ``week``."""
+    t = _all(backend, filters)
+    t = t.filter(t.unit_type == "cso")
+    return t.mutate(week=t.started_at.truncate("W").date())
+
+
+def exclusion_counts(backend: Any, filters: Filters) -> tuple[pd.DataFrame, str]:
+    """Activities per exclusion step (each counted once, at its first step) and kept."""
+    t = _all(backend, filters)
+    expr = t.group_by("exclusion").aggregate(activities=t.count())
+    got = expr.to_pandas()
+    counts = dict(zip(got["exclusion"], got["activities"], strict=True))
+    rows = [(k, label, int(counts.get(k, 0))) for k, label in EXCLUSIONS]
+    rows.append(("kept", "CSO activity with hours", int(counts.get("kept", 0))))
+    return pd.DataFrame(rows, columns=["step", "label", "activities"]), _sql(expr)[0]
+
+
+def _weeks(t: ibis.Table, filters: Filters) -> float:
+    span = t.aggregate(lo=t.started_at.min(), hi=t.started_at.max()).to_pandas()
+    lo_v, hi_v = span["lo"].iloc[0], span["hi"].iloc[0]
+    lo = filters.start or (pd.Timestamp(lo_v).date() if lo_v is not None and lo_v == lo_v else None)
+    hi = filters.end or (pd.Timestamp(hi_v).date() if hi_v is not None and hi_v == hi_v else None)
+    if lo is None or hi is None:
+        return 0.0
+    return ((hi - lo).days + 1) / 7.0
+
+
+def hours_by_type(backend: Any, filters: Filters) -> MetricTable:
+    """CSO hours by activity type. Columns: activity_type, activities, hours, contacts,
+    share_of_hours (0–1)."""
+    t = cso_activities(backend, filters)
+    expr = (
+        t.group_by("activity_type")
+        .aggregate(activities=t.count(), hours=t.hours.sum(), contacts=t.contacts.sum())
+        .order_by(ibis.desc("hours"))
+    )
+    df = expr.to_pandas()
+    df["hours"] = df["hours"].astype(float).fillna(0.0)
+    df["contacts"] = df["contacts"].fillna(0).astype("int64")
+    total = df["hours"].sum()
+    df["share_of_hours"] = df["hours"] / total if total > 0 else 0.0
+    excl, esql = exclusion_counts(backend, filters)
+    return MetricTable(df, _sql(expr) + (esql,), excl)
+
+
+def monthly_by_type(backend: Any, filters: Filters) -> MetricTable:
+    """CSO hours per month and activity type. Columns: month, activity_type, hours."""
+    t = cso_activities(backend, filters)
+    t = t.mutate(month=t.started_at.truncate("M").date())
+    expr = (
+        t.group_by(["month", "activity_type"])
+        .aggregate(hours=t.hours.sum(), activities=t.count())
+        .order_by(["month", "activity_type"])
+    )
+    df = expr.to_pandas()
+    df["hours"] = df["hours"].astype(float).fillna(0.0)
+    return MetricTable(df, _sql(expr))
+
+
+def patrol_dose(backend: Any, filters: Filters) -> MetricTable:
+    """CSO patrol hours (foot + vehicle) per beat and week: the treatment dose.
+
+    Columns: beat, district, week (Monday), patrol_hours. Only beat-weeks with patrol.
+    """
+    t = cso_activities(backend, filters)
+    t = t.filter(t.activity_type.isin(list(PATROL_TYPES)) & t.beat.notnull())
+    expr = (
+        t.group_by(["beat", "district", "week"])
+        .aggregate(patrol_hours=t.hours.sum())
+        .order_by(["beat", "week"])
+    )
+    df = expr.to_pandas()
+    df["patrol_hours"] = df["patrol_hours"].astype(float).fillna(0.0)
+    return MetricTable(df, _sql(expr))
+
+
+def beat_table(backend: Any, filters: Filters) -> MetricTable:
+    """Map-ready CSO activity per beat.
+
+    Columns: beat, district, cso_hours, patrol_hours, patrol_hours_per_week,
+    community_events, event_contacts, referrals, traffic_control_hours, weeks.
+    """
+    t = cso_activities(backend, filters)
+    t = t.filter(t.beat.notnull())
+    is_patrol = t.activity_type.isin(list(PATROL_TYPES))
+    expr = (
+        t.group_by(["beat", "district"])
+        .aggregate(
+            cso_hours=t.hours.sum(),
+            patrol_hours=t.hours.sum(where=is_patrol),
+            community_events=(t.activity_type == "community_event").sum(),
+            event_contacts=t.contacts.sum(where=t.activity_type == "community_event"),
+            referrals=t.contacts.sum(where=t.activity_type == "outreach_referral"),
+            traffic_control_hours=t.hours.sum(where=t.activity_type == "traffic_control"),
+        )
+        .order_by("beat")
+    )
+    df = expr.to_pandas()
+    for c in ("cso_hours", "patrol_hours", "traffic_control_hours"):
+        df[c] = df[c].astype(float).fillna(0.0)
+    for c in ("community_events", "event_contacts", "referrals"):
+        df[c] = df[c].fillna(0).astype("int64")
+    weeks = _weeks(cso_activities(backend, filters), filters)
+    df["patrol_hours_per_week"] = df["patrol_hours"] / weeks if weeks > 0 else float("nan")
+    df["weeks"] = weeks
+    cols = ["beat", "district", "cso_hours", "patrol_hours", "patrol_hours_per_week",
+            "community_events", "event_contacts", "referrals", "traffic_control_hours", "weeks"]
+    return MetricTable(df[cols], _sql(expr))
+
+
+def headline(backend: Any, filters: Filters) -> dict[str, float | int | None]:
+    """Totals for the period: cso_hours, patrol_hours, community_events, event_contacts,
+    referrals, traffic_control_hours, weeks, patrol_hours_per_week."""
+    t = cso_activities(backend, filters)
+    is_patrol = t.activity_type.isin(list(PATROL_TYPES))
+    r = t.aggregate(
+        activities=t.count(),
+        cso_hours=t.hours.sum(),
+        patrol_hours=t.hours.sum(where=is_patrol),
+        community_events=(t.activity_type == "community_event").sum(),
+        event_contacts=t.contacts.sum(where=t.activity_type == "community_event"),
+        referrals=t.contacts.sum(where=t.activity_type == "outreach_referral"),
+        traffic_control_hours=t.hours.sum(where=t.activity_type == "traffic_control"),
+    ).to_pandas().iloc[0]
+    out: dict[str, float | int | None] = {k: _num(r[k]) or 0.0 for k in r.index}
+    weeks = _weeks(t, filters)
+    out["weeks"] = weeks
+    out["patrol_hours_per_week"] = (out["patrol_hours"] or 0.0) / weeks if weeks else None
+    return out

@@ -1,0 +1,713 @@
+"""CSO offload, cost, "where next" and KPI targets (PRODUCT.md section 3, "Offload").
+
+The five measures are kept apart (public reports conflate them). All are computed over
+*public-initiated* calls (``self_initiated`` false) that pass the global filters:
+
+1. **Handled share** = CSO-handled calls ÷ eligible calls, where CSO-handled = a CSO was
+   the primary unit and the call type is CSO-eligible (CSO tier other than
+   ``sworn_only``). Also reported: all CSO-primary calls (any tier) ÷ all public calls.
+2. **Diverted** = eligible calls with at least one unit assigned and no sworn unit ever
+   assigned (``call_facts.diverted``); shown as a count and as a share of eligible calls.
+3. **Backup rate** = CSO-primary calls on which a sworn unit was also assigned ÷
+   CSO-primary calls.
+4. **Sworn hours freed**, a range. For every CSO-handled call, the counterfactual sworn
+   unit-hours are those of the *pre-period* calls of the same call type and priority:
+   public calls with at least one unit, received before the programme start (the first
+   deployment start date, citywide, whatever the filters), not restricted by the filters.
+   Freed = Σ counterfactual − Σ sworn unit-hours actually spent on those calls (backup
+   included). CSO hours never count as freed. The point estimate uses the pre-period
+   *mean*. The range is ``low`` = the lower of (a) the same sum with the pre-period
+   *median* (a conservative figure that ignores the long tail of long calls) and (b) the
+   lower 95 % bound of the mean-based figure; ``high`` = the upper 95 % bound of the
+   mean-based figure. The 95 % bounds come from the sampling error of the cell means:
+   Var = Σ_cells m² · s²/n (m CSO-handled calls in the cell, n pre-period calls,
+   s² their sample variance; a cell with one pre-period call contributes no variance).
+   CSO-handled calls whose call type and priority never occurred in the pre-period have
+   no counterfactual: they are excluded from freed hours and counted.
+5. **Untapped** = eligible calls handled by sworn units only (at least one sworn unit, no
+   CSO unit) and their sworn unit-hours.
+
+Handled and untapped calls are disjoint (one has a CSO unit, the other none), so
+handled + untapped ≤ eligible; eligible calls with no unit at all (online reports) are in
+neither.
+
+Cost: loaded hourly cost per unit type and a CSO programme overhead (a percentage on top
+of CSO hours: supervision, vehicles, training), stored in ``settings``. Defaults are
+placeholders (sworn $95/h, CSO $48/h, other $60/h, overhead 15 %) for the department to
+replace with its own figures.
+
+Where next: beats without an active deployment at the end of the period, ranked by
+untapped sworn unit-hours per week, with the hours a given number of CSOs could take over
+at the observed handled share (see :func:`where_next`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import ibis
+import pandas as pd
+
+from analytics import db, response_times
+from analytics.errors import InsufficientDataError, OptionError, check_option
+from analytics.filters import Filters
+from analytics.workload import MetricTable, _num, _sql, beat_treatment, programme_start
+
+log = logging.getLogger(__name__)
+
+Area = Literal["all", "treated", "untreated"]
+AREAS: tuple[Area, ...] = ("all", "treated", "untreated")
+GroupBy = Literal["call_type", "cso_tier", "month", "district", "beat", "priority"]
+GROUP_BYS: tuple[GroupBy, ...] = ("call_type", "cso_tier", "month", "district", "beat",
+                                  "priority")
+Z95 = 1.959963984540054
+
+
+# -- building blocks -----------------------------------------------------------------------
+def treatment_windows(backend: Any) -> ibis.Table:
+    """Beats with their CSO deployment window (beat, t_start, t_end), in SQL.
+
+    A deployment on a beat treats that beat; one on a district treats all its beats.
+    ``t_start`` = first start, ``t_end`` = last end (NULL when any deployment is open).
+    """
+    f = backend.table("call_facts")
+    bd = f.filter(f.beat.notnull()).select("beat", "district").distinct()
+    d = backend.table("deployments")
+    j = bd.inner_join(d, (bd.beat == d.area_id) | (bd.district == d.area_id))
+    return j.group_by("beat").aggregate(
+        t_start=j.start_date.min(),
+        t_end=ibis.ifelse(j.end_date.isnull().any(), ibis.null("date"), j.end_date.max()),
+    )
+
+
+def public_calls(backend: Any, filters: Filters, area: Area = "all") -> ibis.Table:
+    """Filtered public-initiated calls with ``treated`` (a deployment active on the call's
+    day in its beat or district), ``handled`` and ``untapped`` flags."""
+    check_option("area", area, AREAS)
+    f = filters.apply(backend.table("call_facts"))
+    f = f.filter(~f.self_initiated)
+    tt = treatment_windows(backend)
+    j = f.left_join(tt, "beat")
+    treated = (
+        j.t_start.notnull() & (j.day >= j.t_start) & (j.t_end.isnull() | (j.day <= j.t_end))
+    )
+    cols = [c for c in f.columns]
+    t = j.select(*[j[c] for c in cols], treated=ibis.coalesce(treated, False))
+    t = t.mutate(
+        handled=t.eligible & t.cso_primary,
+        untapped=t.eligible & (t.n_sworn_units > 0) & (t.n_cso_units == 0),
+    )
+    if area == "treated":
+        t = t.filter(t.treated)
+    elif area == "untreated":
+        t = t.filter(~t.treated)
+    return t
+
+
+def baseline(backend: Any, start: dt.date | None = None) -> ibis.Table:
+    """Pre-period sworn unit-hours per call by call type and priority.
+
+    Pre-period = public calls with at least one unit received before ``start`` (default:
+    :func:`~analytics.workload.programme_start`). Columns: call_type, priority, n_pre,
+    mean_h, median_h, var_h (sample variance, 0 when n_pre = 1).
+    """
+    start = start or programme_start(backend)
+    if start is None:
+        raise InsufficientDataError(
+            "no deployments and no CSO-handled calls: there is no pre-period to compare with"
+        )
+    f = backend.table("call_facts")
+    pre = f.filter(~f.self_initiated & (f.n_units > 0) & (f.day < start))
+    return pre.group_by(["call_type", "priority"]).aggregate(
+        n_pre=pre.count(),
+        mean_h=pre.sworn_unit_hours.mean(),
+        median_h=pre.sworn_unit_hours.median(),
+        var_h=ibis.coalesce(pre.sworn_unit_hours.var(how="sample"), 0.0),
+    )
+
+
+def _group_col(t: ibis.Table, by: GroupBy | None) -> list[Any]:
+    if by is None:
+        return []
+    check_option("by", by, GROUP_BYS)
+    if by in ("call_type", "cso_tier", "district", "beat"):
+        return [ibis.coalesce(t[by], ibis.literal("(none)")).name(by)]
+    return [t[by]]
+
+
+def _counts(t: ibis.Table, keys: list[Any]) -> ibis.Table:
+    el = t.eligible
+    aggs = dict(
+        public_calls=t.count(),
+        eligible_calls=el.sum(),
+        cso_primary_calls=t.cso_primary.sum(),
+        handled_calls=t.handled.sum(),
+        diverted_calls=(t.diverted & el).sum(),
+        backup_calls=(t.cso_primary & (t.n_sworn_units > 0)).sum(),
+        untapped_calls=t.untapped.sum(),
+        untapped_sworn_hours=t.sworn_unit_hours.sum(where=t.untapped),
+        handled_cso_hours=t.cso_unit_hours.sum(where=t.handled),
+        handled_sworn_hours=t.sworn_unit_hours.sum(where=t.handled),
+    )
+    return t.group_by(keys).aggregate(**aggs) if keys else t.aggregate(**aggs)
+
+
+def _freed(t: ibis.Table, base: ibis.Table, keys: list[Any], key_names: list[str]) -> ibis.Table:
+    # Two levels: (group, call_type, priority) cells first, so that the variance of the
+    # counterfactual can be summed per cell (m² s²/n), then the group. The group key is
+    # carried as "_grp" because it may itself be call_type or priority.
+    h = t.filter(t.handled)
+    if keys:
+        h = h.mutate(_grp=keys[0])
+    gk = ["_grp"] if keys else []
+    cell = h.group_by([*gk, "call_type", "priority"]).aggregate(
+        m=h.count(), actual=h.sworn_unit_hours.sum()
+    )
+    j = cell.left_join(base, ["call_type", "priority"])
+    has = j.n_pre.notnull()
+    j = j.select(
+        *[j[k] for k in gk],
+        m=j.m,
+        has=has,
+        actual=j.actual,
+        cf_mean=j.m * j.mean_h,
+        cf_median=j.m * j.median_h,
+        var=j.m * j.m * j.var_h / j.n_pre,
+    )
+    aggs = dict(
+        freed_calls=j.m.sum(where=j.has),
+        no_baseline_calls=j.m.sum(where=~j.has),
+        counterfactual_mean_h=j.cf_mean.sum(where=j.has),
+        counterfactual_median_h=j.cf_median.sum(where=j.has),
+        actual_sworn_h=j.actual.sum(where=j.has),
+        freed_var=j.var.sum(where=j.has),
+    )
+    if not keys:
+        return j.aggregate(**aggs)
+    out = j.group_by("_grp").aggregate(**aggs)
+    return out.rename({key_names[0]: "_grp"})
+
+
+def _finish(df: pd.DataFrame) -> pd.DataFrame:
+    """Shares and the freed-hours range from the summed columns (small frame)."""
+    int_cols = ["public_calls", "eligible_calls", "cso_primary_calls", "handled_calls",
+                "diverted_calls", "backup_calls", "untapped_calls", "freed_calls",
+                "no_baseline_calls"]
+    for c in int_cols:
+        if c in df:
+            df[c] = df[c].fillna(0).astype("int64")
+    for c in ["untapped_sworn_hours", "handled_cso_hours", "handled_sworn_hours",
+              "counterfactual_mean_h", "counterfactual_median_h", "actual_sworn_h",
+              "freed_var"]:
+        if c in df:
+            df[c] = df[c].astype(float).fillna(0.0)
+    el = df["eligible_calls"].where(df["eligible_calls"] > 0)
+    pub = df["public_calls"].where(df["public_calls"] > 0)
+    cp = df["cso_primary_calls"].where(df["cso_primary_calls"] > 0)
+    df["handled_share"] = df["handled_calls"] / el
+    df["cso_primary_share_public"] = df["cso_primary_calls"] / pub
+    df["diverted_share"] = df["diverted_calls"] / el
+    df["backup_rate"] = df["backup_calls"] / cp
+    df["untapped_share"] = df["untapped_calls"] / el
+    if "counterfactual_mean_h" in df:
+        point = df["counterfactual_mean_h"] - df["actual_sworn_h"]
+        median = df["counterfactual_median_h"] - df["actual_sworn_h"]
+        half = Z95 * df["freed_var"].clip(lower=0).pow(0.5)
+        df["sworn_hours_freed"] = point
+        df["sworn_hours_freed_median_based"] = median
+        df["sworn_hours_freed_low"] = pd.concat([median, point - half], axis=1).min(axis=1)
+        df["sworn_hours_freed_high"] = pd.concat([median, point + half], axis=1).max(axis=1)
+        df = df.drop(columns=["freed_var"])
+    return df
+
+
+# -- the five measures ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class OffloadSummary:
+    """The five offload measures for one selection, kept apart."""
+
+    public_calls: int
+    eligible_calls: int
+    cso_primary_calls: int
+    handled_calls: int
+    handled_share: float | None
+    cso_primary_share_public: float | None
+    diverted_calls: int
+    diverted_share: float | None
+    backup_calls: int
+    backup_rate: float | None
+    untapped_calls: int
+    untapped_sworn_hours: float
+    handled_cso_hours: float
+    sworn_hours_freed: float | None
+    sworn_hours_freed_low: float | None
+    sworn_hours_freed_high: float | None
+    sworn_hours_freed_median_based: float | None
+    freed_calls: int
+    no_baseline_calls: int
+    baseline_start: dt.date | None
+    sql: tuple[str, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per measure: measure, value, unit."""
+        units = {
+            "handled_share": "share", "cso_primary_share_public": "share",
+            "diverted_share": "share", "backup_rate": "share",
+            "untapped_sworn_hours": "sworn unit-hours", "handled_cso_hours": "CSO unit-hours",
+            "sworn_hours_freed": "sworn unit-hours", "sworn_hours_freed_low": "sworn unit-hours",
+            "sworn_hours_freed_high": "sworn unit-hours",
+            "sworn_hours_freed_median_based": "sworn unit-hours",
+            "baseline_start": "date",
+        }
+        rows = [(k, v, units.get(k, "calls")) for k, v in asdict(self).items() if k != "sql"]
+        return pd.DataFrame(rows, columns=["measure", "value", "unit"]).astype({"value": object})
+
+
+def offload_table(
+    backend: Any, filters: Filters, by: GroupBy | None = None, area: Area = "all"
+) -> MetricTable:
+    """The five measures per group (``by``: call_type, cso_tier, month, district, beat,
+    priority; ``None`` = one row). See the module docstring for the definitions.
+
+    Columns: the group, public_calls, eligible_calls, cso_primary_calls, handled_calls,
+    diverted_calls, backup_calls, untapped_calls, untapped_sworn_hours, handled_cso_hours,
+    handled_sworn_hours, freed_calls, no_baseline_calls, counterfactual_mean_h,
+    counterfactual_median_h, actual_sworn_h, handled_share, cso_primary_share_public,
+    diverted_share, backup_rate, untapped_share, sworn_hours_freed (point),
+    sworn_hours_freed_median_based, sworn_hours_freed_low, sworn_hours_freed_high.
+    Freed-hour columns are missing when there is no pre-period (see caveats).
+    """
+    t = public_calls(backend, filters, area)
+    keys = _group_col(t, by)
+    names = [by] if by else []
+    counts = _counts(t, keys)
+    sqls = [counts]
+    caveats: list[str] = []
+    try:
+        start = programme_start(backend)
+        base = baseline(backend, start)
+    except InsufficientDataError as exc:
+        caveats.append(str(exc))
+        base = None
+    if base is not None:
+        fr = _freed(t, base, keys, names)
+        sqls.append(fr)
+        if names:
+            expr = counts.left_join(fr, names)
+            expr = expr.select(*[c for c in expr.columns if not c.endswith("_right")])
+        else:
+            expr = counts.cross_join(fr)
+        expr = expr.order_by(names) if names else expr
+        df = expr.to_pandas()
+        caveats.append(f"Pre-period for sworn hours freed: calls before {start}.")
+    else:
+        expr = counts.order_by(names) if names else counts
+        df = expr.to_pandas()
+    if by == "month" and not df.empty:
+        df["month"] = pd.to_datetime(df["month"]).dt.date
+    return MetricTable(_finish(df), _sql(*sqls), None, tuple(caveats))
+
+
+def offload_summary(backend: Any, filters: Filters, area: Area = "all") -> OffloadSummary:
+    """The five measures for the whole selection (one row of :func:`offload_table`)."""
+    mt = offload_table(backend, filters, None, area)
+    r = mt.frame.iloc[0] if len(mt.frame) else pd.Series(dtype=object)
+
+    def i(k: str) -> int:
+        v = _num(r.get(k))
+        return int(v) if v is not None else 0
+
+    start = None
+    if "sworn_hours_freed" in r:
+        try:
+            start = programme_start(backend)
+        except InsufficientDataError:
+            start = None
+    has_freed = "sworn_hours_freed" in r and i("freed_calls") > 0
+    return OffloadSummary(
+        public_calls=i("public_calls"),
+        eligible_calls=i("eligible_calls"),
+        cso_primary_calls=i("cso_primary_calls"),
+        handled_calls=i("handled_calls"),
+        handled_share=_num(r.get("handled_share")),
+        cso_primary_share_public=_num(r.get("cso_primary_share_public")),
+        diverted_calls=i("diverted_calls"),
+        diverted_share=_num(r.get("diverted_share")),
+        backup_calls=i("backup_calls"),
+        backup_rate=_num(r.get("backup_rate")),
+        untapped_calls=i("untapped_calls"),
+        untapped_sworn_hours=_num(r.get("untapped_sworn_hours")) or 0.0,
+        handled_cso_hours=_num(r.get("handled_cso_hours")) or 0.0,
+        sworn_hours_freed=_num(r.get("sworn_hours_freed")) if has_freed else None,
+        sworn_hours_freed_low=_num(r.get("sworn_hours_freed_low")) if has_freed else None,
+        sworn_hours_freed_high=_num(r.get("sworn_hours_freed_high")) if has_freed else None,
+        sworn_hours_freed_median_based=(
+            _num(r.get("sworn_hours_freed_median_based")) if has_freed else None),
+        freed_calls=i("freed_calls"),
+        no_baseline_calls=i("no_baseline_calls"),
+        baseline_start=start,
+        sql=mt.sql,
+    )
+
+
+# -- cost ------------------------------------------------------------------------------------
+COST_KEYS = {
+    "sworn_per_hour": "cost.sworn_per_hour",
+    "cso_per_hour": "cost.cso_per_hour",
+    "other_per_hour": "cost.other_per_hour",
+    "cso_overhead_pct": "cost.cso_overhead_pct",
+}
+
+
+@dataclass(frozen=True)
+class CostSettings:
+    """Loaded hourly cost per unit type (currency per unit-hour) and CSO overhead (%).
+
+    The defaults are placeholders, not findings: set them to the department's own loaded
+    costs (salary, benefits, equipment, vehicle) on the Workload & offload page.
+    """
+
+    sworn_per_hour: float = 95.0
+    cso_per_hour: float = 48.0
+    other_per_hour: float = 60.0
+    cso_overhead_pct: float = 15.0
+
+    def __post_init__(self) -> None:
+        for name, v in asdict(self).items():
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise OptionError(f"{name} must be a number ≥ 0; got {v!r}")
+
+    def rate(self, unit_type: str) -> float:
+        """Hourly cost of one unit type (CSO rate without overhead)."""
+        check_option("unit_type", unit_type, db.UNIT_TYPES)
+        return {"sworn": self.sworn_per_hour, "cso": self.cso_per_hour,
+                "other": self.other_per_hour}[unit_type]
+
+    @property
+    def cso_loaded_per_hour(self) -> float:
+        """CSO hourly cost including the programme overhead."""
+        return self.cso_per_hour * (1.0 + self.cso_overhead_pct / 100.0)
+
+
+def cost_settings(backend: Any) -> tuple[CostSettings, bool]:
+    """The stored cost settings and whether they are still the placeholder defaults.
+
+    Unreadable stored values fall back to the default (logged).
+    """
+    s = backend.table("settings")
+    got = s.filter(s.key.isin(list(COST_KEYS.values()))).to_pandas()
+    stored = dict(zip(got["key"], got["value"], strict=True))
+    defaults = asdict(CostSettings())
+    values: dict[str, float] = {}
+    for field_name, key in COST_KEYS.items():
+        raw = stored.get(key)
+        try:
+            values[field_name] = float(raw) if raw is not None else defaults[field_name]
+        except (TypeError, ValueError):
+            log.warning("setting %s=%r is not a number; using the default", key, raw)
+            values[field_name] = defaults[field_name]
+    return CostSettings(**values), not stored
+
+
+def save_cost_settings(con: Any, costs: CostSettings) -> None:
+    """Store cost settings in ``settings`` (one transaction)."""
+    with db.transaction(con):
+        for field_name, key in COST_KEYS.items():
+            con.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+                        [key, repr(float(getattr(costs, field_name)))])
+
+
+@dataclass(frozen=True)
+class CostView:
+    """Cost per call by primary unit type, and net value of the offload as a range."""
+
+    per_call: pd.DataFrame
+    net_value: pd.DataFrame
+    costs: CostSettings
+    sql: tuple[str, ...]
+
+
+def cost_view(
+    backend: Any, filters: Filters, costs: CostSettings, area: Area = "all"
+) -> CostView:
+    """Cost per public call by primary unit type, and value of sworn hours freed minus CSO
+    hours spent, as a range, always with the hours.
+
+    ``per_call`` columns: primary_unit_type, calls, sworn_unit_hours, cso_unit_hours,
+    other_unit_hours, cost (all units' hours × their rate, CSO with overhead),
+    cost_per_call, unit_hours_per_call.
+    ``net_value`` rows: sworn hours freed (low, point, high), CSO hours on CSO-handled
+    calls, net; columns: item, hours_low, hours, hours_high, value_low, value, value_high.
+    """
+    t = public_calls(backend, filters, area)
+    t = t.filter(t.n_units > 0)
+    put = ibis.coalesce(t.primary_unit_type, ibis.literal("other")).name("primary_unit_type")
+    expr = (
+        t.group_by(put)
+        .aggregate(
+            calls=t.count(),
+            sworn_unit_hours=t.sworn_unit_hours.sum(),
+            cso_unit_hours=t.cso_unit_hours.sum(),
+            other_unit_hours=t.other_unit_hours.sum(),
+        )
+        .order_by("primary_unit_type")
+    )
+    df = expr.to_pandas()
+    df["cost"] = (df["sworn_unit_hours"] * costs.sworn_per_hour
+                  + df["cso_unit_hours"] * costs.cso_loaded_per_hour
+                  + df["other_unit_hours"] * costs.other_per_hour)
+    n = df["calls"].where(df["calls"] > 0)
+    df["cost_per_call"] = df["cost"] / n
+    df["unit_hours_per_call"] = (df["sworn_unit_hours"] + df["cso_unit_hours"]
+                                 + df["other_unit_hours"]) / n
+    s = offload_summary(backend, filters, area)
+    rows = []
+    if s.sworn_hours_freed is not None:
+        lo, pt, hi = s.sworn_hours_freed_low, s.sworn_hours_freed, s.sworn_hours_freed_high
+        r = costs.sworn_per_hour
+        rows.append(("Sworn hours freed (value at sworn rate)", lo, pt, hi,
+                     lo * r, pt * r, hi * r))
+        c = s.handled_cso_hours
+        cr = costs.cso_loaded_per_hour
+        rows.append(("CSO hours on CSO-handled calls (cost incl. overhead)", c, c, c,
+                     -c * cr, -c * cr, -c * cr))
+        rows.append(("Net (value of hours freed − CSO cost)", None, None, None,
+                     lo * r - c * cr, pt * r - c * cr, hi * r - c * cr))
+    net = pd.DataFrame(rows, columns=["item", "hours_low", "hours", "hours_high",
+                                      "value_low", "value", "value_high"])
+    return CostView(df, net, costs, _sql(expr) + s.sql)
+
+
+# -- where next ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WhereNext:
+    """Untreated beats ranked by untapped eligible workload, with the stated assumptions."""
+
+    ranking: pd.DataFrame
+    assumptions: dict[str, Any]
+    sql: tuple[str, ...]
+
+
+def _period_weeks(t: ibis.Table, filters: Filters) -> tuple[float, dt.date | None]:
+    span = t.aggregate(lo=t.day.min(), hi=t.day.max()).to_pandas()
+    lo_v, hi_v = span["lo"].iloc[0], span["hi"].iloc[0]
+    lo = filters.start or (pd.Timestamp(lo_v).date() if lo_v is not None and lo_v == lo_v else None)
+    hi = filters.end or (pd.Timestamp(hi_v).date() if hi_v is not None and hi_v == hi_v else None)
+    if lo is None or hi is None:
+        return 0.0, None
+    return ((hi - lo).days + 1) / 7.0, hi
+
+
+def where_next(
+    backend: Any,
+    filters: Filters,
+    *,
+    n_csos: int = 1,
+    productive_hours_per_cso_week: float = 20.0,
+    handled_share: float | None = None,
+) -> WhereNext:
+    """Beats with no deployment active at the period's end, ranked by untapped sworn
+    unit-hours per week, with what ``n_csos`` CSOs could take over there.
+
+    Per beat and week (weeks = days in the period ÷ 7): eligible calls, untapped calls
+    and their sworn unit-hours. Expected CSO-handled calls/week = min(observed handled
+    share × eligible calls/week, capacity), where capacity = ``n_csos`` ×
+    ``productive_hours_per_cso_week`` ÷ CSO unit-hours per handled call (observed in
+    treated beats). Expected sworn hours taken over/week = expected calls × (sworn hours
+    per untapped call in the beat − sworn backup hours per handled call, observed).
+    The handled share is the one observed in treated beats over the same period unless
+    given. One CSO ≈ ``productive_hours_per_cso_week`` hours a week on calls (default 20
+    of 40: the rest is patrol, reports, training, leave) — a parameter, not a finding.
+    """
+    if n_csos < 0:
+        raise OptionError(f"number of CSOs must be ≥ 0; got {n_csos}")
+    if not productive_hours_per_cso_week > 0:
+        raise OptionError("productive hours per CSO per week must be above 0; got "
+                          f"{productive_hours_per_cso_week}")
+    if handled_share is not None and not 0 <= handled_share <= 1:
+        raise OptionError(f"handled share must be between 0 and 1; got {handled_share}")
+    t = public_calls(backend, filters, "all")
+    weeks, period_end = _period_weeks(t, filters)
+    # Observed rates in treated beats.
+    tr = t.filter(t.treated)
+    oexpr = tr.aggregate(
+        eligible=tr.eligible.sum(),
+        handled=tr.handled.sum(),
+        cso_h=tr.cso_unit_hours.sum(where=tr.handled),
+        sworn_h=tr.sworn_unit_hours.sum(where=tr.handled),
+    )
+    o = oexpr.to_pandas().iloc[0]
+    n_el, n_h = _num(o["eligible"]) or 0.0, _num(o["handled"]) or 0.0
+    observed_share = n_h / n_el if n_el else None
+    share = handled_share if handled_share is not None else observed_share
+    cso_h_per_call = (_num(o["cso_h"]) or 0.0) / n_h if n_h else None
+    backup_h_per_call = (_num(o["sworn_h"]) or 0.0) / n_h if n_h else 0.0
+
+    bt = beat_treatment(backend)
+    active_end = period_end or dt.date.max
+    treated_now = {
+        b for b, s, e in zip(bt["beat"], bt["start_date"], bt["end_date"], strict=True)
+        if s is not None and s == s and s <= active_end and (e is None or e != e or e >= active_end)
+    }
+    u = t.filter(t.beat.notnull())
+    if treated_now:
+        u = u.filter(~u.beat.isin(sorted(treated_now)))
+    expr = (
+        u.group_by(["beat", "district"])
+        .aggregate(
+            eligible_calls=u.eligible.sum(),
+            untapped_calls=u.untapped.sum(),
+            untapped_sworn_hours=u.sworn_unit_hours.sum(where=u.untapped),
+        )
+    )
+    df = expr.to_pandas()
+    for c in ("eligible_calls", "untapped_calls"):
+        df[c] = df[c].fillna(0).astype("int64")
+    df["untapped_sworn_hours"] = df["untapped_sworn_hours"].astype(float).fillna(0.0)
+    w = weeks if weeks > 0 else float("nan")
+    df["eligible_calls_per_week"] = df["eligible_calls"] / w
+    df["untapped_calls_per_week"] = df["untapped_calls"] / w
+    df["untapped_sworn_hours_per_week"] = df["untapped_sworn_hours"] / w
+    per_call = df["untapped_sworn_hours"] / df["untapped_calls"].where(df["untapped_calls"] > 0)
+    if share is not None and cso_h_per_call:
+        capacity = n_csos * productive_hours_per_cso_week / cso_h_per_call
+        demand = share * df["eligible_calls_per_week"]
+        calls = demand.clip(upper=capacity)
+        df["expected_cso_calls_per_week"] = calls
+        df["expected_sworn_hours_freed_per_week"] = (
+            calls * (per_call - backup_h_per_call).clip(lower=0)
+        ).fillna(0.0)
+        df["expected_cso_hours_per_week"] = calls * cso_h_per_call
+    else:
+        capacity = None
+        df["expected_cso_calls_per_week"] = float("nan")
+        df["expected_sworn_hours_freed_per_week"] = float("nan")
+        df["expected_cso_hours_per_week"] = float("nan")
+    df = df.sort_values(["untapped_sworn_hours_per_week", "beat"], ascending=[False, True])
+    df.insert(0, "rank", range(1, len(df) + 1))
+    assumptions = {
+        "weeks_in_period": weeks,
+        "n_csos": n_csos,
+        "productive_hours_per_cso_week": productive_hours_per_cso_week,
+        "handled_share_used": share,
+        "handled_share_observed_in_treated_beats": observed_share,
+        "cso_hours_per_handled_call": cso_h_per_call,
+        "sworn_backup_hours_per_handled_call": backup_h_per_call,
+        "capacity_calls_per_week": capacity,
+        "beats_excluded_as_treated": len(treated_now),
+    }
+    return WhereNext(df.reset_index(drop=True), assumptions, _sql(oexpr, expr))
+
+
+# -- KPI targets -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TargetMetric:
+    """A metric command staff can set a target for."""
+
+    label: str
+    unit: str
+    direction: Literal["at_most", "at_least"]
+    help: str
+
+
+TARGET_METRICS: dict[str, TargetMetric] = {
+    "cso_share": TargetMetric("CSO-handled share of eligible calls", "%", "at_least",
+                              "CSO-handled ÷ CSO-eligible public calls, in percent."),
+    "diverted_share": TargetMetric("Diverted share of eligible calls", "%", "at_least",
+                                   "Eligible calls with no sworn unit ever assigned."),
+    "backup_rate": TargetMetric("CSO backup rate", "%", "at_most",
+                                "CSO-primary calls on which a sworn unit was also assigned."),
+    "sworn_hours_freed_week": TargetMetric("Sworn hours freed per week", "h/week", "at_least",
+                                           "Point estimate (pre-period mean method) ÷ weeks."),
+    "p1_median": TargetMetric("P1 median response", "min", "at_most",
+                              "Median received → first on scene, priority-1 public calls."),
+    "p1_p90": TargetMetric("P1 90th percentile response", "min", "at_most",
+                           "90th percentile received → first on scene, priority 1."),
+}
+Direction = Literal["at_most", "at_least"]
+DIRECTIONS: tuple[Direction, ...] = ("at_most", "at_least")
+
+
+def targets(backend: Any) -> pd.DataFrame:
+    """Stored KPI targets: metric, label, unit, target, direction, set_by, set_at."""
+    t = backend.table("kpi_targets").order_by("metric").to_pandas()
+    t.insert(1, "label", [TARGET_METRICS[m].label if m in TARGET_METRICS else m
+                          for m in t["metric"]])
+    t.insert(2, "unit", [TARGET_METRICS[m].unit if m in TARGET_METRICS else ""
+                         for m in t["metric"]])
+    return t
+
+
+def set_target(
+    con: Any, metric: str, target: float, direction: Direction | None = None,
+    set_by: str | None = None,
+) -> None:
+    """Create or replace the target of one metric (``direction`` defaults per metric)."""
+    check_option("metric", metric, tuple(TARGET_METRICS))
+    direction = direction or TARGET_METRICS[metric].direction
+    check_option("direction", direction, DIRECTIONS)
+    if not isinstance(target, (int, float)) or not math.isfinite(target):
+        raise OptionError(f"target for {metric} must be a finite number; got {target!r}")
+    if TARGET_METRICS[metric].unit == "%" and not 0 <= target <= 100:
+        raise OptionError(f"target for {metric} is a percentage (0–100); got {target}")
+    with db.transaction(con):
+        con.execute(
+            "INSERT OR REPLACE INTO kpi_targets (metric, target, direction, set_by, set_at) "
+            "VALUES (?, ?, ?, ?, current_timestamp)",
+            [metric, float(target), direction, set_by or None],
+        )
+
+
+def delete_target(con: Any, metric: str) -> None:
+    """Remove the target of one metric (no error when there is none)."""
+    con.execute("DELETE FROM kpi_targets WHERE metric = ?", [metric])
+
+
+def kpi_values(backend: Any, filters: Filters) -> dict[str, float | None]:
+    """Current value of every target metric for the filters (units as TARGET_METRICS)."""
+    s = offload_summary(backend, filters)
+    t = public_calls(backend, filters)
+    weeks, _ = _period_weeks(t, filters)
+    p1 = response_times.valid_calls(
+        response_times.facts(backend, filters).filter(lambda x: x.priority == 1))
+    q = p1.aggregate(med=p1.total_s.median(), p90=p1.total_s.quantile(0.9)).to_pandas()
+    med, p90 = _num(q["med"].iloc[0]), _num(q["p90"].iloc[0])
+
+    def pct(v: float | None) -> float | None:
+        return None if v is None else v * 100.0
+
+    return {
+        "cso_share": pct(s.handled_share),
+        "diverted_share": pct(s.diverted_share),
+        "backup_rate": pct(s.backup_rate),
+        "sworn_hours_freed_week": (s.sworn_hours_freed / weeks
+                                   if s.sworn_hours_freed is not None and weeks > 0 else None),
+        "p1_median": None if med is None else med / 60.0,
+        "p1_p90": None if p90 is None else p90 / 60.0,
+    }
+
+
+def targets_vs_values(backend: Any, filters: Filters) -> pd.DataFrame:
+    """Every target metric with its value, target, gap and whether it is met.
+
+    Columns: metric, label, unit, value, target, direction, gap (value − target; positive
+    = above target), meets_target (None without a target).
+    """
+    vals = kpi_values(backend, filters)
+    tg = targets(backend)
+    tmap = {r.metric: (float(r.target), str(r.direction)) for r in tg.itertuples()}
+    rows = []
+    for key, m in TARGET_METRICS.items():
+        v = vals.get(key)
+        target, direction = tmap.get(key, (None, m.direction))
+        gap = None if v is None or target is None else v - target
+        meets = None
+        if gap is not None:
+            meets = gap <= 0 if direction == "at_most" else gap >= 0
+        rows.append((key, m.label, m.unit, v, target, direction, gap, meets))
+    return pd.DataFrame(rows, columns=["metric", "label", "unit", "value", "target",
+                                       "direction", "gap", "meets_target"])

@@ -1,0 +1,633 @@
+"""Workload, utilization and patrol time (PRODUCT.md section 3, "Workload").
+
+Definitions as implemented (also in ``docs/offload.md``):
+
+- **Committed time** of an assignment (one unit on one call) = unit dispatched (else en
+  route) → cleared, in hours. Assignments without a start or a clear time, or cleared
+  before they started, have no committed time; they are excluded from the hours and
+  counted. Workload is the sum over all units on a call (primary and backup), in
+  unit-hours, split by ``unit_type`` (from ``units``; unknown units count as ``other``).
+- Calls are selected by the global filters on the *call* (date received, district, beat,
+  priority, call category); all calls count, public and officer-initiated.
+- **Hour of day / weekday** spread: an assignment's committed time is split across the
+  clock hours it overlaps (10:40–12:10 gives 0.33 h at 10:00, 1 h at 11:00 and 0.17 h at
+  12:00), so that it can be set against on-duty hours, which ``staffing`` records per
+  clock hour.
+- **Units per call** = mean number of assigned units over calls with at least one unit;
+  **backup rate** = share of those calls with two or more units; **zero-time-on-scene
+  share** = share of timed assignments whose unit never arrived or cleared at or before
+  its arrival (cancelled en route, or cleared on arrival).
+- **Utilization** = committed unit-hours ÷ on-duty unit-hours, per hour of day, for one
+  unit type, over the (date, hour, district) cells that ``staffing`` covers; committed
+  time in cells without staffing is excluded and counted. Above 60 % is flagged (ICMA
+  "rule of 60": no more than 60 % of patrol time on calls for service). Staffing is
+  recorded per district, so the beat, priority and category filters do not apply.
+- **Patrol time**: uncommitted sworn hours = sworn on-duty hours − sworn committed hours
+  (same cells as utilization); officer-initiated activity = self-initiated calls with at
+  least one sworn unit assigned, per 100 sworn on-duty hours. Shown per district and month
+  and before vs after the district's first CSO deployment (a district counts as treated
+  from the earliest start of a deployment on it or any of its beats; never-treated
+  districts are split at the programme's first start date, as a comparison).
+
+All aggregation runs in DuckDB through Ibis; only aggregated rows reach pandas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import ibis
+import pandas as pd
+
+from analytics import db
+from analytics.errors import check_option
+from analytics.filters import Filters
+
+log = logging.getLogger(__name__)
+
+RULE_OF_60 = 0.60
+UnitType = Literal["sworn", "cso", "other"]
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class MetricTable:
+    """A tidy result frame with the SQL that produced it, exclusion counts and caveats."""
+
+    frame: pd.DataFrame
+    sql: tuple[str, ...] = ()
+    exclusions: pd.DataFrame | None = None
+    caveats: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def empty(self) -> bool:
+        """True when the frame has no rows."""
+        return self.frame.empty
+
+
+def _sql(*exprs: Any) -> tuple[str, ...]:
+    return tuple(str(ibis.to_sql(e)) for e in exprs)
+
+
+def _num(v: Any) -> float | None:
+    """A plain float, or None for missing/NaN."""
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+# -- building blocks -----------------------------------------------------------------------
+def call_facts(backend: Any, filters: Filters) -> ibis.Table:
+    """``call_facts`` with the global filters applied (all calls)."""
+    return filters.apply(backend.table("call_facts"))
+
+
+def assignment_hours(backend: Any, filters: Filters) -> ibis.Table:
+    """One row per assignment of a filtered call with its unit type and committed hours.
+
+    Columns: call_id, unit_id, unit_type, is_primary, start_at (dispatched, else en
+    route), arrived_at, cleared_at, committed_h (NULL when not computable), exclusion
+    (``kept`` or why the committed time is missing), and the call's received_at,
+    district, beat, priority, category, self_initiated.
+    """
+    a = backend.table("assignments")
+    u = backend.table("units").select("unit_id", "unit_type")
+    f = call_facts(backend, filters).select(
+        "call_id", "received_at", "district", "beat", "priority", "category", "self_initiated"
+    )
+    j = a.inner_join(f, "call_id").left_join(u, "unit_id")
+    start = ibis.coalesce(j.dispatched_at, j.enroute_at)
+    t = j.select(
+        call_id=j.call_id,
+        unit_id=j.unit_id,
+        unit_type=ibis.coalesce(j.unit_type, ibis.literal("other")),
+        is_primary=j.is_primary,
+        start_at=start,
+        arrived_at=j.arrived_at,
+        cleared_at=j.cleared_at,
+        received_at=j.received_at,
+        district=j.district,
+        beat=j.beat,
+        priority=j.priority,
+        category=j.category,
+        self_initiated=j.self_initiated,
+    )
+    reason = ibis.cases(
+        (t.start_at.isnull(), "no_start"),
+        (t.cleared_at.isnull(), "no_clear"),
+        (t.cleared_at < t.start_at, "cleared_before_start"),
+        else_="kept",
+    )
+    t = t.mutate(exclusion=reason)
+    hours = (t.cleared_at.epoch_seconds() - t.start_at.epoch_seconds()) / 3600.0
+    return t.mutate(committed_h=ibis.ifelse(t.exclusion == "kept", hours, ibis.null("float64")))
+
+
+ASSIGNMENT_EXCLUSIONS = (
+    ("no_start", "No dispatch or en-route time"),
+    ("no_clear", "No clear time"),
+    ("cleared_before_start", "Cleared before dispatch (out of order)"),
+)
+
+
+def _assignment_exclusions(t: ibis.Table) -> tuple[pd.DataFrame, ibis.Table]:
+    expr = t.group_by("exclusion").aggregate(assignments=t.count())
+    got = expr.to_pandas()
+    counts = dict(zip(got["exclusion"], got["assignments"], strict=True))
+    rows = [(k, label, int(counts.get(k, 0))) for k, label in ASSIGNMENT_EXCLUSIONS]
+    rows.append(("kept", "Kept (committed time computed)", int(counts.get("kept", 0))))
+    df = pd.DataFrame(rows, columns=["step", "label", "assignments"])
+    return df, expr
+
+
+def hourly_committed(t: ibis.Table) -> ibis.Table:
+    """Spread each timed assignment over the clock hours it overlaps.
+
+    Returns one row per (assignment, clock hour) with ``slot`` (the hour's start),
+    ``date``, ``hour``, ``weekday`` (1 = Monday) and ``unit_hours`` (overlap in hours).
+    """
+    k = t.filter(t.exclusion == "kept")
+    k = k.mutate(h0=k.start_at.truncate("h"))
+    k = k.mutate(
+        n_slots=((k.cleared_at.epoch_seconds() - k.h0.epoch_seconds()) / 3600.0).floor().cast("int64")
+        + 1
+    )
+    k = k.mutate(slot_i=ibis.range(0, k.n_slots).unnest())
+    k = k.mutate(slot=k.h0 + k.slot_i.as_interval("h"))
+    slot_end_s = k.slot.epoch_seconds() + 3600
+    slot_s = k.slot.epoch_seconds()
+    start_s = k.start_at.epoch_seconds()
+    end_s = k.cleared_at.epoch_seconds()
+    overlap = (
+        ibis.least(end_s, slot_end_s) - ibis.greatest(start_s, slot_s)
+    ) / 3600.0
+    k = k.mutate(unit_hours=overlap)
+    k = k.filter(k.unit_hours > 0)
+    return k.mutate(
+        date=k.slot.date(),
+        hour=k.slot.hour().cast("int16"),
+        weekday=(k.slot.day_of_week.index() + 1).cast("int16"),
+    )
+
+
+# -- workload ------------------------------------------------------------------------------
+def workload_by_unit_type(backend: Any, filters: Filters) -> MetricTable:
+    """Committed unit-hours by unit type, with assignment counts and the exclusions.
+
+    Columns: unit_type, assignments, timed_assignments, unit_hours,
+    mean_hours_per_assignment, share_of_unit_hours (0–1).
+    """
+    t = assignment_hours(backend, filters)
+    expr = (
+        t.group_by("unit_type")
+        .aggregate(
+            assignments=t.count(),
+            timed_assignments=t.committed_h.count(),
+            unit_hours=t.committed_h.sum(),
+        )
+        .order_by("unit_type")
+    )
+    df = expr.to_pandas()
+    df["unit_hours"] = df["unit_hours"].fillna(0.0).astype(float)
+    total = df["unit_hours"].sum()
+    df["mean_hours_per_assignment"] = (
+        df["unit_hours"] / df["timed_assignments"].where(df["timed_assignments"] > 0)
+    )
+    df["share_of_unit_hours"] = df["unit_hours"] / total if total > 0 else 0.0
+    excl, excl_expr = _assignment_exclusions(t)
+    return MetricTable(df, _sql(expr, excl_expr), excl)
+
+
+def workload_by_district(backend: Any, filters: Filters) -> MetricTable:
+    """Committed unit-hours by district and unit type (long format).
+
+    Columns: district, unit_type, unit_hours, calls (calls with a timed unit of that type).
+    """
+    t = assignment_hours(backend, filters)
+    t = t.filter(t.exclusion == "kept")
+    expr = (
+        t.group_by([ibis.coalesce(t.district, ibis.literal("(none)")).name("district"), "unit_type"])
+        .aggregate(unit_hours=t.committed_h.sum(), calls=t.call_id.nunique())
+        .order_by(["district", "unit_type"])
+    )
+    return MetricTable(expr.to_pandas(), _sql(expr))
+
+
+def workload_monthly(backend: Any, filters: Filters) -> MetricTable:
+    """Committed unit-hours per month (of the call received) and unit type."""
+    t = assignment_hours(backend, filters)
+    t = t.filter(t.exclusion == "kept")
+    t = t.mutate(month=t.received_at.truncate("M").date())
+    expr = (
+        t.group_by(["month", "unit_type"])
+        .aggregate(unit_hours=t.committed_h.sum())
+        .order_by(["month", "unit_type"])
+    )
+    return MetricTable(expr.to_pandas(), _sql(expr))
+
+
+def _weekday_hour_occurrences(lo: dt.date, hi: dt.date) -> dict[int, int]:
+    """How many times each ISO weekday (1..7) occurs in the inclusive date range."""
+    days = (hi - lo).days + 1
+    out = dict.fromkeys(range(1, 8), days // 7)
+    for i in range(days % 7):
+        out[(lo + dt.timedelta(days=i)).isoweekday()] += 1
+    return out
+
+
+def workload_heatmap(
+    backend: Any, filters: Filters, unit_type: UnitType | None = None
+) -> MetricTable:
+    """Committed unit-hours by weekday × hour of day (spread over clock hours).
+
+    Columns: weekday (1 = Monday), weekday_name, hour, unit_hours, and
+    ``mean_units_committed`` = unit-hours ÷ number of times that weekday-hour occurs in the
+    span of the data — the average number of units busy on calls at that hour.
+    """
+    if unit_type is not None:
+        check_option("unit_type", unit_type, db.UNIT_TYPES)
+    t = assignment_hours(backend, filters)
+    if unit_type is not None:
+        t = t.filter(t.unit_type == unit_type)
+    h = hourly_committed(t)
+    expr = (
+        h.group_by(["weekday", "hour"])
+        .aggregate(unit_hours=h.unit_hours.sum(), lo=h.date.min(), hi=h.date.max())
+        .order_by(["weekday", "hour"])
+    )
+    df = expr.to_pandas()
+    if df.empty:
+        return MetricTable(df.drop(columns=["lo", "hi"]), _sql(expr))
+    lo = filters.start or pd.Timestamp(df["lo"].min()).date()
+    hi = filters.end or pd.Timestamp(df["hi"].max()).date()
+    occ = _weekday_hour_occurrences(lo, hi)
+    df = df.drop(columns=["lo", "hi"])
+    df["weekday_name"] = [WEEKDAY_NAMES[int(w) - 1] for w in df["weekday"]]
+    df["mean_units_committed"] = [
+        u / occ[int(w)] if occ[int(w)] else None
+        for u, w in zip(df["unit_hours"], df["weekday"], strict=True)
+    ]
+    return MetricTable(df[["weekday", "weekday_name", "hour", "unit_hours",
+                           "mean_units_committed"]], _sql(expr))
+
+
+@dataclass(frozen=True)
+class CallUnitStats:
+    """Units per call, backup rate and zero-time-on-scene share, with the SQL."""
+
+    calls: int
+    dispatched_calls: int
+    units_per_call: float | None
+    backup_rate: float | None
+    timed_assignments: int
+    zero_on_scene_assignments: int
+    zero_on_scene_share: float | None
+    by_priority: pd.DataFrame
+    sql: tuple[str, ...]
+
+
+def call_unit_stats(backend: Any, filters: Filters) -> CallUnitStats:
+    """Units per call, backup rate and zero-time-on-scene share (see the module docstring).
+
+    ``by_priority`` columns: priority, calls, dispatched_calls, units_per_call, backup_rate.
+    """
+    f = call_facts(backend, filters)
+    f = f.mutate(has_units=f.n_units > 0, multi=f.n_units >= 2)
+    by = (
+        f.group_by("priority")
+        .aggregate(
+            calls=f.count(),
+            dispatched_calls=f.has_units.sum(),
+            units=f.n_units.sum(),
+            multi_unit_calls=f.multi.sum(),
+        )
+        .order_by("priority")
+    )
+    df = by.to_pandas()
+    for c in ("calls", "dispatched_calls", "units", "multi_unit_calls"):
+        df[c] = df[c].fillna(0).astype("int64")
+    d = df["dispatched_calls"].where(df["dispatched_calls"] > 0)
+    df["units_per_call"] = df["units"] / d
+    df["backup_rate"] = df["multi_unit_calls"] / d
+    n_calls = int(df["calls"].sum())
+    n_disp = int(df["dispatched_calls"].sum())
+    units = int(df["units"].sum())
+    multi = int(df["multi_unit_calls"].sum())
+
+    t = assignment_hours(backend, filters)
+    t = t.filter(t.exclusion == "kept")
+    zero = t.arrived_at.isnull() | (t.cleared_at <= t.arrived_at)
+    zexpr = t.aggregate(timed=t.count(), zero=zero.sum())
+    z = zexpr.to_pandas()
+    timed = int(z["timed"].iloc[0] or 0)
+    nzero = int(_num(z["zero"].iloc[0]) or 0)
+    return CallUnitStats(
+        calls=n_calls,
+        dispatched_calls=n_disp,
+        units_per_call=units / n_disp if n_disp else None,
+        backup_rate=multi / n_disp if n_disp else None,
+        timed_assignments=timed,
+        zero_on_scene_assignments=nzero,
+        zero_on_scene_share=nzero / timed if timed else None,
+        by_priority=df.drop(columns=["units", "multi_unit_calls"]),
+        sql=_sql(by, zexpr),
+    )
+
+
+# -- staffing, utilization -----------------------------------------------------------------
+def has_staffing(backend: Any) -> bool:
+    """True when the ``staffing`` table has any rows (utilization needs it)."""
+    s = backend.table("staffing")
+    return bool(s.count().to_pandas())
+
+
+def _staffing(backend: Any, filters: Filters, unit_type: str) -> ibis.Table:
+    s = backend.table("staffing")
+    s = s.filter(s.unit_type == unit_type)
+    if filters.start is not None:
+        s = s.filter(s.date >= filters.start)
+    if filters.end is not None:
+        s = s.filter(s.date <= filters.end)
+    if filters.districts:
+        s = s.filter(s.district.isin(list(filters.districts)))
+    return s
+
+
+def _district_filters(filters: Filters) -> Filters:
+    # Staffing is recorded per district: only dates and districts can apply.
+    return Filters(start=filters.start, end=filters.end, districts=filters.districts)
+
+
+def _committed_cells(backend: Any, filters: Filters, unit_type: str) -> ibis.Table:
+    """Committed unit-hours per (date, hour, district) for one unit type."""
+    t = assignment_hours(backend, _district_filters(filters).with_(start=None, end=None))
+    t = t.filter(t.unit_type == unit_type)
+    h = hourly_committed(t)
+    if filters.start is not None:
+        h = h.filter(h.date >= filters.start)
+    if filters.end is not None:
+        h = h.filter(h.date <= filters.end)
+    return h.group_by(["date", "hour", "district"]).aggregate(committed_h=h.unit_hours.sum())
+
+
+def _ignored_filter_caveat(filters: Filters) -> tuple[str, ...]:
+    ignored = [n for n, v in (("beat", filters.beats), ("priority", filters.priorities),
+                              ("category", filters.categories)) if v]
+    if not ignored:
+        return ()
+    return (f"Staffing is recorded per district: the {', '.join(ignored)} filter does not "
+            "apply to utilization or patrol time.",)
+
+
+def utilization_by_hour(
+    backend: Any, filters: Filters, unit_type: UnitType = "sworn"
+) -> MetricTable:
+    """Utilization by hour of day = committed ÷ on-duty unit-hours, with the 60 % flag.
+
+    Columns: hour, committed_unit_hours, on_duty_unit_hours, utilization (0–1),
+    above_rule_of_60. Empty when ``staffing`` has no rows for the unit type and filters.
+    Exclusions: committed unit-hours in (date, hour, district) cells without staffing.
+    """
+    check_option("unit_type", unit_type, db.UNIT_TYPES)
+    s = _staffing(backend, filters, unit_type)
+    s_cells = s.group_by(["date", "hour", "district"]).aggregate(on_duty_h=s.on_duty_hours.sum())
+    c = _committed_cells(backend, filters, unit_type)
+    j = s_cells.left_join(c, ["date", "hour", "district"])
+    j = j.select(hour=j.hour, on_duty_h=j.on_duty_h,
+                 committed_h=ibis.coalesce(j.committed_h, 0.0))
+    expr = (
+        j.group_by("hour")
+        .aggregate(committed_unit_hours=j.committed_h.sum(), on_duty_unit_hours=j.on_duty_h.sum())
+        .order_by("hour")
+    )
+    df = expr.to_pandas()
+    df["utilization"] = df["committed_unit_hours"] / df["on_duty_unit_hours"].where(
+        df["on_duty_unit_hours"] > 0
+    )
+    df["above_rule_of_60"] = df["utilization"] > RULE_OF_60
+    # Committed time in cells staffing does not cover: excluded and counted.
+    anti = c.anti_join(s_cells, ["date", "hour", "district"])
+    aexpr = anti.aggregate(cells=anti.count(), unit_hours=anti.committed_h.sum())
+    a = aexpr.to_pandas()
+    excl = pd.DataFrame(
+        {
+            "step": ["no_staffing"],
+            "label": ["Committed time in hours/districts without staffing records"],
+            "cells": [int(a["cells"].iloc[0] or 0)],
+            "unit_hours": [_num(a["unit_hours"].iloc[0]) or 0.0],
+        }
+    )
+    return MetricTable(df, _sql(expr, aexpr), excl, _ignored_filter_caveat(filters))
+
+
+# -- deployments / treatment ---------------------------------------------------------------
+def deployment_areas(backend: Any) -> pd.DataFrame:
+    """Each deployment resolved to its beats and district (small table, in pandas).
+
+    Columns: area_id, level, district, beat (NULL for a whole-district deployment),
+    start_date, end_date, cso_count. The district of a beat comes from ``areas.parent_id``,
+    else from the calls in that beat.
+    """
+    d = backend.table("deployments").to_pandas()
+    a = backend.table("areas").select("area_id", "level", "parent_id").to_pandas()
+    f = backend.table("call_facts")
+    bd = f.filter(f.beat.notnull()).select("beat", "district").distinct().to_pandas()
+    beat_district = dict(zip(bd["beat"], bd["district"], strict=True))
+    levels = dict(zip(a["area_id"], a["level"], strict=True))
+    parents = dict(zip(a["area_id"], a["parent_id"], strict=True))
+    districts = set(a.loc[a["level"] == "district", "area_id"]) | set(bd["district"].dropna())
+    rows = []
+    for r in d.itertuples():
+        level = levels.get(r.area_id) or ("district" if r.area_id in districts else "beat")
+        if level == "district":
+            rows.append((r.area_id, level, r.area_id, None, r.start_date, r.end_date, r.cso_count))
+        else:
+            dist = parents.get(r.area_id) or beat_district.get(r.area_id)
+            rows.append((r.area_id, level, dist, r.area_id, r.start_date, r.end_date, r.cso_count))
+    out = pd.DataFrame(rows, columns=["area_id", "level", "district", "beat", "start_date",
+                                      "end_date", "cso_count"])
+    for c in ("start_date", "end_date"):
+        out[c] = pd.to_datetime(out[c]).dt.date
+    return out
+
+
+def beat_treatment(backend: Any) -> pd.DataFrame:
+    """Every beat seen in the calls or areas with its first deployment start and end.
+
+    Columns: beat, district, start_date (NaT/None when never treated), end_date, cso_count.
+    A whole-district deployment treats every beat of the district.
+    """
+    f = backend.table("call_facts")
+    bd = f.filter(f.beat.notnull()).select("beat", "district").distinct().to_pandas()
+    a = backend.table("areas")
+    ab = a.filter(a.level == "beat").select(beat=a.area_id, district=a.parent_id).to_pandas()
+    beats = pd.concat([ab, bd]).drop_duplicates("beat").reset_index(drop=True)
+    dep = deployment_areas(backend)
+    starts: list[Any] = []
+    ends: list[Any] = []
+    counts: list[Any] = []
+    for b, dist in zip(beats["beat"], beats["district"], strict=True):
+        m = dep[(dep["beat"] == b) | (dep["beat"].isna() & (dep["district"] == dist))]
+        if m.empty:
+            starts.append(None)
+            ends.append(None)
+            counts.append(None)
+            continue
+        first = m.sort_values("start_date").iloc[0]
+        starts.append(first["start_date"])
+        open_ended = m["end_date"].isna().any()
+        ends.append(None if open_ended else max(m["end_date"]))
+        counts.append(first["cso_count"])
+    beats["start_date"] = starts
+    beats["end_date"] = ends
+    beats["cso_count"] = counts
+    return beats.sort_values("beat").reset_index(drop=True)
+
+
+def district_treatment(backend: Any) -> pd.DataFrame:
+    """Districts with the earliest deployment start on them or any of their beats.
+
+    Columns: district, start_date (None when never treated).
+    """
+    dep = deployment_areas(backend)
+    f = backend.table("call_facts")
+    ds = f.filter(f.district.notnull()).select("district").distinct().to_pandas()["district"]
+    a = backend.table("areas")
+    ad = a.filter(a.level == "district").select("area_id").to_pandas()["area_id"]
+    names = sorted(set(ds) | set(ad) | set(dep["district"].dropna()))
+    first = dep.dropna(subset=["district"]).groupby("district")["start_date"].min().to_dict()
+    return pd.DataFrame({"district": names, "start_date": [first.get(d) for d in names]})
+
+
+def _district_starts(backend: Any) -> ibis.Table:
+    """Districts with the earliest deployment start on them or any of their beats (SQL)."""
+    f = backend.table("call_facts")
+    a = backend.table("areas")
+    beats = f.filter(f.beat.notnull()).select(
+        b_beat=f.beat.cast("string"), b_district=f.district.cast("string")
+    ).union(
+        a.filter(a.level == "beat").select(
+            b_beat=a.area_id.cast("string"), b_district=a.parent_id.cast("string"))
+    ).distinct()
+    d = backend.table("deployments")
+    j = d.left_join(beats, d.area_id == beats.b_beat)
+    j = j.select(district=ibis.coalesce(j.b_district, j.area_id), start_date=j.start_date)
+    return j.group_by("district").aggregate(d_start=j.start_date.min())
+
+
+def programme_start(backend: Any) -> dt.date | None:
+    """The first deployment start date; else the first day a CSO was primary on a call."""
+    d = backend.table("deployments")
+    v = d.start_date.min().to_pandas()
+    if v is not None and v == v:
+        return pd.Timestamp(v).date()
+    f = backend.table("call_facts")
+    v = f.filter(f.cso_primary).day.min().to_pandas()
+    if v is not None and v == v:
+        return pd.Timestamp(v).date()
+    return None
+
+
+# -- patrol time ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PatrolTime:
+    """Patrol time per district and month, and before/after each district's deployment."""
+
+    monthly: pd.DataFrame
+    before_after: pd.DataFrame
+    sql: tuple[str, ...]
+    caveats: tuple[str, ...]
+
+
+def _patrol_daily(backend: Any, filters: Filters) -> ibis.Table:
+    s = _staffing(backend, filters, "sworn")
+    s_cells = s.group_by(["date", "hour", "district"]).aggregate(on_duty_h=s.on_duty_hours.sum())
+    c = _committed_cells(backend, filters, "sworn")
+    j = s_cells.left_join(c, ["date", "hour", "district"])
+    j = j.select(date=j.date, district=j.district, on_duty_h=j.on_duty_h,
+                 committed_h=ibis.coalesce(j.committed_h, 0.0))
+    daily = j.group_by(["date", "district"]).aggregate(
+        on_duty_h=j.on_duty_h.sum(), committed_h=j.committed_h.sum()
+    )
+    f = call_facts(backend, _district_filters(filters))
+    si = f.filter(f.self_initiated & (f.n_sworn_units > 0))
+    si = si.group_by([si.day.name("date"), "district"]).aggregate(self_initiated_calls=si.count())
+    d = daily.left_join(si, ["date", "district"])
+    return d.select(
+        date=d.date,
+        district=d.district,
+        on_duty_h=d.on_duty_h,
+        committed_h=d.committed_h,
+        self_initiated_calls=ibis.coalesce(d.self_initiated_calls, 0),
+    )
+
+
+def _patrol_ratios(df: pd.DataFrame) -> pd.DataFrame:
+    on = df["sworn_on_duty_hours"].where(df["sworn_on_duty_hours"] > 0)
+    df["uncommitted_sworn_hours"] = df["sworn_on_duty_hours"] - df["sworn_committed_hours"]
+    df["uncommitted_share"] = df["uncommitted_sworn_hours"] / on
+    df["self_initiated_per_100_on_duty_h"] = df["self_initiated_calls"] / on * 100.0
+    return df
+
+
+def patrol_time(backend: Any, filters: Filters) -> PatrolTime:
+    """Uncommitted sworn hours and officer-initiated activity per 100 sworn on-duty hours.
+
+    ``monthly`` columns: month, district, sworn_on_duty_hours, sworn_committed_hours,
+    uncommitted_sworn_hours, uncommitted_share, self_initiated_calls,
+    self_initiated_per_100_on_duty_h. ``before_after`` has the same measures per district
+    and period (``before`` / ``after``), plus treated, split_date and days. Empty frames
+    when there is no sworn staffing.
+    """
+    daily = _patrol_daily(backend, filters)
+    mexpr = (
+        daily.group_by([daily.date.truncate("M").name("month"), "district"])
+        .aggregate(
+            sworn_on_duty_hours=daily.on_duty_h.sum(),
+            sworn_committed_hours=daily.committed_h.sum(),
+            self_initiated_calls=daily.self_initiated_calls.sum(),
+        )
+        .order_by(["month", "district"])
+    )
+    monthly = _patrol_ratios(mexpr.to_pandas())
+    if not monthly.empty:
+        monthly["month"] = pd.to_datetime(monthly["month"]).dt.date
+
+    start = programme_start(backend)
+    caveats = list(_ignored_filter_caveat(filters))
+    if start is None:
+        caveats.append("No deployments and no CSO-handled calls: no before/after split.")
+        return PatrolTime(monthly, pd.DataFrame(), _sql(mexpr), tuple(caveats))
+    dd = _district_starts(backend)
+    j = daily.left_join(dd, "district")
+    j = j.mutate(treated=j.d_start.notnull(),
+                 split_date=ibis.coalesce(j.d_start, ibis.literal(start, "date")))
+    j = j.mutate(period=ibis.ifelse(j.date < j.split_date, "before", "after"))
+    bexpr = (
+        j.group_by(["district", "treated", "period"])
+        .aggregate(
+            split_date=j.split_date.min(),
+            days=j.date.nunique(),
+            sworn_on_duty_hours=j.on_duty_h.sum(),
+            sworn_committed_hours=j.committed_h.sum(),
+            self_initiated_calls=j.self_initiated_calls.sum(),
+        )
+        .order_by(["district", ibis.desc("period")])
+    )
+    ba = _patrol_ratios(bexpr.to_pandas())
+    if not ba.empty:
+        ba["split_date"] = pd.to_datetime(ba["split_date"]).dt.date
+        if (~ba["treated"].astype(bool)).any():
+            caveats.append(
+                f"Never-treated districts are split at the programme start ({start}) as a "
+                "comparison."
+            )
+    return PatrolTime(monthly, ba, _sql(mexpr, bexpr), tuple(caveats))
