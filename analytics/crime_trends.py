@@ -322,20 +322,19 @@ def ytd_comparison(
 def stl_decomposition(
     backend: Any,
     filters: Filters,
-    category: str | None = None,
+    categories: tuple[str, ...] = (),
     *,
     period: int = 12,
 ) -> CrimeTable:
     """STL decomposition (Cleveland et al. 1990; statsmodels, robust) of monthly incidents.
 
-    ``category`` None decomposes all incidents. Only complete months inside the filter
+    The series is the monthly sum over ``categories`` (empty = all incidents). Only complete months inside the filter
     period are used. Columns: ``month``, ``observed``, ``trend``, ``seasonal``, ``resid``
     (incidents per month). Raises :class:`InsufficientDataError` with fewer than 24 months.
     """
     if period < 2:
         raise OptionError(f"seasonal period must be at least 2 months; got {period}")
-    cats = (category,) if category else ()
-    res = monthly_counts(backend, filters, cats, by_category=False)
+    res = monthly_counts(backend, filters, tuple(categories), by_category=False)
     df = res.frame
     lo_data, hi_data = incident_span(backend, filters)
     if not df.empty:

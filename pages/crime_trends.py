@@ -1,0 +1,185 @@
+"""Crime trends: incidents (crime reports) over time, never mixed with calls for service."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from analytics import crime_trends as ct
+from analytics.errors import CSOError, InsufficientDataError
+from ui import components, state
+
+log = logging.getLogger(__name__)
+
+st.title("📈 Crime trends")
+
+backend = state.get_backend()
+filters = state.current_filters()
+DB_FILE = str(state.db_path())
+# Incidents have no priority or call category: only the date and area filters apply.
+inc_filters = filters.with_(priorities=(), categories=())
+
+
+@st.cache_data(show_spinner=False)
+def _categories(_backend, db_file):
+    return ct.offense_categories(_backend)
+
+
+@st.cache_data(show_spinner="Counting incidents…")
+def _monthly(_backend, filters, categories, by_category, db_file):
+    return ct.monthly_counts(_backend, filters, categories, by_category=by_category)
+
+
+@st.cache_data(show_spinner=False)
+def _windows(_backend, filters, categories, db_file):
+    return ct.window_comparison(_backend, filters, categories)
+
+
+@st.cache_data(show_spinner=False)
+def _ytd(_backend, filters, categories, db_file):
+    return ct.ytd_comparison(_backend, filters, categories)
+
+
+@st.cache_data(show_spinner="Decomposing the series…")
+def _stl(_backend, filters, categories, db_file):
+    return ct.stl_decomposition(_backend, filters, categories)
+
+
+all_cats = _categories(backend, DB_FILE)
+c1, c2 = st.columns([3, 1])
+chosen = c1.multiselect(
+    "Offense categories", all_cats, key="ct_categories", placeholder="All categories",
+    help="Offense categories of the incidents (RMS). The sidebar's call-category and "
+    "priority filters apply to calls only, not here.",
+)
+categories = tuple(sorted(chosen))
+measure = c2.radio("Monthly chart shows", ["Counts", "Rate per 100k"], key="ct_measure",
+                   horizontal=False)
+
+notes_on_filters = []
+if filters.priorities or filters.categories:
+    notes_on_filters.append("the sidebar's priority and call-category filters do not apply "
+                            "to incidents")
+st.caption(
+    "Crime incidents (reports) only — calls for service are never mixed in. Dated by "
+    f"occurrence, else report time. Filters: {inc_filters.describe()}"
+    + (f"; {'; '.join(notes_on_filters)}." if notes_on_filters else ".")
+)
+
+try:
+    monthly = _monthly(backend, inc_filters, categories, True, DB_FILE)
+except CSOError as exc:
+    log.warning("monthly incident counts failed: %s", exc)
+    st.warning(str(exc))
+    st.stop()
+
+if monthly.frame.empty or int(monthly.frame["incidents"].sum()) == 0:
+    components.no_data(inc_filters, "crime incidents")
+    st.stop()
+
+windows = _windows(backend, inc_filters, categories, DB_FILE)
+ytd = _ytd(backend, inc_filters, categories, DB_FILE)
+
+
+def _fmt_change(cur: int, prev: int, pct: float) -> str:
+    if pct is None or (isinstance(pct, float) and math.isnan(pct)):
+        return f"{cur - prev:+,d} (counts < 10: no %)"
+    return f"{cur - prev:+,d} ({pct:+.1f} %)"
+
+
+# -- headline cards: all selected incidents --------------------------------------------------
+st.subheader("Current vs previous")
+wf = windows.frame
+cards = []
+for name in ("28-day", "365-day"):
+    r = wf[(wf["window"] == name) & (wf["offense_category"] == ct.ALL)]
+    if len(r):
+        r = r.iloc[0]
+        cards.append((f"Last {name.replace('-day', ' days')}", r, f"{r.current_start:%d %b %Y} – "
+                      f"{r.current_end:%d %b %Y} vs {r.previous_start:%d %b %Y} – "
+                      f"{r.previous_end:%d %b %Y}"))
+yf = ytd.frame
+if len(yf):
+    r = yf[yf["offense_category"] == ct.ALL].iloc[0]
+    cards.append((f"Year to date {r.ytd_end:%Y}", r,
+                  f"{r.ytd_start:%d %b} – {r.ytd_end:%d %b %Y} vs same dates a year earlier; "
+                  f"prior year total {int(r.prior_year_total):,}"))
+cols = st.columns(max(len(cards), 1))
+for col, (label, r, span) in zip(cols, cards, strict=False):
+    with col:
+        st.metric(label, f"{int(r.current):,} incidents",
+                  delta=_fmt_change(int(r.current), int(r.previous), r["pct_change"]),
+                  delta_color="inverse", border=True, help=span)
+        flag = " — notable change (|z| ≥ 3)" if r.flagged else ""
+        st.caption(f"Poisson z = {r.z:+.2f}{flag}. {span}.")
+for n in (*windows.notes, *ytd.notes):
+    st.caption(f"⚠️ {n}")
+
+st.markdown("**By offense category** — 28-day and 365-day windows")
+components.table_with_downloads(ct.display_changes(wf), "Crime window comparisons",
+                                filters=inc_filters, key="ct_windows")
+st.markdown("**Year to date against the prior year**")
+components.table_with_downloads(ct.display_changes(yf), "Crime year to date", filters=inc_filters,
+                                key="ct_ytd")
+
+# -- monthly counts --------------------------------------------------------------------------
+st.subheader("Incidents per month by offense category")
+mf = monthly.frame
+has_rate = "rate_per_100k" in mf.columns
+ycol, ytitle = "incidents", "Incidents per month (count)"
+if measure == "Rate per 100k":
+    if has_rate:
+        ycol, ytitle = "rate_per_100k", "Incidents per 100,000 residents per month"
+    else:
+        st.info("Rates need the population of every selected area (areas.population); "
+                "showing counts.")
+fig = px.line(mf, x="month", y=ycol, color="offense_category", markers=True,
+              labels={ycol: ytitle, "month": "Month (incidents by occurrence date)",
+                      "offense_category": "Offense category"},
+              hover_data=["partial"])
+fig.update_layout(height=420, margin={"t": 30})
+st.plotly_chart(fig, width="stretch")
+for n in monthly.notes:
+    st.caption(n)
+with st.expander(f"Monthly table ({len(mf)} rows)"):
+    components.table_with_downloads(mf, "Crime incidents per month", filters=inc_filters,
+                                    key="ct_monthly")
+
+# -- seasonal decomposition ------------------------------------------------------------------
+st.subheader("Seasonal decomposition (STL)")
+series_opts = ["All selected incidents", *(categories or all_cats)]
+series = st.selectbox("Series", series_opts, key="ct_stl_series",
+                      help="The monthly series to split into trend, season and remainder.")
+stl_cats = categories if series == series_opts[0] else (series,)
+try:
+    stl = _stl(backend, inc_filters, stl_cats, DB_FILE)
+except InsufficientDataError as exc:
+    st.info(str(exc))
+    stl = None
+if stl is not None:
+    sf = stl.frame
+    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                        subplot_titles=("Observed", "Trend", "Seasonal", "Remainder"))
+    for i, col in enumerate(("observed", "trend", "seasonal", "resid"), start=1):
+        fig.add_trace(go.Scatter(x=sf["month"], y=sf[col], mode="lines+markers" if i == 1
+                                 else "lines", name=col, showlegend=False), row=i, col=1)
+        fig.update_yaxes(title_text="incidents / month", row=i, col=1)
+    fig.update_xaxes(title_text="Month", row=4, col=1)
+    fig.update_layout(height=640, margin={"t": 40})
+    st.plotly_chart(fig, width="stretch")
+    for n in stl.notes:
+        st.caption(n)
+    with st.expander("Decomposition table"):
+        components.table_with_downloads(sf.round(2), f"STL decomposition {series}",
+                                        filters=inc_filters, key="ct_stl")
+
+components.how_computed(
+    ct.__doc__ or "",
+    sql=[*monthly.sql, *windows.sql, *ytd.sql],
+    key="ct_how",
+)

@@ -1,0 +1,225 @@
+"""Response times: median and 90th percentile by priority, with the exclusions beside them."""
+
+from __future__ import annotations
+
+import logging
+
+import plotly.express as px
+import streamlit as st
+
+from analytics import response_times as rt
+from analytics.errors import CSOError
+from ui import components, state
+
+log = logging.getLogger(__name__)
+
+st.title("⏱️ Response times")
+
+backend = state.get_backend()
+filters = state.current_filters()
+DB_FILE = str(state.db_path())
+PRIORITY_ORDER = {"Priority": [f"P{i}" for i in range(1, 10)] + ["No priority"]}
+
+c1, c2, c3 = st.columns([1, 1, 1])
+cap_min = c1.number_input(
+    "Cap (minutes)", min_value=1.0, max_value=7 * 24 * 60.0, value=rt.DEFAULT_CAP_MIN,
+    step=60.0, key="rt_cap",
+    help="Calls whose total response is above the cap are excluded and counted "
+    "(default 24 h = 1,440 min).",
+)
+segment = c2.selectbox(
+    "Segment for the trend and distribution", rt.SEGMENTS, index=2, key="rt_segment",
+    format_func=lambda s: rt.SEGMENT_LABELS[s],
+)
+grain = c3.radio("Trend by", rt.GRAINS, index=1, horizontal=True, key="rt_grain",
+                 format_func=str.capitalize)
+seg_name = segment.replace("_", " ")
+
+
+# Cached page helpers, keyed by the hashable Filters (the backend is not hashed).
+@st.cache_data(show_spinner="Computing response times…")
+def _summary(_backend, filters, cap_min, db_file):
+    return rt.response_summary(_backend, filters, segments=rt.SEGMENTS, cap_min=cap_min)
+
+
+@st.cache_data(show_spinner=False)
+def _trend(_backend, filters, grain, segment, split, cap_min, db_file):
+    return rt.response_trend(_backend, filters, grain=grain, segments=(segment,), split=split,
+                             cap_min=cap_min)
+
+
+@st.cache_data(show_spinner=False)
+def _treated(_backend, filters, cap_min, db_file):
+    return rt.treated_vs_comparison(_backend, filters, segments=("queue", "travel", "total"),
+                                    cap_min=cap_min)
+
+
+@st.cache_data(show_spinner=False)
+def _groups(_backend, filters, db_file):
+    return rt.area_groups(_backend, filters.end)
+
+
+@st.cache_data(show_spinner=False)
+def _responders(_backend, filters, cap_min, db_file):
+    return rt.responder_summary(_backend, filters, cap_min=cap_min)
+
+
+@st.cache_data(show_spinner=False)
+def _distribution(_backend, filters, segment, cap_min, db_file):
+    return rt.response_distribution(_backend, filters, segment=segment, cap_min=cap_min)
+
+
+try:
+    summary = _summary(backend, filters, cap_min, DB_FILE)
+except CSOError as exc:
+    log.warning("response summary failed: %s", exc)
+    st.warning(f"{exc}")
+    st.stop()
+
+if summary.figures.empty or int(summary.figures["calls"].sum()) == 0:
+    components.no_data(filters, "public calls with a valid response time")
+    if not summary.figures.empty:
+        st.markdown("**Why the calls were excluded**")
+        components.table_with_downloads(summary.exclusions, "Response-time exclusions",
+                                        filters=filters, key="rt_excl_empty")
+    st.stop()
+
+st.caption(
+    f"Filters: {filters.describe()}. Public-initiated calls only; times in minutes; "
+    "median and 90th percentile (P90) per priority. Segment percentiles do not add up."
+)
+
+# -- 1. the figures by priority, with the exclusions beside them -----------------------------
+st.subheader("Median and 90th percentile by priority")
+left, right = st.columns([3, 2])
+with left:
+    disp = rt.display_figures(summary.figures)
+    components.table_with_downloads(disp, "Response times by priority", filters=filters,
+                                    key="rt_summary")
+with right:
+    st.markdown("**Exclusions** (each call counted at its first exclusion step)")
+    components.table_with_downloads(
+        summary.exclusions.rename(columns={"label": "Step", "calls": "Calls",
+                                           "share": "Share"}).drop(columns="step"),
+        "Response-time exclusions", filters=filters, key="rt_excl",
+        column_config={"Share": st.column_config.NumberColumn(format="percent")},
+    )
+
+bars = disp.melt(id_vars=["Priority"],
+                 value_vars=[c for c in disp.columns if c.endswith("(min)")
+                             and ("queue" in c or "travel" in c or " total" in c)
+                             and "sworn" not in c],
+                 var_name="Statistic", value_name="Minutes")
+fig = px.bar(bars, x="Priority", y="Minutes", color="Statistic", barmode="group",
+             category_orders=PRIORITY_ORDER,
+             labels={"Minutes": "Response time (minutes)", "Priority": "Priority"})
+fig.update_layout(height=380, legend_title_text="", margin={"t": 30})
+st.plotly_chart(fig, width="stretch")
+
+# -- 2. trend ----------------------------------------------------------------------------------
+st.subheader(f"Trend by {grain}")
+trend = _trend(backend, filters, grain, segment, "none", cap_min, DB_FILE)
+tdisp = rt.display_figures(trend.figures)
+med, p90 = f"Median {seg_name} (min)", f"P90 {seg_name} (min)"
+stat = st.radio("Statistic", [med, p90], horizontal=True, key="rt_trend_stat")
+fig = px.line(tdisp, x="Period", y=stat, color="Priority", markers=grain == "month",
+              category_orders=PRIORITY_ORDER,
+              hover_data=["Calls kept", "Calls (all)"],
+              labels={stat: f"{stat.replace('(min)', '')}(minutes)",
+                      "Period": f"{grain.capitalize()} (calls by date received)"})
+fig.update_layout(height=380, margin={"t": 30})
+st.plotly_chart(fig, width="stretch")
+with st.expander(f"Trend table ({len(tdisp)} rows, with the exclusions of each {grain})"):
+    components.table_with_downloads(tdisp, f"Response-time trend by {grain}", filters=filters,
+                                    key="rt_trend")
+
+# -- 3. treated vs comparison areas ------------------------------------------------------------
+st.subheader("CSO areas vs comparison areas")
+treated = _treated(backend, filters, cap_min, DB_FILE)
+gdisp = rt.display_figures(treated.figures)
+if gdisp.empty:
+    st.info("No deployments or no calls in deployed/comparison beats for these filters.")
+else:
+    st.caption(
+        "Treated = beats covered by a CSO deployment (of the beat or its district) that "
+        "started on or before the end of the selected period; comparison = beats never "
+        "deployed; not yet treated = deployment starts later (kept apart)."
+    )
+    fig = px.bar(gdisp, x="Priority", y="Median total (min)", color="Areas", barmode="group",
+                 category_orders=PRIORITY_ORDER, hover_data=["Calls kept", "P90 total (min)"],
+                 labels={"Median total (min)": "Median total response (minutes)"})
+    fig.update_layout(height=360, margin={"t": 30})
+    st.plotly_chart(fig, width="stretch")
+    components.table_with_downloads(gdisp, "Response times treated vs comparison areas",
+                                    filters=filters, key="rt_treated")
+    ttrend = _trend(backend, filters, grain, segment, "treatment", cap_min, DB_FILE)
+    ttd = rt.display_figures(ttrend.figures)
+    if not ttd.empty:
+        fig = px.line(ttd, x="Period", y=med, color="Areas", facet_col="Priority",
+                      facet_col_wrap=2, category_orders=PRIORITY_ORDER,
+                      labels={med: f"Median {seg_name} (minutes)",
+                              "Period": f"{grain.capitalize()}"})
+        fig.update_layout(height=520, margin={"t": 40})
+        fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+        st.plotly_chart(fig, width="stretch")
+        with st.expander("Trend by area group (table)"):
+            components.table_with_downloads(ttd, f"Response-time trend by area group by {grain}",
+                                            filters=filters, key="rt_treated_trend")
+    with st.expander("Which beats are in which group"):
+        groups = _groups(backend, filters, DB_FILE)
+        components.table_with_downloads(groups, "Beats by treatment group", filters=filters,
+                                        key="rt_groups")
+
+# -- 4. sworn vs CSO responders ----------------------------------------------------------------
+st.subheader("Sworn vs CSO responders")
+resp = _responders(backend, filters, cap_min, DB_FILE)
+rdisp = rt.display_figures(resp.figures)
+st.caption(
+    "Split by the call's primary unit type, so CSO-handled calls get their own figures. "
+    "Total = first unit of any type on scene; sworn total = first sworn unit on scene "
+    "(for CSO calls, the sworn backup when one came)."
+)
+rplot = rdisp[rdisp["Calls kept"] > 0]
+fig = px.bar(rplot, x="Priority", y="Median total (min)", color="Primary responder",
+             barmode="group", category_orders=PRIORITY_ORDER,
+             hover_data=["Calls kept", "P90 total (min)"],
+             labels={"Median total (min)": "Median total response (minutes)"})
+fig.update_layout(height=360, margin={"t": 30})
+st.plotly_chart(fig, width="stretch")
+components.table_with_downloads(rdisp, "Response times by primary responder", filters=filters,
+                                key="rt_responders")
+
+# -- 5. distribution ---------------------------------------------------------------------------
+st.subheader(f"Distribution of {rt.SEGMENT_LABELS[segment].split(' (')[0].lower()} time")
+dist = _distribution(backend, filters, segment, cap_min, DB_FILE)
+if dist.figures.empty:
+    st.info("No kept calls to draw a distribution for this segment.")
+else:
+    ddf = dist.figures.assign(Priority=[rt.priority_label(p) for p in dist.figures["priority"]])
+    top = float(ddf["bin_start_min"].max())
+    h1, h2 = st.columns(2)
+    with h1:
+        fig = px.bar(ddf, x="bin_start_min", y="share", color="Priority",
+                     category_orders=PRIORITY_ORDER, barmode="overlay", opacity=0.6,
+                     labels={"bin_start_min": f"Response time, 1-minute bins (minutes; last "
+                                              f"bar = {top:.0f} min or more)",
+                             "share": "Share of the priority's kept calls"})
+        fig.update_layout(height=360, margin={"t": 30}, yaxis_tickformat=".0%")
+        st.plotly_chart(fig, width="stretch")
+    with h2:
+        fig = px.line(ddf[~ddf["overflow"]], x="bin_end_min", y="cum_share", color="Priority",
+                      category_orders=PRIORITY_ORDER,
+                      labels={"bin_end_min": "Response time (minutes)",
+                              "cum_share": "Share of calls answered within (ECDF)"})
+        fig.update_layout(height=360, margin={"t": 30}, yaxis_tickformat=".0%")
+        st.plotly_chart(fig, width="stretch")
+    with st.expander("Distribution table (binned in the database)"):
+        components.table_with_downloads(dist.figures, f"Response-time distribution {segment}",
+                                        filters=filters, key="rt_dist")
+
+components.how_computed(
+    rt.__doc__ or "",
+    exclusions=summary.exclusions,
+    sql=[summary.sql, trend.sql, treated.sql, resp.sql, dist.sql],
+    key="rt_how",
+)
