@@ -486,6 +486,7 @@ def _import_rows(con: duckdb.DuckDBPyConnection, table: str, path: Path, p: Pres
     stage = _readers.stage_file(con, path, p)
     if stage.n_rows == 0:
         raise InputDataError("the file has a header but no data rows", file=file, row=2)
+    p = p.fit_to_header(stage.columns, spec.required)
     _check_header(stage, spec, p, file)
     progress(0.35, f"read {stage.n_rows:,} rows; converting")
     plan = build_plan(spec, p)

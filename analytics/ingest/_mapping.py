@@ -247,6 +247,7 @@ def preview(con: duckdb.DuckDBPyConnection, path: str | Path, preset: Preset,
     spec = SPECS[preset.table]
     try:
         stage = _readers.stage_file(con, path, preset)
+        preset = preset.fit_to_header(stage.columns, spec.required)
         missing = sorted(c for c in preset.source_columns() if c not in stage.columns)
         if missing:
             raise InputDataError(f"column not in the file: {', '.join(map(repr, missing))}",

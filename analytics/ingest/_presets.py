@@ -139,6 +139,20 @@ class Preset:
     area_parent_level: str | None = None
     area_population_property: str | None = None
     path: str | None = None
+    # canonical preset: columns missing from the file are simply not mapped
+    optional_sources: bool = False
+
+    def fit_to_header(self, header: list[str], required: tuple[str, ...]) -> Preset:
+        """With ``optional_sources``, drop mapped columns whose source is not in the file
+        (required columns stay, so their absence is still reported)."""
+        if not self.optional_sources:
+            return self
+        from dataclasses import replace
+
+        have = set(header)
+        cols = {k: v for k, v in self.columns.items()
+                if k in required or all(c in have for c in v.source_columns)}
+        return replace(self, columns=cols)
 
     @property
     def per_unit(self) -> bool:
@@ -348,10 +362,10 @@ def canonical_preset(table: str) -> Preset:
         PRESET_DIR / "canonical.toml").exists() else None
     cols = {c: Source(column=c) for c in spec.names}
     if base is None:
-        return Preset(name="canonical", table=table, columns=cols)
+        return Preset(name="canonical", table=table, columns=cols, optional_sources=True)
     from dataclasses import replace
 
-    return replace(base, table=table, columns=cols)
+    return replace(base, table=table, columns=cols, optional_sources=True)
 
 
 def load_preset(name: str, table: str | None = None) -> Preset:

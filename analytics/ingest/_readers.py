@@ -140,13 +140,14 @@ def _sample_text(path: Path, preset: Preset) -> tuple[str, str]:
     return encoding, text
 
 
-def _reader_reason(error_type: str, message: str) -> str:
+def _reader_reason(error_type: str, message: str, encoding: str) -> str:
+    if error_type.upper() in ("INVALID ENCODING", "INVALID UNICODE"):
+        hint = ' (is the file Latin-1? set read.encoding = "latin-1")' if encoding == "utf-8" else ""
+        return f"bytes that are not valid {encoding.upper()}{hint}"
     reasons = {
         "MISSING COLUMNS": "too few fields (truncated or mis-delimited line)",
         "TOO MANY COLUMNS": "too many fields (unquoted delimiter in a value?)",
         "UNQUOTED VALUE": "bad quoting (text after a closing quote)",
-        "INVALID ENCODING": "bytes that are not valid in the file's encoding",
-        "INVALID UNICODE": "bytes that are not valid UTF-8 (is the file Latin-1?)",
         "LINE SIZE OVER MAXIMUM": "line longer than the reader's maximum",
         "UNTERMINATED QUOTES": "a quote opened and never closed (truncated file?)",
     }
@@ -204,7 +205,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, preset: Preset) -> Raw
     seen: dict[int, tuple] = {}
     for line, col, csv_line, etype, emsg in rej:
         seen.setdefault(int(line) + preset.skip_rows, (col, csv_line, etype, emsg))
-    rejects = [(ln, col, csv_line, _reader_reason(etype, emsg))
+    rejects = [(ln, col, csv_line, _reader_reason(etype, emsg, encoding))
                for ln, (col, csv_line, etype, emsg) in sorted(seen.items())]
     _number_rows(con, first_row=2 + preset.skip_rows, reject_rows=[r[0] for r in rejects])
     n_good = _count(con, RAW)
