@@ -85,6 +85,13 @@ def _require_columns(panel: pd.DataFrame, cols: list[str]) -> None:
         raise InputDataError(f"panel lacks column(s) {', '.join(missing)}", column=missing[0])
 
 
+def _never(first: pd.Series) -> pd.Series:
+    """Never-treated marker: missing, or 0 for numeric period scales."""
+    if pd.api.types.is_numeric_dtype(first):
+        return first.isna() | (first == 0)
+    return first.isna()
+
+
 def _t_ci(est: float, se: float, df: float, alpha: float) -> tuple[float, float, float]:
     crit = stats.t.ppf(1 - alpha / 2, df)
     p = 2 * stats.t.sf(abs(est / se), df) if se > 0 else math.nan
@@ -209,7 +216,7 @@ def twfe_did(
     _require_columns(panel, [outcome, unit, time, first_treated])
     d = panel.copy()
     ft = d[first_treated]
-    never = ft.isna() | (ft == 0)
+    never = _never(ft)
     d["_D"] = (~never & (d[time] >= ft.where(~never))).astype(float)
     est, se, g, n = _twfe(d, outcome, unit, time, "_D")
     g_t = int(d.loc[d["_D"] == 1, unit].nunique())
@@ -572,7 +579,9 @@ def staggered_did(
     T = len(periods)
     if T < 2:
         raise InsufficientDataError("need at least two periods")
-    wide = d.pivot_table(index=unit, columns=time, values=outcome, aggfunc="mean")
+    if d.duplicated([unit, time]).any():
+        raise InputDataError(f"more than one row per {unit} and {time}", column=time)
+    wide = d.pivot(index=unit, columns=time, values=outcome)
     wide = wide.reindex(columns=list(periods))
     complete = wide.notna().all(axis=1)
     if (~complete).any():
@@ -588,9 +597,9 @@ def staggered_did(
         bad = ftu.index[~((ftu["min"] == ftu["max"]) | both_nan)][0]
         raise InputDataError(f"first_treated varies within area {bad!r}", column=first_treated)
     ft = ftu["min"].reindex(wide.index)
-    never = ft.isna() | (ft == 0)
+    never = _never(ft)
     # 1-based index of the first period >= first_treated; beyond the window -> never
-    pos = np.searchsorted(np.asarray(periods), ft.where(~never, periods[0]).to_numpy(), side="left") + 1
+    pos = pd.Index(periods).searchsorted(ft.where(~never, periods[0]), side="left") + 1
     G = np.where(never.to_numpy(), 0, pos).astype(int)
     late = G > T
     if late.any():
