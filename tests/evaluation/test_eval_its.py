@@ -24,7 +24,10 @@ def gaussian_series(seed: int) -> pd.DataFrame:
     return pd.DataFrame({"month": MONTHS, "y": y})
 
 
-def count_series(seed: int, level=np.log(0.8), slope=-0.01) -> pd.DataFrame:
+LOG_08 = float(np.log(0.8))
+
+
+def count_series(seed: int, level: float = LOG_08, slope: float = -0.01) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     t = np.arange(60)
     post = t >= 36
