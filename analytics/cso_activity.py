@@ -27,7 +27,7 @@ import ibis
 import pandas as pd
 
 from analytics.filters import Filters
-from analytics.workload import MetricTable, _num, _sql
+from analytics.workload import MetricTable, _df, _num, _sql
 
 PATROL_TYPES = ("foot_patrol", "vehicle_patrol")
 
@@ -69,7 +69,7 @@ def exclusion_counts(backend: Any, filters: Filters) -> tuple[pd.DataFrame, str]
     """Activities per exclusion step (each counted once, at its first step) and kept."""
     t = _all(backend, filters)
     expr = t.group_by("exclusion").aggregate(activities=t.count())
-    got = expr.to_pandas()
+    got = _df(expr)
     counts = dict(zip(got["exclusion"], got["activities"], strict=True))
     rows = [(k, label, int(counts.get(k, 0))) for k, label in EXCLUSIONS]
     rows.append(("kept", "CSO activity with hours", int(counts.get("kept", 0))))
@@ -95,7 +95,7 @@ def hours_by_type(backend: Any, filters: Filters) -> MetricTable:
         .aggregate(activities=t.count(), hours=t.hours.sum(), contacts=t.contacts.sum())
         .order_by(ibis.desc("hours"))
     )
-    df = expr.to_pandas()
+    df = _df(expr)
     df["hours"] = df["hours"].astype(float).fillna(0.0)
     df["contacts"] = df["contacts"].fillna(0).astype("int64")
     total = df["hours"].sum()
@@ -113,7 +113,7 @@ def monthly_by_type(backend: Any, filters: Filters) -> MetricTable:
         .aggregate(hours=t.hours.sum(), activities=t.count())
         .order_by(["month", "activity_type"])
     )
-    df = expr.to_pandas()
+    df = _df(expr)
     df["hours"] = df["hours"].astype(float).fillna(0.0)
     return MetricTable(df, _sql(expr))
 
@@ -130,7 +130,7 @@ def patrol_dose(backend: Any, filters: Filters) -> MetricTable:
         .aggregate(patrol_hours=t.hours.sum())
         .order_by(["beat", "week"])
     )
-    df = expr.to_pandas()
+    df = _df(expr)
     df["patrol_hours"] = df["patrol_hours"].astype(float).fillna(0.0)
     return MetricTable(df, _sql(expr))
 
@@ -156,7 +156,7 @@ def beat_table(backend: Any, filters: Filters) -> MetricTable:
         )
         .order_by("beat")
     )
-    df = expr.to_pandas()
+    df = _df(expr)
     for c in ("cso_hours", "patrol_hours", "traffic_control_hours"):
         df[c] = df[c].astype(float).fillna(0.0)
     for c in ("community_events", "event_contacts", "referrals"):

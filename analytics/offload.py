@@ -5,7 +5,9 @@ The five measures are kept apart (public reports conflate them). All are compute
 
 1. **Handled share** = CSO-handled calls ÷ eligible calls, where CSO-handled = a CSO was
    the primary unit and the call type is CSO-eligible (CSO tier other than
-   ``sworn_only``). Also reported: all CSO-primary calls (any tier) ÷ all public calls.
+   ``sworn_only``). Also reported: handled ÷ eligible calls that got at least one unit
+   (online and telephone reports excluded), and all CSO-primary calls (any tier) ÷ all
+   public calls.
 2. **Diverted** = eligible calls with at least one unit assigned and no sworn unit ever
    assigned (``call_facts.diverted``); shown as a count and as a share of eligible calls.
 3. **Backup rate** = CSO-primary calls on which a sworn unit was also assigned ÷
@@ -55,7 +57,7 @@ import pandas as pd
 from analytics import db, response_times
 from analytics.errors import InsufficientDataError, OptionError, check_option
 from analytics.filters import Filters
-from analytics.workload import MetricTable, _num, _sql, beat_treatment, programme_start
+from analytics.workload import MetricTable, _df, _num, _sql, beat_treatment, programme_start
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +146,7 @@ def _counts(t: ibis.Table, keys: list[Any]) -> ibis.Table:
     aggs = dict(
         public_calls=t.count(),
         eligible_calls=el.sum(),
+        eligible_dispatched_calls=(el & (t.n_units > 0)).sum(),
         cso_primary_calls=t.cso_primary.sum(),
         handled_calls=t.handled.sum(),
         diverted_calls=(t.diverted & el).sum(),
@@ -194,7 +197,8 @@ def _freed(t: ibis.Table, base: ibis.Table, keys: list[Any], key_names: list[str
 
 def _finish(df: pd.DataFrame) -> pd.DataFrame:
     """Shares and the freed-hours range from the summed columns (small frame)."""
-    int_cols = ["public_calls", "eligible_calls", "cso_primary_calls", "handled_calls",
+    int_cols = ["public_calls", "eligible_calls", "eligible_dispatched_calls",
+                "cso_primary_calls", "handled_calls",
                 "diverted_calls", "backup_calls", "untapped_calls", "freed_calls",
                 "no_baseline_calls"]
     for c in int_cols:
@@ -209,6 +213,8 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
     pub = df["public_calls"].where(df["public_calls"] > 0)
     cp = df["cso_primary_calls"].where(df["cso_primary_calls"] > 0)
     df["handled_share"] = df["handled_calls"] / el
+    df["handled_share_dispatched"] = df["handled_calls"] / df["eligible_dispatched_calls"].where(
+        df["eligible_dispatched_calls"] > 0)
     df["cso_primary_share_public"] = df["cso_primary_calls"] / pub
     df["diverted_share"] = df["diverted_calls"] / el
     df["backup_rate"] = df["backup_calls"] / cp
@@ -235,6 +241,7 @@ class OffloadSummary:
     cso_primary_calls: int
     handled_calls: int
     handled_share: float | None
+    handled_share_dispatched: float | None
     cso_primary_share_public: float | None
     diverted_calls: int
     diverted_share: float | None
@@ -257,6 +264,7 @@ class OffloadSummary:
         units = {
             "handled_share": "share", "cso_primary_share_public": "share",
             "diverted_share": "share", "backup_rate": "share",
+            "handled_share_dispatched": "share",
             "untapped_sworn_hours": "sworn unit-hours", "handled_cso_hours": "CSO unit-hours",
             "sworn_hours_freed": "sworn unit-hours", "sworn_hours_freed_low": "sworn unit-hours",
             "sworn_hours_freed_high": "sworn unit-hours",
@@ -302,11 +310,11 @@ def offload_table(
         else:
             expr = counts.cross_join(fr)
         expr = expr.order_by(names) if names else expr
-        df = expr.to_pandas()
+        df = _df(expr)
         caveats.append(f"Pre-period for sworn hours freed: calls before {start}.")
     else:
         expr = counts.order_by(names) if names else counts
-        df = expr.to_pandas()
+        df = _df(expr)
     if by == "month" and not df.empty:
         df["month"] = pd.to_datetime(df["month"]).dt.date
     return MetricTable(_finish(df), _sql(*sqls), None, tuple(caveats))
@@ -334,6 +342,7 @@ def offload_summary(backend: Any, filters: Filters, area: Area = "all") -> Offlo
         cso_primary_calls=i("cso_primary_calls"),
         handled_calls=i("handled_calls"),
         handled_share=_num(r.get("handled_share")),
+        handled_share_dispatched=_num(r.get("handled_share_dispatched")),
         cso_primary_share_public=_num(r.get("cso_primary_share_public")),
         diverted_calls=i("diverted_calls"),
         diverted_share=_num(r.get("diverted_share")),
@@ -456,7 +465,7 @@ def cost_view(
         )
         .order_by("primary_unit_type")
     )
-    df = expr.to_pandas()
+    df = _df(expr)
     df["cost"] = (df["sworn_unit_hours"] * costs.sworn_per_hour
                   + df["cso_unit_hours"] * costs.cso_loaded_per_hour
                   + df["other_unit_hours"] * costs.other_per_hour)
@@ -540,7 +549,7 @@ def where_next(
         cso_h=tr.cso_unit_hours.sum(where=tr.handled),
         sworn_h=tr.sworn_unit_hours.sum(where=tr.handled),
     )
-    o = oexpr.to_pandas().iloc[0]
+    o = _df(oexpr).iloc[0]
     n_el, n_h = _num(o["eligible"]) or 0.0, _num(o["handled"]) or 0.0
     observed_share = n_h / n_el if n_el else None
     share = handled_share if handled_share is not None else observed_share
@@ -564,7 +573,7 @@ def where_next(
             untapped_sworn_hours=u.sworn_unit_hours.sum(where=u.untapped),
         )
     )
-    df = expr.to_pandas()
+    df = _df(expr)
     for c in ("eligible_calls", "untapped_calls"):
         df[c] = df[c].fillna(0).astype("int64")
     df["untapped_sworn_hours"] = df["untapped_sworn_hours"].astype(float).fillna(0.0)
@@ -711,3 +720,31 @@ def targets_vs_values(backend: Any, filters: Filters) -> pd.DataFrame:
         rows.append((key, m.label, m.unit, v, target, direction, gap, meets))
     return pd.DataFrame(rows, columns=["metric", "label", "unit", "value", "target",
                                        "direction", "gap", "meets_target"])
+
+
+def target_kpis(
+    backend: Any, filters: Filters, data_max: dt.date | None
+) -> tuple[Any, list[Any]]:
+    """KPI cards (``overview.Kpi``) for every target metric: value in the period, value a
+    year earlier (trend arrow), and the stored target. The period follows the Overview
+    rule (:func:`analytics.overview.kpi_period`)."""
+    from dataclasses import replace
+
+    from analytics.overview import Kpi, kpi_period
+
+    period = kpi_period(filters, data_max)
+    if period is None:
+        return None, []
+    now = replace(filters, start=period.start, end=period.end)
+    before = replace(filters, start=period.prev_start, end=period.prev_end)
+    cur, prev = kpi_values(backend, now), kpi_values(backend, before)
+    tg = targets(backend)
+    tmap = {r.metric: (float(r.target), str(r.direction)) for r in tg.itertuples()}
+    out = []
+    for key, m in TARGET_METRICS.items():
+        target, direction = tmap.get(key, (None, None))
+        better = "lower" if m.direction == "at_most" else "higher"
+        out.append(Kpi(key, m.label, cur[key], prev[key], m.unit, better, m.help,
+                       "points" if m.unit == "%" else "absolute",
+                       target=target, target_direction=direction))
+    return period, out

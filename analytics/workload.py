@@ -69,8 +69,29 @@ class MetricTable:
         return self.frame.empty
 
 
+_SQL_CACHE: dict[Any, str] = {}
+
+
+def _compile(expr: Any) -> str:
+    # Compiling an Ibis expression costs more than running it on small data; the SQL is
+    # both executed and shown ("How this is computed"), so compile each expression once.
+    sql = _SQL_CACHE.get(expr)
+    if sql is None:
+        sql = str(ibis.to_sql(expr, dialect="duckdb"))
+        if len(_SQL_CACHE) > 512:
+            _SQL_CACHE.clear()
+        _SQL_CACHE[expr] = sql
+    return sql
+
+
+def _df(expr: Any) -> pd.DataFrame:
+    """Run an Ibis expression through its DuckDB connection; the result as a DataFrame."""
+    backend = expr._find_backend()
+    return backend.con.sql(_compile(expr)).df()
+
+
 def _sql(*exprs: Any) -> tuple[str, ...]:
-    return tuple(str(ibis.to_sql(e)) for e in exprs)
+    return tuple(_compile(e) for e in exprs)
 
 
 def _num(v: Any) -> float | None:
@@ -140,7 +161,7 @@ ASSIGNMENT_EXCLUSIONS = (
 
 def _assignment_exclusions(t: ibis.Table) -> tuple[pd.DataFrame, ibis.Table]:
     expr = t.group_by("exclusion").aggregate(assignments=t.count())
-    got = expr.to_pandas()
+    got = _df(expr)
     counts = dict(zip(got["exclusion"], got["assignments"], strict=True))
     rows = [(k, label, int(counts.get(k, 0))) for k, label in ASSIGNMENT_EXCLUSIONS]
     rows.append(("kept", "Kept (committed time computed)", int(counts.get("kept", 0))))
@@ -195,7 +216,7 @@ def workload_by_unit_type(backend: Any, filters: Filters) -> MetricTable:
         )
         .order_by("unit_type")
     )
-    df = expr.to_pandas()
+    df = _df(expr)
     df["unit_hours"] = df["unit_hours"].fillna(0.0).astype(float)
     total = df["unit_hours"].sum()
     df["mean_hours_per_assignment"] = (
@@ -218,7 +239,7 @@ def workload_by_district(backend: Any, filters: Filters) -> MetricTable:
         .aggregate(unit_hours=t.committed_h.sum(), calls=t.call_id.nunique())
         .order_by(["district", "unit_type"])
     )
-    return MetricTable(expr.to_pandas(), _sql(expr))
+    return MetricTable(_df(expr), _sql(expr))
 
 
 def workload_monthly(backend: Any, filters: Filters) -> MetricTable:
@@ -231,7 +252,7 @@ def workload_monthly(backend: Any, filters: Filters) -> MetricTable:
         .aggregate(unit_hours=t.committed_h.sum())
         .order_by(["month", "unit_type"])
     )
-    return MetricTable(expr.to_pandas(), _sql(expr))
+    return MetricTable(_df(expr), _sql(expr))
 
 
 def _weekday_hour_occurrences(lo: dt.date, hi: dt.date) -> dict[int, int]:
@@ -263,7 +284,7 @@ def workload_heatmap(
         .aggregate(unit_hours=h.unit_hours.sum(), lo=h.date.min(), hi=h.date.max())
         .order_by(["weekday", "hour"])
     )
-    df = expr.to_pandas()
+    df = _df(expr)
     if df.empty:
         return MetricTable(df.drop(columns=["lo", "hi"]), _sql(expr))
     lo = filters.start or pd.Timestamp(df["lo"].min()).date()
@@ -311,7 +332,7 @@ def call_unit_stats(backend: Any, filters: Filters) -> CallUnitStats:
         )
         .order_by("priority")
     )
-    df = by.to_pandas()
+    df = _df(by)
     for c in ("calls", "dispatched_calls", "units", "multi_unit_calls"):
         df[c] = df[c].fillna(0).astype("int64")
     d = df["dispatched_calls"].where(df["dispatched_calls"] > 0)
@@ -326,7 +347,7 @@ def call_unit_stats(backend: Any, filters: Filters) -> CallUnitStats:
     t = t.filter(t.exclusion == "kept")
     zero = t.arrived_at.isnull() | (t.cleared_at <= t.arrived_at)
     zexpr = t.aggregate(timed=t.count(), zero=zero.sum())
-    z = zexpr.to_pandas()
+    z = _df(zexpr)
     timed = int(z["timed"].iloc[0] or 0)
     nzero = int(_num(z["zero"].iloc[0]) or 0)
     return CallUnitStats(
@@ -408,7 +429,7 @@ def utilization_by_hour(
         .aggregate(committed_unit_hours=j.committed_h.sum(), on_duty_unit_hours=j.on_duty_h.sum())
         .order_by("hour")
     )
-    df = expr.to_pandas()
+    df = _df(expr)
     df["utilization"] = df["committed_unit_hours"] / df["on_duty_unit_hours"].where(
         df["on_duty_unit_hours"] > 0
     )
@@ -416,7 +437,7 @@ def utilization_by_hour(
     # Committed time in cells staffing does not cover: excluded and counted.
     anti = c.anti_join(s_cells, ["date", "hour", "district"])
     aexpr = anti.aggregate(cells=anti.count(), unit_hours=anti.committed_h.sum())
-    a = aexpr.to_pandas()
+    a = _df(aexpr)
     excl = pd.DataFrame(
         {
             "step": ["no_staffing"],
@@ -597,7 +618,7 @@ def patrol_time(backend: Any, filters: Filters) -> PatrolTime:
         )
         .order_by(["month", "district"])
     )
-    monthly = _patrol_ratios(mexpr.to_pandas())
+    monthly = _patrol_ratios(_df(mexpr))
     if not monthly.empty:
         monthly["month"] = pd.to_datetime(monthly["month"]).dt.date
 
@@ -622,7 +643,7 @@ def patrol_time(backend: Any, filters: Filters) -> PatrolTime:
         )
         .order_by(["district", ibis.desc("period")])
     )
-    ba = _patrol_ratios(bexpr.to_pandas())
+    ba = _patrol_ratios(_df(bexpr))
     if not ba.empty:
         ba["split_date"] = pd.to_datetime(ba["split_date"]).dt.date
         if (~ba["treated"].astype(bool)).any():

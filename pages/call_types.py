@@ -1,0 +1,104 @@
+"""Call types: the editable, versioned crosswalk (category, CSO tier, sensitive)."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from analytics import call_types, db
+from analytics.errors import CSOError
+from ui import components, state
+
+log = logging.getLogger(__name__)
+
+st.title("🗂️ Call types")
+st.markdown(
+    "The crosswalk decides which calls are **CSO-eligible** (any tier but *sworn only*), "
+    "their **category** (the sidebar filter) and which are **sensitive** (hidden from "
+    "command and public views). Every save is a new version with who, when and what "
+    "changed; all metrics follow the current version at once."
+)
+
+con = state.get_con()
+filters = state.current_filters()
+DB_FILE = str(state.db_path())
+
+
+@st.cache_data(show_spinner=False)
+def _crosswalk(_con, db_file):
+    return call_types.crosswalk(_con, include_unmapped=True)
+
+
+@st.cache_data(show_spinner=False)
+def _history(_con, db_file):
+    return call_types.history(_con), call_types.current_version(_con)
+
+
+xw = _crosswalk(con, DB_FILE)
+hist, version = _history(con, DB_FILE)
+n_unmapped = int(xw["cso_tier"].isna().sum())
+st.caption(f"Current version: **{version}** · {len(xw) - n_unmapped:,} mapped call types"
+           + (f" · **{n_unmapped} call type(s) in the calls have no mapping** (empty tier: "
+              "not eligible)" if n_unmapped else ""))
+
+if xw.empty:
+    st.info("No call types yet: import calls or a crosswalk CSV below.")
+
+who = st.text_input("Changed by", key="ct_who", placeholder="your name and role",
+                    help="Recorded in the history with every change.")
+edited = st.data_editor(
+    xw,
+    key="ct_editor",
+    hide_index=True,
+    num_rows="fixed",
+    disabled=["call_type", "calls"],
+    column_config={
+        "call_type": st.column_config.TextColumn("Call type"),
+        "description": st.column_config.TextColumn("Description"),
+        "category": st.column_config.TextColumn("Category"),
+        "cso_tier": st.column_config.SelectboxColumn("CSO tier", options=list(db.CSO_TIERS)),
+        "sensitive": st.column_config.CheckboxColumn("Sensitive"),
+        "calls": st.column_config.NumberColumn("Calls", format="%d",
+                                               help="Calls of this type in the database"),
+    },
+)
+if st.button("Save as new version", type="primary", key="ct_save"):
+    try:
+        v = call_types.save(con, edited, who)
+    except CSOError as exc:
+        st.error(f"Nothing saved: {exc}")
+    else:
+        if v is None:
+            st.info("No changes to save.")
+        else:
+            state.data_changed()
+            st.session_state.pop("ct_editor", None)
+            st.toast(f"Saved crosswalk version {v}; metrics now follow it.")
+            st.rerun()
+
+st.subheader("CSV")
+components.download_table(xw.drop(columns=["calls"]), "call type crosswalk",
+                          filters=filters, key="ct_dl")
+up = st.file_uploader("Upload a crosswalk CSV (columns call_type, description, category, "
+                      "cso_tier, sensitive)", type=["csv"], key="ct_upload")
+if up is not None and st.button("Import CSV as new version", key="ct_import"):
+    try:
+        v = call_types.import_csv(con, up.getvalue(), who, file=up.name)
+    except CSOError as exc:
+        st.error(f"Nothing imported: {exc}")
+    else:
+        if v is None:
+            st.info("The file matches the current crosswalk: nothing to change.")
+        else:
+            state.data_changed()
+            st.session_state.pop("ct_editor", None)
+            st.toast(f"Imported {up.name} as crosswalk version {v}.")
+            st.rerun()
+
+st.subheader("History")
+if hist.empty:
+    st.caption("No edits yet.")
+else:
+    components.table_with_downloads(hist, "call type history", filters=filters, key="ct_hist")
+components.how_computed(call_types.__doc__ or "", key="ct_how")
