@@ -215,3 +215,26 @@ def test_stl_finds_the_july_peak(seasonal_backend):
     assert d["trend"].between(35, 50).all()
     with pytest.raises(InsufficientDataError):
         ct.stl_decomposition(seasonal_backend, Filters(start=dt.date(2023, 1, 1)))
+
+
+def test_demo_windows_agree_with_plain_sql(demo_con):
+    """On the demo city: 28-day counts and z against a plain SQL count written here."""
+    b = db.ibis_backend(demo_con)
+    anchor = ct.anchor_date(b, Filters())
+    (last,) = demo_con.execute(
+        "SELECT max(CAST(coalesce(occurred_at, reported_at) AS DATE)) FROM incidents"
+    ).fetchall()[0]
+    assert anchor == last
+    cur, prev = demo_con.execute(
+        """SELECT count(*) FILTER (WHERE d BETWEEN ?::DATE - 27 AND ?::DATE),
+                  count(*) FILTER (WHERE d BETWEEN ?::DATE - 55 AND ?::DATE - 28)
+           FROM (SELECT CAST(coalesce(occurred_at, reported_at) AS DATE) AS d FROM incidents)""",
+        [anchor, anchor, anchor, anchor]).fetchall()[0]
+    w = ct.window_comparison(b, Filters()).frame
+    a = get(w[w.window == "28-day"], offense_category="all")
+    assert (a.current, a.previous) == (cur, prev)
+    assert a.z == pytest.approx(2 * (math.sqrt(cur) - math.sqrt(prev)))
+    m = ct.monthly_counts(b, Filters()).frame
+    (total,) = demo_con.execute("SELECT count(*) FROM incidents WHERE "
+                                "coalesce(occurred_at, reported_at) IS NOT NULL").fetchall()[0]
+    assert int(m["incidents"].sum()) == total

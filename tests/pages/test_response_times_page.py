@@ -1,0 +1,83 @@
+"""Response times page on the demo city: renders, shows figures beside exclusions."""
+
+from __future__ import annotations
+
+from tests.pages.conftest import assert_clean
+
+PAGE = "pages/response_times.py"
+
+
+def test_renders_figures_exclusions_and_charts(run_page) -> None:
+    at = run_page(PAGE)
+    assert_clean(at)
+    assert at.title[0].value == "⏱️ Response times"
+    heads = [h.value for h in at.subheader]
+    for want in ("Median and 90th percentile by priority", "CSO areas vs comparison areas",
+                 "Sworn vs CSO responders"):
+        assert want in heads
+    assert any(h.startswith("Trend by") for h in heads)
+    assert any(h.startswith("Distribution") for h in heads)
+    summary = at.dataframe[0].value
+    # always by priority, exclusion counts next to the figures
+    assert list(summary["Priority"])[:2] == ["P1", "P2"]
+    for col in ("Excl. officer-initiated", "Excl. no arrival", "Excl. out-of-order",
+                "Excl. above cap", "Calls kept", "Median total (min)", "P90 total (min)"):
+        assert col in summary.columns
+    assert (summary["Median total (min)"] <= summary["P90 total (min)"]).all()
+    excl = at.dataframe[1].value
+    assert list(excl["Step"])[-1] == "Kept for response-time figures"
+    assert int(excl["Calls"].sum()) == int(summary["Calls (all)"].sum())
+    # an expander with the definition and the SQL
+    assert any("QUANTILE_CONT" in c.value.upper() for c in at.code)
+
+
+def test_cap_changes_the_exclusions(run_page) -> None:
+    at = run_page(PAGE)
+    before = int(at.dataframe[0].value["Excl. above cap"].sum())
+    at.number_input(key="rt_cap").set_value(15.0).run()
+    assert_clean(at)
+    after = int(at.dataframe[0].value["Excl. above cap"].sum())
+    assert after > before
+
+
+def test_weekly_trend_and_segment(run_page) -> None:
+    at = run_page(PAGE)
+    at.radio(key="rt_grain").set_value("week").run()
+    at.selectbox(key="rt_segment").set_value("sworn_total").run()
+    assert_clean(at)
+    assert "Trend by week" in [h.value for h in at.subheader]
+
+
+def test_empty_filter_shows_message(run_page) -> None:
+    # the demo has no priority-1 "proactive" calls
+    at = run_page(PAGE, query={"category": "proactive", "priority": "1"})
+    assert_clean(at)
+    assert any("No public calls with a valid response time" in i.value for i in at.info)
+    assert not at.dataframe
+
+
+def test_tiny_database_without_deployments(run_page, tmp_path) -> None:
+    """A database with a handful of calls, no deployments, no incidents: still no error."""
+    from analytics import db, facts
+    from tests.test_response_times import add_call
+
+    path = tmp_path / "tiny.duckdb"
+    con = db.connect(path)
+    add_call(con, "a", priority=1, beat="B1", district="D1", dispatched=2, arrived=9)
+    add_call(con, "b", priority=1, beat="B1", district="D1", dispatched=5, arrived=3)
+    facts.refresh_derived(con)
+    con.close()
+    at = run_page(PAGE, db_path=path)
+    assert_clean(at)
+    summary = at.dataframe[0].value
+    assert list(summary["Calls kept"]) == [1] and list(summary["Excl. out-of-order"]) == [1]
+    assert list(summary["Median total (min)"]) == [9.0]
+    crime = run_page("pages/crime_trends.py", db_path=path)
+    assert_clean(crime)
+    assert any("No crime incidents match" in i.value for i in crime.info)
+
+
+def test_obeys_district_filter(run_page) -> None:
+    everywhere = run_page(PAGE).dataframe[0].value
+    d1 = run_page(PAGE, query={"district": "D1"}).dataframe[0].value
+    assert int(d1["Calls (all)"].sum()) < int(everywhere["Calls (all)"].sum())
