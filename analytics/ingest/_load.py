@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -188,91 +187,79 @@ def _segment_case(spec: TableSpec, preset: Preset, mapped: set[str]) -> tuple[st
     return f"CASE {reason} END", f"CASE {value} END", f"CASE {column} END"
 
 
-def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset, file: str,
-              n_checks: int, mapped: set[str], labels: list[tuple[str, str]],
+def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset,
+              checks: list[tuple[str, str]], mapped: set[str],
               extent: tuple[float, float, float, float] | None) -> None:
-    """Fill ``_ing_rej(row, column, value, reason)`` from every rule."""
-    con.execute('CREATE OR REPLACE TEMP TABLE _ing_rej ("row" BIGINT, "column" VARCHAR, '
-                'value VARCHAR, reason VARCHAR)')
-    parts: list[str] = []
-    params: list = []
+    """Fill ``_ing_rej(rid, column, value, reason, ref)`` from every rule.
 
-    def add(sql: str, *vals: object) -> None:
-        # `$` placeholders are numbered per part; renumber into one statement.
-        for v in vals:
-            params.append(v)
-            sql = sql.replace("?", f"${len(params)}", 1)
-        parts.append(sql)
+    ``rid`` is the staged row's rowid (file order); ``ref`` the rowid of the first row of
+    a duplicated key. One statement per rule: each is a filtered columnar scan.
+    """
+    con.execute('CREATE OR REPLACE TEMP TABLE _ing_rej (rid BIGINT, "column" VARCHAR, '
+                'value VARCHAR, reason VARCHAR, ref BIGINT)')
 
-    for i, (label, reason) in enumerate(labels[:n_checks]):
-        add(f"SELECT _row, ?, _chk{i}, ? FROM {T} WHERE _chk{i} IS NOT NULL", label, reason)
+    def add(sql: str, params: list | None = None) -> None:
+        con.execute(f"INSERT INTO _ing_rej {sql}", params or [])
+
+    chk_of: dict[str, int] = {}
+    for i, (label, reason) in enumerate(checks):
+        add(f"SELECT rowid, $1, _chk{i}, $2, NULL FROM {T} WHERE _chk{i} IS NOT NULL",
+            [label, reason])
+        chk_of.setdefault(label, i)
     for c in spec.required:
         src = preset.columns.get(c)
         label = src.label() if src else c
-        add(f"SELECT _row, ?, NULL, 'missing required value' FROM {T} WHERE {ident(c)} IS NULL "
-            f"AND NOT EXISTS (SELECT 1 FROM _ing_rej0 r WHERE r.\"row\" = {T}._row)", label)
+        # A value that failed to parse is already reported; do not report it twice.
+        parsed = f" AND _chk{chk_of[label]} IS NULL" if label in chk_of else ""
+        add(f"SELECT rowid, $1, NULL, 'missing required value', NULL FROM {T} "
+            f"WHERE {ident(c)} IS NULL{parsed}", [label])
     seg = _segment_case(spec, preset, mapped)
     if seg:
         reason_sql, value_sql, col_sql = seg
-        add(f"SELECT _row, {col_sql}, {value_sql}, 'segments out of order: ' || ({reason_sql}) "
-            f"FROM {T} WHERE ({reason_sql}) IS NOT NULL")
+        add(f"SELECT rowid, {col_sql}, {value_sql}, 'segments out of order: ' || ({reason_sql}), "
+            f"NULL FROM {T} WHERE ({reason_sql}) IS NOT NULL")
     if spec.name in GEO_TABLES and {"lat", "lon"} & mapped:
         lat_l = preset.columns["lat"].label() if "lat" in preset.columns else "lat"
-        add(f"SELECT _row, ?, concat_ws(', ', lat, lon), CASE "
+        add(f"SELECT rowid, $1, concat_ws(', ', lat, lon), CASE "
             "WHEN (lat IS NULL) <> (lon IS NULL) THEN 'latitude without longitude or the reverse' "
             "WHEN lat = 0 AND lon = 0 THEN 'coordinates 0, 0 (a missing location written as zero)' "
             "WHEN lat NOT BETWEEN -90 AND 90 OR lon NOT BETWEEN -180 AND 180 "
-            "THEN 'coordinates out of range' END "
+            "THEN 'coordinates out of range' END, NULL "
             f"FROM {T} WHERE (lat IS NULL) <> (lon IS NULL) OR (lat = 0 AND lon = 0) "
-            "OR lat NOT BETWEEN -90 AND 90 OR lon NOT BETWEEN -180 AND 180", lat_l)
+            "OR lat NOT BETWEEN -90 AND 90 OR lon NOT BETWEEN -180 AND 180", [lat_l])
         if extent is not None:
             m = _spatial.EXTENT_MARGIN_DEG
             minx, miny, maxx, maxy = extent
-            add(f"SELECT _row, ?, concat_ws(', ', lat, lon), "
-                "'coordinates outside the areas'' extent' "
+            add(f"SELECT rowid, $1, concat_ws(', ', lat, lon), "
+                "'coordinates outside the areas'' extent', NULL "
                 f"FROM {T} WHERE lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180 "
                 "AND NOT (lat = 0 AND lon = 0) "
-                "AND (lat NOT BETWEEN ? AND ? OR lon NOT BETWEEN ? AND ?)",
-                lat_l, miny - m, maxy + m, minx - m, maxx + m)
-    for level, col in (("district", "district"), ("beat", "beat")):
-        if col in spec.names and col in mapped | {"beat", "district"} and _n(
-                con, "SELECT count(*) FROM areas WHERE level = $1", [level]):
-            src = preset.columns.get(col)
-            add(f"SELECT _row, ?, {col}, 'unknown {level} (not in areas)' FROM {T} "
-                f"WHERE {col} IS NOT NULL AND {col} NOT IN "
-                f"(SELECT area_id FROM areas WHERE level = ?)",
-                src.label() if src else col, level)
+                "AND (lat NOT BETWEEN $2 AND $3 OR lon NOT BETWEEN $4 AND $5)",
+                [lat_l, miny - m, maxy + m, minx - m, maxx + m])
+    for level in ("district", "beat"):
+        if level in spec.names and _n(con, "SELECT count(*) FROM areas WHERE level = $1", [level]):
+            src = preset.columns.get(level)
+            # Column name from the fixed tuple above.
+            add(f"SELECT rowid, $1, {level}, 'unknown {level} (not in areas)', NULL FROM {T} "
+                f"WHERE {level} IS NOT NULL AND {level} NOT IN "
+                f"(SELECT area_id FROM areas WHERE level = $2)",
+                [src.label() if src else level, level])
     key = ["call_id", "unit_id"] if preset.per_unit else list(spec.key)
     kcols = ", ".join(ident(k) for k in key)
     knotnull = " AND ".join(f"{ident(k)} IS NOT NULL" for k in key)
     klabel = "+".join((preset.columns[k].label() if k in preset.columns else
                        (preset.unit_column or k)) for k in key)
-    add(f"SELECT t._row, ?, concat_ws(' | ', {', '.join('t.' + ident(k) for k in key)}), "
-        f"'duplicate ' || ? || ' in file (first at row ' || d.first_row || ')' "
-        f"FROM {T} t JOIN (SELECT {kcols}, min(_row) AS first_row FROM {T} WHERE {knotnull} "
-        f"GROUP BY {kcols} HAVING count(*) > 1) d USING ({kcols}) WHERE t._row > d.first_row",
-        klabel, "+".join(key))
-    # Parse failures first (so "missing required" is not reported twice for them).
-    con.execute('CREATE OR REPLACE TEMP TABLE _ing_rej0 AS SELECT * FROM _ing_rej')
-    if n_checks:
-        first = parts[:n_checks]
-        pcount = 2 * n_checks
-        con.execute(f"INSERT INTO _ing_rej0 {' UNION ALL '.join(first)}", params[:pcount])
-        rest, rparams = parts[n_checks:], params[pcount:]
-    else:
-        rest, rparams = parts, params
-    # Renumber the remaining parts' placeholders from $1.
-    offset = len(params) - len(rparams)
-    rest_sql = " UNION ALL ".join(rest)
-    rest_sql = re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) - offset}", rest_sql)
-    con.execute(f"INSERT INTO _ing_rej SELECT * FROM _ing_rej0 UNION ALL {rest_sql}", rparams)
+    add(f"SELECT t.rowid, $1, concat_ws(' | ', {', '.join('t.' + ident(k) for k in key)}), "
+        f"'duplicate ' || $2 || ' in file', d.first_rid "
+        f"FROM {T} t JOIN (SELECT {kcols}, min(rowid) AS first_rid FROM {T} WHERE {knotnull} "
+        f"GROUP BY {kcols} HAVING count(*) > 1) d USING ({kcols}) WHERE t.rowid > d.first_rid",
+        [klabel, "+".join(key)])
 
 
 def _warnings(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset,
               mapped: set[str]) -> dict[str, int]:
-    """Rows kept but incomplete, counted per reason (only over rows that are loaded)."""
+    """Rows kept but incomplete, counted per reason (over the rows that will be loaded)."""
     w: dict[str, int] = {}
-    clean = f"{T} WHERE _row NOT IN (SELECT \"row\" FROM _ing_rej)"
     rules: list[tuple[str, str]] = []
     if spec.name == "calls":
         if "arrived_at" in mapped:
@@ -291,7 +278,7 @@ def _warnings(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset,
     if not rules:
         return w
     sel = ", ".join(f"count(*) FILTER (WHERE {cond})" for _, cond in rules)
-    counts = con.execute(f"SELECT {sel} FROM {clean}").fetchall()[0]
+    counts = con.execute(f"SELECT {sel} FROM {T}").fetchall()[0]
     for (reason, _), n in zip(rules, counts, strict=True):
         if n:
             w[reason] = int(n)
@@ -309,12 +296,12 @@ def upsert(con: duckdb.DuckDBPyConnection, spec: TableSpec, source_sql: str,
     """
     name, cols = spec.name, spec.names
     collist = ", ".join(ident(c) for c in cols)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _ing_new AS SELECT {collist} FROM ({source_sql})")
-    n_new_rows = _n(con, "SELECT count(*) FROM _ing_new")
     # Table names from the fixed SPECS, column names from the canonical lists.
     if _n(con, f"SELECT count(*) FROM {name}") == 0:
-        con.execute(f"INSERT INTO {name} ({collist}) SELECT {collist} FROM _ing_new")
-        return n_new_rows, 0, 0
+        before = 0
+        con.execute(f"INSERT INTO {name} ({collist}) SELECT {collist} FROM ({source_sql})")
+        return _n(con, f"SELECT count(*) FROM {name}") - before, 0, 0
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _ing_new AS SELECT {collist} FROM ({source_sql})")
     on = " AND ".join(f"n.{ident(k)} = t.{ident(k)}" for k in spec.key)
     same = " AND ".join(f"n.{ident(c)} IS NOT DISTINCT FROM t.{ident(c)}" for c in cols)
     first_key = ident(spec.key[0])
@@ -336,10 +323,13 @@ def upsert(con: duckdb.DuckDBPyConnection, spec: TableSpec, source_sql: str,
     return int(new), int(changed), int(same_n)
 
 
-def _calls_from_units_sql(preset: Preset) -> str:
-    """One call per call_id from a one-row-per-unit export (first row's fields; earliest
-    segment times; latest clear)."""
+def _calls_from_units_sql(has_multi: bool) -> str:
+    """One call per call_id from a one-row-per-unit export: the first row's fields, the
+    earliest segment times, the latest clear."""
     spec = SPECS["calls"]
+    cols = ", ".join(ident(c) for c in spec.names)
+    if not has_multi:
+        return f"SELECT {cols} FROM {T}"
     aggs = []
     for c in spec.names:
         if c == "call_id":
@@ -349,11 +339,10 @@ def _calls_from_units_sql(preset: Preset) -> str:
         elif c == "cleared_at":
             aggs.append(f"max({ident(c)}) AS {ident(c)}")
         else:
-            aggs.append(f"arg_min({ident(c)}, _row) AS {ident(c)}")
-    multi = f"SELECT call_id, {', '.join(aggs)} FROM _ing_clean WHERE call_id IN " \
-            f"(SELECT call_id FROM _ing_multi) GROUP BY call_id"
-    cols = ", ".join(ident(c) for c in spec.names)
-    single = f"SELECT {cols} FROM _ing_clean WHERE call_id NOT IN (SELECT call_id FROM _ing_multi)"
+            aggs.append(f"arg_min({ident(c)}, rowid) AS {ident(c)}")
+    multi = (f"SELECT call_id, {', '.join(aggs)} FROM {T} WHERE call_id IN "
+             f"(SELECT call_id FROM _ing_multi) GROUP BY call_id")
+    single = f"SELECT {cols} FROM {T} WHERE call_id NOT IN (SELECT call_id FROM _ing_multi)"
     return f"{single} UNION ALL SELECT {cols} FROM ({multi})"
 
 
@@ -423,26 +412,35 @@ def import_file(
     path = Path(path)
     file = display_name or path.name
     p = resolve_preset(table, preset, preset_file)
-    if p.table != table and not (p.name == "canonical"):
+    if p.table != table and p.name != "canonical":
         raise InputDataError(f"preset {p.name} is for table {p.table}, not {table}", file=file)
     if not path.is_file():
         raise InputDataError("file not found or not a file", file=str(path))
     checksum_job = _readers.Checksum(path)
-    _ensure_tables(con)
-    if table == "areas" and _readers.detect_format(path, p) in ("geojson",):
+    if table == "areas" and _readers.detect_format(path, p) == "geojson":
         return _import_areas(con, path, p, checksum_job, rejects_dir, progress, file, force, t0)
     progress(0.02, "reading the file")
-    with db.transaction(con):
+    stage = _readers.stage_file(con, path, p)
+    try:
         checksum = checksum_job.result()
-        prev = db.scalar(con, "SELECT max(import_id) FROM imports WHERE checksum = $1 AND "
-                              "table_name = $2 AND coalesce(preset, '') = $3",
-                         [checksum, table, p.name])
+        prev = _previous_import(con, checksum, table, p.name)
         if prev is not None and not force:
-            return _record_repeat(con, table, file, checksum, p, int(prev), t0)
-        result = _import_rows(con, table, path, p, file, checksum, progress)
-        progress(0.9, "updating derived tables")
-        if refresh and (table in ("calls", "assignments", "units", "call_types")):
-            facts.refresh_derived(con)
+            with db.transaction(con):
+                _ensure_tables(con)
+                return _record_repeat(con, table, file, checksum, p, prev, t0)
+        # Phase 1, outside the transaction: temporary tables only (private to this
+        # connection), so nothing persistent changes if reading or checking fails.
+        staged = _stage_rows(con, table, stage, p, file, progress)
+        # Phase 2: every persistent change in one transaction.
+        progress(0.7, "loading")
+        with db.transaction(con):
+            _ensure_tables(con)
+            result = _load_rows(con, table, p, file, checksum, staged)
+            if refresh and table in ("calls", "assignments", "units", "call_types"):
+                progress(0.9, "updating derived tables")
+                facts.refresh_derived(con)
+    finally:
+        _readers.release(con, stage)
         _drop_temps(con)
     rejects_path = None
     if result.rejects and rejects_dir is not None:
@@ -453,9 +451,17 @@ def import_file(
                    seconds=time.perf_counter() - t0)
 
 
+def _previous_import(con: duckdb.DuckDBPyConnection, checksum: str, table: str,
+                     preset: str) -> int | None:
+    prev = db.scalar(con, "SELECT max(import_id) FROM imports WHERE checksum = $1 AND "
+                          "table_name = $2 AND coalesce(preset, '') = $3",
+                     [checksum, table, preset])
+    return None if prev is None else int(prev)
+
+
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
-    for t in ("_ing_raw", "_ing_t", "_ing_rej", "_ing_rej0", "_ing_new", "_ing_cmp",
-              "_ing_clean", "_ing_multi", "_ing_gap", "_ing_rej_errors", "_ing_rej_scans"):
+    for t in ("_ing_t", "_ing_rej", "_ing_new", "_ing_cmp", "_ing_multi", "_ing_ct_old",
+              "_ing_rej_errors", "_ing_rej_scans"):
         con.execute(f"DROP TABLE IF EXISTS {t}")  # fixed names
 
 
@@ -480,71 +486,104 @@ def _record_repeat(con: duckdb.DuckDBPyConnection, table: str, file: str, checks
                         seconds=time.perf_counter() - t0)
 
 
-def _import_rows(con: duckdb.DuckDBPyConnection, table: str, path: Path, p: Preset, file: str,
-                 checksum: str, progress: Progress) -> ImportResult:
+@dataclass
+class _Staged:
+    n_rows: int
+    rejects: list[Reject]
+    n_rejected: int
+    warnings: dict[str, int]
+
+
+def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawStage,
+                p: Preset, file: str, progress: Progress) -> _Staged:
+    """Scan, type, spatially join and validate into ``_ing_t`` (rejected rows removed)."""
     spec = SPECS[table]
-    stage = _readers.stage_file(con, path, p)
-    if stage.n_rows == 0:
-        raise InputDataError("the file has a header but no data rows", file=file, row=2)
     p = p.fit_to_header(stage.columns, spec.required)
     _check_header(stage, spec, p, file)
-    progress(0.35, f"read {stage.n_rows:,} rows; converting")
     plan = build_plan(spec, p)
     chk = [f"CASE WHEN {c.condition} THEN {c.value_sql} END AS _chk{i}"
            for i, c in enumerate(plan.checks)]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {T} AS SELECT {', '.join(plan.select + chk)} "
-                f"FROM {_readers.RAW}", plan.params.values)
+    progress(0.1, "reading and converting")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {T} AS SELECT {', '.join(plan.select + chk)} "
+                    f"FROM ({stage.source_sql})", {**plan.params.values, **stage.params})
+    except duckdb.Error as exc:
+        raise InputDataError(_readers._reader_message(exc, stage.delimiter or "",
+                                                      stage.encoding or ""), file=file) from None
+    _readers.collect_reader_rejects(con, stage, p.skip_rows)
+    base, n_good = con.execute(f"SELECT coalesce(min(rowid), 0), count(*) FROM {T}").fetchall()[0]
+    n_rows = int(n_good) + len(stage.reader_rejects)
+    if n_rows == 0:
+        raise InputDataError("the file has a header but no data rows", file=file,
+                             row=stage.first_row)
     warnings: dict[str, int] = {}
     if table in GEO_TABLES:
-        progress(0.5, "assigning beats from coordinates")
+        progress(0.45, "assigning beats from coordinates")
         located, outside = _spatial.fill_beats(con, T)
         if located:
             warnings["with beat and district assigned from coordinates"] = located
         if outside:
             warnings["with coordinates outside every beat polygon"] = outside
-        if "district" in spec.names:
+        if "district" in spec.names and _n(con, "SELECT count(*) FROM areas WHERE level = 'beat' "
+                                                "AND parent_id IS NOT NULL"):
             # District from the beat's parent area where the file gives none.
             con.execute(f"UPDATE {T} SET district = a.parent_id FROM areas a WHERE "
                         f"{T}.district IS NULL AND a.level = 'beat' AND a.area_id = {T}.beat "
                         "AND a.parent_id IS NOT NULL")
-    progress(0.6, "validating")
+    progress(0.55, "validating")
     extent = _spatial.areas_extent(con) if table in GEO_TABLES else None
-    labels = [(c.column, c.reason) for c in plan.checks]
-    _validate(con, spec, p, file, len(plan.checks), plan.mapped, labels, extent)
-    reader_rej = [Reject(file, r, c, _clip(v), reason) for r, c, v, reason in stage.reader_rejects]
-    rows = con.execute('SELECT "row", "column", value, reason FROM _ing_rej ORDER BY 1, 4').fetchall()
-    rejects = reader_rej + [Reject(file, int(r), c, _clip(v), reason) for r, c, v, reason in rows]
+    _validate(con, spec, p, [(c.column, c.reason) for c in plan.checks], plan.mapped, extent)
+    rows = con.execute('SELECT rid, "column", value, reason, ref FROM _ing_rej ORDER BY rid, reason'
+                       ).fetchall()
+    ords = [int(r[0]) - base for r in rows] + [int(r[4]) - base for r in rows if r[4] is not None]
+    fr = dict(zip(ords, stage.file_rows(ords), strict=True))
+    rejects = [Reject(file, ln, c, _clip(v), reason)
+               for ln, c, v, reason in stage.reader_rejects]
+    for rid, c, v, reason, ref in rows:
+        if ref is not None:
+            reason = f"{reason} (first at row {fr[int(ref) - base]})"
+        rejects.append(Reject(file, fr[int(rid) - base], c, _clip(v), reason))
     rejects.sort(key=lambda r: r.row)
-    n_rejected = len({r.row for r in rejects})
+    if rows:
+        con.execute(f"DELETE FROM {T} WHERE rowid IN (SELECT rid FROM _ing_rej)")
     warnings.update(_warnings(con, spec, p, plan.mapped))
-    progress(0.7, "loading")
-    con.execute(f'CREATE OR REPLACE TEMP TABLE _ing_clean AS SELECT * FROM {T} '
-                f'WHERE _row NOT IN (SELECT "row" FROM _ing_rej)')
+    return _Staged(n_rows, rejects, len({r.row for r in rejects}), warnings)
+
+
+def _load_rows(con: duckdb.DuckDBPyConnection, table: str, p: Preset, file: str,
+               checksum: str, st: _Staged) -> ImportResult:
+    """Upsert the staged rows into the canonical table(s) and record the import."""
+    spec = SPECS[table]
+    warnings = dict(st.warnings)
     also: dict[str, tuple[int, int, int]] = {}
     if p.per_unit:
-        con.execute("CREATE OR REPLACE TEMP TABLE _ing_multi AS SELECT call_id FROM _ing_clean "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _ing_multi AS SELECT call_id FROM {T} "
                     "GROUP BY call_id HAVING count(*) > 1")
-        differ = _n(con, "SELECT count(*) FROM (SELECT call_id FROM _ing_clean WHERE call_id IN "
-                         "(SELECT call_id FROM _ing_multi) GROUP BY call_id HAVING "
-                         "count(DISTINCT (received_at, call_type, priority)) > 1)")
-        if differ:
-            warnings["calls whose unit rows disagree on time, type or priority (first row used)"] = differ
-        loaded, updated, unchanged = upsert(con, spec, _calls_from_units_sql(p))
-        primary = "_row = min(_row) OVER (PARTITION BY call_id)" if p.unit_primary == "first_row" \
-            else "false"
+        has_multi = _n(con, "SELECT count(*) FROM _ing_multi") > 0
+        if has_multi:
+            differ = _n(con, f"SELECT count(*) FROM (SELECT call_id FROM {T} WHERE call_id IN "
+                             "(SELECT call_id FROM _ing_multi) GROUP BY call_id HAVING "
+                             "count(DISTINCT (received_at, call_type, priority)) > 1)")
+            if differ:
+                warnings["calls whose unit rows disagree on time, type or priority "
+                         "(first row used)"] = differ
+        loaded, updated, unchanged = upsert(con, spec, _calls_from_units_sql(has_multi))
+        primary = "false"
+        if p.unit_primary == "first_row":
+            primary = ("rowid = min(rowid) OVER (PARTITION BY call_id)" if has_multi else "true")
         a = upsert(con, SPECS["assignments"],
                    f"SELECT call_id, unit_id, dispatched_at, enroute_at, arrived_at, cleared_at, "
-                   f"{primary} AS is_primary FROM _ing_clean")
+                   f"{primary} AS is_primary FROM {T}")
         u = upsert(con, SPECS["units"],
-                   "SELECT unit_id, arg_min(_unit_type, _row) AS unit_type, "
-                   "CAST(NULL AS VARCHAR) AS home_district FROM _ing_clean GROUP BY unit_id",
+                   f"SELECT unit_id, arg_min(_unit_type, rowid) AS unit_type, "
+                   f"CAST(NULL AS VARCHAR) AS home_district FROM {T} GROUP BY unit_id",
                    update=False)
         also = {"assignments": a, "units": u}
     else:
         cols = ", ".join(ident(c) for c in spec.names)
         if table == "call_types":
             con.execute("CREATE OR REPLACE TEMP TABLE _ing_ct_old AS SELECT * FROM call_types")
-        loaded, updated, unchanged = upsert(con, spec, f"SELECT {cols} FROM _ing_clean")
+        loaded, updated, unchanged = upsert(con, spec, f"SELECT {cols} FROM {T}")
         if table == "call_types":
             _record_call_type_history(con, file)
     iid = _next_import_id(con)
@@ -553,17 +592,17 @@ def _import_rows(con: duckdb.DuckDBPyConnection, table: str, path: Path, p: Pres
         "INSERT INTO imports (import_id, table_name, file_name, checksum, preset, rows_read, "
         "rows_loaded, rows_updated, rows_unchanged, rows_rejected, note) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        [iid, table, file, checksum, p.name, stage.n_rows, loaded, updated, unchanged,
-         n_rejected, note or None],
+        [iid, table, file, checksum, p.name, st.n_rows, loaded, updated, unchanged,
+         st.n_rejected, note or None],
     )
-    if rejects:
+    if st.rejects:
         con.executemany("INSERT INTO import_rejects VALUES ($1, $2, $3, $4, $5, $6)",
-                        [[iid, r.file, r.row, r.column, r.value, r.reason] for r in rejects])
+                        [[iid, r.file, r.row, r.column, r.value, r.reason] for r in st.rejects])
     if warnings:
         con.executemany("INSERT INTO import_warnings VALUES ($1, $2, $3)",
                         [[iid, k, v] for k, v in warnings.items()])
-    return ImportResult(iid, table, file, checksum, p.name, stage.n_rows, loaded, updated,
-                        unchanged, n_rejected, tuple(rejects), warnings, also)
+    return ImportResult(iid, table, file, checksum, p.name, st.n_rows, loaded, updated,
+                        unchanged, st.n_rejected, tuple(st.rejects), warnings, also)
 
 
 def _record_call_type_history(con: duckdb.DuckDBPyConnection, file: str) -> None:
@@ -595,6 +634,7 @@ def _import_areas(con: duckdb.DuckDBPyConnection, path: Path, p: Preset,
     progress(0.1, "reading boundaries")
     rows, rej = _spatial.areas_from_geojson(path, p)
     with db.transaction(con):
+        _ensure_tables(con)
         checksum = checksum_job.result()
         prev = db.scalar(con, "SELECT max(import_id) FROM imports WHERE checksum = $1 AND "
                               "table_name = 'areas' AND coalesce(preset, '') = $2",

@@ -225,16 +225,17 @@ def mapping_to_preset(
 def read_sample(con: duckdb.DuckDBPyConnection, path: str | Path, preset: Preset,
                 n: int = 20) -> tuple[list[str], list[list[str | None]]]:
     """Header and the first ``n`` rows of a file, as text."""
-    path = Path(path)
+    stage = _readers.stage_file(con, Path(path), preset)
     try:
-        _readers.stage_file(con, path, preset)
-        cols = [r[0] for r in con.execute(
-            f"SELECT column_name FROM (DESCRIBE {_readers.RAW})").fetchall() if r[0] != "_row"]
-        rows = con.execute(
-            f"SELECT * EXCLUDE (_row) FROM {_readers.RAW} ORDER BY _row LIMIT {int(n)}").fetchall()
+        rows = con.execute(f"SELECT * FROM ({stage.source_sql}) LIMIT {int(n)}",
+                           stage.params).fetchall()
+    except duckdb.Error as exc:
+        raise InputDataError(_readers._reader_message(exc, stage.delimiter or "",
+                                                      stage.encoding or ""),
+                             file=Path(path).name) from None
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {_readers.RAW}")
-    return cols, [list(r) for r in rows]
+        _readers.release(con, stage)
+    return stage.columns, [list(r) for r in rows]
 
 
 def preview(con: duckdb.DuckDBPyConnection, path: str | Path, preset: Preset,
@@ -245,21 +246,26 @@ def preview(con: duckdb.DuckDBPyConnection, path: str | Path, preset: Preset,
     """
     path = Path(path)
     spec = SPECS[preset.table]
+    stage = _readers.stage_file(con, path, preset)
     try:
-        stage = _readers.stage_file(con, path, preset)
         preset = preset.fit_to_header(stage.columns, spec.required)
         missing = sorted(c for c in preset.source_columns() if c not in stage.columns)
         if missing:
             raise InputDataError(f"column not in the file: {', '.join(map(repr, missing))}",
                                  file=path.name, row=1, column=missing[0])
         plan = build_plan(spec, preset)
-        cols = ["_row"] + list(spec.names) + (["unit_id", "_unit_type"] if preset.per_unit else [])
+        cols = list(spec.names) + (["unit_id", "_unit_type"] if preset.per_unit else [])
         sql = (f"SELECT {', '.join(ident(c) for c in cols)} FROM (SELECT {', '.join(plan.select)} "
-               f"FROM (SELECT * FROM {_readers.RAW} ORDER BY _row LIMIT {int(n)}))")
-        df = con.execute(sql, plan.params.values).df()
+               f"FROM (SELECT * FROM ({stage.source_sql}) LIMIT {int(n)}))")
+        try:
+            df = con.execute(sql, {**plan.params.values, **stage.params}).df()
+        except duckdb.Error as exc:
+            raise InputDataError(_readers._reader_message(exc, stage.delimiter or "",
+                                                          stage.encoding or ""),
+                                 file=path.name) from None
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {_readers.RAW}")
-    return df.rename(columns={"_row": "file_row", "_unit_type": "unit_type"})
+        _readers.release(con, stage)
+    return df.rename(columns={"_unit_type": "unit_type"})
 
 
 def import_history(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:

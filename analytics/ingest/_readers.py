@@ -27,7 +27,6 @@ from analytics.ingest._presets import Preset
 
 log = logging.getLogger(__name__)
 
-RAW = "_ing_raw"  # temp table: source columns as VARCHAR plus _row
 SAMPLE_BYTES = 1 << 20
 DELIMITERS = (",", ";", "\t", "|")
 MAX_LINE_BYTES = 8 << 20
@@ -35,14 +34,29 @@ MAX_LINE_BYTES = 8 << 20
 
 @dataclass
 class RawStage:
-    """What reading produced: header, row count, rows DuckDB could not parse."""
+    """A file ready to scan: its header and a FROM-able relation giving every column as text.
+
+    ``source_sql`` uses named parameters (``$src_*``) held in ``params``. Rows come out in
+    file order; the k-th good record is file row ``first_row + k`` plus the number of
+    records the reader rejected before it (``reader_rejects``, filled by
+    :func:`collect_reader_rejects` after the scan).
+    """
 
     columns: list[str]
-    n_rows: int  # records read (good + rejected by the reader)
-    reader_rejects: list[tuple[int, str | None, str | None, str]] = field(default_factory=list)
+    source_sql: str
+    params: dict[str, object]
+    first_row: int
     encoding: str | None = None
     delimiter: str | None = None
     format: str = "csv"
+    reader_rejects: list[tuple[int, str | None, str | None, str]] = field(default_factory=list)
+
+    def file_rows(self, ordinals: list[int]) -> list[int]:
+        """File row numbers of good records given their 0-based ordinals."""
+        import bisect
+
+        gaps = [r - self.first_row - j for j, r in enumerate(sorted(x[0] for x in self.reader_rejects))]
+        return [self.first_row + k + bisect.bisect_right(gaps, k) for k in ordinals]
 
 
 class Checksum:
@@ -155,7 +169,7 @@ def _reader_reason(error_type: str, message: str, encoding: str) -> str:
 
 
 def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, preset: Preset) -> RawStage:
-    """Read a delimited text file into ``_ing_raw`` (all VARCHAR) with DuckDB ``read_csv``."""
+    """Prepare ``read_csv`` with explicit options (every column as text) for a text file."""
     if path.stat().st_size == 0:
         raise InputDataError("the file is empty (0 bytes)", file=str(path))
     encoding, text = _sample_text(path, preset)
@@ -181,81 +195,64 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, preset: Preset) -> Raw
         "null_padding": False,
         "strict_mode": True,
     }
-    # Option names come from the fixed dict above; values are bound as parameters.
-    args = ", ".join(f"{k} = ${i + 2}" for i, k in enumerate(opts))
-    params = [str(path), *opts.values()]
+    # Option names come from the fixed dict above; values are bound as named parameters.
+    params: dict[str, object] = {"src_path": str(path)}
+    args = []
+    for k, v in opts.items():
+        params[f"src_{k}"] = v
+        args.append(f"{k} = $src_{k}")
+    source = f"SELECT * FROM read_csv($src_path, {', '.join(args)})"
     for t in ("_ing_rej_errors", "_ing_rej_scans"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _ing_raw0 AS SELECT * FROM read_csv($1, {args})",
-                    params)
+        columns = [r[0] for r in con.execute(f"DESCRIBE {source}", params).fetchall()]
     except duckdb.Error as exc:
-        msg = str(exc).split("\n")
-        raise InputDataError(
-            "cannot be read as delimited text (delimiter "
-            f"{delim!r}, encoding {encoding}): {msg[0]} {' '.join(m for m in msg[1:3] if m)}",
-            file=str(path),
-        ) from None
-    columns = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE _ing_raw0)").fetchall()]
+        raise InputDataError(_reader_message(exc, delim, encoding), file=str(path)) from None
+    return RawStage(columns=columns, source_sql=source, params=params,
+                    first_row=2 + preset.skip_rows, encoding=encoding, delimiter=delim,
+                    format="csv")
+
+
+def _reader_message(exc: Exception, delim: str, encoding: str) -> str:
+    msg = [m for m in str(exc).split("\n") if m.strip()]
+    return (f"cannot be read as delimited text (delimiter {delim!r}, encoding {encoding}): "
+            + " ".join(msg[:3]))
+
+
+def collect_reader_rejects(con: duckdb.DuckDBPyConnection, stage: RawStage, skip_rows: int) -> None:
+    """After the scan: records DuckDB's CSV reader could not split, one per record."""
+    if stage.format != "csv":
+        return
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_ing_rej_errors'"
+                         ).fetchall()[0][0]
+    if not exists:
+        return
     rej = con.execute(
         "SELECT line, column_name, csv_line, error_type, error_message FROM _ing_rej_errors "
         "ORDER BY line"
     ).fetchall()
-    # One reader reject per record (DuckDB may list several errors for one line).
     seen: dict[int, tuple] = {}
-    for line, col, csv_line, etype, emsg in rej:
-        seen.setdefault(int(line) + preset.skip_rows, (col, csv_line, etype, emsg))
-    rejects = [(ln, col, csv_line, _reader_reason(etype, emsg, encoding))
-               for ln, (col, csv_line, etype, emsg) in sorted(seen.items())]
-    _number_rows(con, first_row=2 + preset.skip_rows, reject_rows=[r[0] for r in rejects])
-    n_good = _count(con, RAW)
-    return RawStage(columns=columns, n_rows=n_good + len(rejects), reader_rejects=rejects,
-                    encoding=encoding, delimiter=delim, format="csv")
-
-
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    # Table name is one of this module's fixed temp tables.
-    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
-
-
-def _number_rows(con: duckdb.DuckDBPyConnection, *, first_row: int, reject_rows: list[int]) -> None:
-    """``_ing_raw`` = ``_ing_raw0`` plus ``_row``, the record's 1-based row in the file.
-
-    The staged table keeps file order (DuckDB preserves insertion order), so the k-th good
-    record is row ``first_row + k`` plus the number of rejected records before it.
-    """
-    # Inside a transaction DuckDB numbers new rows from a large offset: use rowid - min(rowid).
-    con.execute("CREATE OR REPLACE TEMP TABLE _ing_gap (t BIGINT)")
-    gap_sql = "0"
-    if reject_rows:
-        # Good-record index at which each rejected record sits.
-        gaps = [r - first_row - j for j, r in enumerate(sorted(reject_rows))]
-        con.executemany("INSERT INTO _ing_gap VALUES (?)", [[g] for g in gaps])
-        gap_sql = "(SELECT count(*) FROM _ing_gap g WHERE g.t <= r.rowid - m.base)"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {RAW} AS
-            SELECT r.*, r.rowid - m.base + {int(first_row)} + {gap_sql} AS _row
-            FROM _ing_raw0 r, (SELECT coalesce(min(rowid), 0) AS base FROM _ing_raw0) m"""
-    )
-    con.execute("DROP TABLE _ing_raw0")
+    for line, col, csv_line, etype, emsg in rej:  # DuckDB may list several errors per record
+        seen.setdefault(int(line) + skip_rows, (col, csv_line, etype, emsg))
+    stage.reader_rejects = [(ln, col, csv_line, _reader_reason(etype, emsg, stage.encoding or ""))
+                            for ln, (col, csv_line, etype, emsg) in sorted(seen.items())]
+    for t in ("_ing_rej_errors", "_ing_rej_scans"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
 def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, preset: Preset) -> RawStage:
-    """Read a Parquet file into ``_ing_raw``, every column cast to text."""
+    """Prepare ``read_parquet`` with every column cast to text."""
+    params: dict[str, object] = {"src_path": str(path)}
     try:
-        cols = con.execute("SELECT name FROM parquet_schema($1) WHERE num_children IS NULL "
-                           "OR num_children = 0", [str(path)]).fetchall()
-        names = [c[0] for c in cols]
-        # Column names are quoted identifiers read from the file's own schema.
-        sel = ", ".join('CAST("{0}" AS VARCHAR) AS "{0}"'.format(n.replace('"', '""'))
-                        for n in names)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _ing_raw0 AS SELECT {sel} FROM read_parquet($1)",
-                    [str(path)])
+        cols = con.execute("DESCRIBE SELECT * FROM read_parquet($src_path)", params).fetchall()
     except duckdb.Error as exc:
         raise InputDataError(f"cannot be read as Parquet: {str(exc).splitlines()[0]}",
                              file=str(path)) from None
-    _number_rows(con, first_row=1, reject_rows=[])
-    return RawStage(columns=names, n_rows=_count(con, RAW), format="parquet")
+    names = [c[0] for c in cols]
+    # Column names are quoted identifiers read from the file's own schema.
+    sel = ", ".join('CAST("{0}" AS VARCHAR) AS "{0}"'.format(n.replace('"', '""')) for n in names)
+    return RawStage(columns=names, source_sql=f"SELECT {sel} FROM read_parquet($src_path)",
+                    params=params, first_row=1, format="parquet")
 
 
 def _cell_text(v: object) -> str | None:
@@ -270,8 +267,11 @@ def _cell_text(v: object) -> str | None:
     return str(v)
 
 
+XLSX_VIEW = "_ing_xlsx"
+
+
 def stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, preset: Preset) -> RawStage:
-    """Read the first (or the preset's) sheet of an .xlsx into ``_ing_raw`` via Arrow."""
+    """Read the first (or the preset's) sheet of an .xlsx into Arrow, registered for DuckDB."""
     import openpyxl
     import pyarrow as pa
 
@@ -280,6 +280,9 @@ def stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, preset: Preset) -> Ra
     except Exception as exc:  # openpyxl raises many types for a non-xlsx file
         raise InputDataError(f"cannot be read as Excel (.xlsx): {exc}", file=str(path)) from None
     try:
+        if preset.sheet and preset.sheet not in wb.sheetnames:
+            raise InputDataError(f"no sheet named {preset.sheet!r}; sheets: "
+                                 f"{', '.join(wb.sheetnames)}", file=str(path))
         ws = wb[preset.sheet] if preset.sheet else wb.worksheets[0]
         rows = ws.iter_rows(values_only=True)
         for _ in range(preset.skip_rows):
@@ -291,21 +294,27 @@ def stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, preset: Preset) -> Ra
         data = [[_cell_text(v) for v in r] for r in rows]  # openpyxl yields rows only
     finally:
         wb.close()
-    cols = list(zip(*data, strict=False)) if data else [() for _ in names]
-    arrays = {n: pa.array(list(cols[i]) if i < len(cols) else [None] * len(data), pa.string())
-              for i, n in enumerate(names)}
-    tbl = pa.table(arrays)
-    con.register("_ing_xlsx", tbl)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _ing_raw0 AS SELECT * FROM _ing_xlsx")
-    finally:
-        con.unregister("_ing_xlsx")
-    _number_rows(con, first_row=2 + preset.skip_rows, reject_rows=[])
-    return RawStage(columns=names, n_rows=_count(con, RAW), format="xlsx")
+    cols = list(zip(*data, strict=False)) if data else []
+    tbl = pa.table({n: pa.array(list(cols[i]) if i < len(cols) else [None] * len(data), pa.string())
+                    for i, n in enumerate(names)})
+    con.register(XLSX_VIEW, tbl)
+    return RawStage(columns=names, source_sql=f"SELECT * FROM {XLSX_VIEW}", params={},
+                    first_row=2 + preset.skip_rows, format="xlsx")
+
+
+def release(con: duckdb.DuckDBPyConnection, stage: RawStage) -> None:
+    """Drop what staging registered (the Excel Arrow view, reader reject tables)."""
+    if stage.format == "xlsx":
+        try:
+            con.unregister(XLSX_VIEW)
+        except duckdb.Error:
+            pass
+    for t in ("_ing_rej_errors", "_ing_rej_scans"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, path: Path, preset: Preset) -> RawStage:
-    """Stage any supported file into ``_ing_raw``."""
+    """Prepare any supported file for scanning."""
     if not path.exists():
         raise InputDataError("file not found", file=str(path))
     if not path.is_file():

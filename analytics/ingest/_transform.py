@@ -24,13 +24,14 @@ def ident(name: str) -> str:
 
 @dataclass
 class Params:
-    """Positional ``$n`` parameters collected while building one statement."""
+    """Named ``$pN`` parameters collected while building one statement."""
 
-    values: list = field(default_factory=list)
+    values: dict[str, object] = field(default_factory=dict)
 
     def add(self, v: object) -> str:
-        self.values.append(v)
-        return f"${len(self.values)}"
+        key = f"p{len(self.values) + 1}"
+        self.values[key] = v
+        return f"${key}"
 
 
 @dataclass(frozen=True)
@@ -135,11 +136,11 @@ def _date_time_sql(src: Source, preset: Preset, p: Params) -> tuple[str, str]:
 def build_plan(spec: TableSpec, preset: Preset) -> Plan:
     """SELECT list for the typed stage of ``spec`` under ``preset``.
 
-    Output columns: ``_row``, every canonical column of ``spec`` (NULL or the default
+    Output columns: every canonical column of ``spec`` (NULL or the default
     when unmapped), and for a per-unit CAD export ``unit_id``/``_unit_type``/``_unit_rule``.
     """
     p = Params()
-    select = ["_row"]
+    select: list[str] = []
     checks: list[Check] = []
     mapped: set[str] = set()
     typed: dict[str, str] = {}

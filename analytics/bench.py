@@ -1,0 +1,230 @@
+"""Benchmarks: ``python -m analytics bench import --calls N [--json FILE]``.
+
+Writes N demo-like calls as a CAD-style CSV (vendor column names, US ``MM/DD/YYYY
+HH:MM:SS`` timestamps, one row per call with its primary unit), imports it with the real
+importer into a fresh database (calls + assignments + units, validation, rejects,
+idempotency bookkeeping) and, in the same run, times a plain baseline: ``pandas.read_csv``
+of the same file and a DuckDB insert of the frame (no parsing, no validation). Prints
+rows/s for both and their ratio. PRODUCT.md section 8 asks ≥ 500k rows/s at 10M calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from analytics import db, facts
+
+log = logging.getLogger(__name__)
+
+BENCH_PRESET = {
+    "name": "bench_cad",
+    "table": "calls",
+    "description": "CAD-style benchmark export written by analytics.bench",
+    "read": {"format": "csv", "delimiter": ","},
+    "time": {"formats": ["%m/%d/%Y %H:%M:%S"]},
+    "columns": {
+        "call_id": "Incident Number",
+        "received_at": "Call Received",
+        "dispatched_at": "Dispatched",
+        "enroute_at": "En Route",
+        "arrived_at": "On Scene",
+        "cleared_at": "Cleared",
+        "call_type": "Nature",
+        "call_type_initial": "Initial Nature",
+        "priority": "Priority",
+        "source": "Call Source",
+        "disposition": "Disposition",
+        "district": "District",
+        "beat": "Beat",
+        "lat": "Latitude",
+        "lon": "Longitude",
+    },
+    "officer_initiated": {"column": "Call Source", "values": ["SELF"]},
+    "units": {"column": "Unit", "default_type": "sworn",
+              "rules": [{"prefix": "CSO", "type": "cso"}], "primary": "first_row"},
+}
+
+_NATURES = ["THEFT", "NOISE COMPLAINT", "TRAFFIC HAZARD", "SUSPICIOUS PERSON", "ALARM",
+            "DISTURBANCE", "WELFARE CHECK", "PARKING", "BURGLARY REPORT", "VANDALISM",
+            "ASSAULT", "DOMESTIC", "ACCIDENT NON-INJURY", "FOUND PROPERTY", "TRESPASS"]
+_SOURCES = ["911", "911", "911", "NON-EMERGENCY", "NON-EMERGENCY", "SELF", "ONLINE"]
+_DISPOS = ["REPORT TAKEN", "ADVISED", "GONE ON ARRIVAL", "ARREST", "NO ACTION", "CITATION"]
+
+
+def write_cad_csv(path: Path, n_calls: int, seed: int = 20220101) -> float:
+    """Write ``n_calls`` demo-like CAD rows to ``path`` with DuckDB (vectorised); seconds."""
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    try:
+        def lst(values: list[str]) -> str:
+            return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+        # Every value is a hash of the row number and the seed: deterministic, no Python loop.
+        con.execute(f"""
+            COPY (
+              WITH base AS (
+                SELECT i,
+                       CAST(hash(i, {int(seed)}) % 1000000007 AS BIGINT) AS h1,
+                       CAST(hash(i + 1, {int(seed)} * 7) % 1000000007 AS BIGINT) AS h2,
+                       TIMESTAMP '2022-01-01' + to_seconds(CAST(hash(i, {int(seed)} + 3)
+                           % 126230400 AS BIGINT)) AS rec
+                FROM range({int(n_calls)}) t(i)
+              ), seg AS (
+                SELECT *, (h1 % 4) + 1 AS d, (h1 // 4) % 6 + 1 AS b,
+                       rec + to_seconds(CAST(20 + h2 % 900 AS BIGINT)) AS disp,
+                       (h2 // 1000) % 10 AS u
+                FROM base
+              )
+              SELECT printf('%d-%09d', year(rec), i) AS "Incident Number",
+                     strftime(rec, '%m/%d/%Y %H:%M:%S') AS "Call Received",
+                     strftime(disp, '%m/%d/%Y %H:%M:%S') AS "Dispatched",
+                     strftime(disp + to_seconds(CAST(15 + h1 % 90 AS BIGINT)),
+                              '%m/%d/%Y %H:%M:%S') AS "En Route",
+                     CASE WHEN h2 % 17 = 0 THEN NULL ELSE
+                       strftime(disp + to_seconds(CAST(120 + h1 % 900 AS BIGINT)),
+                                '%m/%d/%Y %H:%M:%S') END AS "On Scene",
+                     strftime(disp + to_seconds(CAST(1500 + h2 % 5400 AS BIGINT)),
+                              '%m/%d/%Y %H:%M:%S') AS "Cleared",
+                     {lst(_NATURES)}[1 + (h1 // 31) % {len(_NATURES)}] AS "Nature",
+                     {lst(_NATURES)}[1 + (h1 // 37) % {len(_NATURES)}] AS "Initial Nature",
+                     1 + (h2 // 7) % 4 AS "Priority",
+                     {lst(_SOURCES)}[1 + (h2 // 11) % {len(_SOURCES)}] AS "Call Source",
+                     {lst(_DISPOS)}[1 + (h2 // 13) % {len(_DISPOS)}] AS "Disposition",
+                     'D' || d AS "District",
+                     printf('D%d-B%02d', d, b) AS "Beat",
+                     round(38.5 + d * 0.02 + (h1 % 10000) / 1e6, 6) AS "Latitude",
+                     round(-121.5 + b * 0.01 + (h2 % 10000) / 1e6, 6) AS "Longitude",
+                     CASE WHEN u < 2 THEN printf('CSO%d-%02d', d, h1 % 12)
+                          ELSE printf('%dP%02d', d, h2 % 40) END AS "Unit"
+              FROM seg
+            ) TO '{str(path).replace("'", "''")}' (HEADER, DELIMITER ',')
+        """)
+    finally:
+        con.close()
+    return time.perf_counter() - t0
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
+                     baseline: bool = True) -> dict:
+    """Time the importer and the pandas baseline on one generated file; return figures."""
+    from analytics.ingest import import_file, parse_preset
+
+    csv_path = workdir / f"bench_cad_{n_calls}.csv"
+    write_s = write_cad_csv(csv_path, n_calls, seed)
+    size_mb = csv_path.stat().st_size / 1e6
+    preset = parse_preset(BENCH_PRESET, where="bench_cad")
+
+    db_path = workdir / "bench_import.duckdb"
+    con = db.connect(db_path)
+    t0 = time.perf_counter()
+    res = import_file(con, "calls", csv_path, preset=preset, refresh=False)
+    import_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    facts.refresh_derived(con)
+    derived_s = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    again = import_file(con, "calls", csv_path, preset=preset, refresh=False, force=True)
+    reimport_s = time.perf_counter() - t2
+    con.close()
+    rss_import = _peak_rss_mb()
+    out = {
+        "n_calls": n_calls,
+        "csv_mb": round(size_mb, 1),
+        "write_csv_s": round(write_s, 2),
+        "import_s": round(import_s, 2),
+        "import_rows_per_s": round(n_calls / import_s),
+        "rows_loaded": res.rows_loaded,
+        "rows_rejected": res.rows_rejected,
+        "assignments_loaded": res.also.get("assignments", (0, 0, 0))[0],
+        "derived_refresh_s": round(derived_s, 2),
+        "import_plus_derived_rows_per_s": round(n_calls / (import_s + derived_s)),
+        "forced_reimport_s": round(reimport_s, 2),
+        "forced_reimport_unchanged": again.rows_unchanged,
+        "peak_rss_mb_after_import": round(rss_import),
+        "machine": f"{platform.machine()} {platform.system()}, duckdb {duckdb.__version__}",
+    }
+    if baseline:
+        import pandas as pd
+
+        gc.collect()
+        con = db.connect(workdir / "bench_pandas.duckdb")
+        t3 = time.perf_counter()
+        df = pd.read_csv(csv_path)
+        read_s = time.perf_counter() - t3
+        con.register("bench_df", df)
+        con.execute("CREATE TABLE raw_calls AS SELECT * FROM bench_df")
+        con.unregister("bench_df")
+        pandas_s = time.perf_counter() - t3
+        del df
+        con.close()
+        out.update({
+            "pandas_read_s": round(read_s, 2),
+            "pandas_read_insert_s": round(pandas_s, 2),
+            "pandas_rows_per_s": round(n_calls / pandas_s),
+            "ratio_import_vs_pandas": round(pandas_s / import_s, 2),
+            "peak_rss_mb_with_pandas": round(_peak_rss_mb()),
+        })
+    return out
+
+
+def _cmd_bench_import(args: argparse.Namespace) -> int:
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="cso_bench_"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        out = run_import_bench(args.calls, work, baseline=not args.no_baseline)
+    finally:
+        if not args.keep:
+            for p in work.glob("bench_*"):
+                p.unlink(missing_ok=True)
+            for p in work.glob("bench_*.wal"):
+                p.unlink(missing_ok=True)
+    print(f"calls: {out['n_calls']:,} ({out['csv_mb']:,} MB CSV, written in {out['write_csv_s']} s)")
+    print(f"importer: {out['import_s']} s = {out['import_rows_per_s']:,} rows/s "
+          f"(calls + assignments + units, validated; {out['rows_rejected']} rejected)")
+    print(f"  + derived call_facts: {out['derived_refresh_s']} s "
+          f"(import + derived = {out['import_plus_derived_rows_per_s']:,} rows/s)")
+    print(f"  forced re-import of the same file: {out['forced_reimport_s']} s, "
+          f"{out['forced_reimport_unchanged']:,} rows already present")
+    if "pandas_rows_per_s" in out:
+        print(f"pandas read_csv + DuckDB insert: {out['pandas_read_insert_s']} s = "
+              f"{out['pandas_rows_per_s']:,} rows/s")
+        print(f"ratio (importer speed / pandas speed): {out['ratio_import_vs_pandas']}x")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+        print(f"figures written to {args.json}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``bench`` (with ``import``) to the main CLI."""
+    from analytics.cli import _positive_int
+
+    b = subparsers.add_parser("bench", help="benchmarks (import speed)")
+    bsub = b.add_subparsers(dest="bench_command", required=True)
+    i = bsub.add_parser("import", help="time the importer against a pandas baseline")
+    i.add_argument("--calls", type=_positive_int, default=1_000_000,
+                   help="number of demo calls to write and import (default 1,000,000)")
+    i.add_argument("--json", type=Path, help="write the figures to this JSON file")
+    i.add_argument("--workdir", type=Path, help="folder for the CSV and databases (default temp)")
+    i.add_argument("--keep", action="store_true", help="keep the generated CSV and databases")
+    i.add_argument("--no-baseline", action="store_true", help="skip the pandas baseline")
+    i.set_defaults(func=_cmd_bench_import)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("run: python -m analytics bench import --calls N")
