@@ -34,6 +34,7 @@ periods. *Journal of Econometrics*, 225(2), 200–230.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -288,6 +289,7 @@ class StaggeredDiD:
 
     group_time: pd.DataFrame
     inf_func: np.ndarray
+    inf_level: np.ndarray
     unit_group: np.ndarray
     periods: tuple
     control: Control
@@ -425,6 +427,49 @@ class StaggeredDiD:
         )
         self._cache[kind] = result
         return result
+
+    def relative(self) -> Estimate:
+        """The simple ATT as a ratio to the counterfactual: ``A / (A − θ)``.
+
+        ``A`` is the group-size weighted mean outcome of treated areas in their post
+        cells (same weights as the simple ATT) and ``θ`` the simple ATT, so ``A − θ`` is
+        the counterfactual mean. The SE follows from the joint influence function
+        (delta method); the ``"ratio"`` scale makes the sentence read in percent. Meant
+        for counts (e.g. crimes per beat-month).
+        """
+        if "relative" in self._cache:
+            return self._cache["relative"]
+        gt = self.group_time
+        post = np.flatnonzero(self._usable() & (gt["time_index"] >= gt["group_index"]).to_numpy())
+        if post.size == 0:
+            raise InsufficientDataError("no post-treatment group-time cells")
+        theta, psi_t = self._weighted(post)
+        m1 = gt["treated_mean"].to_numpy()[post]
+        pg = self._pg(post)
+        w = pg / pg.sum()
+        A = float(m1 @ w)
+        psi_a = self.inf_level[:, post] @ w + self._wif(post, pg) @ m1
+        B = A - theta
+        if not B > 0:
+            raise InsufficientDataError("the counterfactual mean is not positive: no ratio")
+        R = theta / B
+        psi_r = (A * psi_t - theta * psi_a) / B**2
+        se = self._se(psi_r)
+        crit = stats.norm.ppf(1 - self.alpha / 2)
+        p = float(2 * stats.norm.sf(abs(R / se))) if se > 0 else math.nan
+        base = self.aggregate("simple")
+        est = Estimate(
+            1 + R, se / (1 + R) if 1 + R > 0 else math.nan, 1 + R - crit * se,
+            1 + R + crit * se, p, self.n_units,
+            base.method.replace("simple (group-size weighted) ATT",
+                                "simple ATT relative to the counterfactual"),
+            caveats=base.caveats, label=self.label, scale="ratio", alpha=self.alpha,
+            details=(*base.details, ("att", theta), ("att_se", base.se),
+                     ("treated_post_mean", A), ("counterfactual_mean", B),
+                     ("pct_change", 100 * R), ("pct_change_se", 100 * se)),
+        )
+        self._cache["relative"] = est
+        return est
 
     def aggregate_detail(self, kind: Literal["group", "dynamic", "calendar"]) -> pd.DataFrame:
         """The per-group, per-event-time or per-period components with SE and CI."""
@@ -585,11 +630,10 @@ def staggered_did(
     wide = wide.reindex(columns=list(periods))
     complete = wide.notna().all(axis=1)
     if (~complete).any():
-        caveats.append(f"{int((~complete).sum())} areas with missing periods were left out "
-                       "(the estimator needs a balanced panel).")
+        caveats.append(f"{int((~complete).sum())} areas have periods without a value: each "
+                       "group-time comparison uses the areas observed in both of its periods.")
     if n_missing:
         caveats.append(f"{n_missing} area-periods with no value were left out.")
-    wide = wide[complete]
     # Each unit's first-treated value (must be constant within a unit).
     ftu = d.groupby(unit)[first_treated].agg(["min", "max"])
     both_nan = ftu["min"].isna() & ftu["max"].isna()
@@ -622,7 +666,7 @@ def staggered_did(
             "no never-treated areas: use control='not_yet_treated'"
         )
 
-    rows, psis = [], []
+    rows, psis, psis_lvl = [], [], []
     for g in groups:
         in_g = G == g
         t_range = range(2, T + 1) if base_period == "varying" else range(1, T + 1)
@@ -637,21 +681,29 @@ def staggered_did(
                 in_c = G == 0
             else:
                 in_c = (G == 0) | ((G > max(t, b) + anticipation) & (G != g))
-            n_g, n_c = int(in_g.sum()), int(in_c.sum())
             dy = Y[:, t - 1] - Y[:, b - 1]
-            if n_c == 0:
+            seen = np.isfinite(dy)
+            cell_g, in_c = in_g & seen, in_c & seen
+            n_g, n_c = int(cell_g.sum()), int(in_c.sum())
+            psi_lvl = np.zeros(n)
+            m1 = math.nan
+            if n_c == 0 or n_g == 0:
                 att, psi = math.nan, np.zeros(n)
             else:
-                mg, mc = dy[in_g].mean(), dy[in_c].mean()
+                # treated mean level in period t (for the relative effect)
+                m1 = float(Y[cell_g, t - 1].mean())
+                psi_lvl[cell_g] = (n / n_g) * (Y[cell_g, t - 1] - m1)
+                mg, mc = dy[cell_g].mean(), dy[in_c].mean()
                 att = float(mg - mc)
                 psi = np.zeros(n)
-                psi[in_g] = (n / n_g) * (dy[in_g] - mg)
+                psi[cell_g] = (n / n_g) * (dy[cell_g] - mg)
                 psi[in_c] = -(n / n_c) * (dy[in_c] - mc)
             rows.append({"group": periods[g - 1], "time": periods[t - 1], "group_index": int(g),
                          "time_index": int(t), "event_time": int(t - g), "att": att,
                          "post": bool(t >= g), "n_treated": n_g, "n_control": n_c,
-                         "base": base_period})
+                         "base": base_period, "treated_mean": m1})
             psis.append(psi)
+            psis_lvl.append(psi_lvl)
     gt = pd.DataFrame(rows)
     inf = np.column_stack(psis)
     se = np.sqrt(np.sum(inf**2, axis=0)) / n
@@ -666,16 +718,21 @@ def staggered_did(
     n_treated = int((G > 0).sum())
     caveats.extend(_few_clusters(n, n_treated))
     # Baseline: treated units' mean outcome in their last period before (anticipation-adjusted) start.
-    base_vals = [Y[i, G[i] - anticipation - 2] for i in range(n) if G[i] > 0]
-    baseline = float(np.mean(base_vals)) if base_vals else math.nan
-    ctrl_vals = Y[G == 0].mean() if (G == 0).any() else math.nan
-    pre_treated = np.mean([Y[i, : G[i] - anticipation - 1].mean() for i in range(n) if G[i] > 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices give NaN, fine
+        base_vals = [Y[i, G[i] - anticipation - 2] for i in range(n) if G[i] > 0]
+        baseline = float(np.nanmean(base_vals)) if base_vals else math.nan
+        ctrl_vals = np.nanmean(Y[G == 0]) if (G == 0).any() else math.nan
+        pre_treated = np.nanmean([np.nanmean(Y[i, : G[i] - anticipation - 1])
+                                  for i in range(n) if G[i] > 0])
     if np.isfinite(ctrl_vals) and ctrl_vals > 0 and pre_treated / ctrl_vals > 1.5:
         caveats.append(RTM_CAVEAT.format(ratio=pre_treated / ctrl_vals))
     return StaggeredDiD(
         group_time=gt[["group", "time", "group_index", "time_index", "event_time", "att", "se",
-                       "ci_low", "ci_high", "post", "n_treated", "n_control", "base"]],
-        inf_func=inf, unit_group=G, periods=periods, control=control,
+                       "ci_low", "ci_high", "post", "n_treated", "n_control", "base",
+                       "treated_mean"]],
+        inf_func=inf, inf_level=np.column_stack(psis_lvl), unit_group=G, periods=periods,
+        control=control,
         anticipation=int(anticipation), alpha=alpha, label=label or outcome,
         unit_label=unit_label, baseline=baseline, n_units=n, n_periods=T,
         caveats=tuple(caveats), bootstrap=int(bootstrap), seed=int(seed),

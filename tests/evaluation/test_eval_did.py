@@ -293,16 +293,30 @@ def test_input_handling():
         staggered_did(df_no_never, "y", "area", "period", "first")
     with pytest.raises(OptionError):
         staggered_did(df, "y", "area", "period", "first", control="everyone")
-    # unbalanced: one area loses a period -> dropped and reported
-    res = staggered_did(df.iloc[1:], "y", "area", "period", "first")
-    assert res.n_units == 9
-    assert any("missing periods" in c for c in res.caveats)
     # areas treated from the first period are dropped; after the last period -> never
     d2 = df.copy()
     d2.loc[d2.area == "u0", "first"] = 1
     d2.loc[d2.area == "u1", "first"] = 99
     r2 = staggered_did(d2, "y", "area", "period", "first")
     assert r2.n_units == 9 and int((r2.unit_group == 0).sum()) == 6
+
+
+def test_unbalanced_panel_uses_areas_seen_in_both_periods():
+    df = make_panel(6, {3: 8, 5: 8, 0: 10}, 6, lambda g, e: 1.0 + e)
+    rng = np.random.default_rng(0)
+    holes = df.sample(frac=0.1, random_state=1).index
+    df.loc[holes, "y"] = np.nan
+    res = staggered_did(df, "y", "area", "period", "first", control="not_yet_treated")
+    assert any("periods without a value" in c for c in res.caveats)
+    wide = df.pivot(index="area", columns="period", values="y")
+    first = df.groupby("area")["first"].first()
+    for row in res.group_time.itertuples():
+        b = row.group - 1 if row.time >= row.group else row.time - 1
+        dy = (wide[row.time] - wide[b]).dropna()
+        f = first[dy.index]
+        comp = (f == 0) | ((f > max(row.time, b)) & (f != row.group))
+        assert row.att == pytest.approx(dy[f == row.group].mean() - dy[comp].mean(), abs=1e-10)
+    assert rng is not None
 
 
 def test_dates_as_periods():
