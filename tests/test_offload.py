@@ -1,0 +1,306 @@
+"""Offload measures, freed-hours range, cost, where next and KPI targets.
+
+Tiny city (tests/tiny_city.py) with hand-computed answers; property tests with
+hypothesis; the demo city's planted CSO share recovered in treated beats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics import db, facts, offload
+from analytics.errors import InsufficientDataError, OptionError
+from analytics.filters import Filters
+from tests import tiny_city
+
+ALL = Filters()
+Z = offload.Z95
+
+
+@pytest.fixture()
+def con():
+    c = tiny_city.connect()
+    yield c
+    c.close()
+
+
+@pytest.fixture()
+def backend(con):
+    return db.ibis_backend(con)
+
+
+# -- the five measures -------------------------------------------------------------------
+def test_five_measures_kept_apart(backend) -> None:
+    s = offload.offload_summary(backend, ALL)
+    # Public calls: 12 − q6 (self-initiated) = 11. Eligible: NOISE p1 p2 p3 q1 q3 q5 q7 +
+    # THEFT p4 q2 = 9 (ASSAULT is sworn only).
+    assert s.public_calls == 11 and s.eligible_calls == 9
+    # CSO primary: q1, q2, q7 → handled share 3/9; of all public calls 3/11.
+    assert s.handled_calls == 3
+    assert s.handled_share == pytest.approx(3 / 9)
+    assert s.cso_primary_share_public == pytest.approx(3 / 11)
+    # Eligible with a unit: 9 − q5 (online, no unit) = 8 → 3/8.
+    assert s.handled_share_dispatched == pytest.approx(3 / 8)
+    # Diverted: q1 and q7 (no sworn unit ever); q2 had sworn backup → not diverted.
+    assert s.diverted_calls == 2 and s.diverted_share == pytest.approx(2 / 9)
+    # Backup: q2 (CSO primary, S1 joined) → 1 of 3 CSO-primary calls.
+    assert s.backup_calls == 1 and s.backup_rate == pytest.approx(1 / 3)
+    # Untapped: eligible, sworn only: p1 1 h, p2 3 h, p3 1 h, p4 0.5 h, q3 1 h.
+    assert s.untapped_calls == 5
+    assert s.untapped_sworn_hours == pytest.approx(6.5)
+    assert s.handled_cso_hours == pytest.approx(3.0)  # CSO hours are reported, never freed
+
+
+def test_sworn_hours_freed_range(backend) -> None:
+    base = offload.baseline(backend).to_pandas().set_index(["call_type", "priority"])
+    # Pre-period (before 1 Feb) NOISE P3 sworn hours: p1 1, p2 3, p3 1 → mean 5/3, median 1,
+    # sample variance ((2/3)² + (4/3)² + (2/3)²)/2 = 4/3. THEFT P4: p4 0.5 (n = 1).
+    noise = base.loc[("NOISE", 3)]
+    assert noise["n_pre"] == 3 and noise["mean_h"] == pytest.approx(5 / 3)
+    assert noise["median_h"] == pytest.approx(1.0) and noise["var_h"] == pytest.approx(4 / 3)
+    s = offload.offload_summary(backend, ALL)
+    # Freed, mean: q1 5/3 − 0 + q7 5/3 − 0 + q2 0.5 − 0.25 = 10/3 + 1/4.
+    assert s.sworn_hours_freed == pytest.approx(10 / 3 + 0.25)
+    # Median-based: 1 + 1 + 0.25.
+    assert s.sworn_hours_freed_median_based == pytest.approx(2.25)
+    # 95 % bound: Var = m² s²/n for NOISE = 4 × (4/3) / 3 = 16/9 → sd 4/3; THEFT adds 0.
+    half = Z * 4 / 3
+    assert s.sworn_hours_freed_low == pytest.approx(min(2.25, 10 / 3 + 0.25 - half))
+    assert s.sworn_hours_freed_high == pytest.approx(10 / 3 + 0.25 + half)
+    assert s.sworn_hours_freed_low <= s.sworn_hours_freed <= s.sworn_hours_freed_high
+    assert s.freed_calls == 3 and s.no_baseline_calls == 0
+    assert s.baseline_start == dt.date(2024, 2, 1)
+
+
+def test_freed_hours_need_a_pre_period_match(con, backend) -> None:
+    # A CSO-handled TRAFFIC P2 call: no TRAFFIC P2 call before 1 Feb → excluded, counted.
+    con.execute("INSERT INTO calls (call_id, received_at, call_type, priority, source, district,"
+                " beat) VALUES ('r1', TIMESTAMP '2024-02-12 10:00', 'TRAFFIC', 2, '911', 'D1',"
+                " 'D1-B01')")
+    con.execute("INSERT INTO assignments (call_id, unit_id, dispatched_at, arrived_at, "
+                "cleared_at, is_primary) VALUES ('r1', 'C1', TIMESTAMP '2024-02-12 10:05', "
+                "TIMESTAMP '2024-02-12 10:15', TIMESTAMP '2024-02-12 10:45', true)")
+    facts.refresh_derived(con)
+    s = offload.offload_summary(backend, ALL)
+    assert s.handled_calls == 4 and s.freed_calls == 3 and s.no_baseline_calls == 1
+    assert s.sworn_hours_freed == pytest.approx(10 / 3 + 0.25)
+
+
+def test_no_pre_period_without_deployments_or_cso(con, backend) -> None:
+    con.execute("DELETE FROM deployments")
+    con.execute("DELETE FROM assignments WHERE unit_id = 'C1'")
+    facts.refresh_derived(con)
+    with pytest.raises(InsufficientDataError):
+        offload.baseline(backend)
+    t = offload.offload_table(backend, ALL)
+    assert "sworn_hours_freed" not in t.frame
+    assert t.caveats
+    assert offload.offload_summary(backend, ALL).sworn_hours_freed is None
+
+
+def test_by_call_type_tier_and_month(backend) -> None:
+    ct = offload.offload_table(backend, ALL, "call_type").frame.set_index("call_type")
+    assert ct.loc["NOISE", "handled_calls"] == 2 and ct.loc["NOISE", "eligible_calls"] == 7
+    assert ct.loc["THEFT_RPT", "backup_rate"] == pytest.approx(1.0)
+    assert ct.loc["NOISE", "sworn_hours_freed"] == pytest.approx(10 / 3)
+    assert ct.loc["ASSAULT", "eligible_calls"] == 0
+    tier = offload.offload_table(backend, ALL, "cso_tier").frame.set_index("cso_tier")
+    assert tier.loc["cso_with_backup", "handled_calls"] == 1
+    m = offload.offload_table(backend, ALL, "month").frame.set_index("month")
+    assert m.loc[dt.date(2024, 1, 1), "handled_calls"] == 0
+    assert m.loc[dt.date(2024, 2, 1), "handled_share"] == pytest.approx(3 / 5)
+    assert m["sworn_hours_freed"].sum() == pytest.approx(10 / 3 + 0.25)
+
+
+def test_treated_and_untreated_areas(backend) -> None:
+    tr = offload.offload_summary(backend, ALL, "treated")
+    # D1-B01 from 1 Feb: q1, q2, q4, q7 public; eligible q1, q2, q7, all CSO-handled.
+    assert tr.public_calls == 4 and tr.eligible_calls == 3 and tr.handled_share == 1.0
+    un = offload.offload_summary(backend, ALL, "untreated")
+    assert un.handled_calls == 0 and un.eligible_calls == 6
+    with pytest.raises(OptionError):
+        offload.public_calls(backend, ALL, "somewhere")
+
+
+# -- cost --------------------------------------------------------------------------------
+def test_cost_settings_defaults_and_save(con, backend) -> None:
+    costs, is_default = offload.cost_settings(backend)
+    assert is_default and costs == offload.CostSettings(95.0, 48.0, 60.0, 15.0)
+    offload.save_cost_settings(con, offload.CostSettings(100.0, 50.0, 40.0, 10.0))
+    costs, is_default = offload.cost_settings(backend)
+    assert not is_default and costs.sworn_per_hour == 100.0 and costs.cso_overhead_pct == 10.0
+    with pytest.raises(OptionError):
+        offload.CostSettings(sworn_per_hour=-1.0)
+
+
+def test_cost_view(backend) -> None:
+    costs = offload.CostSettings()
+    cv = offload.cost_view(backend, ALL, costs)
+    pc = cv.per_call.set_index("primary_unit_type")
+    # CSO-primary: q1, q2, q7: 3 CSO h + 0.25 sworn h → 0.25 × 95 + 3 × 48 × 1.15 = 189.35.
+    assert pc.loc["cso", "calls"] == 3
+    assert pc.loc["cso", "cost"] == pytest.approx(189.35)
+    assert pc.loc["cso", "cost_per_call"] == pytest.approx(189.35 / 3)
+    # Sworn-primary public: p1 p2 p3 p4 p5 q3 q4 = 7 calls, 10 sworn h → $950.
+    assert pc.loc["sworn", "cost_per_call"] == pytest.approx(950 / 7)
+    nv = cv.net_value.set_index("item")
+    freed = nv.iloc[0]
+    assert freed["hours"] == pytest.approx(10 / 3 + 0.25)  # hours always beside dollars
+    assert freed["value"] == pytest.approx((10 / 3 + 0.25) * 95)
+    net = nv.iloc[2]
+    assert net["value"] == pytest.approx((10 / 3 + 0.25) * 95 - 3 * 48 * 1.15)
+    assert net["value_low"] <= net["value"] <= net["value_high"]
+
+
+# -- where next --------------------------------------------------------------------------
+def test_where_next_ranking(backend) -> None:
+    wn = offload.where_next(backend, ALL, n_csos=1, productive_hours_per_cso_week=20.0)
+    r = wn.ranking.set_index("beat")
+    # Treated D1-B01 is left out; period 10 Jan – 9 Feb = 31 days = 31/7 weeks.
+    assert list(wn.ranking["beat"]) == ["D1-B02", "D2-B01"]
+    weeks = 31 / 7
+    assert wn.assumptions["weeks_in_period"] == pytest.approx(weeks)
+    assert r.loc["D1-B02", "untapped_sworn_hours_per_week"] == pytest.approx(3 / weeks)
+    # Observed in treated beats: share 3/3, CSO 1 h per handled call, sworn backup 0.25/3 h.
+    assert wn.assumptions["handled_share_used"] == pytest.approx(1.0)
+    assert wn.assumptions["cso_hours_per_handled_call"] == pytest.approx(1.0)
+    # D1-B02: 2 eligible/4.43 weeks × share 1 = 0.4516 calls/week (capacity 20 is not binding)
+    # × (3 sworn h per untapped call − 1/12 backup) = 1.317 h/week.
+    calls = 2 / weeks
+    assert r.loc["D1-B02", "expected_cso_calls_per_week"] == pytest.approx(calls)
+    assert r.loc["D1-B02", "expected_sworn_hours_freed_per_week"] == pytest.approx(
+        calls * (3 - 0.25 / 3))
+    # Capacity binds: 1 CSO × 0.2 h/week ÷ 1 h per call = 0.2 calls/week.
+    small = offload.where_next(backend, ALL, n_csos=1, productive_hours_per_cso_week=0.2)
+    assert small.ranking.set_index("beat").loc["D1-B02", "expected_cso_calls_per_week"] == (
+        pytest.approx(0.2))
+    with pytest.raises(OptionError):
+        offload.where_next(backend, ALL, handled_share=1.5)
+
+
+# -- KPI targets -------------------------------------------------------------------------
+def test_targets_round_trip(con, backend) -> None:
+    assert offload.targets(backend).empty
+    offload.set_target(con, "cso_share", 30.0, set_by="Capt. Diaz")
+    offload.set_target(con, "p1_median", 7.0)
+    t = offload.targets(backend).set_index("metric")
+    assert t.loc["cso_share", "direction"] == "at_least"  # default per metric
+    assert t.loc["p1_median", "direction"] == "at_most"
+    assert t.loc["cso_share", "set_by"] == "Capt. Diaz"
+    offload.set_target(con, "cso_share", 40.0, "at_least")  # replace, not duplicate
+    assert len(offload.targets(backend)) == 2
+    tv = offload.targets_vs_values(backend, ALL).set_index("metric")
+    # Handled share 3/9 = 33.3 % vs 40 % → gap −6.7 points, not met.
+    assert tv.loc["cso_share", "value"] == pytest.approx(100 / 3)
+    assert tv.loc["cso_share", "gap"] == pytest.approx(100 / 3 - 40)
+    assert not tv.loc["cso_share", "meets_target"]
+    # P1 median: p5 received 19:55, first on scene 20:05; q4 14:55 → 15:05: both 10 min.
+    assert tv.loc["p1_median", "value"] == pytest.approx(10.0)
+    assert not tv.loc["p1_median", "meets_target"]
+    offload.delete_target(con, "p1_median")
+    assert list(offload.targets(backend)["metric"]) == ["cso_share"]
+
+
+@pytest.mark.parametrize("metric,target,direction", [
+    ("no_such_metric", 1.0, None), ("cso_share", 120.0, None), ("cso_share", 10.0, "above"),
+    ("p1_median", math.nan, None),
+])
+def test_bad_targets_are_refused(con, metric, target, direction) -> None:
+    with pytest.raises(OptionError):
+        offload.set_target(con, metric, target, direction)
+
+
+def test_target_kpis_have_trend_and_target(con, backend) -> None:
+    offload.set_target(con, "cso_share", 20.0)
+    period, kpis = offload.target_kpis(backend, ALL, dt.date(2024, 2, 10))
+    assert period is not None and period.end == dt.date(2024, 2, 10)
+    k = {x.key: x for x in kpis}["cso_share"]
+    assert k.target == 20.0 and k.meets_target is True
+    assert k.previous is None  # no data a year earlier
+
+
+# -- properties --------------------------------------------------------------------------
+UNIT_TYPES = ("sworn", "cso", "other")
+call_strategy = st.fixed_dictionaries({
+    "tier": st.sampled_from(["A", "B", "C", "D", "Z"]),   # Z: unmapped call type
+    "self_initiated": st.booleans(),
+    "units": st.lists(st.tuples(st.sampled_from(UNIT_TYPES), st.integers(0, 180),
+                                st.integers(-30, 240)), max_size=3),
+    "primary": st.integers(0, 2),
+    "day": st.integers(0, 60),
+})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(call_strategy, min_size=1, max_size=12))
+def test_offload_properties(calls) -> None:
+    con = db.connect(":memory:")
+    con.execute("INSERT INTO units VALUES ('S', 'sworn', NULL), ('S2', 'sworn', NULL), "
+                "('C', 'cso', NULL), ('C2', 'cso', NULL), ('O', 'other', NULL), "
+                "('O2', 'other', NULL)")
+    con.execute("INSERT INTO call_types VALUES ('A', NULL, 'x', 'cso_only', false), "
+                "('B', NULL, 'x', 'cso_with_backup', false), "
+                "('C', NULL, 'x', 'co_response', false), ('D', NULL, 'x', 'sworn_only', false)")
+    con.execute("INSERT INTO deployments VALUES ('B1', DATE '2024-01-31', NULL, 1, NULL)")
+    t0 = dt.datetime(2024, 1, 1, 8)
+    for i, c in enumerate(calls):
+        rec = t0 + dt.timedelta(days=c["day"])
+        con.execute("INSERT INTO calls (call_id, received_at, call_type, priority, "
+                    "self_initiated, district, beat) VALUES (?, ?, ?, 3, ?, 'D1', 'B1')",
+                    [f"c{i}", rec, c["tier"], c["self_initiated"]])
+        used: set[str] = set()
+        for j, (ut, start_min, dur_min) in enumerate(c["units"]):
+            uid = {"sworn": "S", "cso": "C", "other": "O"}[ut]
+            uid = uid if uid not in used else uid + "2"
+            if uid in used:
+                continue
+            used.add(uid)
+            s = rec + dt.timedelta(minutes=start_min)
+            con.execute("INSERT INTO assignments (call_id, unit_id, dispatched_at, cleared_at,"
+                        " is_primary) VALUES (?, ?, ?, ?, ?)",
+                        [f"c{i}", uid, s, s + dt.timedelta(minutes=dur_min), j == c["primary"]])
+    facts.refresh_derived(con)
+    b = db.ibis_backend(con)
+    s = offload.offload_summary(b, ALL)
+    assert s.handled_calls + s.untapped_calls <= s.eligible_calls <= s.public_calls
+    assert s.diverted_calls <= s.eligible_calls
+    assert s.backup_calls <= s.cso_primary_calls
+    for share in (s.handled_share, s.handled_share_dispatched, s.cso_primary_share_public,
+                  s.diverted_share, s.backup_rate):
+        assert share is None or 0.0 <= share <= 1.0
+    if s.sworn_hours_freed is not None:
+        assert s.sworn_hours_freed_low <= s.sworn_hours_freed <= s.sworn_hours_freed_high
+    by = offload.offload_table(b, ALL, "cso_tier").frame
+    assert by["eligible_calls"].sum() == s.eligible_calls
+    assert by["handled_calls"].sum() == s.handled_calls
+    con.close()
+
+
+# -- demo city: the planted CSO share ----------------------------------------------------
+def _truth(con) -> dict:
+    return json.loads(db.scalar(con, "SELECT value FROM settings WHERE key = 'demo_truth'"))
+
+
+def test_demo_planted_cso_share_in_treated_beats(demo_con) -> None:
+    eff = _truth(demo_con)["effects"]["cso_primary_share"]
+    b = db.ibis_backend(demo_con)
+    s = offload.offload_summary(b, ALL, "treated")
+    # The truth's outcome: eligible, dispatched public calls → our handled_share_dispatched.
+    assert s.handled_share_dispatched == pytest.approx(eff["realised"]["share"], abs=0.005)
+    assert s.handled_share_dispatched == pytest.approx(eff["expected"]["share"], abs=0.03)
+    assert s.handled_share == pytest.approx(
+        eff["realised"]["share_of_all_eligible_public_calls_incl_reports"], abs=0.005)
+    assert s.backup_rate == pytest.approx(eff["expected"]["backup_rate"], abs=0.03)
+    un = offload.offload_summary(b, ALL, "untreated")
+    assert un.handled_calls == eff["realised"]["cso_primary_calls_outside_treated"] == 0
+    # Freed hours: positive, a proper range, never counting CSO hours.
+    assert 0 < s.sworn_hours_freed_low <= s.sworn_hours_freed <= s.sworn_hours_freed_high
+    wn = offload.where_next(b, ALL, n_csos=2)
+    never = set(_truth(demo_con)["never_treated_beats"])
+    assert set(wn.ranking["beat"]) <= never | set()  # all D1–D3 beats are treated at the end

@@ -1,0 +1,179 @@
+"""Workload, utilization and patrol time on the tiny hand-built city (tests/tiny_city.py).
+
+Every expected number is computed by hand from the rows in tiny_city.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from analytics import db, workload
+from analytics.errors import OptionError
+from analytics.filters import Filters
+from tests import tiny_city
+
+ALL = Filters()
+
+
+@pytest.fixture()
+def con():
+    c = tiny_city.connect()
+    yield c
+    c.close()
+
+
+@pytest.fixture()
+def backend(con):
+    return db.ibis_backend(con)
+
+
+def _staff_everything(con) -> None:
+    """2 sworn on-duty hours in every hour of Jan–Feb 2024, in D1 and D2."""
+    con.execute(
+        "INSERT INTO staffing SELECT CAST(d AS DATE), h, dist, 'sworn', 2.0 "
+        "FROM range(DATE '2024-01-01', DATE '2024-03-01', INTERVAL 1 DAY) t(d), "
+        "range(24) r(h), (VALUES ('D1'), ('D2')) v(dist)"
+    )
+
+
+def test_unit_hours_by_type(backend) -> None:
+    r = workload.workload_by_unit_type(backend, ALL)
+    f = r.frame.set_index("unit_type")
+    # Sworn: p1 1 + p2 (2 + 1) + p3 1 + p4 0.5 + p5 3×1 + q2 0.25 + q3 1 + q4 0.5 + q6 1/3
+    #      = 10.25 + 1/3 h over 12 timed assignments; q4's S3 never cleared (13 in all).
+    assert f.loc["sworn", "unit_hours"] == pytest.approx(10.25 + 1 / 3)
+    assert f.loc["sworn", "assignments"] == 13
+    assert f.loc["sworn", "timed_assignments"] == 12
+    # CSO: q1 0.5 + q2 1 + q7 1.5 = 3 h.
+    assert f.loc["cso", "unit_hours"] == pytest.approx(3.0)
+    assert f["share_of_unit_hours"].sum() == pytest.approx(1.0)
+    ex = r.exclusions.set_index("step")["assignments"]
+    assert ex["no_clear"] == 1 and ex["no_start"] == 0 and ex["kept"] == 15
+    assert r.sql and "assignments" in r.sql[0]
+
+
+def test_unit_hours_by_district(backend) -> None:
+    d = workload.workload_by_district(backend, ALL).frame.set_index(["district", "unit_type"])
+    # D2 sworn: p3 1 + q3 1 = 2 h; D1 sworn = 10.25 + 1/3 − 2.
+    assert d.loc[("D2", "sworn"), "unit_hours"] == pytest.approx(2.0)
+    assert d.loc[("D1", "sworn"), "unit_hours"] == pytest.approx(8.25 + 1 / 3)
+    # Calls with a timed sworn unit in D1: p1, p2, p4, p5, q2, q4, q6.
+    assert d.loc[("D1", "sworn"), "calls"] == 7
+
+
+def test_filters_apply_to_the_call(backend) -> None:
+    f = workload.workload_by_unit_type(backend, Filters(districts=("D2",))).frame
+    assert list(f["unit_type"]) == ["sworn"]
+    assert f["unit_hours"].iloc[0] == pytest.approx(2.0)
+    jan = workload.workload_by_unit_type(
+        backend, Filters(start=dt.date(2024, 1, 1), end=dt.date(2024, 1, 31))).frame
+    # January is all sworn: 1 + 3 + 1 + 0.5 + 3 = 8.5 h.
+    assert list(jan["unit_type"]) == ["sworn"]
+    assert jan["unit_hours"].iloc[0] == pytest.approx(8.5)
+
+
+def test_heatmap_spreads_over_clock_hours(backend) -> None:
+    h = workload.workload_heatmap(backend, ALL, "cso").frame
+    sat = h[h["weekday"] == 6].set_index("hour")["unit_hours"]
+    # q7: C1 10:40 → 12:10 on Saturday 3 Feb: 1/3 h at 10, 1 h at 11, 1/6 h at 12.
+    assert sat[10] == pytest.approx(1 / 3)
+    assert sat[11] == pytest.approx(1.0)
+    assert sat[12] == pytest.approx(1 / 6)
+    # Data span 3 Feb (Sat) … 6 Feb (Tue) for CSO slots: one Saturday → mean = hours.
+    assert h.set_index(["weekday", "hour"]).loc[(6, 11), "mean_units_committed"] == pytest.approx(1.0)
+    total = workload.workload_heatmap(backend, ALL).frame["unit_hours"].sum()
+    assert total == pytest.approx(10.25 + 1 / 3 + 3.0)  # spreading keeps every hour
+
+
+def test_heatmap_rejects_unknown_unit_type(backend) -> None:
+    with pytest.raises(OptionError):
+        workload.workload_heatmap(backend, ALL, "k9")
+
+
+def test_units_per_call_backup_rate_zero_on_scene(backend) -> None:
+    s = workload.call_unit_stats(backend, ALL)
+    # 12 calls; 11 with a unit (q5 has none); 16 units → 16/11 per call.
+    assert s.calls == 12 and s.dispatched_calls == 11
+    assert s.units_per_call == pytest.approx(16 / 11)
+    # Two or more units: p2, p5, q2, q4 → 4/11.
+    assert s.backup_rate == pytest.approx(4 / 11)
+    # 15 timed assignments; q7's CSO never arrived → 1/15.
+    assert s.timed_assignments == 15 and s.zero_on_scene_assignments == 1
+    assert s.zero_on_scene_share == pytest.approx(1 / 15)
+    p1 = s.by_priority.set_index("priority").loc[1]
+    assert p1["units_per_call"] == pytest.approx(2.5)  # p5 3 units, q4 2 units
+
+
+def test_utilization_with_known_staffing(con, backend) -> None:
+    assert not workload.has_staffing(backend)
+    assert workload.utilization_by_hour(backend, ALL).frame.empty
+    con.execute(
+        "INSERT INTO staffing VALUES (DATE '2024-01-14', 20, 'D1', 'sworn', 4.0), "
+        "(DATE '2024-01-11', 10, 'D1', 'sworn', 10.0)"
+    )
+    assert workload.has_staffing(backend)
+    u = workload.utilization_by_hour(backend, ALL)
+    f = u.frame.set_index("hour")
+    # 14 Jan 20:00 D1: p5's three sworn units for the whole hour = 3 of 4 on-duty hours.
+    assert f.loc[20, "utilization"] == pytest.approx(0.75)
+    assert bool(f.loc[20, "above_rule_of_60"]) is True
+    # 11 Jan 10:00 D1: p2's S2 and S3 each 1 h = 2 of 10.
+    assert f.loc[10, "utilization"] == pytest.approx(0.2)
+    assert bool(f.loc[10, "above_rule_of_60"]) is False
+    # Other sworn time (10.25 + 1/3 − 5 h in 8 hour-cells) has no staffing: excluded, counted.
+    ex = u.exclusions.iloc[0]
+    assert ex["cells"] == 8
+    assert ex["unit_hours"] == pytest.approx(5.25 + 1 / 3)
+
+
+def test_utilization_caveat_for_beat_filter(con, backend) -> None:
+    _staff_everything(con)
+    u = workload.utilization_by_hour(backend, Filters(beats=("D1-B01",)))
+    assert any("beat" in c for c in u.caveats)
+
+
+def test_patrol_time_before_after(con, backend) -> None:
+    _staff_everything(con)
+    pt = workload.patrol_time(backend, ALL)
+    ba = pt.before_after.set_index(["district", "period"])
+    d1b, d1a = ba.loc[("D1", "before")], ba.loc[("D1", "after")]
+    assert bool(d1b["treated"]) and d1b["split_date"] == dt.date(2024, 2, 1)
+    # January: 31 days × 24 h × 2 = 1488 on-duty; committed p1 1 + p2 3 + p4 0.5 + p5 3.
+    assert d1b["sworn_on_duty_hours"] == pytest.approx(1488.0)
+    assert d1b["sworn_committed_hours"] == pytest.approx(7.5)
+    assert d1b["uncommitted_sworn_hours"] == pytest.approx(1480.5)
+    assert d1b["self_initiated_per_100_on_duty_h"] == 0
+    # February (29 days): 1392 on-duty; q2 0.25 + q4 0.5 + q6 1/3; one self-initiated (q6).
+    assert d1a["sworn_on_duty_hours"] == pytest.approx(1392.0)
+    assert d1a["sworn_committed_hours"] == pytest.approx(0.75 + 1 / 3)
+    assert d1a["self_initiated_per_100_on_duty_h"] == pytest.approx(100 / 1392)
+    # D2 never treated: split at the programme start as a comparison.
+    assert not bool(ba.loc[("D2", "before"), "treated"])
+    assert ba.loc[("D2", "before"), "sworn_committed_hours"] == pytest.approx(1.0)
+    assert any("Never-treated" in c for c in pt.caveats)
+    m = pt.monthly.set_index(["month", "district"])
+    assert m.loc[(dt.date(2024, 2, 1), "D1"), "self_initiated_calls"] == 1
+
+
+def test_treatment_resolution(backend) -> None:
+    bt = workload.beat_treatment(backend).set_index("beat")
+    assert bt.loc["D1-B01", "start_date"] == dt.date(2024, 2, 1)
+    assert bt.loc["D2-B01", "start_date"] is None
+    assert workload.programme_start(backend) == dt.date(2024, 2, 1)
+
+
+def test_district_deployment_treats_every_beat(con, backend) -> None:
+    con.execute("INSERT INTO deployments VALUES ('D2', DATE '2024-01-20', NULL, 2, 'district')")
+    bt = workload.beat_treatment(backend).set_index("beat")
+    assert bt.loc["D2-B01", "start_date"] == dt.date(2024, 1, 20)
+    assert workload.programme_start(backend) == dt.date(2024, 1, 20)
+
+
+def test_empty_selection_gives_empty_frames(backend) -> None:
+    none = Filters(districts=("D9",))
+    assert workload.workload_by_unit_type(backend, none).frame.empty
+    assert workload.workload_heatmap(backend, none).frame.empty
+    s = workload.call_unit_stats(backend, none)
+    assert s.calls == 0 and s.units_per_call is None and s.zero_on_scene_share is None
