@@ -48,8 +48,10 @@ from analytics.evaluation._estimate import Estimate, check_alpha, estimate_from_
 
 Control = Literal["never_treated", "not_yet_treated"]
 CONTROLS: tuple[Control, ...] = ("never_treated", "not_yet_treated")
-BasePeriod = Literal["varying", "universal"]
-BASE_PERIODS: tuple[BasePeriod, ...] = ("varying", "universal")
+BasePeriod = Literal["varying", "universal", "pre_mean"]
+BASE_PERIODS: tuple[BasePeriod, ...] = ("varying", "universal", "pre_mean")
+Effect = Literal["difference", "ratio"]
+EFFECTS: tuple[Effect, ...] = ("difference", "ratio")
 AggKind = Literal["simple", "group", "dynamic", "calendar"]
 AGG_KINDS: tuple[AggKind, ...] = ("simple", "group", "dynamic", "calendar")
 
@@ -293,6 +295,7 @@ class StaggeredDiD:
     unit_group: np.ndarray
     periods: tuple
     control: Control
+    effect: Effect
     anticipation: int
     alpha: float
     label: str
@@ -415,12 +418,14 @@ class StaggeredDiD:
         if np.isfinite(p_pre) and p_pre < 0.05:
             cav.append(PRETREND_CAVEAT.format(p=fmt_p(p_pre)))
         result = estimate_from_se(
-            est, se, n=self.n_units,
+            est, se, n=self.n_units, scale="log" if self.effect == "ratio" else "difference",
             method=f"Callaway & Sant'Anna (2021), {names[kind]}, "
                    f"{self.control.replace('_', '-')} comparison"
+                   + (", ratio of ratios (log scale)" if self.effect == "ratio" else "")
                    + (", multiplier bootstrap" if self.bootstrap else ""),
-            alpha=self.alpha, label=self.label, unit=self.unit_label, caveats=tuple(cav),
-            baseline=self.baseline,
+            alpha=self.alpha, label=self.label,
+            unit=self.unit_label if self.effect == "difference" else "", caveats=tuple(cav),
+            baseline=self.baseline if self.effect == "difference" else None,
             details=(("pretrend_p", p_pre), ("n_units", self.n_units),
                      ("n_treated_units", int(np.sum(self.unit_group > 0))),
                      ("n_periods", self.n_periods)),
@@ -437,6 +442,8 @@ class StaggeredDiD:
         (delta method); the ``"ratio"`` scale makes the sentence read in percent. Meant
         for counts (e.g. crimes per beat-month).
         """
+        if self.effect == "ratio":
+            return self.aggregate("simple")
         if "relative" in self._cache:
             return self._cache["relative"]
         gt = self.group_time
@@ -567,6 +574,7 @@ def staggered_did(
     alpha: float = 0.05,
     *,
     base_period: BasePeriod = "varying",
+    effect: Effect = "difference",
     bootstrap: int = 0,
     seed: int = 0,
     label: str | None = None,
@@ -589,7 +597,20 @@ def staggered_did(
     anticipation
         Periods before the start in which behaviour may already change (δ).
     base_period
-        ``"varying"`` (short differences before the start, did's default) or ``"universal"``.
+        ``"varying"`` (short differences before the start, did's default), ``"universal"``
+        (every cell against period g − δ − 1) or ``"pre_mean"``: every cell against each
+        area's mean over all periods before g − δ. The paper's base is one period, so a
+        single noisy month moves every post cell of a cohort; ``"pre_mean"`` (the same
+        comparison as imputation estimators, Borusyak, Jaravel & Spiess 2024) is more
+        efficient when parallel trends hold in all pre-periods. Aggregation weights are
+        unchanged. Pre-period cells then measure each period's deviation from the pre mean.
+    effect
+        ``"difference"`` (outcome units, additive parallel trends) or ``"ratio"``: each
+        ATT(g, t) is the log of the ratio of ratios of mean levels,
+        ``log[(m_g,t / m_g,b) / (m_C,t / m_C,b)]`` — parallel trends in proportional terms,
+        the natural assumption for counts with multiplicative seasonality (the Poisson
+        analogue; Wooldridge 2023). Aggregations are on the log scale and the sentence
+        reports the rate ratio.
     bootstrap
         Number of multiplier-bootstrap draws (Mammen weights, clustered by unit); 0 = the
         analytic influence-function SE.
@@ -609,6 +630,7 @@ def staggered_did(
     """
     check_option("control", control, CONTROLS)
     check_option("base_period", base_period, BASE_PERIODS)
+    check_option("effect", effect, EFFECTS)
     check_alpha(alpha)
     if not (isinstance(anticipation, (int, np.integer)) and anticipation >= 0):
         raise OptionError(f"anticipation must be a whole number >= 0; got {anticipation!r}")
@@ -670,18 +692,24 @@ def staggered_did(
     for g in groups:
         in_g = G == g
         t_range = range(2, T + 1) if base_period == "varying" else range(1, T + 1)
+        last_pre = g - anticipation - 1
+        if base_period == "pre_mean":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                pre_mean = np.nanmean(Y[:, :last_pre], axis=1)
         for t in t_range:
-            if t >= g or base_period == "universal":
-                b = g - anticipation - 1
+            if t >= g or base_period in ("universal", "pre_mean"):
+                b = last_pre
             else:
                 b = t - 1
-            if t == b:
+            if t == b and base_period != "pre_mean":
                 continue
             if control == "never_treated":
                 in_c = G == 0
             else:
                 in_c = (G == 0) | ((G > max(t, b) + anticipation) & (G != g))
-            dy = Y[:, t - 1] - Y[:, b - 1]
+            yb = pre_mean if base_period == "pre_mean" else Y[:, b - 1]
+            dy = Y[:, t - 1] - yb
             seen = np.isfinite(dy)
             cell_g, in_c = in_g & seen, in_c & seen
             n_g, n_c = int(cell_g.sum()), int(in_c.sum())
@@ -693,11 +721,23 @@ def staggered_did(
                 # treated mean level in period t (for the relative effect)
                 m1 = float(Y[cell_g, t - 1].mean())
                 psi_lvl[cell_g] = (n / n_g) * (Y[cell_g, t - 1] - m1)
-                mg, mc = dy[cell_g].mean(), dy[in_c].mean()
-                att = float(mg - mc)
                 psi = np.zeros(n)
-                psi[cell_g] = (n / n_g) * (dy[cell_g] - mg)
-                psi[in_c] = -(n / n_c) * (dy[in_c] - mc)
+                if effect == "difference":
+                    mg, mc = dy[cell_g].mean(), dy[in_c].mean()
+                    att = float(mg - mc)
+                    psi[cell_g] = (n / n_g) * (dy[cell_g] - mg)
+                    psi[in_c] = -(n / n_c) * (dy[in_c] - mc)
+                else:
+                    # ratio of ratios of mean levels; IF of log(mean) = (Y - m) / m
+                    yg_t, yg_b = Y[cell_g, t - 1], yb[cell_g]
+                    yc_t, yc_b = Y[in_c, t - 1], yb[in_c]
+                    ms = [yg_t.mean(), yg_b.mean(), yc_t.mean(), yc_b.mean()]
+                    if min(ms) <= 0:
+                        att = math.nan
+                    else:
+                        att = float(math.log(ms[0] / ms[1]) - math.log(ms[2] / ms[3]))
+                        psi[cell_g] = (n / n_g) * ((yg_t - ms[0]) / ms[0] - (yg_b - ms[1]) / ms[1])
+                        psi[in_c] = -(n / n_c) * ((yc_t - ms[2]) / ms[2] - (yc_b - ms[3]) / ms[3])
             rows.append({"group": periods[g - 1], "time": periods[t - 1], "group_index": int(g),
                          "time_index": int(t), "event_time": int(t - g), "att": att,
                          "post": bool(t >= g), "n_treated": n_g, "n_control": n_c,
@@ -732,7 +772,7 @@ def staggered_did(
                        "ci_low", "ci_high", "post", "n_treated", "n_control", "base",
                        "treated_mean"]],
         inf_func=inf, inf_level=np.column_stack(psis_lvl), unit_group=G, periods=periods,
-        control=control,
+        control=control, effect=effect,
         anticipation=int(anticipation), alpha=alpha, label=label or outcome,
         unit_label=unit_label, baseline=baseline, n_units=n, n_periods=T,
         caveats=tuple(caveats), bootstrap=int(bootstrap), seed=int(seed),
