@@ -162,18 +162,42 @@ def _summary_expr(
     for s in segments:
         col = t[f"{s}_s"] / 60.0
         where = sworn_ok if s == "sworn_total" else kept
-        aggs[f"median_{s}_min"] = col.median(where=where)
-        aggs[f"p90_{s}_min"] = col.quantile(0.9, where=where)
+        # one sort per segment gives both percentiles: quantile_cont(x, [0.5, 0.9])
+        aggs[f"q_{s}_min"] = col.quantile([0.5, 0.9], where=where)
     return t.group_by(list(by)).aggregate(**aggs).order_by(list(by))
 
 
-def _run(expr: ibis.Table) -> ResponseTable:
-    figures = expr.to_pandas()
+def _execute(backend: Any, expr: ibis.Expr) -> tuple[pd.DataFrame, str]:
+    """Compile once, run that SQL, return (frame, SQL): the SQL shown is the SQL that ran."""
+    sql = str(ibis.to_sql(expr, dialect="duckdb"))
+    return backend.con.sql(sql).df(), sql
+
+
+def _split_quantiles(df: pd.DataFrame) -> pd.DataFrame:
+    for c in [c for c in df.columns if c.startswith("q_") and c.endswith("_min")]:
+        seg = c[2:-4]
+        # a group with no kept call has NULL instead of a [p50, p90] list
+        pairs = [tuple(q) if hasattr(q, "__len__") and len(q) == 2 else (None, None)
+                 for q in df[c]]
+        df[f"median_{seg}_min"] = pd.to_numeric(pd.Series([p[0] for p in pairs],
+                                                          dtype="float64", index=df.index))
+        df[f"p90_{seg}_min"] = pd.to_numeric(pd.Series([p[1] for p in pairs],
+                                                       dtype="float64", index=df.index))
+        df = df.drop(columns=c)
+    for c in ("calls_total", *EXCLUSION_KEYS, "calls", "calls_sworn_on_scene"):
+        if c in df.columns:
+            df[c] = df[c].astype("int64")
+    if "priority" in df.columns:
+        df["priority"] = df["priority"].astype("Int64")
+    return df
+
+
+def _run(backend: Any, expr: ibis.Table) -> ResponseTable:
+    figures, sql = _execute(backend, expr)
+    figures = _split_quantiles(figures)
     counts = {k: int(figures[k].sum()) for k in (*EXCLUSION_KEYS, "calls")}
     counts["kept"] = counts.pop("calls")
-    return ResponseTable(
-        figures=figures, exclusions=_long_exclusions(counts), sql=str(ibis.to_sql(expr))
-    )
+    return ResponseTable(figures=figures, exclusions=_long_exclusions(counts), sql=sql)
 
 
 def _check_segments(segments: tuple[Segment, ...]) -> None:
@@ -210,7 +234,7 @@ def response_summary(
         raise OptionError("response times are always split by priority: include 'priority' in by")
     _check_segments(segments)
     t = with_exclusion_reason(facts(backend, filters), cap_min)
-    return _run(_summary_expr(t, by, segments, cap_min))
+    return _run(backend, _summary_expr(t, by, segments, cap_min))
 
 
 # -- treated vs comparison areas -----------------------------------------------------------
@@ -303,7 +327,7 @@ def area_groups(backend: Any, as_of: dt.date | None = None) -> pd.DataFrame:
     g = with_treatment(beats, backend, as_of).select(
         "beat", "district", "deployment_start", "treatment_group"
     )
-    return g.order_by(["treatment_group", "beat"]).to_pandas()
+    return _execute(backend, g.order_by(["treatment_group", "beat"]))[0]
 
 
 def treated_vs_comparison(
@@ -325,7 +349,7 @@ def treated_vs_comparison(
     as_of = _as_of_date(backend, filters, as_of)
     t = with_exclusion_reason(with_treatment(facts(backend, filters), backend, as_of), cap_min)
     by = ("treatment_group", "phase", "priority") if by_phase else ("treatment_group", "priority")
-    return _run(_summary_expr(t, by, segments, cap_min))
+    return _run(backend, _summary_expr(t, by, segments, cap_min))
 
 
 # -- sworn vs CSO responders ---------------------------------------------------------------
@@ -350,7 +374,7 @@ def responder_summary(
     """
     _check_segments(segments)
     t = with_exclusion_reason(_with_responder(facts(backend, filters)), cap_min)
-    return _run(_summary_expr(t, ("responder", "priority"), segments, cap_min))
+    return _run(backend, _summary_expr(t, ("responder", "priority"), segments, cap_min))
 
 
 # -- trend ---------------------------------------------------------------------------------
@@ -383,7 +407,7 @@ def response_trend(
         t = _with_responder(t)
         by = ("responder", "period", "priority")
     t = with_exclusion_reason(t.mutate(period=t[grain]), cap_min)
-    return _run(_summary_expr(t, by, segments, cap_min))
+    return _run(backend, _summary_expr(t, by, segments, cap_min))
 
 
 # -- distribution --------------------------------------------------------------------------
@@ -416,25 +440,32 @@ def response_distribution(
         raise OptionError(f"histogram range must be above 0 minutes; got {max_min}")
     n_bins = int(-(-max_min // bin_min))  # ceil
     t = with_exclusion_reason(facts(backend, filters), cap_min)
-    kept = t.filter(t.exclusion == "kept")
-    x = kept[f"{segment}_s"] / 60.0
+    x = t[f"{segment}_s"] / 60.0
+    in_hist = t.exclusion == "kept"
     if segment == "sworn_total":
-        kept = kept.filter(kept.sworn_total_s.notnull() & (kept.sworn_total_s >= 0)
-                           & (kept.sworn_total_s <= cap_min * 60.0))
-        x = kept.sworn_total_s / 60.0
-    k = ibis.least((x / bin_min).floor(), n_bins)
+        in_hist = in_hist & t.sworn_total_s.notnull() & (t.sworn_total_s >= 0) & (
+            t.sworn_total_s <= cap_min * 60.0)
+    # One scan: excluded rows (and kept calls without the segment) get bin NULL and
+    # still count towards the exclusion table.
+    k = ibis.cases((in_hist, ibis.least((x / bin_min).floor(), n_bins)), else_=ibis.null("int64"))
     expr = (
-        kept.mutate(bin=k)
-        .group_by(["priority", "bin"])
+        t.mutate(bin=k)
+        .group_by(["priority", "exclusion", "bin"])
         .aggregate(calls=lambda s: s.count())
-        .order_by(["priority", "bin"])
+        .order_by(["priority", "exclusion", "bin"])
     )
-    df = expr.to_pandas()
-    excl = exclusion_counts(backend, filters, cap_min)
+    got, sql = _execute(backend, expr)
+    counts = got.groupby("exclusion")["calls"].sum().to_dict() if len(got) else {}
+    excl = _long_exclusions({k_: int(v) for k_, v in counts.items()})
+    cols = ["priority", "bin_start_min", "bin_end_min", "overflow", "calls", "share",
+            "cum_share"]
+    df = got[got["bin"].notna()].drop(columns="exclusion") if len(got) else got
     if df.empty:
-        df = pd.DataFrame(columns=["priority", "bin_start_min", "bin_end_min", "overflow",
-                                   "calls", "share", "cum_share"])
-        return ResponseTable(figures=df, exclusions=excl, sql=str(ibis.to_sql(expr)))
+        return ResponseTable(figures=pd.DataFrame(columns=cols), exclusions=excl, sql=sql)
+    df = df.groupby(["priority", "bin"], dropna=False, as_index=False)["calls"].sum()
+    df = df.sort_values(["priority", "bin"]).reset_index(drop=True)
+    df["priority"] = df["priority"].astype("Int64")
+    df["calls"] = df["calls"].astype("int64")
     df["overflow"] = df["bin"] >= n_bins
     df["bin_start_min"] = df["bin"].astype(float) * bin_min
     df.loc[df["overflow"], "bin_start_min"] = float(max_min)
@@ -443,10 +474,7 @@ def response_distribution(
     grp = df.groupby("priority", dropna=False)["calls"]
     df["share"] = df["calls"] / grp.transform("sum")
     df["cum_share"] = grp.cumsum() / grp.transform("sum")
-    df = df[["priority", "bin_start_min", "bin_end_min", "overflow", "calls", "share",
-             "cum_share"]]
-    return ResponseTable(figures=df.reset_index(drop=True), exclusions=excl,
-                         sql=str(ibis.to_sql(expr)))
+    return ResponseTable(figures=df[cols].reset_index(drop=True), exclusions=excl, sql=sql)
 
 
 # -- presentation helpers (pure pandas on aggregated rows) ---------------------------------
@@ -482,5 +510,5 @@ def display_figures(df: pd.DataFrame) -> pd.DataFrame:
         rename[f"p90_{s}_min"] = f"P90 {name} (min)"
     for c in out.columns:
         if c.endswith("_min"):
-            out[c] = out[c].astype("Float64").round(1)
+            out[c] = out[c].astype("float64").round(1)
     return out.rename(columns={k: v for k, v in rename.items() if k in out.columns})

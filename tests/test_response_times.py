@@ -199,7 +199,7 @@ def test_responder_split_cso_calls_get_own_figures(backend):
     # c4 has no assignment: responder "none", excluded as out-of-order
     none1 = row(res.figures, responder="none", priority=1)
     assert (none1.out_of_order, none1.calls) == (1, 0)
-    assert math.isnan(none1.median_total_min)
+    assert math.isnan(none1.median_total_min)  # no kept call: no figure
 
 
 def test_area_groups_split(backend):
