@@ -169,11 +169,15 @@ class DensityGrid:
 
 @dataclass(frozen=True)
 class Deployments:
-    """Deployment areas: ``frame`` has area_id, level, name, geometry, label, start_date,
-    cso_count (one row per area; ``label`` lists every period of that area)."""
+    """Deployment areas: ``frame`` has area_id, level, name, district, geometry, periods,
+    label, start_date, cso_count (one row per area; ``periods`` lists every period of that
+    area). ``labels`` has one map label per group of areas of a district that share the
+    same periods (geometry = their union), so a district's beats starting together get
+    one label instead of six."""
 
     frame: pd.DataFrame
     sql: str
+    labels: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -586,20 +590,24 @@ def deployment_areas(con: duckdb.DuckDBPyConnection, filters: Filters | None = N
         params.extend([*filters.beats, *filters.beats])
     sql = f"""
         SELECT d.area_id, a.level, coalesce(a.name, d.area_id) AS name, a.geometry,
+               CASE WHEN a.level = 'beat' THEN a.parent_id END AS district,
+               coalesce(p.name, a.parent_id) AS district_name,
                d.start_date, d.end_date, d.cso_count, d.note
         FROM deployments d
         JOIN areas a ON a.area_id = d.area_id
+        LEFT JOIN areas p ON p.area_id = a.parent_id AND a.level = 'beat'
         {_where_sql(preds)}
         ORDER BY d.start_date, d.area_id"""
     rows = _df(con, sql, params)
     out = []
     for area_id, grp in rows.groupby("area_id", sort=False):
-        periods = []
+        periods, whens = [], []
         for r in grp.itertuples():
             when = (f"{_fmt_date(r.start_date)} – {_fmt_date(r.end_date)}"
                     if pd.notna(r.end_date) else f"since {_fmt_date(r.start_date)}")
-            count = "" if pd.isna(r.cso_count) else f", {int(r.cso_count)} CSOs"
-            periods.append(when + count)
+            count = _csos(r.cso_count)
+            periods.append(when + (f" · {count}" if count else ""))
+            whens.append(when)
         first = grp.iloc[0]
         try:
             geom = json.loads(first["geometry"])
@@ -608,46 +616,101 @@ def deployment_areas(con: duckdb.DuckDBPyConnection, filters: Filters | None = N
             continue
         out.append({
             "area_id": area_id, "level": first["level"], "name": first["name"],
-            "geometry": geom, "start_date": first["start_date"],
-            "cso_count": grp["cso_count"].iloc[-1],
-            "label": f"{first['name']}: " + "; ".join(periods),
+            "district": first["district"], "district_name": first["district_name"],
+            "geometry": geom, "periods": "; ".join(periods), "dates": "; ".join(whens),
+            "start_date": first["start_date"], "cso_count": grp["cso_count"].iloc[-1],
+            "label": f"{first['name']}\n" + "; ".join(periods),
         })
-    frame = pd.DataFrame(out, columns=["area_id", "level", "name", "geometry", "start_date",
+    frame = pd.DataFrame(out, columns=["area_id", "level", "name", "district", "district_name",
+                                       "geometry", "periods", "dates", "start_date",
                                        "cso_count", "label"])
-    return Deployments(frame, _inline(sql, params))
+    return Deployments(frame.drop(columns=["district_name", "dates"]), _inline(sql, params),
+                       _group_labels(frame, rows))
+
+
+def _group_labels(frame: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """One label per (district, same periods) group of deployment areas."""
+    from shapely.geometry import mapping, shape
+    from shapely.ops import unary_union
+
+    out = []
+    if frame.empty:
+        return pd.DataFrame(columns=["geometry", "label"])
+    keyed = frame.assign(_d=frame["district"].fillna(frame["area_id"]))
+    for _key, grp in keyed.groupby(["_d", "dates"], sort=False):
+        if len(grp) == 1:
+            r = grp.iloc[0]
+            out.append({"geometry": r["geometry"], "label": r["label"]})
+            continue
+        # CSOs per period summed over the group's areas, e.g. "since 1 Jul 2023 · 14 CSOs".
+        sub = rows[rows["area_id"].isin(grp["area_id"])]
+        parts = []
+        for (start, end), per in sub.groupby(["start_date", "end_date"], dropna=False, sort=True):
+            when = (f"{_fmt_date(start)} – {_fmt_date(end)}" if pd.notna(end)
+                    else f"since {_fmt_date(start)}")
+            count = _csos(per["cso_count"].sum(min_count=1))
+            parts.append(when + (f" · {count}" if count else ""))
+        try:
+            union = unary_union([shape(g).buffer(0) for g in grp["geometry"]])
+            geom = mapping(union)
+        except (ValueError, TypeError, AttributeError):
+            geom = grp.iloc[0]["geometry"]
+        name = grp.iloc[0]["district_name"] or grp.iloc[0]["district"]
+        kind = "beats" if (grp["level"] == "beat").all() else "areas"
+        out.append({"geometry": geom,
+                    "label": f"{name} · {len(grp)} {kind}\n" + "; ".join(parts)})
+    return pd.DataFrame(out, columns=["geometry", "label"])
+
+
+def _csos(n: Any) -> str:
+    if n is None or pd.isna(n):
+        return ""
+    n = int(n)
+    return f"{n} CSO" if n == 1 else f"{n} CSOs"
 
 
 def default_change_windows(
     con: duckdb.DuckDBPyConnection, *, max_days: int = 365, min_days: int = 28
 ) -> list[ChangeWindows]:
-    """Before/after windows around each deployment start, earliest first.
+    """Before/after windows around each deployment start date, earliest first.
 
-    Each window is ``max_days`` long, shortened so both fit inside the call data
-    (before = the days just before the start, after = the start day onwards). Starts
-    with fewer than ``min_days`` of data on either side are skipped.
+    Areas starting on the same date form one option (a district's beats usually start
+    together). Each window is ``max_days`` long, shortened so both fit inside the call
+    data (before = the days just before the start, after = the start day onwards).
+    Starts with fewer than ``min_days`` of data on either side are skipped.
     """
     span = con.execute("SELECT min(day), max(day) FROM call_facts").fetchall()[0]
     lo, hi = (pd.Timestamp(x).date() if x is not None else None for x in span)
     if lo is None or hi is None:
         return []
     rows = con.execute(
-        "SELECT d.area_id, coalesce(a.name, d.area_id), d.start_date, d.cso_count "
-        "FROM deployments d LEFT JOIN areas a USING (area_id) "
+        "SELECT d.start_date, d.area_id, "
+        "CASE WHEN a.level = 'beat' THEN a.parent_id ELSE d.area_id END AS district, "
+        "d.cso_count FROM deployments d LEFT JOIN areas a USING (area_id) "
         "ORDER BY d.start_date, d.area_id").fetchall()
+    groups: dict[dt.date, list[tuple[str, str | None, int | None]]] = {}
+    for start, area_id, district, cso in rows:
+        groups.setdefault(pd.Timestamp(start).date(), []).append((area_id, district, cso))
     out = []
-    for area_id, name, start, cso in rows:
-        start = pd.Timestamp(start).date()
+    for start, members in groups.items():
         length = min(max_days, (start - lo).days, (hi - start).days + 1)
         if length < min_days:
             continue
-        cso_txt = f", {cso} CSOs" if cso is not None else ""
+        ids = [m[0] for m in members]
+        districts = sorted({m[1] for m in members if m[1]})
+        if len(ids) <= 2:
+            who = " and ".join(ids)
+        else:
+            who = f"{', '.join(districts)} ({len(ids)} areas)" if districts else f"{len(ids)} areas"
+        total = sum(m[2] for m in members if m[2] is not None)
+        csos = f", {_csos(total)}" if total else ""
         out.append(ChangeWindows(
-            label=f"{name} from {_fmt_date(start)}{cso_txt} ({length} days each side)",
+            label=f"{who} from {_fmt_date(start)}{csos} — {length} days each side",
             before_start=start - dt.timedelta(days=length),
             before_end=start - dt.timedelta(days=1),
             after_start=start,
             after_end=start + dt.timedelta(days=length - 1),
-            area_id=area_id,
+            area_id=ids[0],
         ))
     return out
 
@@ -802,8 +865,8 @@ def resolve_tier(con: duckdb.DuckDBPyConnection) -> Tier:
 _CSS = """
 <style>
   html, body {margin:0; padding:0;}
-  .leaflet-container {background:#fafafa; font-family: 'Source Sans Pro', Arial, sans-serif;}
-  .cso-legend {position:absolute; bottom:18px; left:10px; z-index:1000; background:rgba(255,255,255,.93);
+  .leaflet-container {background:#fafafa !important; font-family: 'Source Sans Pro', Arial, sans-serif;}
+  .cso-legend {position:absolute; bottom:24px; right:10px; z-index:1000; background:rgba(255,255,255,.93);
     padding:6px 9px; border-radius:4px; box-shadow:0 1px 4px rgba(0,0,0,.3); font:12px Arial, sans-serif;
     max-width:260px; line-height:1.35;}
   .cso-legend b {display:block; margin-bottom:3px;}
@@ -947,17 +1010,28 @@ def _seq_legend_rows(edges: list[float], unit: str) -> list[tuple[str, str]]:
 def _add_deployments(m: Any, deployments: Deployments | None) -> int:
     if deployments is None or deployments.frame.empty:
         return 0
-    feats = [
+    import offlinefolium
+
+    group = offlinefolium.FeatureGroup(name="CSO deployment areas")
+    outlines = [
         _feature(r.area_id, r.level, r.geometry,
-                 {"color": DEPLOY_COLOR, "weight": 3, "dashArray": "6 4", "fill": True,
-                  "fillColor": DEPLOY_COLOR, "fillOpacity": 0.04},
-                 label=html.escape(r.label))
+                 {"color": DEPLOY_COLOR, "weight": 2.5, "dashArray": "6 4", "fill": False})
         for r in deployments.frame.itertuples()
     ]
     # Not interactive: clicks and tooltips go to the areas underneath.
-    layer = _geojson_layer(feats, "CSO deployment areas", None, _LABEL_JS)
+    layer = _geojson_layer(outlines, "outlines", None, None)
     layer.options["interactive"] = False
-    layer.add_to(m)
+    layer.add_to(group)
+    labels = deployments.labels if deployments.labels is not None else deployments.frame
+    feats = [
+        _feature("label", "", r.geometry, {"stroke": False, "fill": False},
+                 label=html.escape(r.label).replace("\n", "<br>"))
+        for r in labels.itertuples()
+    ]
+    layer = _geojson_layer(feats, "labels", None, _LABEL_JS)
+    layer.options["interactive"] = False
+    layer.add_to(group)
+    group.add_to(m)
     return 1
 
 

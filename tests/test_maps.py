@@ -207,8 +207,8 @@ def test_density_of_incidents_and_empty_filter(con) -> None:
 # -- deployments and change ---------------------------------------------------------------
 def test_deployment_labels(con) -> None:
     dep = maps.deployment_areas(con).frame.set_index("area_id")
-    assert dep.loc["D1", "label"] == "District 1: since 1 Mar 2025, 3 CSOs"
-    assert dep.loc["D2-B02", "label"] == "D2-B02: 10 Mar 2025 – 20 Mar 2025, 1 CSOs"
+    assert dep.loc["D1", "label"] == "District 1\nsince 1 Mar 2025 · 3 CSOs"
+    assert dep.loc["D2-B02", "label"] == "D2-B02\n10 Mar 2025 – 20 Mar 2025 · 1 CSO"
     # Date filter: only deployments active in the range; area filter: D2 only.
     later = maps.deployment_areas(con, Filters(start=dt.date(2025, 3, 21))).frame
     assert list(later["area_id"]) == ["D1"]
@@ -224,6 +224,7 @@ def test_default_windows_fit_the_data(con) -> None:
     assert (w[0].before_start, w[0].before_end) == (dt.date(2025, 2, 13), dt.date(2025, 2, 28))
     assert (w[0].after_start, w[0].after_end) == (dt.date(2025, 3, 1), dt.date(2025, 3, 16))
     assert w[1].area_id == "D2-B02" and w[1].after_days == 7
+    assert w[0].label == "D1 from 1 Mar 2025, 3 CSOs — 16 days each side"
     assert maps.default_change_windows(con, min_days=10)[0].area_id == "D1"
     assert len(maps.default_change_windows(con, min_days=10)) == 1
 
@@ -327,7 +328,7 @@ def test_html_has_no_external_url(rendered) -> None:
 def test_html_carries_values_labels_and_legend(rendered) -> None:
     c = rendered["choropleth"]
     assert "25.0 %" in c and "cso-legend" in c and "CSO-handled share by beat" in c
-    assert "since 1 Mar 2025, 3 CSOs" in c                          # deployment label
+    assert "since 1 Mar 2025" in c and "3 CSOs" in c                       # deployment label
     assert "cso-map-click" in c                                      # click posts the area
     ch = rendered["change"]
     assert "-1.20" in ch and maps.GREY_SMALL in ch and "-25.0 %" in ch
