@@ -232,6 +232,10 @@ def read_csv(data: bytes | str | Path, *, file: str | None = None) -> pd.DataFra
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputDataError(f"not a readable CSV: {exc}", file=name) from exc
     df.columns = [str(c).strip().lower() for c in df.columns]
+    missing = [c for c in ("call_type", "cso_tier") if c not in df.columns]
+    if missing:
+        raise InputDataError(f"missing column {missing[0]!r} in the header; expected "
+                             f"{', '.join(COLUMNS)}", file=name, row=1, column=missing[0])
     unknown = [c for c in df.columns if c not in COLUMNS and c != "calls"]
     if unknown:
         raise InputDataError(f"unknown column {unknown[0]!r}; expected "
