@@ -70,6 +70,8 @@ def _dict(idx: np.ndarray, values) -> pa.DictionaryArray:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, tbl: pa.Table, select: str = "*") -> None:
+    # several record batches let DuckDB scan the frame on all threads
+    tbl = pa.Table.from_batches(tbl.to_batches(max_chunksize=122_880), schema=tbl.schema)
     con.register("_syn_chunk", tbl)
     try:
         # table name from the fixed list of canonical tables in this module
@@ -98,7 +100,6 @@ class Model:
     units_lambda: np.ndarray  # (types, 4) extra-units Poisson mean
     staff_plan: np.ndarray  # (district, weekday, shift) sworn units planned
     roster: np.ndarray  # (district, shift) number of sworn unit ids
-    load_norm: float
 
 
 def _weekday(days: np.ndarray) -> np.ndarray:
@@ -207,14 +208,10 @@ def build_model(n_calls: int, seed: int, rng: np.random.Generator) -> Model:
         peak = demand[:, :, shift == s].max(axis=2) * (1 + P.SEASON_AMPLITUDE)
         staff_plan[:, :, s] = np.maximum(2, np.ceil(peak / P.SWORN_TARGET_PEAK_UTIL / P.SWORN_ATTENDANCE))
     roster = np.maximum(staff_plan.max(axis=1), P.MIN_SWORN_ROSTER).astype(int)
-    # normaliser of the load factor: mean over expected calls of g(u expected)
-    u_exp = demand / (staff_plan[:, :, shift] * P.SWORN_ATTENDANCE)
-    g = _load_g(u_exp)
-    load_norm = float((g * demand).sum() / demand.sum())
 
     return Model(n_calls, seed, city, population, start_day, cso_count, patrol_share, dose,
                  day_factor, beat_w_public, beat_w_officer, prio_cum, online_p, onscene, lam,
-                 staff_plan, roster, load_norm)
+                 staff_plan, roster)
 
 
 def _expected_capped_poisson(lam: np.ndarray, cap: int) -> np.ndarray:
@@ -756,6 +753,18 @@ def generate_incidents(con, m: Model, rng: np.random.Generator) -> dict:
 
 
 # -- small tables ----------------------------------------------------------------------------
+def _insert_rows(con, table: str, columns: list[str], rows: list[tuple]) -> None:
+    """Insert a few Python rows in one statement (executemany is slow on a file)."""
+    data = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
+    if "end_date" in data:  # all NULL: give Arrow the type
+        data["end_date"] = pa.array(data["end_date"], type=pa.date32())
+    if "old_value" in data:
+        data["old_value"] = pa.array(data["old_value"], type=pa.string())
+    if "parent_id" in data:
+        data["parent_id"] = pa.array(data["parent_id"], type=pa.string())
+    _insert(con, table, pa.table(data))
+
+
 def insert_reference(con, m: Model) -> None:
     city = m.city
     rows = []
@@ -767,20 +776,22 @@ def insert_reference(con, m: Model) -> None:
         d = city.beat_district[b]
         rows.append((bid, "beat", f"Beat {bid}", P.DISTRICTS[d],
                      shapely.to_geojson(city.beat_polys[b]), int(m.population[b])))
-    con.executemany("INSERT INTO areas VALUES (?, ?, ?, ?, ?, ?)", rows)
+    _insert_rows(con, "areas", ["area_id", "level", "name", "parent_id", "geometry", "population"], rows)
 
     ct = [(str(P.CT_CODE[t]), P.CT_DESC[t], str(P.CT_CATEGORY[t]), str(P.CT_TIER[t]),
            bool(P.CT_SENSITIVE[t])) for t in range(P.N_TYPES)]
-    con.executemany("INSERT INTO call_types VALUES (?, ?, ?, ?, ?)", ct)
+    _insert_rows(con, "call_types", ["call_type", "description", "category", "cso_tier", "sensitive"], ct)
     hist = []
     for code, desc, cat, tier, sens in ct:
         for field, val in (("description", desc), ("category", cat), ("cso_tier", tier),
                            ("sensitive", str(sens).lower())):
             hist.append((1, dt.datetime(2022, 1, 1), "demo generator", code, field, None, val))
-    con.executemany("INSERT INTO call_type_history VALUES (?, ?, ?, ?, ?, ?, ?)", hist)
+    _insert_rows(con, "call_type_history", ["version", "changed_at", "changed_by", "call_type", "field",
+                                            "old_value", "new_value"], hist)
 
     ids, types, home, _ = unit_table(m)
-    con.executemany("INSERT INTO units VALUES (?, ?, ?)", list(zip(ids, types, home, strict=True)))
+    _insert_rows(con, "units", ["unit_id", "unit_type", "home_district"],
+                 list(zip(ids, types, home, strict=True)))
 
     dep = []
     for b, bid in enumerate(city.beat_ids):
@@ -789,7 +800,7 @@ def insert_reference(con, m: Model) -> None:
             dep.append((bid, start, None, int(m.cso_count[b]),
                         f"CSO programme phase {P.DISTRICTS[city.beat_district[b]]}; planned "
                         f"foot patrol {m.dose_h_week[b]:.1f} h/week"))
-    con.executemany("INSERT INTO deployments VALUES (?, ?, ?, ?, ?)", dep)
+    _insert_rows(con, "deployments", ["area_id", "start_date", "end_date", "cso_count", "note"], dep)
 
 
 def _to_jsonable(x):
@@ -811,6 +822,7 @@ def build(con: duckdb.DuckDBPyConnection, n_calls: int, seed: int,
     from analytics.synthetic._truth import make_truth
 
     progress = progress or _noop
+    con.execute("SET enable_progress_bar = false")  # our caller shows its own progress
     root = np.random.SeedSequence(seed)
     s_city, s_vol, s_calls, s_inc, s_act, s_staff = root.spawn(6)
     progress(0.0, "city geometry")
