@@ -245,6 +245,12 @@ def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset,
                 f"(SELECT area_id FROM areas WHERE level = $2)",
                 [src.label() if src else level, level])
     key = ["call_id", "unit_id"] if preset.per_unit else list(spec.key)
+    if preset.per_unit:
+        # Keys repeat only among calls with several rows; none means no duplicates either.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _ing_multi AS SELECT call_id FROM {T} "
+                    "WHERE call_id IS NOT NULL GROUP BY call_id HAVING count(*) > 1")
+        if not _n(con, "SELECT count(*) FROM _ing_multi"):
+            return
     kcols = ", ".join(ident(k) for k in key)
     knotnull = " AND ".join(f"{ident(k)} IS NOT NULL" for k in key)
     klabel = "+".join((preset.columns[k].label() if k in preset.columns else
@@ -433,12 +439,19 @@ def import_file(
         staged = _stage_rows(con, table, stage, p, file, progress)
         # Phase 2: every persistent change in one transaction.
         progress(0.7, "loading")
-        with db.transaction(con):
-            _ensure_tables(con)
-            result = _load_rows(con, table, p, file, checksum, staged)
-            if refresh and table in ("calls", "assignments", "units", "call_types"):
-                progress(0.9, "updating derived tables")
-                facts.refresh_derived(con)
+        # Row order inside the canonical tables carries no meaning: let DuckDB insert in
+        # parallel (file order was needed only for row numbers, now assigned).
+        order = db.scalar(con, "SELECT current_setting('preserve_insertion_order')")
+        con.execute("SET preserve_insertion_order = false")
+        try:
+            with db.transaction(con):
+                _ensure_tables(con)
+                result = _load_rows(con, table, p, file, checksum, staged)
+                if refresh and table in ("calls", "assignments", "units", "call_types"):
+                    progress(0.9, "updating derived tables")
+                    facts.refresh_derived(con)
+        finally:
+            con.execute(f"SET preserve_insertion_order = {'true' if order else 'false'}")
     finally:
         _readers.release(con, stage)
         _drop_temps(con)
@@ -504,12 +517,22 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawS
     chk = [f"CASE WHEN {c.condition} THEN {c.value_sql} END AS _chk{i}"
            for i, c in enumerate(plan.checks)]
     progress(0.1, "reading and converting")
+    params = {**plan.params.values, **stage.params}
+    select = ", ".join(plan.select + chk)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {T} AS SELECT {', '.join(plan.select + chk)} "
-                    f"FROM ({stage.source_sql})", {**plan.params.values, **stage.params})
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {T} AS SELECT {select} "
+                    f"FROM {plan.from_sql(stage.source_sql)}", params)
     except duckdb.Error as exc:
-        raise InputDataError(_readers._reader_message(exc, stage.delimiter or "",
-                                                      stage.encoding or ""), file=file) from None
+        if stage.tolerant_sql is None:
+            raise InputDataError(_readers._reader_message(exc, stage.delimiter or "",
+                                                          stage.encoding or ""), file=file) from None
+        log.info("strict CSV scan failed (%s); rescanning with reject tables", exc)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {T} AS SELECT {select} "
+                        f"FROM {plan.from_sql(stage.tolerant_sql)}", params)
+        except duckdb.Error as exc2:
+            raise InputDataError(_readers._reader_message(exc2, stage.delimiter or "",
+                                                          stage.encoding or ""), file=file) from None
     _readers.collect_reader_rejects(con, stage, p.skip_rows)
     base, n_good = con.execute(f"SELECT coalesce(min(rowid), 0), count(*) FROM {T}").fetchall()[0]
     n_rows = int(n_good) + len(stage.reader_rejects)
@@ -557,9 +580,12 @@ def _load_rows(con: duckdb.DuckDBPyConnection, table: str, p: Preset, file: str,
     warnings = dict(st.warnings)
     also: dict[str, tuple[int, int, int]] = {}
     if p.per_unit:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _ing_multi AS SELECT call_id FROM {T} "
-                    "GROUP BY call_id HAVING count(*) > 1")
         has_multi = _n(con, "SELECT count(*) FROM _ing_multi") > 0
+        if has_multi:
+            # _ing_multi was built during validation, before rejected rows were removed.
+            con.execute("DELETE FROM _ing_multi WHERE call_id NOT IN (SELECT call_id FROM "
+                        f"{T} GROUP BY call_id HAVING count(*) > 1)")
+            has_multi = _n(con, "SELECT count(*) FROM _ing_multi") > 0
         if has_multi:
             differ = _n(con, f"SELECT count(*) FROM (SELECT call_id FROM {T} WHERE call_id IN "
                              "(SELECT call_id FROM _ing_multi) GROUP BY call_id HAVING "

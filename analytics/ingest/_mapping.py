@@ -256,7 +256,7 @@ def preview(con: duckdb.DuckDBPyConnection, path: str | Path, preset: Preset,
         plan = build_plan(spec, preset)
         cols = list(spec.names) + (["unit_id", "_unit_type"] if preset.per_unit else [])
         sql = (f"SELECT {', '.join(ident(c) for c in cols)} FROM (SELECT {', '.join(plan.select)} "
-               f"FROM (SELECT * FROM ({stage.source_sql}) LIMIT {int(n)}))")
+               f"FROM {plan.from_sql(f'SELECT * FROM ({stage.source_sql}) LIMIT {int(n)}')})")
         try:
             df = con.execute(sql, {**plan.params.values, **stage.params}).df()
         except duckdb.Error as exc:

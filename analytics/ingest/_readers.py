@@ -1,8 +1,8 @@
 """Readers: put a CSV/TSV, Excel or Parquet file into a temporary all-text table.
 
 CSV goes through DuckDB's ``read_csv`` with explicit options (delimiter, quote, escape,
-encoding, header, every column as text) and ``store_rejects`` so that lines DuckDB cannot
-split (too few/many fields, bad quoting, invalid characters) are reported with their
+encoding, header, every column as text); when that strict scan fails it is redone with
+``store_rejects`` so that lines DuckDB cannot split (too few/many fields, bad quoting, invalid characters) are reported with their
 record number instead of failing the whole file. Parquet goes through ``read_parquet``.
 Excel goes through openpyxl into Arrow (openpyxl is row-based; Excel files are small).
 
@@ -46,6 +46,9 @@ class RawStage:
     source_sql: str
     params: dict[str, object]
     first_row: int
+    # Same scan, but bad records go to DuckDB's reject tables instead of failing the scan
+    # (slower, so used only when the strict scan fails).
+    tolerant_sql: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
     format: str = "csv"
@@ -188,9 +191,6 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, preset: Preset) -> Raw
         "escape": escape,
         "encoding": encoding,
         "skip": preset.skip_rows,
-        "store_rejects": True,
-        "rejects_table": "_ing_rej_errors",
-        "rejects_scan": "_ing_rej_scans",
         "max_line_size": MAX_LINE_BYTES,
         "null_padding": False,
         "strict_mode": True,
@@ -202,15 +202,22 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, preset: Preset) -> Raw
         params[f"src_{k}"] = v
         args.append(f"{k} = $src_{k}")
     source = f"SELECT * FROM read_csv($src_path, {', '.join(args)})"
+    tolerant = (f"SELECT * FROM read_csv($src_path, {', '.join(args)}, store_rejects = true, "
+                "rejects_table = '_ing_rej_errors', rejects_scan = '_ing_rej_scans')")
     for t in ("_ing_rej_errors", "_ing_rej_scans"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     try:
         columns = [r[0] for r in con.execute(f"DESCRIBE {source}", params).fetchall()]
-    except duckdb.Error as exc:
-        raise InputDataError(_reader_message(exc, delim, encoding), file=str(path)) from None
+    except duckdb.Error:
+        # The strict sniff fails on a broken record; the tolerant scan will report it.
+        source = tolerant
+        try:
+            columns = [r[0] for r in con.execute(f"DESCRIBE {source}", params).fetchall()]
+        except duckdb.Error as exc:
+            raise InputDataError(_reader_message(exc, delim, encoding), file=str(path)) from None
     return RawStage(columns=columns, source_sql=source, params=params,
                     first_row=2 + preset.skip_rows, encoding=encoding, delimiter=delim,
-                    format="csv")
+                    format="csv", tolerant_sql=tolerant)
 
 
 def _reader_message(exc: Exception, delim: str, encoding: str) -> str:

@@ -52,6 +52,12 @@ class Plan:
     checks: list[Check]
     params: Params
     mapped: set[str]  # canonical columns with a source (or derived)
+    inner: list[str] = field(default_factory=list)  # raw text columns computed once
+
+    def from_sql(self, source_sql: str) -> str:
+        """``FROM`` clause: the source plus the raw text columns the SELECT list uses."""
+        inner = ", ".join(["*", *self.inner])
+        return f"(SELECT {inner} FROM ({source_sql}))"
 
 
 def _text(src_sql: str, preset: Preset) -> str:
@@ -120,17 +126,24 @@ def typed_sql(col: Column, raw: str, preset: Preset, src: Source, p: Params) -> 
     return raw, ""
 
 
-def _date_time_sql(src: Source, preset: Preset, p: Params) -> tuple[str, str]:
-    d = _text(ident(src.date or ""), preset)
+def _date_time_sql(src: Source, preset: Preset, p: Params, inner: list[str]) -> tuple[str, str]:
+    d = _alias(inner, _text(ident(src.date or ""), preset))
     dfmt = [src.date_format] if src.date_format else list(preset.formats_for(Source(), "date"))
     dparse = (f"CAST(coalesce(try_strptime({d}, {p.add(dfmt)}), "
               f"try_strptime({d}, {p.add(list(preset.formats_for(Source(), 'timestamp')))})) AS DATE)")
     if not src.time:
         return f"CAST({dparse} AS TIMESTAMP)", d
-    t = _text(ident(src.time), preset)
+    t = _alias(inner, _text(ident(src.time), preset))
     tfmt = [src.time_format] if src.time_format else ["%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p"]
     tparse = f"CAST(try_strptime({t}, {p.add(tfmt)}) AS TIME)"
     return f"({dparse} + {tparse})", f"concat_ws(' ', {d}, {t})"
+
+
+def _alias(inner: list[str], expr: str) -> str:
+    """Compute ``expr`` once in the inner SELECT; return the alias that names it."""
+    name = f"_r{len(inner)}"
+    inner.append(f"{expr} AS {name}")
+    return name
 
 
 def build_plan(spec: TableSpec, preset: Preset) -> Plan:
@@ -141,6 +154,7 @@ def build_plan(spec: TableSpec, preset: Preset) -> Plan:
     """
     p = Params()
     select: list[str] = []
+    inner: list[str] = []
     checks: list[Check] = []
     mapped: set[str] = set()
     typed: dict[str, str] = {}
@@ -151,11 +165,13 @@ def build_plan(spec: TableSpec, preset: Preset) -> Plan:
         mapped.add(col.name)
         label = src.label()
         if col.kind == "timestamp" and src.date:
-            expr, raw = _date_time_sql(src, preset, p)
+            expr, raw = _date_time_sql(src, preset, p, inner)
             expr = _tz(expr, preset, p)
             reason = "unparseable time"
         else:
             raw = raw_sql(src, preset, p)
+            if col.kind != "text":
+                raw = _alias(inner, raw)
             expr, reason = typed_sql(col, raw, preset, src, p)
         typed[col.name] = expr
         if reason:
@@ -167,7 +183,7 @@ def build_plan(spec: TableSpec, preset: Preset) -> Plan:
         anchor = typed[preset.duration_anchor]
         nums = []
         for c in cols:
-            raw = _text(ident(c), preset)
+            raw = _alias(inner, _text(ident(c), preset))
             num = f"TRY_CAST({raw} AS DOUBLE)"
             checks.append(Check(c, raw, f"not a number ({preset.duration_unit})",
                                 f"{raw} IS NOT NULL AND {num} IS NULL"))
@@ -212,4 +228,4 @@ def build_plan(spec: TableSpec, preset: Preset) -> Plan:
         select.append(f"{rule} AS _unit_rule")
         select.append(f"coalesce({rule}, {p.add(preset.unit_default_type)}) AS _unit_type")
         mapped.add("unit_id")
-    return Plan(select=select, checks=checks, params=p, mapped=mapped)
+    return Plan(select=select, checks=checks, params=p, mapped=mapped, inner=inner)
