@@ -512,3 +512,29 @@ def display_figures(df: pd.DataFrame) -> pd.DataFrame:
         if c.endswith("_min"):
             out[c] = out[c].astype("float64").round(1)
     return out.rename(columns={k: v for k, v in rename.items() if k in out.columns})
+
+
+def table_figures(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`display_figures` for a table: minutes as text with one decimal, and "—"
+    where a group kept no call (so no cell reads NaN or None)."""
+    out = display_figures(df)
+    for c in out.columns:
+        if c.endswith("(min)"):
+            out[c] = ["—" if v != v else f"{v:.1f}" for v in out[c]]
+    if "Period" in out.columns:
+        out["Period"] = [str(pd.Timestamp(v).date()) for v in out["Period"]]
+    return out
+
+
+def display_groups(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`area_groups` for a table: readable headers, "never" for no deployment."""
+    out = df.copy()
+    out["deployment_start"] = [
+        "never" if v is None or v != v else str(pd.Timestamp(v).date())
+        for v in out["deployment_start"]
+    ]
+    out["district"] = out["district"].fillna("—")
+    out["treatment_group"] = out["treatment_group"].str.replace("_", " ")
+    return out.rename(columns={"beat": "Beat", "district": "District",
+                               "deployment_start": "First deployment",
+                               "treatment_group": "Group"})

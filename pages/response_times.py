@@ -34,6 +34,7 @@ segment = c2.selectbox(
 grain = c3.radio("Trend by", rt.GRAINS, index=1, horizontal=True, key="rt_grain",
                  format_func=str.capitalize)
 seg_name = segment.replace("_", " ")
+med, p90 = f"Median {seg_name} (min)", f"P90 {seg_name} (min)"
 
 
 # Cached page helpers, keyed by the hashable Filters (the backend is not hashed).
@@ -94,7 +95,8 @@ st.subheader("Median and 90th percentile by priority")
 left, right = st.columns([3, 2])
 with left:
     disp = rt.display_figures(summary.figures)
-    components.table_with_downloads(disp, "Response times by priority", filters=filters,
+    components.table_with_downloads(rt.table_figures(summary.figures),
+                                    "Response times by priority", filters=filters,
                                     key="rt_summary")
 with right:
     st.markdown("**Exclusions** (each call counted at its first exclusion step)")
@@ -116,110 +118,132 @@ fig = px.bar(bars, x="Priority", y="Minutes", color="Statistic", barmode="group"
 fig.update_layout(height=380, legend_title_text="", margin={"t": 30})
 st.plotly_chart(fig, width="stretch")
 
-# -- 2. trend ----------------------------------------------------------------------------------
-st.subheader(f"Trend by {grain}")
-trend = _trend(backend, filters, grain, segment, "none", cap_min, DB_FILE)
-tdisp = rt.display_figures(trend.figures)
-med, p90 = f"Median {seg_name} (min)", f"P90 {seg_name} (min)"
-stat = st.radio("Statistic", [med, p90], horizontal=True, key="rt_trend_stat")
-fig = px.line(tdisp, x="Period", y=stat, color="Priority", markers=grain == "month",
-              category_orders=PRIORITY_ORDER,
-              hover_data=["Calls kept", "Calls (all)"],
-              labels={stat: f"{stat.replace('(min)', '')}(minutes)",
-                      "Period": f"{grain.capitalize()} (calls by date received)"})
-fig.update_layout(height=380, margin={"t": 30})
-st.plotly_chart(fig, width="stretch")
-with st.expander(f"Trend table ({len(tdisp)} rows, with the exclusions of each {grain})"):
-    components.table_with_downloads(tdisp, f"Response-time trend by {grain}", filters=filters,
-                                    key="rt_trend")
+# -- breakdowns in tabs (lazy: only the open tab runs its queries) -----------------------------
+TABS = ["Trend", "CSO areas vs comparison", "Sworn vs CSO responders", "Distribution"]
+tabs = dict(zip(TABS, st.tabs(TABS, key="rt_tab", on_change="rerun"), strict=True))
+sqls = [summary.sql]
 
-# -- 3. treated vs comparison areas ------------------------------------------------------------
-st.subheader("CSO areas vs comparison areas")
-treated = _treated(backend, filters, cap_min, DB_FILE)
-gdisp = rt.display_figures(treated.figures)
-if gdisp.empty:
-    st.info("No deployments or no calls in deployed/comparison beats for these filters.")
-else:
-    st.caption(
-        "Treated = beats covered by a CSO deployment (of the beat or its district) that "
-        "started on or before the end of the selected period; comparison = beats never "
-        "deployed; not yet treated = deployment starts later (kept apart)."
-    )
-    fig = px.bar(gdisp, x="Priority", y="Median total (min)", color="Areas", barmode="group",
-                 category_orders=PRIORITY_ORDER, hover_data=["Calls kept", "P90 total (min)"],
-                 labels={"Median total (min)": "Median total response (minutes)"})
-    fig.update_layout(height=360, margin={"t": 30})
-    st.plotly_chart(fig, width="stretch")
-    components.table_with_downloads(gdisp, "Response times treated vs comparison areas",
-                                    filters=filters, key="rt_treated")
-    ttrend = _trend(backend, filters, grain, segment, "treatment", cap_min, DB_FILE)
-    ttd = rt.display_figures(ttrend.figures)
-    if not ttd.empty:
-        fig = px.line(ttd, x="Period", y=med, color="Areas", facet_col="Priority",
-                      facet_col_wrap=2, category_orders=PRIORITY_ORDER,
-                      labels={med: f"Median {seg_name} (minutes)",
-                              "Period": f"{grain.capitalize()}"})
-        fig.update_layout(height=520, margin={"t": 40})
-        fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
-        st.plotly_chart(fig, width="stretch")
-        with st.expander("Trend by area group (table)"):
-            components.table_with_downloads(ttd, f"Response-time trend by area group by {grain}",
-                                            filters=filters, key="rt_treated_trend")
-    with st.expander("Which beats are in which group"):
-        groups = _groups(backend, filters, DB_FILE)
-        components.table_with_downloads(groups, "Beats by treatment group", filters=filters,
-                                        key="rt_groups")
 
-# -- 4. sworn vs CSO responders ----------------------------------------------------------------
-st.subheader("Sworn vs CSO responders")
-resp = _responders(backend, filters, cap_min, DB_FILE)
-rdisp = rt.display_figures(resp.figures)
-st.caption(
-    "Split by the call's primary unit type, so CSO-handled calls get their own figures. "
-    "Total = first unit of any type on scene; sworn total = first sworn unit on scene "
-    "(for CSO calls, the sworn backup when one came)."
-)
-rplot = rdisp[rdisp["Calls kept"] > 0]
-fig = px.bar(rplot, x="Priority", y="Median total (min)", color="Primary responder",
-             barmode="group", category_orders=PRIORITY_ORDER,
-             hover_data=["Calls kept", "P90 total (min)"],
-             labels={"Median total (min)": "Median total response (minutes)"})
-fig.update_layout(height=360, margin={"t": 30})
-st.plotly_chart(fig, width="stretch")
-components.table_with_downloads(rdisp, "Response times by primary responder", filters=filters,
-                                key="rt_responders")
+def _is_open(name: str) -> bool:
+    # .open is None when tab state is not tracked (then every tab renders).
+    return tabs[name].open is not False
 
-# -- 5. distribution ---------------------------------------------------------------------------
-st.subheader(f"Distribution of {rt.SEGMENT_LABELS[segment].split(' (')[0].lower()} time")
-dist = _distribution(backend, filters, segment, cap_min, DB_FILE)
-if dist.figures.empty:
-    st.info("No kept calls to draw a distribution for this segment.")
-else:
-    ddf = dist.figures.assign(Priority=[rt.priority_label(p) for p in dist.figures["priority"]])
-    top = float(ddf["bin_start_min"].max())
-    h1, h2 = st.columns(2)
-    with h1:
-        fig = px.bar(ddf, x="bin_start_min", y="share", color="Priority",
-                     category_orders=PRIORITY_ORDER, barmode="overlay", opacity=0.6,
-                     labels={"bin_start_min": f"Response time, 1-minute bins (minutes; last "
-                                              f"bar = {top:.0f} min or more)",
-                             "share": "Share of the priority's kept calls"})
-        fig.update_layout(height=360, margin={"t": 30}, yaxis_tickformat=".0%")
-        st.plotly_chart(fig, width="stretch")
-    with h2:
-        fig = px.line(ddf[~ddf["overflow"]], x="bin_end_min", y="cum_share", color="Priority",
+
+if _is_open("Trend"):
+    with tabs["Trend"]:
+        st.subheader(f"Trend by {grain}")
+        trend = _trend(backend, filters, grain, segment, "none", cap_min, DB_FILE)
+        tdisp = rt.display_figures(trend.figures)
+        stat = st.radio("Statistic", [med, p90], horizontal=True, key="rt_trend_stat")
+        fig = px.line(tdisp, x="Period", y=stat, color="Priority", markers=grain == "month",
                       category_orders=PRIORITY_ORDER,
-                      labels={"bin_end_min": "Response time (minutes)",
-                              "cum_share": "Share of calls answered within (ECDF)"})
-        fig.update_layout(height=360, margin={"t": 30}, yaxis_tickformat=".0%")
+                      hover_data=["Calls kept", "Calls (all)"],
+                      labels={stat: f"{stat.replace('(min)', '')}(minutes)",
+                              "Period": f"{grain.capitalize()} (calls by date received)"})
+        fig.update_layout(height=380, margin={"t": 30})
         st.plotly_chart(fig, width="stretch")
-    with st.expander("Distribution table (binned in the database)"):
-        components.table_with_downloads(dist.figures, f"Response-time distribution {segment}",
-                                        filters=filters, key="rt_dist")
+        with st.expander(f"Trend table ({len(tdisp)} rows, with the exclusions of each {grain})"):
+            components.table_with_downloads(rt.table_figures(trend.figures), f"Response-time trend by {grain}", filters=filters,
+                                            key="rt_trend")
+
+        sqls.append(trend.sql)
+
+if _is_open("CSO areas vs comparison"):
+    with tabs["CSO areas vs comparison"]:
+        st.subheader("CSO areas vs comparison areas")
+        treated = _treated(backend, filters, cap_min, DB_FILE)
+        gdisp = rt.display_figures(treated.figures)
+        if gdisp.empty:
+            st.info("No deployments or no calls in deployed/comparison beats for these filters.")
+        else:
+            st.caption(
+                "Treated = beats covered by a CSO deployment (of the beat or its district) that "
+                "started on or before the end of the selected period; comparison = beats never "
+                "deployed; not yet treated = deployment starts later (kept apart)."
+            )
+            fig = px.bar(gdisp, x="Priority", y="Median total (min)", color="Areas", barmode="group",
+                         category_orders=PRIORITY_ORDER, hover_data=["Calls kept", "P90 total (min)"],
+                         labels={"Median total (min)": "Median total response (minutes)"})
+            fig.update_layout(height=360, margin={"t": 30})
+            st.plotly_chart(fig, width="stretch")
+            components.table_with_downloads(rt.table_figures(treated.figures), "Response times treated vs comparison areas",
+                                            filters=filters, key="rt_treated")
+            ttrend = _trend(backend, filters, grain, segment, "treatment", cap_min, DB_FILE)
+            ttd = rt.display_figures(ttrend.figures)
+            if not ttd.empty:
+                fig = px.line(ttd, x="Period", y=med, color="Areas", facet_col="Priority",
+                              facet_col_wrap=2, category_orders=PRIORITY_ORDER,
+                              labels={med: f"Median {seg_name} (minutes)",
+                                      "Period": f"{grain.capitalize()}"})
+                fig.update_layout(height=520, margin={"t": 40})
+                fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+                st.plotly_chart(fig, width="stretch")
+                with st.expander("Trend by area group (table)"):
+                    components.table_with_downloads(rt.table_figures(ttrend.figures), f"Response-time trend by area group by {grain}",
+                                                    filters=filters, key="rt_treated_trend")
+            with st.expander("Which beats are in which group"):
+                groups = _groups(backend, filters, DB_FILE)
+                components.table_with_downloads(rt.display_groups(groups), "Beats by treatment group", filters=filters,
+                                                key="rt_groups")
+
+        sqls.append(treated.sql)
+
+if _is_open("Sworn vs CSO responders"):
+    with tabs["Sworn vs CSO responders"]:
+        st.subheader("Sworn vs CSO responders")
+        resp = _responders(backend, filters, cap_min, DB_FILE)
+        rdisp = rt.display_figures(resp.figures)
+        st.caption(
+            "Split by the call's primary unit type, so CSO-handled calls get their own figures. "
+            "Total = first unit of any type on scene; sworn total = first sworn unit on scene "
+            "(for CSO calls, the sworn backup when one came)."
+        )
+        rplot = rdisp[rdisp["Calls kept"] > 0]
+        fig = px.bar(rplot, x="Priority", y="Median total (min)", color="Primary responder",
+                     barmode="group", category_orders=PRIORITY_ORDER,
+                     hover_data=["Calls kept", "P90 total (min)"],
+                     labels={"Median total (min)": "Median total response (minutes)"})
+        fig.update_layout(height=360, margin={"t": 30})
+        st.plotly_chart(fig, width="stretch")
+        components.table_with_downloads(rt.table_figures(resp.figures), "Response times by primary responder", filters=filters,
+                                        key="rt_responders")
+
+        sqls.append(resp.sql)
+
+if _is_open("Distribution"):
+    with tabs["Distribution"]:
+        st.subheader(f"Distribution of {rt.SEGMENT_LABELS[segment].split(' (')[0].lower()} time")
+        dist = _distribution(backend, filters, segment, cap_min, DB_FILE)
+        if dist.figures.empty:
+            st.info("No kept calls to draw a distribution for this segment.")
+        else:
+            ddf = dist.figures.assign(Priority=[rt.priority_label(p) for p in dist.figures["priority"]])
+            top = float(ddf["bin_start_min"].max())
+            h1, h2 = st.columns(2)
+            with h1:
+                fig = px.bar(ddf, x="bin_start_min", y="share", color="Priority",
+                             category_orders=PRIORITY_ORDER, barmode="overlay", opacity=0.6,
+                             labels={"bin_start_min": f"Response time, 1-minute bins (minutes; last "
+                                                      f"bar = {top:.0f} min or more)",
+                                     "share": "Share of the priority's kept calls"})
+                fig.update_layout(height=360, margin={"t": 30}, yaxis_tickformat=".0%")
+                st.plotly_chart(fig, width="stretch")
+            with h2:
+                fig = px.line(ddf[~ddf["overflow"]], x="bin_end_min", y="cum_share", color="Priority",
+                              category_orders=PRIORITY_ORDER,
+                              labels={"bin_end_min": "Response time (minutes)",
+                                      "cum_share": "Share of calls answered within (ECDF)"})
+                fig.update_layout(height=360, margin={"t": 30}, yaxis_tickformat=".0%")
+                st.plotly_chart(fig, width="stretch")
+            with st.expander("Distribution table (binned in the database)"):
+                components.table_with_downloads(dist.figures, f"Response-time distribution {segment}",
+                                                filters=filters, key="rt_dist")
+
+        sqls.append(dist.sql)
 
 components.how_computed(
     rt.__doc__ or "",
     exclusions=summary.exclusions,
-    sql=[summary.sql, trend.sql, treated.sql, resp.sql, dist.sql],
+    sql=sqls,
     key="rt_how",
 )

@@ -12,23 +12,47 @@ def test_renders_figures_exclusions_and_charts(run_page) -> None:
     assert_clean(at)
     assert at.title[0].value == "⏱️ Response times"
     heads = [h.value for h in at.subheader]
-    for want in ("Median and 90th percentile by priority", "CSO areas vs comparison areas",
-                 "Sworn vs CSO responders"):
-        assert want in heads
-    assert any(h.startswith("Trend by") for h in heads)
-    assert any(h.startswith("Distribution") for h in heads)
+    assert heads == ["Median and 90th percentile by priority", "Trend by month"]
     summary = at.dataframe[0].value
     # always by priority, exclusion counts next to the figures
     assert list(summary["Priority"])[:2] == ["P1", "P2"]
     for col in ("Excl. officer-initiated", "Excl. no arrival", "Excl. out-of-order",
                 "Excl. above cap", "Calls kept", "Median total (min)", "P90 total (min)"):
         assert col in summary.columns
-    assert (summary["Median total (min)"] <= summary["P90 total (min)"]).all()
+    kept = summary[summary["Calls kept"] > 0]
+    assert (kept["Median total (min)"].astype(float) <= kept["P90 total (min)"].astype(float)).all()
+    # a priority whose calls were all excluded shows a dash, never NaN/None
+    assert not summary.isna().any().any()
     excl = at.dataframe[1].value
     assert list(excl["Step"])[-1] == "Kept for response-time figures"
     assert int(excl["Calls"].sum()) == int(summary["Calls (all)"].sum())
     # an expander with the definition and the SQL
     assert any("QUANTILE_CONT" in c.value.upper() for c in at.code)
+
+
+def test_every_tab_renders(run_page) -> None:
+    at = run_page(PAGE)
+    for tab, head in [("CSO areas vs comparison", "CSO areas vs comparison areas"),
+                      ("Sworn vs CSO responders", "Sworn vs CSO responders"),
+                      ("Distribution", "Distribution of total time")]:
+        at.session_state["rt_tab"] = tab  # the tabs track state: only the open one runs
+        at.run()
+        assert_clean(at)
+        assert head in [h.value for h in at.subheader]
+        assert len(at.dataframe) >= 3, tab
+        assert [c.label for c in at.tabs] == ["Trend", "CSO areas vs comparison",
+                                              "Sworn vs CSO responders", "Distribution"]
+    groups = at.session_state["rt_tab"]
+    assert groups == "Distribution"
+
+
+def test_treated_tab_shows_both_sides(run_page) -> None:
+    at = run_page(PAGE)
+    at.session_state["rt_tab"] = "CSO areas vs comparison"
+    at.run()
+    table = at.dataframe[2].value
+    assert {"treated", "comparison"} <= set(table["Areas"])
+    assert "Calls kept" in table.columns
 
 
 def test_cap_changes_the_exclusions(run_page) -> None:
@@ -46,6 +70,10 @@ def test_weekly_trend_and_segment(run_page) -> None:
     at.selectbox(key="rt_segment").set_value("sworn_total").run()
     assert_clean(at)
     assert "Trend by week" in [h.value for h in at.subheader]
+    at.session_state["rt_tab"] = "Distribution"
+    at.run()
+    assert_clean(at)
+    assert "Distribution of sworn total time" in [h.value for h in at.subheader]
 
 
 def test_empty_filter_shows_message(run_page) -> None:
@@ -71,7 +99,7 @@ def test_tiny_database_without_deployments(run_page, tmp_path) -> None:
     assert_clean(at)
     summary = at.dataframe[0].value
     assert list(summary["Calls kept"]) == [1] and list(summary["Excl. out-of-order"]) == [1]
-    assert list(summary["Median total (min)"]) == [9.0]
+    assert list(summary["Median total (min)"]) == ["9.0"]
     crime = run_page("pages/crime_trends.py", db_path=path)
     assert_clean(crime)
     assert any("No crime incidents match" in i.value for i in crime.info)
