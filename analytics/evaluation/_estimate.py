@@ -206,8 +206,10 @@ class Estimate:
                     f"{label} {verb} by {fmt_number(abs(e))}{unit} "
                     f"({level} CI {fmt_number(lo)} to {fmt_number(hi)}; {pv})"
                 )
-            if self.baseline not in (None, 0) and np.isfinite(self.baseline):
-                text += f", {fmt_number(100 * e / self.baseline)} % of the baseline {fmt_number(self.baseline)}"
+            if self.baseline not in (None, 0) and np.isfinite(self.baseline) and e != 0:
+                pct = 100 * e / self.baseline
+                text += (f", a {fmt_number(abs(pct))} % {'rise' if pct > 0 else 'fall'} from a "
+                         f"baseline of {fmt_number(self.baseline)}{unit}")
         if not self.significant:
             text += ", not distinguishable from no change"
         return text + "."

@@ -309,6 +309,13 @@ class StaggeredDiD:
     _cache: dict = field(default_factory=dict, repr=False)
 
     # -- inference helpers -------------------------------------------------------------
+    def _col(self, name: str) -> np.ndarray:
+        """A group_time column as a cached NumPy array (pandas indexing is slow in loops)."""
+        key = ("col", name)
+        if key not in self._cache:
+            self._cache[key] = self.group_time[name].to_numpy()
+        return self._cache[key]
+
     def _boot_draws(self) -> np.ndarray | None:
         if self.bootstrap <= 0:
             return None
@@ -329,7 +336,7 @@ class StaggeredDiD:
 
     def _wif(self, cells: np.ndarray, pg: np.ndarray) -> np.ndarray:
         """Influence function of the estimated weights pg[k] / Σ pg (did::aggte's wif)."""
-        groups = self.group_time["group_index"].to_numpy()[cells]
+        groups = self._col("group_index")[cells]
         ind = (self.unit_group[:, None] == groups[None, :]).astype(float)  # n × K
         s = pg.sum()
         if1 = (ind - pg[None, :]) / s
@@ -337,31 +344,30 @@ class StaggeredDiD:
         return if1 - if2
 
     def _pg(self, cells: np.ndarray) -> np.ndarray:
-        groups = self.group_time["group_index"].to_numpy()[cells]
+        groups = self._col("group_index")[cells]
         return np.array([np.mean(self.unit_group == g) for g in groups])
 
     def _weighted(self, cells: np.ndarray) -> tuple[float, np.ndarray]:
         """Group-size weighted average of cells, with its influence function."""
-        att = self.group_time["att"].to_numpy()[cells]
+        att = self._col("att")[cells]
         pg = self._pg(cells)
         w = pg / pg.sum()
         psi = self.inf_func[:, cells] @ w + self._wif(cells, pg) @ att
         return float(att @ w), psi
 
     def _usable(self) -> np.ndarray:
-        return np.isfinite(self.group_time["att"].to_numpy())
+        return np.isfinite(self._col("att").astype(float))
 
     def _components(self, kind: AggKind) -> list[tuple[object, float, np.ndarray]]:
         """(key, estimate, influence function) per group / event time / period."""
-        gt = self.group_time
         ok = self._usable()
-        gi, ti = gt["group_index"].to_numpy(), gt["time_index"].to_numpy()
+        gi, ti, att_all = self._col("group_index"), self._col("time_index"), self._col("att")
         post = ok & (ti >= gi)
         out: list[tuple[object, float, np.ndarray]] = []
         if kind == "group":
             for g in np.unique(gi[post]):
                 cells = np.flatnonzero(post & (gi == g))
-                out.append((g, float(gt["att"].to_numpy()[cells].mean()),
+                out.append((g, float(att_all[cells].mean()),
                             self.inf_func[:, cells].mean(axis=1)))
         elif kind == "dynamic":
             e_all = ti - gi
@@ -547,8 +553,12 @@ class StaggeredDiD:
             a = gt["att"].to_numpy()[pre]
             psi = self.inf_func[:, pre]
             V = psi.T @ psi / self.n_units**2
-            rank = np.linalg.matrix_rank(V)
-            W = float(a @ np.linalg.pinv(V) @ a)
+            # pseudo-inverse via the symmetric eigendecomposition (V may be singular)
+            lam, vec = np.linalg.eigh(V)
+            keep = lam > lam.max() * 1e-10 if lam.size and lam.max() > 0 else lam > 0
+            rank = int(keep.sum())
+            proj = vec[:, keep].T @ a
+            W = float(np.sum(proj**2 / lam[keep]))
             p = float(stats.chi2.sf(W, rank)) if rank > 0 else math.nan
         self._cache["pre_p"] = p
         return p

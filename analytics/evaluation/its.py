@@ -229,12 +229,12 @@ def its(
         p = float(2 * (stats.t.sf(abs(z), df) if df else stats.norm.sf(abs(z))))
         return Estimate(est, se, est - crit * se, est + crit * se, p, n,
                         f"Interrupted time series ({family}, HAC SE, {L} lags), {what}",
-                        caveats=tuple(caveats), label=f"{base_label}: {what}",
+                        caveats=tuple(caveats), label=f"{base_label} ({what})",
                         unit=unit_label if family == "gaussian" else "", scale=scale, alpha=alpha,
                         baseline=float(y[~post].mean()) if family == "gaussian" else None,
                         details=(("n_pre", n_pre), ("n_post", n_post), ("hac_lags", L)))
 
-    level = make("level_change", "level change at the start")
+    level = make("level_change", "jump at the start")
     slope = make("slope_change", "change in trend per period")
     Xcf = X.copy()
     Xcf[["level_change", "slope_change"]] = 0.0

@@ -1,0 +1,334 @@
+"""One evaluation run for the page: outcome panel → chosen design → estimate, charts, MDE.
+
+``analyse`` wires :func:`panel_from_metric` to the estimators so that pages only pick
+options and render frames (STYLE.md: no frame arithmetic in pages). Designs:
+
+- ``"callaway_santanna"`` — staggered DiD (recommended whenever several areas are treated);
+  counts use the ratio-of-ratios effect, other outcomes the difference;
+- ``"did_2x2"`` — treated vs comparison, before vs after the earliest start;
+- ``"its"`` — the treated areas' combined series (sum of counts, mean otherwise);
+- ``"wdd"`` — treated vs comparison counts before/after (counts only);
+- ``"pre_post"`` — treated areas before/after without comparison (counts only here);
+- ``"dose_response"`` — outcome per 100 CSO patrol hours, two-way fixed effects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from analytics.errors import InsufficientDataError, OptionError, check_option
+from analytics.evaluation._estimate import Estimate, fmt_number, fmt_p
+from analytics.evaluation.did import (
+    Control,
+    did_2x2,
+    dose_response,
+    staggered_did,
+    twfe_did,
+)
+from analytics.evaluation.its import its
+from analytics.evaluation.panel import Freq, Level, metric_info, panel_from_metric
+from analytics.evaluation.power import MDE, mde_from_estimate
+from analytics.evaluation.rate_tests import pre_post
+from analytics.evaluation.wdd import wdd
+from analytics.filters import Filters
+
+Method = Literal["callaway_santanna", "did_2x2", "its", "wdd", "pre_post", "dose_response"]
+METHODS: tuple[Method, ...] = ("callaway_santanna", "did_2x2", "its", "wdd", "pre_post",
+                               "dose_response")
+METHOD_LABELS: dict[str, str] = {
+    "callaway_santanna": "Staggered difference-in-differences (Callaway & Sant'Anna)",
+    "did_2x2": "Difference-in-differences 2×2",
+    "its": "Interrupted time series",
+    "wdd": "Weighted displacement difference (WDD)",
+    "pre_post": "Before/after rate test (no comparison areas)",
+    "dose_response": "Dose-response (per 100 CSO patrol hours)",
+}
+COUNT_ONLY: tuple[str, ...] = ("wdd", "pre_post")
+
+REPORTING_CAVEAT = (
+    "Reporting artefact: CSOs take reports and are visible on the street, so recorded "
+    "counts can change because reporting or recording changed, not the underlying crime."
+)
+
+
+@dataclass(frozen=True)
+class Design:
+    """The treated areas, their starts and the comparison areas of a panel."""
+
+    treated: tuple[str, ...]
+    comparison: tuple[str, ...]
+    starts: tuple[pd.Timestamp, ...]
+    recommended: Method
+    reason: str
+
+
+def describe_design(panel: pd.DataFrame) -> Design:
+    """Treated/comparison areas and the recommended method for a panel."""
+    firsts = panel.drop_duplicates("area").set_index("area")["first_treated"]
+    treated = tuple(sorted(firsts[firsts.notna()].index))
+    comparison = tuple(sorted(firsts[firsts.isna()].index))
+    starts = tuple(sorted(pd.to_datetime(firsts.dropna().unique())))
+    if len(treated) == 0:
+        rec, why = "its", "no treated areas in deployments"
+    elif len(treated) == 1:
+        rec, why = "its", "one treated area: interrupted time series (or WDD for counts)"
+    elif len(starts) > 1:
+        rec, why = ("callaway_santanna", f"{len(treated)} areas starting on {len(starts)} "
+                    "different dates: staggered adoption")
+    else:
+        rec, why = ("callaway_santanna", f"{len(treated)} areas starting together: "
+                    "difference-in-differences (Callaway & Sant'Anna equals the 2×2 here)")
+    return Design(treated, comparison, starts, rec, why)
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """Everything the page shows for one evaluation run."""
+
+    metric: str
+    label: str
+    unit: str
+    method: Method
+    estimate: Estimate
+    extra: tuple[Estimate, ...]
+    mde: MDE | None
+    event_study: pd.DataFrame | None
+    its_fit: pd.DataFrame | None
+    trends: pd.DataFrame
+    design: Design
+    pretrend_p: float
+    caveats: tuple[str, ...]
+    panel: pd.DataFrame = field(repr=False)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def sentence(self) -> str:
+        """The headline sentence."""
+        return self.estimate.sentence()
+
+    def to_frame(self) -> pd.DataFrame:
+        """Headline and extra estimates as tidy rows (CSV download)."""
+        rows = [self.estimate.to_frame().assign(role="headline")]
+        rows += [e.to_frame().assign(role="supporting") for e in self.extra]
+        out = pd.concat(rows, ignore_index=True)
+        out["metric"] = self.metric
+        out["design"] = METHOD_LABELS[self.method]
+        return out
+
+    def summary_html(self, title: str = "CSO programme evaluation") -> str:
+        """A short self-contained HTML summary: sentence, table, caveats, settings."""
+        e = self.estimate
+        esc = html.escape
+        rows = "".join(
+            f"<tr><td>{esc(x.label)}</td><td>{esc(x.method)}</td>"
+            f"<td>{fmt_number(x.ratio if x.ratio is not None else x.estimate)}</td>"
+            f"<td>{fmt_number(_ci(x)[0])} to {fmt_number(_ci(x)[1])}</td>"
+            f"<td>{esc(fmt_p(x.p_value))}</td><td>{x.n}</td></tr>"
+            for x in (e, *self.extra))
+        cav = "".join(f"<li>{esc(c)}</li>" for c in self.caveats)
+        settings = "".join(f"<li>{esc(str(k))}: {esc(str(v))}</li>" for k, v in self.settings.items())
+        mde = f"<p><b>Power.</b> {esc(self.mde.sentence())}</p>" if self.mde else ""
+        return (
+            "<!doctype html><html><head><meta charset='utf-8'>"
+            f"<title>{esc(title)}</title><style>body{{font-family:sans-serif;max-width:50em;"
+            "margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+            "padding:4px 8px}</style></head><body>"
+            f"<h1>{esc(title)}</h1><p><b>{esc(self.label)}</b> — "
+            f"{esc(METHOD_LABELS[self.method])}</p>"
+            f"<p style='font-size:1.2em'>{esc(self.sentence())}</p>"
+            "<table><tr><th>Estimate</th><th>Method</th><th>Value</th><th>95 % CI</th>"
+            f"<th>p</th><th>n</th></tr>{rows}</table>{mde}"
+            f"<h2>Caveats</h2><ul>{cav}</ul><h2>Settings</h2><ul>{settings}</ul>"
+            "</body></html>"
+        )
+
+
+def _ci(e: Estimate) -> tuple[float, float]:
+    if e.scale == "log":
+        return (math.exp(e.ci_low), math.exp(e.ci_high))
+    return (e.ci_low, e.ci_high)
+
+
+def trends_frame(panel: pd.DataFrame, treated: tuple[str, ...], comparison: tuple[str, ...]
+                 ) -> pd.DataFrame:
+    """Mean outcome per area by period for treated and comparison areas (long format)."""
+    p = panel[panel["area"].isin(treated + comparison)].copy()
+    p["group"] = np.where(p["area"].isin(treated), "treated areas", "comparison areas")
+    return (p.groupby(["period", "group"], as_index=False)["value"].mean()
+            .rename(columns={"value": "mean_per_area"}))
+
+
+def _window(panel: pd.DataFrame, starts: tuple[pd.Timestamp, ...], pre: int | None,
+            post: int | None, freq: Freq) -> pd.DataFrame:
+    if not starts or (pre is None and post is None):
+        return panel
+    step = pd.DateOffset(months=1) if freq == "month" else pd.DateOffset(weeks=1)
+    lo = starts[0] - step * pre if pre is not None else panel["period"].min()
+    hi = starts[-1] + step * (post - 1) if post is not None else panel["period"].max()
+    return panel[(panel["period"] >= lo) & (panel["period"] <= hi)]
+
+
+def analyse(
+    backend_or_con: Any,
+    metric: str,
+    *,
+    method: Method | None = None,
+    level: Level = "beat",
+    freq: Freq = "month",
+    control: Control = "not_yet_treated",
+    treated_areas: tuple[str, ...] | None = None,
+    comparison_areas: tuple[str, ...] | None = None,
+    start: dt.date | None = None,
+    pre_periods: int | None = None,
+    post_periods: int | None = None,
+    anticipation: int = 0,
+    alpha: float = 0.05,
+    filters: Filters | None = None,
+    panel: pd.DataFrame | None = None,
+) -> Analysis:
+    """Run one evaluation.
+
+    Parameters
+    ----------
+    metric, level, freq, filters
+        The outcome panel (see :func:`panel_from_metric`); or pass ``panel`` directly.
+    method
+        One of :data:`METHODS`; ``None`` = the recommended design for the panel.
+    control
+        Comparison areas: ``"never_treated"`` or ``"not_yet_treated"``.
+    treated_areas, comparison_areas
+        Restrict the treated and comparison sets (default: all from ``deployments``).
+        Treated areas left out are dropped, never used as comparisons.
+    start
+        Override every selected treated area's start date (default: from deployments).
+    pre_periods, post_periods
+        Windows around the earliest and latest start (``None`` = all data).
+    """
+    info = metric_info(metric)
+    if panel is None:
+        panel = panel_from_metric(backend_or_con, metric, level=level, freq=freq, filters=filters)
+    p = panel.copy()
+    design0 = describe_design(p)
+    treated = tuple(treated_areas) if treated_areas else design0.treated
+    bad = set(treated) - set(p["area"])
+    if bad:
+        raise OptionError(f"unknown treated areas: {', '.join(sorted(bad))}")
+    if start is not None:
+        # map the date to the start of its period (same rule as panel_from_metric)
+        ts = pd.Timestamp(start)
+        ts = ts.to_period("M").to_timestamp() if freq == "month" else ts - pd.Timedelta(days=ts.weekday())
+        p.loc[p["area"].isin(treated), "first_treated"] = ts
+    # drop treated areas the user left out; keep the chosen comparison areas
+    originally_treated = set(design0.treated)
+    keep = p["area"].isin(treated) | ~p["area"].isin(originally_treated - set(treated))
+    if comparison_areas:
+        keep &= p["area"].isin(treated) | p["area"].isin(comparison_areas)
+    p = p[keep]
+    p = p.assign(treated=p["area"].isin(treated))
+    p.loc[~p["treated"], "first_treated"] = pd.NaT
+    if control == "never_treated":
+        pass  # staggered_did takes care; 2×2/WDD use never-treated comparisons
+    design = describe_design(p)
+    p = _window(p, design.starts, pre_periods, post_periods, freq)
+    m = method or design.recommended
+    check_option("method", m, METHODS)
+    if m in COUNT_ONLY and info.kind != "count":
+        raise OptionError(f"{METHOD_LABELS[m]} needs a count outcome; {info.label} is not a count")
+    if not design.treated:
+        raise InsufficientDataError("no treated areas: add deployments or pick treated areas")
+    is_count = info.kind == "count"
+    label = info.label[:1].upper() + info.label[1:]
+    unit = info.unit
+    extra: list[Estimate] = []
+    caveats: list[str] = []
+    es = its_fit = None
+    pretrend = math.nan
+    trends = trends_frame(p, design.treated, design.comparison)
+
+    if m == "callaway_santanna":
+        res = staggered_did(p, "value", "area", "period", "first_treated", control=control,
+                            anticipation=anticipation, alpha=alpha, base_period="pre_mean",
+                            effect="ratio" if is_count else "difference",
+                            label=f"{label} in CSO areas", unit_label=unit)
+        est = res.aggregate("simple")
+        for k in ("dynamic", "group", "calendar"):
+            extra.append(res.aggregate(k))
+        if not is_count:
+            try:
+                extra.append(res.relative())
+            except InsufficientDataError:
+                pass
+        extra.append(twfe_did(p, "value", "area", "period", "first_treated", alpha=alpha,
+                              label=f"{label} (two-way fixed effects, for comparison only)",
+                              unit_label=unit))
+        es = res.event_study.assign(scale="log" if is_count else "difference")
+        pretrend = res.pretrend_p
+    elif m == "did_2x2":
+        # treated = the earliest cohort; comparison = never-treated areas and (not-yet)
+        # later cohorts in the periods before their own start
+        s0 = design.starts[0]
+        first = p["first_treated"]
+        cohort = first == s0
+        comp = first.isna()
+        if control == "not_yet_treated":
+            comp |= (first > s0) & (p["period"] < first)
+        p2 = p[cohort | comp]
+        p2 = p2.assign(post=p2["period"] >= s0, treat=(p2["first_treated"] == s0).astype(int))
+        est = did_2x2(p2, "value", "area", "period", "treat", "post", alpha=alpha,
+                      label=f"{label} in CSO areas", unit_label=unit)
+    elif m == "its":
+        s0 = design.starts[0]
+        tp = p[p["area"].isin(design.treated)]
+        agg = "sum" if is_count else "mean"
+        series = tp.groupby("period", as_index=False)["value"].agg(agg)
+        fam = "negbin" if is_count else "gaussian"
+        r = its(series, "period", "value", s0, family=fam, alpha=alpha,
+                label=f"{label} in the treated areas", unit_label=unit)
+        est, extra = r.level_change, [r.slope_change]
+        its_fit = r.fitted.merge(r.counterfactual[["period", "ci_low", "ci_high"]], on="period",
+                                 how="left")
+    elif m == "wdd":
+        s0 = design.starts[0]
+        pre_mask, post_mask = p["period"] < s0, p["period"] >= s0
+        tr = p["area"].isin(design.treated)
+        ctrl = p["first_treated"].isna()
+        n_pre = int(p.loc[pre_mask, "period"].nunique())
+        n_post = int(p.loc[post_mask, "period"].nunique())
+        r = wdd((p.loc[ctrl & pre_mask, "value"].sum(), p.loc[ctrl & post_mask, "value"].sum()),
+                (p.loc[tr & pre_mask, "value"].sum(), p.loc[tr & post_mask, "value"].sum()),
+                time_weights=(n_pre, n_post), alpha=alpha, label=info.label)
+        est = r.total
+        caveats.append("WDD compares totals per period (time-weighted); with staggered starts "
+                       "the earliest start splits before and after.")
+    elif m == "pre_post":
+        s0 = design.starts[0]
+        tp = p[p["area"].isin(design.treated)].groupby("period")["value"].sum()
+        r = pre_post(tp[tp.index < s0].to_numpy(), tp[tp.index >= s0].to_numpy(), alpha=alpha,
+                     label=f"{info.label} per period in the treated areas")
+        est = r.main
+    else:  # dose_response
+        dose = panel_from_metric(backend_or_con, "cso_patrol_hours", level=level, freq=freq,
+                                 filters=filters)
+        pd_ = p.merge(dose[["area", "period", "value"]].rename(columns={"value": "dose"}),
+                      on=["area", "period"], how="left").fillna({"dose": 0.0})
+        est = dose_response(pd_, "value", "area", "period", "dose", per=100, alpha=alpha,
+                            label=label, unit_label=unit)
+    if is_count:
+        caveats.append(REPORTING_CAVEAT)
+    mde = mde_from_estimate(est) if np.isfinite(est.se) and est.se > 0 else None
+    all_cav = tuple(dict.fromkeys((*est.caveats, *caveats)))
+    settings = {"metric": metric, "level": level, "freq": freq, "method": METHOD_LABELS[m],
+                "comparison": control.replace("_", "-"), "anticipation": anticipation,
+                "treated areas": ", ".join(design.treated),
+                "comparison areas": ", ".join(design.comparison) or "(none)",
+                "starts": ", ".join(s.date().isoformat() for s in design.starts),
+                "periods": f"{p['period'].min().date()} to {p['period'].max().date()}",
+                "alpha": alpha}
+    return Analysis(metric, info.label, unit, m, est, tuple(extra), mde, es, its_fit, trends,
+                    design, pretrend, all_cav, p, settings)
