@@ -7,15 +7,31 @@ Entry points (PRODUCT.md sections 2 and 8; format of presets in ``docs/importing
 - :func:`suggest_mapping`, :func:`preview` — the mapping assistant behind the Data page.
 """
 
-from analytics.ingest._load import ImportResult, Reject, import_file, rejects_dir_for, upsert
+from analytics.ingest._load import (
+    CheckResult,
+    ImportResult,
+    Reject,
+    check_file,
+    import_file,
+    import_frame,
+    rejects_dir_for,
+    upsert,
+)
 from analytics.ingest._mapping import (
     MappingRow,
+    area_choices,
+    area_summary,
+    geojson_properties,
+    guess_time_formats,
     import_history,
     import_rejects,
+    list_user_presets,
     mapping_to_preset,
     preview,
     read_sample,
     suggest_mapping,
+    table_frame,
+    user_preset_dir,
 )
 from analytics.ingest._presets import (
     Preset,
@@ -30,12 +46,22 @@ from analytics.ingest._spec import SPECS, TABLE_NAMES
 
 __all__ = [
     "SPECS",
+    "area_choices",
+    "area_summary",
+    "geojson_properties",
+    "guess_time_formats",
+    "list_user_presets",
+    "table_frame",
+    "user_preset_dir",
     "TABLE_NAMES",
+    "CheckResult",
     "ImportResult",
     "MappingRow",
     "Preset",
     "Reject",
+    "check_file",
     "import_file",
+    "import_frame",
     "import_history",
     "import_rejects",
     "list_presets",

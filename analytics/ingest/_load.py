@@ -384,6 +384,7 @@ def import_file(
     force: bool = False,
     refresh: bool = True,
     display_name: str | None = None,
+    replace_all: bool = False,
 ) -> ImportResult:
     """Import one file into canonical ``table`` in a single transaction.
 
@@ -404,6 +405,9 @@ def import_file(
         Import even when this exact file (checksum) was imported before.
     refresh
         Rebuild the derived tables (``call_facts``) after loading.
+    replace_all
+        Delete the table's rows first (same transaction): for small reference tables
+        edited as a whole (deployments, the call-type crosswalk).
 
     Raises
     ------
@@ -430,7 +434,7 @@ def import_file(
     try:
         checksum = checksum_job.result()
         prev = _previous_import(con, checksum, table, p.name)
-        if prev is not None and not force:
+        if prev is not None and not force and not replace_all:
             with db.transaction(con):
                 _ensure_tables(con)
                 return _record_repeat(con, table, file, checksum, p, prev, t0)
@@ -446,6 +450,11 @@ def import_file(
         try:
             with db.transaction(con):
                 _ensure_tables(con)
+                if replace_all:
+                    if table == "call_types":
+                        con.execute("CREATE OR REPLACE TEMP TABLE _ing_ct_old AS "
+                                    "SELECT * FROM call_types")
+                    con.execute(f"DELETE FROM {table}")  # table name checked against TABLE_NAMES
                 result = _load_rows(con, table, p, file, checksum, staged)
                 if refresh and table in ("calls", "assignments", "units", "call_types"):
                     progress(0.9, "updating derived tables")
@@ -462,6 +471,70 @@ def import_file(
     progress(1.0, "done")
     return replace(result, rejects_path=str(rejects_path) if rejects_path else None,
                    seconds=time.perf_counter() - t0)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """A dry run: what an import of the file would reject and warn about (nothing loaded)."""
+
+    file: str
+    rows_read: int
+    rows_rejected: int
+    rejects: tuple[Reject, ...]
+    warnings: dict[str, int]
+
+
+def check_file(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    path: str | Path,
+    *,
+    preset: str | Preset | None = None,
+    preset_file: str | Path | None = None,
+    display_name: str | None = None,
+) -> CheckResult:
+    """Validate a file exactly as :func:`import_file` would, without loading anything."""
+    path = Path(path)
+    file = display_name or path.name
+    p = resolve_preset(table, preset, preset_file)
+    if table == "areas":
+        rows, rej = _spatial.areas_from_geojson(path, p)
+        rejects = tuple(Reject(file, r, c, _clip(v), reason) for r, c, v, reason in rej)
+        return CheckResult(file, len(rows) + len(rej), len(rej), rejects, {})
+    stage = _readers.stage_file(con, path, p)
+    try:
+        st = _stage_rows(con, table, stage, p, file, _nop)
+    finally:
+        _readers.release(con, stage)
+        _drop_temps(con)
+    return CheckResult(file, st.n_rows, st.n_rejected, tuple(st.rejects), st.warnings)
+
+
+def import_frame(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: object,
+    *,
+    name: str = "edited table",
+    replace_all: bool = False,
+    workdir: str | Path | None = None,
+) -> ImportResult:
+    """Import a small table edited in the app (a pandas DataFrame with canonical columns).
+
+    The frame goes through the same validation and bookkeeping as a file (written to a
+    temporary CSV in ``workdir``), so an edited crosswalk or deployment list is checked
+    like an uploaded one.
+    """
+    import tempfile
+
+    import pandas as pd
+
+    df = pd.DataFrame(frame)
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        path = Path(tmp) / f"{table}.csv"
+        df.to_csv(path, index=False, date_format="%Y-%m-%d")
+        return import_file(con, table, path, preset="canonical", display_name=name,
+                           replace_all=replace_all, force=True)
 
 
 def _previous_import(con: duckdb.DuckDBPyConnection, checksum: str, table: str,
@@ -607,7 +680,8 @@ def _load_rows(con: duckdb.DuckDBPyConnection, table: str, p: Preset, file: str,
         also = {"assignments": a, "units": u}
     else:
         cols = ", ".join(ident(c) for c in spec.names)
-        if table == "call_types":
+        if table == "call_types" and not _n(
+                con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_ing_ct_old'"):
             con.execute("CREATE OR REPLACE TEMP TABLE _ing_ct_old AS SELECT * FROM call_types")
         loaded, updated, unchanged = upsert(con, spec, f"SELECT {cols} FROM {T}")
         if table == "call_types":

@@ -285,3 +285,52 @@ def import_rejects(con: duckdb.DuckDBPyConnection, import_id: int, limit: int = 
     return con.execute(
         'SELECT file_name, "row", "column", value, reason FROM import_rejects '
         'WHERE import_id = $1 ORDER BY "row" LIMIT $2', [import_id, limit]).df()
+
+
+def table_frame(con: duckdb.DuckDBPyConnection, table: str, limit: int = 10_000) -> pd.DataFrame:
+    """Current rows of a small reference table (deployments, call_types) for editing."""
+    spec = SPECS[table]
+    cols = ", ".join(ident(c) for c in spec.names)
+    order = ", ".join(ident(k) for k in spec.key)
+    # Table and column names from the fixed SPECS.
+    return con.execute(f"SELECT {cols} FROM {table} ORDER BY {order} LIMIT $1", [limit]).df()
+
+
+def area_choices(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Area ids (districts first, then beats) for pick lists."""
+    rows = con.execute("SELECT area_id FROM areas ORDER BY level = 'beat', area_id").fetchall()
+    return [r[0] for r in rows]
+
+
+def area_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Count of areas per level, and how many have a polygon."""
+    return con.execute("SELECT level, count(*) AS areas, count(geometry) AS with_polygon "
+                       "FROM areas GROUP BY level ORDER BY level").df()
+
+
+def geojson_properties(path: str | Path, n: int = 5) -> tuple[list[str], list[dict]]:
+    """Property names of a GeoJSON's features and the first ``n`` property sets."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+        feats = data["features"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputDataError(f"not a GeoJSON FeatureCollection: {exc}", file=Path(path).name) from None
+    names: list[str] = []
+    for f in feats[:50]:
+        for k in (f.get("properties") or {}):
+            if k not in names:
+                names.append(k)
+    return names, [dict(f.get("properties") or {}) for f in feats[:n]]
+
+
+def user_preset_dir(db_file: str | Path) -> Path:
+    """Where presets saved from the app live: ``presets/`` next to the database."""
+    return Path(db_file).parent / "presets"
+
+
+def list_user_presets(db_file: str | Path) -> list[Path]:
+    """Preset files saved from the app."""
+    d = user_preset_dir(db_file)
+    return sorted(d.glob("*.toml")) if d.exists() else []
