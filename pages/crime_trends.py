@@ -51,15 +51,12 @@ def _stl(_backend, filters, categories, db_file):
 
 
 all_cats = _categories(backend, DB_FILE)
-c1, c2 = st.columns([3, 1])
-chosen = c1.multiselect(
+chosen = st.multiselect(
     "Offense categories", all_cats, key="ct_categories", placeholder="All categories",
     help="Offense categories of the incidents (RMS). The sidebar's call-category and "
     "priority filters apply to calls only, not here.",
 )
 categories = tuple(sorted(chosen))
-measure = c2.radio("Monthly chart shows", ["Counts", "Rate per 100k"], key="ct_measure",
-                   horizontal=False)
 
 notes_on_filters = []
 if filters.priorities or filters.categories:
@@ -127,56 +124,72 @@ st.markdown("**Year to date against the prior year**")
 components.table_with_downloads(ct.display_changes(yf), "Crime year to date", filters=inc_filters,
                                 key="ct_ytd")
 
-# -- monthly counts --------------------------------------------------------------------------
-st.subheader("Incidents per month by offense category")
-mf = monthly.frame
-has_rate = "rate_per_100k" in mf.columns
-ycol, ytitle = "incidents", "Incidents per month (count)"
-if measure == "Rate per 100k":
-    if has_rate:
-        ycol, ytitle = "rate_per_100k", "Incidents per 100,000 residents per month"
-    else:
-        st.info("Rates need the population of every selected area (areas.population); "
-                "showing counts.")
-fig = px.line(mf, x="month", y=ycol, color="offense_category", markers=True,
-              labels={ycol: ytitle, "month": "Month (incidents by occurrence date)",
-                      "offense_category": "Offense category"},
-              hover_data=["partial"])
-fig.update_layout(height=420, margin={"t": 30})
-st.plotly_chart(fig, width="stretch")
-for n in monthly.notes:
-    st.caption(n)
-with st.expander(f"Monthly table ({len(mf)} rows)"):
-    components.table_with_downloads(mf, "Crime incidents per month", filters=inc_filters,
-                                    key="ct_monthly")
+# -- monthly series and decomposition in tabs (lazy: only the open tab runs) -----------------
+TABS = ["Monthly counts", "Seasonal decomposition"]
+tabs = dict(zip(TABS, st.tabs(TABS, key="ct_tab", on_change="rerun"), strict=True))
 
-# -- seasonal decomposition ------------------------------------------------------------------
-st.subheader("Seasonal decomposition (STL)")
-series_opts = ["All selected incidents", *(categories or all_cats)]
-series = st.selectbox("Series", series_opts, key="ct_stl_series",
-                      help="The monthly series to split into trend, season and remainder.")
-stl_cats = categories if series == series_opts[0] else (series,)
-try:
-    stl = _stl(backend, inc_filters, stl_cats, DB_FILE)
-except InsufficientDataError as exc:
-    st.info(str(exc))
-    stl = None
-if stl is not None:
-    sf = stl.frame
-    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.04,
-                        subplot_titles=("Observed", "Trend", "Seasonal", "Remainder"))
-    for i, col in enumerate(("observed", "trend", "seasonal", "resid"), start=1):
-        fig.add_trace(go.Scatter(x=sf["month"], y=sf[col], mode="lines+markers" if i == 1
-                                 else "lines", name=col, showlegend=False), row=i, col=1)
-        fig.update_yaxes(title_text="incidents / month", row=i, col=1)
-    fig.update_xaxes(title_text="Month", row=4, col=1)
-    fig.update_layout(height=640, margin={"t": 40})
-    st.plotly_chart(fig, width="stretch")
-    for n in stl.notes:
-        st.caption(n)
-    with st.expander("Decomposition table"):
-        components.table_with_downloads(sf.round(2), f"STL decomposition {series}",
-                                        filters=inc_filters, key="ct_stl")
+
+def _is_open(name: str) -> bool:
+    # .open is None when tab state is not tracked (then every tab renders).
+    return tabs[name].open is not False
+
+
+if _is_open("Monthly counts"):
+    with tabs["Monthly counts"]:
+        st.subheader("Incidents per month by offense category")
+        mf = monthly.frame
+        measure = st.radio("Show", ["Counts", "Rate per 100k"], key="ct_measure",
+                           horizontal=True)
+        has_rate = "rate_per_100k" in mf.columns
+        ycol, ytitle = "incidents", "Incidents per month (count)"
+        if measure == "Rate per 100k":
+            if has_rate:
+                ycol, ytitle = "rate_per_100k", "Incidents per 100,000 residents per month"
+            else:
+                st.info("Rates need the population of every selected area (areas.population); "
+                        "showing counts.")
+        fig = px.line(mf, x="month", y=ycol, color="offense_category", markers=True,
+                      labels={ycol: ytitle, "month": "Month (incidents by occurrence date)",
+                              "offense_category": "Offense category"},
+                      hover_data=["partial"])
+        fig.update_layout(height=420, margin={"t": 30})
+        st.plotly_chart(fig, width="stretch")
+        for n in monthly.notes:
+            st.caption(n)
+        with st.expander(f"Monthly table ({len(mf)} rows)"):
+            components.table_with_downloads(mf, "Crime incidents per month", filters=inc_filters,
+                                            key="ct_monthly")
+
+
+if _is_open("Seasonal decomposition"):
+    with tabs["Seasonal decomposition"]:
+        st.subheader("Seasonal decomposition (STL)")
+        series_opts = ["All selected incidents", *(categories or all_cats)]
+        series = st.selectbox("Series", series_opts, key="ct_stl_series",
+                              help="The monthly series to split into trend, season and remainder.")
+        stl_cats = categories if series == series_opts[0] else (series,)
+        try:
+            stl = _stl(backend, inc_filters, stl_cats, DB_FILE)
+        except InsufficientDataError as exc:
+            st.info(str(exc))
+            stl = None
+        if stl is not None:
+            sf = stl.frame
+            fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                                subplot_titles=("Observed", "Trend", "Seasonal", "Remainder"))
+            for i, col in enumerate(("observed", "trend", "seasonal", "resid"), start=1):
+                fig.add_trace(go.Scatter(x=sf["month"], y=sf[col], mode="lines+markers" if i == 1
+                                         else "lines", name=col, showlegend=False), row=i, col=1)
+                fig.update_yaxes(title_text="incidents / month", row=i, col=1)
+            fig.update_xaxes(title_text="Month", row=4, col=1)
+            fig.update_layout(height=640, margin={"t": 40})
+            st.plotly_chart(fig, width="stretch")
+            for n in stl.notes:
+                st.caption(n)
+            with st.expander("Decomposition table"):
+                components.table_with_downloads(sf.round(2), f"STL decomposition {series}",
+                                                filters=inc_filters, key="ct_stl")
+
 
 components.how_computed(
     ct.__doc__ or "",

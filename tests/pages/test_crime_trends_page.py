@@ -19,8 +19,16 @@ def test_renders_cards_tables_and_decomposition(run_page) -> None:
     assert {"Window", "Offense category", "Current", "Previous", "% change", "Poisson z",
             "Flag"} <= set(windows.columns)
     assert not windows.isna().any().any()
+    assert "Incidents per month by offense category" in [h.value for h in at.subheader]
+    # the tabs track state: only the open tab runs its queries
+    at.session_state["ct_tab"] = "Seasonal decomposition"
+    at.run()
+    assert_clean(at)
     assert "Seasonal decomposition (STL)" in [h.value for h in at.subheader]
     assert any("Seasonal strength" in c.value for c in at.caption)
+    at.selectbox(key="ct_stl_series").set_value(at.selectbox(key="ct_stl_series").options[1])
+    at.run()
+    assert_clean(at)
 
 
 def test_offense_category_picker_and_series(run_page) -> None:
