@@ -749,7 +749,12 @@ def generate_incidents(con, m: Model, rng: np.random.Generator) -> dict:
     w = (base * post).sum(0)
     rr_b = np.exp(P.PROPERTY_BETA_PER_100H * m.dose_h_week / 100.0)
     avg_rr = float((w * rr_b).sum() / w.sum()) if w.sum() > 0 else 1.0
-    return {"n": n, "avg_rr": avg_rr, "rr_beat": rr_b}
+    by_cohort = {}
+    for d, name in enumerate(P.DISTRICTS):
+        sel = (m.city.beat_district == d) & (w > 0)
+        if sel.any():
+            by_cohort[name] = float((w[sel] * rr_b[sel]).sum() / w[sel].sum())
+    return {"n": n, "avg_rr": avg_rr, "rr_beat": rr_b, "rr_cohort": by_cohort}
 
 
 # -- small tables ----------------------------------------------------------------------------

@@ -153,10 +153,16 @@ def make_truth(con: duckdb.DuckDBPyConnection, m, calls_info: dict, inc: dict, a
             "activities table realises it: sum of foot_patrol hours per week after start).",
             {"beta_log_rr_per_100_patrol_h_per_week": P.PROPERTY_BETA_PER_100H},
             {"average_rate_ratio": inc["avg_rr"], "average_pct_change": (inc["avg_rr"] - 1) * 100,
+             "rate_ratio_by_cohort": inc["rr_cohort"],
              "rate_ratio_by_beat": {city.beat_ids[b]: float(inc["rr_beat"][b]) for b in treated}},
             "Staggered DiD / Poisson regression of beat-month counts with beat and month "
             "fixed effects: log RR = beta × dose/100 (dose-response) or the treated indicator "
-            "(average effect ≈ log(average_rate_ratio)).",
+            "(average effect ≈ log(average_rate_ratio)). average_rate_ratio weights each "
+            "treated beat's rate ratio by its counterfactual low-level count in treated "
+            "periods (what a ratio of sums over all treated beat-periods estimates); "
+            "rate_ratio_by_cohort does the same within each start-date cohort (group ATTs). "
+            "Estimators that weight beats or cohorts differently (e.g. two-way fixed effects "
+            "under staggered timing) land on a different average of the same beat ratios.",
         ),
         "suspicious_calls": effect(
             "suspicious_calls",
