@@ -121,6 +121,23 @@ class Analysis:
         out["design"] = METHOD_LABELS[self.method]
         return out
 
+    def event_study_frame(self) -> pd.DataFrame | None:
+        """Event-study effects for charting: ``event_time``, ``effect``, ``ci_low``,
+        ``ci_high`` in outcome units or, for counts, percent change; ``None`` if no
+        event study was estimated."""
+        if self.event_study is None or self.event_study.empty:
+            return None
+        es = self.event_study
+        if (es["scale"] == "log").all():
+            def pct(x: pd.Series) -> pd.Series:
+                return 100 * (np.exp(x) - 1)
+
+            return pd.DataFrame({"event_time": es["event_time"], "effect": pct(es["estimate"]),
+                                 "ci_low": pct(es["ci_low"]), "ci_high": pct(es["ci_high"]),
+                                 "unit": "% change"})
+        return pd.DataFrame({"event_time": es["event_time"], "effect": es["estimate"],
+                             "ci_low": es["ci_low"], "ci_high": es["ci_high"], "unit": self.unit})
+
     def summary_html(self, title: str = "CSO programme evaluation") -> str:
         """A short self-contained HTML summary: sentence, table, caveats, settings."""
         e = self.estimate

@@ -1,0 +1,239 @@
+"""Evaluation: did the CSO deployment work? The programme's claims first, then any outcome
+with the design of the analyst's choice (PRODUCT.md section 4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from analytics import evaluation as ev
+from analytics.errors import CSOError
+from analytics.evaluation.analysis import describe_design
+from analytics.filters import Filters
+from ui import components, state
+
+log = logging.getLogger(__name__)
+
+# Session-state keys of this page's widgets.
+K_METRIC, K_LEVEL, K_FREQ, K_METHOD = "ev_metric", "ev_level", "ev_freq", "ev_method"
+K_CONTROL, K_ANTICIPATION, K_PRE, K_POST = "ev_control", "ev_anticipation", "ev_pre", "ev_post"
+K_OVERRIDE, K_START = "ev_override_start", "ev_start"
+RECOMMENDED = "recommended"
+VERDICT_ICON = {"supported": "✅", "not shown": "❔", "contradicted": "❌", "no data": "⚠️"}
+
+st.title("🔬 Evaluation")
+st.caption(
+    "Did the CSO deployment work? Each answer compares areas with CSOs against areas "
+    "without them (yet), before and after the start, with a 95 % confidence interval and "
+    "the caveats that go with it. The sidebar's date range applies; area, priority and "
+    "category filters do not (the comparison areas and the outcome definitions need them)."
+)
+
+con = state.get_con()
+DB_FILE = str(state.db_path())
+flt = state.current_filters()
+dates = Filters(start=flt.start, end=flt.end)
+
+
+@st.cache_data(show_spinner="Answering the programme's claims…")
+def _claims(_con, db_file: str, dates: Filters) -> list[dict]:
+    out = []
+    for r in ev.answer_claims(_con, filters=dates):
+        out.append({"key": r.claim.key, "question": r.claim.question, "metric": r.claim.metric,
+                    "verdict": r.verdict, "sentence": r.sentence, "note": r.claim.note})
+    return out
+
+
+@st.cache_data(show_spinner=False)
+def _panel(_con, db_file: str, metric: str, level: str, freq: str, dates: Filters):
+    return ev.panel_from_metric(_con, metric, level=level, freq=freq, filters=dates)
+
+
+@st.cache_data(show_spinner="Estimating…")
+def _analysis(_con, db_file: str, metric: str, level: str, freq: str, method: str | None,
+              control: str, treated: tuple[str, ...], comparison: tuple[str, ...],
+              start: dt.date | None, pre: int | None, post: int | None, anticipation: int,
+              dates: Filters):
+    panel = _panel(_con, db_file, metric, level, freq, dates)
+    return ev.analyse(_con, metric, method=method, level=level, freq=freq, control=control,
+                      treated_areas=treated, comparison_areas=comparison, start=start,
+                      pre_periods=pre, post_periods=post, anticipation=anticipation,
+                      filters=dates, panel=panel)
+
+
+def _open_claim(metric: str) -> None:
+    st.session_state[K_METRIC] = metric
+    st.session_state[K_METHOD] = RECOMMENDED
+    st.session_state[K_LEVEL] = "beat"
+
+
+# -- 1. the programme's claims ------------------------------------------------------------
+st.subheader("The programme's claims")
+try:
+    claims = _claims(con, DB_FILE, dates)
+except CSOError as exc:
+    log.warning("claims failed: %s", exc)
+    st.warning(f"The claims could not be answered on this data: {exc}")
+    claims = []
+cols = st.columns(2) if claims else []
+for i, c in enumerate(claims):
+    with cols[i % 2].container(border=True):
+        st.markdown(f"**{VERDICT_ICON[c['verdict']]} {c['question']}**")
+        st.write(c["sentence"])
+        if c["note"]:
+            st.caption(c["note"])
+        st.button("Open the full analysis ↓", key=f"ev_open_{c['key']}",
+                  on_click=_open_claim, args=(c["metric"],))
+
+# -- 2. free-form analysis -------------------------------------------------------------------
+st.subheader("Analyse an outcome")
+metric_names = list(ev.METRIC_NAMES)
+if K_METRIC not in st.session_state:
+    st.session_state[K_METRIC] = "low_level_property"
+c1, c2, c3 = st.columns([2, 1, 1])
+metric = c1.selectbox("Outcome", metric_names, key=K_METRIC,
+                      format_func=lambda m: ev.METRICS[m].label.capitalize())
+district_only = metric == "officer_initiated_per_100_sworn_h"
+level = c2.radio("Areas", ("beat", "district"), key=K_LEVEL, horizontal=True,
+                 format_func=str.capitalize, disabled=district_only)
+if district_only:
+    level = "district"
+    c2.caption("Sworn staffing is recorded by district.")
+freq = c3.radio("Periods", ("month", "week"), key=K_FREQ, horizontal=True,
+                format_func=lambda f: f + "ly")
+
+try:
+    panel = _panel(con, DB_FILE, metric, level, freq, dates)
+except CSOError as exc:
+    st.warning(f"No panel for this outcome: {exc}")
+    st.stop()
+design = describe_design(panel)
+all_areas = sorted(panel["area"].unique())
+
+c1, c2 = st.columns(2)
+treated = c1.multiselect(
+    "Treated areas (from deployments)", all_areas, default=list(design.treated),
+    key=f"ev_treated_{level}",
+    help="Areas with CSOs. Areas you remove are left out, never used as comparisons.")
+comparison = c2.multiselect(
+    "Comparison areas", [a for a in all_areas if a not in design.treated],
+    default=list(design.comparison), key=f"ev_comparison_{level}",
+    help="Never-treated areas; with 'not yet treated' later-starting areas are used too, "
+         "until their own start.")
+c1, c2, c3, c4 = st.columns(4)
+control = c1.radio("Comparison", ("not_yet_treated", "never_treated"), key=K_CONTROL,
+                   format_func=lambda c: c.replace("_", "-").capitalize())
+pre = c2.number_input("Periods before (0 = all)", 0, 520, 0, key=K_PRE)
+post = c3.number_input("Periods after (0 = all)", 0, 520, 0, key=K_POST)
+anticipation = c4.number_input("Anticipation (periods)", 0, 12, 0, key=K_ANTICIPATION,
+                               help="Periods before the start in which behaviour may already "
+                                    "change (e.g. CSOs announced or in training).")
+starts_txt = ", ".join(s.date().isoformat() for s in design.starts) or "none"
+c1, c2 = st.columns([1, 3])
+override = c1.checkbox("Set one start date", key=K_OVERRIDE,
+                       help=f"Default: each area's start from deployments ({starts_txt}).")
+start = c2.date_input("Start date", value=design.starts[0].date() if design.starts else None,
+                      key=K_START, disabled=not override) if override else None
+c2.caption(f"Starts from deployments: {starts_txt}")
+
+methods = [RECOMMENDED, *ev.METHODS]
+if K_METHOD not in st.session_state:
+    st.session_state[K_METHOD] = RECOMMENDED
+method = st.selectbox(
+    "Method", methods, key=K_METHOD,
+    format_func=lambda m: (f"Recommended: {ev.METHOD_LABELS[design.recommended]}"
+                           if m == RECOMMENDED else ev.METHOD_LABELS[m]),
+    help=f"Recommended because: {design.reason}.")
+
+try:
+    a = _analysis(con, DB_FILE, metric, level, freq,
+                  None if method == RECOMMENDED else method, control, tuple(treated),
+                  tuple(comparison), start, pre or None, post or None, int(anticipation), dates)
+except CSOError as exc:
+    log.info("analysis not possible: %s", exc)
+    st.warning(f"This analysis is not possible with these choices: {exc}")
+    st.stop()
+
+e = a.estimate
+ratio = e.ratio
+c1, c2, c3, c4 = st.columns(4)
+if ratio is not None:
+    row = a.to_frame().iloc[0]
+    lo = row["ratio_ci_low"] if e.scale == "log" else e.ci_low
+    hi = row["ratio_ci_high"] if e.scale == "log" else e.ci_high
+    c1.metric("Effect (rate ratio)", f"{ratio:.2f}", border=True,
+              help="1.00 = no change; 0.80 = 20 % fewer.")
+    c2.metric("95 % CI", f"{lo:.2f} to {hi:.2f}", border=True)
+else:
+    c1.metric(f"Effect ({a.unit})", f"{e.estimate:+.2f}", border=True)
+    c2.metric("95 % CI", f"{e.ci_low:.2f} to {e.ci_high:.2f}", border=True)
+c3.metric("p-value", "< 0.001" if e.p_value < 0.001 else f"{e.p_value:.3f}", border=True)
+c4.metric("Pre-trend test p", "—" if a.pretrend_p != a.pretrend_p else f"{a.pretrend_p:.3f}",
+          border=True, help="Joint test that treated and comparison areas moved alike before "
+                            "the start; a small p-value means the comparison is doubtful.")
+(st.success if e.significant else st.info)(a.sentence())
+st.caption(f"Method: {e.method}. Design: {design.reason}.")
+if a.mde is not None:
+    st.caption("Power: " + a.mde.sentence())
+
+es = a.event_study_frame()
+if es is not None:
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=es["event_time"], y=es["effect"], mode="markers+lines", name="effect",
+        error_y={"type": "data", "symmetric": False, "array": es["ci_high"] - es["effect"],
+                 "arrayminus": es["effect"] - es["ci_low"]}))
+    fig.add_hline(y=0, line_dash="dot")
+    fig.add_vline(x=-0.5, line_dash="dash", annotation_text="start")
+    fig.update_layout(title="Event study: effect by periods since the start (95 % CI)",
+                      xaxis_title=f"{freq}s since the start", yaxis_title=es["unit"].iloc[0],
+                      height=380, margin={"t": 50})
+    st.plotly_chart(fig, key="ev_es_chart")
+if a.its_fit is not None:
+    f = a.its_fit
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=f["period"], y=f["observed"], mode="markers", name="observed"))
+    fig.add_trace(go.Scatter(x=f["period"], y=f["fitted"], mode="lines", name="fitted"))
+    post_f = f[f["post"]]
+    fig.add_trace(go.Scatter(x=post_f["period"], y=post_f["counterfactual"], mode="lines",
+                             line={"dash": "dash"}, name="without CSOs (counterfactual)"))
+    fig.add_trace(go.Scatter(x=post_f["period"], y=post_f["ci_high"], mode="lines",
+                             line={"width": 0}, showlegend=False))
+    fig.add_trace(go.Scatter(x=post_f["period"], y=post_f["ci_low"], mode="lines",
+                             line={"width": 0}, fill="tonexty", name="counterfactual 95 % CI"))
+    fig.update_layout(title="Interrupted time series: treated areas", height=380,
+                      yaxis_title=a.unit, margin={"t": 50})
+    st.plotly_chart(fig, key="ev_its_chart")
+
+tr = a.trends
+fig = go.Figure()
+for g, d in tr.groupby("group"):
+    fig.add_trace(go.Scatter(x=d["period"], y=d["mean_per_area"], mode="lines", name=g))
+for s in design.starts:
+    fig.add_vline(x=s.timestamp() * 1000, line_dash="dot")
+fig.update_layout(title=f"Treated vs comparison areas: mean per area and {freq}",
+                  yaxis_title=a.unit, height=360, margin={"t": 50})
+st.plotly_chart(fig, key="ev_trend_chart")
+
+st.markdown("**Caveats**")
+st.markdown("\n".join(f"- {c}" for c in a.caveats) or "- none")
+
+table = a.to_frame()
+st.markdown("**All estimates**")
+components.table_with_downloads(table, f"evaluation {metric}", filters=dates, key="ev_table")
+st.download_button("⬇️ HTML summary", a.summary_html().encode("utf-8"),
+                   file_name=f"evaluation_{metric}.html", mime="text/html",
+                   key="ev_html", on_click="ignore")
+components.how_computed(
+    "Outcomes are built per area and period from the canonical tables "
+    "(`analytics.evaluation.panel`). Staggered difference-in-differences follows Callaway & "
+    "Sant'Anna (2021): each treated cohort is compared with areas not yet (or never) "
+    "treated, period by period, against each area's mean before its start; counts as a "
+    "ratio of ratios, other outcomes as differences; cohort effects are averaged with "
+    "weights proportional to cohort size; standard errors from the influence function, "
+    "areas as clusters. Interrupted time series: segmented regression with seasonal terms "
+    "and Newey–West errors. WDD: Wheeler & Ratcliffe (2018). Full formulas: "
+    "docs/evaluation.md.", key="ev_how")
