@@ -128,3 +128,6 @@ def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild every derived table. Call after any change to calls, assignments, units
     or call_types."""
     build_call_facts(con)
+    from analytics import workload  # derived from call_facts; imported here (no cycle)
+
+    workload.build_derived(con)
