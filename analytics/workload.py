@@ -111,6 +111,71 @@ def call_facts(backend: Any, filters: Filters) -> ibis.Table:
     return filters.apply(backend.table("call_facts"))
 
 
+# Derived tables (rebuilt by facts.refresh_derived): the per-assignment facts with the
+# call's filter columns, and the same time spread over clock hours. Pages then scan one
+# table instead of joining assignments × call_facts × units on every render.
+DERIVED_SQL = (
+    """
+CREATE OR REPLACE TABLE assignment_facts AS
+SELECT
+    a.call_id,
+    a.unit_id,
+    coalesce(u.unit_type, 'other') AS unit_type,
+    a.is_primary,
+    coalesce(a.dispatched_at, a.enroute_at) AS start_at,
+    a.arrived_at,
+    a.cleared_at,
+    CASE
+        WHEN coalesce(a.dispatched_at, a.enroute_at) IS NULL THEN 'no_start'
+        WHEN a.cleared_at IS NULL THEN 'no_clear'
+        WHEN a.cleared_at < coalesce(a.dispatched_at, a.enroute_at) THEN 'cleared_before_start'
+        ELSE 'kept'
+    END AS exclusion,
+    f.received_at, f.district, f.beat, f.priority, f.category, f.self_initiated
+FROM assignments a
+JOIN call_facts f USING (call_id)
+LEFT JOIN units u USING (unit_id)
+""",
+    """
+CREATE OR REPLACE TABLE assignment_slots AS
+WITH k AS (
+    SELECT *, date_trunc('hour', start_at) AS h0
+    FROM assignment_facts WHERE exclusion = 'kept'
+), x AS (
+    SELECT *, h0 + to_hours(unnest(range(0, CAST(floor((epoch(cleared_at) - epoch(h0)) / 3600)
+                                              AS BIGINT) + 1))) AS slot
+    FROM k
+), o AS (
+    SELECT *, (least(epoch(cleared_at), epoch(slot) + 3600)
+               - greatest(epoch(start_at), epoch(slot))) / 3600.0 AS unit_hours
+    FROM x
+)
+SELECT call_id, unit_type, received_at, district, beat, priority, category, self_initiated,
+       slot, CAST(slot AS DATE) AS "date", CAST(hour(slot) AS SMALLINT) AS "hour",
+       CAST(isodow(slot) AS SMALLINT) AS weekday, unit_hours
+FROM o WHERE unit_hours > 0
+""",
+)
+DERIVED_TABLES = ("assignment_facts", "assignment_slots")
+
+
+def build_derived(con: Any) -> None:
+    """(Re)build ``assignment_facts`` and ``assignment_slots`` (after ``call_facts``)."""
+    for sql in DERIVED_SQL:
+        con.execute(sql).fetchall()
+    log.info("assignment_facts and assignment_slots rebuilt")
+
+
+def _has_derived(backend: Any) -> bool:
+    con = getattr(backend, "con", None)
+    if con is None:  # not DuckDB: use the joins
+        return False
+    rows = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name IN (?, ?)", list(DERIVED_TABLES)
+    ).fetchall()
+    return rows[0][0] == len(DERIVED_TABLES)
+
+
 def assignment_hours(backend: Any, filters: Filters) -> ibis.Table:
     """One row per assignment of a filtered call with its unit type and committed hours.
 
@@ -119,6 +184,11 @@ def assignment_hours(backend: Any, filters: Filters) -> ibis.Table:
     (``kept`` or why the committed time is missing), and the call's received_at,
     district, beat, priority, category, self_initiated.
     """
+    if _has_derived(backend):
+        t = filters.apply(backend.table("assignment_facts"))
+        hours = (t.cleared_at.epoch_seconds() - t.start_at.epoch_seconds()) / 3600.0
+        return t.mutate(
+            committed_h=ibis.ifelse(t.exclusion == "kept", hours, ibis.null("float64")))
     a = backend.table("assignments")
     u = backend.table("units").select("unit_id", "unit_type")
     f = call_facts(backend, filters).select(
@@ -167,6 +237,32 @@ def _assignment_exclusions(t: ibis.Table) -> tuple[pd.DataFrame, ibis.Table]:
     rows.append(("kept", "Kept (committed time computed)", int(counts.get("kept", 0))))
     df = pd.DataFrame(rows, columns=["step", "label", "assignments"])
     return df, expr
+
+
+def committed_slots(backend: Any, filters: Filters, unit_type: str | None = None,
+                    *, slot_dates: bool = False) -> ibis.Table:
+    """Committed time per (assignment, clock hour) for filtered calls.
+
+    Columns include unit_type, district, date, hour, weekday, unit_hours. With
+    ``slot_dates`` the date filter applies to the clock hour instead of the call's
+    received time (used against staffing, which is recorded per clock hour).
+    """
+    call_filters = filters.with_(start=None, end=None) if slot_dates else filters
+    if _has_derived(backend):
+        h = call_filters.apply(backend.table("assignment_slots"))
+        if unit_type is not None:
+            h = h.filter(h.unit_type == unit_type)
+    else:
+        t = assignment_hours(backend, call_filters)
+        if unit_type is not None:
+            t = t.filter(t.unit_type == unit_type)
+        h = hourly_committed(t)
+    if slot_dates:
+        if filters.start is not None:
+            h = h.filter(h.date >= filters.start)
+        if filters.end is not None:
+            h = h.filter(h.date <= filters.end)
+    return h
 
 
 def hourly_committed(t: ibis.Table) -> ibis.Table:
@@ -275,10 +371,7 @@ def workload_heatmap(
     """
     if unit_type is not None:
         check_option("unit_type", unit_type, db.UNIT_TYPES)
-    t = assignment_hours(backend, filters)
-    if unit_type is not None:
-        t = t.filter(t.unit_type == unit_type)
-    h = hourly_committed(t)
+    h = committed_slots(backend, filters, unit_type)
     expr = (
         h.group_by(["weekday", "hour"])
         .aggregate(unit_hours=h.unit_hours.sum(), lo=h.date.min(), hi=h.date.max())
@@ -389,13 +482,7 @@ def _district_filters(filters: Filters) -> Filters:
 
 def _committed_cells(backend: Any, filters: Filters, unit_type: str) -> ibis.Table:
     """Committed unit-hours per (date, hour, district) for one unit type."""
-    t = assignment_hours(backend, _district_filters(filters).with_(start=None, end=None))
-    t = t.filter(t.unit_type == unit_type)
-    h = hourly_committed(t)
-    if filters.start is not None:
-        h = h.filter(h.date >= filters.start)
-    if filters.end is not None:
-        h = h.filter(h.date <= filters.end)
+    h = committed_slots(backend, _district_filters(filters), unit_type, slot_dates=True)
     return h.group_by(["date", "hour", "district"]).aggregate(committed_h=h.unit_hours.sum())
 
 

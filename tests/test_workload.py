@@ -177,3 +177,18 @@ def test_empty_selection_gives_empty_frames(backend) -> None:
     assert workload.workload_heatmap(backend, none).frame.empty
     s = workload.call_unit_stats(backend, none)
     assert s.calls == 0 and s.units_per_call is None and s.zero_on_scene_share is None
+
+
+def test_same_numbers_without_the_derived_tables(con, backend) -> None:
+    _staff_everything(con)
+    with_derived = (workload.workload_by_unit_type(backend, ALL).frame,
+                    workload.workload_heatmap(backend, ALL).frame,
+                    workload.utilization_by_hour(backend, ALL).frame)
+    for t in workload.DERIVED_TABLES:
+        con.execute(f"DROP TABLE {t}")  # names from a fixed tuple
+    without = (workload.workload_by_unit_type(backend, ALL).frame,
+               workload.workload_heatmap(backend, ALL).frame,
+               workload.utilization_by_hour(backend, ALL).frame)
+    for a, b in zip(with_derived, without, strict=True):
+        num = a.select_dtypes("number").columns
+        assert a[num].to_numpy() == pytest.approx(b[num].to_numpy())
