@@ -140,6 +140,8 @@ with tab_import:
                 mapping = {c: (None if s == NO_COLUMN else s)
                            for c, s in zip(edited["canonical column"], edited["source column"],
                                            strict=True)}
+                mapped_txt = "; ".join(f"{c} ← {src}" for c, src in mapping.items() if src)
+                st.caption(f"Mapping in use: {mapped_txt or 'nothing mapped yet'}")
                 time_cols = [mapping.get(c) for c in ("received_at", "occurred_at", "started_at",
                                                        "reported_at") if mapping.get(c)]
                 col_vals = {h: [r[i] for r in sample] for i, h in enumerate(headers)}
@@ -325,6 +327,12 @@ with tab_history:
     if hist.empty:
         st.info("No imports yet. The demo city was generated, not imported.")
     else:
+        last = hist.iloc[0]
+        st.markdown(
+            f"Latest: import #{int(last['import_id'])} of **{last['file_name']}** into "
+            f"`{last['table_name']}` — {int(last['rows_loaded']):,} new, "
+            f"{int(last['rows_updated']):,} updated, {int(last['rows_unchanged']):,} already "
+            f"present, {int(last['rows_rejected']):,} rejected.")
         components.table_with_downloads(hist, "import history", key="data_history")
         pick = st.selectbox("Show the rejected rows of import", hist["import_id"].tolist(),
                             key="data_hist_pick")
