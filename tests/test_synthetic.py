@@ -152,7 +152,7 @@ def test_call_times_ordered(demo_con) -> None:
           count(*) FILTER (WHERE enroute_at < dispatched_at),
           count(*) FILTER (WHERE arrived_at < enroute_at OR arrived_at < dispatched_at),
           count(*) FILTER (WHERE arrived_at < received_at),
-          count(*) FILTER (WHERE cleared_at < coalesce(arrived_at, dispatched_at, received_at)),
+          count(*) FILTER (WHERE cleared_at < coalesce(arrived_at, enroute_at, dispatched_at, received_at)),
           count(*) FILTER (WHERE arrived_at IS NOT NULL AND dispatched_at IS NULL)
         FROM calls""")[0]
     assert bad == (0, 0, 0, 0, 0, 0)
@@ -164,7 +164,7 @@ def test_assignment_times_ordered(demo_con) -> None:
           count(*) FILTER (WHERE a.dispatched_at < c.received_at),
           count(*) FILTER (WHERE a.enroute_at < a.dispatched_at),
           count(*) FILTER (WHERE a.arrived_at < a.enroute_at),
-          count(*) FILTER (WHERE a.cleared_at < coalesce(a.arrived_at, a.dispatched_at)),
+          count(*) FILTER (WHERE a.cleared_at < coalesce(a.arrived_at, a.enroute_at, a.dispatched_at)),
           count(*) FILTER (WHERE a.dispatched_at IS NULL OR a.cleared_at IS NULL)
         FROM assignments a JOIN calls c USING (call_id)""")[0]
     assert bad == (0, 0, 0, 0, 0)

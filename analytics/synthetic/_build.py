@@ -448,7 +448,8 @@ def _calls_chunk(con, m: Model, counts: np.ndarray, d0: int, staff_on: np.ndarra
     a_clr = a_arr + onscene
     canc = cancelled[a_call]
     if canc.any():
-        a_clr[canc] = a_disp[canc] + rng.uniform(60, 600, int(canc.sum()))
+        a_clr[canc] = np.maximum(a_disp[canc] + rng.uniform(60, 600, int(canc.sum())),
+                                 a_enr[canc] + 30)
         a_arr[canc] = np.nan
     # whole seconds, monotone (floor keeps order)
     a_disp, a_enr, a_arr, a_clr = (np.floor(x) for x in (a_disp, a_enr, a_arr, a_clr))
