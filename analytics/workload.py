@@ -326,13 +326,13 @@ def workload_by_unit_type(backend: Any, filters: Filters) -> MetricTable:
 def workload_by_district(backend: Any, filters: Filters) -> MetricTable:
     """Committed unit-hours by district and unit type (long format).
 
-    Columns: district, unit_type, unit_hours, calls (calls with a timed unit of that type).
+    Columns: district, unit_type, unit_hours, assignments (timed assignments).
     """
     t = assignment_hours(backend, filters)
     t = t.filter(t.exclusion == "kept")
     expr = (
         t.group_by([ibis.coalesce(t.district, ibis.literal("(none)")).name("district"), "unit_type"])
-        .aggregate(unit_hours=t.committed_h.sum(), calls=t.call_id.nunique())
+        .aggregate(unit_hours=t.committed_h.sum(), assignments=t.count())
         .order_by(["district", "unit_type"])
     )
     return MetricTable(_df(expr), _sql(expr))

@@ -59,8 +59,8 @@ def test_unit_hours_by_district(backend) -> None:
     # D2 sworn: p3 1 + q3 1 = 2 h; D1 sworn = 10.25 + 1/3 − 2.
     assert d.loc[("D2", "sworn"), "unit_hours"] == pytest.approx(2.0)
     assert d.loc[("D1", "sworn"), "unit_hours"] == pytest.approx(8.25 + 1 / 3)
-    # Calls with a timed sworn unit in D1: p1, p2, p4, p5, q2, q4, q6.
-    assert d.loc[("D1", "sworn"), "calls"] == 7
+    # Timed sworn assignments in D1: p1 1, p2 2, p4 1, p5 3, q2 1, q4 1, q6 1 = 10.
+    assert d.loc[("D1", "sworn"), "assignments"] == 10
 
 
 def test_filters_apply_to_the_call(backend) -> None:
