@@ -547,6 +547,7 @@ def _previous_import(con: duckdb.DuckDBPyConnection, checksum: str, table: str,
 
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
     for t in ("_ing_t", "_ing_rej", "_ing_new", "_ing_cmp", "_ing_multi", "_ing_ct_old",
+              "_ing_located",
               "_ing_rej_errors", "_ing_rej_scans"):
         con.execute(f"DROP TABLE IF EXISTS {t}")  # fixed names
 
@@ -613,13 +614,12 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawS
         raise InputDataError("the file has a header but no data rows", file=file,
                              row=stage.first_row)
     warnings: dict[str, int] = {}
+    spatial = False
     if table in GEO_TABLES:
         progress(0.45, "assigning beats from coordinates")
+        con.execute("DROP TABLE IF EXISTS _ing_located")
         located, outside = _spatial.fill_beats(con, T)
-        if located:
-            warnings["with beat and district assigned from coordinates"] = located
-        if outside:
-            warnings["with coordinates outside every beat polygon"] = outside
+        spatial = bool(located or outside)
         if "district" in spec.names and _n(con, "SELECT count(*) FROM areas WHERE level = 'beat' "
                                                 "AND parent_id IS NOT NULL"):
             # District from the beat's parent area where the file gives none.
@@ -643,6 +643,16 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawS
     if rows:
         con.execute(f"DELETE FROM {T} WHERE rowid IN (SELECT rid FROM _ing_rej)")
     warnings.update(_warnings(con, spec, p, plan.mapped))
+    if spatial:
+        # Counted over the rows that are kept (rejected rows are reported, not warned about).
+        if _n(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_ing_located'"):
+            n = _n(con, f"SELECT count(*) FROM _ing_located WHERE rid IN (SELECT rowid FROM {T})")
+            if n:
+                warnings["with beat and district assigned from coordinates"] = n
+        n = _n(con, f"SELECT count(*) FROM {T} WHERE beat IS NULL AND lat BETWEEN -90 AND 90 "
+                    "AND lon BETWEEN -180 AND 180")
+        if n:
+            warnings["with coordinates outside every beat polygon"] = n
     return _Staged(n_rows, rejects, len({r.row for r in rejects}), warnings)
 
 
@@ -715,7 +725,7 @@ def _record_call_type_history(con: duckdb.DuckDBPyConnection, file: str) -> None
     # Field names come from the fixed tuple above.
     sel = " UNION ALL ".join(
         f"SELECT n.call_type, '{f}' AS field, CAST(o.{f} AS VARCHAR) AS old_value, "
-        f"CAST(n.{f} AS VARCHAR) AS new_value FROM _ing_new n LEFT JOIN _ing_ct_old o "
+        f"CAST(n.{f} AS VARCHAR) AS new_value FROM {T} n LEFT JOIN _ing_ct_old o "
         f"USING (call_type) WHERE o.call_type IS NULL OR n.{f} IS DISTINCT FROM o.{f}"
         for f in fields)
     con.execute(

@@ -119,6 +119,7 @@ def fill_beats(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
         })
         con.register("_ing_pip", upd)
         try:
+            con.execute("CREATE OR REPLACE TEMP TABLE _ing_located AS SELECT rid FROM _ing_pip")
             con.execute(
                 f"UPDATE {table} SET beat = p.beat, district = coalesce({table}.district, p.parent) "
                 f"FROM _ing_pip p WHERE {table}.rowid = p.rid"
