@@ -866,6 +866,7 @@ _CSS = """
 <style>
   html, body {margin:0; padding:0;}
   .leaflet-container {background:#fafafa !important; font-family: 'Source Sans Pro', Arial, sans-serif;}
+  path.leaflet-interactive:focus {outline: none;}
   .cso-legend {position:absolute; bottom:24px; right:10px; z-index:1000; background:rgba(255,255,255,.93);
     padding:6px 9px; border-radius:4px; box-shadow:0 1px 4px rgba(0,0,0,.3); font:12px Arial, sans-serif;
     max-width:260px; line-height:1.35;}
