@@ -186,11 +186,13 @@ if es is not None:
         x=es["event_time"], y=es["effect"], mode="markers+lines", name="effect",
         error_y={"type": "data", "symmetric": False, "array": es["ci_high"] - es["effect"],
                  "arrayminus": es["effect"] - es["ci_low"]}))
-    fig.add_hline(y=0, line_dash="dot")
+    is_ratio = es["unit"].iloc[0] == "rate ratio"
+    fig.add_hline(y=1 if is_ratio else 0, line_dash="dot")
     fig.add_vline(x=-0.5, line_dash="dash", annotation_text="start")
-    fig.update_layout(title="Event study: effect by periods since the start (95 % CI)",
+    fig.update_layout(title="Event study: effect by periods since the start (95 % CI; "
+                            "up to 12 periods before shown)",
                       xaxis_title=f"{freq}s since the start", yaxis_title=es["unit"].iloc[0],
-                      height=380, margin={"t": 50})
+                      yaxis_type="log" if is_ratio else "linear", height=380, margin={"t": 50})
     st.plotly_chart(fig, key="ev_es_chart")
 if a.its_fit is not None:
     f = a.its_fit

@@ -121,20 +121,20 @@ class Analysis:
         out["design"] = METHOD_LABELS[self.method]
         return out
 
-    def event_study_frame(self) -> pd.DataFrame | None:
+    def event_study_frame(self, pre_window: int | None = 12) -> pd.DataFrame | None:
         """Event-study effects for charting: ``event_time``, ``effect``, ``ci_low``,
-        ``ci_high`` in outcome units or, for counts, percent change; ``None`` if no
-        event study was estimated."""
+        ``ci_high`` and ``unit`` — outcome units, or for counts the rate ratio (chart it on
+        a log axis). ``pre_window`` keeps that many periods before the start (None = all);
+        ``None`` if no event study was estimated."""
         if self.event_study is None or self.event_study.empty:
             return None
         es = self.event_study
+        if pre_window is not None:
+            es = es[es["event_time"] >= -pre_window]
         if (es["scale"] == "log").all():
-            def pct(x: pd.Series) -> pd.Series:
-                return 100 * (np.exp(x) - 1)
-
-            return pd.DataFrame({"event_time": es["event_time"], "effect": pct(es["estimate"]),
-                                 "ci_low": pct(es["ci_low"]), "ci_high": pct(es["ci_high"]),
-                                 "unit": "% change"})
+            return pd.DataFrame({"event_time": es["event_time"], "effect": np.exp(es["estimate"]),
+                                 "ci_low": np.exp(es["ci_low"]), "ci_high": np.exp(es["ci_high"]),
+                                 "unit": "rate ratio"})
         return pd.DataFrame({"event_time": es["event_time"], "effect": es["estimate"],
                              "ci_low": es["ci_low"], "ci_high": es["ci_high"], "unit": self.unit})
 
