@@ -141,6 +141,8 @@ def suggest_mapping(table: str, headers: list[str], sample: list[list[str | None
                 best = max((len(words & set(s.split())) / len(set(s.split())) for s in syn),
                            default=0.0)
                 name_score = 0.6 * best
+            if c == "call_type" and "final" in n.split() and name_score > 0:
+                name_score = 1.05  # a CAD's final type beats its "Call Type" (how received)
             if name_score <= 0:
                 continue
             value_score = _looks(by_col[h], kind, c)
