@@ -79,3 +79,16 @@ def test_missing_preset_file_and_bad_toml(tmp_path):
         load_preset_file(bad)
     with pytest.raises(InputDataError, match="no preset named"):
         load_preset("no_such_city")
+
+
+def test_documented_examples_parse():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "importing.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", doc, flags=re.S)
+    assert len(blocks) == 2
+    calls = parse_preset(tomllib.loads(blocks[0]), where="docs example")
+    assert calls.per_unit and calls.durations["arrived_at"] == ("total_response_min",)
+    assert parse_preset(tomllib.loads(blocks[1]), where="docs example").table == "areas"
