@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -64,23 +65,44 @@ def ensure_database() -> None:
     st.rerun()
 
 
+def _this_run(key: str) -> dict[int, Any]:
+    """Per-thread slots in session state, with finished threads' entries dropped.
+
+    Streamlit's fast reruns start a new script run while the previous run's thread may
+    still be inside a query; DuckDB refuses concurrent use of one cursor ("connection is
+    busy"), so each script thread of a session gets its own cursor and backend.
+    """
+    slots = st.session_state.get(key)
+    if not isinstance(slots, dict):
+        slots = {}
+        st.session_state[key] = slots
+    alive = {t.ident for t in threading.enumerate()}
+    for ident in [i for i in slots if i not in alive]:
+        slots.pop(ident, None)
+    return slots
+
+
 def get_con() -> Any:
-    """This session's DuckDB cursor."""
-    if KEY_CURSOR not in st.session_state:
+    """This session's DuckDB cursor (one per script thread; see :func:`_this_run`)."""
+    slots = _this_run(KEY_CURSOR)
+    tid = threading.get_ident()
+    if tid not in slots:
         try:
             con = _connection(str(db_path()))
         except DatabaseError as exc:
             st.error(f"Cannot open the database: {exc}")
             st.stop()
-        st.session_state[KEY_CURSOR] = con.cursor()
-    return st.session_state[KEY_CURSOR]
+        slots[tid] = con.cursor()
+    return slots[tid]
 
 
 def get_backend() -> Any:
-    """This session's Ibis backend over its own cursor."""
-    if KEY_BACKEND not in st.session_state:
-        st.session_state[KEY_BACKEND] = db.ibis_backend(get_con())
-    return st.session_state[KEY_BACKEND]
+    """This session's Ibis backend over its own cursor (one per script thread)."""
+    slots = _this_run(KEY_BACKEND)
+    tid = threading.get_ident()
+    if tid not in slots:
+        slots[tid] = db.ibis_backend(get_con())
+    return slots[tid]
 
 
 def data_changed() -> None:
