@@ -124,20 +124,25 @@ def page(browser) -> Iterator[tuple[object, Watch]]:
     ctx.close()
 
 
-def wait_for_app(pg, timeout_ms: int = 60_000) -> None:
-    """Wait until Streamlit has finished running the script."""
-    pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+def wait_for_app(pg, timeout_ms: int = 120_000) -> None:
+    """Wait until the page has a title and Streamlit has stopped running the script."""
+    pg.wait_for_selector('[data-testid="stSidebarNavLink"]', timeout=timeout_ms)
+    pg.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout_ms)
     pg.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
         timeout=timeout_ms,
     )
-    pg.wait_for_timeout(1000)
+    pg.wait_for_timeout(1500)
+    pg.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        timeout=timeout_ms,
+    )
 
 
 def screenshot(pg, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    pg.screenshot(path=str(path), full_page=True)
+    pg.screenshot(path=str(path), full_page=True, timeout=120_000)
     return path
 
 

@@ -42,3 +42,16 @@ def test_every_page_loads_without_error_boxes(app_url, page) -> None:
         screenshot(pg, f"page-{slug}")
         assert error_boxes(pg) == [], (href, error_boxes(pg))
     assert watch.outside == [], watch.outside
+
+
+def test_filters_persist_across_pages_and_in_the_url(app_url, page) -> None:
+    pg, watch = page
+    pg.goto(app_url + "/response_times?district=D3")
+    wait_for_app(pg)
+    sidebar = pg.locator('[data-testid="stSidebar"]')
+    assert "D3" in sidebar.locator('[data-testid="stMultiSelect"]').first.inner_text()
+    pg.locator('[data-testid="stSidebarNavLink"]', has_text="Overview").click()
+    wait_for_app(pg)
+    assert "district=D3" in pg.url
+    assert "D3" in sidebar.locator('[data-testid="stMultiSelect"]').first.inner_text()
+    assert "district D3" in pg.locator('[data-testid="stCaptionContainer"]').first.inner_text()
