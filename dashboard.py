@@ -28,15 +28,13 @@ SECTIONS: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 
-nav = {
+page = st.navigation({
     section: [
-        st.Page(path, title=title, icon=icon, default=(path == "pages/overview.py"))
+        st.Page(HERE / path, title=title, icon=icon, default=(path == "pages/overview.py"))
         for path, title, icon in pages
-        if (HERE / path).exists()
     ]
     for section, pages in SECTIONS.items()
-}
-page = st.navigation({s: p for s, p in nav.items() if p})
+})
 
 state.ensure_database()
 state.sidebar_filters()
