@@ -14,6 +14,7 @@ import argparse
 import gc
 import json
 import logging
+import os
 import platform
 import resource
 import sys
@@ -120,10 +121,11 @@ def _peak_rss_mb() -> float:
 
 
 def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
-                     baseline: bool = True) -> dict:
+                     baseline: bool = True, reimport: bool = True) -> dict:
     """Time the importer and the pandas baseline on one generated file; return figures."""
     from analytics.ingest import import_file, parse_preset
 
+    load_before = os.getloadavg()
     csv_path = workdir / f"bench_cad_{n_calls}.csv"
     write_s = write_cad_csv(csv_path, n_calls, seed)
     size_mb = csv_path.stat().st_size / 1e6
@@ -137,9 +139,11 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
     t1 = time.perf_counter()
     facts.refresh_derived(con)
     derived_s = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    again = import_file(con, "calls", csv_path, preset=preset, refresh=False, force=True)
-    reimport_s = time.perf_counter() - t2
+    again = None
+    if reimport:
+        t2 = time.perf_counter()
+        again = import_file(con, "calls", csv_path, preset=preset, refresh=False, force=True)
+        reimport_s = time.perf_counter() - t2
     con.close()
     rss_import = _peak_rss_mb()
     out = {
@@ -153,10 +157,12 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
         "assignments_loaded": res.also.get("assignments", (0, 0, 0))[0],
         "derived_refresh_s": round(derived_s, 2),
         "import_plus_derived_rows_per_s": round(n_calls / (import_s + derived_s)),
-        "forced_reimport_s": round(reimport_s, 2),
-        "forced_reimport_unchanged": again.rows_unchanged,
+        "forced_reimport_s": round(reimport_s, 2) if again else None,
+        "forced_reimport_unchanged": again.rows_unchanged if again else None,
         "peak_rss_mb_after_import": round(rss_import),
-        "machine": f"{platform.machine()} {platform.system()}, duckdb {duckdb.__version__}",
+        "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, "
+                   f"duckdb {duckdb.__version__}",
+        "load_average_1m_at_start": round(load_before[0], 1),
     }
     if baseline:
         import pandas as pd
@@ -179,6 +185,7 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
             "ratio_import_vs_pandas": round(pandas_s / import_s, 2),
             "peak_rss_mb_with_pandas": round(_peak_rss_mb()),
         })
+    out["load_average_1m_at_end"] = round(os.getloadavg()[0], 1)
     return out
 
 
@@ -186,7 +193,8 @@ def _cmd_bench_import(args: argparse.Namespace) -> int:
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="cso_bench_"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        out = run_import_bench(args.calls, work, baseline=not args.no_baseline)
+        out = run_import_bench(args.calls, work, baseline=not args.no_baseline,
+                               reimport=not args.no_reimport)
     finally:
         if not args.keep:
             for p in work.glob("bench_*"):
@@ -198,8 +206,11 @@ def _cmd_bench_import(args: argparse.Namespace) -> int:
           f"(calls + assignments + units, validated; {out['rows_rejected']} rejected)")
     print(f"  + derived call_facts: {out['derived_refresh_s']} s "
           f"(import + derived = {out['import_plus_derived_rows_per_s']:,} rows/s)")
-    print(f"  forced re-import of the same file: {out['forced_reimport_s']} s, "
-          f"{out['forced_reimport_unchanged']:,} rows already present")
+    if out["forced_reimport_s"] is not None:
+        print(f"  forced re-import of the same file: {out['forced_reimport_s']} s, "
+              f"{out['forced_reimport_unchanged']:,} rows already present")
+    print(f"load average (1 min) {out['load_average_1m_at_start']} at start, "
+          f"{out['load_average_1m_at_end']} at end, on {out['machine']}")
     if "pandas_rows_per_s" in out:
         print(f"pandas read_csv + DuckDB insert: {out['pandas_read_insert_s']} s = "
               f"{out['pandas_rows_per_s']:,} rows/s")
@@ -223,6 +234,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.add_argument("--workdir", type=Path, help="folder for the CSV and databases (default temp)")
     i.add_argument("--keep", action="store_true", help="keep the generated CSV and databases")
     i.add_argument("--no-baseline", action="store_true", help="skip the pandas baseline")
+    i.add_argument("--no-reimport", action="store_true",
+                   help="skip the forced re-import of the same file")
     i.set_defaults(func=_cmd_bench_import)
 
 
