@@ -359,22 +359,30 @@ def _level_col(level: AreaLevel) -> str:
     return "beat" if level == "beat" else "district"  # fixed identifiers
 
 
-def call_metrics_sql(filters: Filters, level: AreaLevel, *, tier: Tier = "analyst",
+def call_metrics_sql(filters: Filters, level: AreaLevel, metric: Metric = "calls", *,
+                     tier: Tier = "analyst",
                      cap_min: float = RESPONSE_CAP_MIN) -> tuple[str, list[Any]]:
-    """SQL for every call metric per area in one pass over ``call_facts``."""
+    """SQL for one call metric per area: only the aggregates that metric needs, so the
+    scan over ``call_facts`` stays cheap on 10 million calls."""
     col = _level_col(level)
     preds, params = _where(filters, time_expr="received_at")
     if tier == "public":
         preds.append("NOT sensitive")  # sensitive types only as citywide totals
-    p1 = P1_VALID.format(cap=float(cap_min) * 60.0)
+    if metric == "cso_share":
+        aggs = ("count(*) AS calls,\n"
+                "               count_if(NOT self_initiated AND eligible) AS eligible_public_calls,"
+                "\n               count_if(NOT self_initiated AND eligible AND cso_primary)"
+                " AS cso_primary_calls")
+    elif metric == "p1_median_min":
+        # The exclusions go into WHERE so only valid priority-1 public calls are read.
+        preds.append(P1_VALID.format(cap=float(cap_min) * 60.0))
+        aggs = ("count(*) AS calls, count(*) AS p1_calls,\n"
+                "               median(total_s) / 60.0 AS p1_median_min")
+    else:
+        aggs = "count(*) AS calls"
     sql = f"""
         SELECT {col} AS area_id,
-               count(*) AS calls,
-               count(*) FILTER (WHERE NOT self_initiated AND eligible) AS eligible_public_calls,
-               count(*) FILTER (WHERE NOT self_initiated AND eligible AND cso_primary)
-                   AS cso_primary_calls,
-               count(*) FILTER (WHERE {p1}) AS p1_calls,
-               median(total_s) FILTER (WHERE {p1}) / 60.0 AS p1_median_min
+               {aggs}
         FROM call_facts
         {_where_sql(preds)}
         GROUP BY 1"""
@@ -429,13 +437,15 @@ def area_metric(
     shapes = area_shapes(con, level) if shapes is None else shapes
     spec = METRICS[metric]
     if spec.source == "calls":
-        sql, params = call_metrics_sql(filters, level, tier=tier)
+        sql, params = call_metrics_sql(filters, level, metric, tier=tier)
     else:
         sql, params = incident_metrics_sql(filters, level)
     agg = _df(con, sql, params)
     out = shapes[["area_id", "name", "population"]].merge(agg, on="area_id", how="left")
     known = set(shapes["area_id"])
-    count_col = "calls" if spec.source == "calls" else "incidents"
+    count_col = {"calls": "calls", "incidents": "incidents"}[spec.source]
+    if metric == "p1_median_min":
+        count_col = "p1_calls"
     unmapped = int(agg.loc[~agg["area_id"].isin(known), count_col].sum()) if len(agg) else 0
 
     def col(name: str) -> pd.Series:
@@ -560,7 +570,6 @@ def density_cells(
 
 # -- deployments --------------------------------------------------------------------------
 def _fmt_date(d: Any) -> str:
-    d = pd.Timestamp(d)
     return f"{d.day} {d:%b %Y}"
 
 
@@ -598,17 +607,23 @@ def deployment_areas(con: duckdb.DuckDBPyConnection, filters: Filters | None = N
         LEFT JOIN areas p ON p.area_id = a.parent_id AND a.level = 'beat'
         {_where_sql(preds)}
         ORDER BY d.start_date, d.area_id"""
-    rows = _df(con, sql, params)
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    # Plain Python on a few dozen rows: pandas per-row access costs more than the query.
+    by_area: dict[str, list[dict]] = {}
+    for r in rows:
+        by_area.setdefault(r["area_id"], []).append(r)
     out = []
-    for area_id, grp in rows.groupby("area_id", sort=False):
+    for area_id, grp in by_area.items():
         periods, whens = [], []
-        for r in grp.itertuples():
-            when = (f"{_fmt_date(r.start_date)} – {_fmt_date(r.end_date)}"
-                    if pd.notna(r.end_date) else f"since {_fmt_date(r.start_date)}")
-            count = _csos(r.cso_count)
+        for r in grp:
+            when = (f"{_fmt_date(r['start_date'])} – {_fmt_date(r['end_date'])}"
+                    if r["end_date"] is not None else f"since {_fmt_date(r['start_date'])}")
+            count = _csos(r["cso_count"])
             periods.append(when + (f" · {count}" if count else ""))
             whens.append(when)
-        first = grp.iloc[0]
+        first = grp[0]
         try:
             geom = json.loads(first["geometry"])
         except (TypeError, json.JSONDecodeError):
@@ -618,45 +633,49 @@ def deployment_areas(con: duckdb.DuckDBPyConnection, filters: Filters | None = N
             "area_id": area_id, "level": first["level"], "name": first["name"],
             "district": first["district"], "district_name": first["district_name"],
             "geometry": geom, "periods": "; ".join(periods), "dates": "; ".join(whens),
-            "start_date": first["start_date"], "cso_count": grp["cso_count"].iloc[-1],
-            "label": f"{first['name']}\n" + "; ".join(periods),
+            "start_date": first["start_date"], "cso_count": grp[-1]["cso_count"],
+            "label": f"{first['name']}\n" + "; ".join(periods), "_rows": grp,
         })
-    frame = pd.DataFrame(out, columns=["area_id", "level", "name", "district", "district_name",
-                                       "geometry", "periods", "dates", "start_date",
-                                       "cso_count", "label"])
-    return Deployments(frame.drop(columns=["district_name", "dates"]), _inline(sql, params),
-                       _group_labels(frame, rows))
+    cols = ["area_id", "level", "name", "district", "geometry", "periods", "start_date",
+            "cso_count", "label"]
+    frame = pd.DataFrame([{k: o[k] for k in cols} for o in out], columns=cols)
+    return Deployments(frame, _inline(sql, params), _group_labels(out))
 
 
-def _group_labels(frame: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    """One label per (district, same periods) group of deployment areas."""
+def _group_labels(areas: list[dict]) -> pd.DataFrame:
+    """One label per (district, same dates) group of deployment areas."""
     from shapely.geometry import mapping, shape
     from shapely.ops import unary_union
 
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for a in areas:
+        groups.setdefault((a["district"] or a["area_id"], a["dates"]), []).append(a)
     out = []
-    if frame.empty:
-        return pd.DataFrame(columns=["geometry", "label"])
-    keyed = frame.assign(_d=frame["district"].fillna(frame["area_id"]))
-    for _key, grp in keyed.groupby(["_d", "dates"], sort=False):
+    for grp in groups.values():
         if len(grp) == 1:
-            r = grp.iloc[0]
-            out.append({"geometry": r["geometry"], "label": r["label"]})
+            out.append({"geometry": grp[0]["geometry"], "label": grp[0]["label"]})
             continue
         # CSOs per period summed over the group's areas, e.g. "since 1 Jul 2023 · 14 CSOs".
-        sub = rows[rows["area_id"].isin(grp["area_id"])]
+        per_period: dict[tuple, int | None] = {}
+        for a in grp:
+            for r in a["_rows"]:
+                key = (r["start_date"], r["end_date"])
+                if r["cso_count"] is not None:
+                    per_period[key] = (per_period.get(key) or 0) + int(r["cso_count"])
+                else:
+                    per_period.setdefault(key, None)
         parts = []
-        for (start, end), per in sub.groupby(["start_date", "end_date"], dropna=False, sort=True):
-            when = (f"{_fmt_date(start)} – {_fmt_date(end)}" if pd.notna(end)
-                    else f"since {_fmt_date(start)}")
-            count = _csos(per["cso_count"].sum(min_count=1))
+        for (start, end), n in sorted(per_period.items(), key=lambda kv: kv[0][0]):
+            when = f"{_fmt_date(start)} – {_fmt_date(end)}" if end is not None else \
+                f"since {_fmt_date(start)}"
+            count = _csos(n)
             parts.append(when + (f" · {count}" if count else ""))
         try:
-            union = unary_union([shape(g).buffer(0) for g in grp["geometry"]])
-            geom = mapping(union)
+            geom = mapping(unary_union([shape(a["geometry"]).buffer(0) for a in grp]))
         except (ValueError, TypeError, AttributeError):
-            geom = grp.iloc[0]["geometry"]
-        name = grp.iloc[0]["district_name"] or grp.iloc[0]["district"]
-        kind = "beats" if (grp["level"] == "beat").all() else "areas"
+            geom = grp[0]["geometry"]
+        name = grp[0]["district_name"] or grp[0]["district"]
+        kind = "beats" if all(a["level"] == "beat" for a in grp) else "areas"
         out.append({"geometry": geom,
                     "label": f"{name} · {len(grp)} {kind}\n" + "; ".join(parts)})
     return pd.DataFrame(out, columns=["geometry", "label"])

@@ -90,11 +90,6 @@ def show_map(html: str, key: str) -> None:
 
 # -- cached analytics ----------------------------------------------------------------------
 @st.cache_data(show_spinner=False)
-def _tier(_con, db_file: str) -> str:
-    return maps.resolve_tier(_con)
-
-
-@st.cache_data(show_spinner=False)
 def _shapes(_con, level: str, db_file: str):
     return maps.area_shapes(_con, level)
 
@@ -170,7 +165,7 @@ def _table(df, title: str, level: str | None) -> None:
 
 # -- widgets -------------------------------------------------------------------------------
 try:
-    tier = _tier(con, db_file)
+    tier = maps.resolve_tier(con)  # not cached: a server setting, one tiny query
     tiles = maps.tile_setting(con)
 except CSOError as exc:
     st.error(f"Map settings are not usable: {exc}. Fix the `settings` table or "
@@ -178,6 +173,8 @@ except CSOError as exc:
     st.stop()
 
 layer_keys = [k for k in LAYERS if k != "points" or tier == "analyst"]
+if st.session_state.get(KEY_LAYER) not in (None, *layer_keys):
+    st.session_state[KEY_LAYER] = "choropleth"   # e.g. points on a public-tier server
 layer = st.segmented_control("Layer", layer_keys, format_func=LAYERS.get,
                              default="choropleth", key=KEY_LAYER) or "choropleth"
 c2, c3, c4 = st.columns([2, 1, 2], vertical_alignment="bottom")

@@ -341,3 +341,55 @@ def test_tile_layer_only_when_set(con) -> None:
     tiles = maps.TileSetting("http://127.0.0.1:9000/{z}/{x}/{y}.png", "© City")
     html = maps.choropleth_html(beats, am, tiles=tiles)
     assert "L.tileLayer(" in html and "127.0.0.1:9000" in html and "City" in html
+
+
+# -- the page, headless (AppTest) on the demo city ----------------------------------------
+@pytest.fixture()
+def run_maps(demo_db_path, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parents[1]
+
+    def run(layer: str | None = None, tier: str | None = None, **state):
+        monkeypatch.setenv("CSO_DB", str(demo_db_path))
+        if tier:
+            monkeypatch.setenv("CSO_PRIVACY_TIER", tier)
+        monkeypatch.chdir(root)
+        at = AppTest.from_file(str(root / "dashboard.py"), default_timeout=120)
+        at.run()
+        at.switch_page("pages/maps.py")
+        if layer:
+            at.session_state["maps_layer"] = layer
+        for k, v in state.items():
+            at.session_state[k] = v
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not at.error, [e.value for e in at.error]
+        return at
+
+    return run
+
+
+@pytest.mark.parametrize("layer", ["choropleth", "deployments", "change", "density", "points"])
+def test_every_layer_renders_on_the_demo_city(run_maps, layer) -> None:
+    at = run_maps(layer)
+    assert at.title[0].value.endswith("Maps")
+    if layer == "points":
+        # The demo has thousands of incidents: too many points, so a message instead.
+        assert any("2,000 or fewer" in i.value for i in at.info)
+
+
+def test_district_choropleth_of_each_metric(run_maps) -> None:
+    at = run_maps("choropleth", maps_level="district")
+    for metric in maps.METRICS:
+        at.session_state["maps_metric"] = metric
+        at.run()
+        assert not at.exception and not at.error, metric
+
+
+def test_public_tier_offers_no_points(run_maps) -> None:
+    at = run_maps("points", tier="public")
+    assert "privacy tier: **public**" in " ".join(c.value for c in at.caption)
+    assert not any("incidents match" in i.value for i in at.info)
