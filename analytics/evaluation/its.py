@@ -186,7 +186,7 @@ def its(
         warnings.simplefilter("ignore")
         if family == "gaussian":
             res = sm.OLS(y, X).fit(use_t=True, **cov_kw)
-            model_cov = sm.OLS(y, X).fit().cov_params()
+            model_cov = res.normalized_cov_params * res.scale  # classical OLS covariance
             df = float(res.df_resid)
         else:
             if family == "poisson":
@@ -202,7 +202,7 @@ def its(
             df = None
             pearson = float(np.sum(res.resid_pearson**2) / max(res.df_resid, 1))
             # quasi-likelihood scaling: model-based covariance inflated by over-dispersion
-            model_cov = sm.GLM(y, X, family=fam).fit().cov_params() * max(1.0, pearson)
+            model_cov = res.normalized_cov_params * max(1.0, pearson)
             if family == "poisson" and pearson > 1.5:
                 caveats.append(f"Counts are over-dispersed (Pearson χ²/df = {pearson:.1f}): "
                                "prefer the negative binomial family.")
