@@ -33,7 +33,13 @@ from analytics.evaluation.did import (
     twfe_did,
 )
 from analytics.evaluation.its import its
-from analytics.evaluation.panel import Freq, Level, metric_info, panel_from_metric
+from analytics.evaluation.panel import (
+    Freq,
+    Level,
+    metric_info,
+    panel_from_metric,
+    response_minutes,
+)
 from analytics.evaluation.power import MDE, mde_from_estimate
 from analytics.evaluation.rate_tests import pre_post
 from analytics.evaluation.wdd import wdd
@@ -50,7 +56,8 @@ METHOD_LABELS: dict[str, str] = {
     "pre_post": "Before/after rate test (no comparison areas)",
     "dose_response": "Dose-response (per 100 CSO patrol hours)",
 }
-COUNT_ONLY: tuple[str, ...] = ("wdd", "pre_post")
+COUNT_ONLY: tuple[str, ...] = ("wdd",)
+TIME_METRICS: tuple[str, ...] = ("p12_median_response_min", "p12_mean_response_min")
 
 REPORTING_CAVEAT = (
     "Reporting artefact: CSOs take reports and are visible on the street, so recorded "
@@ -257,6 +264,8 @@ def analyse(
     check_option("method", m, METHODS)
     if m in COUNT_ONLY and info.kind != "count":
         raise OptionError(f"{METHOD_LABELS[m]} needs a count outcome; {info.label} is not a count")
+    if m == "pre_post" and info.kind != "count" and metric not in TIME_METRICS:
+        raise OptionError(f"{METHOD_LABELS[m]} needs a count or a response-time outcome")
     if not design.treated:
         raise InsufficientDataError("no treated areas: add deployments or pick treated areas")
     is_count = info.kind == "count"
@@ -325,10 +334,20 @@ def analyse(
                        "the earliest start splits before and after.")
     elif m == "pre_post":
         s0 = design.starts[0]
-        tp = p[p["area"].isin(design.treated)].groupby("period")["value"].sum()
-        r = pre_post(tp[tp.index < s0].to_numpy(), tp[tp.index >= s0].to_numpy(), alpha=alpha,
-                     label=f"{info.label} per period in the treated areas")
-        est = r.main
+        if is_count:
+            tp = p[p["area"].isin(design.treated)].groupby("period")["value"].sum()
+            r = pre_post(tp[tp.index < s0].to_numpy(), tp[tp.index >= s0].to_numpy(),
+                         alpha=alpha, label=f"{info.label} per period in the treated areas")
+        else:
+            step = pd.DateOffset(months=1) if freq == "month" else pd.DateOffset(weeks=1)
+            win = Filters(start=p["period"].min().date(),
+                          end=(p["period"].max() + step - pd.Timedelta(days=1)).date())
+            calls = response_minutes(backend_or_con, design.treated, level, win)
+            before = calls["received_at"] < s0
+            r = pre_post(calls.loc[before, "minutes"].to_numpy(),
+                         calls.loc[~before, "minutes"].to_numpy(), kind="time", alpha=alpha,
+                         n_boot=1000, label="Priority 1–2 response time in the treated areas")
+        est, extra = r.main, list(r.estimates[1:])
     else:  # dose_response
         dose = panel_from_metric(backend_or_con, "cso_patrol_hours", level=level, freq=freq,
                                  filters=filters)

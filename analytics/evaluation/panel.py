@@ -348,3 +348,36 @@ def _first_treated(con: duckdb.DuckDBPyConnection, level: Level, freq: Freq
             if p:
                 put(p, sd)
     return {a: pd.Timestamp(_trunc(d, freq)) for a, d in starts.items()}, tuple(notes)
+
+
+def response_minutes(
+    backend_or_con: Any,
+    areas: tuple[str, ...],
+    level: Level = "beat",
+    filters: Filters | None = None,
+    *,
+    priorities: tuple[int, ...] = (1, 2),
+    cap_min: float = DEFAULT_CAP_MIN,
+) -> pd.DataFrame:
+    """Per-call total response minutes (received → first arrival) of public calls in
+    ``areas``, with the PRODUCT.md section 3 exclusions; columns ``received_at``,
+    ``minutes``. For before/after quantile comparisons."""
+    check_option("level", level, LEVELS)
+    if not areas:
+        raise InsufficientDataError("no areas given")
+    f = filters or Filters()
+    con = _con(backend_or_con)
+    preds = [f"{level} IN ({_in_list(len(areas))})",  # level from LEVELS only
+             f"priority IN ({_in_list(len(priorities))})",
+             "NOT self_initiated", "first_dispatched_at IS NOT NULL",
+             "first_arrived_at IS NOT NULL", "queue_s >= 0", "travel_s >= 0", "total_s <= ?"]
+    params: list = [*areas, *priorities, cap_min * 60.0]
+    if f.start:
+        preds.append("received_at >= ?")
+        params.append(dt.datetime.combine(f.start, dt.time()))
+    if f.end:
+        preds.append("received_at < ?")
+        params.append(dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time()))
+    sql = ("SELECT received_at, total_s / 60.0 AS minutes FROM call_facts WHERE "
+           + " AND ".join(preds))
+    return con.execute(sql, params).df()
