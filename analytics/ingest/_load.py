@@ -213,6 +213,18 @@ def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset,
         parsed = f" AND _chk{chk_of[label]} IS NULL" if label in chk_of else ""
         add(f"SELECT rowid, $1, NULL, 'missing required value', NULL FROM {T} "
             f"WHERE {ident(c)} IS NULL{parsed}", [label])
+    for col in spec.columns:
+        if (col.lo is None and col.hi is None) or col.name not in mapped:
+            continue
+        src = preset.columns.get(col.name)
+        conds = [f"{ident(col.name)} < {col.lo}"] if col.lo is not None else []
+        conds += [f"{ident(col.name)} > {col.hi}"] if col.hi is not None else []
+        bounds = (f"{col.lo:g} to {col.hi:g}" if col.lo is not None and col.hi is not None
+                  else f"at least {col.lo:g}" if col.lo is not None else f"at most {col.hi:g}")
+        # Bounds are numbers from the fixed SPECS.
+        add(f"SELECT rowid, $1, CAST({ident(col.name)} AS VARCHAR), $2, NULL FROM {T} "
+            f"WHERE {' OR '.join(conds)}", [src.label() if src else col.name,
+                                             f"out of range (must be {bounds})"])
     seg = _segment_case(spec, preset, mapped)
     if seg:
         reason_sql, value_sql, col_sql = seg
@@ -459,6 +471,11 @@ def import_file(
                 if refresh and table in ("calls", "assignments", "units", "call_types"):
                     progress(0.9, "updating derived tables")
                     facts.refresh_derived(con)
+        except duckdb.ConstraintException as exc:
+            # Validation mirrors the schema's constraints; if one still fires, refuse the file
+            # (the transaction has been rolled back).
+            raise InputDataError(f"a row breaks a rule of the {table} table: "
+                                 f"{str(exc).splitlines()[0]}", file=file) from None
         finally:
             con.execute(f"SET preserve_insertion_order = {'true' if order else 'false'}")
     finally:

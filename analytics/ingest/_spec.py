@@ -20,6 +20,8 @@ class Column:
     kind: str  # text | timestamp | date | int | float | bool | enum
     sql_type: str
     allowed: tuple[str, ...] = ()
+    lo: float | None = None  # inclusive bounds (the table's CHECK constraints)
+    hi: float | None = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ SPECS: dict[str, TableSpec] = {
         (
             _t("call_id"), _ts("received_at"), _ts("dispatched_at"), _ts("enroute_at"),
             _ts("arrived_at"), _ts("cleared_at"), _t("call_type"), _t("call_type_initial"),
-            Column("priority", "int", "SMALLINT"), _t("source"),
+            Column("priority", "int", "SMALLINT", lo=0, hi=99), _t("source"),
             Column("self_initiated", "bool", "BOOLEAN"), _t("disposition"), _t("district"),
             _t("beat"), Column("lat", "float", "DOUBLE"), Column("lon", "float", "DOUBLE"),
         ),
@@ -84,9 +86,10 @@ SPECS: dict[str, TableSpec] = {
     "staffing": TableSpec(
         "staffing",
         (
-            Column("date", "date", "DATE"), Column("hour", "int", "SMALLINT"), _t("district"),
+            Column("date", "date", "DATE"), Column("hour", "int", "SMALLINT", lo=0, hi=23),
+            _t("district"),
             Column("unit_type", "enum", "VARCHAR", UNIT_TYPES),
-            Column("on_duty_hours", "float", "DOUBLE"),
+            Column("on_duty_hours", "float", "DOUBLE", lo=0),
         ),
         key=("date", "hour", "district", "unit_type"),
         required=("date", "hour", "district", "unit_type", "on_duty_hours"),
@@ -105,7 +108,7 @@ SPECS: dict[str, TableSpec] = {
         "areas",
         (
             _t("area_id"), Column("level", "enum", "VARCHAR", AREA_LEVELS), _t("name"),
-            _t("parent_id"), _t("geometry"), Column("population", "int", "INTEGER"),
+            _t("parent_id"), _t("geometry"), Column("population", "int", "INTEGER", lo=0),
         ),
         key=("area_id",),
         required=("area_id", "level"),
@@ -114,7 +117,7 @@ SPECS: dict[str, TableSpec] = {
         "deployments",
         (
             _t("area_id"), Column("start_date", "date", "DATE"), Column("end_date", "date", "DATE"),
-            Column("cso_count", "int", "INTEGER"), _t("note"),
+            Column("cso_count", "int", "INTEGER", lo=0), _t("note"),
         ),
         key=("area_id", "start_date"),
         required=("area_id", "start_date"),
@@ -125,7 +128,7 @@ SPECS: dict[str, TableSpec] = {
             _t("activity_id"), _t("unit_id"),
             Column("activity_type", "enum", "VARCHAR", ACTIVITY_TYPES), _ts("started_at"),
             _ts("ended_at"), _t("district"), _t("beat"), Column("lat", "float", "DOUBLE"),
-            Column("lon", "float", "DOUBLE"), Column("contacts", "int", "INTEGER"),
+            Column("lon", "float", "DOUBLE"), Column("contacts", "int", "INTEGER", lo=0),
         ),
         key=("activity_id",),
         required=("activity_id", "activity_type", "started_at"),

@@ -202,3 +202,33 @@ def test_bool_values_must_be_clear(con, tmp_path, bad):
     path = write(tmp_path / "b.csv", f"call_id,received_at,self_initiated\nB1,2024-01-01 10:00:00,{bad}\n")
     r = import_file(con, "calls", path)
     assert r.rows_rejected == 1 and r.rejects[0].column == "self_initiated"
+
+
+def test_other_canonical_tables(con, tmp_path):
+    units = write(tmp_path / "units.csv", "unit_id,unit_type,home_district\n"
+                  "CSO1,CSO,D1\nP7,sworn,D2\nX9,robot,D1\n")
+    r = import_file(con, "units", units)
+    assert (r.rows_loaded, r.rows_rejected) == (2, 1)
+    assert db.scalar(con, "SELECT unit_type FROM units WHERE unit_id = 'CSO1'") == "cso"
+    asg = write(tmp_path / "asg.csv", "call_id,unit_id,dispatched_at,arrived_at,cleared_at,is_primary\n"
+                "C1,CSO1,2024-01-01 10:02:00,2024-01-01 10:10:00,2024-01-01 10:40:00,yes\n"
+                "C1,P7,2024-01-01 10:03:00,2024-01-01 10:09:00,2024-01-01 10:20:00,no\n")
+    r = import_file(con, "assignments", asg)
+    assert (r.rows_loaded, r.rows_rejected) == (2, 0)
+    staff = write(tmp_path / "staff.csv", "date,hour,district,unit_type,on_duty_hours\n"
+                  "2024-01-01,10,D1,cso,2\n2024-01-01,24,D1,cso,2\n2024-01-01,11,D1,sworn,-1\n")
+    r = import_file(con, "staffing", staff)
+    assert (r.rows_loaded, r.rows_rejected) == (1, 2)
+    assert {(x.row, x.column, x.reason) for x in r.rejects} == {
+        (3, "hour", "out of range (must be 0 to 23)"),
+        (4, "on_duty_hours", "out of range (must be at least 0)")}
+    acts = write(tmp_path / "act.csv", "activity_id,unit_id,activity_type,started_at,ended_at,contacts\n"
+                 "A1,CSO1,foot_patrol,2024-01-01 10:00:00,2024-01-01 12:00:00,3\n"
+                 "A2,CSO1,napping,2024-01-01 13:00:00,2024-01-01 14:00:00,\n"
+                 "A3,CSO1,outreach_referral,2024-01-01 15:00:00,2024-01-01 14:00:00,1\n")
+    r = import_file(con, "activities", acts)
+    assert (r.rows_loaded, r.rows_rejected) == (1, 2)
+    assert {x.row: x.reason for x in r.rejects} == {
+        3: "not one of foot_patrol, vehicle_patrol, traffic_control, community_event, "
+           "outreach_referral, nuisance_abatement, report_writing, evidence, other",
+        4: "segments out of order: ended_at before started_at"}
