@@ -237,6 +237,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.add_argument("--no-reimport", action="store_true",
                    help="skip the forced re-import of the same file")
     i.set_defaults(func=_cmd_bench_import)
+    a = bsub.add_parser("all", help="every benchmark this checkout has (import at 1M calls)")
+    a.add_argument("--json", type=Path, help="write the import figures to this JSON file")
+    a.set_defaults(func=_cmd_bench_import, calls=1_000_000, workdir=None, keep=False,
+                   no_baseline=False, no_reimport=False)
 
 
 if __name__ == "__main__":  # pragma: no cover
