@@ -705,11 +705,11 @@ def default_change_windows(
     rows = con.execute(
         "SELECT d.start_date, d.area_id, "
         "CASE WHEN a.level = 'beat' THEN a.parent_id ELSE d.area_id END AS district, "
-        "d.cso_count FROM deployments d LEFT JOIN areas a USING (area_id) "
+        "d.cso_count, a.level FROM deployments d LEFT JOIN areas a USING (area_id) "
         "ORDER BY d.start_date, d.area_id").fetchall()
-    groups: dict[dt.date, list[tuple[str, str | None, int | None]]] = {}
-    for start, area_id, district, cso in rows:
-        groups.setdefault(pd.Timestamp(start).date(), []).append((area_id, district, cso))
+    groups: dict[dt.date, list[tuple[str, str | None, int | None, str | None]]] = {}
+    for start, area_id, district, cso, level in rows:
+        groups.setdefault(pd.Timestamp(start).date(), []).append((area_id, district, cso, level))
     out = []
     for start, members in groups.items():
         length = min(max_days, (start - lo).days, (hi - start).days + 1)
@@ -720,7 +720,9 @@ def default_change_windows(
         if len(ids) <= 2:
             who = " and ".join(ids)
         else:
-            who = f"{', '.join(districts)} ({len(ids)} areas)" if districts else f"{len(ids)} areas"
+            kind = "beats" if all(m[3] == "beat" for m in members) else "areas"
+            who = (f"{', '.join(districts)} ({len(ids)} {kind})" if districts
+                   else f"{len(ids)} {kind}")
         total = sum(m[2] for m in members if m[2] is not None)
         csos = f", {_csos(total)}" if total else ""
         out.append(ChangeWindows(
@@ -1182,26 +1184,35 @@ def change_map_html(
     return _finish(m, layers)
 
 
+WAVE_COLORS = ("#6a51a3", "#9e9ac8", "#cbc9e2", "#dadaeb", "#efedf5")
+
+
 def deployments_map_html(
     shapes: pd.DataFrame, deployments: Deployments, *, tiles: TileSetting | None = None
 ) -> str:
-    """Self-contained HTML: boundaries with the deployment areas labelled."""
+    """Self-contained HTML: areas shaded by the date their CSO deployment started (one
+    shade per start date, earliest darkest), never-deployed areas white, labels with dates
+    and CSO counts."""
     m = _base_map(shapes_bounds(shapes), tiles)
-    dep_ids = set(deployments.frame["area_id"])
-    parents = set(deployments.frame.loc[deployments.frame["level"] == "district", "area_id"])
+    start_of: dict[str, Any] = {}
+    for r in deployments.frame.itertuples():
+        start_of[r.area_id] = min(start_of.get(r.area_id, r.start_date), r.start_date)
+    waves = sorted(set(start_of.values()))
+    color = {d: WAVE_COLORS[min(i, len(WAVE_COLORS) - 1)] for i, d in enumerate(waves)}
     feats = []
     for r in shapes.itertuples():
-        treated = r.area_id in dep_ids or r.parent_id in parents
+        start = start_of.get(r.area_id, start_of.get(r.parent_id))
         feats.append(_feature(
             r.area_id, "beat", r.geometry,
-            {"color": "#777", "weight": 1, "fillColor": "#e7d4e8" if treated else "#ffffff",
-             "fillOpacity": 0.7},
-            name=html.escape(str(r.name)), treated="yes" if treated else "no"))
+            {"color": "#777", "weight": 1,
+             "fillColor": "#ffffff" if start is None else color[start], "fillOpacity": 0.7},
+            name=html.escape(str(r.name)),
+            treated="never (comparison)" if start is None else f"since {_fmt_date(start)}"))
     _geojson_layer(feats, "Boundaries", [("name", "Area"), ("treated", "CSO deployment")],
                    _CLICK_JS).add_to(m)
     layers = 1 + _add_deployments(m, deployments)
-    _legend(m, "CSO deployments", [("#e7d4e8", "inside a deployment area"),
-                                   ("#ffffff", "never deployed (comparison)")],
+    rows = [(color[d], f"started {_fmt_date(d)}") for d in waves]
+    _legend(m, "CSO deployments", [*rows, ("#ffffff", "never deployed (comparison)")],
             "labels: dates and CSO counts")
     return _finish(m, layers)
 

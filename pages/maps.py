@@ -273,8 +273,8 @@ try:
                    "too few to read. The windows replace the sidebar dates; area, priority "
                    "and category filters still apply.")
         df = change.frame[change.frame["in_filter"]].drop(columns=["in_filter"])
-        df = df.rename(columns={"area_id": "area", "pct": "change %",
-                                "small": f"< {maps.SMALL_COUNT}"})
+        df = df.assign(pct=df["pct"].round(1), z=df["z"].round(2)).rename(
+            columns={"area_id": "area", "pct": "change %", "small": f"< {maps.SMALL_COUNT}"})
         _table(df.reset_index(drop=True), f"Before-after change in {outcome}", level)
         components.how_computed(maps.change_by_area.__doc__ or "", sql=change.sql,
                                 key="maps_how")
