@@ -86,12 +86,21 @@ def treatment_windows(backend: Any) -> ibis.Table:
     )
 
 
+_PUBLIC_COLUMNS = (
+    "day", "month", "priority", "call_type", "category", "cso_tier", "district", "beat",
+    "eligible", "cso_primary", "diverted", "n_units", "n_sworn_units", "n_cso_units",
+    "sworn_unit_hours", "cso_unit_hours", "other_unit_hours", "primary_unit_type",
+)
+
+
 def public_calls(backend: Any, filters: Filters, area: Area = "all") -> ibis.Table:
     """Filtered public-initiated calls with ``treated`` (a deployment active on the call's
     day in its beat or district), ``handled`` and ``untapped`` flags."""
     check_option("area", area, AREAS)
     f = filters.apply(backend.table("call_facts"))
-    f = f.filter(~f.self_initiated)
+    # Only the columns offload needs: a narrow projection keeps the SQL (and its
+    # compilation, which costs more than running it) small.
+    f = f.filter(~f.self_initiated).select(*_PUBLIC_COLUMNS)
     tt = treatment_windows(backend)
     j = f.left_join(tt, "beat")
     treated = (
@@ -123,7 +132,8 @@ def baseline(backend: Any, start: dt.date | None = None) -> ibis.Table:
             "no deployments and no CSO-handled calls: there is no pre-period to compare with"
         )
     f = backend.table("call_facts")
-    pre = f.filter(~f.self_initiated & (f.n_units > 0) & (f.day < start))
+    pre = f.filter(~f.self_initiated & (f.n_units > 0) & (f.day < start)).select(
+        "call_type", "priority", "sworn_unit_hours")
     return pre.group_by(["call_type", "priority"]).aggregate(
         n_pre=pre.count(),
         mean_h=pre.sworn_unit_hours.mean(),
@@ -449,8 +459,10 @@ def cost_view(
     ``per_call`` columns: primary_unit_type, calls, sworn_unit_hours, cso_unit_hours,
     other_unit_hours, cost (all units' hours × their rate, CSO with overhead),
     cost_per_call, unit_hours_per_call.
-    ``net_value`` rows: sworn hours freed (low, point, high), CSO hours on CSO-handled
-    calls, net; columns: item, hours_low, hours, hours_high, value_low, value, value_high.
+    ``net_value`` rows: "Sworn hours freed" (valued at the sworn rate; low, point, high),
+    "CSO hours spent" (CSO hours on CSO-handled calls, at the loaded CSO rate incl.
+    overhead, negative), "Net value" (the difference); columns: item, hours_low, hours,
+    hours_high, value_low, value, value_high.
     """
     t = public_calls(backend, filters, area)
     t = t.filter(t.n_units > 0)
@@ -478,13 +490,13 @@ def cost_view(
     if s.sworn_hours_freed is not None:
         lo, pt, hi = s.sworn_hours_freed_low, s.sworn_hours_freed, s.sworn_hours_freed_high
         r = costs.sworn_per_hour
-        rows.append(("Sworn hours freed (value at sworn rate)", lo, pt, hi,
+        rows.append(("Sworn hours freed", lo, pt, hi,
                      lo * r, pt * r, hi * r))
         c = s.handled_cso_hours
         cr = costs.cso_loaded_per_hour
-        rows.append(("CSO hours on CSO-handled calls (cost incl. overhead)", c, c, c,
+        rows.append(("CSO hours spent", c, c, c,
                      -c * cr, -c * cr, -c * cr))
-        rows.append(("Net (value of hours freed − CSO cost)", None, None, None,
+        rows.append(("Net value", None, None, None,
                      lo * r - c * cr, pt * r - c * cr, hi * r - c * cr))
     net = pd.DataFrame(rows, columns=["item", "hours_low", "hours", "hours_high",
                                       "value_low", "value", "value_high"])
@@ -720,6 +732,28 @@ def targets_vs_values(backend: Any, filters: Filters) -> pd.DataFrame:
         rows.append((key, m.label, m.unit, v, target, direction, gap, meets))
     return pd.DataFrame(rows, columns=["metric", "label", "unit", "value", "target",
                                        "direction", "gap", "meets_target"])
+
+
+def targets_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`targets_vs_values` as text for the screen: units attached, "—" for no target
+    or no value, "met" / "not met" / "no target" in a status column."""
+
+    def fmt(v: Any, unit: str) -> str:
+        v = _num(v)
+        if v is None:
+            return "—"
+        return f"{v:,.1f} %" if unit == "%" else f"{v:,.1f} {unit}"
+
+    rows = []
+    for r in frame.itertuples():
+        status = "no target" if r.meets_target is None or r.meets_target != r.meets_target \
+            else ("met" if r.meets_target else "not met")
+        sign = "≤" if r.direction == "at_most" else "≥"
+        rows.append((r.label, fmt(r.value, r.unit),
+                     "—" if _num(r.target) is None else f"{sign} {fmt(r.target, r.unit)}",
+                     "—" if _num(r.gap) is None else fmt(r.gap, r.unit), status))
+    return pd.DataFrame(rows, columns=["KPI", "value", "target", "gap (value − target)",
+                                       "status"])
 
 
 def target_kpis(

@@ -413,7 +413,7 @@ def call_unit_stats(backend: Any, filters: Filters) -> CallUnitStats:
 
     ``by_priority`` columns: priority, calls, dispatched_calls, units_per_call, backup_rate.
     """
-    f = call_facts(backend, filters)
+    f = call_facts(backend, filters).select("priority", "n_units")
     f = f.mutate(has_units=f.n_units > 0, multi=f.n_units >= 2)
     by = (
         f.group_by("priority")

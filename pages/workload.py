@@ -114,7 +114,9 @@ def _pct(v: float | None) -> str:
 
 
 def _hours(v: float | None) -> str:
-    return "—" if v is None else f"{v:,.0f} h"
+    if v is None:
+        return "—"
+    return f"{v / 1000:,.0f}k h" if abs(v) >= 100_000 else f"{v:,.0f} h"
 
 
 # -- tabs (lazy: only the open tab runs) ----------------------------------------------------
@@ -368,7 +370,8 @@ if _is_open("Cost & where next"):
                                  "array": nv["value_high"] - nv["value"],
                                  "arrayminus": nv["value"] - nv["value_low"]}))
                     fig.update_layout(title="Value of sworn hours freed vs CSO cost (range)",
-                                      xaxis_title="", yaxis_title="Value ($)")
+                                      xaxis_title="Item (see the table for the hours)",
+                                      yaxis_title="Value ($)")
                     st.plotly_chart(fig, width="stretch")
                 else:
                     st.info("No sworn-hours-freed estimate (no pre-period or no CSO-handled "
@@ -543,7 +546,8 @@ if _is_open("Targets"):
             components.kpi_cards(kpis[3:])
         tv = _targets_table(backend, filters, DB_FILE)
         st.markdown("**Values against targets** (whole filter period; gap = value − target)")
-        components.table_with_downloads(tv, "KPI targets", filters=filters, key="tg_table")
+        st.dataframe(offload.targets_display(tv), hide_index=True)
+        components.download_table(tv, "KPI targets", filters=filters, key="tg_table")
         with st.form("target_form"):
             st.markdown("**Set a target** (command staff)")
             c = st.columns([3, 1, 1, 2])

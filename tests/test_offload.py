@@ -203,6 +203,11 @@ def test_targets_round_trip(con, backend) -> None:
     # P1 median: p5 received 19:55, first on scene 20:05; q4 14:55 → 15:05: both 10 min.
     assert tv.loc["p1_median", "value"] == pytest.approx(10.0)
     assert not tv.loc["p1_median", "meets_target"]
+    shown = offload.targets_display(tv.reset_index()).set_index("KPI")
+    assert shown.loc["CSO-handled share of eligible calls", "target"] == "≥ 40.0 %"
+    assert shown.loc["CSO-handled share of eligible calls", "status"] == "not met"
+    assert shown.loc["CSO backup rate", "target"] == "—"
+    assert shown.loc["CSO backup rate", "status"] == "no target"
     offload.delete_target(con, "p1_median")
     assert list(offload.targets(backend)["metric"]) == ["cso_share"]
 
