@@ -268,6 +268,12 @@ def analyse(
         raise OptionError(f"{METHOD_LABELS[m]} needs a count or a response-time outcome")
     if not design.treated:
         raise InsufficientDataError("no treated areas: add deployments or pick treated areas")
+    if m in ("did_2x2", "its", "wdd", "pre_post"):
+        s0 = design.starts[0]
+        if not (p["period"] < s0).any() or not (p["period"] >= s0).any():
+            side = "before" if not (p["period"] < s0).any() else "after"
+            raise InsufficientDataError(
+                f"no periods {side} the start ({s0.date()}) in the chosen dates and windows")
     is_count = info.kind == "count"
     label = info.label[:1].upper() + info.label[1:]
     unit = info.unit
