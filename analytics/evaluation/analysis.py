@@ -215,6 +215,7 @@ def analyse(
     alpha: float = 0.05,
     filters: Filters | None = None,
     panel: pd.DataFrame | None = None,
+    full: bool = True,
 ) -> Analysis:
     """Run one evaluation.
 
@@ -231,6 +232,9 @@ def analyse(
         Treated areas left out are dropped, never used as comparisons.
     start
         Override every selected treated area's start date (default: from deployments).
+    full
+        Also compute the supporting estimates (other aggregations, TWFE comparison); the
+        claims use ``False`` for speed.
     pre_periods, post_periods
         Windows around the earliest and latest start (``None`` = all data).
     """
@@ -289,17 +293,18 @@ def analyse(
                             effect="ratio" if is_count else "difference",
                             label=f"{label} in CSO areas", unit_label=unit)
         est = res.aggregate("simple")
-        for k in ("dynamic", "group", "calendar"):
-            extra.append(res.aggregate(k))
-        if not is_count:
-            try:
-                extra.append(res.relative())
-            except InsufficientDataError:
-                pass
-        extra.append(twfe_did(p, "value", "area", "period", "first_treated", alpha=alpha,
-                              label=f"{label} (two-way fixed effects, for comparison only)",
-                              unit_label=unit))
-        es = res.event_study.assign(scale="log" if is_count else "difference")
+        if full:
+            for k in ("dynamic", "group", "calendar"):
+                extra.append(res.aggregate(k))
+            if not is_count:
+                try:
+                    extra.append(res.relative())
+                except InsufficientDataError:
+                    pass
+            extra.append(twfe_did(p, "value", "area", "period", "first_treated", alpha=alpha,
+                                  label=f"{label} (two-way fixed effects, for comparison only)",
+                                  unit_label=unit))
+            es = res.event_study.assign(scale="log" if is_count else "difference")
         pretrend = res.pretrend_p
     elif m == "did_2x2":
         # treated = the earliest cohort; comparison = never-treated areas and (not-yet)

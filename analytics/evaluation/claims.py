@@ -104,7 +104,7 @@ def answer_claim(
     c = claim(key)
     try:
         a = analyse(backend_or_con, c.metric, method="callaway_santanna", level=c.level,
-                    freq=freq, control=control, filters=filters)
+                    freq=freq, control=control, filters=filters, full=False)
     except CSOError as exc:
         return ClaimResult(c, "no data", f"No answer: {exc}", None, None)
     v = verdict_of(a.estimate, c.direction)
