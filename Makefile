@@ -39,8 +39,10 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m analytics demo --db $(DB)
 
-bench: $(STAMP)
+## bench: import speed vs a pandas baseline, then page render times on $(DB)
+bench: $(STAMP) $(DB)
 	$(PY) -m analytics bench all
+	$(PY) -m ui.bench_pages --db $(DB)
 
 shots: $(STAMP) $(DB)
 	CSO_DB=$(DB) $(PY) ../shared/tools/shoot_pages.py --out tests/artifacts/pages
