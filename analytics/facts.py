@@ -131,3 +131,6 @@ def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
     from analytics import workload  # derived from call_facts; imported here (no cycle)
 
     workload.build_derived(con)
+    from analytics import maps  # area_day_facts for the count maps (from call_facts)
+
+    maps.build_derived(con)
