@@ -62,6 +62,7 @@ __all__ = [
     "IncidentPoints",
     "TileSetting",
     "area_metric",
+    "build_derived",
     "area_shapes",
     "change_by_area",
     "change_map_html",
@@ -300,6 +301,39 @@ P1_VALID = ("priority = 1 AND NOT self_initiated AND first_dispatched_at IS NOT 
             "AND total_s <= {cap}")
 
 
+# -- derived: calls per area and day ------------------------------------------------------
+AREA_DAY_TABLE = "area_day_facts"
+AREA_DAY_SQL = f"""
+CREATE OR REPLACE TABLE {AREA_DAY_TABLE} AS
+SELECT day, district, beat, priority, category, sensitive,
+       count(*) AS calls,
+       count_if(NOT self_initiated AND eligible) AS eligible_public_calls,
+       count_if(NOT self_initiated AND eligible AND cso_primary) AS cso_primary_calls
+FROM call_facts
+GROUP BY ALL
+ORDER BY day
+"""
+
+
+def build_derived(con: duckdb.DuckDBPyConnection) -> int:
+    """(Re)build ``area_day_facts``: call counts per day × district × beat × priority ×
+    call category × sensitive, with the CSO-share numerator and denominator.
+
+    Called by :func:`analytics.facts.refresh_derived`. The count maps (calls, rates, CSO
+    share, before/after change in calls) read it instead of scanning every call, which
+    keeps them fast on 10 million calls; without it they fall back to ``call_facts``.
+    """
+    con.execute(AREA_DAY_SQL)
+    n = int(scalar(con, f"SELECT count(*) FROM {AREA_DAY_TABLE}") or 0)
+    log.info("%s rebuilt: %d rows", AREA_DAY_TABLE, n)
+    return n
+
+
+def _has_area_day(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                       [AREA_DAY_TABLE]))
+
+
 # -- areas --------------------------------------------------------------------------------
 def area_shapes(con: duckdb.DuckDBPyConnection, level: AreaLevel) -> pd.DataFrame:
     """Boundaries of one level: area_id, name, parent_id, population, geometry (dict).
@@ -360,11 +394,27 @@ def _level_col(level: AreaLevel) -> str:
 
 
 def call_metrics_sql(filters: Filters, level: AreaLevel, metric: Metric = "calls", *,
-                     tier: Tier = "analyst",
-                     cap_min: float = RESPONSE_CAP_MIN) -> tuple[str, list[Any]]:
+                     tier: Tier = "analyst", cap_min: float = RESPONSE_CAP_MIN,
+                     area_day: bool = False) -> tuple[str, list[Any]]:
     """SQL for one call metric per area: only the aggregates that metric needs, so the
-    scan over ``call_facts`` stays cheap on 10 million calls."""
+    scan stays cheap on 10 million calls. With ``area_day`` the counts come from the
+    ``area_day_facts`` table (same numbers; whole days, as the date filter is)."""
     col = _level_col(level)
+    if area_day and metric != "p1_median_min":
+        preds, params = _where(filters, time_expr="day")
+        if tier == "public":
+            preds.append("NOT sensitive")  # sensitive types only as citywide totals
+        aggs = "sum(calls) AS calls"
+        if metric == "cso_share":
+            aggs += (",\n               sum(eligible_public_calls) AS eligible_public_calls,"
+                     "\n               sum(cso_primary_calls) AS cso_primary_calls")
+        sql = f"""
+        SELECT {col} AS area_id,
+               {aggs}
+        FROM {AREA_DAY_TABLE}
+        {_where_sql(preds)}
+        GROUP BY 1"""
+        return sql, params
     preds, params = _where(filters, time_expr="received_at")
     if tier == "public":
         preds.append("NOT sensitive")  # sensitive types only as citywide totals
@@ -437,7 +487,8 @@ def area_metric(
     shapes = area_shapes(con, level) if shapes is None else shapes
     spec = METRICS[metric]
     if spec.source == "calls":
-        sql, params = call_metrics_sql(filters, level, metric, tier=tier)
+        sql, params = call_metrics_sql(filters, level, metric, tier=tier,
+                                       area_day=_has_area_day(con))
     else:
         sql, params = incident_metrics_sql(filters, level)
     agg = _df(con, sql, params)
@@ -532,11 +583,12 @@ def density_cells(
                                category_col=None)
     preds = ["lat IS NOT NULL", "lon IS NOT NULL", *preds]
     where = _where_sql(preds)
-    ref = con.execute(f"SELECT avg(lat), count(*) FROM {table} {where}", params).fetchall()
-    mean_lat, n_total = ref[0]
-    n_total = int(n_total or 0)
+    # The reference latitude only sets the cells' aspect: a sample of 10,000 rows is
+    # plenty and avoids a second full scan.
+    mean_lat = scalar(con, f"SELECT avg(lat) FROM (SELECT lat FROM {table} {where} LIMIT 10000)",
+                      params)
     empty = pd.DataFrame(columns=["lat_min", "lat_max", "lon_min", "lon_max", "n"])
-    if not n_total:
+    if mean_lat is None:
         return DensityGrid(source, cell_m, empty, "", 0)
     coslat = max(math.cos(math.radians(float(mean_lat))), 0.05)
     size = float(cell_m)
@@ -553,6 +605,7 @@ def density_cells(
         if len(cells) <= max_cells:
             break
         size *= 2.0
+    n_total = int(cells["n"].sum())
     suppressed = 0
     if tier == "public":
         small = cells["n"] < min_cell
@@ -757,7 +810,11 @@ def change_by_area(
     check_option("outcome", outcome, CHANGE_OUTCOMES)
     col = _level_col(level)
     shapes = area_shapes(con, level) if shapes is None else shapes
-    if outcome == "calls":
+    n_expr = "count(*)"
+    if outcome == "calls" and _has_area_day(con):
+        table, time_expr, n_expr = AREA_DAY_TABLE, "day", "sum(calls)"
+        preds, params = _where(filters, time_expr=None)
+    elif outcome == "calls":
         table, time_expr = "call_facts", "received_at"
         preds, params = _where(filters, time_expr=None)
     else:
@@ -775,8 +832,8 @@ def change_by_area(
     lo, hi = min(b0, a0), max(b1, a1)
     sql = f"""
         SELECT {col} AS area_id,
-               count(*) FILTER (WHERE {time_expr} >= ? AND {time_expr} < ?) AS before,
-               count(*) FILTER (WHERE {time_expr} >= ? AND {time_expr} < ?) AS after
+               {n_expr} FILTER (WHERE {time_expr} >= ? AND {time_expr} < ?) AS before,
+               {n_expr} FILTER (WHERE {time_expr} >= ? AND {time_expr} < ?) AS after
         FROM {table}
         {_where_sql([f"{time_expr} >= ?", f"{time_expr} < ?", *preds])}
         GROUP BY 1"""

@@ -393,3 +393,27 @@ def test_public_tier_offers_no_points(run_maps) -> None:
     at = run_maps("points", tier="public")
     assert "privacy tier: **public**" in " ".join(c.value for c in at.caption)
     assert not any("incidents match" in i.value for i in at.info)
+
+
+def test_area_day_table_gives_the_same_numbers_as_call_facts(con) -> None:
+    """The count maps read area_day_facts when it exists; without it, call_facts."""
+    w = maps.ChangeWindows("Feb vs Mar", dt.date(2025, 2, 1), dt.date(2025, 2, 28),
+                           dt.date(2025, 3, 1), dt.date(2025, 3, 28))
+    f = MARCH.with_(priorities=(3, 4))
+
+    def snapshot():
+        return (
+            maps.area_metric(con, f, "beat", "calls").frame,
+            maps.area_metric(con, MARCH, "district", "cso_share", tier="public").frame,
+            maps.change_by_area(con, Filters(), "beat", "calls", w).frame,
+        )
+
+    assert "area_day_facts" in maps.area_metric(con, MARCH, "beat", "calls").sql
+    fast = snapshot()
+    con.execute("DROP TABLE area_day_facts")
+    assert "call_facts" in maps.area_metric(con, MARCH, "beat", "calls").sql
+    slow = snapshot()
+    for a, b in zip(fast, slow, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    # D1-B01 in March at priorities 3-4: the 12 REPORT calls (priority 4).
+    assert fast[0].set_index("area_id").loc["D1-B01", "value"] == 12
