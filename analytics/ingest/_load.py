@@ -468,7 +468,10 @@ def import_file(
                                     "SELECT * FROM call_types")
                     con.execute(f"DELETE FROM {table}")  # table name checked against TABLE_NAMES
                 result = _load_rows(con, table, p, file, checksum, staged)
-                if refresh and table in ("calls", "assignments", "units", "call_types"):
+                no_facts = not _n(con, "SELECT count(*) FROM duckdb_tables() "
+                                       "WHERE table_name = 'call_facts'")
+                if refresh and (no_facts or table in ("calls", "assignments", "units",
+                                                      "call_types")):
                     progress(0.9, "updating derived tables")
                     facts.refresh_derived(con)
         except duckdb.ConstraintException as exc:
