@@ -394,3 +394,15 @@ def display_changes(df: pd.DataFrame) -> pd.DataFrame:
         "ytd_start": "YTD from", "ytd_end": "YTD to", "prior_year_total": "Prior year total",
         "share_of_prior_year": "YTD as share of prior year",
     })
+
+
+def display_monthly(df: pd.DataFrame) -> pd.DataFrame:
+    """Monthly counts for a table: readable headers, rate rounded, partial as yes/no."""
+    out = df.copy()
+    if "rate_per_100k" in out.columns:
+        out["rate_per_100k"] = out["rate_per_100k"].astype(float).round(1)
+    if "partial" in out.columns:
+        out["partial"] = ["partial month" if v else "" for v in out["partial"]]
+    return out.rename(columns={"month": "Month", "offense_category": "Offense category",
+                               "incidents": "Incidents", "partial": "Coverage",
+                               "rate_per_100k": "Per 100,000 residents"})

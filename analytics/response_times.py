@@ -64,6 +64,12 @@ EXCLUSION_STEPS = (
 EXCLUSION_KEYS: tuple[str, ...] = tuple(k for k, _ in EXCLUSION_STEPS)
 
 TREATMENT_GROUPS = ("treated", "not_yet_treated", "comparison")
+AREA_PHASE_LABELS = {
+    ("treated", "before"): "CSO beats, before CSOs",
+    ("treated", "during"): "CSO beats, with CSOs",
+    ("treated", "ended"): "CSO beats, after CSOs left",
+    ("comparison", "never"): "Comparison beats (never CSOs)",
+}
 RESPONDER_LABELS = {
     "sworn": "Sworn primary",
     "cso": "CSO primary",
@@ -494,7 +500,13 @@ def display_figures(df: pd.DataFrame) -> pd.DataFrame:
         out["priority"] = [priority_label(v) for v in out["priority"]]
     if "responder" in out.columns:
         out["responder"] = out["responder"].map(lambda r: RESPONDER_LABELS.get(r, r))
-    if "treatment_group" in out.columns:
+    if "treatment_group" in out.columns and "phase" in out.columns:
+        out["treatment_group"] = [
+            AREA_PHASE_LABELS.get((g, ph), f"{g.replace('_', ' ')}, {ph}")
+            for g, ph in zip(out["treatment_group"], out["phase"], strict=True)
+        ]
+        out = out.drop(columns="phase")
+    elif "treatment_group" in out.columns:
         out["treatment_group"] = out["treatment_group"].str.replace("_", " ")
     rename = {
         "priority": "Priority", "responder": "Primary responder",
@@ -511,6 +523,16 @@ def display_figures(df: pd.DataFrame) -> pd.DataFrame:
     for c in out.columns:
         if c.endswith("_min"):
             out[c] = out[c].astype("float64").round(1)
+    # group keys, then the figures, then the counts behind them (kept, then each exclusion)
+    keys = [c for c in ("treatment_group", "phase", "responder", "period", "priority")
+            if c in out.columns]
+    seg_order = ("total", "queue", "travel", "sworn_total")
+    figs = [f"{stat}_{seg}_min" for seg in seg_order for stat in ("median", "p90")
+            if f"{stat}_{seg}_min" in out.columns]
+    figs += [c for c in out.columns if c.endswith("_min") and c not in figs]
+    rest = [c for c in out.columns if c not in keys and c not in figs]
+    front = [c for c in ("calls", "calls_sworn_on_scene") if c in rest]
+    out = out[keys + figs + front + [c for c in rest if c not in front]]
     return out.rename(columns={k: v for k, v in rename.items() if k in out.columns})
 
 

@@ -109,7 +109,7 @@ if len(yf):
 cols = st.columns(max(len(cards), 1))
 for col, (label, r, span) in zip(cols, cards, strict=False):
     with col:
-        st.metric(label, f"{int(r.current):,} incidents",
+        st.metric(f"{label} (incidents)", f"{int(r.current):,}",
                   delta=_fmt_change(int(r.current), int(r.previous), r["pct_change"]),
                   delta_color="inverse", border=True, help=span)
         flag = " — notable change (|z| ≥ 3)" if r.flagged else ""
@@ -118,11 +118,13 @@ for n in (*windows.notes, *ytd.notes):
     st.caption(f"⚠️ {n}")
 
 st.markdown("**By offense category** — 28-day and 365-day windows")
+COUNTS = {c: st.column_config.NumberColumn(format="localized")
+          for c in ("Current", "Previous", "Change", "Prior year total", "Incidents")}
 components.table_with_downloads(ct.display_changes(wf), "Crime window comparisons",
-                                filters=inc_filters, key="ct_windows")
+                                filters=inc_filters, key="ct_windows", column_config=COUNTS)
 st.markdown("**Year to date against the prior year**")
 components.table_with_downloads(ct.display_changes(yf), "Crime year to date", filters=inc_filters,
-                                key="ct_ytd")
+                                key="ct_ytd", column_config=COUNTS)
 
 # -- monthly series and decomposition in tabs (lazy: only the open tab runs) -----------------
 TABS = ["Monthly counts", "Seasonal decomposition"]
@@ -157,8 +159,9 @@ if _is_open("Monthly counts"):
         for n in monthly.notes:
             st.caption(n)
         with st.expander(f"Monthly table ({len(mf)} rows)"):
-            components.table_with_downloads(mf, "Crime incidents per month", filters=inc_filters,
-                                            key="ct_monthly")
+            components.table_with_downloads(ct.display_monthly(mf), "Crime incidents per month",
+                                            filters=inc_filters, key="ct_monthly",
+                                            column_config=COUNTS)
 
 
 if _is_open("Seasonal decomposition"):

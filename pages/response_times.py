@@ -23,7 +23,7 @@ PRIORITY_ORDER = {"Priority": [f"P{i}" for i in range(1, 10)] + ["No priority"]}
 c1, c2, c3 = st.columns([1, 1, 1])
 cap_min = c1.number_input(
     "Cap (minutes)", min_value=1.0, max_value=7 * 24 * 60.0, value=rt.DEFAULT_CAP_MIN,
-    step=60.0, key="rt_cap",
+    step=60.0, key="rt_cap", format="%.0f",
     help="Calls whose total response is above the cap are excluded and counted "
     "(default 24 h = 1,440 min).",
 )
@@ -52,7 +52,7 @@ def _trend(_backend, filters, grain, segment, split, cap_min, db_file):
 @st.cache_data(show_spinner=False)
 def _treated(_backend, filters, cap_min, db_file):
     return rt.treated_vs_comparison(_backend, filters, segments=("queue", "travel", "total"),
-                                    cap_min=cap_min)
+                                    by_phase=True, cap_min=cap_min)
 
 
 @st.cache_data(show_spinner=False)
@@ -90,28 +90,43 @@ st.caption(
     "median and 90th percentile (P90) per priority. Segment percentiles do not add up."
 )
 
-# -- 1. the figures by priority, with the exclusions beside them -----------------------------
-st.subheader("Median and 90th percentile by priority")
-left, right = st.columns([3, 2])
-with left:
-    disp = rt.display_figures(summary.figures)
-    components.table_with_downloads(rt.table_figures(summary.figures),
-                                    "Response times by priority", filters=filters,
-                                    key="rt_summary")
-with right:
-    st.markdown("**Exclusions** (each call counted at its first exclusion step)")
-    components.table_with_downloads(
-        summary.exclusions.rename(columns={"label": "Step", "calls": "Calls",
-                                           "share": "Share"}).drop(columns="step"),
-        "Response-time exclusions", filters=filters, key="rt_excl",
-        column_config={"Share": st.column_config.NumberColumn(format="percent")},
-    )
+# -- 1. headline cards, the figures by priority, the exclusions -------------------------------
+fig_rows = summary.figures.dropna(subset=["priority"])
+head = fig_rows[fig_rows["calls"] > 0].head(2)
+cards = st.columns(max(len(head), 1) * 2)
+for i, r in enumerate(head.itertuples()):
+    label = rt.priority_label(r.priority)
+    excluded = int(r.calls_total - r.calls)
+    with cards[2 * i]:
+        st.metric(f"{label} median total response", f"{r.median_total_min:.1f} min",
+                  border=True, help="Received → first unit of any type on scene.")
+        st.caption(f"{int(r.calls):,} calls kept · {excluded:,} excluded")
+    with cards[2 * i + 1]:
+        st.metric(f"{label} 90th percentile", f"{r.p90_total_min:.1f} min", border=True,
+                  help="9 in 10 kept calls had a unit on scene within this time.")
+        st.caption(f"median queue {r.median_queue_min:.1f} · travel {r.median_travel_min:.1f} min")
 
-bars = disp.melt(id_vars=["Priority"],
-                 value_vars=[c for c in disp.columns if c.endswith("(min)")
-                             and ("queue" in c or "travel" in c or " total" in c)
-                             and "sworn" not in c],
-                 var_name="Statistic", value_name="Minutes")
+st.subheader("Median and 90th percentile by priority")
+disp = rt.display_figures(summary.figures)
+table = rt.table_figures(summary.figures)
+counts_fmt = {c: st.column_config.NumberColumn(format="localized")
+              for c in table.columns if c.startswith(("Calls", "Excl."))}
+components.table_with_downloads(table, "Response times by priority", filters=filters,
+                                key="rt_summary", column_config=counts_fmt)
+st.markdown("**Exclusions** — each call is counted once, at the first step that excludes it; "
+            "the per-priority counts are in the table above.")
+components.table_with_downloads(
+    summary.exclusions.rename(columns={"label": "Step", "calls": "Calls",
+                                       "share": "Share"}).drop(columns="step"),
+    "Response-time exclusions", filters=filters, key="rt_excl",
+    column_config={"Share": st.column_config.NumberColumn(format="percent"),
+                   "Calls": st.column_config.NumberColumn(format="localized")},
+)
+
+bars = disp[disp["Calls kept"] > 0].melt(
+    id_vars=["Priority"],
+    value_vars=[c for c in disp.columns if c.endswith("(min)") and "sworn" not in c],
+    var_name="Statistic", value_name="Minutes")
 fig = px.bar(bars, x="Priority", y="Minutes", color="Statistic", barmode="group",
              category_orders=PRIORITY_ORDER,
              labels={"Minutes": "Response time (minutes)", "Priority": "Priority"})
@@ -154,38 +169,51 @@ if _is_open("CSO areas vs comparison"):
         treated = _treated(backend, filters, cap_min, DB_FILE)
         gdisp = rt.display_figures(treated.figures)
         if gdisp.empty:
-            st.info("No deployments or no calls in deployed/comparison beats for these filters.")
+            st.info("No calls in deployed or comparison beats for these filters.")
         else:
             st.caption(
-                "Treated = beats covered by a CSO deployment (of the beat or its district) that "
-                "started on or before the end of the selected period; comparison = beats never "
-                "deployed; not yet treated = deployment starts later (kept apart)."
+                "CSO beats = beats covered by a CSO deployment (of the beat or its district) "
+                "that started by the end of the selected period, split into their calls before "
+                "and with CSOs (each beat by its own start date); comparison beats never had "
+                "CSOs; beats whose deployment starts later are shown as not yet treated. A "
+                "descriptive view — effect estimates with confidence intervals are on the "
+                "Evaluation page."
             )
-            fig = px.bar(gdisp, x="Priority", y="Median total (min)", color="Areas", barmode="group",
-                         category_orders=PRIORITY_ORDER, hover_data=["Calls kept", "P90 total (min)"],
+            gplot = gdisp[gdisp["Calls kept"] > 0]
+            fig = px.bar(gplot, x="Priority", y="Median total (min)", color="Areas",
+                         barmode="group", category_orders=PRIORITY_ORDER,
+                         hover_data=["Calls kept", "P90 total (min)"],
                          labels={"Median total (min)": "Median total response (minutes)"})
-            fig.update_layout(height=360, margin={"t": 30})
+            fig.update_layout(height=380, margin={"t": 30})
             st.plotly_chart(fig, width="stretch")
-            components.table_with_downloads(rt.table_figures(treated.figures), "Response times treated vs comparison areas",
-                                            filters=filters, key="rt_treated")
+            components.table_with_downloads(
+                rt.table_figures(treated.figures), "Response times CSO vs comparison areas",
+                filters=filters, key="rt_treated")
             ttrend = _trend(backend, filters, grain, segment, "treatment", cap_min, DB_FILE)
             ttd = rt.display_figures(ttrend.figures)
+            ttd = ttd[ttd["Calls kept"] > 0]
             if not ttd.empty:
+                st.markdown(f"**{med.replace(' (min)', '')} by {grain}: CSO beats (all periods) "
+                            "vs comparison beats**")
+                prios = [p for p in PRIORITY_ORDER["Priority"] if p in set(ttd["Priority"])]
                 fig = px.line(ttd, x="Period", y=med, color="Areas", facet_col="Priority",
-                              facet_col_wrap=2, category_orders=PRIORITY_ORDER,
-                              labels={med: f"Median {seg_name} (minutes)",
-                                      "Period": f"{grain.capitalize()}"})
-                fig.update_layout(height=520, margin={"t": 40})
+                              facet_col_wrap=2, category_orders={"Priority": prios},
+                              facet_row_spacing=0.12,
+                              labels={med: "minutes", "Period": grain.capitalize()})
+                fig.update_layout(height=260 * ((len(prios) + 1) // 2) + 60, margin={"t": 40})
                 fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+                fig.update_yaxes(matches=None, showticklabels=True)
                 st.plotly_chart(fig, width="stretch")
                 with st.expander("Trend by area group (table)"):
-                    components.table_with_downloads(rt.table_figures(ttrend.figures), f"Response-time trend by area group by {grain}",
-                                                    filters=filters, key="rt_treated_trend")
+                    components.table_with_downloads(
+                        rt.table_figures(ttrend.figures),
+                        f"Response-time trend by area group by {grain}", filters=filters,
+                        key="rt_treated_trend")
             with st.expander("Which beats are in which group"):
                 groups = _groups(backend, filters, DB_FILE)
-                components.table_with_downloads(rt.display_groups(groups), "Beats by treatment group", filters=filters,
+                components.table_with_downloads(rt.display_groups(groups),
+                                                "Beats by treatment group", filters=filters,
                                                 key="rt_groups")
-
         sqls.append(treated.sql)
 
 if _is_open("Sworn vs CSO responders"):

@@ -12,7 +12,7 @@ def test_renders_cards_tables_and_decomposition(run_page) -> None:
     assert_clean(at)
     assert at.title[0].value == "📈 Crime trends"
     labels = [m.label for m in at.metric]
-    assert labels[:2] == ["Last 28 days", "Last 365 days"]
+    assert labels[:2] == ["Last 28 days (incidents)", "Last 365 days (incidents)"]
     assert any(lbl.startswith("Year to date") for lbl in labels)
     assert all("Poisson z" in c.value for c in at.caption if c.value.startswith("Poisson"))
     windows = at.dataframe[0].value

@@ -51,7 +51,8 @@ def test_treated_tab_shows_both_sides(run_page) -> None:
     at.session_state["rt_tab"] = "CSO areas vs comparison"
     at.run()
     table = at.dataframe[2].value
-    assert {"treated", "comparison"} <= set(table["Areas"])
+    assert {"CSO beats, before CSOs", "CSO beats, with CSOs",
+            "Comparison beats (never CSOs)"} <= set(table["Areas"])
     assert "Calls kept" in table.columns
 
 
