@@ -56,12 +56,12 @@ def _panel(_con, db_file: str, metric: str, level: str, freq: str, dates: Filter
 def _analysis(_con, db_file: str, metric: str, level: str, freq: str, method: str | None,
               control: str, treated: tuple[str, ...], comparison: tuple[str, ...],
               start: dt.date | None, pre: int | None, post: int | None, anticipation: int,
-              dates: Filters):
+              bootstrap: int, dates: Filters):
     panel = _panel(_con, db_file, metric, level, freq, dates)
     return ev.analyse(_con, metric, method=method, level=level, freq=freq, control=control,
                       treated_areas=treated, comparison_areas=comparison, start=start,
                       pre_periods=pre, post_periods=post, anticipation=anticipation,
-                      filters=dates, panel=panel)
+                      filters=dates, panel=panel, bootstrap=bootstrap)
 
 
 def _open_claim(metric: str) -> None:
@@ -147,11 +147,16 @@ method = st.selectbox(
     format_func=lambda m: (f"Recommended: {ev.METHOD_LABELS[design.recommended]}"
                            if m == RECOMMENDED else ev.METHOD_LABELS[m]),
     help=f"Recommended because: {design.reason}.")
+use_boot = st.checkbox(
+    "Multiplier bootstrap (999 draws) for the staggered design", key="ev_bootstrap",
+    help="Bootstrap standard errors clustered by area, with simultaneous bands for the "
+         "event study; the default analytic (influence-function) errors are usually close.")
 
 try:
     a = _analysis(con, DB_FILE, metric, level, freq,
                   None if method == RECOMMENDED else method, control, tuple(treated),
-                  tuple(comparison), start, pre or None, post or None, int(anticipation), dates)
+                  tuple(comparison), start, pre or None, post or None, int(anticipation),
+                  999 if use_boot else 0, dates)
 except CSOError as exc:
     log.info("analysis not possible: %s", exc)
     st.warning(f"This analysis is not possible with these choices: {exc}")

@@ -216,6 +216,7 @@ def analyse(
     filters: Filters | None = None,
     panel: pd.DataFrame | None = None,
     full: bool = True,
+    bootstrap: int = 0,
 ) -> Analysis:
     """Run one evaluation.
 
@@ -235,6 +236,8 @@ def analyse(
     full
         Also compute the supporting estimates (other aggregations, TWFE comparison); the
         claims use ``False`` for speed.
+    bootstrap
+        Callaway–Sant'Anna only: multiplier-bootstrap draws (0 = analytic SEs).
     pre_periods, post_periods
         Windows around the earliest and latest start (``None`` = all data).
     """
@@ -291,7 +294,8 @@ def analyse(
         res = staggered_did(p, "value", "area", "period", "first_treated", control=control,
                             anticipation=anticipation, alpha=alpha, base_period="pre_mean",
                             effect="ratio" if is_count else "difference",
-                            label=f"{label} in CSO areas", unit_label=unit)
+                            bootstrap=bootstrap, label=f"{label} in CSO areas",
+                            unit_label=unit)
         est = res.aggregate("simple")
         if full:
             for k in ("dynamic", "group", "calendar"):
@@ -372,6 +376,7 @@ def analyse(
     all_cav = tuple(dict.fromkeys((*est.caveats, *caveats)))
     settings = {"metric": metric, "level": level, "freq": freq, "method": METHOD_LABELS[m],
                 "comparison": control.replace("_", "-"), "anticipation": anticipation,
+                "bootstrap draws": bootstrap,
                 "treated areas": ", ".join(design.treated),
                 "comparison areas": ", ".join(design.comparison) or "(none)",
                 "starts": ", ".join(s.date().isoformat() for s in design.starts),

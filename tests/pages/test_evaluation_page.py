@@ -66,3 +66,17 @@ def test_page_has_no_forbidden_imports() -> None:
     names |= {n.module.split(".")[0] for n in ast.walk(tree)
               if isinstance(n, ast.ImportFrom) and n.module}
     assert not names & {"duckdb", "ibis", "statsmodels"}
+
+
+def test_bootstrap_and_response_time_before_after(at) -> None:
+    at.session_state["ev_bootstrap"] = True
+    at.run()
+    assert_clean(at)
+    assert any("multiplier bootstrap" in c.value for c in at.caption)
+    at.session_state["ev_bootstrap"] = False
+    at.session_state["ev_metric"] = "p12_median_response_min"
+    at.session_state["ev_method"] = "pre_post"
+    at.run()
+    assert_clean(at)
+    table = at.dataframe[-1].value
+    assert any("90th percentile" in lab for lab in table["label"])
