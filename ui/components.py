@@ -45,13 +45,15 @@ def download_table(df: pd.DataFrame, title: str, *, filters: Filters | None = No
     slug = _slug(title)
     key = key or slug
     c1, c2, _ = st.columns([1, 1, 4])
+    # Files are generated only when a button is clicked (deferred callables): building
+    # every table's Excel on every rerun cost more than the queries behind the page.
     with c1:
-        st.download_button("⬇️ CSV", df.to_csv(index=False).encode("utf-8"),
+        st.download_button("⬇️ CSV", lambda: df.to_csv(index=False).encode("utf-8"),
                            file_name=f"{slug}.csv", mime="text/csv", key=f"{key}_csv",
                            on_click="ignore")
     with c2:
         st.download_button(
-            "⬇️ Excel", excel_bytes(df, title=title, filters=filters),
+            "⬇️ Excel", lambda: excel_bytes(df, title=title, filters=filters),
             file_name=f"{slug}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key=f"{key}_xlsx", on_click="ignore",
