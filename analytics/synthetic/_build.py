@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -312,21 +313,39 @@ def generate_calls(con: duckdb.DuckDBPyConnection, m: Model, counts: np.ndarray,
     chunk_ss = ss.spawn(len(bounds) - 1)
     acc = _Acc([], [])
     offset = 0
-    for ci in range(len(bounds) - 1):
-        d0, d1 = bounds[ci], bounds[ci + 1]
-        rng = np.random.default_rng(chunk_ss[ci])
-        offset += _calls_chunk(con, m, counts[d0:d1], d0, staff_on, rng, offset, unit_ids,
-                               cso_off, acc)
-        progress(p0 + (p1 - p0) * (ci + 1) / (len(bounds) - 1),
-                 f"calls {offset:,} of {m.n_calls:,}")
+
+    def load(frames: list[tuple[str, pa.Table, str]]) -> None:
+        for table, tbl, select in frames:
+            _insert(con, table, tbl, select)
+
+    # One loader thread inserts chunk k while NumPy generates chunk k + 1 (both release
+    # the GIL). Only that thread touches the connection until the pool is shut down, and
+    # at most one chunk waits, so memory stays bounded.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-load") as pool:
+        pending = None
+        for ci in range(len(bounds) - 1):
+            d0, d1 = bounds[ci], bounds[ci + 1]
+            rng = np.random.default_rng(chunk_ss[ci])
+            n, frames = _calls_chunk(m, counts[d0:d1], d0, staff_on, rng, offset, unit_ids,
+                                     cso_off, acc)
+            offset += n
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(load, frames)
+            del frames
+            progress(p0 + (p1 - p0) * (ci + 1) / (len(bounds) - 1),
+                     f"calls {offset:,} of {m.n_calls:,}")
+        if pending is not None:
+            pending.result()
     y1 = np.concatenate(acc.y1) if acc.y1 else np.zeros(0)
     y0 = np.concatenate(acc.y0) if acc.y0 else np.zeros(0)
     return {"acc": acc, "y1": y1, "y0": y0}
 
 
-def _calls_chunk(con, m: Model, counts: np.ndarray, d0: int, staff_on: np.ndarray,
+def _calls_chunk(m: Model, counts: np.ndarray, d0: int, staff_on: np.ndarray,
                  rng: np.random.Generator, offset: int, unit_ids: list[str],
-                 cso_off: np.ndarray, acc: _Acc) -> int:
+                 cso_off: np.ndarray, acc: _Acc) -> tuple[int, list[tuple[str, pa.Table, str]]]:
+    """Generate one chunk of calls and assignments; return (n calls, frames to insert)."""
     nb = len(m.city.beat_ids)
     nt = P.N_TYPES
     flat = counts.ravel()
@@ -531,8 +550,6 @@ def _calls_chunk(con, m: Model, counts: np.ndarray, d0: int, staff_on: np.ndarra
         "lat": pa.array(lat),
         "lon": pa.array(lon),
     })
-    _insert(con, "calls", calls, "printf('RV%09d', i + 1), * EXCLUDE (i)")
-    del calls
     assign = pa.table({
         "i": call_idx[a_call],
         "unit_id": _dict(unit, unit_ids),
@@ -542,8 +559,8 @@ def _calls_chunk(con, m: Model, counts: np.ndarray, d0: int, staff_on: np.ndarra
         "cleared_at": _ts(a_clr),
         "is_primary": pa.array(j == 0),
     })
-    _insert(con, "assignments", assign, "printf('RV%09d', i + 1), * EXCLUDE (i)")
-    return n
+    ids = "printf('RV%09d', i + 1), * EXCLUDE (i)"
+    return n, [("calls", calls, ids), ("assignments", assign, ids)]
 
 
 SOURCES = ("911", "non_emergency", "online", "officer_initiated")
