@@ -55,8 +55,13 @@ def small_pair() -> tuple[dict, dict, dict]:
 # -- API, files, schema --------------------------------------------------------------------
 def test_build_demo_database_writes_db_and_truth(tmp_path: Path) -> None:
     path = tmp_path / "city.duckdb"
-    truth = synthetic.build_demo_database(path, n_calls=SMALL, seed=3)
+    seen: list[tuple[float, str]] = []
+    truth = synthetic.build_demo_database(path, n_calls=SMALL, seed=3,
+                                          progress=lambda f, msg: seen.append((f, msg)))
     assert truth["n_calls"] == SMALL
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert all(isinstance(msg, str) and msg for _, msg in seen)
     assert path.exists()
     side = tmp_path / "city_truth.json"
     assert json.loads(side.read_text()) == truth
