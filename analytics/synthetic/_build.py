@@ -233,9 +233,9 @@ def _load_g(u: np.ndarray) -> np.ndarray:
 
 
 # -- call counts --------------------------------------------------------------------------
-def call_cell_counts(m: Model, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+def call_cell_counts(m: Model, rng: np.random.Generator) -> np.ndarray:
     """Counts per (day, beat, call type): one multinomial draw of exactly n_calls over the
-    intensity with the planted volume effects. Returns counts (int32) and expectations."""
+    intensity with the planted volume effects (int32 array)."""
     pub_w = P.CT_PUBLIC_W / P.CT_PUBLIC_W.sum() * (1 - P.OFFICER_SHARE)
     oi_w = P.CT_OFFICER_W / P.CT_OFFICER_W.sum() * P.OFFICER_SHARE
     bp = m.beat_w_public / m.beat_w_public.sum()
@@ -247,22 +247,17 @@ def call_cell_counts(m: Model, rng: np.random.Generator) -> tuple[np.ndarray, di
     lam[:, :, susp] *= np.where(post, P.SUSPICIOUS_RATE_RATIO, 1.0)
     lam[:, :, P.CT_IS_OFFICER] *= np.where(post, P.OFFICER_INITIATED_RATE_RATIO, 1.0)[:, :, None]
     p = lam.ravel() / lam.sum()
-    counts = rng.multinomial(m.n_calls, p).astype(np.int32).reshape(lam.shape)
-    return counts, {}
+    return rng.multinomial(m.n_calls, p).astype(np.int32).reshape(lam.shape)
 
 
 # -- calls and assignments ------------------------------------------------------------------
 @dataclass
 class _Acc:
-    """Accumulates truth statistics across chunks."""
+    """Accumulates, across chunks, the P1–2 total response minutes of treated post-period
+    calls with (y1) and without (y0) the programme: the truth of planted effect (b)."""
 
     y1: list
     y0: list
-    elig_disp_tp: int = 0
-    elig_disp_tp_cso: int = 0
-    elig_disp_tp_cso_hours: int = 0
-    cso_primary: int = 0
-    cso_backup: int = 0
 
 
 def _sworn_unit_index(m: Model, district: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -387,11 +382,6 @@ def _calls_chunk(m: Model, counts: np.ndarray, d0: int, staff_on: np.ndarray,
     for tier, p in P.CSO_BACKUP_PROB.items():
         backup_p[P.CT_TIER[ctype] == tier] = p
     cso_backup = cso_primary & (rng.random(n) < backup_p)
-    acc.elig_disp_tp += int(cand.sum())
-    acc.elig_disp_tp_cso_hours += int((cand & cso_hours).sum())
-    acc.elig_disp_tp_cso += int(cso_primary.sum())
-    acc.cso_primary += int(cso_primary.sum())
-    acc.cso_backup += int(cso_backup.sum())
 
     # sworn units per call (the sworn version; CSO-primary calls replace it)
     pi = np.minimum(prio, 4) - 1
@@ -850,7 +840,7 @@ def build(con: duckdb.DuckDBPyConnection, n_calls: int, seed: int,
     s_city, s_vol, s_calls, s_inc, s_act, s_staff = root.spawn(6)
     progress(0.0, "city geometry")
     m = build_model(n_calls, seed, np.random.default_rng(s_city))
-    counts, _ = call_cell_counts(m, np.random.default_rng(s_vol))
+    counts = call_cell_counts(m, np.random.default_rng(s_vol))
     rng_staff = np.random.default_rng(s_staff)
     sworn_on = sworn_on_duty(m, rng_staff)
     shifts = cso_shifts(m, rng_staff)
