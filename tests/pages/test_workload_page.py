@@ -76,3 +76,19 @@ def test_set_a_target_from_the_page(run_page, demo_db_path, tmp_path) -> None:
     con = state._connection(str(path))  # the app's own cached connection
     rows = con.execute("SELECT metric, target, set_by FROM kpi_targets").fetchall()
     assert rows == [("cso_share", 25.0, "Capt. Test")]
+
+
+def test_offload_areas_and_where_next_inputs(run_page) -> None:
+    at = run_page(PAGE, query={"district": ["D1", "D4"]})
+    _open_tab(at, "Offload")
+    at.radio(key="wl_area").set_value("treated")
+    at.run()
+    assert_clean(at)
+    handled = at.metric[0].value
+    assert handled.endswith("%") and handled != "—"
+    _open_tab(at, "Cost & where next")
+    at.number_input(key="wn_n").set_value(5)
+    at.number_input(key="wn_share").set_value(0.3)
+    at.run()
+    assert_clean(at)
+    assert any("Assumptions" in c.value and "5 CSO" in c.value for c in at.caption)
