@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import pytest
 
@@ -19,6 +20,18 @@ from analytics import db
 from analytics.evaluation import analyse, answer_claims
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+
+@pytest.fixture(scope="module")
+def city(demo_db_path, tmp_path_factory):
+    """A private copy of the session demo city, opened read-only and closed after this
+    module: the shared file may be held read-write by the app (page tests in this process,
+    or the browser tests' server), and DuckDB refuses a second, different opening."""
+    copy = tmp_path_factory.mktemp("eval_demo") / "demo.duckdb"
+    shutil.copyfile(demo_db_path, copy)
+    con = db.connect(copy, read_only=True)
+    yield con
+    con.close()
 
 
 def _truth(con) -> dict:
@@ -55,12 +68,12 @@ def _check_recovery(con) -> dict[str, tuple]:
     return got
 
 
-def test_demo_city_planted_effects_inside_ci(demo_con):
-    _check_recovery(demo_con)
+def test_demo_city_planted_effects_inside_ci(city):
+    _check_recovery(city)
 
 
-def test_demo_city_claims_answer(demo_con):
-    results = answer_claims(demo_con)
+def test_demo_city_claims_answer(city):
+    results = answer_claims(city)
     assert [r.claim.key for r in results] == ["minor_offences", "suspicious_reports",
                                               "sworn_time", "urgent_response"]
     for r in results:
