@@ -68,9 +68,13 @@ def start_app(db_path: Path) -> tuple[subprocess.Popen, str]:
 
 
 @pytest.fixture(scope="session")
-def app_url(demo_db_path: Path) -> Iterator[str]:
+def app_url(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _need_browser()
-    proc, url = start_app(demo_db_path)
+    # The server holds its database read-write until the session ends, which would lock
+    # every later test out of the shared demo file: serve a private copy instead.
+    served = tmp_path_factory.mktemp("browser_db") / "demo.duckdb"
+    shutil.copyfile(demo_db_path, served)
+    proc, url = start_app(served)
     try:
         yield url
     finally:
