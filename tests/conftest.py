@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,10 +27,21 @@ def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_con(demo_db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Read-only connection to the session demo city, closed at teardown."""
+def demo_con(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Read-only connection to a private copy of the session demo city, closed at teardown.
+
+    A copy because the AppTest pages open ``demo_db_path`` read-write in this same process
+    and keep it open (``st.cache_resource``); DuckDB refuses a second opening of one file
+    with a different configuration, in either order.
+    """
     from analytics import db
 
-    con = db.connect(demo_db_path, read_only=True)
+    copy = tmp_path_factory.mktemp("demo_ro") / demo_db_path.name
+    shutil.copyfile(demo_db_path, copy)
+    truth = demo_db_path.with_name(f"{demo_db_path.stem}_truth.json")
+    if truth.exists():
+        shutil.copyfile(truth, copy.with_name(truth.name))
+    con = db.connect(copy, read_only=True)
     yield con
     con.close()
