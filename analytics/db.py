@@ -181,6 +181,23 @@ TABLES: dict[str, str] = {
             imported_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
             note VARCHAR
         )""",
+    # Every rejected row of every import: where (file, 1-based row, column), what, why.
+    "import_rejects": """
+        CREATE TABLE IF NOT EXISTS import_rejects (
+            import_id INTEGER NOT NULL,
+            file_name VARCHAR NOT NULL,
+            "row" BIGINT,
+            "column" VARCHAR,
+            value VARCHAR,
+            reason VARCHAR NOT NULL
+        )""",
+    # Rows loaded with a warning (e.g. no arrival time), counted per reason.
+    "import_warnings": """
+        CREATE TABLE IF NOT EXISTS import_warnings (
+            import_id INTEGER NOT NULL,
+            reason VARCHAR NOT NULL,
+            n_rows BIGINT NOT NULL
+        )""",
     # Command-staff goals for KPI cards (e.g. p1_median_total_min <= 7).
     "kpi_targets": """
         CREATE TABLE IF NOT EXISTS kpi_targets (

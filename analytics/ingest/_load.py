@@ -33,23 +33,6 @@ Progress = Callable[[float, str], None]
 T = "_ing_t"  # typed staging table
 MAX_VALUE_CHARS = 200
 
-REJECTS_DDL = """
-CREATE TABLE IF NOT EXISTS import_rejects (
-    import_id INTEGER NOT NULL,
-    file_name VARCHAR NOT NULL,
-    "row" BIGINT,
-    "column" VARCHAR,
-    value VARCHAR,
-    reason VARCHAR NOT NULL
-)"""
-WARNINGS_DDL = """
-CREATE TABLE IF NOT EXISTS import_warnings (
-    import_id INTEGER NOT NULL,
-    reason VARCHAR NOT NULL,
-    n_rows BIGINT NOT NULL
-)"""
-
-
 @dataclass(frozen=True)
 class Reject:
     """One rejected row: where, what and why."""
@@ -116,8 +99,9 @@ def _n(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> 
 
 
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(REJECTS_DDL)
-    con.execute(WARNINGS_DDL)
+    # Databases made before these tables joined the schema lack them.
+    for name in ("import_rejects", "import_warnings"):
+        con.execute(db.TABLES[name])
 
 
 def resolve_preset(table: str, preset: str | Preset | None, preset_file: str | Path | None) -> Preset:
