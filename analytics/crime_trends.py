@@ -53,6 +53,15 @@ class CrimeTable:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
+Span = tuple[dt.date | None, dt.date | None]
+
+
+def _execute(backend: Any, expr: Any) -> tuple[pd.DataFrame, str]:
+    """Compile once, run that SQL, return (frame, SQL): the SQL shown is the SQL that ran."""
+    sql = str(ibis.to_sql(expr, dialect="duckdb"))
+    return backend.con.sql(sql).df(), sql
+
+
 def incidents(backend: Any, filters: Filters, categories: tuple[str, ...] = ()) -> ibis.Table:
     """Dated incidents (``when``, ``day``, ``month``, ``category``) with the date and area
     filters applied; ``categories`` restricts offense categories (empty = all)."""
@@ -73,7 +82,8 @@ def incidents(backend: Any, filters: Filters, categories: tuple[str, ...] = ()) 
 def offense_categories(backend: Any) -> tuple[str, ...]:
     """Offense categories present in ``incidents`` (for the page's picker)."""
     inc = backend.table("incidents")
-    got = inc.select(c=inc.offense_category.fill_null(UNCATEGORISED)).distinct().to_pandas()
+    got = _execute(backend, inc.select(c=inc.offense_category.fill_null(UNCATEGORISED))
+                   .distinct())[0]
     return tuple(sorted(str(c) for c in got["c"]))
 
 
@@ -86,13 +96,18 @@ def _date(v: Any) -> dt.date | None:
 def incident_span(backend: Any, filters: Filters) -> tuple[dt.date | None, dt.date | None]:
     """First and last incident date under the area filters (dates ignored)."""
     t = incidents(backend, Filters(districts=filters.districts, beats=filters.beats))
-    got = t.aggregate(lo=t.day.min(), hi=t.day.max()).to_pandas()
+    got = _execute(backend, t.aggregate(lo=t.day.min(), hi=t.day.max()))[0]
     return _date(got["lo"].iloc[0]), _date(got["hi"].iloc[0])
 
 
-def anchor_date(backend: Any, filters: Filters) -> dt.date | None:
+def _span(backend: Any, filters: Filters, span: Span | None) -> Span:
+    # Callers that already know the span (a page computing several tables) pass it in.
+    return span if span is not None else incident_span(backend, filters)
+
+
+def anchor_date(backend: Any, filters: Filters, span: Span | None = None) -> dt.date | None:
     """End of the filter period, else the latest incident date (None: no incidents)."""
-    return filters.end or incident_span(backend, filters)[1]
+    return filters.end or _span(backend, filters, span)[1]
 
 
 def population(backend: Any, filters: Filters) -> int | None:
@@ -103,7 +118,7 @@ def population(backend: Any, filters: Filters) -> int | None:
     beats. One level is used at a time, so nobody is counted twice.
     """
     a = backend.table("areas")
-    a = a.select("area_id", "level", "parent_id", "population").to_pandas()
+    a = _execute(backend, a.select("area_id", "level", "parent_id", "population"))[0]
 
     def total(rows: pd.DataFrame) -> int | None:
         if rows.empty or rows["population"].isna().any():
@@ -143,6 +158,7 @@ def monthly_counts(
     categories: tuple[str, ...] = (),
     *,
     by_category: bool = True,
+    span: Span | None = None,
 ) -> CrimeTable:
     """Incidents per month (× offense category when ``by_category``; else ``all``).
 
@@ -155,14 +171,14 @@ def monthly_counts(
     t = incidents(backend, filters, categories)
     keys = ["month", "category"] if by_category else ["month"]
     expr = t.group_by(keys).aggregate(incidents=t.count()).order_by(keys)
-    got = expr.to_pandas()
+    got, sql = _execute(backend, expr)
     cols = ["month", "offense_category", "incidents", "partial"]
     if got.empty:
-        return CrimeTable(pd.DataFrame(columns=cols), (str(ibis.to_sql(expr)),))
+        return CrimeTable(pd.DataFrame(columns=cols), (sql,))
     if not by_category:
         got["category"] = ALL
     got["month"] = [_date(m) for m in got["month"]]
-    lo_data, hi_data = incident_span(backend, filters)
+    lo_data, hi_data = _span(backend, filters, span)
     lo = filters.start or lo_data or min(got["month"])
     hi = filters.end or hi_data or max(got["month"])
     cats = sorted(set(categories) | set(got["category"])) if by_category else [ALL]
@@ -184,7 +200,7 @@ def monthly_counts(
                      "areas is not known (areas.population).")
     if df["partial"].any():
         notes.append("Months marked partial are only partly inside the selected period.")
-    return CrimeTable(df, (str(ibis.to_sql(expr)),), tuple(notes))
+    return CrimeTable(df, (sql,), tuple(notes))
 
 
 def _change_columns(df: pd.DataFrame) -> pd.DataFrame:
@@ -212,6 +228,7 @@ def window_comparison(
     categories: tuple[str, ...] = (),
     *,
     anchor: dt.date | None = None,
+    span: Span | None = None,
 ) -> CrimeTable:
     """28-day and 365-day counts against the equal window just before, per category.
 
@@ -219,7 +236,8 @@ def window_comparison(
     ``current_end``, ``previous_start``, ``previous_end``, ``current``, ``previous``,
     ``change``, ``pct_change`` (NaN when either count < 10), ``z``, ``flagged`` (|z| ≥ 3).
     """
-    anchor = anchor or anchor_date(backend, filters)
+    span = _span(backend, filters, span)
+    anchor = anchor or anchor_date(backend, filters, span)
     cols = ["window", "offense_category", "current_start", "current_end", "previous_start",
             "previous_end", "current", "previous", "change", "pct_change", "z", "flagged"]
     if anchor is None:
@@ -236,7 +254,7 @@ def window_comparison(
         aggs[f"cur_{days}"] = t.count(where=_between(t, cur_lo, anchor))
         aggs[f"prev_{days}"] = t.count(where=_between(t, prev_lo, prev_hi))
     expr = t.group_by("category").aggregate(**aggs)
-    got = expr.to_pandas()
+    got, sql = _execute(backend, expr)
     for c in categories:  # a chosen category with no incidents still gets a row
         if c not in set(got["category"]):
             got = pd.concat([got, pd.DataFrame([{"category": c, **dict.fromkeys(aggs, 0)}])])
@@ -254,14 +272,14 @@ def window_comparison(
             })
     df = _change_columns(pd.DataFrame(rows))
     notes = []
-    lo_data, _ = incident_span(backend, filters)
+    lo_data = span[0]
     if lo_data is not None:
         short = [n for n, (_, _, plo, _) in spans.items() if plo < lo_data]
         if short:
             notes.append(f"The data start on {lo_data:%d %b %Y}: the previous "
                          f"{' and '.join(short)} window is not fully covered, so its count "
                          "is too low.")
-    return CrimeTable(df[cols], (str(ibis.to_sql(expr)),), tuple(notes))
+    return CrimeTable(df[cols], (sql,), tuple(notes))
 
 
 def _shift_year(d: dt.date, years: int) -> dt.date:
@@ -277,6 +295,7 @@ def ytd_comparison(
     categories: tuple[str, ...] = (),
     *,
     anchor: dt.date | None = None,
+    span: Span | None = None,
 ) -> CrimeTable:
     """Year to date against the same dates a year earlier and the prior year's total.
 
@@ -285,7 +304,8 @@ def ytd_comparison(
     ``share_of_prior_year`` (current ÷ prior full year), ``change``, ``pct_change``
     (NaN when either YTD count < 10), ``z``, ``flagged``.
     """
-    anchor = anchor or anchor_date(backend, filters)
+    span = _span(backend, filters, span)
+    anchor = anchor or anchor_date(backend, filters, span)
     cols = ["offense_category", "ytd_start", "ytd_end", "current", "previous",
             "prior_year_total", "share_of_prior_year", "change", "pct_change", "z", "flagged"]
     if anchor is None:
@@ -300,7 +320,7 @@ def ytd_comparison(
         previous=t.count(where=_between(t, prev_lo, prev_hi)),
         prior_year_total=t.count(where=_between(t, prev_lo, prior_end)),
     )
-    got = expr.to_pandas()
+    got, sql = _execute(backend, expr)
     for c in categories:
         if c not in set(got["category"]):
             got = pd.concat([got, pd.DataFrame([{"category": c, "current": 0, "previous": 0,
@@ -312,11 +332,11 @@ def ytd_comparison(
         df["prior_year_total"] > 0)
     df = _change_columns(df)
     notes = []
-    lo_data, _ = incident_span(backend, filters)
+    lo_data = span[0]
     if lo_data is not None and lo_data > prev_lo:
         notes.append(f"The data start on {lo_data:%d %b %Y}, after 1 January {anchor.year - 1}:"
                      " the prior-year figures are incomplete.")
-    return CrimeTable(df[cols], (str(ibis.to_sql(expr)),), tuple(notes))
+    return CrimeTable(df[cols], (sql,), tuple(notes))
 
 
 def stl_decomposition(
@@ -325,6 +345,7 @@ def stl_decomposition(
     categories: tuple[str, ...] = (),
     *,
     period: int = 12,
+    span: Span | None = None,
 ) -> CrimeTable:
     """STL decomposition (Cleveland et al. 1990; statsmodels, robust) of monthly incidents.
 
@@ -334,9 +355,10 @@ def stl_decomposition(
     """
     if period < 2:
         raise OptionError(f"seasonal period must be at least 2 months; got {period}")
-    res = monthly_counts(backend, filters, tuple(categories), by_category=False)
+    span = _span(backend, filters, span)
+    res = monthly_counts(backend, filters, tuple(categories), by_category=False, span=span)
     df = res.frame
-    lo_data, hi_data = incident_span(backend, filters)
+    lo_data, hi_data = span
     if not df.empty:
         lo = max(filters.start or lo_data, lo_data) if lo_data else filters.start
         hi = min(filters.end or hi_data, hi_data) if hi_data else filters.end

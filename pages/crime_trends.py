@@ -30,24 +30,29 @@ def _categories(_backend, db_file):
     return ct.offense_categories(_backend)
 
 
+@st.cache_data(show_spinner=False)
+def _span(_backend, filters, db_file):
+    return ct.incident_span(_backend, filters)
+
+
 @st.cache_data(show_spinner="Counting incidents…")
-def _monthly(_backend, filters, categories, by_category, db_file):
-    return ct.monthly_counts(_backend, filters, categories, by_category=by_category)
+def _monthly(_backend, filters, categories, by_category, span, db_file):
+    return ct.monthly_counts(_backend, filters, categories, by_category=by_category, span=span)
 
 
 @st.cache_data(show_spinner=False)
-def _windows(_backend, filters, categories, db_file):
-    return ct.window_comparison(_backend, filters, categories)
+def _windows(_backend, filters, categories, span, db_file):
+    return ct.window_comparison(_backend, filters, categories, span=span)
 
 
 @st.cache_data(show_spinner=False)
-def _ytd(_backend, filters, categories, db_file):
-    return ct.ytd_comparison(_backend, filters, categories)
+def _ytd(_backend, filters, categories, span, db_file):
+    return ct.ytd_comparison(_backend, filters, categories, span=span)
 
 
 @st.cache_data(show_spinner="Decomposing the series…")
-def _stl(_backend, filters, categories, db_file):
-    return ct.stl_decomposition(_backend, filters, categories)
+def _stl(_backend, filters, categories, span, db_file):
+    return ct.stl_decomposition(_backend, filters, categories, span=span)
 
 
 all_cats = _categories(backend, DB_FILE)
@@ -69,7 +74,9 @@ st.caption(
 )
 
 try:
-    monthly = _monthly(backend, inc_filters, categories, True, DB_FILE)
+    # area filters only: the span of the data, computed once for every table below
+    span = _span(backend, inc_filters.with_(start=None, end=None), DB_FILE)
+    monthly = _monthly(backend, inc_filters, categories, True, span, DB_FILE)
 except CSOError as exc:
     log.warning("monthly incident counts failed: %s", exc)
     st.warning(str(exc))
@@ -79,8 +86,8 @@ if monthly.frame.empty or int(monthly.frame["incidents"].sum()) == 0:
     components.no_data(inc_filters, "crime incidents")
     st.stop()
 
-windows = _windows(backend, inc_filters, categories, DB_FILE)
-ytd = _ytd(backend, inc_filters, categories, DB_FILE)
+windows = _windows(backend, inc_filters, categories, span, DB_FILE)
+ytd = _ytd(backend, inc_filters, categories, span, DB_FILE)
 
 
 def _fmt_change(cur: int, prev: int, pct: float) -> str:
@@ -172,7 +179,7 @@ if _is_open("Seasonal decomposition"):
                               help="The monthly series to split into trend, season and remainder.")
         stl_cats = categories if series == series_opts[0] else (series,)
         try:
-            stl = _stl(backend, inc_filters, stl_cats, DB_FILE)
+            stl = _stl(backend, inc_filters, stl_cats, span, DB_FILE)
         except InsufficientDataError as exc:
             st.info(str(exc))
             stl = None
