@@ -114,13 +114,13 @@ if len(yf):
                   f"{r.ytd_start:%d %b} – {r.ytd_end:%d %b %Y} vs same dates a year earlier; "
                   f"prior year total {int(r.prior_year_total):,}"))
 cols = st.columns(max(len(cards), 1))
-for col, (label, r, span) in zip(cols, cards, strict=False):
+for col, (label, r, period_text) in zip(cols, cards, strict=False):
     with col:
         st.metric(f"{label} (incidents)", f"{int(r.current):,}",
                   delta=_fmt_change(int(r.current), int(r.previous), r["pct_change"]),
-                  delta_color="inverse", border=True, help=span)
+                  delta_color="inverse", border=True, help=period_text)
         flag = " — notable change (|z| ≥ 3)" if r.flagged else ""
-        st.caption(f"Poisson z = {r.z:+.2f}{flag}. {span}.")
+        st.caption(f"Poisson z = {r.z:+.2f}{flag}. {period_text}.")
 for n in (*windows.notes, *ytd.notes):
     st.caption(f"⚠️ {n}")
 
