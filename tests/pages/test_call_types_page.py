@@ -21,7 +21,7 @@ def db_copy(demo_db_path, tmp_path):
 
 
 def test_page_renders_crosswalk_and_history(run_page, db_copy) -> None:
-    at = run_page(PAGE, db_path=db_copy)
+    at = run_page(PAGE, db_path=db_copy, timeout=300)
     assert_clean(at)
     assert at.title[0].value.endswith("Call types")
     assert any("Current version" in c.value for c in at.caption)
@@ -31,7 +31,7 @@ def test_save_without_changes_writes_nothing(run_page, db_copy) -> None:
     con = db.connect(db_copy, read_only=True)
     before = len(call_types.history(con))
     con.close()
-    at = run_page(PAGE, db_path=db_copy)
+    at = run_page(PAGE, db_path=db_copy, timeout=300)
     at.text_input(key="ct_who").set_value("Tester")
     at.button(key="ct_save").click()
     at.run()

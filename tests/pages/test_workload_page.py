@@ -21,7 +21,7 @@ def _open_tab(at, tab: str):
 
 
 def test_every_tab_renders_on_the_demo(run_page) -> None:
-    at = run_page(PAGE)
+    at = run_page(PAGE, timeout=300)
     assert_clean(at)
     assert at.title[0].value.endswith("Workload & offload")
     labels = [m.label for m in at.metric]
@@ -39,7 +39,7 @@ def test_every_tab_renders_on_the_demo(run_page) -> None:
 
 def test_filters_that_match_nothing_show_a_message(run_page) -> None:
     # Beat of one district with the other district selected: nothing matches.
-    at = run_page(PAGE, query={"district": "D4", "beat": "D1-B01"})
+    at = run_page(PAGE, query={"district": "D4", "beat": "D1-B01"}, timeout=300)
     assert_clean(at)
 
 
@@ -53,7 +53,7 @@ def empty_db(tmp_path):
 
 
 def test_empty_database_every_tab(run_page, empty_db) -> None:
-    at = run_page(PAGE, db_path=empty_db)
+    at = run_page(PAGE, db_path=empty_db, timeout=300)
     assert_clean(at)
     assert at.info, "an empty database should explain itself"
     for tab in TABS[1:]:
@@ -64,7 +64,7 @@ def test_empty_database_every_tab(run_page, empty_db) -> None:
 def test_set_a_target_from_the_page(run_page, demo_db_path, tmp_path) -> None:
     path = tmp_path / "copy.duckdb"
     shutil.copy(demo_db_path, path)
-    at = run_page(PAGE, db_path=path)
+    at = run_page(PAGE, db_path=path, timeout=300)
     _open_tab(at, "Targets")
     at.number_input[0].set_value(25.0)
     at.text_input[0].set_value("Capt. Test")
@@ -79,7 +79,7 @@ def test_set_a_target_from_the_page(run_page, demo_db_path, tmp_path) -> None:
 
 
 def test_offload_areas_and_where_next_inputs(run_page) -> None:
-    at = run_page(PAGE, query={"district": ["D1", "D4"]})
+    at = run_page(PAGE, query={"district": ["D1", "D4"]}, timeout=300)
     _open_tab(at, "Offload")
     at.radio(key="wl_area").set_value("treated")
     at.run()
