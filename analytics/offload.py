@@ -299,10 +299,26 @@ def offload_table(
     sworn_hours_freed_median_based, sworn_hours_freed_low, sworn_hours_freed_high.
     Freed-hour columns are missing when there is no pre-period (see caveats).
     """
+    df, sqls, caveats = _raw_table(backend, filters, by, area)
+    return MetricTable(_finish(df), _sql(*sqls), None, tuple(caveats))
+
+
+def _raw_table(
+    backend: Any, filters: Filters, by: GroupBy | None, area: Area
+) -> tuple[pd.DataFrame, list[Any], list[str]]:
+    """Summed columns per group (before shares and ranges), the expressions, caveats.
+
+    Grouped by call type, the rows also carry the type's CSO tier and ``freed_var``, so
+    that tiers and the whole selection can be rolled up from them exactly (every
+    (call type, priority) cell lies in one call type and one tier).
+    """
     t = public_calls(backend, filters, area)
     keys = _group_col(t, by)
     names = [by] if by else []
-    counts = _counts(t, keys)
+    count_keys = keys
+    if by == "call_type":
+        count_keys = [*keys, ibis.coalesce(t.cso_tier, ibis.literal("(none)")).name("cso_tier")]
+    counts = _counts(t, count_keys)
     sqls = [counts]
     caveats: list[str] = []
     try:
@@ -327,24 +343,56 @@ def offload_table(
         df = _df(expr)
     if by == "month" and not df.empty:
         df["month"] = pd.to_datetime(df["month"]).dt.date
-    return MetricTable(_finish(df), _sql(*sqls), None, tuple(caveats))
+    return df, sqls, caveats
+
+
+@dataclass(frozen=True)
+class OffloadOverview:
+    """The Offload tab in one pass: whole selection, by call type and by CSO tier."""
+
+    summary: OffloadSummary
+    by_call_type: MetricTable
+    by_tier: MetricTable
+
+
+def offload_overview(backend: Any, filters: Filters, area: Area = "all") -> OffloadOverview:
+    """Summary, by-call-type and by-tier tables from one grouped query (rolled up exactly;
+    same numbers as :func:`offload_summary` and :func:`offload_table`)."""
+    raw, exprs, caveats = _raw_table(backend, filters, "call_type", area)
+    sql = _sql(*exprs)
+    num = [c for c in raw.columns if c not in ("call_type", "cso_tier")]
+    filled = raw.copy()
+    for c in num:
+        filled[c] = filled[c].astype(float).fillna(0.0)
+    tier = filled.groupby("cso_tier", as_index=False)[num].sum() if len(raw) else raw.drop(
+        columns=["call_type"])
+    total = filled[num].sum().to_frame().T if len(raw) else pd.DataFrame([dict.fromkeys(num)])
+    if "counterfactual_mean_h" not in raw:
+        tier = tier.drop(columns=[c for c in tier.columns if c.startswith("freed")],
+                         errors="ignore")
+    by_type = MetricTable(_finish(raw.copy()), sql, None, tuple(caveats))
+    by_tier = MetricTable(_finish(tier), sql, None, tuple(caveats))
+    start = None
+    if "counterfactual_mean_h" in raw:
+        start = programme_start(backend)
+    summary = _summary_from_row(_finish(total).iloc[0], start, sql)
+    return OffloadOverview(summary, by_type, by_tier)
 
 
 def offload_summary(backend: Any, filters: Filters, area: Area = "all") -> OffloadSummary:
     """The five measures for the whole selection (one row of :func:`offload_table`)."""
     mt = offload_table(backend, filters, None, area)
     r = mt.frame.iloc[0] if len(mt.frame) else pd.Series(dtype=object)
+    start = programme_start(backend) if "sworn_hours_freed" in r else None
+    return _summary_from_row(r, start, mt.sql)
 
+
+def _summary_from_row(r: pd.Series, start: dt.date | None, sql: tuple[str, ...]
+                      ) -> OffloadSummary:
     def i(k: str) -> int:
         v = _num(r.get(k))
         return int(v) if v is not None else 0
 
-    start = None
-    if "sworn_hours_freed" in r:
-        try:
-            start = programme_start(backend)
-        except InsufficientDataError:
-            start = None
     has_freed = "sworn_hours_freed" in r and i("freed_calls") > 0
     return OffloadSummary(
         public_calls=i("public_calls"),
@@ -368,8 +416,8 @@ def offload_summary(backend: Any, filters: Filters, area: Area = "all") -> Offlo
             _num(r.get("sworn_hours_freed_median_based")) if has_freed else None),
         freed_calls=i("freed_calls"),
         no_baseline_calls=i("no_baseline_calls"),
-        baseline_start=start,
-        sql=mt.sql,
+        baseline_start=start if has_freed or start else None,
+        sql=sql,
     )
 
 

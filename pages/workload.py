@@ -66,9 +66,9 @@ def _offload(_b, filters, by, area, db_file):
     return offload.offload_table(_b, filters, by, area)
 
 
-@st.cache_data(show_spinner=False)
-def _summary(_b, filters, area, db_file):
-    return offload.offload_summary(_b, filters, area)
+@st.cache_data(show_spinner="Computing offload…")
+def _overview(_b, filters, area, db_file):
+    return offload.offload_overview(_b, filters, area)
 
 
 @st.cache_data(show_spinner=False)
@@ -238,7 +238,8 @@ if _is_open("Offload"):
     with tabs["Offload"]:
         area = st.radio("Areas", offload.AREAS, horizontal=True, key="wl_area",
                         format_func=AREA_LABELS.get)
-        s = _summary(backend, filters, area, DB_FILE)
+        ov = _overview(backend, filters, area, DB_FILE)
+        s = ov.summary
         if s.public_calls == 0:
             components.no_data(filters, "public calls")
         else:
@@ -296,8 +297,7 @@ if _is_open("Offload"):
                          title="Eligible calls: CSO-handled vs still sworn-only (untapped)")
             st.plotly_chart(fig, width="stretch")
 
-            ct = _offload(backend, filters, "call_type", area, DB_FILE)
-            tier = _offload(backend, filters, "cso_tier", area, DB_FILE)
+            ct, tier = ov.by_call_type, ov.by_tier
             elig = ct.frame[ct.frame["eligible_calls"] > 0].sort_values(
                 "eligible_calls", ascending=False).head(20)
             if not elig.empty:

@@ -309,3 +309,20 @@ def test_demo_planted_cso_share_in_treated_beats(demo_con) -> None:
     wn = offload.where_next(b, ALL, n_csos=2)
     never = set(_truth(demo_con)["never_treated_beats"])
     assert set(wn.ranking["beat"]) <= never | set()  # all D1–D3 beats are treated at the end
+
+
+def test_overview_rolls_up_exactly(backend) -> None:
+    ov = offload.offload_overview(backend, ALL)
+    direct = offload.offload_summary(backend, ALL)
+    for f in ("public_calls", "eligible_calls", "handled_calls", "diverted_calls",
+              "backup_calls", "untapped_calls", "freed_calls"):
+        assert getattr(ov.summary, f) == getattr(direct, f)
+    for f in ("handled_share", "backup_rate", "untapped_sworn_hours", "sworn_hours_freed",
+              "sworn_hours_freed_low", "sworn_hours_freed_high"):
+        assert getattr(ov.summary, f) == pytest.approx(getattr(direct, f))
+    tier = offload.offload_table(backend, ALL, "cso_tier").frame.set_index("cso_tier")
+    rolled = ov.by_tier.set_index("cso_tier") if hasattr(ov.by_tier, "set_index") else (
+        ov.by_tier.frame.set_index("cso_tier"))
+    for col in ("eligible_calls", "handled_calls", "sworn_hours_freed", "sworn_hours_freed_low"):
+        assert rolled[col].to_numpy() == pytest.approx(tier[col].to_numpy())
+    assert set(ov.by_call_type.frame.columns) >= {"call_type", "cso_tier", "handled_share"}
