@@ -760,13 +760,18 @@ def kpi_values(backend: Any, filters: Filters) -> dict[str, float | None]:
     }
 
 
-def targets_vs_values(backend: Any, filters: Filters) -> pd.DataFrame:
+def targets_vs_values(
+    backend: Any, filters: Filters, values: dict[str, float | None] | None = None
+) -> pd.DataFrame:
     """Every target metric with its value, target, gap and whether it is met.
+
+    ``values`` (metric → value) skips recomputing values already shown (e.g. the KPI
+    cards' values for their period); by default they are computed for ``filters``.
 
     Columns: metric, label, unit, value, target, direction, gap (value − target; positive
     = above target), meets_target (None without a target).
     """
-    vals = kpi_values(backend, filters)
+    vals = values if values is not None else kpi_values(backend, filters)
     tg = targets(backend)
     tmap = {r.metric: (float(r.target), str(r.direction)) for r in tg.itertuples()}
     rows = []

@@ -105,8 +105,8 @@ def _target_kpis(_b, filters, data_max, db_file):
 
 
 @st.cache_data(show_spinner=False)
-def _targets_table(_b, filters, db_file):
-    return offload.targets_vs_values(_b, filters)
+def _targets_table(_b, filters, values, db_file):
+    return offload.targets_vs_values(_b, filters, dict(values) if values is not None else None)
 
 
 def _pct(v: float | None) -> str:
@@ -544,8 +544,9 @@ if _is_open("Targets"):
                        f"against {period.prev_start:%d %b %Y} – {period.prev_end:%d %b %Y}.")
             components.kpi_cards(kpis[:3])
             components.kpi_cards(kpis[3:])
-        tv = _targets_table(backend, filters, DB_FILE)
-        st.markdown("**Values against targets** (whole filter period; gap = value − target)")
+        values = None if period is None else tuple((k.key, k.value) for k in kpis)
+        tv = _targets_table(backend, filters, values, DB_FILE)
+        st.markdown("**Values against targets** (the cards' period; gap = value − target)")
         st.dataframe(offload.targets_display(tv), hide_index=True)
         components.download_table(tv, "KPI targets", filters=filters, key="tg_table")
         with st.form("target_form"):
