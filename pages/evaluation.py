@@ -217,8 +217,10 @@ if a.its_fit is not None:
 
 tr = a.trends
 fig = go.Figure()
+COLOURS = {"treated areas": "#c0392b", "comparison areas": "#7f8c8d"}
 for g, d in tr.groupby("group"):
-    fig.add_trace(go.Scatter(x=d["period"], y=d["mean_per_area"], mode="lines", name=g))
+    fig.add_trace(go.Scatter(x=d["period"], y=d["mean_per_area"], mode="lines", name=g,
+                             line={"color": COLOURS.get(g)}))
 for s in design.starts:
     fig.add_vline(x=s.timestamp() * 1000, line_dash="dot")
 fig.update_layout(title=f"Treated vs comparison areas: mean per area and {freq}",
