@@ -13,24 +13,24 @@ st.set_page_config(page_title="CSO Impact", page_icon="🚓", layout="wide")
 HERE = Path(__file__).parent
 SECTIONS: dict[str, list[tuple[str, str, str]]] = {
     "Programme": [
-        ("pages/overview.py", "Overview", "🏠"),
-        ("pages/evaluation.py", "Evaluation", "🔬"),
-        ("pages/maps.py", "Maps", "🗺️"),
+        ("app_pages/overview.py", "Overview", "🏠"),
+        ("app_pages/evaluation.py", "Evaluation", "🔬"),
+        ("app_pages/maps.py", "Maps", "🗺️"),
     ],
     "Metrics": [
-        ("pages/response_times.py", "Response times", "⏱️"),
-        ("pages/workload.py", "Workload & offload", "👥"),
-        ("pages/crime_trends.py", "Crime trends", "📈"),
+        ("app_pages/response_times.py", "Response times", "⏱️"),
+        ("app_pages/workload.py", "Workload & offload", "👥"),
+        ("app_pages/crime_trends.py", "Crime trends", "📈"),
     ],
     "Data": [
-        ("pages/call_types.py", "Call types", "🗂️"),
-        ("pages/data.py", "Data", "📥"),
+        ("app_pages/call_types.py", "Call types", "🗂️"),
+        ("app_pages/data.py", "Data", "📥"),
     ],
 }
 
 page = st.navigation({
     section: [
-        st.Page(HERE / path, title=title, icon=icon, default=(path == "pages/overview.py"))
+        st.Page(HERE / path, title=title, icon=icon, default=(path == "app_pages/overview.py"))
         for path, title, icon in pages
     ]
     for section, pages in SECTIONS.items()

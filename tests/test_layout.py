@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted((ROOT / "pages").glob("*.py"))
+PAGES = sorted((ROOT / "app_pages").glob("*.py"))
 ANALYTICS = sorted((ROOT / "analytics").rglob("*.py"))
 
 
@@ -49,9 +49,9 @@ def test_every_registered_page_exists() -> None:
     import re
 
     text = (ROOT / "dashboard.py").read_text(encoding="utf-8")
-    registered = re.findall(r'"(pages/[a-z_]+\.py)"', text)
+    registered = re.findall(r'"(app_pages/[a-z_]+\.py)"', text)
     assert registered, "dashboard.py registers no pages"
     missing = [p for p in registered if not (ROOT / p).exists()]
     assert not missing, f"registered but missing: {missing}"
-    unregistered = [p.name for p in PAGES if f"pages/{p.name}" not in registered]
+    unregistered = [p.name for p in PAGES if f"app_pages/{p.name}" not in registered]
     assert not unregistered, f"pages not in navigation: {unregistered}"

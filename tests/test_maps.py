@@ -359,7 +359,7 @@ def run_maps(demo_db_path, monkeypatch):
         monkeypatch.chdir(root)
         at = AppTest.from_file(str(root / "dashboard.py"), default_timeout=120)
         at.run()
-        at.switch_page("pages/maps.py")
+        at.switch_page("app_pages/maps.py")
         if layer:
             at.session_state["maps_layer"] = layer
         for k, v in state.items():

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def registered_pages() -> list[str]:
     text = (ROOT / "dashboard.py").read_text(encoding="utf-8")
-    return re.findall(r'"(pages/[a-z_]+\.py)"', text)
+    return re.findall(r'"(app_pages/[a-z_]+\.py)"', text)
 
 
 def _run(page: str, query: dict[str, str] | None, timeout: float,
@@ -45,7 +45,7 @@ def _run(page: str, query: dict[str, str] | None, timeout: float,
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=timeout)
     for k, v in (query or {}).items():
         at.query_params[k] = v
-    if page == "pages/overview.py":  # the default page: its first run is the measurement
+    if page == "app_pages/overview.py":  # the default page: its first run is the measurement
         t0 = time.perf_counter()
         at.run()
     else:

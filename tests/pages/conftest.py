@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_page(demo_db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
     """Return ``run(page_path=None, db_path=None, query=None) -> AppTest`` after one full run.
 
-    ``page_path`` like ``"pages/workload.py"``; None runs the default page (Overview).
+    ``page_path`` like ``"app_pages/workload.py"``; None runs the default page (Overview).
     """
 
     def run(page_path: str | None = None, db_path: Path | None = None,

@@ -10,7 +10,7 @@ import pytest
 from tests.pages.conftest import assert_clean
 
 ROOT = Path(__file__).resolve().parents[2]
-REGISTERED = re.findall(r'"(pages/[a-z_]+\.py)"',
+REGISTERED = re.findall(r'"(app_pages/[a-z_]+\.py)"',
                         (ROOT / "dashboard.py").read_text(encoding="utf-8"))
 EXISTING = [p for p in REGISTERED if (ROOT / p).exists()]
 

@@ -10,7 +10,7 @@ import pytest
 from analytics import call_types, db
 from tests.pages.conftest import assert_clean
 
-PAGE = "pages/call_types.py"
+PAGE = "app_pages/call_types.py"
 
 
 @pytest.fixture()

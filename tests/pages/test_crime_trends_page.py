@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.pages.conftest import assert_clean
 
-PAGE = "pages/crime_trends.py"
+PAGE = "app_pages/crime_trends.py"
 
 
 def test_renders_cards_tables_and_decomposition(run_page) -> None:

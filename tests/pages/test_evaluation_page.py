@@ -6,7 +6,7 @@ import pytest
 
 from tests.pages.conftest import assert_clean
 
-PAGE = "pages/evaluation.py"
+PAGE = "app_pages/evaluation.py"
 
 
 @pytest.fixture()

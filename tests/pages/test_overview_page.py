@@ -31,19 +31,13 @@ def test_filters_come_from_the_url(run_page) -> None:
     assert "district D1" in at.caption[0].value
 
 
-def test_filters_go_to_the_url(run_page, demo_db_path, monkeypatch) -> None:
-    # AppTest drops the entry script's sidebar on reruns under st.navigation, so the
-    # widget change is made before the first run; the browser test covers reruns.
-    from streamlit.testing.v1 import AppTest
-
-    from tests.pages.conftest import ROOT
-
-    monkeypatch.setenv("CSO_DB", str(demo_db_path))
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
-    at.session_state["flt_initialised"] = True
-    at.session_state["flt_districts"] = ["D2"]
-    at.session_state["flt_categories"] = []
-    at.run()
+def test_filter_change_goes_to_the_url_and_persists_across_pages(run_page) -> None:
+    at = run_page(query={"district": "D1"})
+    at.multiselect(key="flt_districts").set_value(["D2"]).run()
     assert_clean(at)
     assert as_list(at.query_params["district"]) == ["D2"]
     assert "category" not in at.query_params
+    at.switch_page("app_pages/crime_trends.py").run()
+    assert_clean(at)
+    assert at.multiselect(key="flt_districts").value == ["D2"]
+    assert as_list(at.query_params["district"]) == ["D2"]

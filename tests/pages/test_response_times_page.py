@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.pages.conftest import assert_clean
 
-PAGE = "pages/response_times.py"
+PAGE = "app_pages/response_times.py"
 
 
 def test_renders_figures_exclusions_and_charts(run_page) -> None:
@@ -101,7 +101,7 @@ def test_tiny_database_without_deployments(run_page, tmp_path) -> None:
     summary = at.dataframe[0].value
     assert list(summary["Calls kept"]) == [1] and list(summary["Excl. out-of-order"]) == [1]
     assert list(summary["Median total (min)"]) == ["9.0"]
-    crime = run_page("pages/crime_trends.py", db_path=path)
+    crime = run_page("app_pages/crime_trends.py", db_path=path)
     assert_clean(crime)
     assert any("No crime incidents match" in i.value for i in crime.info)
 

@@ -10,7 +10,7 @@ import pytest
 from analytics import db, facts
 from tests.pages.conftest import assert_clean
 
-PAGE = "pages/workload.py"
+PAGE = "app_pages/workload.py"
 TABS = ["Workload", "Offload", "Cost & where next", "Patrol time", "CSO activity", "Targets"]
 
 
