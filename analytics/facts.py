@@ -32,8 +32,7 @@ from analytics.db import scalar
 
 log = logging.getLogger(__name__)
 
-CALL_FACTS_SQL = """
-CREATE OR REPLACE TABLE call_facts AS
+CALL_FACTS_SELECT = """
 WITH a AS (
     SELECT
         a.call_id,
@@ -50,6 +49,7 @@ WITH a AS (
         END AS committed_h
     FROM assignments a
     LEFT JOIN units u USING (unit_id)
+    {where_a}
 ),
 per_call AS (
     SELECT
@@ -64,8 +64,14 @@ per_call AS (
         coalesce(sum(committed_h) FILTER (WHERE unit_type = 'cso'), 0) AS cso_unit_hours,
         coalesce(sum(committed_h) FILTER (WHERE unit_type = 'other'), 0) AS other_unit_hours,
         -- primary: the flagged assignment, else the first dispatched unit
-        arg_min(unit_type, (CASE WHEN is_primary THEN 0 ELSE 1 END,
-                            coalesce(dispatched_at, TIMESTAMP '9999-01-01'))) AS primary_unit_type
+        -- (ordered by the flag, then the dispatch time: one BIGINT key, the flag 2^60
+        -- apart and the time clamped to years 1-9999, sorts like the pair and aggregates
+        -- faster than a struct key)
+        arg_min(unit_type, CASE WHEN is_primary THEN 0 ELSE 1152921504606846976 END
+                           + epoch_us(greatest(least(coalesce(dispatched_at, TIMESTAMP '9999-01-01'),
+                                                     TIMESTAMP '9999-01-01'),
+                                               TIMESTAMP '0001-01-01')))
+            AS primary_unit_type
     FROM a
     GROUP BY call_id
 )
@@ -112,8 +118,16 @@ SELECT
 FROM calls c
 LEFT JOIN per_call p USING (call_id)
 LEFT JOIN call_types ct USING (call_type)
+{where_c}
 ORDER BY c.received_at
 """
+
+CALL_FACTS_SQL = ("CREATE OR REPLACE TABLE call_facts AS"
+                  + CALL_FACTS_SELECT.format(where_a="", where_c=""))
+
+# Rebuild only some calls when they are fewer than this share of the table (else rebuild
+# it all: one sorted table, and cheaper than deleting most of it).
+INCREMENTAL_MAX_SHARE = 0.3
 
 
 def build_call_facts(con: duckdb.DuckDBPyConnection) -> int:
@@ -124,10 +138,46 @@ def build_call_facts(con: duckdb.DuckDBPyConnection) -> int:
     return n
 
 
-def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
+def update_call_facts(con: duckdb.DuckDBPyConnection, call_ids_sql: str) -> int | None:
+    """Rebuild the ``call_facts`` rows of some calls only; return how many, or None when
+    a full rebuild is the better choice (no table yet, or too many calls changed).
+
+    ``call_ids_sql`` is a query whose ``call_id`` column lists every call whose row in
+    ``calls`` or whose assignments changed (a superset is fine); unit and call-type
+    changes touch many calls and need :func:`build_call_facts`. The rows are deleted and
+    inserted again with the same SELECT as the full build, so they are identical to it.
+    """
+    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'call_facts' "
+                       "AND schema_name = 'main'"):
+        return None
+    # call_ids_sql is built by the importer from fixed temporary-table names.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cf_ids AS SELECT DISTINCT call_id FROM "
+                f"({call_ids_sql}) WHERE call_id IS NOT NULL")
+    try:
+        n_ids = int(scalar(con, "SELECT count(*) FROM _cf_ids") or 0)
+        n_all = int(scalar(con, "SELECT count(*) FROM call_facts") or 0)
+        if n_ids > INCREMENTAL_MAX_SHARE * n_all:
+            return None
+        if n_ids:
+            con.execute("DELETE FROM call_facts WHERE call_id IN (SELECT call_id FROM _cf_ids)")
+            con.execute("INSERT INTO call_facts" + CALL_FACTS_SELECT.format(
+                where_a="WHERE a.call_id IN (SELECT call_id FROM _cf_ids)",
+                where_c="WHERE c.call_id IN (SELECT call_id FROM _cf_ids)"))
+        log.info("call_facts updated for %d calls", n_ids)
+        return n_ids
+    finally:
+        con.execute("DROP TABLE IF EXISTS _cf_ids")
+
+
+def refresh_derived(con: duckdb.DuckDBPyConnection, call_ids_sql: str | None = None) -> None:
     """Rebuild every derived table. Call after any change to calls, assignments, units
-    or call_types."""
-    build_call_facts(con)
+    or call_types.
+
+    With ``call_ids_sql`` (see :func:`update_call_facts`) only those calls' ``call_facts``
+    rows are rebuilt when that is cheaper; the tables derived from it are rebuilt whole.
+    """
+    if call_ids_sql is None or update_call_facts(con, call_ids_sql) is None:
+        build_call_facts(con)
     from analytics import workload  # derived from call_facts; imported here (no cycle)
 
     workload.build_derived(con)
