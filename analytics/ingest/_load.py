@@ -457,7 +457,8 @@ def import_file(
                 if refresh and (no_facts or table in ("calls", "assignments", "units",
                                                       "call_types")):
                     progress(0.9, "updating derived tables")
-                    facts.refresh_derived(con)
+                    facts.refresh_derived(
+                        con, None if no_facts or replace_all else _changed_calls_sql(table, result))
         except duckdb.ConstraintException as exc:
             # Validation mirrors the schema's constraints; if one still fires, refuse the file
             # (the transaction has been rolled back).
@@ -475,6 +476,19 @@ def import_file(
     progress(1.0, "done")
     return replace(result, rejects_path=str(rejects_path) if rejects_path else None,
                    seconds=time.perf_counter() - t0)
+
+
+def _changed_calls_sql(table: str, result: ImportResult) -> str | None:
+    """Calls whose ``call_facts`` row this import may have changed (a superset: every call
+    of the file), for an incremental refresh; None when a full rebuild is needed."""
+    if table not in ("calls", "assignments"):
+        return None  # unit types and the crosswalk reach many calls
+    if result.also.get("units", (0, 0, 0))[0]:
+        return None  # a new unit may type assignments loaded before it
+    counts = [(result.rows_loaded, result.rows_updated), *((n, u) for n, u, _ in result.also.values())]
+    if not any(n or u for n, u in counts):
+        return "SELECT CAST(NULL AS VARCHAR) AS call_id WHERE false"  # nothing changed
+    return f"SELECT call_id FROM {T}"  # the staged rows that were loaded (rejects removed)
 
 
 @dataclass(frozen=True)

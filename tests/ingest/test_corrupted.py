@@ -163,7 +163,7 @@ def test_ten_thousand_character_cell(con, tmp_path):
 def test_failure_mid_import_rolls_everything_back(seeded, tmp_path, monkeypatch):
     from analytics import facts
 
-    def boom(con):
+    def boom(con, call_ids_sql=None):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(facts, "refresh_derived", boom)
