@@ -9,6 +9,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+# Browser fixtures live in one module and are registered once, here, so every test
+# directory shares the same session-scoped chromium (two sync Playwright instances
+# cannot run in one process).
+from tests.browser.support import app_url, browser, page  # noqa: F401
+
 DEMO_N_CALLS = 60_000
 DEMO_SEED = 7
 

@@ -43,7 +43,14 @@ def db_path() -> Path:
 
 @st.cache_resource(show_spinner=False)
 def _connection(path: str) -> Any:
-    return db.connect(path)
+    con = db.connect(path)
+    # A database created empty (a department starting from its own exports) or by an
+    # older version has no derived tables yet: build them once, so every page can query.
+    if not db.scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'call_facts'"):
+        from analytics import facts
+
+        facts.refresh_derived(con)
+    return con
 
 
 def ensure_database() -> None:

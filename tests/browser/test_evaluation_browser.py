@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import error_boxes, screenshot, wait_for_app
+from tests.browser.support import error_boxes, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, error_boxes, screenshot, wait_for_app
+from tests.browser.support import ARTIFACTS, error_boxes, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import error_boxes, screenshot, wait_for_app
+from tests.browser.support import error_boxes, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 

@@ -12,14 +12,7 @@ import signal
 import pytest
 
 from analytics import db
-from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
-    browser,
-    error_boxes,
-    page,
-    screenshot,
-    start_app,
-    wait_for_app,
-)
+from tests.browser.support import error_boxes, need_browser, screenshot, start_app, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -32,10 +25,8 @@ CAD = (
 
 
 @pytest.fixture(scope="module")
-def data_app(tmp_path_factory, browser):  # noqa: F811
-    from tests.browser.conftest import _need_browser
-
-    _need_browser()
+def data_app(tmp_path_factory, browser):
+    need_browser()
     folder = tmp_path_factory.mktemp("data_page")
     path = folder / "cso.duckdb"
     db.connect(path).close()  # an empty canonical database: nothing imported yet
@@ -47,7 +38,7 @@ def data_app(tmp_path_factory, browser):  # noqa: F811
         proc.wait(timeout=20)
 
 
-def test_new_user_maps_and_imports_a_cad_export(data_app, page) -> None:  # noqa: F811
+def test_new_user_maps_and_imports_a_cad_export(data_app, page) -> None:
     url, folder = data_app
     pg, watch = page
     cad = folder / "my_cad_export.csv"

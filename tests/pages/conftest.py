@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,8 +13,17 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(scope="session")
+def app_db_path(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo city for AppTest: the app holds its database open read-write for
+    the whole process, which would lock other tests out of ``demo_db_path``."""
+    path = tmp_path_factory.mktemp("app_db") / "demo.duckdb"
+    shutil.copyfile(demo_db_path, path)
+    return path
+
+
 @pytest.fixture()
-def run_page(demo_db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
+def run_page(app_db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
     """Return ``run(page_path=None, db_path=None, query=None) -> AppTest`` after one full run.
 
     ``page_path`` like ``"app_pages/workload.py"``; None runs the default page (Overview).
@@ -21,7 +31,7 @@ def run_page(demo_db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..
 
     def run(page_path: str | None = None, db_path: Path | None = None,
             query: dict[str, str | list[str]] | None = None, timeout: float = 120) -> AppTest:
-        monkeypatch.setenv("CSO_DB", str(db_path or demo_db_path))
+        monkeypatch.setenv("CSO_DB", str(db_path or app_db_path))
         monkeypatch.chdir(ROOT)
         at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=timeout)
         for k, v in (query or {}).items():

@@ -1,4 +1,4 @@
-"""Real server + headless Debian chromium, with every non-local request blocked.
+"""Browser-test support: real server + headless Debian chromium, non-local requests blocked.
 
 Skips when chromium or playwright is missing, unless CSO_REQUIRE_BROWSER=1 (set by .ci/run),
 in which case a missing browser is a failure.
@@ -26,7 +26,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
 
 
-def _need_browser() -> str:
+def need_browser() -> str:
     chromium = shutil.which("chromium")
     try:
         import playwright  # noqa: F401
@@ -69,7 +69,7 @@ def start_app(db_path: Path) -> tuple[subprocess.Popen, str]:
 
 @pytest.fixture(scope="session")
 def app_url(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _need_browser()
+    need_browser()
     # The server holds its database read-write until the session ends, which would lock
     # every later test out of the shared demo file: serve a private copy instead.
     served = tmp_path_factory.mktemp("browser_db") / "demo.duckdb"
@@ -92,7 +92,7 @@ class Watch:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    chromium = _need_browser()
+    chromium = need_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
