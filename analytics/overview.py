@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import ibis
+import pandas as pd
 
 from analytics import response_times
 from analytics.filters import Filters
@@ -170,3 +171,43 @@ def overview_kpis(backend: Any, filters: Filters, data_max: dt.date | None) -> t
             z=poisson_z(crime_now, crime_before)),
     ]
     return period, kpis
+
+
+def by_district(backend: Any, filters: Filters, period: Period) -> pd.DataFrame:
+    """The Overview cards split by district (the drill-down table), for the KPI period.
+
+    Same definitions as the cards. Columns: ``district``, ``calls``,
+    ``cso_share_pct``, ``p1_median_min``, ``crimes``, ``crimes_last_year``,
+    ``crimes_poisson_z``. Districts come from the calls and the incidents.
+    """
+    now = replace(filters, start=period.start, end=period.end)
+    before = replace(filters, start=period.prev_start, end=period.prev_end)
+    t = response_times.facts(backend, now)
+    public_eligible = t.filter(~t.self_initiated & t.eligible)
+    calls = t.group_by("district").aggregate(calls=t.count()).to_pandas()
+    share = public_eligible.group_by("district").aggregate(
+        eligible=public_eligible.count(),
+        cso=public_eligible.cso_primary.sum(),
+    ).to_pandas()
+    p1 = response_times.valid_calls(t.filter(t.priority == 1))
+    p1m = p1.group_by("district").aggregate(p1_median_s=p1.total_s.median()).to_pandas()
+
+    def crimes(f: Filters, name: str) -> pd.DataFrame:
+        inc = backend.table("incidents")
+        inc = inc.mutate(when=ibis.coalesce(inc.occurred_at, inc.reported_at))
+        inc = f.apply(inc, time_col="when", priority_col=None, category_col=None)
+        return inc.group_by("district").aggregate(**{name: inc.count()}).to_pandas()
+
+    out = calls
+    for frame in (share, p1m, crimes(now, "crimes"), crimes(before, "crimes_last_year")):
+        out = out.merge(frame, on="district", how="outer")
+    out = out[out["district"].notna()]
+    for col in ("calls", "eligible", "cso", "crimes", "crimes_last_year"):
+        out[col] = out[col].fillna(0).astype("int64")
+    out["cso_share_pct"] = (out["cso"] / out["eligible"].where(out["eligible"] > 0) * 100).round(1)
+    out["p1_median_min"] = (out["p1_median_s"] / 60.0).round(1)
+    out["crimes_poisson_z"] = [round(poisson_z(a, b), 2) for a, b in
+                               zip(out["crimes"], out["crimes_last_year"], strict=True)]
+    cols = ["district", "calls", "cso_share_pct", "p1_median_min", "crimes",
+            "crimes_last_year", "crimes_poisson_z"]
+    return out[cols].sort_values("district").reset_index(drop=True)

@@ -36,4 +36,30 @@ st.markdown(
     "median for the most urgent (priority-1) calls. Arrows compare with the same dates one "
     "year earlier; for response time, down is better."
 )
+
+
+@st.cache_data(show_spinner="Splitting by district…")
+def _by_district(_backend, filters, period, db_file):
+    return overview.by_district(_backend, filters, period)
+
+
+st.subheader("By district")
+table = _by_district(backend, filters, period, str(state.db_path()))
+if table.empty:
+    components.no_data(filters)
+else:
+    st.caption("Same definitions as the cards, for the same period. Pick a district in the "
+               "sidebar to see every page for it alone.")
+    components.table_with_downloads(
+        table, "Overview by district", filters=filters,
+        column_config={
+            "district": "District", "calls": "Calls",
+            "cso_share_pct": st.column_config.NumberColumn("CSO-handled share (%)", format="%.1f"),
+            "p1_median_min": st.column_config.NumberColumn("P1 median response (min)", format="%.1f"),
+            "crimes": "Crime incidents", "crimes_last_year": "Crimes, year before",
+            "crimes_poisson_z": st.column_config.NumberColumn(
+                "Poisson z (crimes)", format="%.2f",
+                help="2(√current − √previous); |z| ≥ 3 is a notable change"),
+        },
+    )
 components.how_computed(overview.__doc__ or "")

@@ -87,3 +87,24 @@ def test_kpis_by_hand(backend) -> None:
     assert k["crimes"].delta is None                              # 9 < 10: no percent
     assert k["crimes"].z == pytest.approx(2 * (4 - 3))
     assert not math.isnan(k["crimes"].z)
+
+
+def test_by_district_by_hand(backend) -> None:
+    con = backend.con
+    con.execute("UPDATE calls SET district = 'D1' WHERE call_id LIKE 'r%' OR call_id LIKE 'q%'")
+    con.execute("UPDATE calls SET district = 'D2' WHERE call_id IN ('p1a', 'p1b', 'oi', 'p1c')")
+    con.execute("UPDATE incidents SET district = 'D1'")
+    facts.refresh_derived(con)
+    f = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
+    period = overview.kpi_period(f, dt.date(2025, 3, 31))
+    t = overview.by_district(backend, f, period).set_index("district")
+    assert list(t.index) == ["D1", "D2"]
+    # D1: 12 report calls, 3 by a CSO -> 25 %; no P1 calls; 16 crimes vs 9 -> z = 2(4 - 3)
+    assert t.loc["D1", "calls"] == 12 and t.loc["D1", "cso_share_pct"] == 25.0
+    assert t.loc["D1", "crimes"] == 16 and t.loc["D1", "crimes_last_year"] == 9
+    assert t.loc["D1", "crimes_poisson_z"] == pytest.approx(2.0)
+    assert math.isnan(t.loc["D1", "p1_median_min"])
+    # D2: 3 calls (one officer-initiated), P1 public calls of 6 and 10 min -> median 8
+    assert t.loc["D2", "calls"] == 3 and t.loc["D2", "p1_median_min"] == 8.0
+    assert math.isnan(t.loc["D2", "cso_share_pct"])  # no eligible calls: no share
+    assert t.loc["D2", "crimes"] == 0

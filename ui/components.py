@@ -106,6 +106,8 @@ def _delta_text(k: Kpi) -> str | None:
         if k.value is not None and k.previous is not None and k.delta_kind == "percent":
             return f"{k.value - k.previous:+,.0f} (counts too small for a %)"
         return None
+    if round(d, 1) == 0:  # avoid "-0.0"
+        d = 0.0
     if k.delta_kind == "percent":
         return f"{d:+.1f} % vs last year"
     if k.delta_kind == "points":

@@ -857,5 +857,12 @@ def build(con: duckdb.DuckDBPyConnection, n_calls: int, seed: int,
     truth = _to_jsonable(make_truth(con, m, calls_info, inc, act))
     con.execute("INSERT OR REPLACE INTO settings VALUES ('demo_truth', ?)",
                 [json.dumps(truth, sort_keys=True)])
+    # Example command-staff goals so the KPI cards show value, target and gap out of the
+    # box (PRODUCT.md section 3, "targets"); a department replaces them on the Targets tab.
+    con.executemany(
+        "INSERT OR REPLACE INTO kpi_targets (metric, target, direction, set_by) VALUES (?, ?, ?, ?)",
+        [["p1_median", 7.0, "at_most", "demo city example"],
+         ["cso_share", 15.0, "at_least", "demo city example"]],
+    )
     progress(1.0, "done")
     return truth
