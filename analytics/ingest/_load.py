@@ -303,8 +303,16 @@ def upsert(con: duckdb.DuckDBPyConnection, spec: TableSpec, source_sql: str,
         before = 0
         con.execute(f"INSERT INTO {name} ({collist}) SELECT {collist} FROM ({source_sql})")
         return _n(con, f"SELECT count(*) FROM {name}") - before, 0, 0
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _ing_new AS SELECT {collist} FROM ({source_sql})")
     on = " AND ".join(f"n.{ident(k)} = t.{ident(k)}" for k in spec.key)
+    kcols = ", ".join(ident(k) for k in spec.key)
+    if not _n(con, f"SELECT count(*) FROM (SELECT {kcols} FROM ({source_sql})) n "
+                   f"SEMI JOIN {name} t ON {on}"):
+        # No key of the file is in the table (an export of later calls): plain insert,
+        # no copy of the rows and no column-by-column comparison.
+        before = _n(con, f"SELECT count(*) FROM {name}")
+        con.execute(f"INSERT INTO {name} ({collist}) SELECT {collist} FROM ({source_sql})")
+        return _n(con, f"SELECT count(*) FROM {name}") - before, 0, 0
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _ing_new AS SELECT {collist} FROM ({source_sql})")
     same = " AND ".join(f"n.{ident(c)} IS NOT DISTINCT FROM t.{ident(c)}" for c in cols)
     first_key = ident(spec.key[0])
     con.execute(

@@ -77,3 +77,15 @@ def test_new_unit_forces_a_full_rebuild(con, tmp_path, monkeypatch):
                 + "A9,2024-02-01 08:00:00,2024-02-01 08:01:00,,THEFT,CSO7\n"), preset=p)
     assert full_builds == [1]
     assert db.scalar(con, "SELECT n_cso_units FROM call_facts WHERE call_id = 'A9'") == 1
+
+
+def test_file_of_only_new_calls_is_appended(con, tmp_path):
+    p = parse_preset(PRESET, where="test")
+    import_file(con, "calls", write(tmp_path / "w1.csv", WEEK1), preset=p)
+    r = import_file(con, "calls", write(tmp_path / "w4.csv", HEADER
+                    + "B1,2024-03-01 08:00:00,2024-03-01 08:02:00,2024-03-01 08:07:00,THEFT,P1\n"
+                    + "B2,2024-03-01 09:00:00,2024-03-01 09:01:00,,NOISE,P2\n"), preset=p)
+    assert (r.rows_loaded, r.rows_updated, r.rows_unchanged) == (2, 0, 0)
+    assert r.also["assignments"] == (2, 0, 0)
+    assert db.scalar(con, "SELECT count(*) FROM calls") == 4
+    assert db.scalar(con, "SELECT total_s FROM call_facts WHERE call_id = 'B1'") == 7 * 60.0
