@@ -50,3 +50,13 @@ def demo_con(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory
     con = db.connect(copy, read_only=True)
     yield con
     con.close()
+
+
+@pytest.fixture(scope="session")
+def app_db_path(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo city for in-process app runs (AppTest): the app holds its database
+    open read-write for the whole process, which would lock other tests out of
+    ``demo_db_path``. Tests that only read use ``demo_con``/``demo_db_path``."""
+    path = tmp_path_factory.mktemp("app_db") / "demo.duckdb"
+    shutil.copyfile(demo_db_path, path)
+    return path

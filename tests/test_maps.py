@@ -345,7 +345,7 @@ def test_tile_layer_only_when_set(con) -> None:
 
 # -- the page, headless (AppTest) on the demo city ----------------------------------------
 @pytest.fixture()
-def run_maps(demo_db_path, monkeypatch):
+def run_maps(app_db_path, monkeypatch):
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
@@ -353,7 +353,7 @@ def run_maps(demo_db_path, monkeypatch):
     root = Path(__file__).resolve().parents[1]
 
     def run(layer: str | None = None, tier: str | None = None, **state):
-        monkeypatch.setenv("CSO_DB", str(demo_db_path))
+        monkeypatch.setenv("CSO_DB", str(app_db_path))
         if tier:
             monkeypatch.setenv("CSO_PRIVACY_TIER", tier)
         monkeypatch.chdir(root)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,15 +10,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def app_db_path(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the demo city for AppTest: the app holds its database open read-write for
-    the whole process, which would lock other tests out of ``demo_db_path``."""
-    path = tmp_path_factory.mktemp("app_db") / "demo.duckdb"
-    shutil.copyfile(demo_db_path, path)
-    return path
 
 
 @pytest.fixture()
