@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def registered_pages() -> list[str]:
     text = (ROOT / "dashboard.py").read_text(encoding="utf-8")
-    return re.findall(r'"(app_pages/[a-z_]+\.py)"', text)
+    return list(dict.fromkeys(re.findall(r'"(app_pages/[a-z_]+\.py)"', text)))
 
 
 def _run(page: str, query: dict[str, str] | None, timeout: float,
