@@ -30,6 +30,7 @@ import pandas as pd
 
 from analytics import response_times
 from analytics.filters import Filters
+from analytics.numbers import as_float
 
 SMALL_COUNT = 10
 Better = Literal["higher", "lower", "neutral"]
@@ -98,14 +99,7 @@ def poisson_z(current: float, previous: float) -> float:
 
 
 def _scalar(expr: Any) -> float | None:
-    v = expr.to_pandas() if hasattr(expr, "to_pandas") else expr.execute()
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
+    return as_float(expr.to_pandas() if hasattr(expr, "to_pandas") else expr.execute())
 
 
 def _call_values(backend: Any, f: Filters) -> dict[str, float | None]:

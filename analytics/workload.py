@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,6 +45,7 @@ import pandas as pd
 from analytics import db
 from analytics.errors import check_option
 from analytics.filters import Filters
+from analytics.numbers import as_float
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +94,7 @@ def _sql(*exprs: Any) -> tuple[str, ...]:
     return tuple(_compile(e) for e in exprs)
 
 
-def _num(v: Any) -> float | None:
-    """A plain float, or None for missing/NaN."""
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
+_num = as_float  # short local name used throughout this module and offload
 
 
 # -- building blocks -----------------------------------------------------------------------

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import shutil
 
 import pandas as pd
 import pytest
@@ -34,18 +33,6 @@ ANCHOR = dt.date(2024, 3, 31)
 F = Filters(start=dt.date(2024, 2, 1), end=ANCHOR)
 
 
-@pytest.fixture(scope="module")
-def demo_ro(demo_db_path, tmp_path_factory):
-    """Read-only connection to a private copy of the session demo city.
-
-    A copy, because DuckDB refuses a read-only and a read-write connection to the same
-    file in one process, and the AppTest page tests open the demo read-write.
-    """
-    copy = tmp_path_factory.mktemp("demo_copy") / "demo.duckdb"
-    shutil.copyfile(demo_db_path, copy)
-    con = db.connect(copy, read_only=True)
-    yield con
-    con.close()
 
 
 def z(cur: float, prev: float) -> float:
@@ -232,15 +219,15 @@ def test_stl_finds_the_july_peak(seasonal_backend):
         ct.stl_decomposition(seasonal_backend, Filters(start=dt.date(2023, 1, 1)))
 
 
-def test_demo_windows_agree_with_plain_sql(demo_ro):
+def test_demo_windows_agree_with_plain_sql(demo_con):
     """On the demo city: 28-day counts and z against a plain SQL count written here."""
-    b = db.ibis_backend(demo_ro)
+    b = db.ibis_backend(demo_con)
     anchor = ct.anchor_date(b, Filters())
-    (last,) = demo_ro.execute(
+    (last,) = demo_con.execute(
         "SELECT max(CAST(coalesce(occurred_at, reported_at) AS DATE)) FROM incidents"
     ).fetchall()[0]
     assert anchor == last
-    cur, prev = demo_ro.execute(
+    cur, prev = demo_con.execute(
         """SELECT count(*) FILTER (WHERE d BETWEEN ?::DATE - 27 AND ?::DATE),
                   count(*) FILTER (WHERE d BETWEEN ?::DATE - 55 AND ?::DATE - 28)
            FROM (SELECT CAST(coalesce(occurred_at, reported_at) AS DATE) AS d FROM incidents)""",
@@ -250,6 +237,6 @@ def test_demo_windows_agree_with_plain_sql(demo_ro):
     assert (a.current, a.previous) == (cur, prev)
     assert a.z == pytest.approx(2 * (math.sqrt(cur) - math.sqrt(prev)))
     m = ct.monthly_counts(b, Filters()).frame
-    (total,) = demo_ro.execute("SELECT count(*) FROM incidents WHERE "
+    (total,) = demo_con.execute("SELECT count(*) FROM incidents WHERE "
                                 "coalesce(occurred_at, reported_at) IS NOT NULL").fetchall()[0]
     assert int(m["incidents"].sum()) == total

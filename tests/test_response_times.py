@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import shutil
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,18 +22,6 @@ from analytics.filters import Filters
 BASE = dt.datetime(2024, 1, 2, 10, 0)
 
 
-@pytest.fixture(scope="module")
-def demo_ro(demo_db_path, tmp_path_factory):
-    """Read-only connection to a private copy of the session demo city.
-
-    A copy, because DuckDB refuses a read-only and a read-write connection to the same
-    file in one process, and the AppTest page tests open the demo read-write.
-    """
-    copy = tmp_path_factory.mktemp("demo_copy") / "demo.duckdb"
-    shutil.copyfile(demo_db_path, copy)
-    con = db.connect(copy, read_only=True)
-    yield con
-    con.close()
 
 
 def at(minutes: float, base: dt.datetime = BASE) -> dt.datetime:
@@ -343,11 +330,11 @@ def _median_min(t, col: str = "total_s") -> float:
     return float((t[col].median() / 60.0).to_pandas())
 
 
-def test_demo_treated_post_median_matches_planted_truth(demo_ro):
+def test_demo_treated_post_median_matches_planted_truth(demo_con):
     """The truth's realised median of P1–2 public calls in treated beats on/after their
     start must be what this module computes (same calls, same rule)."""
-    truth = _truth(demo_ro)["effects"]["p12_response_time"]["expected"]
-    b, k = _kept_p12(demo_ro)
+    truth = _truth(demo_con)["effects"]["p12_response_time"]["expected"]
+    b, k = _kept_p12(demo_con)
     post = k.filter((k.treatment_group == "treated") & (k.phase == "during"))
     n = int(post.count().to_pandas())
     assert n == pytest.approx(truth["n_calls"], rel=0.01)
@@ -358,7 +345,7 @@ def test_demo_treated_post_median_matches_planted_truth(demo_ro):
     assert int(during["calls"].sum()) == n
 
 
-def test_demo_queue_factor_recovered_in_first_cohort(demo_ro):
+def test_demo_queue_factor_recovered_in_first_cohort(demo_con):
     """Planted: queue time × 0.65 for P1–2 calls in treated beat-periods (travel unchanged).
 
     Ratio-of-ratios of median queue (first cohort after/before its start ÷ never-treated
@@ -366,13 +353,13 @@ def test_demo_queue_factor_recovered_in_first_cohort(demo_ro):
     standard errors of a log median ratio with the few hundred calls per cell of the
     60,000-call test city.
     """
-    full = _truth(demo_ro)
+    full = _truth(demo_con)
     eff = full["effects"]["p12_response_time"]
     factor = eff["parameter"]["queue_time_factor"]
     cohorts = {c: v for c, v in full["cohorts"].items() if v["start_date"]}
     first = min(cohorts, key=lambda c: cohorts[c]["start_date"])
     start = dt.date.fromisoformat(cohorts[first]["start_date"])
-    _, k = _kept_p12(demo_ro)
+    _, k = _kept_p12(demo_con)
     tr = k.filter(k.beat.isin(cohorts[first]["beats"]))
     co = k.filter(k.treatment_group == "comparison")
 
