@@ -179,7 +179,7 @@ with tab_import:
             else:
                 preset = ingest.load_preset(choice, table)
             st.markdown("**Preview** — the first rows as they would be stored")
-            st.dataframe(ingest.preview(con, path, preset, n=10), hide_index=True)
+            st.dataframe(ingest.preview(con, path, preset, n=10), hide_index=True, placeholder="—")
         except CSOError as exc:
             st.error(f"{exc}")
             preset = None
@@ -229,7 +229,7 @@ with tab_import:
 with tab_areas:
     st.markdown("Beat or district polygons as **GeoJSON** in longitude/latitude (WGS84). "
                 "Calls with coordinates but no beat get one by point-in-polygon.")
-    st.dataframe(ingest.area_summary(con), hide_index=True)
+    st.dataframe(ingest.area_summary(con), hide_index=True, placeholder="—")
     geo = st.file_uploader("Boundaries (.geojson)", type=["geojson", "json"], key="data_geo")
     if geo is not None:
         gpath = _upload_path(geo)
@@ -239,7 +239,7 @@ with tab_areas:
             st.error(str(exc))
             props, first = [], []
     if geo is not None and props:
-        st.dataframe(pd.DataFrame(first), hide_index=True)
+        st.dataframe(pd.DataFrame(first), hide_index=True, placeholder="—")
         g1, g2, g3 = st.columns(3)
         id_prop = g1.selectbox("Area id property", props, key="data_geo_id",
                                index=props.index("beat") if "beat" in props else 0)

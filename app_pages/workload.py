@@ -547,7 +547,7 @@ if _is_open("Targets"):
         values = None if period is None else tuple((k.key, k.value) for k in kpis)
         tv = _targets_table(backend, filters, values, DB_FILE)
         st.markdown("**Values against targets** (the cards' period; gap = value − target)")
-        st.dataframe(offload.targets_display(tv), hide_index=True)
+        st.dataframe(offload.targets_display(tv), hide_index=True, placeholder="—")
         components.download_table(tv, "KPI targets", filters=filters, key="tg_table")
         with st.form("target_form"):
             st.markdown("**Set a target** (command staff)")

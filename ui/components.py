@@ -62,7 +62,8 @@ def download_table(df: pd.DataFrame, title: str, *, filters: Filters | None = No
 
 def table_with_downloads(df: pd.DataFrame, title: str, *, filters: Filters | None = None,
                          key: str | None = None, **dataframe_kwargs) -> None:
-    """A dataframe followed by its CSV/Excel download buttons."""
+    """A dataframe followed by its CSV/Excel download buttons; missing values show "—"."""
+    dataframe_kwargs.setdefault("placeholder", "—")
     st.dataframe(df, hide_index=True, **dataframe_kwargs)
     download_table(df, title, filters=filters, key=key)
 
@@ -74,7 +75,7 @@ def how_computed(definition: str, *, exclusions: pd.DataFrame | None = None,
         st.markdown(definition)
         if exclusions is not None and len(exclusions):
             st.markdown("**Exclusions** (each call counted at the first step that excludes it)")
-            st.dataframe(exclusions, hide_index=True)
+            st.dataframe(exclusions, hide_index=True, placeholder="—")
         if sql:
             st.markdown("**SQL that produced these numbers**")
             for s in [sql] if isinstance(sql, str) else sql:
