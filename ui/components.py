@@ -121,6 +121,8 @@ def kpi_cards(kpis: Sequence[Kpi]) -> None:
     cols = st.columns(len(kpis))
     for col, k in zip(cols, kpis, strict=True):
         color = {"higher": "normal", "lower": "inverse", "neutral": "off"}[k.better]
+        if k.delta is not None and round(k.delta, 1) == 0:
+            color = "off"  # no change: neither good nor bad
         notes = []
         if k.target is not None:
             sign = "≤" if k.target_direction == "at_most" else "≥"
