@@ -122,27 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
     i.set_defaults(func=_cmd_info)
 
-    # Feature modules add their own sub-commands (import, bench, ...).
-    for register in _extra_commands():
-        register(sub)
+    # Feature modules add their own sub-commands.
+    from analytics.bench import register as register_bench
+    from analytics.ingest.cli import register as register_import
+
+    register_import(sub)
+    register_bench(sub)
     return p
-
-
-def _extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
-    regs = []
-    try:
-        from analytics.ingest.cli import register as register_import
-    except ImportError:  # importer not installed in this checkout
-        pass
-    else:
-        regs.append(register_import)
-    try:
-        from analytics.bench import register as register_bench
-    except ImportError:
-        pass
-    else:
-        regs.append(register_bench)
-    return regs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
