@@ -63,19 +63,27 @@ edited = st.data_editor(
                                                help="Calls of this type in the database"),
     },
 )
+
+
+def _after_save(version: int | None, unchanged: str, saved: str) -> None:
+    """Say what a save did; on a new version drop caches and the editor's edits, rerun."""
+    if version is None:
+        st.info(unchanged)
+        return
+    state.data_changed()
+    st.session_state.pop("ct_editor", None)
+    st.toast(saved.format(version=version))
+    st.rerun()
+
+
 if st.button("Save as new version", type="primary", key="ct_save"):
     try:
         v = call_types.save(con, edited, who)
     except CSOError as exc:
         st.error(f"Nothing saved: {exc}")
     else:
-        if v is None:
-            st.info("No changes to save.")
-        else:
-            state.data_changed()
-            st.session_state.pop("ct_editor", None)
-            st.toast(f"Saved crosswalk version {v}; metrics now follow it.")
-            st.rerun()
+        _after_save(v, "No changes to save.",
+                    "Saved crosswalk version {version}; metrics now follow it.")
 
 st.subheader("CSV")
 components.download_table(xw.drop(columns=["calls"]), "call type crosswalk",
@@ -88,13 +96,8 @@ if up is not None and st.button("Import CSV as new version", key="ct_import"):
     except CSOError as exc:
         st.error(f"Nothing imported: {exc}")
     else:
-        if v is None:
-            st.info("The file matches the current crosswalk: nothing to change.")
-        else:
-            state.data_changed()
-            st.session_state.pop("ct_editor", None)
-            st.toast(f"Imported {up.name} as crosswalk version {v}.")
-            st.rerun()
+        _after_save(v, "The file matches the current crosswalk: nothing to change.",
+                    f"Imported {up.name} as crosswalk version {{version}}.")
 
 st.subheader("History")
 if hist.empty:

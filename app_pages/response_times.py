@@ -147,6 +147,16 @@ def _is_open(name: str) -> bool:
     return tabs[name].open is not False
 
 
+def _median_bars(frame, color: str, *, height: int) -> None:
+    """Grouped bars of the median total response per priority, one colour per group."""
+    fig = px.bar(frame, x="Priority", y="Median total (min)", color=color,
+                 barmode="group", category_orders=PRIORITY_ORDER,
+                 hover_data=["Calls kept", "P90 total (min)"],
+                 labels={"Median total (min)": "Median total response (minutes)"})
+    fig.update_layout(height=height, margin={"t": 30})
+    st.plotly_chart(fig, width="stretch")
+
+
 if _is_open("Trend"):
     with tabs["Trend"]:
         st.subheader(f"Trend by {grain}")
@@ -191,12 +201,7 @@ if _is_open("CSO areas vs comparison"):
                 "Evaluation page."
             )
             gplot = gdisp[gdisp["Calls kept"] > 0]
-            fig = px.bar(gplot, x="Priority", y="Median total (min)", color="Areas",
-                         barmode="group", category_orders=PRIORITY_ORDER,
-                         hover_data=["Calls kept", "P90 total (min)"],
-                         labels={"Median total (min)": "Median total response (minutes)"})
-            fig.update_layout(height=380, margin={"t": 30})
-            st.plotly_chart(fig, width="stretch")
+            _median_bars(gplot, "Areas", height=380)
             components.table_with_downloads(
                 rt.table_figures(treated.figures), "Response times CSO vs comparison areas",
                 filters=filters, key="rt_treated")
@@ -238,12 +243,7 @@ if _is_open("Sworn vs CSO responders"):
             "(for CSO calls, the sworn backup when one came)."
         )
         rplot = rdisp[rdisp["Calls kept"] > 0]
-        fig = px.bar(rplot, x="Priority", y="Median total (min)", color="Primary responder",
-                     barmode="group", category_orders=PRIORITY_ORDER,
-                     hover_data=["Calls kept", "P90 total (min)"],
-                     labels={"Median total (min)": "Median total response (minutes)"})
-        fig.update_layout(height=360, margin={"t": 30})
-        st.plotly_chart(fig, width="stretch")
+        _median_bars(rplot, "Primary responder", height=360)
         components.table_with_downloads(rt.table_figures(resp.figures), "Response times by primary responder", filters=filters,
                                         key="rt_responders")
 
