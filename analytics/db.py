@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "cso.duckdb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 UNIT_TYPES = ("sworn", "cso", "other")
 CSO_TIERS = ("cso_only", "cso_with_backup", "co_response", "sworn_only")
@@ -94,7 +94,7 @@ TABLES: dict[str, str] = {
         )""",
     "calls": """
         CREATE TABLE IF NOT EXISTS calls (
-            call_id VARCHAR PRIMARY KEY,
+            call_id VARCHAR NOT NULL,    -- unique; kept so by the importer (UNINDEXED_KEYS)
             received_at TIMESTAMP NOT NULL,
             dispatched_at TIMESTAMP,     -- first unit dispatched
             enroute_at TIMESTAMP,
@@ -119,8 +119,8 @@ TABLES: dict[str, str] = {
             enroute_at TIMESTAMP,
             arrived_at TIMESTAMP,
             cleared_at TIMESTAMP,
-            is_primary BOOLEAN NOT NULL DEFAULT false,
-            PRIMARY KEY (call_id, unit_id)
+            is_primary BOOLEAN NOT NULL DEFAULT false
+            -- (call_id, unit_id) unique; kept so by the importer (UNINDEXED_KEYS)
         )""",
     "staffing": f"""
         CREATE TABLE IF NOT EXISTS staffing (
@@ -133,7 +133,7 @@ TABLES: dict[str, str] = {
         )""",
     "incidents": """
         CREATE TABLE IF NOT EXISTS incidents (
-            incident_id VARCHAR PRIMARY KEY,
+            incident_id VARCHAR NOT NULL,  -- unique; kept so by the importer (UNINDEXED_KEYS)
             occurred_at TIMESTAMP,
             reported_at TIMESTAMP,
             offense VARCHAR,
@@ -215,6 +215,18 @@ TABLES: dict[str, str] = {
         )""",
 }
 
+# The event tables that grow to millions of rows keep their keys unique without a
+# PRIMARY KEY index: DuckDB's ART index made every bulk load ~2x slower, its commit
+# merged the whole index again, and it lives in memory. The importer enforces the keys
+# instead (duplicates inside a file are rejected, the file's keys are matched against
+# the table, one import at a time); `duplicate_keys` checks it. Smaller tables keep
+# their PRIMARY KEY.
+UNINDEXED_KEYS: dict[str, tuple[str, ...]] = {
+    "calls": ("call_id",),
+    "assignments": ("call_id", "unit_id"),
+    "incidents": ("incident_id",),
+}
+
 CANONICAL_TABLES = (
     "calls",
     "assignments",
@@ -246,8 +258,40 @@ def resolve_db_path(db: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else DEFAULT_DB_PATH
 
 
+def duplicate_keys(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Rows of ``table`` whose key (see ``UNINDEXED_KEYS``) another row already has."""
+    key = ", ".join(UNINDEXED_KEYS[table])
+    # Table and key names come from the fixed UNINDEXED_KEYS mapping.
+    return int(scalar(con, f"SELECT count(*) - count(DISTINCT ({key})) FROM {table}") or 0)
+
+
+def _has_primary_key(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(scalar(con, "SELECT count(*) FROM duckdb_constraints() WHERE table_name = ? "
+                            "AND constraint_type = 'PRIMARY KEY'", [table]))
+
+
+def _migrate_1_to_2(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 2 drops the PRIMARY KEY index of the big event tables (UNINDEXED_KEYS).
+
+    DuckDB cannot drop a key constraint in place, so each table is copied into the new
+    definition, all in one transaction.
+    """
+    with transaction(con):
+        for table in UNINDEXED_KEYS:  # fixed names
+            if not _has_primary_key(con, table):
+                continue
+            log.info("schema 2: rebuilding %s without its primary-key index", table)
+            con.execute(f"ALTER TABLE {table} RENAME TO {table}__v1")
+            con.execute(TABLES[table])
+            con.execute(f"INSERT INTO {table} SELECT * FROM {table}__v1")
+            con.execute(f"DROP TABLE {table}__v1")
+        con.execute("INSERT INTO schema_version (version, note) VALUES (2, "
+                    "'event tables keep their keys unique without an index')")
+
+
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every canonical table that does not exist and record the schema version."""
+    """Create every canonical table that does not exist, migrate an older schema and
+    record the schema version."""
     for ddl in TABLES.values():
         con.execute(ddl)
     current = scalar(con, "SELECT max(version) FROM schema_version")
@@ -261,6 +305,8 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
             f"database schema version {current} is newer than this program's "
             f"({SCHEMA_VERSION}); update CSO Impact"
         )
+    elif current < 2:
+        _migrate_1_to_2(con)
 
 
 def connect(

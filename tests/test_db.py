@@ -82,9 +82,54 @@ def test_primary_keys_reject_duplicates() -> None:
     con.execute("INSERT INTO units VALUES ('A1', 'sworn', NULL)")
     with pytest.raises(duckdb.ConstraintException):
         con.execute("INSERT INTO units VALUES ('A1', 'cso', NULL)")
-    con.execute("INSERT INTO assignments (call_id, unit_id) VALUES ('1', 'A1')")
-    with pytest.raises(duckdb.ConstraintException):
-        con.execute("INSERT INTO assignments (call_id, unit_id) VALUES ('1', 'A1')")
+
+
+def test_event_tables_have_no_key_index_and_duplicates_are_counted() -> None:
+    # calls/assignments/incidents keep their keys through the importer, not an index.
+    con = db.connect(":memory:")
+    for table in db.UNINDEXED_KEYS:
+        assert not db._has_primary_key(con, table)
+        assert db.duplicate_keys(con, table) == 0
+    con.execute("INSERT INTO assignments (call_id, unit_id) VALUES ('1', 'A1'), ('1', 'A2'), "
+                "('2', 'A1')")
+    assert db.duplicate_keys(con, "assignments") == 0
+    con.execute("INSERT INTO assignments (call_id, unit_id) VALUES ('1', 'A1'), ('1', 'A1')")
+    assert db.duplicate_keys(con, "assignments") == 2  # five rows, three distinct keys
+    with pytest.raises(duckdb.ConstraintException):  # the key may not be NULL
+        con.execute("INSERT INTO calls (call_id, received_at) VALUES (NULL, now())")
+
+
+def test_schema_1_database_is_migrated_keeping_its_rows(tmp_path) -> None:
+    path = tmp_path / "v1.duckdb"
+    raw = duckdb.connect(str(path))
+    # The version-1 definitions of the event tables, with their PRIMARY KEY indexes.
+    v1 = {"calls": db.TABLES["calls"].replace("call_id VARCHAR NOT NULL,",
+                                              "call_id VARCHAR PRIMARY KEY,"),
+          "assignments": db.TABLES["assignments"].replace(
+              "is_primary BOOLEAN NOT NULL DEFAULT false",
+              "is_primary BOOLEAN NOT NULL DEFAULT false, PRIMARY KEY (call_id, unit_id)"),
+          "incidents": db.TABLES["incidents"].replace("incident_id VARCHAR NOT NULL,",
+                                                      "incident_id VARCHAR PRIMARY KEY,")}
+    for name, ddl in db.TABLES.items():
+        raw.execute(v1.get(name, ddl))
+    raw.execute("INSERT INTO schema_version (version, note) VALUES (1, 'initial schema')")
+    raw.execute("INSERT INTO calls (call_id, received_at, priority) VALUES "
+                "('C1', '2024-01-01 10:00', 1), ('C2', '2024-01-02 11:00', 3)")
+    raw.execute("INSERT INTO assignments (call_id, unit_id, is_primary) VALUES ('C1', 'U1', true)")
+    for table in db.UNINDEXED_KEYS:
+        assert db._has_primary_key(raw, table)
+    raw.close()
+    con = db.connect(path)
+    for table in db.UNINDEXED_KEYS:
+        assert not db._has_primary_key(con, table)
+    assert con.execute("SELECT call_id, priority FROM calls ORDER BY 1").fetchall() == [
+        ("C1", 1), ("C2", 3)]
+    assert con.execute("SELECT * FROM assignments").fetchall() == [
+        ("C1", "U1", None, None, None, None, True)]
+    assert db.scalar(con, "SELECT max(version) FROM schema_version") == 2
+    con.close()
+    con = db.connect(path)  # reopening does not migrate again
+    assert db.scalar(con, "SELECT count(*) FROM schema_version") == 2
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,11 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 T = "_ing_t"  # typed staging table
 MAX_VALUE_CHARS = 200
+# One import at a time in this process (the app's sessions share one database): the
+# event tables keep their keys unique through the importer's own key matching
+# (analytics.db.UNINDEXED_KEYS), which two concurrent imports of overlapping files
+# would both pass. DuckDB itself allows one read-write process per file.
+_IMPORT_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class Reject:
@@ -326,10 +332,12 @@ def upsert(con: duckdb.DuckDBPyConnection, spec: TableSpec, source_sql: str,
     if not update:
         return int(new), 0, int(changed) + int(same_n)
     if changed:
-        keys = ", ".join(ident(k) for k in spec.key)
-        sets = ", ".join(f"{ident(c)} = excluded.{ident(c)}" for c in cols if c not in spec.key)
-        con.execute(f"INSERT INTO {name} ({collist}) SELECT {collist} FROM _ing_cmp "
-                    f"WHERE _exists AND NOT _same ON CONFLICT ({keys}) DO UPDATE SET {sets}")
+        # UPDATE … FROM rather than ON CONFLICT: the big event tables have no key index
+        # (analytics.db.UNINDEXED_KEYS); key columns themselves are never updated.
+        sets = ", ".join(f"{ident(c)} = n.{ident(c)}" for c in cols if c not in spec.key)
+        match = " AND ".join(f"n.{ident(k)} = {name}.{ident(k)}" for k in spec.key)
+        con.execute(f"UPDATE {name} SET {sets} FROM (SELECT * FROM _ing_cmp "
+                    f"WHERE _exists AND NOT _same) n WHERE {match}")
     return int(new), int(changed), int(same_n)
 
 
@@ -419,6 +427,19 @@ def import_file(
         The file cannot be imported at all (unreadable, empty, a required column is
         missing); the database is unchanged.
     """
+    with _IMPORT_LOCK:
+        return _import_file(con, table, path, preset=preset, preset_file=preset_file,
+                            rejects_dir=rejects_dir, progress=progress, force=force,
+                            refresh=refresh, display_name=display_name,
+                            replace_all=replace_all)
+
+
+def _import_file(
+    con: duckdb.DuckDBPyConnection, table: str, path: str | Path, *,
+    preset: str | Preset | None, preset_file: str | Path | None,
+    rejects_dir: str | Path | None, progress: Progress | None, force: bool, refresh: bool,
+    display_name: str | None, replace_all: bool,
+) -> ImportResult:
     t0 = time.perf_counter()
     progress = progress or _nop
     if table not in TABLE_NAMES:

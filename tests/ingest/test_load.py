@@ -61,6 +61,48 @@ def test_overlapping_newer_export_adds_and_updates(con, tmp_path):
     assert db.scalar(con, "SELECT count(*) FROM call_facts") == 3
 
 
+def test_keys_stay_unique_without_an_index(con, tmp_path):
+    # calls/assignments/incidents have no PRIMARY KEY index (analytics.db.UNINDEXED_KEYS):
+    # overlapping, forced and concurrent imports must still leave one row per key.
+    import threading
+
+    a = write(tmp_path / "a.csv", HEADER + "K1,2024-01-01 10:00:00,,1,THEFT\n"
+              + "K2,2024-01-01 11:00:00,,2,NOISE\n")
+    b = write(tmp_path / "b.csv", HEADER + "K2,2024-01-01 11:00:00,2024-01-01 11:09:00,2,NOISE\n"
+              + "K3,2024-01-02 08:00:00,,3,PARKING\n")
+    import_file(con, "calls", a)
+    import_file(con, "calls", b)
+    import_file(con, "calls", a, force=True)  # the older values come back for K2
+    assert db.scalar(con, "SELECT arrived_at FROM calls WHERE call_id = 'K2'") is None
+    units = write(tmp_path / "u.csv", "inc,t0,t1,t2,kind,unit\n"
+                  "K1,2024-01-01 10:00:00,2024-01-01 10:01:00,,THEFT,1A\n"
+                  "K1,2024-01-01 10:00:00,2024-01-01 10:02:00,,THEFT,CSO4\n")
+    per_unit = parse_preset(PER_UNIT, where="test")
+    import_file(con, "calls", units, preset=per_unit)
+    import_file(con, "calls", units, preset=per_unit, force=True)
+    inc = write(tmp_path / "i.csv", "incident_id,occurred_at,offense\nI1,2024-01-01 01:00:00,THEFT\n")
+    errors: list[BaseException] = []
+
+    def run(cur) -> None:
+        try:
+            import_file(cur, "incidents", inc, force=True)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(con.cursor(),)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []  # one import at a time: neither fails, neither duplicates
+    # Hand count: calls K1, K2, K3; assignments K1/1A and K1/CSO4; one incident.
+    assert db.scalar(con, "SELECT count(*) FROM calls") == 3
+    assert db.scalar(con, "SELECT count(*) FROM assignments") == 2
+    assert db.scalar(con, "SELECT count(*) FROM incidents") == 1
+    for table in db.UNINDEXED_KEYS:
+        assert db.duplicate_keys(con, table) == 0
+
+
 def test_reimport_same_file_is_recognised_by_checksum(con, tmp_path):
     path = write(tmp_path / "a.csv", HEADER + "A1,2024-01-01 10:00:00,,1,THEFT\n")
     import_file(con, "calls", path)
