@@ -26,13 +26,17 @@ from analytics.errors import InputDataError
 from analytics.ingest import _readers, _spatial
 from analytics.ingest._presets import DURATION_UNITS, Preset, load_preset
 from analytics.ingest._spec import GEO_TABLES, SEGMENT_ORDER, SPECS, TABLE_NAMES, TableSpec
-from analytics.ingest._transform import build_plan, ident
+from analytics.ingest._transform import Plan, build_plan, ident, reader_types
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 T = "_ing_t"  # typed staging table
 MAX_VALUE_CHARS = 200
+# Let the CSV reader type clean timestamp and number columns itself (see _typed_scan);
+# tests switch it off to compare both paths.
+FAST_READER = True
+PROBE_ROWS = 4096
 # One import at a time in this process (the app's sessions share one database): the
 # event tables keep their keys unique through the importer's own key matching
 # (analytics.db.UNINDEXED_KEYS), which two concurrent imports of overlapping files
@@ -634,26 +638,28 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawS
     spec = SPECS[table]
     p = p.fit_to_header(stage.columns, spec.required)
     _check_header(stage, spec, p, file)
-    plan = build_plan(spec, p)
-    chk = [f"CASE WHEN {c.condition} THEN {c.value_sql} END AS _chk{i}"
-           for i, c in enumerate(plan.checks)]
     progress(0.1, "reading and converting")
-    params = {**plan.params.values, **stage.params}
-    select = ", ".join(plan.select + chk)
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {T} AS SELECT {select} "
-                    f"FROM {plan.from_sql(stage.source_sql)}", params)
-    except duckdb.Error as exc:
-        if stage.tolerant_sql is None:
-            raise InputDataError(_readers._reader_message(exc, stage.delimiter or "",
-                                                          stage.encoding or ""), file=file) from None
-        log.info("strict CSV scan failed (%s); rescanning with reject tables", exc)
+    plan = _typed_scan(con, stage, spec, p) if FAST_READER else None
+    if plan is None:
+        plan = build_plan(spec, p)
+        chk = [f"CASE WHEN {c.condition} THEN {c.value_sql} END AS _chk{i}"
+               for i, c in enumerate(plan.checks)]
+        params = {**plan.params.values, **stage.params}
+        select = ", ".join(plan.select + chk)
         try:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {T} AS SELECT {select} "
-                        f"FROM {plan.from_sql(stage.tolerant_sql)}", params)
-        except duckdb.Error as exc2:
-            raise InputDataError(_readers._reader_message(exc2, stage.delimiter or "",
-                                                          stage.encoding or ""), file=file) from None
+                        f"FROM {plan.from_sql(stage.source_sql)}", params)
+        except duckdb.Error as exc:
+            if stage.tolerant_sql is None:
+                raise InputDataError(_readers._reader_message(
+                    exc, stage.delimiter or "", stage.encoding or ""), file=file) from None
+            log.info("strict CSV scan failed (%s); rescanning with reject tables", exc)
+            try:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {T} AS SELECT {select} "
+                            f"FROM {plan.from_sql(stage.tolerant_sql)}", params)
+            except duckdb.Error as exc2:
+                raise InputDataError(_readers._reader_message(
+                    exc2, stage.delimiter or "", stage.encoding or ""), file=file) from None
     _readers.collect_reader_rejects(con, stage, p.skip_rows)
     base, n_good = con.execute(f"SELECT coalesce(min(rowid), 0), count(*) FROM {T}").fetchall()[0]
     n_rows = int(n_good) + len(stage.reader_rejects)
@@ -701,6 +707,35 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawS
         if n:
             warnings["with coordinates outside every beat polygon"] = n
     return _Staged(n_rows, rejects, len({r.row for r in rejects}), warnings)
+
+
+def _typed_scan(con: duckdb.DuckDBPyConnection, stage: _readers.RawStage, spec: TableSpec,
+                p: Preset) -> Plan | None:
+    """Stage ``_ing_t`` with the CSV reader typing timestamps and numbers itself.
+
+    The fast path for clean files (:func:`analytics.ingest._transform.reader_types`):
+    returns the plan used, or None when the file does not qualify or a value does not
+    parse — then the caller stages it on the text path, which reports every bad value.
+    A probe of the first rows first keeps a file that fails early from costing a scan.
+    """
+    types, fmt = reader_types(spec, p, stage.columns)
+    typed = stage.typed_source(types, fmt) if types else None
+    if typed is None:
+        return None
+    source_sql, src_params = typed
+    plan = build_plan(spec, p, types)
+    chk = [f"CASE WHEN {c.condition} THEN {c.value_sql} END AS _chk{i}"
+           for i, c in enumerate(plan.checks)]
+    try:
+        con.execute(f"SELECT count(*) FROM (SELECT * FROM ({source_sql}) LIMIT {PROBE_ROWS})",
+                    src_params).fetchall()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {T} AS SELECT {', '.join(plan.select + chk)} "
+                    f"FROM {plan.from_sql(source_sql)}", {**plan.params.values, **src_params})
+    except duckdb.Error as exc:
+        log.info("typed CSV scan failed (%s); staging on the text path", str(exc).splitlines()[0])
+        con.execute(f"DROP TABLE IF EXISTS {T}")
+        return None
+    return plan
 
 
 def _load_rows(con: duckdb.DuckDBPyConnection, table: str, p: Preset, file: str,

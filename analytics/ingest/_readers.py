@@ -53,6 +53,33 @@ class RawStage:
     delimiter: str | None = None
     format: str = "csv"
     reader_rejects: list[tuple[int, str | None, str | None, str]] = field(default_factory=list)
+    # The strict CSV scan's options (``name = $src_name``), to build a typed variant.
+    csv_args: tuple[str, ...] = ()
+
+    def typed_source(self, types: dict[str, str], timestampformat: str | None
+                     ) -> tuple[str, dict[str, object]] | None:
+        """The strict CSV scan with the reader typing ``types`` (source column → SQL type)
+        itself; every other column stays text. None when there is no strict CSV scan."""
+        if self.format != "csv" or not self.csv_args or self.source_sql == self.tolerant_sql:
+            return None
+        allowed = {"TIMESTAMP", "DOUBLE"}
+        if not set(types.values()) <= allowed:
+            raise ValueError(f"reader types must be among {sorted(allowed)}")
+
+        def lit(v: str) -> str:
+            return "'" + v.replace("'", "''") + "'"
+
+        # Names from the file's own header as escaped string literals; types from `allowed`.
+        spec = "{" + ", ".join(f"{lit(c)}: '{types.get(c, 'VARCHAR')}'" for c in self.columns) + "}"
+        args = [a for a in self.csv_args if not a.startswith("all_varchar ")]
+        params = {k: v for k, v in self.params.items() if k != "src_all_varchar"}
+        extra = ""
+        if timestampformat:
+            params["src_timestampformat"] = timestampformat
+            extra = ", timestampformat = $src_timestampformat"
+        sql = (f"SELECT * FROM read_csv($src_path, {', '.join(args)}, columns = {spec}, "
+               f"auto_detect = false{extra})")
+        return sql, params
 
     def file_rows(self, ordinals: list[int]) -> list[int]:
         """File row numbers of good records given their 0-based ordinals."""
@@ -217,7 +244,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, preset: Preset) -> Raw
             raise InputDataError(_reader_message(exc, delim, encoding), file=str(path)) from None
     return RawStage(columns=columns, source_sql=source, params=params,
                     first_row=2 + preset.skip_rows, encoding=encoding, delimiter=delim,
-                    format="csv", tolerant_sql=tolerant)
+                    format="csv", tolerant_sql=tolerant, csv_args=tuple(args))
 
 
 def _reader_message(exc: Exception, delim: str, encoding: str) -> str:

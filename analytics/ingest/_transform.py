@@ -8,6 +8,8 @@ as a parameter.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from analytics.ingest._presets import DURATION_UNITS, Preset, Source
@@ -159,12 +161,55 @@ def _alias(inner: list[str], expr: str) -> str:
     return name
 
 
-def build_plan(spec: TableSpec, preset: Preset) -> Plan:
+def _plain(src: Source) -> bool:
+    """The source is one column taken as it is (no regex, map, case, concatenation)."""
+    return bool(src.column) and not (src.columns or src.date or src.time or src.regex
+                                     or src.map or src.upper or src.lower
+                                     or src.value is not None)
+
+
+def reader_types(spec: TableSpec, preset: Preset, header: list[str]) -> tuple[dict[str, str], str | None]:
+    """Source columns the CSV reader can type itself, and the timestamp format to give it.
+
+    A fast path: DuckDB's CSV reader parses timestamps and numbers while it splits the
+    lines, which is much cheaper than keeping them as text and parsing them in SQL.
+    Only plain columns used once qualify: timestamps (all with the same single format,
+    else ISO) and decimal numbers. Whole numbers stay text (the reader would round
+    ``2.5`` into an integer column; the SQL path rejects it). If any value does not parse,
+    the reader fails and the importer redoes the file on the text path, whose result
+    is the same whenever the reader succeeds.
+    """
+    uses: Counter[str] = Counter()
+    for src in preset.columns.values():
+        uses.update(src.source_columns)
+    for cols in preset.durations.values():
+        uses.update(cols)
+    uses.update(c for c in (preset.oi_column, preset.unit_column) if c)
+    types: dict[str, str] = {}
+    formats: set[tuple[str, ...]] = set()
+    for col in spec.columns:
+        src = preset.columns.get(col.name)
+        if src is None or not _plain(src) or src.column not in header or uses[src.column] != 1:
+            continue
+        if col.kind == "timestamp":
+            types[src.column] = "TIMESTAMP"
+            formats.add(preset.formats_for(src, "timestamp"))
+        elif col.kind == "float":
+            types[src.column] = "DOUBLE"
+    single = {f[0] for f in formats if len(f) == 1}
+    fmt = single.pop() if len(single) == 1 and len(formats) == 1 else None
+    return types, fmt
+
+
+def build_plan(spec: TableSpec, preset: Preset, typed_sources: Mapping[str, str] | None = None) -> Plan:
     """SELECT list for the typed stage of ``spec`` under ``preset``.
 
     Output columns: every canonical column of ``spec`` (NULL or the default
     when unmapped), and for a per-unit CAD export ``unit_id``/``_unit_type``/``_unit_rule``.
+    ``typed_sources``: source columns the reader already typed (see :func:`reader_types`);
+    they are used as they are and need no parse check.
     """
+    typed_sources = typed_sources or {}
     p = Params()
     select: list[str] = []
     inner: list[str] = []
@@ -177,7 +222,12 @@ def build_plan(spec: TableSpec, preset: Preset) -> Plan:
             continue
         mapped.add(col.name)
         label = src.label()
-        if col.kind == "timestamp" and src.date:
+        if src.column in typed_sources and _plain(src):
+            expr = ident(src.column or "")
+            if col.kind == "timestamp":
+                expr = _tz(expr, preset, p)
+            raw, reason = expr, ""
+        elif col.kind == "timestamp" and src.date:
             expr, raw = _date_time_sql(src, preset, p, inner)
             expr = _tz(expr, preset, p)
             reason = "unparseable time"
