@@ -19,3 +19,13 @@ def test_bench_import_small(tmp_path, capsys):
     assert figures["assignments_loaded"] == 3000
     assert figures["forced_reimport_unchanged"] == 3000
     assert figures["import_rows_per_s"] > 0 and figures["ratio_import_vs_pandas"] > 0
+    assert figures["duckdb_ctas_rows_per_s"] > 0 and "CREATE TABLE AS" in text
+    # Only the database files go; a CSV given with --csv is imported and kept.
+    csv = tmp_path / "bench_cad_3000.csv"
+    assert not csv.exists()
+    from analytics.bench import write_cad_csv
+
+    write_cad_csv(csv, 3000)
+    assert main(["bench", "import", "--calls", "3000", "--csv", str(csv), "--workdir",
+                 str(tmp_path), "--no-baseline", "--no-reimport"]) == 0
+    assert csv.exists() and "3,000" in capsys.readouterr().out
