@@ -138,7 +138,11 @@ def build_call_facts(con: duckdb.DuckDBPyConnection) -> int:
     return n
 
 
-def update_call_facts(con: duckdb.DuckDBPyConnection, call_ids_sql: str) -> int | None:
+IDS_TABLE = "_cf_ids"  # the calls an incremental refresh rebuilds (temporary)
+
+
+def update_call_facts(con: duckdb.DuckDBPyConnection, call_ids_sql: str,
+                      *, keep_ids: bool = False) -> int | None:
     """Rebuild the ``call_facts`` rows of some calls only; return how many, or None when
     a full rebuild is the better choice (no table yet, or too many calls changed).
 
@@ -146,41 +150,51 @@ def update_call_facts(con: duckdb.DuckDBPyConnection, call_ids_sql: str) -> int 
     ``calls`` or whose assignments changed (a superset is fine); unit and call-type
     changes touch many calls and need :func:`build_call_facts`. The rows are deleted and
     inserted again with the same SELECT as the full build, so they are identical to it.
+    With ``keep_ids`` the temporary table ``IDS_TABLE`` listing those calls is left for
+    the caller (who drops it) when the update went ahead.
     """
     if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'call_facts' "
                        "AND schema_name = 'main'"):
         return None
     # call_ids_sql is built by the importer from fixed temporary-table names.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _cf_ids AS SELECT DISTINCT call_id FROM "
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {IDS_TABLE} AS SELECT DISTINCT call_id FROM "
                 f"({call_ids_sql}) WHERE call_id IS NOT NULL")
+    done = False
     try:
-        n_ids = int(scalar(con, "SELECT count(*) FROM _cf_ids") or 0)
+        n_ids = int(scalar(con, f"SELECT count(*) FROM {IDS_TABLE}") or 0)
         n_all = int(scalar(con, "SELECT count(*) FROM call_facts") or 0)
         if n_ids > INCREMENTAL_MAX_SHARE * n_all:
             return None
         if n_ids:
-            con.execute("DELETE FROM call_facts WHERE call_id IN (SELECT call_id FROM _cf_ids)")
+            con.execute(f"DELETE FROM call_facts WHERE call_id IN (SELECT call_id FROM {IDS_TABLE})")
             con.execute("INSERT INTO call_facts" + CALL_FACTS_SELECT.format(
-                where_a="WHERE a.call_id IN (SELECT call_id FROM _cf_ids)",
-                where_c="WHERE c.call_id IN (SELECT call_id FROM _cf_ids)"))
+                where_a=f"WHERE a.call_id IN (SELECT call_id FROM {IDS_TABLE})",
+                where_c=f"WHERE c.call_id IN (SELECT call_id FROM {IDS_TABLE})"))
         log.info("call_facts updated for %d calls", n_ids)
+        done = True
         return n_ids
     finally:
-        con.execute("DROP TABLE IF EXISTS _cf_ids")
+        if not (done and keep_ids):
+            con.execute(f"DROP TABLE IF EXISTS {IDS_TABLE}")
 
 
 def refresh_derived(con: duckdb.DuckDBPyConnection, call_ids_sql: str | None = None) -> None:
     """Rebuild every derived table. Call after any change to calls, assignments, units
     or call_types.
 
-    With ``call_ids_sql`` (see :func:`update_call_facts`) only those calls' ``call_facts``
-    rows are rebuilt when that is cheaper; the tables derived from it are rebuilt whole.
+    With ``call_ids_sql`` (see :func:`update_call_facts`) only those calls' rows of
+    ``call_facts``, ``assignment_facts`` and ``assignment_slots`` are rebuilt when that is
+    cheaper; ``area_day_facts`` (area × day counts) is rebuilt whole.
     """
-    if call_ids_sql is None or update_call_facts(con, call_ids_sql) is None:
-        build_call_facts(con)
-    from analytics import workload  # derived from call_facts; imported here (no cycle)
+    from analytics import maps, workload  # derived from call_facts; imported here (no cycle)
 
-    workload.build_derived(con)
-    from analytics import maps  # area_day_facts for the count maps (from call_facts)
-
-    maps.build_derived(con)
+    n = None if call_ids_sql is None else update_call_facts(con, call_ids_sql, keep_ids=True)
+    try:
+        if n is None:
+            build_call_facts(con)
+            workload.build_derived(con)
+        else:
+            workload.update_derived(con, IDS_TABLE)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {IDS_TABLE}")
+    maps.build_derived(con)  # area × day counts: small, rebuilt whole

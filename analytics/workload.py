@@ -106,9 +106,7 @@ def call_facts(backend: Any, filters: Filters) -> ibis.Table:
 # Derived tables (rebuilt by facts.refresh_derived): the per-assignment facts with the
 # call's filter columns, and the same time spread over clock hours. Pages then scan one
 # table instead of joining assignments × call_facts × units on every render.
-DERIVED_SQL = (
-    """
-CREATE OR REPLACE TABLE assignment_facts AS
+_ASSIGNMENT_FACTS_SELECT = """
 SELECT
     a.call_id,
     a.unit_id,
@@ -127,12 +125,12 @@ SELECT
 FROM assignments a
 JOIN call_facts f USING (call_id)
 LEFT JOIN units u USING (unit_id)
-""",
-    """
-CREATE OR REPLACE TABLE assignment_slots AS
+{where}
+"""
+_ASSIGNMENT_SLOTS_SELECT = """
 WITH k AS (
     SELECT *, date_trunc('hour', start_at) AS h0
-    FROM assignment_facts WHERE exclusion = 'kept'
+    FROM assignment_facts WHERE exclusion = 'kept' {and_where}
 ), x AS (
     SELECT *, h0 + to_hours(unnest(range(0, CAST(floor((epoch(cleared_at) - epoch(h0)) / 3600)
                                               AS BIGINT) + 1))) AS slot
@@ -146,7 +144,10 @@ SELECT call_id, unit_type, received_at, district, beat, priority, category, self
        slot, CAST(slot AS DATE) AS "date", CAST(hour(slot) AS SMALLINT) AS "hour",
        CAST(isodow(slot) AS SMALLINT) AS weekday, unit_hours
 FROM o WHERE unit_hours > 0
-""",
+"""
+DERIVED_SQL = (
+    "CREATE OR REPLACE TABLE assignment_facts AS" + _ASSIGNMENT_FACTS_SELECT.format(where=""),
+    "CREATE OR REPLACE TABLE assignment_slots AS" + _ASSIGNMENT_SLOTS_SELECT.format(and_where=""),
 )
 DERIVED_TABLES = ("assignment_facts", "assignment_slots")
 
@@ -156,6 +157,26 @@ def build_derived(con: Any) -> None:
     for sql in DERIVED_SQL:
         con.execute(sql).fetchall()
     log.info("assignment_facts and assignment_slots rebuilt")
+
+
+def update_derived(con: Any, ids_table: str) -> None:
+    """Rebuild the derived rows of the calls listed in temporary table ``ids_table``
+    (column ``call_id``) only, after ``call_facts`` was updated for them; same SELECTs as
+    :func:`build_derived`, so the rows are identical to a full rebuild. Builds the tables
+    whole when they do not exist yet."""
+    have = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name IN (?, ?) "
+                       "AND schema_name = 'main'", list(DERIVED_TABLES)).fetchall()[0][0]
+    if have < len(DERIVED_TABLES):
+        build_derived(con)
+        return
+    # ids_table is a fixed temporary-table name chosen by analytics.facts.
+    ids = f"call_id IN (SELECT call_id FROM {ids_table})"
+    for table in ("assignment_slots", "assignment_facts"):
+        con.execute(f"DELETE FROM {table} WHERE {ids}")
+    con.execute("INSERT INTO assignment_facts"
+                + _ASSIGNMENT_FACTS_SELECT.format(where=f"WHERE a.{ids}"))
+    con.execute("INSERT INTO assignment_slots"
+                + _ASSIGNMENT_SLOTS_SELECT.format(and_where=f"AND {ids}"))
 
 
 def _has_derived(backend: Any) -> bool:

@@ -10,21 +10,21 @@ from tests.ingest.conftest import write
 PRESET = {
     "name": "inc", "table": "calls",
     "columns": {"call_id": "inc", "received_at": "t0", "dispatched_at": "t1", "arrived_at": "t2",
-                "call_type": "kind"},
+                "cleared_at": "t3", "call_type": "kind"},
     "units": {"column": "unit", "default_type": "sworn", "primary": "first_row",
               "rules": [{"prefix": "CSO", "type": "cso"}]},
 }
-HEADER = "inc,t0,t1,t2,kind,unit\n"
+HEADER = "inc,t0,t1,t2,t3,kind,unit\n"
 WEEK1 = (HEADER
-         + "A1,2024-01-01 10:00:00,2024-01-01 10:01:00,2024-01-01 10:05:00,THEFT,P1\n"
-         + "A1,2024-01-01 10:00:00,2024-01-01 10:02:00,2024-01-01 10:04:00,THEFT,CSO1\n"
-         + "A2,2024-01-01 11:00:00,2024-01-01 11:03:00,,NOISE,P2\n")
+         + "A1,2024-01-01 10:00:00,2024-01-01 10:01:00,2024-01-01 10:05:00,2024-01-01 10:40:00,THEFT,P1\n"
+         + "A1,2024-01-01 10:00:00,2024-01-01 10:02:00,2024-01-01 10:04:00,2024-01-01 10:30:00,THEFT,CSO1\n"
+         + "A2,2024-01-01 11:00:00,2024-01-01 11:03:00,,,NOISE,P2\n")
 # A1 unchanged, A2 gets its arrival (11:12 → total 12 min), A3 is new (known unit P1).
 WEEK2 = (HEADER
-         + "A1,2024-01-01 10:00:00,2024-01-01 10:01:00,2024-01-01 10:05:00,THEFT,P1\n"
-         + "A1,2024-01-01 10:00:00,2024-01-01 10:02:00,2024-01-01 10:04:00,THEFT,CSO1\n"
-         + "A2,2024-01-01 11:00:00,2024-01-01 11:03:00,2024-01-01 11:12:00,NOISE,P2\n"
-         + "A3,2024-01-08 09:00:00,2024-01-08 09:10:00,2024-01-08 09:30:00,PARKING,P1\n")
+         + "A1,2024-01-01 10:00:00,2024-01-01 10:01:00,2024-01-01 10:05:00,2024-01-01 10:40:00,THEFT,P1\n"
+         + "A1,2024-01-01 10:00:00,2024-01-01 10:02:00,2024-01-01 10:04:00,2024-01-01 10:30:00,THEFT,CSO1\n"
+         + "A2,2024-01-01 11:00:00,2024-01-01 11:03:00,2024-01-01 11:12:00,2024-01-01 11:40:00,NOISE,P2\n"
+         + "A3,2024-01-08 09:00:00,2024-01-08 09:10:00,2024-01-08 09:30:00,2024-01-08 10:25:00,PARKING,P1\n")
 
 
 def _facts(con):
@@ -51,8 +51,25 @@ def test_incremental_refresh_matches_full_rebuild(con, tmp_path, monkeypatch):
         "A3": ("A3", 30 * 60.0, 1, 0, "sworn"),
     }
     incremental = _facts(con)
+    derived = _workload_derived(con)
+    # By hand: A3's P1 assignment 09:10 → 10:25 spreads over two clock hours, 50 min + 25 min;
+    # A2 got its clear time (11:03 → 11:40, 37 min) only in week 2.
+    slots = derived[1]
+    assert [r for r in slots if r[0] == "A3"] == [("A3", "sworn", 9, 50 / 60),
+                                                  ("A3", "sworn", 10, 25 / 60)]
+    assert [r for r in slots if r[0] == "A2"] == [("A2", "sworn", 11, 37 / 60)]
     real(con)
+    from analytics import workload
+
+    workload.build_derived(con)
     assert _facts(con) == incremental
+    assert _workload_derived(con) == derived
+
+
+def _workload_derived(con):
+    return (con.execute("SELECT * FROM assignment_facts ORDER BY ALL").fetchall(),
+            con.execute("SELECT call_id, unit_type, hour, unit_hours FROM assignment_slots "
+                        "ORDER BY ALL").fetchall())
 
 
 def test_forced_reimport_of_unchanged_file_keeps_call_facts(con, tmp_path, monkeypatch):
@@ -74,7 +91,7 @@ def test_new_unit_forces_a_full_rebuild(con, tmp_path, monkeypatch):
     real = facts.build_call_facts
     monkeypatch.setattr(facts, "build_call_facts", lambda c: full_builds.append(1) or real(c))
     import_file(con, "calls", write(tmp_path / "w3.csv", HEADER
-                + "A9,2024-02-01 08:00:00,2024-02-01 08:01:00,,THEFT,CSO7\n"), preset=p)
+                + "A9,2024-02-01 08:00:00,2024-02-01 08:01:00,,,THEFT,CSO7\n"), preset=p)
     assert full_builds == [1]
     assert db.scalar(con, "SELECT n_cso_units FROM call_facts WHERE call_id = 'A9'") == 1
 
@@ -83,8 +100,8 @@ def test_file_of_only_new_calls_is_appended(con, tmp_path):
     p = parse_preset(PRESET, where="test")
     import_file(con, "calls", write(tmp_path / "w1.csv", WEEK1), preset=p)
     r = import_file(con, "calls", write(tmp_path / "w4.csv", HEADER
-                    + "B1,2024-03-01 08:00:00,2024-03-01 08:02:00,2024-03-01 08:07:00,THEFT,P1\n"
-                    + "B2,2024-03-01 09:00:00,2024-03-01 09:01:00,,NOISE,P2\n"), preset=p)
+                    + "B1,2024-03-01 08:00:00,2024-03-01 08:02:00,2024-03-01 08:07:00,,THEFT,P1\n"
+                    + "B2,2024-03-01 09:00:00,2024-03-01 09:01:00,,,NOISE,P2\n"), preset=p)
     assert (r.rows_loaded, r.rows_updated, r.rows_unchanged) == (2, 0, 0)
     assert r.also["assignments"] == (2, 0, 0)
     assert db.scalar(con, "SELECT count(*) FROM calls") == 4
