@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from analytics.db import scalar
+
 
 @dataclass(frozen=True)
 class FilterOptions:
@@ -37,35 +39,41 @@ def filter_options(backend: Any) -> FilterOptions:
     """Distinct districts, beats, priorities, call categories and the call date span.
 
     Areas come from ``areas`` and from the calls themselves (imported calls may name beats
-    the boundary file lacks), so every value present in the data can be selected.
+    the boundary file lacks), so every value present in the data can be selected. One
+    grouped scan of the smallest table that has these columns: ``area_day_facts`` (calls
+    per day × area × priority × category, about a tenth of ``call_facts`` at 10M calls)
+    when it exists, else ``call_facts``.
     """
-    f = backend.table("call_facts")
-    span = f.aggregate(lo=f.received_at.min(), hi=f.received_at.max()).to_pandas()
-    lo, hi = (span["lo"].iloc[0], span["hi"].iloc[0]) if len(span) else (None, None)
-    lo = None if lo is None or lo != lo else lo  # NaT check without pandas import
-    hi = None if hi is None or hi != hi else hi
-
-    beats_calls = f.select("beat", "district").filter(f.beat.notnull()).distinct().to_pandas()
-    a = backend.table("areas")
-    beat_areas = (
-        a.filter(a.level == "beat").select(beat=a.area_id, district=a.parent_id).to_pandas()
-    )
+    # (ibis's list_tables does not work with DuckDB 2.0; ask the catalog directly.)
+    if scalar(backend.con, "SELECT count(*) FROM duckdb_tables() "
+                           "WHERE table_name = 'area_day_facts' AND schema_name = 'main'"):
+        f = backend.table("area_day_facts")
+        day = f.day
+    else:
+        f = backend.table("call_facts")
+        day = f.received_at
+    combos = (f.group_by(["district", "beat", "priority", "category"])
+              .aggregate(lo=day.min(), hi=day.max()).to_pandas())
+    los = [v for v in combos["lo"] if v is not None and v == v]  # NaT check
+    his = [v for v in combos["hi"] if v is not None and v == v]
+    a = backend.table("areas").select("area_id", "level", "parent_id").to_pandas()
     beat_map: dict[str, str | None] = {}
-    for frame in (beat_areas, beats_calls):
+    calls_beats = combos[combos["beat"].notna()][["beat", "district"]].drop_duplicates()
+    area_beats = a[a["level"] == "beat"].rename(columns={"area_id": "beat",
+                                                         "parent_id": "district"})
+    for frame in (area_beats, calls_beats):
         for b, d in zip(frame["beat"], frame["district"], strict=True):
             if b not in beat_map or beat_map[b] is None:
                 beat_map[b] = None if d is None or d != d else str(d)
-    districts = set(
-        f.select("district").filter(f.district.notnull()).distinct().to_pandas()["district"]
-    )
-    districts |= set(a.filter(a.level == "district").select("area_id").to_pandas()["area_id"])
-    prios = f.select("priority").filter(f.priority.notnull()).distinct().to_pandas()["priority"]
-    cats = f.select("category").filter(f.category.notnull()).distinct().to_pandas()["category"]
+    districts = {str(d) for d in combos["district"] if d is not None and d == d}
+    districts |= {str(d) for d in a.loc[a["level"] == "district", "area_id"]}
+    prios = {int(p) for p in combos["priority"] if p is not None and p == p}
+    cats = {str(c) for c in combos["category"] if c is not None and c == c}
     return FilterOptions(
-        min_date=to_date(lo),
-        max_date=to_date(hi),
-        districts=tuple(sorted(str(d) for d in districts)),
+        min_date=to_date(min(los)) if los else None,
+        max_date=to_date(max(his)) if his else None,
+        districts=tuple(sorted(districts)),
         beats=tuple(sorted(beat_map.items())),
-        priorities=tuple(sorted(int(p) for p in prios)),
-        categories=tuple(sorted(str(c) for c in cats)),
+        priorities=tuple(sorted(prios)),
+        categories=tuple(sorted(cats)),
     )
