@@ -242,16 +242,6 @@ ASSIGNMENT_EXCLUSIONS = (
 )
 
 
-def _assignment_exclusions(t: ibis.Table) -> tuple[pd.DataFrame, ibis.Table]:
-    expr = t.group_by("exclusion").aggregate(assignments=t.count())
-    got = _df(expr)
-    counts = dict(zip(got["exclusion"], got["assignments"], strict=True))
-    rows = [(k, label, int(counts.get(k, 0))) for k, label in ASSIGNMENT_EXCLUSIONS]
-    rows.append(("kept", "Kept (committed time computed)", int(counts.get("kept", 0))))
-    df = pd.DataFrame(rows, columns=["step", "label", "assignments"])
-    return df, expr
-
-
 def committed_slots(backend: Any, filters: Filters, unit_type: str | None = None,
                     *, slot_dates: bool = False) -> ibis.Table:
     """Committed time per (assignment, clock hour) for filtered calls.
@@ -309,31 +299,63 @@ def hourly_committed(t: ibis.Table) -> ibis.Table:
 
 
 # -- workload ------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class WorkloadSummary:
+    """The Workload tab's three tables, from one grouped scan (see :func:`workload_summary`)."""
+
+    by_unit_type: MetricTable
+    by_district: MetricTable
+    monthly: MetricTable
+
+
+def workload_summary(backend: Any, filters: Filters) -> WorkloadSummary:
+    """Committed unit-hours by unit type, by district and per month, in one scan.
+
+    One ``GROUP BY unit_type, exclusion, district, month`` over the filtered assignments
+    (a few thousand rows) from which the three tables are summed: the same numbers as
+    three separate scans at a third of the cost on 10 million assignments.
+    """
+    t = assignment_hours(backend, filters)
+    g = t.mutate(district=ibis.coalesce(t.district, ibis.literal("(none)")),
+                 month=t.received_at.truncate("M").date())
+    expr = g.group_by(["unit_type", "exclusion", "district", "month"]).aggregate(
+        assignments=g.count(), timed_assignments=g.committed_h.count(),
+        unit_hours=g.committed_h.sum())
+    r = _df(expr)
+    r["unit_hours"] = r["unit_hours"].fillna(0.0).astype(float)
+    sql = _sql(expr)
+
+    by_type = (r.groupby("unit_type", dropna=False, as_index=False)
+               [["assignments", "timed_assignments", "unit_hours"]].sum()
+               .sort_values("unit_type", ignore_index=True))
+    total = by_type["unit_hours"].sum()
+    by_type["mean_hours_per_assignment"] = (
+        by_type["unit_hours"] / by_type["timed_assignments"].where(by_type["timed_assignments"] > 0)
+    )
+    by_type["share_of_unit_hours"] = by_type["unit_hours"] / total if total > 0 else 0.0
+    counts = r.groupby("exclusion")["assignments"].sum().to_dict()
+    rows = [(k, label, int(counts.get(k, 0))) for k, label in ASSIGNMENT_EXCLUSIONS]
+    rows.append(("kept", "Kept (committed time computed)", int(counts.get("kept", 0))))
+    excl = pd.DataFrame(rows, columns=["step", "label", "assignments"])
+
+    kept = r[r["exclusion"] == "kept"]
+    by_district = (kept.groupby(["district", "unit_type"], as_index=False)
+                   .agg(unit_hours=("unit_hours", "sum"), assignments=("assignments", "sum"))
+                   .sort_values(["district", "unit_type"], ignore_index=True))
+    monthly = (kept.groupby(["month", "unit_type"], as_index=False)
+               .agg(unit_hours=("unit_hours", "sum"))
+               .sort_values(["month", "unit_type"], ignore_index=True))
+    return WorkloadSummary(MetricTable(by_type, sql, excl), MetricTable(by_district, sql),
+                           MetricTable(monthly, sql))
+
+
 def workload_by_unit_type(backend: Any, filters: Filters) -> MetricTable:
     """Committed unit-hours by unit type, with assignment counts and the exclusions.
 
     Columns: unit_type, assignments, timed_assignments, unit_hours,
     mean_hours_per_assignment, share_of_unit_hours (0–1).
     """
-    t = assignment_hours(backend, filters)
-    expr = (
-        t.group_by("unit_type")
-        .aggregate(
-            assignments=t.count(),
-            timed_assignments=t.committed_h.count(),
-            unit_hours=t.committed_h.sum(),
-        )
-        .order_by("unit_type")
-    )
-    df = _df(expr)
-    df["unit_hours"] = df["unit_hours"].fillna(0.0).astype(float)
-    total = df["unit_hours"].sum()
-    df["mean_hours_per_assignment"] = (
-        df["unit_hours"] / df["timed_assignments"].where(df["timed_assignments"] > 0)
-    )
-    df["share_of_unit_hours"] = df["unit_hours"] / total if total > 0 else 0.0
-    excl, excl_expr = _assignment_exclusions(t)
-    return MetricTable(df, _sql(expr, excl_expr), excl)
+    return workload_summary(backend, filters).by_unit_type
 
 
 def workload_by_district(backend: Any, filters: Filters) -> MetricTable:
@@ -341,27 +363,12 @@ def workload_by_district(backend: Any, filters: Filters) -> MetricTable:
 
     Columns: district, unit_type, unit_hours, assignments (timed assignments).
     """
-    t = assignment_hours(backend, filters)
-    t = t.filter(t.exclusion == "kept")
-    expr = (
-        t.group_by([ibis.coalesce(t.district, ibis.literal("(none)")).name("district"), "unit_type"])
-        .aggregate(unit_hours=t.committed_h.sum(), assignments=t.count())
-        .order_by(["district", "unit_type"])
-    )
-    return MetricTable(_df(expr), _sql(expr))
+    return workload_summary(backend, filters).by_district
 
 
 def workload_monthly(backend: Any, filters: Filters) -> MetricTable:
     """Committed unit-hours per month (of the call received) and unit type."""
-    t = assignment_hours(backend, filters)
-    t = t.filter(t.exclusion == "kept")
-    t = t.mutate(month=t.received_at.truncate("M").date())
-    expr = (
-        t.group_by(["month", "unit_type"])
-        .aggregate(unit_hours=t.committed_h.sum())
-        .order_by(["month", "unit_type"])
-    )
-    return MetricTable(_df(expr), _sql(expr))
+    return workload_summary(backend, filters).monthly
 
 
 def _weekday_hour_occurrences(lo: dt.date, hi: dt.date) -> dict[int, int]:

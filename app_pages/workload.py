@@ -27,18 +27,8 @@ AREA_LABELS = {"all": "All areas", "treated": "Treated beats (CSO deployed on th
 
 # -- cached helpers (keyed by the hashable Filters; the backend is not hashed) -------------
 @st.cache_data(show_spinner="Computing workload…")
-def _by_type(_b, filters, db_file):
-    return workload.workload_by_unit_type(_b, filters)
-
-
-@st.cache_data(show_spinner=False)
-def _by_district(_b, filters, db_file):
-    return workload.workload_by_district(_b, filters)
-
-
-@st.cache_data(show_spinner=False)
-def _monthly(_b, filters, db_file):
-    return workload.workload_monthly(_b, filters)
+def _summary(_b, filters, db_file):
+    return workload.workload_summary(_b, filters)
 
 
 @st.cache_data(show_spinner=False)
@@ -132,7 +122,8 @@ def _is_open(name: str) -> bool:
 # ---------------------------------------------------------------------------- Workload
 if _is_open("Workload"):
     with tabs["Workload"]:
-        by_type = _by_type(backend, filters, DB_FILE)
+        summary = _summary(backend, filters, DB_FILE)
+        by_type = summary.by_unit_type
         if by_type.frame.empty or by_type.frame["unit_hours"].sum() == 0:
             components.no_data(filters, "unit assignments")
         else:
@@ -160,13 +151,13 @@ if _is_open("Workload"):
                              title="Unit-hours by unit type")
                 st.plotly_chart(fig, width="stretch")
             with right:
-                d = _by_district(backend, filters, DB_FILE)
+                d = summary.by_district
                 fig = px.bar(d.frame, x="district", y="unit_hours", color="unit_type",
                              labels={"district": "District", "unit_type": "Unit type",
                                      "unit_hours": "Committed unit-hours (h)"},
                              title="Unit-hours by district")
                 st.plotly_chart(fig, width="stretch")
-            m = _monthly(backend, filters, DB_FILE)
+            m = summary.monthly
             fig = px.line(m.frame, x="month", y="unit_hours", color="unit_type", markers=True,
                           labels={"month": "Month (call received)", "unit_type": "Unit type",
                                   "unit_hours": "Committed unit-hours (h)"},

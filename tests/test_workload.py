@@ -192,3 +192,18 @@ def test_same_numbers_without_the_derived_tables(con, backend) -> None:
     for a, b in zip(with_derived, without, strict=True):
         num = a.select_dtypes("number").columns
         assert a[num].to_numpy() == pytest.approx(b[num].to_numpy())
+
+
+def test_workload_summary_monthly_by_hand(backend):
+    # Kept assignments by month of the call (tests/tiny_city.py):
+    # January, all sworn: p1 1 h + p2 2 h + 1 h + p3 1 h + p4 0.5 h + p5 3 × 1 h = 8.5 h.
+    # February sworn: q2 S1 0.25 h + q3 1 h + q4 S1 0.5 h + q6 20 min = 2 h 5 min;
+    # CSO: q1 0.5 h + q2 1 h + q7 1.5 h = 3 h. (q4 S3 never cleared: excluded.)
+    s = workload.workload_summary(backend, ALL)
+    got = {(str(m)[:7], u): h for m, u, h in s.monthly.frame[["month", "unit_type", "unit_hours"]]
+           .itertuples(index=False)}
+    assert got == pytest.approx({("2024-01", "sworn"): 8.5, ("2024-02", "sworn"): 2 + 5 / 60,
+                                 ("2024-02", "cso"): 3.0})
+    # The one scan gives the same totals three ways.
+    assert s.by_unit_type.frame["unit_hours"].sum() == pytest.approx(8.5 + 2 + 5 / 60 + 3.0)
+    assert s.by_district.frame["unit_hours"].sum() == pytest.approx(8.5 + 2 + 5 / 60 + 3.0)
