@@ -12,6 +12,17 @@ from analytics import db
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
+# (table, file under ../shared/data, preset) of the staged real CSV exports.
+REAL_EXPORTS = [
+    ("calls", "seattle_spd_call_data/spd_calls_madison_beach_2010_2024_derived.csv",
+     "seattle_madison_beach_derived"),
+    ("calls", "dallas_active_calls/dallas_active_calls_2018-01-09.csv", "dallas_active_calls"),
+    ("calls", "berkeley_pd_calls/berkeley_pd_calls_for_service.csv", "berkeley_calls"),
+    ("calls", "detroit_911/detroit_911_calls_sample.csv", "detroit_911"),
+    ("incidents", "denver_crime_sample/denver_incidents_2.csv", "denver_crime"),
+]
+
+
 def shared_file(rel: str) -> Path:
     """A file of the staged real data; skip the test when the folder is absent."""
     path = (SHARED / rel).resolve()

@@ -14,7 +14,7 @@ import pytest
 
 from analytics import bench, db
 from analytics.ingest import _load, import_file, parse_preset
-from tests.ingest.conftest import shared_file, write
+from tests.ingest.conftest import REAL_EXPORTS, shared_file, write
 
 TABLES = ("calls", "assignments", "units", "incidents", "import_rejects", "import_warnings",
           "call_facts")
@@ -95,12 +95,7 @@ def test_quoted_iso_times_and_empty_values(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize(("table", "rel", "preset"), [
     ("calls", "seattle_spd_call_data/spd_call_data_east_charlie_sample.csv", "seattle_spd_calls"),
-    ("calls", "seattle_spd_call_data/spd_calls_madison_beach_2010_2024_derived.csv",
-     "seattle_madison_beach_derived"),
-    ("calls", "dallas_active_calls/dallas_active_calls_2018-01-09.csv", "dallas_active_calls"),
-    ("calls", "berkeley_pd_calls/berkeley_pd_calls_for_service.csv", "berkeley_calls"),
-    ("calls", "detroit_911/detroit_911_calls_sample.csv", "detroit_911"),
-    ("incidents", "denver_crime_sample/denver_incidents_2.csv", "denver_crime"),
+    *REAL_EXPORTS,
 ])
 def test_real_exports_give_the_same_rows_on_both_paths(monkeypatch, table, rel, preset):
     fast, slow, _ = _both(monkeypatch, table, shared_file(rel), preset)

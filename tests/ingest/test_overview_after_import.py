@@ -8,18 +8,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.cli import main
-from tests.ingest.conftest import shared_file
+from tests.ingest.conftest import REAL_EXPORTS, shared_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CASES = [
-    ("calls", "seattle_spd_call_data/spd_calls_madison_beach_2010_2024_derived.csv",
-     "seattle_madison_beach_derived"),
-    ("calls", "dallas_active_calls/dallas_active_calls_2018-01-09.csv", "dallas_active_calls"),
-    ("calls", "berkeley_pd_calls/berkeley_pd_calls_for_service.csv", "berkeley_calls"),
-    ("calls", "detroit_911/detroit_911_calls_sample.csv", "detroit_911"),
-    ("incidents", "denver_crime_sample/denver_incidents_2.csv", "denver_crime"),
-]
+CASES = REAL_EXPORTS
 
 
 @pytest.mark.slow
