@@ -525,35 +525,48 @@ def utilization_by_hour(
     Exclusions: committed unit-hours in (date, hour, district) cells without staffing.
     """
     check_option("unit_type", unit_type, db.UNIT_TYPES)
+    # One pass over the committed clock-hour slots: staffing rows and committed slots are
+    # stacked and summed per (date, hour, district) cell; a cell is covered when it has
+    # staffing. Then per (hour, covered): covered cells give the utilization table, the
+    # others the exclusion (committed time where no staffing was recorded).
+    keys = ["date", "hour", "district"]
     s = _staffing(backend, filters, unit_type)
-    s_cells = s.group_by(["date", "hour", "district"]).aggregate(on_duty_h=s.on_duty_hours.sum())
-    c = _committed_cells(backend, filters, unit_type)
-    j = s_cells.left_join(c, ["date", "hour", "district"])
-    j = j.select(hour=j.hour, on_duty_h=j.on_duty_h,
-                 committed_h=ibis.coalesce(j.committed_h, 0.0))
-    expr = (
-        j.group_by("hour")
-        .aggregate(committed_unit_hours=j.committed_h.sum(), on_duty_unit_hours=j.on_duty_h.sum())
-        .order_by("hour")
-    )
-    df = _df(expr)
+    h = committed_slots(backend, _district_filters(filters), unit_type, slot_dates=True)
+    key_types = {"date": "date", "hour": "int16", "district": "string"}  # nullable on both sides
+
+    def cols(t: ibis.Table) -> dict[str, Any]:
+        return {k: t[k].cast(v) for k, v in key_types.items()}
+
+    staff = s.select(**cols(s), on_duty_h=s.on_duty_hours.cast("float64"),
+                     committed_h=ibis.null("float64"))
+    busy = h.select(**cols(h), on_duty_h=ibis.null("float64"),
+                    committed_h=h.unit_hours.cast("float64"))
+    u = staff.union(busy, distinct=False)
+    cells = u.group_by(keys).aggregate(on_duty_h=u.on_duty_h.sum(),
+                                       committed_h=u.committed_h.sum())
+    cells = cells.mutate(covered=cells.on_duty_h.notnull(),
+                         committed_h=ibis.coalesce(cells.committed_h, 0.0))
+    expr = (cells.group_by(["hour", "covered"])
+            .aggregate(committed_unit_hours=cells.committed_h.sum(),
+                       on_duty_unit_hours=cells.on_duty_h.sum(), cells=cells.count())
+            .order_by(["hour", "covered"]))
+    r = _df(expr)
+    df = (r[r["covered"]].drop(columns=["covered", "cells"]).reset_index(drop=True)
+          .astype({"committed_unit_hours": float, "on_duty_unit_hours": float}))
     df["utilization"] = df["committed_unit_hours"] / df["on_duty_unit_hours"].where(
         df["on_duty_unit_hours"] > 0
     )
     df["above_rule_of_60"] = df["utilization"] > RULE_OF_60
-    # Committed time in cells staffing does not cover: excluded and counted.
-    anti = c.anti_join(s_cells, ["date", "hour", "district"])
-    aexpr = anti.aggregate(cells=anti.count(), unit_hours=anti.committed_h.sum())
-    a = _df(aexpr)
+    out = r[~r["covered"]]
     excl = pd.DataFrame(
         {
             "step": ["no_staffing"],
             "label": ["Committed time in hours/districts without staffing records"],
-            "cells": [int(a["cells"].iloc[0] or 0)],
-            "unit_hours": [_num(a["unit_hours"].iloc[0]) or 0.0],
+            "cells": [int(out["cells"].sum())],
+            "unit_hours": [float(out["committed_unit_hours"].sum())],
         }
     )
-    return MetricTable(df, _sql(expr, aexpr), excl, _ignored_filter_caveat(filters))
+    return MetricTable(df, _sql(expr), excl, _ignored_filter_caveat(filters))
 
 
 # -- deployments / treatment ---------------------------------------------------------------
