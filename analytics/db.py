@@ -362,6 +362,19 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 @contextmanager
+def unordered_writes(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Let DuckDB write query results in any row order (``preserve_insertion_order =
+    false``: parallel inserts, less memory) for statements whose order carries no meaning;
+    the previous setting comes back afterwards. An explicit ``ORDER BY`` wants the default."""
+    before = scalar(con, "SELECT current_setting('preserve_insertion_order')")
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield con
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
+
+
+@contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """One transaction: commit on success, roll back everything on any exception."""
     con.execute("BEGIN TRANSACTION")

@@ -154,8 +154,9 @@ DERIVED_TABLES = ("assignment_facts", "assignment_slots")
 
 def build_derived(con: Any) -> None:
     """(Re)build ``assignment_facts`` and ``assignment_slots`` (after ``call_facts``)."""
-    for sql in DERIVED_SQL:
-        con.execute(sql).fetchall()
+    with db.unordered_writes(con):  # row order carries no meaning in these tables
+        for sql in DERIVED_SQL:
+            con.execute(sql).fetchall()
     log.info("assignment_facts and assignment_slots rebuilt")
 
 
@@ -173,10 +174,11 @@ def update_derived(con: Any, ids_table: str) -> None:
     ids = f"call_id IN (SELECT call_id FROM {ids_table})"
     for table in ("assignment_slots", "assignment_facts"):
         con.execute(f"DELETE FROM {table} WHERE {ids}")
-    con.execute("INSERT INTO assignment_facts"
-                + _ASSIGNMENT_FACTS_SELECT.format(where=f"WHERE a.{ids}"))
-    con.execute("INSERT INTO assignment_slots"
-                + _ASSIGNMENT_SLOTS_SELECT.format(and_where=f"AND {ids}"))
+    with db.unordered_writes(con):
+        con.execute("INSERT INTO assignment_facts"
+                    + _ASSIGNMENT_FACTS_SELECT.format(where=f"WHERE a.{ids}"))
+        con.execute("INSERT INTO assignment_slots"
+                    + _ASSIGNMENT_SLOTS_SELECT.format(and_where=f"AND {ids}"))
 
 
 def _has_derived(backend: Any) -> bool:

@@ -474,10 +474,8 @@ def _import_file(
         progress(0.7, "loading")
         # Row order inside the canonical tables carries no meaning: let DuckDB insert in
         # parallel (file order was needed only for row numbers, now assigned).
-        order = db.scalar(con, "SELECT current_setting('preserve_insertion_order')")
-        con.execute("SET preserve_insertion_order = false")
         try:
-            with db.transaction(con):
+            with db.unordered_writes(con), db.transaction(con):
                 _ensure_tables(con)
                 if replace_all:
                     if table == "call_types":
@@ -497,8 +495,6 @@ def _import_file(
             # (the transaction has been rolled back).
             raise InputDataError(f"a row breaks a rule of the {table} table: "
                                  f"{str(exc).splitlines()[0]}", file=file) from None
-        finally:
-            con.execute(f"SET preserve_insertion_order = {'true' if order else 'false'}")
     finally:
         _readers.release(con, stage)
         _drop_temps(con)
