@@ -638,10 +638,8 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawS
     plan = _typed_scan(con, stage, spec, p) if FAST_READER else None
     if plan is None:
         plan = build_plan(spec, p)
-        chk = [f"CASE WHEN {c.condition} THEN {c.value_sql} END AS _chk{i}"
-               for i, c in enumerate(plan.checks)]
         params = {**plan.params.values, **stage.params}
-        select = ", ".join(plan.select + chk)
+        select = plan.stage_select()
         try:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {T} AS SELECT {select} "
                         f"FROM {plan.from_sql(stage.source_sql)}", params)
@@ -720,12 +718,10 @@ def _typed_scan(con: duckdb.DuckDBPyConnection, stage: _readers.RawStage, spec: 
         return None
     source_sql, src_params = typed
     plan = build_plan(spec, p, types)
-    chk = [f"CASE WHEN {c.condition} THEN {c.value_sql} END AS _chk{i}"
-           for i, c in enumerate(plan.checks)]
     try:
         con.execute(f"SELECT count(*) FROM (SELECT * FROM ({source_sql}) LIMIT {PROBE_ROWS})",
                     src_params).fetchall()
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {T} AS SELECT {', '.join(plan.select + chk)} "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {T} AS SELECT {plan.stage_select()} "
                     f"FROM {plan.from_sql(source_sql)}", {**plan.params.values, **src_params})
     except duckdb.Error as exc:
         log.info("typed CSV scan failed (%s); staging on the text path", str(exc).splitlines()[0])

@@ -56,6 +56,13 @@ class Plan:
     mapped: set[str]  # canonical columns with a source (or derived)
     inner: list[str] = field(default_factory=list)  # raw text columns computed once
 
+    def stage_select(self) -> str:
+        """The SELECT list of the typed stage: the columns plus one ``_chk{i}`` per check
+        (the offending raw value where the check fails, else NULL)."""
+        chk = [f"CASE WHEN {c.condition} THEN {c.value_sql} END AS _chk{i}"
+               for i, c in enumerate(self.checks)]
+        return ", ".join(self.select + chk)
+
     def from_sql(self, source_sql: str) -> str:
         """``FROM`` clause: the source plus the raw text columns the SELECT list uses."""
         inner = ", ".join(["*", *self.inner])
