@@ -336,11 +336,11 @@ def connect(
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        # No console progress bar: the CLI and the app report progress themselves, and
-        # the bar would fill the server's log.
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:  # locked by another process, unreadable, ...
         raise DatabaseError(f"cannot open database {path}: {exc}") from exc
+    # No console progress bar: the CLI and the app report progress themselves, and the
+    # bar would fill the server's log.
     con.execute("SET enable_progress_bar = false")
     if create and not read_only:
         create_schema(con)
