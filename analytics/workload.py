@@ -165,9 +165,7 @@ def update_derived(con: Any, ids_table: str) -> None:
     (column ``call_id``) only, after ``call_facts`` was updated for them; same SELECTs as
     :func:`build_derived`, so the rows are identical to a full rebuild. Builds the tables
     whole when they do not exist yet."""
-    have = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name IN (?, ?) "
-                       "AND schema_name = 'main'", list(DERIVED_TABLES)).fetchall()[0][0]
-    if have < len(DERIVED_TABLES):
+    if not _derived_exist(con):
         build_derived(con)
         return
     # ids_table is a fixed temporary-table name chosen by analytics.facts.
@@ -181,14 +179,19 @@ def update_derived(con: Any, ids_table: str) -> None:
                     + _ASSIGNMENT_SLOTS_SELECT.format(and_where=f"AND {ids}"))
 
 
+def _derived_exist(con: Any) -> bool:
+    rows = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name IN (?, ?) AND schema_name = 'main'",
+        list(DERIVED_TABLES),
+    ).fetchall()
+    return rows[0][0] == len(DERIVED_TABLES)
+
+
 def _has_derived(backend: Any) -> bool:
     con = getattr(backend, "con", None)
     if con is None:  # not DuckDB: use the joins
         return False
-    rows = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name IN (?, ?)", list(DERIVED_TABLES)
-    ).fetchall()
-    return rows[0][0] == len(DERIVED_TABLES)
+    return _derived_exist(con)
 
 
 def assignment_hours(backend: Any, filters: Filters) -> ibis.Table:
