@@ -1,11 +1,23 @@
 """Interrupted time series: planted level and slope changes are recovered, with 95 % CI
-coverage checked over 200 simulated series per family (not one lucky seed)."""
+coverage checked over 200 simulated series per family (not one lucky seed), both with
+independent errors and with AR(1) errors (ρ = 0.4, 60 months), the case that the old
+Newey–West intervals covered only 82–85 % of the time.
+
+Coverage band 0.90–0.99 for 200 series: at a true 95 % the binomial SD of the observed
+share is √(0.95·0.05/200) = 0.015, so the band spans −3.2 to +2.6 SD (a false alarm for
+about one seed set in 1,000 per term; ~2 % at the 93.5 % measured for count slopes; the
+seeds are fixed, so the tests are deterministic), while the old intervals (gaussian 85 % level, 82 % slope; Poisson
+87 % / 83 %; negative binomial 89 % / 84 %, 600–1,000 series each) reach 0.90 on both
+terms only rarely: on these seeds they scored 0.86/0.85, 0.88/0.89 and 0.89/0.87."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import optimize, stats
 
 from analytics.errors import InputDataError, InsufficientDataError
 from analytics.evaluation import its
@@ -15,24 +27,42 @@ START = MONTHS[36]  # 36 months before, 24 after
 LEVEL, SLOPE = -4.0, -0.25
 
 
-def gaussian_series(seed: int) -> pd.DataFrame:
+def ar1_errors(rng: np.random.Generator, n: int, rho: float, sd: float) -> np.ndarray:
+    """Stationary AR(1): e_t = ρ·e_{t−1} + η_t, η ~ N(0, sd²), e_0 ~ N(0, sd²/(1−ρ²))."""
+    eta = rng.normal(0, sd, n)
+    e = np.empty(n)
+    e[0] = eta[0] / math.sqrt(1 - rho**2)
+    for i in range(1, n):
+        e[i] = rho * e[i - 1] + eta[i]
+    return e
+
+
+def gaussian_series(seed: int, rho: float = 0.0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     t = np.arange(60)
     post = t >= 36
     season = 3 * np.sin(2 * np.pi * (MONTHS.month.to_numpy() - 1) / 12)
-    y = 50 + 0.2 * t + season + LEVEL * post + SLOPE * (t - 36) * post + rng.normal(0, 2, 60)
+    noise = rng.normal(0, 2, 60) if rho == 0 else ar1_errors(rng, 60, rho, 2.0)
+    y = 50 + 0.2 * t + season + LEVEL * post + SLOPE * (t - 36) * post + noise
     return pd.DataFrame({"month": MONTHS, "y": y})
 
 
 LOG_08 = float(np.log(0.8))
 
 
-def count_series(seed: int, level: float = LOG_08, slope: float = -0.01) -> pd.DataFrame:
+def count_series(seed: int, level: float = LOG_08, slope: float = -0.01, rho: float = 0.0,
+                 latent_sd: float = 0.0, nb_shape: float | None = None) -> pd.DataFrame:
+    """Poisson counts around 40 a month; with ``latent_sd`` the log mean carries a stationary
+    AR(1) disturbance (lag-1 correlation ``rho``, SD ``latent_sd``), with ``nb_shape`` an
+    extra independent gamma(shape, 1/shape) multiplier (negative binomial, α = 1/shape)."""
     rng = np.random.default_rng(seed)
     t = np.arange(60)
     post = t >= 36
     season = 0.15 * np.cos(2 * np.pi * (MONTHS.month.to_numpy() - 1) / 12)
-    mu = np.exp(np.log(40) + 0.005 * t + season + level * post + slope * (t - 36) * post)
+    u = ar1_errors(rng, 60, rho, latent_sd * math.sqrt(1 - rho**2)) if latent_sd else 0.0
+    mu = np.exp(np.log(40) + 0.005 * t + season + level * post + slope * (t - 36) * post + u)
+    if nb_shape:
+        mu = mu * rng.gamma(nb_shape, 1 / nb_shape, 60)
     return pd.DataFrame({"month": MONTHS, "n": rng.poisson(mu)})
 
 
@@ -101,3 +131,110 @@ def test_short_series_caveat_and_errors():
         its(s, "t", "y", 1)
     with pytest.raises(InputDataError):
         its(s.assign(y=s.y - 5.5), "t", "y", 6, family="poisson")
+
+
+# -- AR(1) errors ------------------------------------------------------------------------
+
+
+def test_gaussian_coverage_ar1_errors_200_seeds():
+    hits_l = hits_s = 0
+    for seed in range(200):
+        r = its(gaussian_series(1000 + seed, rho=0.4), "month", "y", START)
+        hits_l += r.level_change.ci_low < LEVEL < r.level_change.ci_high
+        hits_s += r.slope_change.ci_low < SLOPE < r.slope_change.ci_high
+    assert 0.90 <= hits_l / 200 <= 0.99
+    assert 0.90 <= hits_s / 200 <= 0.99
+
+
+def test_poisson_coverage_ar1_latent_errors_200_seeds():
+    # log-scale AR(1), ρ = 0.4, SD 0.3: 3.6 times the Poisson noise's log-scale variance
+    # at 40 a month (0.09 vs 1/40), so the counts carry most of the autocorrelation
+    hits_l = hits_s = 0
+    for seed in range(200):
+        r = its(count_series(2000 + seed, rho=0.4, latent_sd=0.3), "month", "n", START,
+                family="poisson")
+        hits_l += r.level_change.ci_low < LOG_08 < r.level_change.ci_high
+        hits_s += r.slope_change.ci_low < -0.01 < r.slope_change.ci_high
+    assert 0.90 <= hits_l / 200 <= 0.99
+    assert 0.90 <= hits_s / 200 <= 0.99
+
+
+def test_negbin_coverage_ar1_latent_errors_200_seeds():
+    hits_l = hits_s = 0
+    for seed in range(200):
+        # plus independent gamma noise (α = 0.02) for a negative binomial margin
+        r = its(count_series(3000 + seed, rho=0.4, latent_sd=0.3, nb_shape=50), "month", "n",
+                START, family="negbin")
+        hits_l += r.level_change.ci_low < LOG_08 < r.level_change.ci_high
+        hits_s += r.slope_change.ci_low < -0.01 < r.slope_change.ci_high
+    assert 0.90 <= hits_l / 200 <= 0.99
+    assert 0.90 <= hits_s / 200 <= 0.99
+
+
+def brute_force_reml(y: np.ndarray, X: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """REML for y = Xβ + e, e stationary AR(1), straight from the multivariate normal:
+    maximise −½(log|Σ| + log|X′Σ⁻¹X| + r′Σ⁻¹r) over (σ², ρ) with dense Σ_ij =
+    σ²ρ^|i−j|/(1−ρ²); returns ρ, GLS β and (X′Σ⁻¹X)⁻¹."""
+    n = len(y)
+    lag = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+
+    def parts(theta):
+        s2, rho = math.exp(theta[0]), math.tanh(theta[1])
+        Si = np.linalg.inv(s2 * rho**lag / (1 - rho**2))
+        A = X.T @ Si @ X
+        beta = np.linalg.solve(A, X.T @ Si @ y)
+        return Si, A, beta
+
+    def neg(theta):
+        Si, A, beta = parts(theta)
+        r = y - X @ beta
+        return 0.5 * (-np.linalg.slogdet(Si)[1] + np.linalg.slogdet(A)[1] + r @ Si @ r)
+
+    opt = optimize.minimize(neg, x0=[math.log(np.var(y)), 0.0], method="Nelder-Mead",
+                            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000})
+    Si, A, beta = parts(opt.x)
+    return math.tanh(opt.x[1]), beta, np.linalg.inv(A)
+
+
+def test_reml_fit_matches_brute_force_likelihood():
+    rng = np.random.default_rng(11)
+    n = 40
+    t = np.arange(n)
+    post = (t >= 25).astype(float)
+    y = 5 + 0.3 * t + 2 * post - 0.1 * (t - 25) * post + ar1_errors(rng, n, 0.5, 1.0)
+    r = its(pd.DataFrame({"t": t, "y": y}), "t", "y", 25, seasonal=False)
+    X = np.column_stack([np.ones(n), t, post, (t - 25) * post])
+    rho, beta, V = brute_force_reml(y, X)
+    assert r.level_change.detail("ar1_rho") == pytest.approx(rho, abs=1e-4)
+    assert r.level_change.estimate == pytest.approx(beta[2], abs=1e-4)
+    assert r.slope_change.estimate == pytest.approx(beta[3], abs=1e-5)
+    assert r.level_change.se == pytest.approx(math.sqrt(V[2, 2]), rel=1e-3)
+    assert r.slope_change.se == pytest.approx(math.sqrt(V[3, 3]), rel=1e-3)
+
+
+def test_ar1_reported_in_method_details_and_caveats():
+    rng = np.random.default_rng(5)
+    n = 120
+    t = np.arange(n)
+    y = 10 + 0.05 * t + 3 * (t >= 80) + ar1_errors(rng, n, 0.7, 1.0)
+    r = its(pd.DataFrame({"t": t, "y": y}), "t", "y", 80, seasonal=False)
+    e = r.level_change
+    assert "AR(1)" in e.method and "Satterthwaite" in e.method
+    assert 0.5 < e.detail("ar1_rho") < 0.9  # planted 0.7
+    assert 1 <= e.detail("df") <= n - 4
+    assert e.detail("hac_se") > 0
+    assert any("autocorrelated" in c and "simulated coverage" in c for c in e.caveats)
+    # the t interval uses the reported df
+    half = (e.ci_high - e.ci_low) / 2
+    assert half == pytest.approx(stats.t.ppf(0.975, e.detail("df")) * e.se, rel=1e-9)
+
+
+def test_independent_errors_under_twelve_periods():
+    rng = np.random.default_rng(3)
+    t = np.arange(10)
+    s = pd.DataFrame({"t": t, "y": 1 + 0.5 * t + 2 * (t >= 6) + rng.normal(0, 0.3, 10)})
+    r = its(s, "t", "y", 6)
+    assert "independent errors" in r.level_change.method
+    assert r.level_change.detail("ar1_rho") == 0
+    assert r.level_change.detail("df") == 10 - 4
+    assert any("cannot be estimated" in c for c in r.level_change.caveats)
