@@ -178,3 +178,11 @@ def test_transaction_rolls_back_everything() -> None:
             con.execute("INSERT INTO units VALUES ('A1', 'sworn', NULL)")
             raise RuntimeError("boom")
     assert db.scalar(con, "SELECT count(*) FROM units") == 0
+
+
+def test_demo_city_keeps_event_keys_unique(demo_con) -> None:
+    # The generator writes calls/assignments/incidents directly (no importer): with no key
+    # index (schema 2) nothing else would notice a repeated key.
+    assert {t: db.duplicate_keys(demo_con, t) for t in db.UNINDEXED_KEYS} == {
+        "calls": 0, "assignments": 0, "incidents": 0}
+    assert db.scalar(demo_con, "SELECT count(*) FROM calls") > 0
