@@ -464,6 +464,66 @@ def test_p12_response_improves(demo_con, truth) -> None:
     assert abs(fit.params["treated"] - expected) < 0.08
 
 
+def test_beat_month_truth_by_hand() -> None:
+    """The urgent-response estimand: per beat-month median(y1) − median(y0), averaged over
+    the cohort's beats with calls in the month, then over group-time cells weighted by the
+    cohort's number of beats (the simple aggregation's P(G = g)); the 24 h cap applies to
+    each potential outcome's cell as in the panel."""
+    from analytics.synthetic import _params as P
+    from analytics.synthetic._truth import beat_month_truth
+
+    # beats 0, 1 start 2022-03-01 (month 2), beat 2 on 2022-04-01 (month 3), beat 3 never
+    start = np.array([59, 59, 90, P.N_DAYS])
+    rows = [  # (beat, month, y1, y0)
+        (0, 2, 5, 6), (0, 2, 7, 8), (0, 2, 9, 12),  # medians 7 vs 8: τ −1
+        (1, 2, 4, 6), (1, 2, 6, 8),  # 5 vs 7: τ −2
+        (0, 3, 3, 4),  # τ −1; beat 1 has no call in month 3
+        (2, 3, 10, 13), (2, 3, 2000, 11),  # 2000 min > cap: actual 10, counterfactual 12
+        (2, 4, 2000, 30),  # no actual call within the cap: the panel has no value here
+    ]
+    b, mo, y1, y0 = (np.array(c) for c in zip(*rows, strict=True))
+    got = beat_month_truth({"beat": b, "month": mo, "y1": y1.astype(float),
+                            "y0": y0.astype(float)}, start, ["A", "A", "B", "C"])
+    # ATT(2,2) = −1.5, ATT(2,3) = −1, ATT(3,3) = −2; weights 2, 2, 1
+    assert got["att"] == pytest.approx((2 * -1.5 + 2 * -1 + 1 * -2) / 5)  # −1.4
+    assert got["mean_actual"] == pytest.approx((2 * 6 + 2 * 3 + 10) / 5)
+    assert got["mean_counterfactual"] == pytest.approx((2 * 7.5 + 2 * 4 + 12) / 5)
+    assert got["by_cohort"] == pytest.approx({"A": -1.25, "B": -2.0})
+    assert (got["n_cells"], got["n_group_time"]) == (4, 3)
+
+
+def test_beat_month_truth_cells_are_the_panel_cells(demo_con, truth) -> None:
+    """The truth's actual beat-month medians are the cells the Evaluation panel holds:
+    public P1–2 calls with a dispatch and an arrival, no negative segment, total ≤ 24 h,
+    month of received_at, treated beats from the start month on. Their weighted average
+    (same weights as the estimand) must equal the truth's figure from the generator."""
+    exp = truth["effects"]["p12_response_time"]["expected"]
+    mean, cells, gt = _rows(demo_con, """
+        WITH cell AS (
+            SELECT date_trunc('month', d.start_date) AS g,
+                   date_trunc('month', c.received_at) AS t, c.beat,
+                   median(c.total_s) / 60.0 AS med
+            FROM call_facts c JOIN deployments d ON d.area_id = c.beat
+            WHERE NOT c.self_initiated AND c.priority IN (1, 2)
+              AND c.first_dispatched_at IS NOT NULL AND c.first_arrived_at IS NOT NULL
+              AND c.queue_s >= 0 AND c.travel_s >= 0 AND c.total_s <= 24 * 3600
+              AND date_trunc('month', c.received_at) >= date_trunc('month', d.start_date)
+            GROUP BY ALL),
+        gt AS (SELECT g, t, avg(med) AS m FROM cell GROUP BY ALL),
+        ng AS (SELECT date_trunc('month', start_date) AS g, count(*) AS n
+               FROM deployments GROUP BY 1)
+        SELECT sum(m * n) / sum(n), (SELECT count(*) FROM cell), count(*)
+        FROM gt JOIN ng USING (g)""")[0]
+    assert exp["mean_beat_month_median_treated_post_min"] == pytest.approx(mean, abs=1e-5)
+    assert (exp["n_beat_months"], exp["n_group_time_cells"]) == (cells, gt)
+    # the programme shortens urgent response in every cohort
+    assert exp["att_beat_month_median_min"] < -0.5
+    assert all(v < 0 for v in exp["att_beat_month_median_by_cohort"].values())
+    assert exp["mean_beat_month_median_treated_post_counterfactual_min"] == pytest.approx(
+        exp["mean_beat_month_median_treated_post_min"] - exp["att_beat_month_median_min"],
+        abs=1e-5)
+
+
 def test_demo_truth_json_committed_matches_spec() -> None:
     """The committed truth of the default demo (1M calls, seed 20220101) is well formed."""
     path = db.PROJECT_ROOT / "data" / "demo_truth.json"

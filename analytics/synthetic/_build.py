@@ -8,6 +8,7 @@ calls each) to bound memory at 10 M calls; the per-cell counts are drawn once, g
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 EPOCH = np.datetime64(P.START_DATE.isoformat(), "s")
 CHUNK_CALLS = 400_000
+#: A CSO primary's travel time is its lognormal draw times this (slower than sworn).
+CSO_TRAVEL_FACTOR = 1.15
 
 
 def _noop(_f: float, _m: str) -> None:
@@ -101,6 +104,13 @@ class Model:
     units_lambda: np.ndarray  # (types, 4) extra-units Poisson mean
     staff_plan: np.ndarray  # (district, weekday, shift) sworn units planned
     roster: np.ndarray  # (district, shift) number of sworn unit ids
+
+
+def _month_index(days: np.ndarray) -> np.ndarray:
+    """Calendar month of each day index, counted from START_DATE's month (0, 1, ...)."""
+    d = np.datetime64(P.START_DATE.isoformat(), "D") + np.asarray(days).astype("timedelta64[D]")
+    m0 = np.datetime64(P.START_DATE.isoformat(), "M")
+    return (d.astype("datetime64[M]") - m0).astype(np.int32)
 
 
 def _weekday(days: np.ndarray) -> np.ndarray:
@@ -253,11 +263,24 @@ def call_cell_counts(m: Model, rng: np.random.Generator) -> np.ndarray:
 # -- calls and assignments ------------------------------------------------------------------
 @dataclass
 class _Acc:
-    """Accumulates, across chunks, the P1–2 total response minutes of treated post-period
-    calls with (y1) and without (y0) the programme: the truth of planted effect (b)."""
+    """Accumulates, across chunks, the truth of planted effect (b): for every public P1–2
+    call with an arrival in a treated beat from the month of its start on, the total
+    response minutes with (y1) and without (y0) the programme, the call's beat, month
+    (index from START_DATE's month, the period of the Evaluation panel) and whether it
+    came on/after the start (``post``; y0 = y1 before). One array per chunk in each list.
+    """
 
-    y1: list
-    y0: list
+    y1: list = dataclasses.field(default_factory=list)
+    y0: list = dataclasses.field(default_factory=list)
+    beat: list = dataclasses.field(default_factory=list)
+    month: list = dataclasses.field(default_factory=list)
+    post: list = dataclasses.field(default_factory=list)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The accumulated columns, concatenated over chunks."""
+        dtypes = {"y1": float, "y0": float, "beat": np.int32, "month": np.int32, "post": bool}
+        return {k: (np.concatenate(getattr(self, k)) if getattr(self, k)
+                    else np.zeros(0, dtype=dt_)) for k, dt_ in dtypes.items()}
 
 
 def _sworn_unit_index(m: Model, district: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -306,7 +329,7 @@ def generate_calls(con: duckdb.DuckDBPyConnection, m: Model, counts: np.ndarray,
     if bounds[-1] != P.N_DAYS:
         bounds.append(P.N_DAYS)
     chunk_ss = ss.spawn(len(bounds) - 1)
-    acc = _Acc([], [])
+    acc = _Acc()
     offset = 0
 
     def load(frames: list[tuple[str, pa.Table, str]]) -> None:
@@ -332,9 +355,11 @@ def generate_calls(con: duckdb.DuckDBPyConnection, m: Model, counts: np.ndarray,
                      f"calls {offset:,} of {m.n_calls:,}")
         if pending is not None:
             pending.result()
-    y1 = np.concatenate(acc.y1) if acc.y1 else np.zeros(0)
-    y0 = np.concatenate(acc.y0) if acc.y0 else np.zeros(0)
-    return {"acc": acc, "y1": y1, "y0": y0}
+    p12 = acc.arrays()
+    post = p12["post"]
+    # y1/y0: treated post-period calls only (the pooled figures); p12: every column,
+    # from the start month on, for the beat-month truth
+    return {"y1": p12["y1"][post], "y0": p12["y0"][post], "p12": p12}
 
 
 def _calls_chunk(m: Model, counts: np.ndarray, d0: int, staff_on: np.ndarray,
@@ -402,7 +427,7 @@ def _calls_chunk(m: Model, counts: np.ndarray, d0: int, staff_on: np.ndarray,
     a_p = pi[a_call]
     a_t = ctype[a_call]
     travel = _lognormal(rng, P.TRAVEL_MEAN_MIN[a_p] * 60, P.TRAVEL_SIGMA, na)
-    travel = np.where(a_is_cso_unit, travel * 1.15, travel)
+    travel = np.where(a_is_cso_unit, travel * CSO_TRAVEL_FACTOR, travel)
     travel = np.where(a_off, np.where(j == 0, 0.0, _lognormal(rng, 180.0, 0.5, na)), travel)
     lag = np.where(j == 0, 0.0, rng.exponential(90.0, na))
     role = np.where(j == 0, 1.0, 0.7) * np.where(a_is_cso_unit, 1.25, 1.0)
@@ -479,15 +504,28 @@ def _calls_chunk(m: Model, counts: np.ndarray, d0: int, staff_on: np.ndarray,
     c_clr[rep] = received[rep] + _lognormal(rng, 4 * 3600.0, 1.0, int(rep.sum()))
     c_clr = np.floor(c_clr)
 
-    # truth: P1–2 total response, actual vs counterfactual, treated beat-periods
-    sel = tp & dispatched & (prio <= 2) & ~np.isnan(c_arr)
+    # truth: P1–2 total response, actual vs counterfactual, in treated beats from the month
+    # of the start on (the panel's first treated period is the month containing the start)
+    month = _month_index(day)
+    sel = (dispatched & (prio <= 2) & ~np.isnan(c_arr) & (m.cso_count[beat] > 0)
+           & (month >= _month_index(m.start_day[beat])))
     if sel.any():
-        y1 = (c_arr[sel] - received[sel]) / 60.0
-        t_first = c_arr[sel] - c_disp[sel]
-        q0 = np.maximum(qbase[sel] * g0[sel], 5.0)
-        y0 = (np.floor(received[sel] + q0) - received[sel] + t_first) / 60.0
+        i = np.flatnonzero(sel)
+        # first arrival = the primary unit's (backups arrive after it), so the actual
+        # total is floor(received + queue + primary travel) - received
+        y1 = (c_arr[i] - received[i]) / 60.0
+        # counterfactual, same draws: the queue without the programme (sworn load without
+        # the CSO diversion, no P1–2 factor) and a sworn primary (a CSO primary's travel
+        # draw was stretched by CSO_TRAVEL_FACTOR)
+        q0 = np.maximum(qbase[i] * g0[i], 5.0)
+        travel0 = travel[starts[i]] / np.where(cso_primary[i], CSO_TRAVEL_FACTOR, 1.0)
+        y0 = (np.floor(received[i] + q0 + travel0) - received[i]) / 60.0
+        y0 = np.where(tp[i], y0, y1)  # before the start (same month): no programme
         acc.y1.append(y1)
         acc.y0.append(y0)
+        acc.beat.append(beat[i])
+        acc.month.append(month[i])
+        acc.post.append(tp[i])
 
     # unit ids
     a_dist = district[a_call]

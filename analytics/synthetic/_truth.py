@@ -9,6 +9,12 @@ import duckdb
 import numpy as np
 
 from analytics.synthetic import _params as P
+from analytics.synthetic._build import CSO_TRAVEL_FACTOR, _month_index
+
+#: The response-time cap of the Evaluation panel and the Response times page (PRODUCT.md
+#: section 3: 24 h; analytics.evaluation.panel.DEFAULT_CAP_MIN, checked by a test — not
+#: imported, which would load the estimators and statsmodels into every demo build).
+DEFAULT_CAP_MIN = 24 * 60.0
 
 TREATED_PERIOD_SQL = (
     "-- treated beat-periods: beat in deployments and day >= start_date\n"
@@ -81,9 +87,12 @@ def make_truth(con: duckdb.DuckDBPyConnection, m, calls_info: dict, inc: dict, a
     tot = sum(n for _, n in exp_backup)
     exp_backup_rate = sum(tier_w.get(t, 0) * n for t, n in exp_backup) / tot if tot else None
 
-    # (b) response time
+    # (b) response time: pooled over all treated post-period calls, and the estimand of
+    # the Evaluation page (beat-month medians, Callaway & Sant'Anna simple aggregation)
     med_y1 = float(np.median(y1)) if len(y1) else None
     med_y0 = float(np.median(y0)) if len(y0) else None
+    bm = beat_month_truth(calls_info["p12"], m.start_day,
+                          [P.DISTRICTS[d] for d in city.beat_district])
 
     # realised calibration
     cal = _calibration(con)
@@ -126,20 +135,39 @@ def make_truth(con: duckdb.DuckDBPyConnection, m, calls_info: dict, inc: dict, a
             "Queue time also grows with sworn load (district-hour sworn committed hours ÷ "
             "sworn on duty, factor 1/(1-u)); the CSO diversion lowers that load a little in "
             "treated districts, which is included in the expected change. Travel time is "
-            "unchanged.",
+            "unchanged, except that a CSO primary (effect cso_primary_share) travels "
+            f"{CSO_TRAVEL_FACTOR}× as long as a sworn one would (the counterfactual "
+            "of those calls has the sworn travel).",
             {"queue_time_factor": P.P12_QUEUE_FACTOR},
-            {"att_median_total_min": (med_y1 - med_y0) if med_y1 is not None else None,
+            {"att_beat_month_median_min": bm["att"],
+             "att_beat_month_median_by_cohort": bm["by_cohort"],
+             "mean_beat_month_median_treated_post_min": bm["mean_actual"],
+             "mean_beat_month_median_treated_post_counterfactual_min": bm["mean_counterfactual"],
+             "n_beat_months": bm["n_cells"],
+             "n_group_time_cells": bm["n_group_time"],
+             "att_median_total_min": (med_y1 - med_y0) if med_y1 is not None else None,
              "median_total_min_treated_post": med_y1,
              "median_total_min_treated_post_counterfactual": med_y0,
              "att_mean_total_min": float(np.mean(y1 - y0)) if len(y1) else None,
              "ratio_of_medians": (med_y1 / med_y0) if med_y0 else None,
              "att_mean_log_total": float(np.mean(np.log(y1) - np.log(y0))) if len(y1) else None,
              "n_calls": int(len(y1))},
-            "Compare medians (quantile comparison) or DiD on beat-month median total_s/60 for "
-            "priority 1–2 public calls: treated beats after start vs not-yet/never treated. "
-            "expected.att_median_total_min is median(actual) − median(counterfactual) over "
-            "the same treated post-period calls (potential outcomes from the generator); "
-            "att_mean_log_total is the mean of log(actual) − log(counterfactual), what a "
+            "The Evaluation page (claim 'urgent response times improved', metric "
+            "p12_median_response_min) estimates expected.att_beat_month_median_min: "
+            "Callaway & Sant'Anna on beat × month medians of total_s/60 (public priority 1–2 "
+            "calls with a dispatch and an arrival, no negative segment, total ≤ 24 h; month "
+            "of received_at), not-yet/never-treated comparison beats, simple aggregation. Its "
+            "truth: for every treated beat-month from the start month on, median(actual) − "
+            "median(counterfactual) of the calls in that cell (potential outcomes from the "
+            "generator, same draws); ATT(g, t) = mean over the cohort's beats with calls in "
+            "month t; overall = Σ ATT(g, t)·n_g / Σ n_g over post cells (n_g = beats in "
+            "cohort g), the simple aggregation's weights. att_beat_month_median_by_cohort is "
+            "θ(g) = mean over t of ATT(g, t) (the group aggregation's parts). "
+            "mean_beat_month_median_treated_post_min is the same average of the actual cell "
+            "medians (what the panel holds). For reference, pooled over all treated "
+            "post-period calls: att_median_total_min = median(actual) − "
+            "median(counterfactual), a different estimand (a quantile comparison of all "
+            "calls); att_mean_log_total = mean of log(actual) − log(counterfactual), what a "
             "regression of log total time on beat and month fixed effects and a "
             "treated-post indicator estimates.",
         ),
@@ -225,6 +253,64 @@ def make_truth(con: duckdb.DuckDBPyConnection, m, calls_info: dict, inc: dict, a
         "effects": effects,
         "calibration_realised": cal,
     }
+
+
+def beat_month_truth(p12: dict[str, np.ndarray], start_day: np.ndarray,
+                     cohort_label: list[str], cap_min: float = DEFAULT_CAP_MIN) -> dict:
+    """Truth of the Evaluation page's urgent-response estimand, from potential outcomes.
+
+    ``p12``: per call (public P1–2 with an arrival, in a treated beat, from the month of
+    its start on) ``y1``/``y0`` (minutes with/without the programme), ``beat`` (index),
+    ``month`` (index from the first month). As in the panel, a call counts in a cell when
+    its total is ≤ ``cap_min`` (actual cell: y1, counterfactual cell: y0).
+
+    τ(b, t) = median y1 − median y0 of the cell; ATT(g, t) = mean of τ over the beats of
+    cohort g (first treated month g) with calls in month t (the estimator's cell uses the
+    beats observed in t); overall = Σ ATT(g, t)·n_g / Σ n_g over the post cells, n_g = all
+    beats of cohort g (the simple aggregation's weight P(G = g)). The same weights applied
+    to the actual (counterfactual) cell medians give ``mean_actual``
+    (``mean_counterfactual``). ``by_cohort``: θ(g) = mean over t of ATT(g, t), keyed by
+    ``cohort_label`` of the cohort's beats.
+    """
+    out = {"att": None, "by_cohort": {}, "mean_actual": None, "mean_counterfactual": None,
+           "n_cells": 0, "n_group_time": 0}
+    cohort = np.where(start_day < P.N_DAYS, _month_index(np.minimum(start_day, P.N_DAYS - 1)), -1)
+    beat = p12["beat"].astype(np.int64)
+    key = beat * 10_000 + p12["month"]
+    order = np.argsort(key, kind="stable")
+    key, y1, y0 = key[order], p12["y1"][order], p12["y0"][order]
+    bounds = np.flatnonzero(np.diff(key)) + 1
+    cells: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for k, a, c in zip(np.split(key, bounds), np.split(y1, bounds), np.split(y0, bounds),
+                       strict=True):
+        if not len(k):
+            continue
+        a, c = a[a <= cap_min], c[c <= cap_min]
+        if not len(a) or not len(c):
+            # no actual call within the cap: the panel has no value here (an empty
+            # counterfactual cell alone would need a 24 h wait: never in practice)
+            continue
+        b, t = int(k[0] // 10_000), int(k[0] % 10_000)
+        cells.setdefault((int(cohort[b]), t), []).append((float(np.median(a)), float(np.median(c))))
+    if not cells:
+        return out
+    n_g = {g: int((cohort == g).sum()) for g, _ in cells}
+    num = num1 = num0 = den = 0.0
+    per_g: dict[int, list[float]] = {}
+    for (g, _t), vals in sorted(cells.items()):
+        v = np.array(vals)
+        att_gt = float(np.mean(v[:, 0] - v[:, 1]))
+        num += n_g[g] * att_gt
+        num1 += n_g[g] * float(np.mean(v[:, 0]))
+        num0 += n_g[g] * float(np.mean(v[:, 1]))
+        den += n_g[g]
+        per_g.setdefault(g, []).append(att_gt)
+    label = {g: "+".join(sorted({cohort_label[b] for b in np.flatnonzero(cohort == g)}))
+             for g in per_g}
+    out.update(att=num / den, mean_actual=num1 / den, mean_counterfactual=num0 / den,
+               by_cohort={label[g]: float(np.mean(v)) for g, v in sorted(per_g.items())},
+               n_cells=int(sum(len(v) for v in cells.values())), n_group_time=len(cells))
+    return out
 
 
 def _calibration(con: duckdb.DuckDBPyConnection) -> dict:
