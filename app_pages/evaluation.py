@@ -40,11 +40,8 @@ dates = Filters(start=flt.start, end=flt.end)
 
 @st.cache_data(show_spinner="Answering the programme's claims…")
 def _claims(_con, db_file: str, dates: Filters) -> list[dict]:
-    out = []
-    for r in ev.answer_claims(_con, filters=dates):
-        out.append({"key": r.claim.key, "question": r.claim.question, "metric": r.claim.metric,
-                    "verdict": r.verdict, "sentence": r.sentence, "note": r.claim.note})
-    return out
+    # Kept in the database until the data or the code changes (claims_cache).
+    return ev.claims_summary(_con, dates)
 
 
 @st.cache_data(show_spinner=False)

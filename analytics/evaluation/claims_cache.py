@@ -1,0 +1,115 @@
+"""The programme claims' answers, kept in the database until the data or the code changes.
+
+Answering the four claims (:func:`analytics.evaluation.claims.answer_claims`) builds four
+area × month panels over every call and incident: seconds on 10 million calls, on every
+first visit of the Evaluation page. The answers depend only on the data, the date range
+and this program's code, so they are stored in table ``claims_cache`` under
+
+- a **data version**: the latest import id, the row counts of ``calls``, ``incidents``
+  and ``call_facts``, and an order-independent hash of every row of ``deployments``,
+  ``call_types`` and ``areas`` (every change to the data goes through an import, which
+  adds an ``imports`` row, or edits one of those small tables; the counts catch a demo
+  build or a rebuilt derived table). Computed on every read: a few milliseconds.
+- a **code version**: a hash of the source of the ``analytics`` package, so an upgrade
+  (a changed estimator or definition) never shows answers an older version computed.
+
+A changed data or code version misses the store; the answers are computed and stored
+again, replacing the stale rows. Stored answers are plain text (verdict, sentence), never
+pickled objects. A read-only connection computes without storing.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from analytics.db import scalar
+from analytics.evaluation.claims import answer_claims
+from analytics.filters import Filters
+
+log = logging.getLogger(__name__)
+
+TABLE = "claims_cache"
+_DDL = (f"CREATE TABLE IF NOT EXISTS {TABLE} (code_version VARCHAR NOT NULL, "
+        "data_version VARCHAR NOT NULL, filters VARCHAR NOT NULL, payload VARCHAR NOT NULL, "
+        "computed_at TIMESTAMP NOT NULL DEFAULT now()::TIMESTAMP)")
+
+
+@functools.cache
+def code_version() -> str:
+    """sha256 of every ``analytics/**/*.py`` file (path and bytes), computed once."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):
+        h.update(str(p.relative_to(root)).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> str:
+    """A fingerprint of what the claims read (see the module docstring)."""
+    row = con.execute(
+        "SELECT (SELECT coalesce(max(import_id), 0) FROM imports), "
+        "(SELECT count(*) FROM calls), (SELECT count(*) FROM incidents), "
+        "(SELECT count(*) FROM call_facts), "
+        "(SELECT coalesce(sum(hash(d)), 0) FROM deployments d), "
+        "(SELECT coalesce(sum(hash(c)), 0) FROM call_types c), "
+        "(SELECT coalesce(sum(hash(a)), 0) FROM areas a)"
+    ).fetchall()[0]
+    return "-".join(str(v) for v in row)
+
+
+def _filters_key(filters: Filters) -> str:
+    return f"{filters.start}..{filters.end}"
+
+
+def claims_summary(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> list[dict[str, Any]]:
+    """The four claims as plain dicts (key, question, metric, verdict, sentence, note),
+    from the store when it is current.
+
+    Only the date range of ``filters`` applies (as in :func:`answer_claims` on the page).
+    """
+    dates = Filters(start=(filters or Filters()).start, end=(filters or Filters()).end)
+    code, data, fkey = code_version(), data_version(con), _filters_key(dates)
+    stored = _read(con, code, data, fkey)
+    if stored is not None:
+        return stored
+    out = [{"key": r.claim.key, "question": r.claim.question, "metric": r.claim.metric,
+            "verdict": r.verdict, "sentence": r.sentence, "note": r.claim.note}
+           for r in answer_claims(con, filters=dates)]
+    _write(con, code, data, fkey, out)
+    return out
+
+
+def _read(con: duckdb.DuckDBPyConnection, code: str, data: str, fkey: str) -> list[dict] | None:
+    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                       "AND schema_name = 'main'", [TABLE]):
+        return None
+    payload = scalar(con, f"SELECT payload FROM {TABLE} WHERE code_version = ? AND "
+                          "data_version = ? AND filters = ? LIMIT 1", [code, data, fkey])
+    return None if payload is None else json.loads(str(payload))
+
+
+def _write(con: duckdb.DuckDBPyConnection, code: str, data: str, fkey: str,
+           out: list[dict]) -> None:
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute(_DDL)
+        # Rows of other code or data versions can never be read again.
+        con.execute(f"DELETE FROM {TABLE} WHERE code_version <> ? OR data_version <> ? "
+                    "OR filters = ?", [code, data, fkey])
+        con.execute(f"INSERT INTO {TABLE} (code_version, data_version, filters, payload) "
+                    "VALUES (?, ?, ?, ?)", [code, data, fkey, json.dumps(out)])
+        con.execute("COMMIT")
+    except duckdb.Error as exc:  # read-only connection, or another session wrote first
+        log.info("claims not stored: %s", str(exc).splitlines()[0])
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
