@@ -39,3 +39,4 @@ page = st.navigation({
 state.ensure_database()
 state.sidebar_filters()
 page.run()
+state.warm_up()  # after the first page has rendered: heavy imports for the other pages

@@ -53,6 +53,30 @@ def _connection(path: str) -> Any:
     return con
 
 
+# Libraries only some pages use and that take seconds to import (statsmodels and scipy
+# behind the Evaluation page's estimators; the offline map library). Imported once per
+# server in the background after the first page view, so that the first visit to those
+# pages does not pay for it.
+WARM_MODULES = ("analytics.evaluation", "offlinefolium")
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Start (once per server process) a daemon thread that imports ``WARM_MODULES``."""
+    import importlib
+
+    def run() -> None:
+        for name in WARM_MODULES:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the page will import it again and report
+                log.exception("background import of %s failed", name)
+
+    t = threading.Thread(target=run, name="cso-warm-up", daemon=True)
+    t.start()
+    return t
+
+
 def ensure_database() -> None:
     """Build the demo city with a progress bar when no database exists yet."""
     path = db_path()
