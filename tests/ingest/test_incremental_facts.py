@@ -31,12 +31,18 @@ def _facts(con):
     return con.execute("SELECT * FROM call_facts ORDER BY call_id").fetchall()
 
 
+def _count_full_builds(monkeypatch) -> list[int]:
+    """Record every full rebuild of call_facts (which still runs)."""
+    full_builds: list[int] = []
+    real = facts.build_call_facts
+    monkeypatch.setattr(facts, "build_call_facts", lambda c: full_builds.append(1) or real(c))
+    return full_builds
+
+
 def test_incremental_refresh_matches_full_rebuild(con, tmp_path, monkeypatch):
     p = parse_preset(PRESET, where="test")
     import_file(con, "calls", write(tmp_path / "w1.csv", WEEK1), preset=p)
-    full_builds = []
-    real = facts.build_call_facts
-    monkeypatch.setattr(facts, "build_call_facts", lambda c: full_builds.append(1) or real(c))
+    full_builds = _count_full_builds(monkeypatch)
     # Incremental only pays when few calls change; here every call is in the file.
     monkeypatch.setattr(facts, "INCREMENTAL_MAX_SHARE", 10.0)
     r = import_file(con, "calls", write(tmp_path / "w2.csv", WEEK2), preset=p)
@@ -58,7 +64,7 @@ def test_incremental_refresh_matches_full_rebuild(con, tmp_path, monkeypatch):
     assert [r for r in slots if r[0] == "A3"] == [("A3", "sworn", 9, 50 / 60),
                                                   ("A3", "sworn", 10, 25 / 60)]
     assert [r for r in slots if r[0] == "A2"] == [("A2", "sworn", 11, 37 / 60)]
-    real(con)
+    facts.build_call_facts(con)
     from analytics import workload
 
     workload.build_derived(con)
@@ -87,9 +93,7 @@ def test_forced_reimport_of_unchanged_file_keeps_call_facts(con, tmp_path, monke
 def test_new_unit_forces_a_full_rebuild(con, tmp_path, monkeypatch):
     p = parse_preset(PRESET, where="test")
     import_file(con, "calls", write(tmp_path / "w1.csv", WEEK1), preset=p)
-    full_builds = []
-    real = facts.build_call_facts
-    monkeypatch.setattr(facts, "build_call_facts", lambda c: full_builds.append(1) or real(c))
+    full_builds = _count_full_builds(monkeypatch)
     import_file(con, "calls", write(tmp_path / "w3.csv", HEADER
                 + "A9,2024-02-01 08:00:00,2024-02-01 08:01:00,,,THEFT,CSO7\n"), preset=p)
     assert full_builds == [1]
