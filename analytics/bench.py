@@ -12,9 +12,7 @@ section 8 asks ≥ 500k rows/s at 10M calls.
 
 from __future__ import annotations
 
-import argparse
 import gc
-import json
 import logging
 import os
 import platform
@@ -240,71 +238,51 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
     return out
 
 
-def _cmd_bench_import(args: argparse.Namespace) -> int:
-    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="cso_bench_"))
+def report_lines(out: dict) -> list[str]:
+    """The figures of :func:`run_import_bench` as plain-language lines for the console."""
+    lines = [
+        f"calls: {out['n_calls']:,} ({out['csv_mb']:,} MB CSV, written in {out['write_csv_s']} s)",
+        f"importer: {out['import_s']} s = {out['import_rows_per_s']:,} rows/s "
+        f"(calls + assignments + units, validated; {out['rows_rejected']} rejected)",
+        f"  + derived call_facts: {out['derived_refresh_s']} s "
+        f"(import + derived = {out['import_plus_derived_rows_per_s']:,} rows/s)",
+    ]
+    if out["forced_reimport_s"] is not None:
+        lines.append(f"  forced re-import of the same file: {out['forced_reimport_s']} s, "
+                     f"{out['forced_reimport_unchanged']:,} rows already present")
+    lines.append(f"load average (1 min) {out['load_average_1m_at_start']} at start, "
+                 f"{out['load_average_1m_at_end']} at end, on {out['machine']}")
+    if "duckdb_ctas_rows_per_s" in out:
+        lines.append(f"DuckDB alone, CREATE TABLE AS SELECT * FROM read_csv (one table, no "
+                     f"checks): {out['duckdb_ctas_s']} s = {out['duckdb_ctas_rows_per_s']:,} "
+                     f"rows/s; importer / that: {out['ratio_import_vs_duckdb_ctas']}x")
+        lines.append(f"DuckDB alone, the same two tables the importer writes (calls + unit "
+                     f"rows): {out['duckdb_two_tables_s']} s = "
+                     f"{out['duckdb_two_tables_rows_per_s']:,} rows/s; importer / that: "
+                     f"{out['ratio_import_vs_duckdb_two_tables']}x")
+    if "pandas_rows_per_s" in out:
+        lines.append(f"pandas read_csv + DuckDB insert: {out['pandas_read_insert_s']} s = "
+                     f"{out['pandas_rows_per_s']:,} rows/s")
+        lines.append(f"ratio (importer speed / pandas speed): {out['ratio_import_vs_pandas']}x")
+    return lines
+
+
+def run_bench_command(calls: int, workdir: Path | None, *, keep: bool, baseline: bool,
+                      reimport: bool, csv: Path | None) -> dict:
+    """``bench import`` without the console: run in ``workdir`` (default a new temporary
+    folder) and remove the generated files unless ``keep`` (a given ``csv`` is kept)."""
+    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="cso_bench_"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        out = run_import_bench(args.calls, work, baseline=not args.no_baseline,
-                               reimport=not args.no_reimport, csv=args.csv)
+        return run_import_bench(calls, work, baseline=baseline, reimport=reimport, csv=csv)
     finally:
-        if not args.keep:
-            keep_csv = Path(args.csv).resolve() if args.csv else None
+        if not keep:
+            keep_csv = Path(csv).resolve() if csv else None
             for p in work.glob("bench_*"):
                 if p.resolve() != keep_csv:
                     p.unlink(missing_ok=True)
             for p in work.glob("bench_*.wal"):
                 p.unlink(missing_ok=True)
-    print(f"calls: {out['n_calls']:,} ({out['csv_mb']:,} MB CSV, written in {out['write_csv_s']} s)")
-    print(f"importer: {out['import_s']} s = {out['import_rows_per_s']:,} rows/s "
-          f"(calls + assignments + units, validated; {out['rows_rejected']} rejected)")
-    print(f"  + derived call_facts: {out['derived_refresh_s']} s "
-          f"(import + derived = {out['import_plus_derived_rows_per_s']:,} rows/s)")
-    if out["forced_reimport_s"] is not None:
-        print(f"  forced re-import of the same file: {out['forced_reimport_s']} s, "
-              f"{out['forced_reimport_unchanged']:,} rows already present")
-    print(f"load average (1 min) {out['load_average_1m_at_start']} at start, "
-          f"{out['load_average_1m_at_end']} at end, on {out['machine']}")
-    if "duckdb_ctas_rows_per_s" in out:
-        print(f"DuckDB alone, CREATE TABLE AS SELECT * FROM read_csv (one table, no checks): "
-              f"{out['duckdb_ctas_s']} s = {out['duckdb_ctas_rows_per_s']:,} rows/s; "
-              f"importer / that: {out['ratio_import_vs_duckdb_ctas']}x")
-        print(f"DuckDB alone, the same two tables the importer writes (calls + unit rows): "
-              f"{out['duckdb_two_tables_s']} s = {out['duckdb_two_tables_rows_per_s']:,} rows/s; "
-              f"importer / that: {out['ratio_import_vs_duckdb_two_tables']}x")
-    if "pandas_rows_per_s" in out:
-        print(f"pandas read_csv + DuckDB insert: {out['pandas_read_insert_s']} s = "
-              f"{out['pandas_rows_per_s']:,} rows/s")
-        print(f"ratio (importer speed / pandas speed): {out['ratio_import_vs_pandas']}x")
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
-        print(f"figures written to {args.json}")
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``bench`` (with ``import``) to the main CLI."""
-    from analytics.cli import _positive_int
-
-    b = subparsers.add_parser("bench", help="benchmarks (import speed)")
-    bsub = b.add_subparsers(dest="bench_command", required=True)
-    i = bsub.add_parser("import", help="time the importer against a pandas baseline")
-    i.add_argument("--calls", type=_positive_int, default=1_000_000,
-                   help="number of demo calls to write and import (default 1,000,000)")
-    i.add_argument("--json", type=Path, help="write the figures to this JSON file")
-    i.add_argument("--workdir", type=Path, help="folder for the CSV and databases (default temp)")
-    i.add_argument("--keep", action="store_true", help="keep the generated CSV and databases")
-    i.add_argument("--csv", type=Path,
-                   help="import this file (written earlier with the same --calls) instead of "
-                        "writing a new one")
-    i.add_argument("--no-baseline", action="store_true",
-                   help="skip the baselines (DuckDB CREATE TABLE AS and pandas)")
-    i.add_argument("--no-reimport", action="store_true",
-                   help="skip the forced re-import of the same file")
-    i.set_defaults(func=_cmd_bench_import)
-    a = bsub.add_parser("all", help="every benchmark this checkout has (import at 1M calls)")
-    a.add_argument("--json", type=Path, help="write the import figures to this JSON file")
-    a.set_defaults(func=_cmd_bench_import, calls=1_000_000, workdir=None, keep=False,
-                   no_baseline=False, no_reimport=False, csv=None)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -122,13 +122,52 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
     i.set_defaults(func=_cmd_info)
 
-    # Feature modules add their own sub-commands.
-    from analytics.bench import register as register_bench
+    # The importer adds its own sub-command.
     from analytics.ingest.cli import register as register_import
 
     register_import(sub)
-    register_bench(sub)
+    _register_bench(sub)
     return p
+
+
+def _cmd_bench_import(args: argparse.Namespace) -> int:
+    from analytics import bench
+
+    out = bench.run_bench_command(args.calls, args.workdir, keep=args.keep,
+                                  baseline=not args.no_baseline,
+                                  reimport=not args.no_reimport, csv=args.csv)
+    for line in bench.report_lines(out):
+        print(line)
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+        print(f"figures written to {args.json}")
+    return 0
+
+
+def _register_bench(sub: argparse._SubParsersAction) -> None:
+    """``bench import`` and ``bench all`` (see :mod:`analytics.bench`)."""
+    b = sub.add_parser("bench", help="benchmarks (import speed)")
+    bsub = b.add_subparsers(dest="bench_command", required=True)
+    i = bsub.add_parser("import", help="time the importer against a pandas baseline")
+    i.add_argument("--calls", type=_positive_int, default=1_000_000,
+                   help="number of demo calls to write and import (default 1,000,000)")
+    i.add_argument("--json", type=Path, help="write the figures to this JSON file")
+    i.add_argument("--workdir", type=Path, help="folder for the CSV and databases (default temp)")
+    i.add_argument("--keep", action="store_true", help="keep the generated CSV and databases")
+    i.add_argument("--csv", type=Path,
+                   help="import this file (written earlier with the same --calls) instead of "
+                        "writing a new one")
+    i.add_argument("--no-baseline", action="store_true",
+                   help="skip the baselines (DuckDB CREATE TABLE AS and pandas)")
+    i.add_argument("--no-reimport", action="store_true",
+                   help="skip the forced re-import of the same file")
+    i.set_defaults(func=_cmd_bench_import)
+    a = bsub.add_parser("all", help="every benchmark this checkout has (import at 1M calls)")
+    a.add_argument("--json", type=Path, help="write the import figures to this JSON file")
+    a.set_defaults(func=_cmd_bench_import, calls=1_000_000, workdir=None, keep=False,
+                   no_baseline=False, no_reimport=False, csv=None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
