@@ -35,7 +35,7 @@ from analytics.filters import Filters
 
 log = logging.getLogger(__name__)
 
-TABLE = "claims_cache"
+TABLE = "claims_cache"  # the only identifier put into this module's SQL text; values are bound
 _DDL = (f"CREATE TABLE IF NOT EXISTS {TABLE} (code_version VARCHAR NOT NULL, "
         "data_version VARCHAR NOT NULL, filters VARCHAR NOT NULL, payload VARCHAR NOT NULL, "
         "computed_at TIMESTAMP NOT NULL DEFAULT now()::TIMESTAMP)")
