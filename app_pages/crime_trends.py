@@ -17,6 +17,8 @@ from ui import components, state
 log = logging.getLogger(__name__)
 
 st.title("📈 Crime trends")
+if state.empty_database_notice():  # an `init` database before its first import
+    st.stop()
 
 backend = state.get_backend()
 filters = state.current_filters()

@@ -25,6 +25,8 @@ RECOMMENDED = "recommended"
 VERDICT_ICON = {"supported": "✅", "not shown": "❔", "contradicted": "❌", "no data": "⚠️"}
 
 st.title("🔬 Evaluation")
+if state.empty_database_notice():  # an `init` database before its first import
+    st.stop()
 st.caption(
     "Did the CSO deployment work? Each answer compares areas with CSOs against areas "
     "without them (yet), before and after the start, with a 95 % confidence interval and "

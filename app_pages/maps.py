@@ -26,6 +26,8 @@ LAYERS = {
 }
 
 st.title("🗺️ Maps")
+if state.empty_database_notice():  # an `init` database before its first import
+    st.stop()
 
 con = state.get_con()
 filters = state.current_filters()

@@ -8,6 +8,8 @@ from analytics import overview
 from ui import components, state
 
 st.title("🚓 CSO programme overview")
+if state.empty_database_notice():  # an `init` database before its first import
+    st.stop()
 
 backend = state.get_backend()
 filters = state.current_filters()

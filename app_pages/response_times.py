@@ -15,6 +15,8 @@ from ui import components, state
 log = logging.getLogger(__name__)
 
 st.title("⏱️ Response times")
+if state.empty_database_notice():  # an `init` database before its first import
+    st.stop()
 
 backend = state.get_backend()
 filters = state.current_filters()

@@ -16,6 +16,8 @@ from ui import components, state
 log = logging.getLogger(__name__)
 
 st.title("👥 Workload & offload")
+if state.empty_database_notice():  # an `init` database before its first import
+    st.stop()
 
 backend = state.get_backend()
 filters = state.current_filters()
