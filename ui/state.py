@@ -183,13 +183,16 @@ def get_backend() -> Any:
 
 def data_changed() -> None:
     """Call after an import: drop cached query results and the cached filter options."""
-    st.cache_data.clear()
+    from ui import cache
+
+    cache.clear()
 
 
-@st.cache_data(show_spinner=False)
-def filter_options(_backend: Any, db_file: str) -> catalog.FilterOptions:
-    """Sidebar choices, cached per database file."""
-    return catalog.filter_options(_backend)
+def filter_options(backend: Any) -> catalog.FilterOptions:
+    """Sidebar choices, cached per database file (``ui.cache``)."""
+    from ui.cache import cached
+
+    return cached(catalog.filter_options, backend)
 
 
 def current_filters() -> Filters:
@@ -215,7 +218,7 @@ def _init_from_query_params(opts: catalog.FilterOptions) -> None:
 def sidebar_filters() -> Filters:
     """Render the global filters in the sidebar, mirror them into the URL, return them."""
     backend = get_backend()
-    opts = filter_options(backend, str(db_path()))
+    opts = filter_options(backend)
     if not st.session_state.get(KEY_FILTERS_INIT):
         _init_from_query_params(opts)
     with st.sidebar:
