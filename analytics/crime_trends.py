@@ -33,6 +33,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from analytics.core import incidents as core_incidents
 from analytics.errors import InsufficientDataError, OptionError
 from analytics.filters import Filters
 from analytics.overview import SMALL_COUNT, poisson_z
@@ -66,7 +67,7 @@ def incidents(backend: Any, filters: Filters, categories: tuple[str, ...] = ()) 
     """Dated incidents (``when``, ``day``, ``month``, ``category``) with the date and area
     filters applied; ``categories`` restricts offense categories (empty = all)."""
     inc = backend.table("incidents")
-    when = ibis.coalesce(inc.occurred_at, inc.reported_at)
+    when = core_incidents.dated_at(inc)  # occurrence, else report (the dating rule)
     inc = inc.mutate(
         when=when,
         day=when.date(),

@@ -54,7 +54,8 @@ from typing import Any, Literal
 import ibis
 import pandas as pd
 
-from analytics import db, response_times
+from analytics import db
+from analytics.core import calls as core_calls
 from analytics.errors import InsufficientDataError, OptionError, check_option
 from analytics.filters import Filters
 from analytics.workload import MetricTable, _df, _num, _sql, beat_treatment, programme_start
@@ -741,8 +742,8 @@ def kpi_values(backend: Any, filters: Filters) -> dict[str, float | None]:
     s = offload_summary(backend, filters)
     t = public_calls(backend, filters)
     weeks, _ = _period_weeks(t, filters)
-    p1 = response_times.valid_calls(
-        response_times.facts(backend, filters).filter(lambda x: x.priority == 1))
+    p1 = core_calls.valid_calls(
+        core_calls.calls(backend, filters).filter(lambda x: x.priority == 1))
     q = p1.aggregate(med=p1.total_s.median(), p90=p1.total_s.quantile(0.9)).to_pandas()
     med, p90 = _num(q["med"].iloc[0]), _num(q["p90"].iloc[0])
 

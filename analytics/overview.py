@@ -25,10 +25,10 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-import ibis
 import pandas as pd
 
-from analytics import response_times
+from analytics.core import calls as core_calls
+from analytics.core import incidents as core_incidents
 from analytics.filters import Filters
 from analytics.numbers import as_float
 
@@ -103,14 +103,14 @@ def _scalar(expr: Any) -> float | None:
 
 
 def _call_values(backend: Any, f: Filters) -> dict[str, float | None]:
-    t = response_times.facts(backend, f)
+    t = core_calls.calls(backend, f)
     calls = _scalar(t.count())
     public = t.filter(~t.self_initiated)
     eligible = public.filter(public.eligible)
     n_eligible = _scalar(eligible.count()) or 0.0
     n_cso = _scalar(eligible.filter(eligible.cso_primary).count()) or 0.0
     share = (n_cso / n_eligible * 100.0) if n_eligible else None
-    p1 = response_times.valid_calls(t.filter(t.priority == 1))
+    p1 = core_calls.valid_calls(t.filter(t.priority == 1))
     p1_median = _scalar(p1.total_s.median())
     return {
         "calls": calls,
@@ -120,9 +120,7 @@ def _call_values(backend: Any, f: Filters) -> dict[str, float | None]:
 
 
 def _crime_count(backend: Any, f: Filters) -> float:
-    inc = backend.table("incidents")
-    inc = inc.mutate(when=ibis.coalesce(inc.occurred_at, inc.reported_at))
-    inc = f.apply(inc, time_col="when", priority_col=None, category_col=None)
+    inc = core_incidents.incidents(backend, f)
     return _scalar(inc.count()) or 0.0
 
 
@@ -161,7 +159,8 @@ def overview_kpis(backend: Any, filters: Filters, data_max: dt.date | None) -> t
             "calls; officer-initiated, missing-arrival, out-of-order and >24 h calls "
             "excluded.", "absolute", **target("p1_median")),
         Kpi("crimes", "Crime incidents", crime_now, crime_before, "incidents", "lower",
-            "Crime reports (RMS) by occurrence date; not calls for service.", "percent",
+            "Crime reports (RMS) by occurrence date (report date where occurrence is "
+            "missing); not calls for service.", "percent",
             z=poisson_z(crime_now, crime_before)),
     ]
     return period, kpis
@@ -176,20 +175,18 @@ def by_district(backend: Any, filters: Filters, period: Period) -> pd.DataFrame:
     """
     now = replace(filters, start=period.start, end=period.end)
     before = replace(filters, start=period.prev_start, end=period.prev_end)
-    t = response_times.facts(backend, now)
+    t = core_calls.calls(backend, now)
     public_eligible = t.filter(~t.self_initiated & t.eligible)
     calls = t.group_by("district").aggregate(calls=t.count()).to_pandas()
     share = public_eligible.group_by("district").aggregate(
         eligible=public_eligible.count(),
         cso=public_eligible.cso_primary.sum(),
     ).to_pandas()
-    p1 = response_times.valid_calls(t.filter(t.priority == 1))
+    p1 = core_calls.valid_calls(t.filter(t.priority == 1))
     p1m = p1.group_by("district").aggregate(p1_median_s=p1.total_s.median()).to_pandas()
 
     def crimes(f: Filters, name: str) -> pd.DataFrame:
-        inc = backend.table("incidents")
-        inc = inc.mutate(when=ibis.coalesce(inc.occurred_at, inc.reported_at))
-        inc = f.apply(inc, time_col="when", priority_col=None, category_col=None)
+        inc = core_incidents.incidents(backend, f)
         return inc.group_by("district").aggregate(**{name: inc.count()}).to_pandas()
 
     out = calls

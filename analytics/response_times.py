@@ -5,12 +5,12 @@ Per call, public-initiated calls only (``self_initiated`` false):
 - queue = received → first dispatched; travel = first dispatched → first arrived;
   total = received → first arrived, where "first" is the minimum over *all* units (not the
   primary's). Precomputed in ``call_facts`` (``queue_s``, ``travel_s``, ``total_s``).
-- sworn total = received → first *sworn* unit on scene (``sworn_total_s``), computed over
-  the kept calls that had a sworn unit on scene, with a non-negative time within the cap.
-- Exclusions, applied in this order and each counted (a call is counted at the first
-  step that excludes it): officer-initiated; no valid arrival (no dispatch or no arrival
-  time); out-of-order or negative segment (queue < 0 or travel < 0); total above the cap
-  (default 24 h, configurable).
+- sworn total = received → first *sworn* unit on scene (``sworn_total_s``).
+- The validity rule and its cap live in :mod:`analytics.core.calls`: **each segment is
+  judged on its own** — a call counts for a segment whenever that segment's endpoints
+  exist, are in order and are within the cap (default 24 h, configurable), so a call with
+  no dispatch time still has a total. Exclusions are counted per segment, in step order:
+  officer-initiated; missing time; out of order (negative segment); above the cap.
 - Figures are the median and the 90th percentile in minutes (``quantile_cont``: linear
   interpolation between order statistics), always split by priority. Segment
   percentiles are never added together.
@@ -38,11 +38,20 @@ from typing import Any, Literal
 import ibis
 import pandas as pd
 
-from analytics.errors import OptionError, check_option
+from analytics.core import calls as core_calls
+from analytics.core import treatment
+from analytics.core.calls import (
+    EXCLUSION_KEYS,
+    EXCLUSION_LABELS,
+    RESPONSE_CAP_MIN,
+    SEGMENTS,
+    Segment,
+    check_cap,
+)
+from analytics.core.options import check, choices
+from analytics.errors import OptionError
 from analytics.filters import Filters
 
-Segment = Literal["queue", "travel", "total", "sworn_total"]
-SEGMENTS: tuple[Segment, ...] = ("queue", "travel", "total", "sworn_total")
 SEGMENT_LABELS: dict[str, str] = {
     "queue": "Queue (received → first dispatch)",
     "travel": "Travel (first dispatch → first on scene)",
@@ -50,18 +59,14 @@ SEGMENT_LABELS: dict[str, str] = {
     "sworn_total": "Sworn total (received → first sworn unit on scene)",
 }
 Grain = Literal["week", "month"]
-GRAINS: tuple[Grain, ...] = ("week", "month")
+GRAINS: tuple[Grain, ...] = choices(Grain)
 Split = Literal["none", "treatment", "responder"]
-SPLITS: tuple[Split, ...] = ("none", "treatment", "responder")
-DEFAULT_CAP_MIN = 24 * 60.0
+SPLITS: tuple[Split, ...] = choices(Split)
+DEFAULT_CAP_MIN = RESPONSE_CAP_MIN
 
-EXCLUSION_STEPS = (
-    ("officer_initiated", "Officer-initiated (no public wait)"),
-    ("no_arrival", "No valid dispatch or arrival time"),
-    ("out_of_order", "Out-of-order or negative segment"),
-    ("above_cap", "Total above the cap"),
-)
-EXCLUSION_KEYS: tuple[str, ...] = tuple(k for k, _ in EXCLUSION_STEPS)
+#: The kept-call count column of each segment in a figures table.
+KEPT_COLUMN: dict[str, str] = {"total": "calls", "queue": "calls_queue",
+                               "travel": "calls_travel", "sworn_total": "calls_sworn_on_scene"}
 
 TREATMENT_GROUPS = ("treated", "not_yet_treated", "comparison")
 AREA_PHASE_LABELS = {
@@ -93,58 +98,44 @@ class ResponseTable:
 
 
 def facts(backend: Any, filters: Filters) -> ibis.Table:
-    """``call_facts`` with the global filters applied."""
-    return filters.apply(backend.table("call_facts"))
+    """``call_facts`` with the global filters applied (:func:`analytics.core.calls.calls`)."""
+    return core_calls.calls(backend, filters)
 
 
-def _exclusion_reason(t: ibis.Table, cap_min: float) -> ibis.Value:
-    cap_s = cap_min * 60.0
-    return (
-        ibis.cases(
-            (t.self_initiated, "officer_initiated"),
-            (t.first_dispatched_at.isnull() | t.first_arrived_at.isnull(), "no_arrival"),
-            ((t.queue_s < 0) | (t.travel_s < 0), "out_of_order"),
-            (t.total_s > cap_s, "above_cap"),
-            else_="kept",
-        )
-    )
+def with_exclusion_reason(t: ibis.Table, cap_min: float = DEFAULT_CAP_MIN,
+                          segments: tuple[Segment, ...] = ("total",)) -> ibis.Table:
+    """Add ``x_<segment>`` = the first exclusion step that applies for that segment, or
+    ``"kept"`` (the rule of :func:`analytics.core.calls.exclusion_step`)."""
+    check_cap(cap_min)
+    return t.mutate(**{f"x_{s}": core_calls.exclusion_step(t, s, cap_min) for s in segments})
 
 
-def _check_cap(cap_min: float) -> None:
-    if not cap_min > 0:
-        raise OptionError(f"response-time cap must be above 0 minutes; got {cap_min}")
-
-
-def with_exclusion_reason(t: ibis.Table, cap_min: float = DEFAULT_CAP_MIN) -> ibis.Table:
-    """Add a column ``exclusion`` = the first exclusion step that applies, or ``"kept"``."""
-    _check_cap(cap_min)
-    return t.mutate(exclusion=_exclusion_reason(t, cap_min))
-
-
-def valid_calls(t: ibis.Table, cap_min: float = DEFAULT_CAP_MIN) -> ibis.Table:
-    """Calls that survive every exclusion step."""
-    return with_exclusion_reason(t, cap_min).filter(lambda x: x.exclusion == "kept")
-
-
-def _long_exclusions(counts: dict[str, int]) -> pd.DataFrame:
-    rows = [(k, label, int(counts.get(k, 0))) for k, label in EXCLUSION_STEPS]
-    rows.append(("kept", "Kept for response-time figures", int(counts.get("kept", 0))))
+def _long_exclusions(counts: dict[str, dict[str, int]]) -> pd.DataFrame:
+    """Step-by-step table: ``calls``/``share`` for the total, one column per other segment."""
+    total = counts.get("total", {})
+    rows = [(k, EXCLUSION_LABELS[k], int(total.get(k, 0))) for k in EXCLUSION_KEYS]
+    rows.append(("kept", "Kept for response-time figures", int(total.get("kept", 0))))
     df = pd.DataFrame(rows, columns=["step", "label", "calls"])
-    total = df["calls"].sum()
-    df["share"] = df["calls"] / total if total else 0.0
+    n = df["calls"].sum()
+    df["share"] = df["calls"] / n if n else 0.0
+    for seg, c in counts.items():
+        if seg != "total":
+            df[seg] = [int(c.get(k, 0)) for k in (*EXCLUSION_KEYS, "kept")]
     return df
 
 
 def exclusion_counts(
-    backend: Any, filters: Filters, cap_min: float = DEFAULT_CAP_MIN
+    backend: Any, filters: Filters, cap_min: float = DEFAULT_CAP_MIN,
+    segment: Segment = "total",
 ) -> pd.DataFrame:
-    """Counts per exclusion step (and kept), in step order, with the share of all calls.
-
-    Columns: ``step``, ``label``, ``calls``, ``share``. ``calls`` sums to the filtered total.
-    """
-    t = with_exclusion_reason(facts(backend, filters), cap_min)
-    got = t.group_by("exclusion").aggregate(calls=t.count()).to_pandas()
-    return _long_exclusions(dict(zip(got["exclusion"], got["calls"], strict=True)))
+    """Counts per exclusion step (and kept) of one segment, in step order, with the share
+    of all calls. Columns: ``step``, ``label``, ``calls``, ``share``; ``calls`` sums to the
+    filtered total."""
+    check("segment", segment, Segment)
+    t = with_exclusion_reason(facts(backend, filters), cap_min, (segment,))
+    col = t[f"x_{segment}"]
+    got = _execute(backend, t.group_by(step=col).aggregate(calls=t.count()))[0]
+    return _long_exclusions({"total": dict(zip(got["step"], got["calls"], strict=True))})
 
 
 # -- the one grouped query behind every figure ---------------------------------------------
@@ -153,23 +144,26 @@ def exclusion_counts(
 def _summary_expr(
     t: ibis.Table, by: tuple[str, ...], segments: tuple[Segment, ...], cap_min: float
 ) -> ibis.Table:
-    """Group ``t`` (already carrying ``exclusion``) by ``by``: counts and median/P90."""
-    cap_s = cap_min * 60.0
-    kept = t.exclusion == "kept"
-    aggs: dict[str, Any] = {"calls_total": t.count()}
-    for key in EXCLUSION_KEYS:
-        aggs[key] = t.count(where=t.exclusion == key)
-    aggs["calls"] = t.count(where=kept)
-    sworn_ok = kept & t.sworn_total_s.notnull() & (t.sworn_total_s >= 0) & (
-        t.sworn_total_s <= cap_s
-    )
-    if "sworn_total" in segments:
-        aggs["calls_sworn_on_scene"] = t.count(where=sworn_ok)
+    """Group ``t`` by ``by``: per-segment exclusion counts and median/P90.
+
+    The total's exclusion counts are the unprefixed columns (``no_arrival``, …,
+    ``calls``); every other segment's are ``<step>__<segment>`` (folded into the
+    exclusions table by :func:`_run`) and its kept count is ``KEPT_COLUMN[segment]``.
+    """
+    counted: tuple[Segment, ...] = tuple(dict.fromkeys(("total", *segments)))
+    t = with_exclusion_reason(t, cap_min, counted)
+    aggs: dict[str, Any] = {"calls_total": t.count(),
+                            "officer_initiated": t.count(where=t.self_initiated)}
+    for s in counted:
+        step = t[f"x_{s}"]
+        suffix = "" if s == "total" else f"__{s}"
+        for key in EXCLUSION_KEYS[1:]:
+            aggs[f"{key}{suffix}"] = t.count(where=step == key)
+        aggs[KEPT_COLUMN[s]] = t.count(where=step == "kept")
     for s in segments:
         col = t[f"{s}_s"] / 60.0
-        where = sworn_ok if s == "sworn_total" else kept
         # one sort per segment gives both percentiles: quantile_cont(x, [0.5, 0.9])
-        aggs[f"q_{s}_min"] = col.quantile([0.5, 0.9], where=where)
+        aggs[f"q_{s}_min"] = col.quantile([0.5, 0.9], where=t[f"x_{s}"] == "kept")
     return t.group_by(list(by)).aggregate(**aggs).order_by(list(by))
 
 
@@ -190,8 +184,8 @@ def _split_quantiles(df: pd.DataFrame) -> pd.DataFrame:
         df[f"p90_{seg}_min"] = pd.to_numeric(pd.Series([p[1] for p in pairs],
                                                        dtype="float64", index=df.index))
         df = df.drop(columns=c)
-    for c in ("calls_total", *EXCLUSION_KEYS, "calls", "calls_sworn_on_scene"):
-        if c in df.columns:
+    for c in df.columns:
+        if c in ("calls_total", *KEPT_COLUMN.values()) or c.split("__")[0] in EXCLUSION_KEYS:
             df[c] = df[c].astype("int64")
     if "priority" in df.columns:
         df["priority"] = df["priority"].astype("Int64")
@@ -201,8 +195,16 @@ def _split_quantiles(df: pd.DataFrame) -> pd.DataFrame:
 def _run(backend: Any, expr: ibis.Table) -> ResponseTable:
     figures, sql = _execute(backend, expr)
     figures = _split_quantiles(figures)
-    counts = {k: int(figures[k].sum()) for k in (*EXCLUSION_KEYS, "calls")}
-    counts["kept"] = counts.pop("calls")
+    counts: dict[str, dict[str, int]] = {}
+    for seg, kept_col in KEPT_COLUMN.items():
+        if kept_col not in figures.columns:
+            continue
+        suffix = "" if seg == "total" else f"__{seg}"
+        c = {k: int(figures[f"{k}{suffix}"].sum()) for k in EXCLUSION_KEYS[1:]}
+        c["officer_initiated"] = int(figures["officer_initiated"].sum())
+        c["kept"] = int(figures[kept_col].sum())
+        counts[seg] = c
+    figures = figures.drop(columns=[c for c in figures.columns if "__" in c])
     return ResponseTable(figures=figures, exclusions=_long_exclusions(counts), sql=sql)
 
 
@@ -210,7 +212,7 @@ def _check_segments(segments: tuple[Segment, ...]) -> None:
     if not segments:
         raise OptionError("choose at least one response-time segment")
     for s in segments:
-        check_option("segment", s, SEGMENTS)
+        check("segment", s, Segment)
 
 
 def response_summary(
@@ -239,22 +241,11 @@ def response_summary(
     if "priority" not in by:
         raise OptionError("response times are always split by priority: include 'priority' in by")
     _check_segments(segments)
-    t = with_exclusion_reason(facts(backend, filters), cap_min)
-    return _run(backend, _summary_expr(t, by, segments, cap_min))
+    check_cap(cap_min)
+    return _run(backend, _summary_expr(facts(backend, filters), by, segments, cap_min))
 
 
 # -- treated vs comparison areas -----------------------------------------------------------
-
-
-def _deployment_starts(backend: Any) -> ibis.Table:
-    """First start (and last end, NULL when open-ended) per deployed area id."""
-    d = backend.table("deployments")
-    return d.group_by("area_id").aggregate(
-        dep_start=d.start_date.min(),
-        # an open-ended deployment (end_date NULL) keeps the area treated
-        dep_end=ibis.cases((d.end_date.isnull().any(), ibis.null("date")),
-                           else_=d.end_date.max()),
-    )
 
 
 def _as_of_date(backend: Any, filters: Filters, as_of: dt.date | None) -> dt.date | None:
@@ -270,45 +261,9 @@ def _as_of_date(backend: Any, filters: Filters, as_of: dt.date | None) -> dt.dat
 
 
 def with_treatment(t: ibis.Table, backend: Any, as_of: dt.date | None) -> ibis.Table:
-    """Add ``deployment_start``, ``treatment_group`` and ``phase`` to a call-level table.
-
-    A call's beat is covered by a deployment of the beat itself or of its district (the
-    earlier start wins). ``treatment_group``: ``treated`` (start ≤ ``as_of``),
-    ``not_yet_treated`` (start later) or ``comparison`` (never deployed). ``phase``:
-    ``before`` / ``during`` / ``ended`` relative to the covering deployment's own dates
-    (``never`` for comparison beats).
-    """
-    starts = _deployment_starts(backend)
-    by_beat = starts.select(b_area=starts.area_id, b_start=starts.dep_start, b_end=starts.dep_end)
-    by_dist = starts.select(d_area=starts.area_id, d_start=starts.dep_start, d_end=starts.dep_end)
-    j = t.left_join(by_beat, t.beat == by_beat.b_area).left_join(
-        by_dist, t.district == by_dist.d_area
-    )
-    j = j.drop("b_area", "d_area")
-    start = ibis.least(j.b_start, j.d_start)  # DuckDB LEAST skips NULLs
-    # End of the covering deployment: open-ended if either covering deployment is.
-    end = ibis.cases(
-        ((j.b_start.notnull() & j.b_end.isnull()) | (j.d_start.notnull() & j.d_end.isnull()),
-         ibis.null("date")),
-        else_=ibis.greatest(j.b_end, j.d_end),
-    )
-    if as_of is None:
-        group = ibis.cases((start.isnull(), "comparison"), else_="treated")
-    else:
-        group = ibis.cases(
-            (start.isnull(), "comparison"),
-            (start <= ibis.literal(as_of), "treated"),
-            else_="not_yet_treated",
-        )
-    phase = ibis.cases(
-        (start.isnull(), "never"),
-        (j.day < start, "before"),
-        (end.notnull() & (j.day > end), "ended"),
-        else_="during",
-    )
-    return j.mutate(deployment_start=start, treatment_group=group, phase=phase).drop(
-        "b_start", "b_end", "d_start", "d_end"
-    )
+    """Add ``deployment_start``, ``treatment_group`` and ``phase`` to a call-level table
+    (the treatment views of :func:`analytics.core.treatment.with_treatment`)."""
+    return treatment.with_treatment(t, backend, as_of).drop("deployment_end", "deployed")
 
 
 def area_groups(backend: Any, as_of: dt.date | None = None) -> pd.DataFrame:
@@ -318,17 +273,7 @@ def area_groups(backend: Any, as_of: dt.date | None = None) -> pd.DataFrame:
     ``district``, ``deployment_start`` (NaT when never deployed), ``treatment_group``.
     With ``as_of`` None every ever-deployed beat counts as treated.
     """
-    a = backend.table("areas")
-    f = backend.table("call_facts")
-    from_areas = a.filter(a.level == "beat").select(
-        beat=a.area_id.cast("string"), district=a.parent_id.cast("string")
-    )
-    from_calls = f.filter(f.beat.notnull()).select(
-        beat=f.beat.cast("string"), district=f.district.cast("string")
-    ).distinct()
-    beats = from_areas.union(from_calls).group_by("beat").aggregate(
-        district=lambda x: x.district.max()
-    )
+    beats = treatment.beat_districts(backend)
     beats = beats.mutate(day=ibis.literal(as_of or dt.date(1900, 1, 1)))
     g = with_treatment(beats, backend, as_of).select(
         "beat", "district", "deployment_start", "treatment_group"
@@ -353,7 +298,8 @@ def treated_vs_comparison(
     """
     _check_segments(segments)
     as_of = _as_of_date(backend, filters, as_of)
-    t = with_exclusion_reason(with_treatment(facts(backend, filters), backend, as_of), cap_min)
+    check_cap(cap_min)
+    t = with_treatment(facts(backend, filters), backend, as_of)
     by = ("treatment_group", "phase", "priority") if by_phase else ("treatment_group", "priority")
     return _run(backend, _summary_expr(t, by, segments, cap_min))
 
@@ -379,7 +325,8 @@ def responder_summary(
     unit (for CSO calls: the sworn backup, when one came).
     """
     _check_segments(segments)
-    t = with_exclusion_reason(_with_responder(facts(backend, filters)), cap_min)
+    check_cap(cap_min)
+    t = _with_responder(facts(backend, filters))
     return _run(backend, _summary_expr(t, ("responder", "priority"), segments, cap_min))
 
 
@@ -401,8 +348,9 @@ def response_trend(
     ``split`` adds ``treatment_group`` (see :func:`with_treatment`) or ``responder``.
     Weeks start on Monday. Each row carries its own exclusion counts.
     """
-    check_option("grain", grain, GRAINS)
-    check_option("split", split, SPLITS)
+    check("grain", grain, Grain)
+    check("split", split, Split)
+    check_cap(cap_min)
     _check_segments(segments)
     t = facts(backend, filters)
     by: tuple[str, ...] = ("period", "priority")
@@ -412,7 +360,7 @@ def response_trend(
     elif split == "responder":
         t = _with_responder(t)
         by = ("responder", "period", "priority")
-    t = with_exclusion_reason(t.mutate(period=t[grain]), cap_min)
+    t = t.mutate(period=t[grain])
     return _run(backend, _summary_expr(t, by, segments, cap_min))
 
 
@@ -436,8 +384,8 @@ def response_distribution(
     ``bin_end_min``, ``overflow``, ``calls``, ``share`` (of the priority's kept calls) and
     ``cum_share`` (the ECDF at ``bin_end_min``).
     """
-    check_option("segment", segment, SEGMENTS)
-    _check_cap(cap_min)
+    check("segment", segment, Segment)
+    check_cap(cap_min)
     if not bin_min > 0:
         raise OptionError(f"histogram bin width must be above 0 minutes; got {bin_min}")
     if max_min is None:
@@ -445,14 +393,11 @@ def response_distribution(
     if not max_min > 0:
         raise OptionError(f"histogram range must be above 0 minutes; got {max_min}")
     n_bins = int(-(-max_min // bin_min))  # ceil
-    t = with_exclusion_reason(facts(backend, filters), cap_min)
+    t = with_exclusion_reason(facts(backend, filters), cap_min, (segment,))
+    t = t.mutate(exclusion=t[f"x_{segment}"])
     x = t[f"{segment}_s"] / 60.0
     in_hist = t.exclusion == "kept"
-    if segment == "sworn_total":
-        in_hist = in_hist & t.sworn_total_s.notnull() & (t.sworn_total_s >= 0) & (
-            t.sworn_total_s <= cap_min * 60.0)
-    # One scan: excluded rows (and kept calls without the segment) get bin NULL and
-    # still count towards the exclusion table.
+    # One scan: excluded rows get bin NULL and still count towards the exclusion table.
     k = ibis.cases((in_hist, ibis.least((x / bin_min).floor(), n_bins)), else_=ibis.null("int64"))
     expr = (
         t.mutate(bin=k)
@@ -462,7 +407,7 @@ def response_distribution(
     )
     got, sql = _execute(backend, expr)
     counts = got.groupby("exclusion")["calls"].sum().to_dict() if len(got) else {}
-    excl = _long_exclusions({k_: int(v) for k_, v in counts.items()})
+    excl = _long_exclusions({"total": {k_: int(v) for k_, v in counts.items()}})
     cols = ["priority", "bin_start_min", "bin_end_min", "overflow", "calls", "share",
             "cum_share"]
     df = got[got["bin"].notna()].drop(columns="exclusion") if len(got) else got

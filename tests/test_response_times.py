@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from analytics import db, facts
 from analytics import response_times as rt
+from analytics.core.calls import valid_calls
 from analytics.errors import OptionError
 from analytics.filters import Filters
 
@@ -57,16 +58,22 @@ def city():
     c1   1   D1-B01   S1 primary disp 2 arr 12; S2 backup 3 / 8      q 2, t 6, total 8
     c2   1   D1-B01   S1 disp 1 arr 5 (February)                      q 1, t 4, total 5
     c3   1   D1-B02   S1 disp 4 arr 20                                q 4, t 16, total 20
-    c4   1   D1-B02   dispatched 10, arrived 5 (arrival before disp)  out-of-order
+    c4   1   D1-B02   dispatched 10, arrived 5 (arrival before disp)  q 10, total 5; travel
+                                                                      out of order
     c5   1   D1-B01   officer-initiated                               officer-initiated
-    c6   2   D2-B01   S1 dispatched 3, never arrives                  no arrival
+    c6   2   D2-B01   S1 dispatched 3, never arrives                  q 3; no arrival
     c7   2   D2-B01   C1 primary 10 / 30; sworn S2 backup 20 / 40     q 10, t 20, total 30,
                                                                       sworn 40
     c8   2   D2-B01   C1 primary 5 / 15 (CSO alone)                   q 5, t 10, total 15
-    c9   2   D1-B02   S1 disp 30, arrives 25 h after received         above the 24 h cap
+    c9   2   D1-B02   S1 disp 30, arrives 25 h after received         q 30; travel and
+                                                                      total above the cap
     ===  ==  =======  ============================================  ======================
 
     Deployments: beat D1-B01 from 1 Jan 2024; district D2 from 1 Jan 2025. D1-B02 never.
+
+    Each segment is judged on its own (PRODUCT.md section 3; issue 15 item 4): c4's total
+    (received → arrival, 5 min) is in order and kept although its travel is negative; c6
+    and c9 keep their queues.
     """
     con = db.connect(":memory:")
     con.execute("INSERT INTO units VALUES ('S1','sworn','D1'),('S2','sworn','D1'),"
@@ -120,25 +127,34 @@ def row(df, **match):
 def test_summary_by_priority_hand_computed(backend):
     res = rt.response_summary(backend, Filters(), segments=rt.SEGMENTS)
     p1 = row(res.figures, priority=1)
-    # P1 kept: c1 (q2 t6 T8), c2 (q1 t4 T5), c3 (q4 t16 T20).
+    # P1 totals kept: c1 8, c2 5, c3 20, c4 5 (c4's travel is negative, its total is not).
     assert (p1.calls_total, p1.officer_initiated, p1.no_arrival, p1.out_of_order,
-            p1.above_cap, p1.calls) == (5, 1, 0, 1, 0, 3)
-    assert p1.median_queue_min == pytest.approx(2.0)
-    assert p1.p90_queue_min == pytest.approx(3.6)       # 2 + 0.8·(4 − 2)
+            p1.above_cap, p1.calls) == (5, 1, 0, 0, 0, 4)
+    # queues kept: c1 2, c2 1, c3 4, c4 10 → sorted 1 2 4 10
+    assert p1.calls_queue == 4
+    assert p1.median_queue_min == pytest.approx(3.0)    # (2 + 4) / 2
+    assert p1.p90_queue_min == pytest.approx(8.2)       # h = 2.7: 4 + 0.7·(10 − 4)
+    # travels kept: c1 6, c2 4, c3 16 (c4 out of order)
+    assert p1.calls_travel == 3
     assert p1.median_travel_min == pytest.approx(6.0)
     assert p1.p90_travel_min == pytest.approx(14.0)     # 6 + 0.8·(16 − 6)
     # c1's first arrival is the backup S2 at 8 min, not the primary S1 at 12 min.
-    assert p1.median_total_min == pytest.approx(8.0)
-    assert p1.p90_total_min == pytest.approx(17.6)      # 8 + 0.8·(20 − 8)
-    # segments are not additive: median queue + median travel = 8 = median total here
-    # only by chance; P90s: 3.6 + 14 = 17.6 also by chance — check a group where not:
+    # totals sorted 5 5 8 20
+    assert p1.median_total_min == pytest.approx(6.5)
+    assert p1.p90_total_min == pytest.approx(16.4)      # h = 2.7: 8 + 0.7·(20 − 8)
+    # segments are not additive: median queue 3 + median travel 6 ≠ median total 6.5
     p2 = row(res.figures, priority=2)
-    # P2: c6 no arrival, c9 above cap; kept c7 (q10 t20 T30, sworn 40), c8 (q5 t10 T15).
+    # P2 totals: c6 no arrival, c9 above cap; kept c7 (q10 t20 T30, sworn 40), c8 (q5 t10 T15).
     assert (p2.calls_total, p2.officer_initiated, p2.no_arrival, p2.out_of_order,
             p2.above_cap, p2.calls) == (4, 0, 1, 0, 1, 2)
     assert p2.median_total_min == pytest.approx(22.5)
     assert p2.p90_total_min == pytest.approx(28.5)      # 15 + 0.9·15
-    assert p2.median_queue_min == pytest.approx(7.5)
+    # queues: c6 3, c7 10, c8 5, c9 30 → sorted 3 5 10 30
+    assert p2.calls_queue == 4
+    assert p2.median_queue_min == pytest.approx(7.5)    # (5 + 10) / 2
+    assert p2.p90_queue_min == pytest.approx(24.0)      # h = 2.7: 10 + 0.7·(30 − 10)
+    # travels: c7 20, c8 10 (c6 no arrival, c9 1,470 min above the cap)
+    assert p2.calls_travel == 2
     assert p2.median_travel_min == pytest.approx(15.0)
     # sworn response: only c7 had a sworn unit on scene (backup S2 at 40 min).
     assert p2.calls_sworn_on_scene == 1
@@ -152,10 +168,18 @@ def test_exclusion_table_in_step_order(backend):
     ex = res.exclusions
     assert list(ex["step"]) == ["officer_initiated", "no_arrival", "out_of_order",
                                 "above_cap", "kept"]
-    assert list(ex["calls"]) == [1, 1, 1, 1, 5]
+    # total: c5 officer-initiated, c6 no arrival, c9 above cap; kept c1 c2 c3 c4 c7 c8
+    assert list(ex["calls"]) == [1, 1, 0, 1, 6]
     assert ex["share"].sum() == pytest.approx(1.0)
-    # the lead's stand-alone function agrees with the single-pass one
-    assert list(rt.exclusion_counts(backend, Filters())["calls"]) == [1, 1, 1, 1, 5]
+    # exclusions counted per segment: queue keeps every public call but c7 and c8 (no
+    # dispatch recorded on the call, but their units' dispatch times count) — all 8 public
+    # calls have a dispatch: kept 8; travel: c6 no arrival, c4 out of order, c9 above cap
+    assert list(ex["queue"]) == [1, 0, 0, 0, 8]
+    assert list(ex["travel"]) == [1, 1, 1, 1, 5]
+    # the stand-alone function agrees with the single-pass one
+    assert list(rt.exclusion_counts(backend, Filters())["calls"]) == [1, 1, 0, 1, 6]
+    assert list(rt.exclusion_counts(backend, Filters(), segment="travel")["calls"]) == \
+        [1, 1, 1, 1, 5]
     assert "QUANTILE_CONT" in res.sql.upper()
 
 
@@ -165,7 +189,7 @@ def test_cap_is_configurable(backend):
     p2 = row(res.figures, priority=2)
     assert (p2.above_cap, p2.calls) == (2, 1)
     assert p2.median_total_min == pytest.approx(15.0)
-    assert row(res.figures, priority=1).calls == 3
+    assert row(res.figures, priority=1).calls == 4  # c1 8, c2 5, c3 20, c4 5
     with pytest.raises(OptionError):
         rt.response_summary(backend, Filters(), cap_min=0)
 
@@ -179,10 +203,10 @@ def test_always_by_priority_and_segment_options(backend):
 
 def test_filters_apply(backend):
     res = rt.response_summary(backend, Filters(beats=("D1-B02",)))
-    # D1-B02: c3 kept, c4 out-of-order (P1); c9 above cap (P2)
+    # D1-B02: c3 (total 20) and c4 (total 5) kept (P1); c9 above cap (P2)
     p1 = row(res.figures, priority=1)
-    assert (p1.calls_total, p1.out_of_order, p1.calls) == (2, 1, 1)
-    assert p1.median_total_min == pytest.approx(20.0)
+    assert (p1.calls_total, p1.out_of_order, p1.calls) == (2, 0, 2)
+    assert p1.median_total_min == pytest.approx(12.5)
     empty = rt.response_summary(backend, Filters(start=dt.date(2030, 1, 1)))
     assert empty.figures.empty
     assert int(empty.exclusions["calls"].sum()) == 0
@@ -198,10 +222,12 @@ def test_responder_split_cso_calls_get_own_figures(backend):
     assert cso.median_sworn_total_min == pytest.approx(40.0)
     sworn1 = row(res.figures, responder="sworn", priority=1)
     assert (sworn1.calls_total, sworn1.calls) == (4, 3)  # c1 c2 c3 + officer-initiated c5
-    # c4 has no assignment: responder "none", excluded as out-of-order
+    # c4 has no assignment: responder "none"; its total (5 min) is kept, it had no sworn
+    # unit on scene, so no sworn figure
     none1 = row(res.figures, responder="none", priority=1)
-    assert (none1.out_of_order, none1.calls) == (1, 0)
-    assert math.isnan(none1.median_total_min)  # no kept call: no figure
+    assert (none1.out_of_order, none1.calls, none1.calls_sworn_on_scene) == (0, 1, 0)
+    assert none1.median_total_min == pytest.approx(5.0)
+    assert math.isnan(none1.median_sworn_total_min)  # no kept call: no figure
 
 
 def test_area_groups_split(backend):
@@ -222,8 +248,8 @@ def test_treated_vs_comparison(backend):
     assert (treated.calls_total, treated.officer_initiated, treated.calls) == (3, 1, 2)
     assert treated.median_total_min == pytest.approx(6.5)
     comp = row(f, treatment_group="comparison", priority=1)
-    assert (comp.calls_total, comp.out_of_order, comp.calls) == (2, 1, 1)
-    assert comp.median_total_min == pytest.approx(20.0)
+    assert (comp.calls_total, comp.out_of_order, comp.calls) == (2, 0, 2)  # c3 20, c4 5
+    assert comp.median_total_min == pytest.approx(12.5)
     nyt = row(f, treatment_group="not_yet_treated", priority=2)
     assert nyt.calls == 2
     # default as-of = latest call date (5 Feb 2024): the same split
@@ -241,9 +267,9 @@ def test_trend_by_month(backend):
     f = res.figures
     f["period"] = f["period"].astype("datetime64[ns]")
     jan = row(f, period="2024-01-01", priority=1)
-    # January P1: c1 (8), c3 (20) kept; c4, c5 excluded
-    assert (jan.calls_total, jan.calls) == (4, 2)
-    assert jan.median_total_min == pytest.approx(14.0)
+    # January P1: c1 (8), c3 (20), c4 (5) kept; c5 officer-initiated
+    assert (jan.calls_total, jan.calls) == (4, 3)
+    assert jan.median_total_min == pytest.approx(8.0)
     feb = row(f, period="2024-02-01", priority=1)
     assert (feb.calls_total, feb.calls, feb.median_total_min) == (1, 1, 5.0)
     weekly = rt.response_trend(backend, Filters(), grain="week", split="treatment").figures
@@ -257,15 +283,15 @@ def test_trend_by_month(backend):
 def test_distribution_binned(backend):
     res = rt.response_distribution(backend, Filters(), bin_min=10, max_min=30)
     f = res.figures
-    # P1 totals 5, 8 → bin [0,10); 20 → [20,30)
+    # P1 totals 5, 5, 8 → bin [0,10); 20 → [20,30)
     b0 = row(f, priority=1, bin_start_min=0.0)
-    assert (b0.calls, b0.cum_share) == (2, pytest.approx(2 / 3))
+    assert (b0.calls, b0.cum_share) == (3, pytest.approx(3 / 4))
     assert row(f, priority=1, bin_start_min=20.0).cum_share == pytest.approx(1.0)
     # P2 totals 15 → [10,20); 30 ≥ 30 → overflow bin ending at the cap
     over = row(f, priority=2, overflow=True)
     assert (over.calls, over.bin_start_min, over.bin_end_min) == (1, 30.0, 1440.0)
     assert f.groupby("priority")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
-    assert int(res.exclusions.loc[res.exclusions.step == "kept", "calls"].iloc[0]) == 5
+    assert int(res.exclusions.loc[res.exclusions.step == "kept", "calls"].iloc[0]) == 6
     empty = rt.response_distribution(backend, Filters(start=dt.date(2030, 1, 1)))
     assert empty.figures.empty
 
@@ -298,15 +324,18 @@ def test_kept_plus_excluded_is_total_and_p50_le_p90(calls, cap):
     b = db.ibis_backend(con)
     res = rt.response_summary(b, Filters(), segments=rt.SEGMENTS, cap_min=cap)
     f = res.figures
-    assert int(res.exclusions["calls"].sum()) == len(calls)
+    # every segment's steps (and kept) add up to all calls
+    for col in ("calls", "queue", "travel", "sworn_total"):
+        assert int(res.exclusions[col].sum()) == len(calls)
     for r in f.itertuples():
         excluded = r.officer_initiated + r.no_arrival + r.out_of_order + r.above_cap
         assert excluded + r.calls == r.calls_total
-        for s in ("queue", "travel", "total"):
+        for s in ("queue", "travel", "total", "sworn_total"):
             p50, p90 = getattr(r, f"median_{s}_min"), getattr(r, f"p90_{s}_min")
-            if r.calls:
-                assert p50 <= p90 + 1e-9
-                assert 0 <= p50 and r.p90_total_min <= cap + 1e-9
+            if getattr(r, rt.KEPT_COLUMN[s]):
+                assert 0 <= p50 <= p90 + 1e-9 and p90 <= cap + 1e-9
+            else:
+                assert math.isnan(p50) and math.isnan(p90)
     con.close()
 
 
@@ -323,7 +352,7 @@ def _truth(con) -> dict:
 def _kept_p12(con):
     b = db.ibis_backend(con)
     t = rt.with_treatment(rt.facts(b, Filters(priorities=(1, 2))), b, None)
-    return b, rt.valid_calls(t)
+    return b, valid_calls(t)  # kept for the total (analytics.core.calls)
 
 
 def _median_min(t, col: str = "total_s") -> float:

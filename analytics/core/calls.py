@@ -1,0 +1,103 @@
+"""Calls for service: the filtered calls relation and the response-time validity rule.
+
+The valid-response rule and its cap are written here once; response times, the Overview,
+the maps, the offload KPIs and the evaluation panels all use it (PRODUCT.md section 3,
+docs/metrics.md "Response time").
+
+Segments (seconds in ``call_facts``; "first" = the earliest over *all* units):
+
+======================  ==============================================  ================
+segment                 from → to                                       column
+======================  ==============================================  ================
+``queue``               received → first dispatched                     ``queue_s``
+``travel``              first dispatched → first arrived                ``travel_s``
+``total``               received → first arrived                        ``total_s``
+``sworn_total``         received → first *sworn* unit arrived           ``sworn_total_s``
+======================  ==============================================  ================
+
+**Each segment is judged on its own** (issue 15 item 4): a call counts for a segment
+whenever that segment's two endpoints exist and are in order, whatever the other
+segments say. A call with no dispatch time still has a total; a call whose unit never
+arrived still has a queue. Per segment the exclusion steps are, in this order (a call
+is counted at the first step that excludes it):
+
+1. ``officer_initiated`` — the call was self-initiated (no member of the public waited);
+2. ``no_arrival`` — an endpoint of the segment is missing (for ``total`` and ``travel``
+   the arrival, for ``queue`` the dispatch, for ``sworn_total`` a sworn arrival);
+3. ``out_of_order`` — the segment is negative (its end is recorded before its start);
+4. ``above_cap`` — the segment is longer than the cap (default 24 h, configurable):
+   stale or mistyped records, not response times.
+
+Exclusions are therefore counted per segment: a call can be kept for its total and
+excluded from its queue.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import ibis
+
+from analytics.core.options import check, choices
+from analytics.errors import OptionError
+from analytics.filters import Filters
+
+Segment = Literal["queue", "travel", "total", "sworn_total"]
+SEGMENTS: tuple[Segment, ...] = choices(Segment)
+ExclusionStep = Literal["officer_initiated", "no_arrival", "out_of_order", "above_cap"]
+EXCLUSION_KEYS: tuple[ExclusionStep, ...] = choices(ExclusionStep)
+EXCLUSION_LABELS: dict[str, str] = {
+    "officer_initiated": "Officer-initiated (no public wait)",
+    "no_arrival": "Missing time (no arrival; for the queue, no dispatch)",
+    "out_of_order": "Out of order (segment ends before it starts)",
+    "above_cap": "Above the cap",
+}
+KEPT = "kept"
+
+#: The response-time cap in minutes (24 h). The one default every caller uses.
+RESPONSE_CAP_MIN = 24 * 60.0
+
+
+def calls(backend: Any, filters: Filters | None = None) -> ibis.Table:
+    """``call_facts`` (one row per call) with the global filters applied."""
+    return (filters or Filters()).apply(backend.table("call_facts"))
+
+
+def check_cap(cap_min: float) -> None:
+    """Raise ``OptionError`` unless the cap is a positive number of minutes."""
+    if not cap_min > 0:
+        raise OptionError(f"response-time cap must be above 0 minutes; got {cap_min}")
+
+
+def segment_seconds(t: ibis.Table, segment: Segment) -> ibis.Value:
+    """The segment's raw duration in seconds (NULL when an endpoint is missing)."""
+    check("segment", segment, Segment)
+    return t[f"{segment}_s"]
+
+
+def exclusion_step(t: ibis.Table, segment: Segment = "total",
+                   cap_min: float = RESPONSE_CAP_MIN) -> ibis.Value:
+    """The first exclusion step that applies to the call for ``segment``, else ``"kept"``."""
+    check_cap(cap_min)
+    s = segment_seconds(t, segment)
+    return ibis.cases(
+        (t.self_initiated, "officer_initiated"),
+        (s.isnull(), "no_arrival"),
+        (s < 0, "out_of_order"),
+        (s > cap_min * 60.0, "above_cap"),
+        else_=KEPT,
+    )
+
+
+def is_valid(t: ibis.Table, segment: Segment = "total",
+             cap_min: float = RESPONSE_CAP_MIN) -> ibis.Value:
+    """True for a call kept for ``segment`` (public, both endpoints, in order, ≤ cap)."""
+    check_cap(cap_min)
+    s = segment_seconds(t, segment)
+    return ~t.self_initiated & s.notnull() & (s >= 0) & (s <= cap_min * 60.0)
+
+
+def valid_calls(t: ibis.Table, segment: Segment = "total",
+                cap_min: float = RESPONSE_CAP_MIN) -> ibis.Table:
+    """The calls of ``t`` kept for ``segment``."""
+    return t.filter(is_valid(t, segment, cap_min))
