@@ -90,8 +90,8 @@ def _activity(_b, filters, db_file):
 
 
 @st.cache_data(show_spinner="Computing KPIs…")
-def _target_kpis(_b, filters, data_max, db_file):
-    return offload.target_kpis(_b, filters, data_max)
+def _target_kpis(_b, filters, data_min, data_max, db_file):
+    return offload.target_kpis(_b, filters, data_min, data_max)
 
 
 @st.cache_data(show_spinner=False)
@@ -111,7 +111,7 @@ def _hours(v: float | None) -> str:
 
 # -- tabs (lazy: only the open tab runs) ----------------------------------------------------
 TABS = ["Workload", "Offload", "Cost & where next", "Patrol time", "CSO activity", "Targets"]
-tabs = dict(zip(TABS, st.tabs(TABS, key="wl_tab", on_change="rerun"), strict=True))
+tabs = dict(zip(TABS, st.tabs(TABS, key="wl_tab", on_change="rerun", bind="query-params"), strict=True))
 
 
 def _is_open(name: str) -> bool:
@@ -527,7 +527,7 @@ if _is_open("CSO activity"):
 if _is_open("Targets"):
     with tabs["Targets"]:
         opts = state.filter_options(backend, DB_FILE)
-        period, kpis = _target_kpis(backend, filters, opts.max_date, DB_FILE)
+        period, kpis = _target_kpis(backend, filters, opts.min_date, opts.max_date, DB_FILE)
         if period is None:
             components.no_data(filters)
         else:
