@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from analytics.db import scalar
+from analytics.db import database_kind, scalar
 from analytics.errors import check_option
 
 
@@ -81,8 +81,6 @@ def filter_options(backend: Any) -> FilterOptions:
 
 
 # -- what kind of database this is, and which tables hold data ------------------------------
-#: ``settings`` key naming the kind of database ("demo" for the synthetic demo city).
-DATABASE_KIND_KEY = "database_kind"
 #: Older demo databases carry only their planted truth under this key.
 DEMO_TRUTH_KEY = "demo_truth"
 
@@ -92,26 +90,19 @@ DataTable = Literal["calls", "assignments", "units", "incidents", "deployments",
 DATA_TABLES: tuple[DataTable, ...] = get_args(DataTable)
 
 
-def _settings(con: Any, *keys: str) -> dict[str, str]:
-    marks = ", ".join("?" for _ in keys)
-    rows = con.execute(f"SELECT key, value FROM settings WHERE key IN ({marks})",
-                       list(keys)).fetchall()
-    return {str(k): str(v) for k, v in rows}
-
-
 def is_demo(backend_or_con: Any) -> bool:
     """True when the database is the synthetic demo city.
 
-    Read from ``settings``: key ``database_kind`` = ``demo``, or (demo databases built
-    before that key existed) a stored ``demo_truth``. A department's own database never has
-    either. Pages, downloads and reports print the synthetic-data notice when this is true.
+    Read from ``settings``: ``database_kind`` = ``demo`` (:func:`analytics.db.database_kind`),
+    or, for a demo database built before that key existed, a stored ``demo_truth``. A
+    department's own database has neither. Pages, downloads and reports print the
+    synthetic-data notice when this is true.
     """
     con = getattr(backend_or_con, "con", backend_or_con)
-    s = _settings(con, DATABASE_KIND_KEY, DEMO_TRUTH_KEY)
-    kind = s.get(DATABASE_KIND_KEY)
+    kind = database_kind(con)
     if kind is not None:
-        return kind.strip().lower() == "demo"
-    return DEMO_TRUTH_KEY in s
+        return kind == "demo"
+    return bool(scalar(con, "SELECT count(*) FROM settings WHERE key = ?", [DEMO_TRUTH_KEY]))
 
 
 @dataclass(frozen=True)

@@ -7,25 +7,18 @@ import streamlit as st
 
 from analytics import offload, overview
 from ui import components, state
+from ui.cache import cached
 
 st.title("🚓 CSO programme overview")
+if state.empty_database_notice():  # an `init` database before its first import
+    st.stop()
 
 backend = state.get_backend()
 filters = state.current_filters()
-opts = state.filter_options(backend, str(state.db_path()))
+opts = state.filter_options(backend)
 
-
-@st.cache_data(show_spinner="Computing KPIs…")
-def _kpis(_backend, filters, data_min, data_max, db_file):
-    return overview.overview_kpis(_backend, filters, data_min, data_max)
-
-
-@st.cache_data(show_spinner="Comparing with the targets…")
-def _target_kpis(_backend, filters, data_min, data_max, db_file):
-    return offload.target_kpis(_backend, filters, data_min, data_max)
-
-
-period, kpis = _kpis(backend, filters, opts.min_date, opts.max_date, str(state.db_path()))
+period, kpis = cached(overview.overview_kpis, backend, filters, opts.min_date, opts.max_date,
+                      spinner="Computing KPIs…")
 if period is None:
     components.missing_data(["calls"], "The programme overview")
     st.stop()
@@ -46,8 +39,8 @@ else:
         icon="📅")
 
 # -- 1. the targets command staff set --------------------------------------------------------
-_, target_cards = _target_kpis(backend, filters, opts.min_date, opts.max_date,
-                               str(state.db_path()))
+_, target_cards = cached(offload.target_kpis, backend, filters, opts.min_date, opts.max_date,
+                        spinner="Comparing with the targets…")
 with_target = [k for k in target_cards if k.target is not None]
 st.subheader("Against the targets")
 if with_target:
@@ -86,13 +79,8 @@ for col, (page, text, icon, params) in zip(cols, DETAIL, strict=True):
         st.page_link(page, label=text, icon=icon, query_params=params)
 
 
-@st.cache_data(show_spinner="Splitting by district…")
-def _by_district(_backend, filters, period, db_file):
-    return overview.by_district(_backend, filters, period)
-
-
 st.subheader("By district")
-table = _by_district(backend, filters, period, str(state.db_path()))
+table = cached(overview.by_district, backend, filters, period, spinner="Splitting by district…")
 if table.empty:
     components.no_data(filters)
 else:

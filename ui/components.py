@@ -174,7 +174,7 @@ def missing_data(tables: Sequence[str], needed_for: str) -> None:
 def period_caption(filters: Filters, note: str = "") -> None:
     """The one caption every page puts under its title: exact dates, filters, and any
     note about figures that use another window (``note``)."""
-    opts = state.filter_options(state.get_backend(), str(state.db_path()))
+    opts = state.filter_options(state.get_backend())
     text = filters.describe_view(opts.min_date, opts.max_date)
     st.caption(f"{text}." + (f" {note}" if note else ""))
 
