@@ -38,6 +38,7 @@ from typing import Any, Literal
 import ibis
 import pandas as pd
 
+from analytics import engines
 from analytics.core import calls as core_calls
 from analytics.core import treatment
 from analytics.core.calls import (
@@ -168,9 +169,8 @@ def _summary_expr(
 
 
 def _execute(backend: Any, expr: ibis.Expr) -> tuple[pd.DataFrame, str]:
-    """Compile once, run that SQL, return (frame, SQL): the SQL shown is the SQL that ran."""
-    sql = str(ibis.to_sql(expr, dialect="duckdb"))
-    return backend.con.sql(sql).df(), sql
+    """Run on any Ibis engine; (frame, SQL): the SQL shown is the SQL that ran."""
+    return engines.execute(backend, expr)
 
 
 def _split_quantiles(df: pd.DataFrame) -> pd.DataFrame:
