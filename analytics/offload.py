@@ -56,9 +56,10 @@ import pandas as pd
 
 from analytics import db
 from analytics.core import calls as core_calls
+from analytics.core import treatment
 from analytics.errors import InsufficientDataError, OptionError, check_option
 from analytics.filters import Filters
-from analytics.workload import MetricTable, _df, _num, _sql, beat_treatment, programme_start
+from analytics.workload import MetricTable, _df, _num, _sql
 
 log = logging.getLogger(__name__)
 
@@ -71,22 +72,6 @@ Z95 = 1.959963984540054
 
 
 # -- building blocks -----------------------------------------------------------------------
-def treatment_windows(backend: Any) -> ibis.Table:
-    """Beats with their CSO deployment window (beat, t_start, t_end), in SQL.
-
-    A deployment on a beat treats that beat; one on a district treats all its beats.
-    ``t_start`` = first start, ``t_end`` = last end (NULL when any deployment is open).
-    """
-    f = backend.table("call_facts")
-    bd = f.filter(f.beat.notnull()).select("beat", "district").distinct()
-    d = backend.table("deployments")
-    j = bd.inner_join(d, (bd.beat == d.area_id) | (bd.district == d.area_id))
-    return j.group_by("beat").aggregate(
-        t_start=j.start_date.min(),
-        t_end=ibis.ifelse(j.end_date.isnull().any(), ibis.null("date"), j.end_date.max()),
-    )
-
-
 _PUBLIC_COLUMNS = (
     "day", "month", "priority", "call_type", "category", "cso_tier", "district", "beat",
     "eligible", "cso_primary", "diverted", "n_units", "n_sworn_units", "n_cso_units",
@@ -102,13 +87,9 @@ def public_calls(backend: Any, filters: Filters, area: Area = "all") -> ibis.Tab
     # Only the columns offload needs: a narrow projection keeps the SQL (and its
     # compilation, which costs more than running it) small.
     f = f.filter(~f.self_initiated).select(*_PUBLIC_COLUMNS)
-    tt = treatment_windows(backend)
-    j = f.left_join(tt, "beat")
-    treated = (
-        j.t_start.notnull() & (j.day >= j.t_start) & (j.t_end.isnull() | (j.day <= j.t_end))
-    )
-    cols = [c for c in f.columns]
-    t = j.select(*[j[c] for c in cols], treated=ibis.coalesce(treated, False))
+    # deployed on the call's day in its beat or district (analytics.core.treatment)
+    j = treatment.with_treatment(f, backend, None)
+    t = j.select(*[j[c] for c in f.columns], treated=j.deployed)
     t = t.mutate(
         handled=t.eligible & t.cso_primary,
         untapped=t.eligible & (t.n_sworn_units > 0) & (t.n_cso_units == 0),
@@ -124,10 +105,10 @@ def baseline(backend: Any, start: dt.date | None = None) -> ibis.Table:
     """Pre-period sworn unit-hours per call by call type and priority.
 
     Pre-period = public calls with at least one unit received before ``start`` (default:
-    :func:`~analytics.workload.programme_start`). Columns: call_type, priority, n_pre,
+    :func:`~analytics.core.treatment.programme_start`). Columns: call_type, priority, n_pre,
     mean_h, median_h, var_h (sample variance, 0 when n_pre = 1).
     """
-    start = start or programme_start(backend)
+    start = start or treatment.programme_start(backend)
     if start is None:
         raise InsufficientDataError(
             "no deployments and no CSO-handled calls: there is no pre-period to compare with"
@@ -323,7 +304,7 @@ def _raw_table(
     sqls = [counts]
     caveats: list[str] = []
     try:
-        start = programme_start(backend)
+        start = treatment.programme_start(backend)
         base = baseline(backend, start)
     except InsufficientDataError as exc:
         caveats.append(str(exc))
@@ -375,7 +356,7 @@ def offload_overview(backend: Any, filters: Filters, area: Area = "all") -> Offl
     by_tier = MetricTable(_finish(tier), sql, None, tuple(caveats))
     start = None
     if "counterfactual_mean_h" in raw:
-        start = programme_start(backend)
+        start = treatment.programme_start(backend)
     summary = _summary_from_row(_finish(total).iloc[0], start, sql)
     return OffloadOverview(summary, by_type, by_tier)
 
@@ -384,7 +365,7 @@ def offload_summary(backend: Any, filters: Filters, area: Area = "all") -> Offlo
     """The five measures for the whole selection (one row of :func:`offload_table`)."""
     mt = offload_table(backend, filters, None, area)
     r = mt.frame.iloc[0] if len(mt.frame) else pd.Series(dtype=object)
-    start = programme_start(backend) if "sworn_hours_freed" in r else None
+    start = treatment.programme_start(backend) if "sworn_hours_freed" in r else None
     return _summary_from_row(r, start, mt.sql)
 
 
@@ -617,7 +598,7 @@ def where_next(
     cso_h_per_call = (_num(o["cso_h"]) or 0.0) / n_h if n_h else None
     backup_h_per_call = (_num(o["sworn_h"]) or 0.0) / n_h if n_h else 0.0
 
-    bt = beat_treatment(backend)
+    bt = treatment.beat_treatment(backend)
     active_end = period_end or dt.date.max
     treated_now = {
         b for b, s, e in zip(bt["beat"], bt["start_date"], bt["end_date"], strict=True)

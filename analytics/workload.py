@@ -43,6 +43,7 @@ import ibis
 import pandas as pd
 
 from analytics import db, engines
+from analytics.core import treatment
 from analytics.errors import check_option
 from analytics.filters import Filters
 from analytics.numbers import as_float
@@ -565,114 +566,6 @@ def utilization_by_hour(
     return MetricTable(df, _sql(expr), excl, _ignored_filter_caveat(filters))
 
 
-# -- deployments / treatment ---------------------------------------------------------------
-def deployment_areas(backend: Any) -> pd.DataFrame:
-    """Each deployment resolved to its beats and district (small table, in pandas).
-
-    Columns: area_id, level, district, beat (NULL for a whole-district deployment),
-    start_date, end_date, cso_count. The district of a beat comes from ``areas.parent_id``,
-    else from the calls in that beat.
-    """
-    d = backend.table("deployments").to_pandas()
-    a = backend.table("areas").select("area_id", "level", "parent_id").to_pandas()
-    f = backend.table("call_facts")
-    bd = f.filter(f.beat.notnull()).select("beat", "district").distinct().to_pandas()
-    beat_district = dict(zip(bd["beat"], bd["district"], strict=True))
-    levels = dict(zip(a["area_id"], a["level"], strict=True))
-    parents = dict(zip(a["area_id"], a["parent_id"], strict=True))
-    districts = set(a.loc[a["level"] == "district", "area_id"]) | set(bd["district"].dropna())
-    rows = []
-    for r in d.itertuples():
-        level = levels.get(r.area_id) or ("district" if r.area_id in districts else "beat")
-        if level == "district":
-            rows.append((r.area_id, level, r.area_id, None, r.start_date, r.end_date, r.cso_count))
-        else:
-            dist = parents.get(r.area_id) or beat_district.get(r.area_id)
-            rows.append((r.area_id, level, dist, r.area_id, r.start_date, r.end_date, r.cso_count))
-    out = pd.DataFrame(rows, columns=["area_id", "level", "district", "beat", "start_date",
-                                      "end_date", "cso_count"])
-    for c in ("start_date", "end_date"):
-        out[c] = pd.to_datetime(out[c]).dt.date
-    return out
-
-
-def beat_treatment(backend: Any) -> pd.DataFrame:
-    """Every beat seen in the calls or areas with its first deployment start and end.
-
-    Columns: beat, district, start_date (NaT/None when never treated), end_date, cso_count.
-    A whole-district deployment treats every beat of the district.
-    """
-    f = backend.table("call_facts")
-    bd = f.filter(f.beat.notnull()).select("beat", "district").distinct().to_pandas()
-    a = backend.table("areas")
-    ab = a.filter(a.level == "beat").select(beat=a.area_id, district=a.parent_id).to_pandas()
-    beats = pd.concat([ab, bd]).drop_duplicates("beat").reset_index(drop=True)
-    dep = deployment_areas(backend)
-    starts: list[Any] = []
-    ends: list[Any] = []
-    counts: list[Any] = []
-    for b, dist in zip(beats["beat"], beats["district"], strict=True):
-        m = dep[(dep["beat"] == b) | (dep["beat"].isna() & (dep["district"] == dist))]
-        if m.empty:
-            starts.append(None)
-            ends.append(None)
-            counts.append(None)
-            continue
-        first = m.sort_values("start_date").iloc[0]
-        starts.append(first["start_date"])
-        open_ended = m["end_date"].isna().any()
-        ends.append(None if open_ended else max(m["end_date"]))
-        counts.append(first["cso_count"])
-    beats["start_date"] = starts
-    beats["end_date"] = ends
-    beats["cso_count"] = counts
-    return beats.sort_values("beat").reset_index(drop=True)
-
-
-def district_treatment(backend: Any) -> pd.DataFrame:
-    """Districts with the earliest deployment start on them or any of their beats.
-
-    Columns: district, start_date (None when never treated).
-    """
-    dep = deployment_areas(backend)
-    f = backend.table("call_facts")
-    ds = f.filter(f.district.notnull()).select("district").distinct().to_pandas()["district"]
-    a = backend.table("areas")
-    ad = a.filter(a.level == "district").select("area_id").to_pandas()["area_id"]
-    names = sorted(set(ds) | set(ad) | set(dep["district"].dropna()))
-    first = dep.dropna(subset=["district"]).groupby("district")["start_date"].min().to_dict()
-    return pd.DataFrame({"district": names, "start_date": [first.get(d) for d in names]})
-
-
-def _district_starts(backend: Any) -> ibis.Table:
-    """Districts with the earliest deployment start on them or any of their beats (SQL)."""
-    f = backend.table("call_facts")
-    a = backend.table("areas")
-    beats = f.filter(f.beat.notnull()).select(
-        b_beat=f.beat.cast("string"), b_district=f.district.cast("string")
-    ).union(
-        a.filter(a.level == "beat").select(
-            b_beat=a.area_id.cast("string"), b_district=a.parent_id.cast("string"))
-    ).distinct()
-    d = backend.table("deployments")
-    j = d.left_join(beats, d.area_id == beats.b_beat)
-    j = j.select(district=ibis.coalesce(j.b_district, j.area_id), start_date=j.start_date)
-    return j.group_by("district").aggregate(d_start=j.start_date.min())
-
-
-def programme_start(backend: Any) -> dt.date | None:
-    """The first deployment start date; else the first day a CSO was primary on a call."""
-    d = backend.table("deployments")
-    v = d.start_date.min().to_pandas()
-    if v is not None and v == v:
-        return pd.Timestamp(v).date()
-    f = backend.table("call_facts")
-    v = f.filter(f.cso_primary).day.min().to_pandas()
-    if v is not None and v == v:
-        return pd.Timestamp(v).date()
-    return None
-
-
 # -- patrol time ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PatrolTime:
@@ -738,12 +631,13 @@ def patrol_time(backend: Any, filters: Filters) -> PatrolTime:
     if not monthly.empty:
         monthly["month"] = pd.to_datetime(monthly["month"]).dt.date
 
-    start = programme_start(backend)
+    start = treatment.programme_start(backend)
     caveats = list(_ignored_filter_caveat(filters))
     if start is None:
         caveats.append("No deployments and no CSO-handled calls: no before/after split.")
         return PatrolTime(monthly, pd.DataFrame(), _sql(mexpr), tuple(caveats))
-    dd = _district_starts(backend)
+    ft = treatment.first_treated_expr(backend, "district")
+    dd = ft.select(district=ft.area, d_start=ft.first_start)
     j = daily.left_join(dd, "district")
     j = j.mutate(treated=j.d_start.notnull(),
                  split_date=ibis.coalesce(j.d_start, ibis.literal(start, "date")))

@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 
 from analytics import db, workload
+from analytics.core import treatment
 from analytics.errors import OptionError
 from analytics.filters import Filters
 from tests import tiny_city
@@ -158,17 +159,17 @@ def test_patrol_time_before_after(con, backend) -> None:
 
 
 def test_treatment_resolution(backend) -> None:
-    bt = workload.beat_treatment(backend).set_index("beat")
+    bt = treatment.beat_treatment(backend).set_index("beat")
     assert bt.loc["D1-B01", "start_date"] == dt.date(2024, 2, 1)
     assert bt.loc["D2-B01", "start_date"] is None
-    assert workload.programme_start(backend) == dt.date(2024, 2, 1)
+    assert treatment.programme_start(backend) == dt.date(2024, 2, 1)
 
 
 def test_district_deployment_treats_every_beat(con, backend) -> None:
     con.execute("INSERT INTO deployments VALUES ('D2', DATE '2024-01-20', NULL, 2, 'district')")
-    bt = workload.beat_treatment(backend).set_index("beat")
+    bt = treatment.beat_treatment(backend).set_index("beat")
     assert bt.loc["D2-B01", "start_date"] == dt.date(2024, 1, 20)
-    assert workload.programme_start(backend) == dt.date(2024, 1, 20)
+    assert treatment.programme_start(backend) == dt.date(2024, 1, 20)
 
 
 def test_empty_selection_gives_empty_frames(backend) -> None:

@@ -29,6 +29,7 @@ import ibis
 import pandas as pd
 
 from analytics.core.options import check
+from analytics.engines import execute
 
 Level = Literal["beat", "district"]
 Phase = Literal["never", "before", "during", "ended"]
@@ -95,6 +96,13 @@ def beat_districts(backend: Any) -> ibis.Table:
 
 
 def first_treated(backend: Any, level: Level) -> pd.DataFrame:
+    """:func:`first_treated_expr`, run: columns ``area``, ``first_start`` (date)."""
+    out = execute(backend, first_treated_expr(backend, level).order_by("area"))[0]
+    out["first_start"] = pd.to_datetime(out["first_start"]).dt.date
+    return out
+
+
+def first_treated_expr(backend: Any, level: Level) -> ibis.Table:
     """Intent to treat: each area's first deployment start at ``level``.
 
     Columns ``area``, ``first_start`` (date); areas never deployed are absent. A beat is
@@ -121,18 +129,27 @@ def first_treated(backend: Any, level: Level) -> pd.DataFrame:
                  as_dist.select(area=as_dist.dist, start_date=as_dist.start_date)]
     parts.append(unknown.select(area=unknown.area_id, start_date=unknown.start_date))
     u = ibis.union(*parts)
-    expr = u.group_by("area").aggregate(first_start=u.start_date.min()).order_by("area")
-    from analytics.engines import execute
+    return u.group_by("area").aggregate(first_start=u.start_date.min())
 
+
+def beat_treatment(backend: Any) -> pd.DataFrame:
+    """Every known beat with its covering deployment window (the treatment table per beat).
+
+    Columns: ``beat``, ``district``, ``start_date`` (None when never deployed),
+    ``end_date`` (None when open-ended or never deployed).
+    """
+    beats = beat_districts(backend).mutate(day=ibis.literal(dt.date(1900, 1, 1)))
+    t = with_treatment(beats, backend, None)
+    expr = t.select("beat", "district", start_date=t.deployment_start,
+                    end_date=t.deployment_end).order_by("beat")
     out = execute(backend, expr)[0]
-    out["first_start"] = pd.to_datetime(out["first_start"]).dt.date
+    for c in ("start_date", "end_date"):
+        out[c] = [None if v is None or v != v else pd.Timestamp(v).date() for v in out[c]]
     return out
 
 
 def programme_start(backend: Any) -> dt.date | None:
     """The first deployment start date; else the first day a CSO was primary on a call."""
-    from analytics.engines import execute
-
     d = backend.table("deployments")
     f = backend.table("call_facts")
     got = execute(backend, d.aggregate(lo=d.start_date.min()))[0]["lo"].iloc[0]
