@@ -26,8 +26,9 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from analytics.core.periods import hours_between
 from analytics.filters import Filters
-from analytics.workload import MetricTable, _df, _num, _sql, hours_between
+from analytics.workload import MetricTable, _df, _num, _sql
 
 PATROL_TYPES = ("foot_patrol", "vehicle_patrol")
 

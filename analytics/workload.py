@@ -44,6 +44,7 @@ import pandas as pd
 
 from analytics import db, engines
 from analytics.core import treatment
+from analytics.core.periods import hours_between
 from analytics.errors import check_option
 from analytics.filters import Filters
 from analytics.numbers import as_float
@@ -83,16 +84,6 @@ _num = as_float  # short local name used throughout this module and offload
 
 
 # -- building blocks -----------------------------------------------------------------------
-def hours_between(start: ibis.Value, end: ibis.Value) -> ibis.Value:
-    """Hours from ``start`` to ``end`` (timestamps), exact to the microsecond on any engine.
-
-    Not ``epoch_seconds()``: Spark's ``unix_timestamp`` drops fractions of a second, and
-    Spark reads a literal such as ``3600.0`` as a DECIMAL, so an integer divided by it is
-    rounded to six decimals per row; a double divided by it stays a double.
-    """
-    return end.delta(start, unit="microsecond").cast("float64") / 3_600_000_000.0
-
-
 def call_facts(backend: Any, filters: Filters) -> ibis.Table:
     """``call_facts`` with the global filters applied (all calls)."""
     return filters.apply(backend.table("call_facts"))

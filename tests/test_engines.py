@@ -8,7 +8,7 @@ import ibis
 import pytest
 
 from analytics import db, engines
-from analytics.workload import hours_between
+from analytics.core.periods import hours_between
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""Area × period panels of any evaluation outcome, built in DuckDB.
+"""Area × period panels of any evaluation outcome, built in Ibis (any engine).
 
 ``panel_from_metric`` returns one row per area (beat or district) and period (month or
 week) with the metric's ``value``, the records behind it (``n``), each area's first
@@ -6,33 +6,43 @@ treated period (from ``deployments``) and the ``treated``/``post`` flags the est
 need. Areas come from the ``areas`` table (so an area-period with no events is a 0, not a
 missing row), periods span the data (or the filter's dates).
 
-Treatment timing: a deployment row's ``area_id`` may be a beat or a district. A beat is
-treated from its own start date or its district's, whichever is first; a district from its
-own start date or its first treated beat's. The first treated period is the period that
-*contains* the start date (a month that starts mid-way counts as treated, which dilutes
-rather than inflates the effect). End dates are ignored (programmes are evaluated as
-intent-to-treat) and reported in ``attrs['notes']``.
+Treatment timing is the intent-to-treat view of :mod:`analytics.core.treatment`: a
+beat is treated from its own start date or its district's, whichever is first; a district
+from its own start date or its first treated beat's. The first treated period is the
+period that *contains* the start date (a month that starts mid-way counts as treated,
+which dilutes rather than inflates the effect). End dates are ignored (programmes are
+evaluated as intent-to-treat) and reported in ``attrs['notes']``.
+
+Shared rules come from the core: response times use the valid-response rule and cap of
+:mod:`analytics.core.calls` (total = received → first arrival, public calls, in order,
+≤ cap); incidents are dated by :mod:`analytics.core.incidents` (occurrence, else report).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import duckdb
+import ibis
 import pandas as pd
 
+from analytics import db
+from analytics.core import calls as core_calls
+from analytics.core import incidents as core_incidents
+from analytics.core import treatment
+from analytics.core.calls import RESPONSE_CAP_MIN
+from analytics.core.options import choices
+from analytics.core.periods import Freq, hours_between, period_of, trunc
+from analytics.engines import execute
 from analytics.errors import InsufficientDataError, OptionError, check_option
 from analytics.filters import Filters
 
 log = logging.getLogger(__name__)
 
-Level = Literal["beat", "district"]
-LEVELS: tuple[Level, ...] = ("beat", "district")
-Freq = Literal["month", "week"]
-FREQS: tuple[Freq, ...] = ("month", "week")
+Level = treatment.Level
+LEVELS: tuple[Level, ...] = choices(Level)
+FREQS: tuple[Freq, ...] = choices(Freq)
 
 #: Low-level property offences ("petty theft, vandalism", PRODUCT.md section 4; the demo
 #: city plants its patrol effect on exactly these offences: data/demo_truth.json).
@@ -40,7 +50,7 @@ LOW_LEVEL_OFFENSES: tuple[str, ...] = ("PETTY THEFT", "VANDALISM")
 #: Call types counted as "reports of suspicious activity" (demo truth: 'SUSPICIOUS').
 SUSPICIOUS_CALL_TYPES: tuple[str, ...] = ("SUSPICIOUS",)
 PATROL_ACTIVITY_TYPES: tuple[str, ...] = ("foot_patrol", "vehicle_patrol")
-DEFAULT_CAP_MIN = 24 * 60.0
+DEFAULT_CAP_MIN = RESPONSE_CAP_MIN
 
 Metric = Literal[
     "calls",
@@ -98,100 +108,79 @@ def metric_info(metric: str) -> MetricInfo:
     return METRICS[metric]
 
 
-def _con(backend_or_con: Any) -> duckdb.DuckDBPyConnection:
-    if isinstance(backend_or_con, duckdb.DuckDBPyConnection):
+def _backend(backend_or_con: Any) -> Any:
+    """An Ibis backend; a DuckDB connection (older callers) is wrapped once."""
+    if hasattr(backend_or_con, "table") and hasattr(backend_or_con, "compile"):
         return backend_or_con
-    con = getattr(backend_or_con, "con", None)
-    if isinstance(con, duckdb.DuckDBPyConnection):
-        return con
-    raise OptionError("panel_from_metric needs a DuckDB connection or an Ibis DuckDB backend")
+    if hasattr(backend_or_con, "execute") and hasattr(backend_or_con, "cursor"):
+        return db.ibis_backend(backend_or_con)
+    raise OptionError("panel_from_metric needs an Ibis backend (or a DuckDB connection)")
 
 
-def _in_list(n: int) -> str:
-    return ", ".join(["?"] * n)
-
-
-def _value_sql(metric: str, level: Level, freq: Freq, *, categories: tuple[str, ...],
-               call_types: tuple[str, ...], offense_categories: tuple[str, ...],
-               offenses: tuple[str, ...], cap_min: float) -> tuple[str, list]:
-    """SELECT area, period, value, n for one metric. Column and unit names come from the
-    fixed lists above (never user input); user values are bound as parameters."""
-    area_col = level  # 'beat' or 'district': from LEVELS only
-    per = f"CAST(date_trunc('{freq}', {{ts}}) AS DATE)"  # freq from FREQS only
-    params: list = []
+def _values(backend: Any, metric: str, level: Level, freq: Freq, *,
+            categories: tuple[str, ...], call_types: tuple[str, ...],
+            offense_categories: tuple[str, ...], offenses: tuple[str, ...],
+            cap_min: float) -> ibis.Table:
+    """``area``, ``period``, ``value``, ``n`` of one metric (Ibis)."""
     if METRICS[metric].source == "incidents":
-        preds = ["occurred_at IS NOT NULL"]
+        t = core_incidents.incidents(backend)
+        t = t.filter(t[core_incidents.DATED_AT].notnull())
         if metric == "low_level_property":
             offs = offenses or LOW_LEVEL_OFFENSES
-            preds.append(f"upper(offense) IN ({_in_list(len(offs))})")
-            params += [o.upper() for o in offs]
+            t = t.filter(t.offense.upper().isin([o.upper() for o in offs]))
         elif metric == "violent_crime":
-            preds.append("offense_category = 'violent'")
+            t = t.filter(t.offense_category == "violent")
         else:
             if offense_categories:
-                preds.append(f"offense_category IN ({_in_list(len(offense_categories))})")
-                params += list(offense_categories)
+                t = t.filter(t.offense_category.isin(list(offense_categories)))
             if offenses:
-                preds.append(f"upper(offense) IN ({_in_list(len(offenses))})")
-                params += [o.upper() for o in offenses]
-        sql = (f"SELECT {area_col} AS area, {per.format(ts='occurred_at')} AS period, "
-               f"count(*)::DOUBLE AS value, count(*) AS n FROM incidents "
-               f"WHERE {' AND '.join(preds)} GROUP BY ALL")
-        return sql, params
+                t = t.filter(t.offense.upper().isin([o.upper() for o in offenses]))
+        t = t.mutate(area=t[level], period=period_of(t[core_incidents.DATED_AT], freq))
+        return t.group_by(["area", "period"]).aggregate(value=t.count().cast("float64"),
+                                                        n=t.count())
     if metric == "cso_patrol_hours":
-        sql = (f"SELECT a.{area_col} AS area, {per.format(ts='a.started_at')} AS period, "
-               "sum(epoch(a.ended_at - a.started_at)) / 3600.0 AS value, count(*) AS n "
-               "FROM activities a JOIN units u USING (unit_id) "
-               f"WHERE u.unit_type = 'cso' AND a.ended_at >= a.started_at "
-               f"AND a.activity_type IN ({_in_list(len(PATROL_ACTIVITY_TYPES))}) GROUP BY ALL")
-        return sql, list(PATROL_ACTIVITY_TYPES)
-    # call_facts metrics
-    preds = []
+        a = backend.table("activities")
+        u = backend.table("units")
+        j = a.inner_join(u, "unit_id")
+        j = j.filter((j.unit_type == "cso") & (j.ended_at >= j.started_at)
+                     & j.activity_type.isin(list(PATROL_ACTIVITY_TYPES)))
+        j = j.mutate(area=j[level], period=period_of(j.started_at, freq),
+                     h=hours_between(j.started_at, j.ended_at))
+        return j.group_by(["area", "period"]).aggregate(value=j.h.sum(), n=j.count())
+    t = backend.table("call_facts")
     if categories:
-        preds.append(f"category IN ({_in_list(len(categories))})")
-        params += list(categories)
+        t = t.filter(t.category.isin(list(categories)))
     types = call_types or (SUSPICIOUS_CALL_TYPES if metric == "suspicious_calls" else ())
     if types:
-        preds.append(f"call_type IN ({_in_list(len(types))})")
-        params += list(types)
-    valid_rt = ("NOT self_initiated AND priority IN (1, 2) AND first_dispatched_at IS NOT NULL "
-                "AND first_arrived_at IS NOT NULL AND queue_s >= 0 AND travel_s >= 0 "
-                "AND total_s <= ?")
+        t = t.filter(t.call_type.isin(list(types)))
+    t = t.mutate(period=t[freq])  # call_facts' month / week: the period of received_at
+    if metric == "officer_initiated_per_100_sworn_h":  # district level (staffing is by district)
+        oi = t.filter(t.self_initiated)
+        oi = oi.group_by(area=oi.district, period=oi.period).aggregate(k=oi.count())
+        st = backend.table("staffing")
+        st = st.filter(st.unit_type == "sworn")
+        st = st.group_by(area=st.district, period=period_of(st.date, freq)).aggregate(
+            h=st.on_duty_hours.sum())
+        j = st.left_join(oi, ["area", "period"])
+        j = j.filter(j.h > 0)
+        k = j.k.fill_null(0)
+        return j.select(area=j.area, period=j.period, value=100.0 * k / j.h, n=k)
     if metric in ("calls", "suspicious_calls"):
-        preds.append("NOT self_initiated")
-        agg = "count(*)::DOUBLE"
-        n = "count(*)"
+        t = t.filter(~t.self_initiated)
+        value = t.count().cast("float64")
     elif metric in ("p12_median_response_min", "p12_mean_response_min"):
-        preds.append(valid_rt)
-        params.append(cap_min * 60.0)
-        agg = "median(total_s) / 60.0" if metric == "p12_median_response_min" else "avg(total_s) / 60.0"
-        n = "count(*)"
+        t = core_calls.valid_calls(t.filter(t.priority.isin([1, 2])), "total", cap_min)
+        minutes = t.total_s / 60.0
+        value = minutes.median() if metric == "p12_median_response_min" else minutes.mean()
     elif metric == "cso_handled_share":
-        preds.append("NOT self_initiated AND eligible AND n_units > 0")
-        agg = "100.0 * avg(cso_primary::INT)"
-        n = "count(*)"
+        t = t.filter(~t.self_initiated & t.eligible & (t.n_units > 0))
+        value = 100.0 * t.cso_primary.cast("int64").mean()
     elif metric == "sworn_unit_hours":
-        agg = "sum(sworn_unit_hours)"
-        n = "count(*)"
-    elif metric == "officer_initiated_calls":
-        preds.append("self_initiated")
-        agg = "count(*)::DOUBLE"
-        n = "count(*)"
-    else:  # officer_initiated_per_100_sworn_h: district level only (staffing is by district)
-        where = (" AND " + " AND ".join(preds)) if preds else ""
-        sql = (
-            f"WITH oi AS (SELECT district AS area, {per.format(ts='received_at')} AS period, "
-            f"count(*) AS k FROM call_facts WHERE self_initiated{where} GROUP BY ALL), "
-            f"st AS (SELECT district AS area, {per.format(ts='date')} AS period, "
-            "sum(on_duty_hours) AS h FROM staffing WHERE unit_type = 'sworn' GROUP BY ALL) "
-            "SELECT st.area, st.period, 100.0 * coalesce(oi.k, 0) / st.h AS value, "
-            "coalesce(oi.k, 0) AS n FROM st LEFT JOIN oi USING (area, period) WHERE st.h > 0"
-        )
-        return sql, params
-    where = ("WHERE " + " AND ".join(preds)) if preds else ""
-    sql = (f"SELECT {area_col} AS area, {per.format(ts='received_at')} AS period, "
-           f"{agg} AS value, {n} AS n FROM call_facts {where} GROUP BY ALL")
-    return sql, params
+        value = t.sworn_unit_hours.sum()
+    else:  # officer_initiated_calls
+        t = t.filter(t.self_initiated)
+        value = t.count().cast("float64")
+    return t.group_by(area=t[level], period=t.period).aggregate(value=value, n=t.count())
 
 
 def panel_from_metric(
@@ -246,17 +235,16 @@ def panel_from_metric(
     if not cap_min > 0:
         raise OptionError("cap_min must be above 0")
     f = filters or Filters()
-    con = _con(backend_or_con)
-    vsql, vparams = _value_sql(metric, level, freq, categories=tuple(categories),
-                               call_types=tuple(call_types),
-                               offense_categories=tuple(offense_categories),
-                               offenses=tuple(offenses), cap_min=cap_min)
-    vals = con.execute(vsql, vparams).df()
+    backend = _backend(backend_or_con)
+    vexpr = _values(backend, metric, level, freq, categories=tuple(categories),
+                    call_types=tuple(call_types), offense_categories=tuple(offense_categories),
+                    offenses=tuple(offenses), cap_min=cap_min)
+    vals = execute(backend, vexpr)[0]
     vals = vals[vals["area"].notna() & vals["period"].notna()]
 
-    areas = con.execute(
-        "SELECT area_id AS area, parent_id FROM areas WHERE level = ? ORDER BY 1", [level]
-    ).df()
+    a = backend.table("areas")
+    areas = execute(backend, a.filter(a.level == level).select(
+        area=a.area_id, parent_id=a.parent_id).order_by("area"))[0]
     if areas.empty:  # no boundary file: areas seen in the data
         areas = pd.DataFrame({"area": sorted(vals["area"].unique()), "parent_id": None})
     if level == "beat":
@@ -270,19 +258,20 @@ def panel_from_metric(
     if areas.empty:
         raise InsufficientDataError("no areas left for the panel")
 
-    # Period grid: from the data (all sources' periods) limited by the filter dates.
-    span = con.execute(
-        f"SELECT min(p), max(p) FROM (SELECT CAST(date_trunc('{freq}', received_at) AS DATE) p "
-        "FROM call_facts UNION ALL SELECT CAST(date_trunc('" + freq + "', occurred_at) AS DATE) "
-        "FROM incidents)"
-    ).fetchall()[0]
-    lo, hi = span
+    # Period grid: from the data (calls' and incidents' periods) limited by the filter dates.
+    cf = backend.table("call_facts")
+    inc = core_incidents.incidents(backend)
+    per = cf.select(p=cf[freq]).union(
+        inc.select(p=period_of(inc[core_incidents.DATED_AT], freq)))
+    got = execute(backend, per.aggregate(lo=per.p.min(), hi=per.p.max()))[0].iloc[0]
+    lo, hi = (None if v is None or v != v else pd.Timestamp(v).date()
+              for v in (got["lo"], got["hi"]))
     if lo is None:
         raise InsufficientDataError("no calls or incidents in the database")
     if f.start:
-        lo = max(lo, _trunc(f.start, freq))
+        lo = max(lo, trunc(f.start, freq))
     if f.end:
-        hi = min(hi, _trunc(f.end, freq))
+        hi = min(hi, trunc(f.end, freq))
     step = pd.offsets.MonthBegin(1) if freq == "month" else pd.offsets.Week(1)
     periods = pd.date_range(pd.Timestamp(lo), pd.Timestamp(hi), freq=step)
     if len(periods) == 0:
@@ -294,7 +283,7 @@ def panel_from_metric(
         panel["value"] = panel["value"].fillna(0.0)
     panel["n"] = panel["n"].fillna(0).astype(int)
 
-    first, notes = _first_treated(con, level, freq)
+    first, notes = _first_treated(backend, level, freq)
     panel["first_treated"] = pd.to_datetime(panel["area"].map(first))
     panel["treated"] = panel["first_treated"].notna()
     panel["post"] = panel["treated"] & (panel["period"] >= panel["first_treated"])
@@ -304,50 +293,19 @@ def panel_from_metric(
     return panel
 
 
-def _trunc(d: dt.date, freq: Freq) -> dt.date:
-    if freq == "month":
-        return d.replace(day=1)
-    return d - dt.timedelta(days=d.weekday())
-
-
-def _first_treated(con: duckdb.DuckDBPyConnection, level: Level, freq: Freq
+def _first_treated(backend: Any, level: Level, freq: Freq
                    ) -> tuple[dict[str, pd.Timestamp], tuple[str, ...]]:
     """Each area's first treated period start (areas never treated are absent)."""
-    dep = con.execute(
-        "SELECT d.area_id, d.start_date, d.end_date, a.level, a.parent_id "
-        "FROM deployments d LEFT JOIN areas a ON a.area_id = d.area_id"
-    ).df()
-    notes: list[str] = []
-    if dep.empty:
+    d = backend.table("deployments")
+    got = execute(backend, d.aggregate(n=d.count(), ended=d.end_date.notnull().sum()))[0]
+    n, ended = int(got["n"].iloc[0] or 0), int(got["ended"].iloc[0] or 0)
+    if n == 0:
         return {}, ("No deployments recorded: every area is untreated.",)
-    if dep["end_date"].notna().any():
-        notes.append(f"{int(dep['end_date'].notna().sum())} deployments have an end date; "
-                     "areas stay 'treated' after it (intent-to-treat).")
-    beats = con.execute("SELECT area_id, parent_id FROM areas WHERE level = 'beat'").df()
-    parent = dict(zip(beats["area_id"], beats["parent_id"], strict=False))
-    starts: dict[str, dt.date] = {}
-
-    def put(area: str, d: dt.date) -> None:
-        if area not in starts or d < starts[area]:
-            starts[area] = d
-
-    for r in dep.itertuples():
-        lvl = r.level if isinstance(r.level, str) else ("beat" if r.area_id in parent else None)
-        if lvl is None:
-            # unknown area id: assume it names an area at the requested level
-            lvl = level
-        sd = pd.Timestamp(r.start_date).date()
-        if level == lvl:
-            put(r.area_id, sd)
-        elif level == "beat" and lvl == "district":
-            for b, p in parent.items():
-                if p == r.area_id:
-                    put(b, sd)
-        elif level == "district" and lvl == "beat":
-            p = parent.get(r.area_id) or (r.parent_id if isinstance(r.parent_id, str) else None)
-            if p:
-                put(p, sd)
-    return {a: pd.Timestamp(_trunc(d, freq)) for a, d in starts.items()}, tuple(notes)
+    notes = ((f"{ended} deployments have an end date; areas stay 'treated' after it "
+              "(intent-to-treat)."),) if ended else ()
+    ft = treatment.first_treated(backend, level)
+    return ({a: pd.Timestamp(trunc(s_, freq))
+             for a, s_ in zip(ft["area"], ft["first_start"], strict=True)}, notes)
 
 
 def response_minutes(
@@ -366,18 +324,10 @@ def response_minutes(
     if not areas:
         raise InsufficientDataError("no areas given")
     f = filters or Filters()
-    con = _con(backend_or_con)
-    preds = [f"{level} IN ({_in_list(len(areas))})",  # level from LEVELS only
-             f"priority IN ({_in_list(len(priorities))})",
-             "NOT self_initiated", "first_dispatched_at IS NOT NULL",
-             "first_arrived_at IS NOT NULL", "queue_s >= 0", "travel_s >= 0", "total_s <= ?"]
-    params: list = [*areas, *priorities, cap_min * 60.0]
-    if f.start:
-        preds.append("received_at >= ?")
-        params.append(dt.datetime.combine(f.start, dt.time()))
-    if f.end:
-        preds.append("received_at < ?")
-        params.append(dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time()))
-    sql = ("SELECT received_at, total_s / 60.0 AS minutes FROM call_facts WHERE "
-           + " AND ".join(preds))
-    return con.execute(sql, params).df()
+    backend = _backend(backend_or_con)
+    t = Filters(start=f.start, end=f.end).apply(backend.table("call_facts"), district_col=None,
+                                                beat_col=None, priority_col=None,
+                                                category_col=None)
+    t = t.filter(t[level].isin(list(areas)) & t.priority.isin(list(priorities)))
+    t = core_calls.valid_calls(t, "total", cap_min)
+    return execute(backend, t.select("received_at", minutes=t.total_s / 60.0))[0]
