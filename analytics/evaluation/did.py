@@ -46,6 +46,7 @@ from scipy import stats
 
 from analytics.errors import InputDataError, InsufficientDataError, OptionError, check_option
 from analytics.evaluation import randomization as ri
+from analytics.evaluation import wild
 from analytics.evaluation._estimate import Estimate, check_alpha, estimate_from_se, fmt_p
 
 Control = Literal["never_treated", "not_yet_treated"]
@@ -126,6 +127,35 @@ def _cluster_ols(
     return model.fit(cov_type="cluster", cov_kwds={"groups": codes, "use_correction": True})
 
 
+RegInference = Literal["cr1", "wild", "auto"]
+REG_INFERENCES: tuple[RegInference, ...] = typing.get_args(RegInference)
+
+
+def _reg_inference(y: np.ndarray, X: np.ndarray, j: int, clusters: np.ndarray, level: str,
+                   inference: RegInference, alpha: float, est: float, se: float
+                   ) -> tuple[float, float, float, float, dict[str, object]]:
+    """(se, ci_low, ci_high, p, Estimate fields) for coefficient ``j`` of a regression
+    design: CR1 with t(G − 1), or the wild cluster restricted bootstrap (Webb weights,
+    :mod:`analytics.evaluation.wild`); ``"auto"`` = the bootstrap with fewer than
+    :data:`FEW_CLUSTERS_RI` clusters or :data:`FEW_TREATED_RI` treated ones."""
+    check_option("inference", inference, REG_INFERENCES)
+    g = int(pd.Series(clusters).nunique())
+    how = inference
+    if how == "auto":
+        how = "wild" if g < FEW_CLUSTERS_RI else "cr1"
+    if how == "wild" and g >= 2:
+        w = wild.wild_cluster_restricted(y, X, j, clusters, alpha=alpha)
+        kind = "all" if w.enumerated else f"{w.n_draws} random"
+        text = (f"wild cluster restricted bootstrap, Webb weights ({kind} {w.n_draws} draws), "
+                f"clustered by {level} ({g} clusters), CI by test inversion")
+        return w.se, w.ci_low, w.ci_high, w.p_value, {
+            "cluster_level": level, "n_clusters": g, "inference_method": text}
+    lo, hi, p = _t_ci(est, se, g - 1, alpha)
+    return se, lo, hi, p, {"cluster_level": level, "n_clusters": g,
+                           "inference_method": f"cluster-robust (CR1) SE by {level} ({g} "
+                                               f"clusters), t with {g - 1} df"}
+
+
 # -- 2×2 ----------------------------------------------------------------------------------
 def did_2x2(
     panel: pd.DataFrame,
@@ -138,6 +168,8 @@ def did_2x2(
     alpha: float = 0.05,
     label: str | None = None,
     unit_label: str = "",
+    cluster: str | None = None,
+    inference: RegInference = "cr1",
 ) -> Estimate:
     """Canonical 2×2 difference-in-differences with cluster-robust SE by unit.
 
@@ -151,10 +183,16 @@ def did_2x2(
         One row per unit and period (or per observation).
     outcome, unit, time, treated, post
         Column names; ``treated`` and ``post`` are booleans or 0/1.
+    cluster
+        Column of the unit of assignment (e.g. ``"district"``); default ``unit``.
+    inference
+        ``"cr1"`` (CR1, t with G − 1 df), ``"wild"`` (wild cluster restricted bootstrap,
+        Webb weights) or ``"auto"`` (the bootstrap with fewer than 30 clusters).
     """
     check_alpha(alpha)
-    _require_columns(panel, [outcome, unit, time, treated, post])
-    d = panel[[outcome, unit, treated, post]].dropna()
+    cl = cluster or unit
+    _require_columns(panel, [outcome, unit, time, treated, post, cl])
+    d = panel[list(dict.fromkeys([outcome, unit, treated, post, cl]))].dropna()
     dropped = len(panel) - len(d)
     tr = d[treated].astype(float).to_numpy()
     po = d[post].astype(float).to_numpy()
@@ -164,12 +202,13 @@ def did_2x2(
         if not mask.any():
             raise InsufficientDataError(f"no {cell} observations for the 2×2 design")
     X = np.column_stack([np.ones_like(y), tr, po, tr * po])
-    res = _cluster_ols(y, X, d[unit].to_numpy(), ["const", "treated", "post", "treated_post"])
-    g = int(d[unit].nunique())
-    g_t = int(d.loc[tr == 1, unit].nunique())
+    res = _cluster_ols(y, X, d[cl].to_numpy(), ["const", "treated", "post", "treated_post"])
+    g = int(d[cl].nunique())
+    g_t = int(d.loc[tr == 1, cl].nunique())
     est = float(res.params["treated_post"])
     se = float(res.bse["treated_post"])
-    lo, hi, p = _t_ci(est, se, g - 1, alpha)
+    se, lo, hi, p, fields = _reg_inference(y, X, 3, d[cl].to_numpy(), cl if cluster else "area",
+                                           inference, alpha, est, se)
     cav = list(_few_clusters(g, g_t))
     pre_t = y[(tr == 1) & (po == 0)].mean()
     pre_c = y[(tr == 0) & (po == 0)].mean()
@@ -181,6 +220,7 @@ def did_2x2(
         est, se, lo, hi, p, int(len(d)), "Difference-in-differences 2×2, cluster-robust SE by area",
         caveats=tuple(cav), label=label or outcome, unit=unit_label, alpha=alpha,
         baseline=float(pre_t), details=(("n_clusters", g), ("n_treated_clusters", g_t)),
+        **fields,
     )
 
 
@@ -199,14 +239,30 @@ def _demean_two_way(df: pd.DataFrame, cols: list[str], unit: str, time: str,
     return out
 
 
-def _twfe(panel: pd.DataFrame, outcome: str, unit: str, time: str, regressor: str
-          ) -> tuple[float, float, int, int]:
-    d = panel[[outcome, unit, time, regressor]].dropna()
+def _twfe(panel: pd.DataFrame, outcome: str, unit: str, time: str, regressor: str, *,
+          cluster: str | None = None, inference: RegInference = "cr1", alpha: float = 0.05
+          ) -> tuple[float, float, float, float, float, dict[str, object], int, int]:
+    """(estimate, se, ci_low, ci_high, p, Estimate fields, clusters, rows) of ``regressor``
+    in ``outcome ~ regressor + unit FE + time FE``, clustered by ``cluster`` (default unit).
+    The wild bootstrap uses explicit dummies so that each draw is projected like the data."""
+    cl = cluster or unit
+    d = panel[list(dict.fromkeys([outcome, unit, time, regressor, cl]))].dropna()
     dm = _demean_two_way(d, [outcome, regressor], unit, time)
     if np.allclose(dm[regressor].to_numpy(), 0):
         raise InsufficientDataError(f"{regressor} does not vary within areas over time")
-    res = _cluster_ols(dm[outcome].to_numpy(), dm[[regressor]].to_numpy(), d[unit].to_numpy(), [regressor])
-    return float(res.params[regressor]), float(res.bse[regressor]), int(d[unit].nunique()), len(d)
+    res = _cluster_ols(dm[outcome].to_numpy(), dm[[regressor]].to_numpy(), d[cl].to_numpy(), [regressor])
+    est, se = float(res.params[regressor]), float(res.bse[regressor])
+    g = int(d[cl].nunique())
+    if inference == "cr1" or (inference == "auto" and g >= FEW_CLUSTERS_RI):
+        se, lo, hi, p, fields = _reg_inference(np.zeros(0), np.zeros((0, 1)), 0,
+                                               d[cl].to_numpy(), cl, "cr1", alpha, est, se)
+    else:
+        X = pd.get_dummies(d[[unit, time]].astype(str), drop_first=True, dtype=float)
+        X.insert(0, "const", 1.0)
+        X.insert(0, regressor, d[regressor].astype(float).to_numpy())
+        se, lo, hi, p, fields = _reg_inference(d[outcome].to_numpy(float), X.to_numpy(), 0,
+                                               d[cl].to_numpy(), cl, inference, alpha, est, se)
+    return est, se, lo, hi, p, fields, g, len(d)
 
 
 def twfe_did(
@@ -219,12 +275,17 @@ def twfe_did(
     alpha: float = 0.05,
     label: str | None = None,
     unit_label: str = "",
+    cluster: str | None = None,
+    inference: RegInference = "cr1",
 ) -> Estimate:
     """Static two-way fixed effects ``y_it = α_i + γ_t + β·D_it`` (for comparison only).
 
     ``D_it = 1`` once unit ``i`` is treated (``time >= first_treated``; ``first_treated``
     0 or missing = never). Shown beside Callaway–Sant'Anna to expose the bias of this
     estimator under staggered timing with dynamic or heterogeneous effects.
+    ``cluster`` names the unit of assignment (default ``unit``); ``inference`` is
+    ``"cr1"`` (t with G − 1 df), ``"wild"`` (wild cluster restricted bootstrap, Webb
+    weights) or ``"auto"`` (the bootstrap with fewer than 30 clusters).
     """
     check_alpha(alpha)
     _require_columns(panel, [outcome, unit, time, first_treated])
@@ -232,12 +293,12 @@ def twfe_did(
     ft = d[first_treated]
     never = _never(ft)
     d["_D"] = (~never & (d[time] >= ft.where(~never))).astype(float)
-    est, se, g, n = _twfe(d, outcome, unit, time, "_D")
-    g_t = int(d.loc[d["_D"] == 1, unit].nunique())
-    lo, hi, p = _t_ci(est, se, g - 1, alpha)
+    est, se, lo, hi, p, fields, g, n = _twfe(d, outcome, unit, time, "_D", cluster=cluster,
+                                             inference=inference, alpha=alpha)
+    g_t = int(d.loc[d["_D"] == 1, cluster or unit].nunique())
     return Estimate(est, se, lo, hi, p, n, "Two-way fixed effects (static), cluster-robust SE",
                     caveats=(TWFE_CAVEAT, *_few_clusters(g, g_t)), label=label or outcome,
-                    unit=unit_label, alpha=alpha)
+                    unit=unit_label, alpha=alpha, **fields)
 
 
 def dose_response(
@@ -252,11 +313,16 @@ def dose_response(
     label: str | None = None,
     unit_label: str = "",
     dose_label: str = "hours of CSO patrol",
+    cluster: str | None = None,
+    inference: RegInference = "cr1",
 ) -> Estimate:
     """Outcome change per ``per`` units of dose, two-way fixed effects, clustered by area.
 
     ``y_it = α_i + γ_t + β·dose_it / per``; ``β`` is the change in the outcome for each
     ``per`` units of dose (e.g. per 100 CSO patrol hours) in the same area and period.
+    ``cluster`` names the unit of assignment (default ``unit``); ``inference`` is
+    ``"cr1"`` (t with G − 1 df), ``"wild"`` (wild cluster restricted bootstrap, Webb
+    weights) or ``"auto"`` (the bootstrap with fewer than 30 clusters).
     """
     check_alpha(alpha)
     if not per > 0:
@@ -264,16 +330,16 @@ def dose_response(
     _require_columns(panel, [outcome, unit, time, dose])
     d = panel.copy()
     d["_dose"] = d[dose].astype(float) / per
-    est, se, g, n = _twfe(d, outcome, unit, time, "_dose")
-    g_t = int(d.loc[d["_dose"] > 0, unit].nunique())
-    lo, hi, p = _t_ci(est, se, g - 1, alpha)
+    est, se, lo, hi, p, fields, g, n = _twfe(d, outcome, unit, time, "_dose", cluster=cluster,
+                                             inference=inference, alpha=alpha)
+    g_t = int(d.loc[d["_dose"] > 0, cluster or unit].nunique())
     per_txt = f"{per:g} " if per != 1 else ""
     return Estimate(
         est, se, lo, hi, p, n,
         f"Dose-response, two-way fixed effects, per {per_txt}{dose_label}, cluster-robust SE",
         caveats=(*DOSE_CAVEATS, *_few_clusters(g, g_t)),
         label=f"{label or outcome} per {per_txt}{dose_label}", unit=unit_label, alpha=alpha,
-        details=(("per", per), ("n_clusters", g)),
+        details=(("per", per), ("n_clusters", g)), **fields,
     )
 
 
