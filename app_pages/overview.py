@@ -59,7 +59,17 @@ else:
             "crimes": "Crime incidents", "crimes_last_year": "Crimes, year before",
             "crimes_poisson_z": st.column_config.NumberColumn(
                 "Poisson z (crimes)", format="%.2f",
-                help="2(√current − √previous); |z| ≥ 3 is a notable change"),
+                help="√2(√current − √previous): about N(0, 1) when nothing changed"),
+            "crimes_exact_p": st.column_config.NumberColumn(
+                "Exact p (crimes)", format="%.2g",
+                help="Exact conditional (binomial) test of equal rates in both years"),
+            "crimes_bh_q": st.column_config.NumberColumn(
+                "BH q (crimes, over districts)", format="%.2g",
+                help="Benjamini–Hochberg q-value over the districts of this table"),
+            "crimes_flagged": st.column_config.CheckboxColumn(
+                "Notable crime change (BH q < 0.0027)",
+                help="Flagged when the BH q-value is below 0.0027, the level of |z| ≥ 3: "
+                     "the false discovery rate over the districts stays at or below 0.27 %"),
         },
     )
 components.how_computed(overview.__doc__ or "")

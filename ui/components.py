@@ -13,6 +13,7 @@ import streamlit as st
 
 from analytics.filters import Filters
 from analytics.overview import Kpi
+from analytics.poisson_change import fmt_pvalue
 
 
 def _slug(name: str) -> str:
@@ -129,8 +130,9 @@ def kpi_cards(kpis: Sequence[Kpi]) -> None:
             ok = "met ✅" if k.meets_target else "not met ⚠️"
             notes.append(f"Target {sign} {_fmt(k.target, k.unit)}: {ok}")
         if k.z is not None:
-            flag = " — notable change" if abs(k.z) >= 3 else ""
-            notes.append(f"Poisson z = {k.z:+.1f}{flag}")
+            flag = " — notable change" if k.flagged else ""
+            exact = f", exact p {fmt_pvalue(k.change_p)}" if k.change_p is not None else ""
+            notes.append(f"Poisson z = {k.z:+.1f}{exact}{flag}")
         with col:
             st.metric(k.label, _fmt(k.value, k.unit), delta=_delta_text(k),
                       delta_color=color, help=k.help, border=True)
