@@ -33,6 +33,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from analytics import engines
 from analytics.errors import InsufficientDataError, OptionError
 from analytics.filters import Filters
 from analytics.overview import SMALL_COUNT, poisson_z
@@ -57,9 +58,8 @@ Span = tuple[dt.date | None, dt.date | None]
 
 
 def _execute(backend: Any, expr: Any) -> tuple[pd.DataFrame, str]:
-    """Compile once, run that SQL, return (frame, SQL): the SQL shown is the SQL that ran."""
-    sql = str(ibis.to_sql(expr, dialect="duckdb"))
-    return backend.con.sql(sql).df(), sql
+    """Run on any Ibis engine; (frame, SQL): the SQL shown is the SQL that ran."""
+    return engines.execute(backend, expr)
 
 
 def incidents(backend: Any, filters: Filters, categories: tuple[str, ...] = ()) -> ibis.Table:

@@ -1,10 +1,12 @@
 """Overview KPI cards: this period against the same period one year earlier.
 
-Period rule (written into docs/metrics.md): the sidebar date range when one is set;
-otherwise the last 365 days of call data (ending on the latest call date). The
-comparison period is the same calendar span one year earlier. Area filters apply to
-every card; priority and call-category filters apply to the call cards only (crimes are
-never mixed with calls).
+Period rule (PRODUCT.md "Period"; docs/metrics.md): the sidebar's period is the period
+of every card — the selected dates, or the whole span of the call data when the sidebar
+is at its full range. The comparison period is the same calendar span one year earlier;
+when the data do not reach back that far (the comparison would start before the first
+call), no change is shown and the page says why. Area filters apply to every card;
+priority and call-category filters apply to the call cards only (crimes are never mixed
+with calls).
 
 Cards:
 
@@ -75,22 +77,57 @@ class Kpi:
 
 @dataclass(frozen=True)
 class Period:
-    """The KPI period and its comparison period (inclusive dates)."""
+    """The reporting period and its comparison period a year earlier (inclusive dates).
+
+    ``comparable`` is False when the data begin after ``prev_start``: the year-earlier
+    figures would count a partial period, so no change is shown.
+    """
 
     start: dt.date
     end: dt.date
     prev_start: dt.date
     prev_end: dt.date
+    comparable: bool = True
+    data_start: dt.date | None = None
+
+    @property
+    def days(self) -> int:
+        """Length of the period in days (both ends included)."""
+        return (self.end - self.start).days + 1
+
+    @property
+    def earliest_comparable_start(self) -> dt.date | None:
+        """The first start date whose year-earlier span lies inside the data."""
+        if self.data_start is None:
+            return None
+        return Filters(start=self.data_start).shifted_years(1).start
+
+    def describe(self) -> str:
+        """"1 Jan 2025 – 31 Dec 2025, compared with 1 Jan 2024 – 31 Dec 2024"."""
+        text = f"{fmt_date(self.start)} – {fmt_date(self.end)}"
+        if self.comparable:
+            text += (f", compared with the same dates a year earlier "
+                     f"({fmt_date(self.prev_start)} – {fmt_date(self.prev_end)})")
+        return text
 
 
-def kpi_period(filters: Filters, data_max: dt.date | None) -> Period | None:
-    """Resolve the KPI period from the filters and the latest date in the data."""
+def fmt_date(d: dt.date) -> str:
+    """A date as the pages print it: 1 Jan 2025."""
+    return f"{d.day} {d:%b %Y}"
+
+
+def kpi_period(filters: Filters, data_min: dt.date | None,
+               data_max: dt.date | None) -> Period | None:
+    """The sidebar's period (the data's whole span where the sidebar sets no date) and the
+    same span one year earlier; None when there are no data."""
     end = filters.end or data_max
-    if end is None:
+    start = filters.start or data_min
+    if end is None or start is None:
         return None
-    start = filters.start or (end - dt.timedelta(days=364))
     prev = Filters(start=start, end=end).shifted_years(-1)
-    return Period(start, end, prev.start, prev.end)  # type: ignore[arg-type]
+    comparable = data_min is not None and prev.start >= data_min  # type: ignore[operator]
+    return Period(start, end, prev.start, prev.end, comparable,  # type: ignore[arg-type]
+                  data_min)
 
 
 def poisson_z(current: float, previous: float) -> float:
@@ -131,15 +168,21 @@ def _targets(backend: Any) -> dict[str, tuple[float, str]]:
     return {r.metric: (float(r.target), str(r.direction)) for r in t.itertuples()}
 
 
-def overview_kpis(backend: Any, filters: Filters, data_max: dt.date | None) -> tuple[Period | None, list[Kpi]]:
-    """The four Overview cards for the filters' period against a year earlier."""
-    period = kpi_period(filters, data_max)
+def overview_kpis(backend: Any, filters: Filters, data_min: dt.date | None,
+                  data_max: dt.date | None) -> tuple[Period | None, list[Kpi]]:
+    """The four Overview cards for the sidebar's period against a year earlier (no change
+    shown when the data do not cover the year-earlier span)."""
+    period = kpi_period(filters, data_min, data_max)
     if period is None:
         return None, []
     now = replace(filters, start=period.start, end=period.end)
-    before = replace(filters, start=period.prev_start, end=period.prev_end)
-    cur, prev = _call_values(backend, now), _call_values(backend, before)
-    crime_now, crime_before = _crime_count(backend, now), _crime_count(backend, before)
+    cur, crime_now = _call_values(backend, now), _crime_count(backend, now)
+    if period.comparable:
+        before = replace(filters, start=period.prev_start, end=period.prev_end)
+        prev: dict[str, float | None] = _call_values(backend, before)
+        crime_before: float | None = _crime_count(backend, before)
+    else:
+        prev, crime_before = dict.fromkeys(cur), None
     targets = _targets(backend)
 
     def target(key: str) -> dict[str, Any]:
@@ -162,7 +205,7 @@ def overview_kpis(backend: Any, filters: Filters, data_max: dt.date | None) -> t
             "excluded.", "absolute", **target("p1_median")),
         Kpi("crimes", "Crime incidents", crime_now, crime_before, "incidents", "lower",
             "Crime reports (RMS) by occurrence date; not calls for service.", "percent",
-            z=poisson_z(crime_now, crime_before)),
+            z=None if crime_before is None else poisson_z(crime_now, crime_before)),
     ]
     return period, kpis
 
@@ -196,12 +239,17 @@ def by_district(backend: Any, filters: Filters, period: Period) -> pd.DataFrame:
     for frame in (share, p1m, crimes(now, "crimes"), crimes(before, "crimes_last_year")):
         out = out.merge(frame, on="district", how="outer")
     out = out[out["district"].notna()]
+    if not period.comparable:  # a partial year-earlier span: no comparison columns
+        out = out.drop(columns=["crimes_last_year"])
     for col in ("calls", "eligible", "cso", "crimes", "crimes_last_year"):
+        if col not in out:
+            continue
         out[col] = out[col].fillna(0).astype("int64")
     out["cso_share_pct"] = (out["cso"] / out["eligible"].where(out["eligible"] > 0) * 100).round(1)
     out["p1_median_min"] = (out["p1_median_s"] / 60.0).round(1)
-    out["crimes_poisson_z"] = [round(poisson_z(a, b), 2) for a, b in
-                               zip(out["crimes"], out["crimes_last_year"], strict=True)]
-    cols = ["district", "calls", "cso_share_pct", "p1_median_min", "crimes",
-            "crimes_last_year", "crimes_poisson_z"]
+    cols = ["district", "calls", "cso_share_pct", "p1_median_min", "crimes"]
+    if period.comparable:
+        out["crimes_poisson_z"] = [round(poisson_z(a, b), 2) for a, b in
+                                   zip(out["crimes"], out["crimes_last_year"], strict=True)]
+        cols += ["crimes_last_year", "crimes_poisson_z"]
     return out[cols].sort_values("district").reset_index(drop=True)

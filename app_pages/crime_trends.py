@@ -108,7 +108,7 @@ components.table_with_downloads(ct.display_changes(yf), "Crime year to date", fi
 
 # -- monthly series and decomposition in tabs (lazy: only the open tab runs) -----------------
 TABS = ["Monthly counts", "Seasonal decomposition"]
-tabs = dict(zip(TABS, st.tabs(TABS, key="ct_tab", on_change="rerun"), strict=True))
+tabs = dict(zip(TABS, st.tabs(TABS, key="ct_tab", on_change="rerun", bind="query-params"), strict=True))
 
 
 def _is_open(name: str) -> bool:

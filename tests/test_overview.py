@@ -17,14 +17,34 @@ def test_poisson_z_by_hand() -> None:
     assert overview.poisson_z(0, 0) == 0.0
 
 
-def test_period_defaults_to_last_365_days() -> None:
-    p = overview.kpi_period(Filters(), dt.date(2025, 12, 31))
-    assert (p.start, p.end) == (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
-    assert (p.prev_start, p.prev_end) == (dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+def test_period_is_the_sidebar_period() -> None:
+    # No dates in the sidebar: the period is the whole data span (never a hidden window).
+    p = overview.kpi_period(Filters(), dt.date(2022, 1, 1), dt.date(2025, 12, 31))
+    assert (p.start, p.end) == (dt.date(2022, 1, 1), dt.date(2025, 12, 31))
+    assert (p.prev_start, p.prev_end) == (dt.date(2021, 1, 1), dt.date(2024, 12, 31))
+    assert not p.comparable  # 2021 is before the data: no year-earlier comparison
+    assert p.earliest_comparable_start == dt.date(2023, 1, 1)
     f = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
-    p = overview.kpi_period(f, dt.date(2025, 12, 31))
+    p = overview.kpi_period(f, dt.date(2022, 1, 1), dt.date(2025, 12, 31))
+    assert (p.start, p.end) == (dt.date(2025, 3, 1), dt.date(2025, 3, 31))
     assert (p.prev_start, p.prev_end) == (dt.date(2024, 3, 1), dt.date(2024, 3, 31))
-    assert overview.kpi_period(Filters(), None) is None
+    assert p.comparable and p.days == 31
+    # a period starting exactly a year after the data begin is comparable; a day earlier not
+    f = Filters(start=dt.date(2023, 1, 1), end=dt.date(2023, 6, 30))
+    assert overview.kpi_period(f, dt.date(2022, 1, 1), dt.date(2025, 12, 31)).comparable
+    f = Filters(start=dt.date(2022, 12, 31), end=dt.date(2023, 6, 30))
+    assert not overview.kpi_period(f, dt.date(2022, 1, 1), dt.date(2025, 12, 31)).comparable
+    assert overview.kpi_period(Filters(), None, None) is None
+
+
+def test_incomparable_period_shows_no_change(backend) -> None:
+    # Data from 10 Mar 2024; a period from 1 Mar 2025 reaches back to 1 Mar 2024: partial.
+    f = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
+    period, kpis = overview.overview_kpis(backend, f, dt.date(2024, 3, 10), dt.date(2025, 3, 31))
+    assert not period.comparable
+    for k in kpis:
+        assert k.previous is None and k.delta is None and k.z is None
+    assert {x.key: x for x in kpis}["calls"].value == 15
 
 
 def test_small_counts_get_no_percent() -> None:
@@ -72,7 +92,7 @@ def backend():
 
 def test_kpis_by_hand(backend) -> None:
     f = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
-    period, kpis = overview.overview_kpis(backend, f, dt.date(2025, 3, 31))
+    period, kpis = overview.overview_kpis(backend, f, dt.date(2024, 3, 1), dt.date(2025, 3, 31))
     k = {x.key: x for x in kpis}
     assert k["calls"].value == 15 and k["calls"].previous == 11
     assert k["calls"].delta == pytest.approx((15 - 11) / 11 * 100)
@@ -96,7 +116,7 @@ def test_by_district_by_hand(backend) -> None:
     con.execute("UPDATE incidents SET district = 'D1'")
     facts.refresh_derived(con)
     f = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
-    period = overview.kpi_period(f, dt.date(2025, 3, 31))
+    period = overview.kpi_period(f, dt.date(2024, 3, 1), dt.date(2025, 3, 31))
     t = overview.by_district(backend, f, period).set_index("district")
     assert list(t.index) == ["D1", "D2"]
     # D1: 12 report calls, 3 by a CSO -> 25 %; no P1 calls; 16 crimes vs 9 -> z = 2(4 - 3)
