@@ -14,6 +14,7 @@ import streamlit as st
 from analytics import labels
 from analytics.filters import Filters
 from analytics.overview import Kpi
+from analytics.poisson_change import fmt_pvalue
 from ui import state
 
 
@@ -65,6 +66,7 @@ def download_table(df: pd.DataFrame, title: str, *, filters: Filters | None = No
 _FORMATS: dict[str, str | None] = {
     "count": "localized", "share": "%.1f %%", "percent": "%.1f %%", "hours": "localized",
     "minutes": "%.1f", "money": "dollar", "z": "%+.2f", "ratio": "%.2f", "number": "localized",
+    "p_value": "%.2g",
 }
 
 
@@ -243,8 +245,9 @@ def kpi_cards(kpis: Sequence[Kpi]) -> None:
             gap = "" if k.value is None else f"; gap {k.value - k.target:+,.1f} {gap_unit}"
             notes.append(f"Target {sign} {_fmt(k.target, k.unit)}: {ok}{gap}")
         if k.z is not None and k.previous is not None:
-            flag = " — notable change" if abs(k.z) >= 3 else ""
-            notes.append(f"Poisson z = {k.z:+.1f}{flag}")
+            flag = " — notable change" if k.flagged else ""
+            exact = f", exact p {fmt_pvalue(k.change_p)}" if k.change_p is not None else ""
+            notes.append(f"Poisson z = {k.z:+.1f}{exact}{flag}")
         with col:
             st.metric(k.label, _fmt(k.value, k.unit), delta=_delta_text(k),
                       delta_color=color, delta_arrow="off" if unchanged else "auto",
