@@ -46,6 +46,7 @@ from analytics import db, engines
 from analytics.core import treatment
 from analytics.core.periods import hours_between
 from analytics.errors import check_option
+from analytics.facts import DERIVED_TABLES
 from analytics.filters import Filters
 from analytics.numbers import as_float
 
@@ -87,90 +88,6 @@ _num = as_float  # short local name used throughout this module and offload
 def call_facts(backend: Any, filters: Filters) -> ibis.Table:
     """``call_facts`` with the global filters applied (all calls)."""
     return filters.apply(backend.table("call_facts"))
-
-
-# Derived tables (rebuilt by facts.refresh_derived): the per-assignment facts with the
-# call's filter columns, and the same time spread over clock hours. Pages then scan one
-# table instead of joining assignments × call_facts × units on every render.
-_ASSIGNMENT_FACTS_SELECT = """
-SELECT
-    a.call_id,
-    a.unit_id,
-    coalesce(u.unit_type, 'other') AS unit_type,
-    a.is_primary,
-    coalesce(a.dispatched_at, a.enroute_at) AS start_at,
-    a.arrived_at,
-    a.cleared_at,
-    CASE
-        WHEN coalesce(a.dispatched_at, a.enroute_at) IS NULL THEN 'no_start'
-        WHEN a.cleared_at IS NULL THEN 'no_clear'
-        WHEN a.cleared_at < coalesce(a.dispatched_at, a.enroute_at) THEN 'cleared_before_start'
-        ELSE 'kept'
-    END AS exclusion,
-    f.received_at, f.district, f.beat, f.priority, f.category, f.self_initiated
-FROM assignments a
-JOIN call_facts f USING (call_id)
-LEFT JOIN units u USING (unit_id)
-{where}
-"""
-_ASSIGNMENT_SLOTS_SELECT = """
-WITH k AS (
-    SELECT *, date_trunc('hour', start_at) AS h0
-    FROM assignment_facts WHERE exclusion = 'kept' {and_where}
-), x AS (
-    SELECT *, h0 + to_hours(unnest(range(0, CAST(floor((epoch(cleared_at) - epoch(h0)) / 3600)
-                                              AS BIGINT) + 1))) AS slot
-    FROM k
-), o AS (
-    SELECT *, (least(epoch(cleared_at), epoch(slot) + 3600)
-               - greatest(epoch(start_at), epoch(slot))) / 3600.0 AS unit_hours
-    FROM x
-)
-SELECT call_id, unit_type, received_at, district, beat, priority, category, self_initiated,
-       slot, CAST(slot AS DATE) AS "date", CAST(hour(slot) AS SMALLINT) AS "hour",
-       CAST(isodow(slot) AS SMALLINT) AS weekday, unit_hours
-FROM o WHERE unit_hours > 0
-"""
-DERIVED_SQL = (
-    "CREATE OR REPLACE TABLE assignment_facts AS" + _ASSIGNMENT_FACTS_SELECT.format(where=""),
-    "CREATE OR REPLACE TABLE assignment_slots AS" + _ASSIGNMENT_SLOTS_SELECT.format(and_where=""),
-)
-DERIVED_TABLES = ("assignment_facts", "assignment_slots")
-
-
-def build_derived(con: Any) -> None:
-    """(Re)build ``assignment_facts`` and ``assignment_slots`` (after ``call_facts``)."""
-    with db.unordered_writes(con):  # row order carries no meaning in these tables
-        for sql in DERIVED_SQL:
-            con.execute(sql).fetchall()
-    log.info("assignment_facts and assignment_slots rebuilt")
-
-
-def update_derived(con: Any, ids_table: str) -> None:
-    """Rebuild the derived rows of the calls listed in temporary table ``ids_table``
-    (column ``call_id``) only, after ``call_facts`` was updated for them; same SELECTs as
-    :func:`build_derived`, so the rows are identical to a full rebuild. Builds the tables
-    whole when they do not exist yet."""
-    if not _derived_exist(con):
-        build_derived(con)
-        return
-    # ids_table is a fixed temporary-table name chosen by analytics.facts.
-    ids = f"call_id IN (SELECT call_id FROM {ids_table})"
-    for table in ("assignment_slots", "assignment_facts"):
-        con.execute(f"DELETE FROM {table} WHERE {ids}")
-    with db.unordered_writes(con):
-        con.execute("INSERT INTO assignment_facts"
-                    + _ASSIGNMENT_FACTS_SELECT.format(where=f"WHERE a.{ids}"))
-        con.execute("INSERT INTO assignment_slots"
-                    + _ASSIGNMENT_SLOTS_SELECT.format(and_where=f"AND {ids}"))
-
-
-def _derived_exist(con: Any) -> bool:
-    rows = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name IN (?, ?) AND schema_name = 'main'",
-        list(DERIVED_TABLES),
-    ).fetchall()
-    return rows[0][0] == len(DERIVED_TABLES)
 
 
 def _has_derived(backend: Any) -> bool:

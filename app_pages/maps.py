@@ -30,7 +30,7 @@ st.title("🗺️ Maps")
 if state.empty_database_notice():  # an `init` database before its first import
     st.stop()
 
-con = state.get_con()
+backend = state.get_backend()
 filters = state.current_filters()
 
 # -- the click-to-filter map component ---------------------------------------------------
@@ -91,46 +91,46 @@ def show_map(html: str, key: str) -> None:
 
 
 # -- analytics behind each layer (called through ui.cache.cached) --------------------------
-def _deployments(con, filters: Filters):
-    return cached(maps.deployment_areas, con, filters)
+def _deployments(backend, filters: Filters):
+    return cached(maps.deployment_areas, backend, filters)
 
 
-def _choropleth(con, filters, level, metric, tier, show_dep, tiles):
-    shapes = cached(maps.area_shapes, con, level)
-    values = maps.area_metric(con, filters, level, metric, tier=tier, shapes=shapes)
-    dep = _deployments(con, filters) if show_dep else None
+def _choropleth(backend, filters, level, metric, tier, show_dep, tiles):
+    shapes = cached(maps.area_shapes, backend, level)
+    values = maps.area_metric(backend, filters, level, metric, tier=tier, shapes=shapes)
+    dep = _deployments(backend, filters) if show_dep else None
     html = maps.choropleth_html(shapes, values, deployments=dep, tiles=tiles,
                                 period=filters.describe())
     return html, values
 
 
-def _density(con, filters, source, cell_m, tier, show_dep, tiles):
-    shapes = cached(maps.area_shapes, con, "beat")
-    grid = maps.density_cells(con, filters, source=source, cell_m=cell_m, tier=tier)
-    dep = _deployments(con, filters) if show_dep else None
+def _density(backend, filters, source, cell_m, tier, show_dep, tiles):
+    shapes = cached(maps.area_shapes, backend, "beat")
+    grid = maps.density_cells(backend, filters, source=source, cell_m=cell_m, tier=tier)
+    dep = _deployments(backend, filters) if show_dep else None
     return maps.density_map_html(shapes, grid, deployments=dep, tiles=tiles,
                                  period=filters.describe()), grid
 
 
-def _change(con, filters, level, outcome, windows, show_dep, tiles):
-    shapes = cached(maps.area_shapes, con, level)
-    change = maps.change_by_area(con, filters, level, outcome, windows, shapes=shapes)
-    dep = _deployments(con, Filters()) if show_dep else None
+def _change(backend, filters, level, outcome, windows, show_dep, tiles):
+    shapes = cached(maps.area_shapes, backend, level)
+    change = maps.change_by_area(backend, filters, level, outcome, windows, shapes=shapes)
+    dep = _deployments(backend, Filters()) if show_dep else None
     return maps.change_map_html(shapes, change, deployments=dep, tiles=tiles), change
 
 
-def _deployment_map(con, filters, tiles):
-    dep = _deployments(con, filters)
-    return maps.deployments_map_html(cached(maps.area_shapes, con, "beat"), dep,
+def _deployment_map(backend, filters, tiles):
+    dep = _deployments(backend, filters)
+    return maps.deployments_map_html(cached(maps.area_shapes, backend, "beat"), dep,
                                      tiles=tiles), dep
 
 
-def _points(con, filters, tier, show_dep, tiles):
-    pts = maps.incident_points(con, filters, tier=tier)
+def _points(backend, filters, tier, show_dep, tiles):
+    pts = maps.incident_points(backend, filters, tier=tier)
     if pts.frame is None:
         return None, pts
-    dep = _deployments(con, filters) if show_dep else None
-    return maps.points_map_html(cached(maps.area_shapes, con, "beat"), pts, deployments=dep,
+    dep = _deployments(backend, filters) if show_dep else None
+    return maps.points_map_html(cached(maps.area_shapes, backend, "beat"), pts, deployments=dep,
                                 tiles=tiles), pts
 
 
@@ -155,8 +155,8 @@ def _table(df, title: str, level: str | None) -> None:
 
 # -- widgets -------------------------------------------------------------------------------
 try:
-    tier = maps.resolve_tier(con)  # not cached: a server setting, one tiny query
-    tiles = maps.tile_setting(con)
+    tier = maps.resolve_tier(backend)  # not cached: a server setting, one tiny query
+    tiles = maps.tile_setting(backend)
 except CSOError as exc:
     st.error(f"Map settings are not usable: {exc}. Fix the `settings` table or "
              "the CSO_PRIVACY_TIER variable.")
@@ -186,7 +186,7 @@ try:
         with c3:
             level = st.radio("Areas", maps.AREA_LEVELS, horizontal=True, key="maps_level",
                              format_func=str.title)
-        html, values = cached(_choropleth, con, filters, level, metric, tier, show_dep, tiles,
+        html, values = cached(_choropleth, backend, filters, level, metric, tier, show_dep, tiles,
                               spinner=DRAWING)
         show_map(html, f"choro-{hash(html)}")
         spec = maps.METRICS[metric]
@@ -208,7 +208,7 @@ try:
             cell_m = st.select_slider("Cell size (metres)", [250, 500, 1000, 2000], value=500,
                                       key="maps_cell", help="Cells grow automatically "
                                       f"when more than {maps.MAX_CELLS:,} would be needed.")
-        html, grid = cached(_density, con, filters, source, float(cell_m), tier, show_dep,
+        html, grid = cached(_density, backend, filters, source, float(cell_m), tier, show_dep,
                             tiles, spinner=DRAWING)
         if grid.n_total == 0:
             components.no_data(filters, f"{source} with coordinates")
@@ -219,7 +219,7 @@ try:
                                 key="maps_how")
 
     elif layer == "deployments":
-        html, dep = cached(_deployment_map, con, filters, tiles, spinner=DRAWING)
+        html, dep = cached(_deployment_map, backend, filters, tiles, spinner=DRAWING)
         if dep.frame.empty:
             st.info("No CSO deployments match the filters. Add deployments on the **Data** "
                     "page, or widen the date range.")
@@ -231,7 +231,7 @@ try:
                                 "their boundaries in `areas`.", sql=dep.sql, key="maps_how")
 
     elif layer == "change":
-        options = cached(maps.default_change_windows, con)
+        options = cached(maps.default_change_windows, backend)
         labels = [w.label for w in options] + ["Custom windows…"]
         with c2:
             outcome = st.selectbox("Count", maps.CHANGE_OUTCOMES,
@@ -256,7 +256,7 @@ try:
                        f"After: {windows.after_start} – {windows.after_end}")
         else:
             windows = options[labels.index(choice)]
-        html, change = cached(_change, con, filters, level, outcome, windows, show_dep, tiles,
+        html, change = cached(_change, backend, filters, level, outcome, windows, show_dep, tiles,
                               spinner=DRAWING)
         show_map(html, f"change-{hash(html)}")
         st.caption("Blue: fewer after; red: more. z = √2(√after − √before), about N(0, 1) "
@@ -275,7 +275,7 @@ try:
                                 key="maps_how")
 
     else:  # points (analyst tier only)
-        html, pts = cached(_points, con, filters, tier, show_dep, tiles, spinner=DRAWING)
+        html, pts = cached(_points, backend, filters, tier, show_dep, tiles, spinner=DRAWING)
         if html is None:
             st.info(pts.reason)
         else:
@@ -298,7 +298,7 @@ if tier != "public":
             attribution = st.text_input("Attribution", value=tiles.attribution if tiles else "")
             if st.form_submit_button("Save basemap setting"):
                 try:
-                    maps.set_tile_setting(con, url, attribution)
+                    maps.set_tile_setting(state.get_con(), url, attribution)
                 except CSOError as exc:
                     st.error(f"Not saved: {exc}")
                 else:

@@ -101,24 +101,24 @@ def con():
 
 # -- shapes -------------------------------------------------------------------------------
 def test_area_shapes_and_district_population(con) -> None:
-    beats = maps.area_shapes(con, "beat")
+    beats = maps.area_shapes(db.ibis_backend(con), "beat")
     assert list(beats["area_id"]) == ["D1-B01", "D1-B02", "D2-B01", "D2-B02"]
-    d = maps.area_shapes(con, "district").set_index("area_id")
+    d = maps.area_shapes(db.ibis_backend(con), "district").set_index("area_id")
     # District population missing -> sum of its beats: 2000 + 1000, 4000 + 500.
     assert d.loc["D1", "population"] == 3000 and d.loc["D2", "population"] == 4500
     assert maps.shapes_bounds(beats) == pytest.approx((40.00, -75.00, 40.02, -74.98))
     with pytest.raises(OptionError):
-        maps.area_shapes(con, "county")
+        maps.area_shapes(db.ibis_backend(con), "county")
 
 
 def test_bad_geometry_is_skipped(con) -> None:
     con.execute("INSERT INTO areas VALUES ('BAD', 'beat', 'Bad', 'D1', 'not json', NULL)")
-    assert "BAD" not in set(maps.area_shapes(con, "beat")["area_id"])
+    assert "BAD" not in set(maps.area_shapes(db.ibis_backend(con), "beat")["area_id"])
 
 
 # -- choropleth metrics -------------------------------------------------------------------
 def metric(con, name, level="beat", f=MARCH, **kw) -> pd.DataFrame:
-    return maps.area_metric(con, f, level, name, **kw).frame.set_index("area_id")
+    return maps.area_metric(db.ibis_backend(con), f, level, name, **kw).frame.set_index("area_id")
 
 
 def test_calls_and_rate_per_beat(con) -> None:
@@ -129,9 +129,9 @@ def test_calls_and_rate_per_beat(con) -> None:
     assert rate.loc["D1-B01", "value"] == pytest.approx(15 / 2000 * 1000)   # 7.5
     assert rate.loc["D1-B02", "value"] == pytest.approx(5 / 1000 * 1000)    # 5.0
     assert rate.loc["D2-B02", "value"] == 0.0
-    am = maps.area_metric(con, MARCH, "beat", "calls")
+    am = maps.area_metric(db.ibis_backend(con), MARCH, "beat", "calls")
     assert am.unmapped == 2          # the two calls in DX-B99 have no boundary
-    assert "GROUP BY" in am.sql and "2025-03-01" in am.sql
+    assert "GROUP BY" in am.sql and "MAKE_TIMESTAMP(2025, 3, 1," in am.sql  # the period start
 
 
 def test_cso_share_and_p1_median(con) -> None:
@@ -169,14 +169,14 @@ def test_public_tier_drops_sensitive_and_suppresses_small(con) -> None:
     assert pub.loc["D1-B02", "n"] == 4
     assert not pub.loc["D2-B01", "suppressed"]                            # zero is not a cell
     with pytest.raises(OptionError):
-        maps.area_metric(con, MARCH, "beat", "calls", tier="mayor")
+        maps.area_metric(db.ibis_backend(con), MARCH, "beat", "calls", tier="mayor")
     with pytest.raises(OptionError):
-        maps.area_metric(con, MARCH, "beat", "arrests")
+        maps.area_metric(db.ibis_backend(con), MARCH, "beat", "arrests")
 
 
 # -- density ------------------------------------------------------------------------------
 def test_density_counts_every_located_call(con) -> None:
-    g = maps.density_cells(con, MARCH, cell_m=500)
+    g = maps.density_cells(db.ibis_backend(con), MARCH, cell_m=500)
     # Located March calls: 15 in D1-B01 + 4 in D1-B02 (the DV and DX calls have no lat/lon).
     assert g.n_total == 19 and g.frame["n"].sum() == 19
     assert len(g.frame) == 2
@@ -187,37 +187,37 @@ def test_density_counts_every_located_call(con) -> None:
 
 
 def test_density_enlarges_cells_to_fit_the_cap(con) -> None:
-    g = maps.density_cells(con, MARCH, cell_m=100, max_cells=1)
+    g = maps.density_cells(db.ibis_backend(con), MARCH, cell_m=100, max_cells=1)
     assert len(g.frame) == 1 and g.frame["n"].iloc[0] == 19
     assert g.cell_m > 100 and math.log2(g.cell_m / 100).is_integer()
 
 
 def test_density_public_tier_hides_small_cells(con) -> None:
-    g = maps.density_cells(con, MARCH, cell_m=500, tier="public")
+    g = maps.density_cells(db.ibis_backend(con), MARCH, cell_m=500, tier="public")
     assert list(g.frame["n"]) == [15] and g.n_suppressed_cells == 1     # the 4-call cell
 
 
 def test_density_of_incidents_and_empty_filter(con) -> None:
-    g = maps.density_cells(con, MARCH, source="incidents", cell_m=500)
+    g = maps.density_cells(db.ibis_backend(con), MARCH, source="incidents", cell_m=500)
     assert g.n_total == 6 and sorted(g.frame["n"]) == [1, 5]
-    none = maps.density_cells(con, Filters(start=dt.date(2020, 1, 1), end=dt.date(2020, 1, 2)))
+    none = maps.density_cells(db.ibis_backend(con), Filters(start=dt.date(2020, 1, 1), end=dt.date(2020, 1, 2)))
     assert none.n_total == 0 and none.frame.empty
 
 
 # -- deployments and change ---------------------------------------------------------------
 def test_deployment_labels(con) -> None:
-    dep = maps.deployment_areas(con).frame.set_index("area_id")
+    dep = maps.deployment_areas(db.ibis_backend(con)).frame.set_index("area_id")
     assert dep.loc["D1", "label"] == "District 1\nsince 1 Mar 2025 · 3 CSOs"
     assert dep.loc["D2-B02", "label"] == "D2-B02\n10 Mar 2025 – 20 Mar 2025 · 1 CSO"
     # Date filter: only deployments active in the range; area filter: D2 only.
-    later = maps.deployment_areas(con, Filters(start=dt.date(2025, 3, 21))).frame
+    later = maps.deployment_areas(db.ibis_backend(con), Filters(start=dt.date(2025, 3, 21))).frame
     assert list(later["area_id"]) == ["D1"]
-    d2 = maps.deployment_areas(con, Filters(districts=("D2",))).frame
+    d2 = maps.deployment_areas(db.ibis_backend(con), Filters(districts=("D2",))).frame
     assert list(d2["area_id"]) == ["D2-B02"]
 
 
 def test_default_windows_fit_the_data(con) -> None:
-    w = maps.default_change_windows(con, min_days=1)
+    w = maps.default_change_windows(db.ibis_backend(con), min_days=1)
     # Calls span 10 Feb – 16 Mar 2025. D1 starts 1 Mar: 19 days before, 16 days from the
     # start -> 16 days each side. D2-B02 starts 10 Mar: 7 days from the start.
     assert w[0].area_id == "D1"
@@ -225,8 +225,8 @@ def test_default_windows_fit_the_data(con) -> None:
     assert (w[0].after_start, w[0].after_end) == (dt.date(2025, 3, 1), dt.date(2025, 3, 16))
     assert w[1].area_id == "D2-B02" and w[1].after_days == 7
     assert w[0].label == "D1 from 1 Mar 2025, 3 CSOs — 16 days each side"
-    assert maps.default_change_windows(con, min_days=10)[0].area_id == "D1"
-    assert len(maps.default_change_windows(con, min_days=10)) == 1
+    assert maps.default_change_windows(db.ibis_backend(con), min_days=10)[0].area_id == "D1"
+    assert len(maps.default_change_windows(db.ibis_backend(con), min_days=10)) == 1
 
 
 def test_windows_must_have_equal_length() -> None:
@@ -238,7 +238,7 @@ def test_windows_must_have_equal_length() -> None:
 def test_change_by_area_by_hand(con) -> None:
     w = maps.ChangeWindows("Feb vs Mar", dt.date(2025, 2, 1), dt.date(2025, 2, 28),
                            dt.date(2025, 3, 1), dt.date(2025, 3, 28))
-    ch = maps.change_by_area(con, Filters(), "beat", "calls", w).frame.set_index("area_id")
+    ch = maps.change_by_area(db.ibis_backend(con), Filters(), "beat", "calls", w).frame.set_index("area_id")
     b1 = ch.loc["D1-B01"]
     assert (b1["before"], b1["after"], b1["diff"]) == (20, 15, -5)
     assert b1.z == pytest.approx(math.sqrt(2) * (math.sqrt(15) - math.sqrt(20)))  # -0.847
@@ -249,47 +249,47 @@ def test_change_by_area_by_hand(con) -> None:
     b2 = ch.loc["D1-B02"]
     assert (b2.before, b2.after) == (0, 5) and b2.small and math.isnan(b2.pct)
     assert b2.z == pytest.approx(math.sqrt(2) * math.sqrt(5))
-    inc = maps.change_by_area(con, Filters(), "district", "violent_incidents", w).frame
+    inc = maps.change_by_area(db.ibis_backend(con), Filters(), "district", "violent_incidents", w).frame
     assert inc.set_index("area_id").loc["D1", "after"] == 3
 
 
 # -- points -------------------------------------------------------------------------------
 def test_points_only_for_analysts_and_small_counts(con) -> None:
-    p = maps.incident_points(con, MARCH)
+    p = maps.incident_points(db.ibis_backend(con), MARCH)
     assert p.n_total == 6 and len(p.frame) == 6 and p.reason is None
-    capped = maps.incident_points(con, MARCH, max_points=5)
+    capped = maps.incident_points(db.ibis_backend(con), MARCH, max_points=5)
     assert capped.frame is None and "6 incidents" in capped.reason
     for tier in ("command", "public"):
-        hidden = maps.incident_points(con, MARCH, tier=tier)
+        hidden = maps.incident_points(db.ibis_backend(con), MARCH, tier=tier)
         assert hidden.frame is None and "analyst" in hidden.reason
     with pytest.raises(InsufficientDataError):
-        maps.points_map_html(maps.area_shapes(con, "beat"), capped)
+        maps.points_map_html(maps.area_shapes(db.ibis_backend(con), "beat"), capped)
 
 
 # -- settings -----------------------------------------------------------------------------
 def test_tile_setting_round_trip(con) -> None:
-    assert maps.tile_setting(con) is None
+    assert maps.tile_setting(db.ibis_backend(con)) is None
     maps.set_tile_setting(con, "https://tiles.city.local/{z}/{x}/{y}.png", "© City GIS")
-    assert maps.tile_setting(con) == maps.TileSetting(
+    assert maps.tile_setting(db.ibis_backend(con)) == maps.TileSetting(
         "https://tiles.city.local/{z}/{x}/{y}.png", "© City GIS")
     with pytest.raises(OptionError):
         maps.set_tile_setting(con, "https://tiles.city.local/tile.png")
     with pytest.raises(OptionError):
         maps.set_tile_setting(con, "ftp://x/{z}/{x}/{y}")
     maps.set_tile_setting(con, "")
-    assert maps.tile_setting(con) is None
+    assert maps.tile_setting(db.ibis_backend(con)) is None
 
 
 def test_privacy_tier_from_env_or_settings(con, monkeypatch) -> None:
     monkeypatch.delenv("CSO_PRIVACY_TIER", raising=False)
-    assert maps.resolve_tier(con) == "analyst"
+    assert maps.resolve_tier(db.ibis_backend(con)) == "analyst"
     con.execute("INSERT INTO settings VALUES ('privacy_tier', 'public')")
-    assert maps.resolve_tier(con) == "public"
+    assert maps.resolve_tier(db.ibis_backend(con)) == "public"
     monkeypatch.setenv("CSO_PRIVACY_TIER", "command")
-    assert maps.resolve_tier(con) == "command"
+    assert maps.resolve_tier(db.ibis_backend(con)) == "command"
     monkeypatch.setenv("CSO_PRIVACY_TIER", "everyone")
     with pytest.raises(OptionError):
-        maps.resolve_tier(con)
+        maps.resolve_tier(db.ibis_backend(con))
 
 
 # -- rendered HTML is self-contained ------------------------------------------------------
@@ -305,18 +305,18 @@ def external_urls(text: str) -> set[str]:
 
 @pytest.fixture()
 def rendered(con) -> dict[str, str]:
-    beats = maps.area_shapes(con, "beat")
-    dep = maps.deployment_areas(con)
+    beats = maps.area_shapes(db.ibis_backend(con), "beat")
+    dep = maps.deployment_areas(db.ibis_backend(con))
     w = maps.ChangeWindows("Feb vs Mar", dt.date(2025, 2, 1), dt.date(2025, 2, 28),
                            dt.date(2025, 3, 1), dt.date(2025, 3, 28))
     return {
         "choropleth": maps.choropleth_html(
-            beats, maps.area_metric(con, MARCH, "beat", "cso_share"), deployments=dep),
-        "density": maps.density_map_html(beats, maps.density_cells(con, MARCH), deployments=dep),
+            beats, maps.area_metric(db.ibis_backend(con), MARCH, "beat", "cso_share"), deployments=dep),
+        "density": maps.density_map_html(beats, maps.density_cells(db.ibis_backend(con), MARCH), deployments=dep),
         "change": maps.change_map_html(
-            beats, maps.change_by_area(con, Filters(), "beat", "calls", w), deployments=dep),
+            beats, maps.change_by_area(db.ibis_backend(con), Filters(), "beat", "calls", w), deployments=dep),
         "deployments": maps.deployments_map_html(beats, dep),
-        "points": maps.points_map_html(beats, maps.incident_points(con, MARCH)),
+        "points": maps.points_map_html(beats, maps.incident_points(db.ibis_backend(con), MARCH)),
     }
 
 
@@ -334,12 +334,12 @@ def test_html_carries_values_labels_and_legend(rendered) -> None:
     assert "since 1 Mar 2025" in c and "3 CSOs" in c                       # deployment label
     assert "cso-map-click" in c                                      # click posts the area
     ch = rendered["change"]
-    assert "-0.85" in ch and maps.GREY_SMALL in ch and "-25.0 %" in ch
+    assert "-0.85" in ch and maps.rendering.GREY_SMALL in ch and "-25.0 %" in ch
 
 
 def test_tile_layer_only_when_set(con) -> None:
-    beats = maps.area_shapes(con, "beat")
-    am = maps.area_metric(con, MARCH, "beat", "calls")
+    beats = maps.area_shapes(db.ibis_backend(con), "beat")
+    am = maps.area_metric(db.ibis_backend(con), MARCH, "beat", "calls")
     assert "L.tileLayer(" not in maps.choropleth_html(beats, am)
     tiles = maps.TileSetting("http://127.0.0.1:9000/{z}/{x}/{y}.png", "© City")
     html = maps.choropleth_html(beats, am, tiles=tiles)
@@ -406,15 +406,15 @@ def test_area_day_table_gives_the_same_numbers_as_call_facts(con) -> None:
 
     def snapshot():
         return (
-            maps.area_metric(con, f, "beat", "calls").frame,
-            maps.area_metric(con, MARCH, "district", "cso_share", tier="public").frame,
-            maps.change_by_area(con, Filters(), "beat", "calls", w).frame,
+            maps.area_metric(db.ibis_backend(con), f, "beat", "calls").frame,
+            maps.area_metric(db.ibis_backend(con), MARCH, "district", "cso_share", tier="public").frame,
+            maps.change_by_area(db.ibis_backend(con), Filters(), "beat", "calls", w).frame,
         )
 
-    assert "area_day_facts" in maps.area_metric(con, MARCH, "beat", "calls").sql
+    assert "area_day_facts" in maps.area_metric(db.ibis_backend(con), MARCH, "beat", "calls").sql
     fast = snapshot()
     con.execute("DROP TABLE area_day_facts")
-    assert "call_facts" in maps.area_metric(con, MARCH, "beat", "calls").sql
+    assert "call_facts" in maps.area_metric(db.ibis_backend(con), MARCH, "beat", "calls").sql
     slow = snapshot()
     for a, b in zip(fast, slow, strict=True):
         pd.testing.assert_frame_equal(a, b, check_dtype=False)

@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from analytics import db, workload
+from analytics import db, facts, workload
 from analytics.core import treatment
 from analytics.errors import OptionError
 from analytics.filters import Filters
@@ -185,7 +185,7 @@ def test_same_numbers_without_the_derived_tables(con, backend) -> None:
     with_derived = (workload.workload_by_unit_type(backend, ALL).frame,
                     workload.workload_heatmap(backend, ALL).frame,
                     workload.utilization_by_hour(backend, ALL).frame)
-    for t in workload.DERIVED_TABLES:
+    for t in facts.DERIVED_TABLES:
         con.execute(f"DROP TABLE {t}")  # names from a fixed tuple
     without = (workload.workload_by_unit_type(backend, ALL).frame,
                workload.workload_heatmap(backend, ALL).frame,

@@ -65,9 +65,7 @@ def test_incremental_refresh_matches_full_rebuild(con, tmp_path, monkeypatch):
                                                   ("A3", "sworn", 10, 25 / 60)]
     assert [r for r in slots if r[0] == "A2"] == [("A2", "sworn", 11, 37 / 60)]
     facts.build_call_facts(con)
-    from analytics import workload
-
-    workload.build_derived(con)
+    facts.build_workload_tables(con)
     assert _facts(con) == incremental
     assert _workload_derived(con) == derived
 
