@@ -8,12 +8,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from analytics import db
+from analytics import db, facts
 from analytics.errors import CSOError
+from analytics.progress import text_progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -34,24 +34,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _progress_bar(stream=sys.stderr) -> Callable[[float, str], None]:
-    """A text progress bar on stderr: callback(fraction 0..1, message)."""
-    width = 30
-    start = time.perf_counter()
-
-    def update(frac: float, msg: str) -> None:
-        frac = min(max(frac, 0.0), 1.0)
-        filled = int(round(frac * width))
-        bar = "#" * filled + "-" * (width - filled)
-        el = time.perf_counter() - start
-        stream.write(f"\r[{bar}] {frac * 100:5.1f}%  {el:6.1f}s  {msg[:50]:<50}")
-        if frac >= 1.0:
-            stream.write("\n")
-        stream.flush()
-
-    return update
-
-
 # -- demo -------------------------------------------------------------------------------
 def _cmd_demo(args: argparse.Namespace) -> int:
     path = db.resolve_db_path(args.db)
@@ -63,7 +45,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from analytics import synthetic  # heavy imports only when building
 
     truth = synthetic.build_demo_database(
-        path, n_calls=args.calls, seed=args.seed, progress=_progress_bar()
+        path, n_calls=args.calls, seed=args.seed, progress=text_progress_bar()
     )
     print(f"demo city written to {path} ({truth['n_calls']:,} calls, seed {args.seed})")
     return EXIT_OK
@@ -72,7 +54,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 # -- init -------------------------------------------------------------------------------
 def _cmd_init(args: argparse.Namespace) -> int:
     path = db.resolve_db_path(args.db)
-    db.init_database(path)  # DatabaseError (exit 2) when the file exists
+    facts.init_database(path)  # DatabaseError (exit 2) when the file exists
     print(f"empty database created at {path}")
     print(f"next: python -m analytics import calls YOUR_EXPORT.csv --preset NAME --db {path}")
     return EXIT_OK

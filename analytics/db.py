@@ -276,34 +276,6 @@ def set_database_kind(con: duckdb.DuckDBPyConnection, kind: DatabaseKind) -> Non
     con.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ($1, $2)", [KIND_KEY, kind])
 
 
-def init_database(path: str | os.PathLike[str]) -> Path:
-    """Create an empty canonical database at ``path`` (``python -m analytics init``).
-
-    Every canonical table, empty; the derived tables built (empty) so every page can
-    query; ``database_kind`` = ``empty``. Refuses a path that already exists: an existing
-    file is never overwritten or mixed into.
-
-    Raises
-    ------
-    DatabaseError
-        ``path`` already exists, or cannot be created.
-    """
-    path = Path(path)
-    if path.exists():
-        raise DatabaseError(f"{path} already exists; init only creates a new database "
-                            "(import into it with `python -m analytics import`)")
-    con = connect(path)
-    try:
-        from analytics import facts  # facts imports this module
-
-        set_database_kind(con, "empty")
-        facts.refresh_derived(con)
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    return path
-
-
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> object:
     """First column of the first row of a query, or None.
 

@@ -25,11 +25,14 @@ Definitions (PRODUCT.md section 3):
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 import duckdb
 
 from analytics import db
 from analytics.db import scalar
+from analytics.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -311,3 +314,29 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, call_ids_sql: str | None = N
     finally:
         con.execute(f"DROP TABLE IF EXISTS {IDS_TABLE}")
     build_area_day(con)  # area × day counts: small, rebuilt whole
+
+
+def init_database(path: str | os.PathLike[str]) -> Path:
+    """Create an empty canonical database at ``path`` (``python -m analytics init``).
+
+    Every canonical table, empty; the derived tables built (empty) so every page can
+    query; ``database_kind`` = ``empty``. Refuses a path that already exists: an existing
+    file is never overwritten or mixed into.
+
+    Raises
+    ------
+    DatabaseError
+        ``path`` already exists, or cannot be created.
+    """
+    path = Path(path)
+    if path.exists():
+        raise DatabaseError(f"{path} already exists; init only creates a new database "
+                            "(import into it with `python -m analytics import`)")
+    con = db.connect(path)
+    try:
+        db.set_database_kind(con, "empty")
+        refresh_derived(con)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return path

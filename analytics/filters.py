@@ -14,8 +14,8 @@ from typing import Any
 
 from analytics.errors import OptionError
 
-# Query-string keys, one per field.
-_QP_KEYS = ("start", "end", "district", "beat", "priority", "category")
+#: Query-string keys, one per field (the URL mirror of the sidebar, ui/state.py).
+QUERY_PARAM_KEYS = ("start", "end", "district", "beat", "priority", "category")
 
 
 def _as_tuple(values: Any, cast: type = str) -> tuple:
@@ -67,11 +67,6 @@ class Filters:
                 return d.replace(year=d.year + years, day=28)
 
         return replace(self, start=shift(self.start), end=shift(self.end))
-
-    @property
-    def is_empty(self) -> bool:
-        """True when no restriction is set."""
-        return self == Filters()
 
     def describe(self) -> str:
         """One line for captions and export stamps."""
@@ -193,5 +188,3 @@ class Filters:
             categories=tuple(many("category")),
         )
 
-
-QUERY_PARAM_KEYS = _QP_KEYS

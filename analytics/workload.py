@@ -271,11 +271,6 @@ def workload_by_district(backend: Any, filters: Filters) -> MetricTable:
     return workload_summary(backend, filters).by_district
 
 
-def workload_monthly(backend: Any, filters: Filters) -> MetricTable:
-    """Committed unit-hours per month (of the call received) and unit type."""
-    return workload_summary(backend, filters).monthly
-
-
 def _weekday_hour_occurrences(lo: dt.date, hi: dt.date) -> dict[int, int]:
     """How many times each ISO weekday (1..7) occurs in the inclusive date range."""
     days = (hi - lo).days + 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analytics import cli, db
+from analytics import cli, db, facts
 
 
 @pytest.mark.parametrize("argv", [
@@ -66,7 +66,7 @@ def test_init_creates_an_empty_database_and_refuses_an_existing_file(tmp_path, c
 def test_first_import_marks_an_init_database_real(tmp_path) -> None:
     from analytics.ingest import import_file
 
-    path = db.init_database(tmp_path / "mine.duckdb")
+    path = facts.init_database(tmp_path / "mine.duckdb")
     csv = tmp_path / "c.csv"
     csv.write_text("call_id,received_at\nA,2024-01-01 10:00:00\n", encoding="utf-8")
     con = db.connect(path)

@@ -65,3 +65,56 @@ def test_every_registered_page_exists() -> None:
     assert not missing, f"registered but missing: {missing}"
     unregistered = [p.name for p in PAGES if f"app_pages/{p.name}" not in registered]
     assert not unregistered, f"pages not in navigation: {unregistered}"
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _analytics_import_graph() -> dict[str, set[str]]:
+    """Module → analytics modules it imports (anywhere in the file, lazy imports too)."""
+    names = {_module_name(p) for p in ANALYTICS}
+    graph: dict[str, set[str]] = {}
+    for path in ANALYTICS:
+        me = _module_name(path)
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                # "from analytics import maps" imports the module analytics.maps
+                targets = [f"{node.module}.{a.name}" for a in node.names] + [node.module]
+            else:
+                continue
+            for t in targets:
+                if t in names and t != me and not me.startswith(t + "."):
+                    edges.add(t)
+        graph[me] = edges
+    return graph
+
+
+def test_no_import_cycles_in_analytics() -> None:
+    graph = _analytics_import_graph()
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(m: str) -> None:
+        state[m] = 1
+        stack.append(m)
+        for n in sorted(graph.get(m, ())):
+            if state.get(n) == 1:
+                cycles.append(stack[stack.index(n):] + [n])
+            elif n not in state:
+                visit(n)
+        stack.pop()
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m)
+    assert not cycles, "import cycles: " + "; ".join(" → ".join(c) for c in cycles)

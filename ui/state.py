@@ -18,7 +18,7 @@ from typing import Any
 
 import streamlit as st
 
-from analytics import catalog, db
+from analytics import catalog, db, facts
 from analytics.errors import DatabaseError
 from analytics.filters import QUERY_PARAM_KEYS, Filters
 
@@ -47,8 +47,6 @@ def _connection(path: str) -> Any:
     # A database created empty (a department starting from its own exports) or by an
     # older version has no derived tables yet: build them once, so every page can query.
     if not db.scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'call_facts'"):
-        from analytics import facts
-
         facts.refresh_derived(con)
     return con
 
@@ -83,7 +81,7 @@ def ensure_database() -> None:
     Demo data is never written into a file the user named (``$CSO_DB``) or into a file
     that exists: "explore the demo city" is offered only for the default path
     (``data/cso.duckdb``); "start with your own data" creates an empty database
-    (:func:`analytics.db.init_database`) and opens the Data page.
+    (:func:`analytics.facts.init_database`) and opens the Data page.
     """
     path = db_path()
     if path.exists():
@@ -107,7 +105,7 @@ def ensure_database() -> None:
         own = st.button("Start with your own data", key="start_own", type="primary")
     if own:
         try:
-            db.init_database(path)
+            facts.init_database(path)
         except DatabaseError as exc:
             st.error(f"Cannot create the database: {exc}")
             st.stop()
@@ -315,8 +313,3 @@ def sidebar_filters() -> Filters:
         elif k in normalised and have != normalised[k]:
             st.query_params[k] = normalised[k]
     return filters
-
-
-def date_or_none(value: Any) -> dt.date | None:
-    """Coerce a pandas/NumPy/py datetime to a date (None for missing)."""
-    return catalog.to_date(value)

@@ -16,13 +16,12 @@ from analytics.errors import CSOError
 from analytics.ingest._load import import_file, rejects_dir_for
 from analytics.ingest._presets import list_presets
 from analytics.ingest._spec import TABLE_NAMES
+from analytics.progress import text_progress_bar
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from analytics.cli import _progress_bar
-
     path = db.resolve_db_path(args.db)
     try:
         con = db.connect(path)
@@ -33,7 +32,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         result = import_file(
             con, args.table, args.file, preset=args.preset, preset_file=args.preset_file,
             rejects_dir=rejects_dir_for(path), force=args.force,
-            progress=None if args.quiet else _progress_bar(),
+            progress=None if args.quiet else text_progress_bar(),
         )
     except CSOError as exc:
         print(f"error: {exc}", file=sys.stderr)

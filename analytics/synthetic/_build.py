@@ -24,14 +24,13 @@ import shapely
 from analytics import db, facts
 from analytics.synthetic import _geo
 from analytics.synthetic import _params as P
+from analytics.synthetic._truth import make_truth
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 EPOCH = np.datetime64(P.START_DATE.isoformat(), "s")
 CHUNK_CALLS = 400_000
-#: A CSO primary's travel time is its lognormal draw times this (slower than sworn).
-CSO_TRAVEL_FACTOR = 1.15
 
 
 def _noop(_f: float, _m: str) -> None:
@@ -104,13 +103,6 @@ class Model:
     units_lambda: np.ndarray  # (types, 4) extra-units Poisson mean
     staff_plan: np.ndarray  # (district, weekday, shift) sworn units planned
     roster: np.ndarray  # (district, shift) number of sworn unit ids
-
-
-def _month_index(days: np.ndarray) -> np.ndarray:
-    """Calendar month of each day index, counted from START_DATE's month (0, 1, ...)."""
-    d = np.datetime64(P.START_DATE.isoformat(), "D") + np.asarray(days).astype("timedelta64[D]")
-    m0 = np.datetime64(P.START_DATE.isoformat(), "M")
-    return (d.astype("datetime64[M]") - m0).astype(np.int32)
 
 
 def _weekday(days: np.ndarray) -> np.ndarray:
@@ -427,7 +419,7 @@ def _calls_chunk(m: Model, counts: np.ndarray, d0: int, staff_on: np.ndarray,
     a_p = pi[a_call]
     a_t = ctype[a_call]
     travel = _lognormal(rng, P.TRAVEL_MEAN_MIN[a_p] * 60, P.TRAVEL_SIGMA, na)
-    travel = np.where(a_is_cso_unit, travel * CSO_TRAVEL_FACTOR, travel)
+    travel = np.where(a_is_cso_unit, travel * P.CSO_TRAVEL_FACTOR, travel)
     travel = np.where(a_off, np.where(j == 0, 0.0, _lognormal(rng, 180.0, 0.5, na)), travel)
     lag = np.where(j == 0, 0.0, rng.exponential(90.0, na))
     role = np.where(j == 0, 1.0, 0.7) * np.where(a_is_cso_unit, 1.25, 1.0)
@@ -506,9 +498,9 @@ def _calls_chunk(m: Model, counts: np.ndarray, d0: int, staff_on: np.ndarray,
 
     # truth: P1–2 total response, actual vs counterfactual, in treated beats from the month
     # of the start on (the panel's first treated period is the month containing the start)
-    month = _month_index(day)
+    month = P.month_index(day)
     sel = (dispatched & (prio <= 2) & ~np.isnan(c_arr) & (m.cso_count[beat] > 0)
-           & (month >= _month_index(m.start_day[beat])))
+           & (month >= P.month_index(m.start_day[beat])))
     if sel.any():
         i = np.flatnonzero(sel)
         # first arrival = the primary unit's (backups arrive after it), so the actual
@@ -518,7 +510,7 @@ def _calls_chunk(m: Model, counts: np.ndarray, d0: int, staff_on: np.ndarray,
         # the CSO diversion, no P1–2 factor) and a sworn primary (a CSO primary's travel
         # draw was stretched by CSO_TRAVEL_FACTOR)
         q0 = np.maximum(qbase[i] * g0[i], 5.0)
-        travel0 = travel[starts[i]] / np.where(cso_primary[i], CSO_TRAVEL_FACTOR, 1.0)
+        travel0 = travel[starts[i]] / np.where(cso_primary[i], P.CSO_TRAVEL_FACTOR, 1.0)
         y0 = (np.floor(received[i] + q0 + travel0) - received[i]) / 60.0
         y0 = np.where(tp[i], y0, y1)  # before the start (same month): no programme
         acc.y1.append(y1)
@@ -870,7 +862,6 @@ def _to_jsonable(x):
 
 def build(con: duckdb.DuckDBPyConnection, n_calls: int, seed: int,
           progress: Progress | None = None) -> dict:
-    from analytics.synthetic._truth import make_truth
 
     progress = progress or _noop
     con.execute("SET enable_progress_bar = false")  # our caller shows its own progress

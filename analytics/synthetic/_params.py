@@ -16,6 +16,16 @@ START_DATE = dt.date(2022, 1, 1)
 END_DATE = dt.date(2025, 12, 31)
 N_DAYS = (END_DATE - START_DATE).days + 1  # 1461
 FIRST_WEEKDAY = START_DATE.weekday()  # 0 = Monday; 2022-01-01 is a Saturday (5)
+#: A CSO primary's travel time is its lognormal draw times this (slower than sworn).
+CSO_TRAVEL_FACTOR = 1.15
+
+
+def month_index(days: np.ndarray) -> np.ndarray:
+    """Calendar month of each day index, counted from START_DATE's month (0, 1, ...)."""
+    d = np.datetime64(START_DATE.isoformat(), "D") + np.asarray(days).astype("timedelta64[D]")
+    m0 = np.datetime64(START_DATE.isoformat(), "M")
+    return (d.astype("datetime64[M]") - m0).astype(np.int32)
+
 YEARS = N_DAYS / 365.25
 
 CALLS_PER_1000_PER_YEAR = 600.0  # A1 (400–1,000), suggested 600

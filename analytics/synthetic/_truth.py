@@ -9,7 +9,6 @@ import duckdb
 import numpy as np
 
 from analytics.synthetic import _params as P
-from analytics.synthetic._build import CSO_TRAVEL_FACTOR, _month_index
 
 #: The response-time cap of the Evaluation panel and the Response times page (PRODUCT.md
 #: section 3: 24 h; analytics.evaluation.panel.DEFAULT_CAP_MIN, checked by a test — not
@@ -136,7 +135,7 @@ def make_truth(con: duckdb.DuckDBPyConnection, m, calls_info: dict, inc: dict, a
             "sworn on duty, factor 1/(1-u)); the CSO diversion lowers that load a little in "
             "treated districts, which is included in the expected change. Travel time is "
             "unchanged, except that a CSO primary (effect cso_primary_share) travels "
-            f"{CSO_TRAVEL_FACTOR}× as long as a sworn one would (the counterfactual "
+            f"{P.CSO_TRAVEL_FACTOR}× as long as a sworn one would (the counterfactual "
             "of those calls has the sworn travel).",
             {"queue_time_factor": P.P12_QUEUE_FACTOR},
             {"att_beat_month_median_min": bm["att"],
@@ -274,7 +273,7 @@ def beat_month_truth(p12: dict[str, np.ndarray], start_day: np.ndarray,
     """
     out = {"att": None, "by_cohort": {}, "mean_actual": None, "mean_counterfactual": None,
            "n_cells": 0, "n_group_time": 0}
-    cohort = np.where(start_day < P.N_DAYS, _month_index(np.minimum(start_day, P.N_DAYS - 1)), -1)
+    cohort = np.where(start_day < P.N_DAYS, P.month_index(np.minimum(start_day, P.N_DAYS - 1)), -1)
     beat = p12["beat"].astype(np.int64)
     key = beat * 10_000 + p12["month"]
     order = np.argsort(key, kind="stable")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import db
+from analytics import db, facts
 from tests.pages.conftest import assert_clean
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +46,7 @@ def test_no_database_offers_a_choice_and_never_builds_demo_into_a_named_file(tmp
 
 @pytest.fixture(scope="module")
 def empty_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return db.init_database(tmp_path_factory.mktemp("empty") / "empty.duckdb")
+    return facts.init_database(tmp_path_factory.mktemp("empty") / "empty.duckdb")
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if (ROOT / p).exists()])
