@@ -1,4 +1,4 @@
-"""Command-line interface: ``python -m analytics {demo,info,import,bench} ...``.
+"""Command-line interface: ``python -m analytics {init,demo,info,import,bench} ...``.
 
 Exit codes: 0 success, 1 unexpected failure, 2 bad arguments or input that cannot be used.
 """
@@ -69,6 +69,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- init -------------------------------------------------------------------------------
+def _cmd_init(args: argparse.Namespace) -> int:
+    path = db.resolve_db_path(args.db)
+    db.init_database(path)  # DatabaseError (exit 2) when the file exists
+    print(f"empty database created at {path}")
+    print(f"next: python -m analytics import calls YOUR_EXPORT.csv --preset NAME --db {path}")
+    return EXIT_OK
+
+
 # -- info -------------------------------------------------------------------------------
 _DATE_COLUMNS = {
     "calls": "received_at",
@@ -84,13 +93,14 @@ _DATE_COLUMNS = {
 def _cmd_info(args: argparse.Namespace) -> int:
     path = db.resolve_db_path(args.db)
     if not path.exists():
-        print(f"no database at {path}; build one with `python -m analytics demo`",
-              file=sys.stderr)
+        print(f"no database at {path}; create an empty one for your own data with "
+              f"`python -m analytics init --db {path}`, or the synthetic demo city with "
+              f"`python -m analytics demo --db {path}`", file=sys.stderr)
         return EXIT_USAGE
     con = db.connect(path, read_only=True)
     try:
         counts = db.table_counts(con)
-        print(f"database {path}")
+        print(f"database {path} ({db.database_kind(con) or 'kind not recorded'})")
         print(f"{'table':<20}{'rows':>14}  date range")
         for name, n in counts.items():
             rng = ""
@@ -117,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
     d.add_argument("--force", action="store_true", help="replace an existing database file")
     d.set_defaults(func=_cmd_demo)
+
+    n = sub.add_parser("init", help="create an empty database for your own data")
+    n.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
+    n.set_defaults(func=_cmd_init)
 
     i = sub.add_parser("info", help="print table row counts and date ranges")
     i.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")

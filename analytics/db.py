@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal, get_args
 
 import duckdb
 
@@ -238,6 +239,57 @@ CANONICAL_TABLES = (
     "activities",
     "call_types",
 )
+
+
+# What a database holds, in ``settings`` key ``database_kind`` (pages show a synthetic-data
+# notice for ``demo``): ``demo`` = the synthetic city (``python -m analytics demo`` or the
+# app's "explore the demo city"), ``empty`` = made by ``init`` with nothing imported yet,
+# ``real`` = made by ``init`` (or by a first import) and holding imported data. Imports
+# into a demo database leave it ``demo``: its synthetic calls are still there.
+DatabaseKind = Literal["demo", "empty", "real"]
+KIND_KEY = "database_kind"
+
+
+def database_kind(con: duckdb.DuckDBPyConnection) -> DatabaseKind | None:
+    """The ``database_kind`` setting, or None for a database made before it existed."""
+    value = scalar(con, "SELECT value FROM settings WHERE key = $1", [KIND_KEY])
+    return value if value in get_args(DatabaseKind) else None  # type: ignore[return-value]
+
+
+def set_database_kind(con: duckdb.DuckDBPyConnection, kind: DatabaseKind) -> None:
+    """Record what the database holds (see :data:`DatabaseKind`)."""
+    from analytics.errors import check_option
+
+    check_option("database kind", kind, get_args(DatabaseKind))
+    con.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ($1, $2)", [KIND_KEY, kind])
+
+
+def init_database(path: str | os.PathLike[str]) -> Path:
+    """Create an empty canonical database at ``path`` (``python -m analytics init``).
+
+    Every canonical table, empty; the derived tables built (empty) so every page can
+    query; ``database_kind`` = ``empty``. Refuses a path that already exists: an existing
+    file is never overwritten or mixed into.
+
+    Raises
+    ------
+    DatabaseError
+        ``path`` already exists, or cannot be created.
+    """
+    path = Path(path)
+    if path.exists():
+        raise DatabaseError(f"{path} already exists; init only creates a new database "
+                            "(import into it with `python -m analytics import`)")
+    con = connect(path)
+    try:
+        from analytics import facts  # facts imports this module
+
+        set_database_kind(con, "empty")
+        facts.refresh_derived(con)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return path
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> object:

@@ -6,20 +6,18 @@ import streamlit as st
 
 from analytics import overview
 from ui import components, state
+from ui.cache import cached
 
 st.title("🚓 CSO programme overview")
+if state.empty_database_notice():  # an `init` database before its first import
+    st.stop()
 
 backend = state.get_backend()
 filters = state.current_filters()
-opts = state.filter_options(backend, str(state.db_path()))
+opts = state.filter_options(backend)
 
-
-@st.cache_data(show_spinner="Computing KPIs…")
-def _kpis(_backend, filters, data_max, db_file):
-    return overview.overview_kpis(_backend, filters, data_max)
-
-
-period, kpis = _kpis(backend, filters, opts.max_date, str(state.db_path()))
+period, kpis = cached(overview.overview_kpis, backend, filters, opts.max_date,
+                      spinner="Computing KPIs…")
 if period is None:
     components.no_data(filters)
     st.stop()
@@ -38,13 +36,8 @@ st.markdown(
 )
 
 
-@st.cache_data(show_spinner="Splitting by district…")
-def _by_district(_backend, filters, period, db_file):
-    return overview.by_district(_backend, filters, period)
-
-
 st.subheader("By district")
-table = _by_district(backend, filters, period, str(state.db_path()))
+table = cached(overview.by_district, backend, filters, period, spinner="Splitting by district…")
 if table.empty:
     components.no_data(filters)
 else:

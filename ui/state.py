@@ -78,22 +78,67 @@ def warm_up() -> threading.Thread:
 
 
 def ensure_database() -> None:
-    """Build the demo city with a progress bar when no database exists yet."""
+    """With no database file yet, let the user choose: the demo city or their own data.
+
+    Demo data is never written into a file the user named (``$CSO_DB``) or into a file
+    that exists: "explore the demo city" is offered only for the default path
+    (``data/cso.duckdb``); "start with your own data" creates an empty database
+    (:func:`analytics.db.init_database`) and opens the Data page.
+    """
     path = db_path()
     if path.exists():
         return
-    from analytics import synthetic
+    default = path.resolve() == db.DEFAULT_DB_PATH.resolve()
+    st.title("🚓 CSO Impact — first start")
+    st.markdown(f"There is no database at `{path}` yet. How do you want to start?")
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown("**Explore the demo city** — a synthetic city with a million calls and a "
+                    "staggered CSO roll-out (about half a minute to build). Every figure is "
+                    "made up; pages say so.")
+        demo = st.button("Explore the demo city", key="start_demo", disabled=not default)
+        if not default:
+            st.caption("The demo city is built only into the default `data/cso.duckdb`, "
+                       "never into a file you named (`CSO_DB`): start the app without "
+                       "`CSO_DB` to explore it.")
+    with c2:
+        st.markdown("**Start with your own data** — an empty database; then import your CAD "
+                    "and RMS exports on the **Data** page.")
+        own = st.button("Start with your own data", key="start_own", type="primary")
+    if own:
+        try:
+            db.init_database(path)
+        except DatabaseError as exc:
+            st.error(f"Cannot create the database: {exc}")
+            st.stop()
+        st.switch_page("app_pages/data.py")
+    if demo:
+        from analytics import synthetic
 
-    st.info(
-        f"No database found at `{path}`. Building the synthetic demo city once "
-        "(about half a minute); import your own data later on the **Data** page."
-    )
-    bar = st.progress(0.0, text="Building the demo city…")
-    synthetic.build_demo_database(
-        path, progress=lambda frac, msg: bar.progress(min(max(frac, 0.0), 1.0), text=msg)
-    )
-    bar.empty()
-    st.rerun()
+        bar = st.progress(0.0, text="Building the demo city…")
+        synthetic.build_demo_database(
+            path, progress=lambda frac, msg: bar.progress(min(max(frac, 0.0), 1.0), text=msg)
+        )
+        bar.empty()
+        st.rerun()
+    st.stop()
+
+
+def database_is_empty() -> bool:
+    """True when the database has no calls and no incidents yet (pages then point to the
+    Data page instead of drawing empty charts)."""
+    con = get_con()
+    return not db.scalar(con, "SELECT (SELECT count(*) FROM calls) + (SELECT count(*) FROM incidents)")
+
+
+def empty_database_notice() -> bool:
+    """Show "no data yet" with a link to the Data page and return True on an empty
+    database; pages call it first and stop when it returns True."""
+    if not database_is_empty():
+        return False
+    st.info("No data yet — import your CAD or RMS exports on the **Data** page.")
+    st.page_link("app_pages/data.py", label="Go to the Data page", icon="📥")
+    return True
 
 
 def _this_run(key: str) -> dict[int, Any]:
@@ -138,13 +183,16 @@ def get_backend() -> Any:
 
 def data_changed() -> None:
     """Call after an import: drop cached query results and the cached filter options."""
-    st.cache_data.clear()
+    from ui import cache
+
+    cache.clear()
 
 
-@st.cache_data(show_spinner=False)
-def filter_options(_backend: Any, db_file: str) -> catalog.FilterOptions:
-    """Sidebar choices, cached per database file."""
-    return catalog.filter_options(_backend)
+def filter_options(backend: Any) -> catalog.FilterOptions:
+    """Sidebar choices, cached per database file (``ui.cache``)."""
+    from ui.cache import cached
+
+    return cached(catalog.filter_options, backend)
 
 
 def current_filters() -> Filters:
@@ -170,7 +218,7 @@ def _init_from_query_params(opts: catalog.FilterOptions) -> None:
 def sidebar_filters() -> Filters:
     """Render the global filters in the sidebar, mirror them into the URL, return them."""
     backend = get_backend()
-    opts = filter_options(backend, str(db_path()))
+    opts = filter_options(backend)
     if not st.session_state.get(KEY_FILTERS_INIT):
         _init_from_query_params(opts)
     with st.sidebar:

@@ -384,6 +384,15 @@ def _clip(v: str | None) -> str | None:
     return v[:MAX_VALUE_CHARS] + f"… ({len(v):,} characters)"
 
 
+def rejects_file_name(con: duckdb.DuckDBPyConnection, import_id: int | None, file: str) -> str:
+    """``<db>_import_0001_<file>.csv``: named after the database and the import, so the
+    reports of several databases sharing a folder never overwrite each other."""
+    path = db.scalar(con, "SELECT path FROM duckdb_databases() "
+                          "WHERE database_name = current_database()")
+    stem = Path(str(path)).stem if path else "memory"
+    return f"{stem}_import_{int(import_id or 0):04d}_{Path(file).stem}.csv"
+
+
 def rejects_dir_for(con_path: Path | None) -> Path | None:
     """Where reject reports go: ``rejects/`` next to the database file."""
     return None if con_path is None else con_path.parent / "rejects"
@@ -501,7 +510,7 @@ def _import_file(
         _drop_temps(con)
     rejects_path = None
     if result.rejects and rejects_dir is not None:
-        rejects_path = Path(rejects_dir) / f"import_{result.import_id:04d}_{Path(file).stem}.csv"
+        rejects_path = Path(rejects_dir) / rejects_file_name(con, result.import_id, file)
         _write_rejects_csv(rejects_path, list(result.rejects))
     progress(1.0, "done")
     return replace(result, rejects_path=str(rejects_path) if rejects_path else None,
@@ -786,8 +795,16 @@ def _load_rows(con: duckdb.DuckDBPyConnection, table: str, p: Preset, file: str,
     if warnings:
         con.executemany("INSERT INTO import_warnings VALUES ($1, $2, $3)",
                         [[iid, k, v] for k, v in warnings.items()])
+    _mark_real(con, loaded + updated)
     return ImportResult(iid, table, file, checksum, p.name, st.n_rows, loaded, updated,
                         unchanged, st.n_rejected, tuple(st.rejects), warnings, also)
+
+
+def _mark_real(con: duckdb.DuckDBPyConnection, n_changed: int) -> None:
+    """An empty (``init``) database holds real data after its first import that adds rows;
+    a demo database stays ``demo`` (its synthetic rows are still there)."""
+    if n_changed and db.database_kind(con) != "demo":
+        db.set_database_kind(con, "real")
 
 
 def _record_call_type_history(con: duckdb.DuckDBPyConnection, file: str) -> None:
@@ -848,6 +865,7 @@ def _import_areas(con: duckdb.DuckDBPyConnection, path: Path, p: Preset,
             [iid, file, checksum, p.name, n_read, loaded, updated, unchanged, len(rej),
              f"{len(rows) - n_feat} parent areas built from children" if len(rows) > n_feat else None],
         )
+        _mark_real(con, loaded + updated)
         rejects = [Reject(file, r, c, _clip(v), reason) for r, c, v, reason in rej]
         if rejects:
             con.executemany("INSERT INTO import_rejects VALUES ($1, $2, $3, $4, $5, $6)",
@@ -855,7 +873,7 @@ def _import_areas(con: duckdb.DuckDBPyConnection, path: Path, p: Preset,
         _drop_temps(con)
     rejects_path = None
     if rejects and rejects_dir is not None:
-        rejects_path = Path(rejects_dir) / f"import_{iid:04d}_{Path(file).stem}.csv"
+        rejects_path = Path(rejects_dir) / rejects_file_name(con, iid, file)
         _write_rejects_csv(rejects_path, rejects)
     progress(1.0, "done")
     return ImportResult(iid, "areas", file, checksum, p.name, n_read, loaded, updated, unchanged,
