@@ -264,7 +264,8 @@ def suppression_mask(
     if frame.empty or not counts:
         return np.zeros(len(frame), dtype=bool)
     vals = frame[list(counts)].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy(float)
-    keys = frame[list(areas) + list(dims)].astype(str).to_numpy()
+    keys = (frame[list(areas) + list(dims)].astype(object).fillna("<missing>").astype(str)
+            .to_numpy())
     solver = _Lattice(keys, vals, n_areas=len(areas), n_dims=len(dims), k=k,
                       max_nullspace_cells=max_nullspace_cells)
     return solver.hidden_rows()
@@ -296,7 +297,8 @@ class _Lattice:
                 self._gid[node] = np.zeros(len(self.keys), dtype=np.int64)
             else:
                 sub = pd.DataFrame(self.keys[:, cols])
-                self._gid[node] = sub.groupby(list(sub.columns), sort=False).ngroup().to_numpy()
+                self._gid[node] = (sub.groupby(list(sub.columns), sort=False, dropna=False)
+                                   .ngroup().to_numpy())
         return self._gid[node]
 
     def coarser(self, node: tuple) -> list[tuple]:
@@ -425,8 +427,13 @@ class _Lattice:
 
 
 # -- what a tier may see ---------------------------------------------------------------
-POINT_COLUMNS = frozenset({"lat", "lon", "latitude", "longitude", "x", "y", "geometry",
-                           "address", "location", "block"})
+# Area polygons (``geometry``) are public; point coordinates and addresses are not.
+POINT_COLUMNS = frozenset({"lat", "lon", "latitude", "longitude", "address", "location",
+                           "block"})
+# Integer columns that are not counts of people or events.
+NOT_COUNT_COLUMNS = frozenset({"cso_count", "population", "version", "year", "rank",
+                               "n_units", "n_treated_units", "n_periods", "n_clusters",
+                               "areas", "with_polygon", "ci_level"})
 FREE_TEXT_COLUMNS = frozenset({"note", "notes", "narrative", "comment", "comments",
                                "remarks", "changed_by", "old_value", "new_value",
                                "file_name", "file"})
@@ -446,6 +453,8 @@ _COUNT_NAME = re.compile(r"(^n$|^n_|_n$|calls|incidents|crimes|count|^current$|^
 
 
 def _is_count(s: pd.Series) -> bool:
+    if str(s.name).lower() in NOT_COUNT_COLUMNS:
+        return False
     if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
         return False
     if pd.api.types.is_integer_dtype(s):
@@ -487,8 +496,9 @@ def release_frame(df: pd.DataFrame, policy: Policy) -> pd.DataFrame:
 
     command and public: rows of sensitive call types dropped. public also: point,
     free-text and record-level tables removed, and small counts suppressed with
-    :func:`suppression_mask` — a hidden row keeps its dimensions (area, month …) and
-    loses every number; a ``suppressed`` column, where the table has one, says so.
+    :func:`suppression_mask` — a hidden row keeps its dimensions (area, month …), its
+    labels and flags, and loses every number; a ``suppressed`` column, where the table
+    has one, says so. (Results hold numbers, not formatted text: pages format after.)
     Rows labelled as totals (``All``/``Total``) are treated as published totals.
     """
     if policy.tier == "analyst" or not isinstance(df, pd.DataFrame):
@@ -530,30 +540,15 @@ def release_frame(df: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         if c in keep or str(c).lower() == "suppressed":
             continue
         if pd.api.types.is_bool_dtype(out[c]):
-            out[c] = out[c].astype("boolean")
-            out.loc[hidden, c] = pd.NA
-        elif pd.api.types.is_integer_dtype(out[c]):
+            continue  # flags (in the filter, above a threshold) stay: not counts
+        if pd.api.types.is_integer_dtype(out[c]):
             out[c] = out[c].astype("Int64")
             out.loc[hidden, c] = pd.NA
         elif pd.api.types.is_numeric_dtype(out[c]):
             out.loc[hidden, c] = np.nan
-        elif c not in keep and not pd.api.types.is_datetime64_any_dtype(out[c]):
-            # formatted numbers or labels derived from the numbers (a "% change" text,
-            # a flag): hidden too, unless the column is a plain label (same in every row
-            # of an area, e.g. its name)
-            if not _is_label(out, c, areas):
-                out[c] = out[c].astype(object)
-                out.loc[hidden, c] = None
     if "suppressed" in lower:
         out[lower["suppressed"]] = out[lower["suppressed"]].fillna(False).astype(bool) | hidden
     return out
-
-
-def _is_label(df: pd.DataFrame, col: Any, areas: Sequence[str]) -> bool:
-    """A text column that only names an area (one value per area): not a number."""
-    if not areas or areas[0] not in df.columns:
-        return False
-    return bool((df.groupby(areas[0])[col].nunique(dropna=False) <= 1).all())
 
 
 def release(obj: Any, policy: Policy) -> Any:

@@ -187,7 +187,7 @@ def city_tables(draw):
 @given(city_tables())
 def test_no_small_count_published_and_none_recoverable(df: pd.DataFrame) -> None:
     # the server knows every beat's district (areas table), as a page's release does
-    policy = privacy.Policy("public").with_data(parents=dict(zip(df.beat, df.district)))
+    policy = privacy.Policy("public").with_data(parents=dict(zip(df.beat, df.district, strict=True)))
     released = privacy.release_frame(df, policy)
     pub = released["incidents"].dropna()
     assert not ((pub >= 1) & (pub < K)).any()
