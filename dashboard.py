@@ -41,6 +41,7 @@ page = st.navigation({
 
 state.ensure_database()
 state.sidebar_filters()
+state.synthetic_notice()
 components.start_view()
 page.run()
 components.view_download(page.title)  # every table the page showed, as one zip

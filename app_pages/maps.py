@@ -261,13 +261,17 @@ try:
         html, change = cached(_change, con, filters, level, outcome, windows, show_dep, tiles,
                               spinner=DRAWING)
         show_map(html, f"change-{hash(html)}")
-        st.caption("Blue: fewer after; red: more. z = 2(√after − √before); |z| ≥ 3 is a "
-                   f"notable change. Grey: fewer than {maps.SMALL_COUNT} before or after — "
+        st.caption("Blue: fewer after; red: more. z = √2(√after − √before), about N(0, 1) "
+                   "when nothing changed; a change is notable when its Benjamini–Hochberg "
+                   "q-value over the areas shown (from the exact test's p) is below 0.0027. "
+                   f"Grey: fewer than {maps.SMALL_COUNT} before or after — "
                    "too few to read. The windows replace the sidebar dates; area, priority "
                    "and category filters still apply.")
         df = change.frame[change.frame["in_filter"]].drop(columns=["in_filter"])
         df = df.assign(pct=df["pct"].round(1), z=df["z"].round(2)).rename(
-            columns={"area_id": "area", "pct": "change %", "small": f"< {maps.SMALL_COUNT}"})
+            columns={"area_id": "area", "pct": "change %", "small": f"< {maps.SMALL_COUNT}",
+                     "p_exact": "exact p", "q_bh": "BH q (areas shown)",
+                     "flagged": "notable (BH q < 0.0027)"})
         _table(df.reset_index(drop=True), f"Before-after change in {outcome}", level)
         components.how_computed(maps.change_by_area.__doc__ or "", sql=change.sql,
                                 key="maps_how")

@@ -108,7 +108,7 @@ st.plotly_chart(fig, width="stretch")
 
 # -- breakdowns in tabs (lazy: only the open tab runs its queries) -----------------------------
 TABS = ["Trend", "CSO areas vs comparison", "Sworn vs CSO responders", "Distribution"]
-tabs = dict(zip(TABS, st.tabs(TABS, key="rt_tab", on_change="rerun"), strict=True))
+tabs = dict(zip(TABS, st.tabs(TABS, key="rt_tab", on_change="rerun", bind="query-params"), strict=True))
 sqls = [summary.sql]
 
 

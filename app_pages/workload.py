@@ -36,7 +36,8 @@ TABS = {
 }
 
 # Lazy: only the open tab runs (.open is None when tab state is not tracked: then all run).
-for tab, module in zip(st.tabs(list(TABS), key="wl_tab", on_change="rerun"), TABS.values(),
+for tab, module in zip(st.tabs(list(TABS), key="wl_tab", on_change="rerun",
+                                       bind="query-params"), TABS.values(),
                        strict=True):
     if tab.open is not False:
         with tab:

@@ -22,7 +22,7 @@ import streamlit as st
 
 from analytics import catalog, db, privacy
 from analytics.errors import DatabaseError
-from analytics.filters import Filters
+from analytics.filters import QUERY_PARAM_KEYS, Filters
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +235,34 @@ def filter_options(backend: Any) -> catalog.FilterOptions:
     return cached(catalog.filter_options, backend)
 
 
+def data_presence() -> catalog.DataPresence:
+    """Which tables hold data (cached per database file; cleared after an import)."""
+    from ui.cache import cached
+
+    return cached(catalog.data_presence, get_backend())
+
+
+def is_demo() -> bool:
+    """True when this database is the synthetic demo city (cached per database file)."""
+    from ui.cache import cached
+
+    return cached(catalog.is_demo, get_backend())
+
+
+DEMO_NOTICE = (
+    "**Demonstration data — not a real city.** Every number, map and verdict in this app "
+    "comes from a made-up city that the software generated, with a CSO effect planted on "
+    "purpose so that the methods can be checked. Nothing here describes a real police "
+    "department. To see your own department, import its data on the **Data** page."
+)
+
+
+def synthetic_notice() -> None:
+    """The synthetic-data notice, on every page while the database is the demo city."""
+    if is_demo():
+        st.info(DEMO_NOTICE, icon="🧪")
+
+
 def current_filters() -> Filters:
     """The global filters set in the sidebar (no restriction before it has rendered)."""
     return st.session_state.get(KEY_FILTERS, Filters())
@@ -253,6 +281,24 @@ def _init_from_query_params(opts: catalog.FilterOptions) -> None:
     st.session_state[KEY_PRIORITIES] = [p for p in f.priorities if p in opts.priorities]
     st.session_state[KEY_CATEGORIES] = [c for c in f.categories if c in opts.categories]
     st.session_state[KEY_FILTERS_INIT] = True
+
+
+def _set_dates(start: dt.date, end: dt.date) -> None:
+    st.session_state[KEY_DATES] = (start, end)
+
+
+def _period_presets(lo: dt.date, hi: dt.date) -> None:
+    """One-click periods under the date input: the last 12 months, the year to date, all
+    data (each ends on the latest call date)."""
+    last12 = max(lo, Filters(start=hi).shifted_years(-1).start + dt.timedelta(days=1))
+    ytd = max(lo, dt.date(hi.year, 1, 1))
+    c1, c2, c3 = st.columns(3)
+    c1.button("Last 12 months", key="flt_last12", on_click=_set_dates, args=(last12, hi),
+              help=f"{last12:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
+    c2.button("Year to date", key="flt_ytd", on_click=_set_dates, args=(ytd, hi),
+              help=f"{ytd:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
+    c3.button("All data", key="flt_all", on_click=_set_dates, args=(lo, hi),
+              help=f"{lo:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
 
 
 def sidebar_filters() -> Filters:
@@ -274,6 +320,7 @@ def sidebar_filters() -> Filters:
                 help="Calls by date received, incidents by date occurred. "
                 "The full range means no date restriction.",
             )
+            _period_presets(opts.min_date, opts.max_date)
             if isinstance(dates, (tuple, list)) and len(dates) == 2:
                 start, end = dates
             # The full span is "no restriction": pages then pick their own default period.
@@ -316,11 +363,16 @@ def sidebar_filters() -> Filters:
 
 
 def _mirror_url(filters: Filters) -> None:
+    # Only the filter keys are written: other parameters (a page's tab, the map layer, the
+    # evaluation settings) are bound to their widgets and must stay in the URL.
     wanted = filters.to_query_params()
-    current = {k: st.query_params.get_all(k) for k in st.query_params}
     normalised = {k: v if isinstance(v, list) else [v] for k, v in wanted.items()}
-    if current != normalised:
-        st.query_params.from_dict(wanted)
+    for k in QUERY_PARAM_KEYS:
+        have = st.query_params.get_all(k)
+        if k not in normalised and have:
+            del st.query_params[k]
+        elif k in normalised and have != normalised[k]:
+            st.query_params[k] = normalised[k]
 
 
 def date_or_none(value: Any) -> dt.date | None:

@@ -14,7 +14,7 @@ from ui.cache import cached
 def render(backend, filters: Filters) -> None:
     """Draw the "Targets" tab."""
     opts = state.filter_options(backend)
-    period, kpis = cached(offload.target_kpis, backend, filters, opts.max_date,
+    period, kpis = cached(offload.target_kpis, backend, filters, opts.min_date, opts.max_date,
                           spinner="Computing KPIs…")
     if period is None:
         components.no_data(filters)
