@@ -38,5 +38,6 @@ page = st.navigation({
 
 state.ensure_database()
 state.sidebar_filters()
+state.synthetic_notice()
 page.run()
 state.warm_up()  # after the first page has rendered: heavy imports for the other pages

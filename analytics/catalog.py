@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
-from analytics.db import scalar
+from analytics import engines
+from analytics.db import database_kind, scalar
+from analytics.errors import check_option
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,7 @@ def filter_options(backend: Any) -> FilterOptions:
     per day × area × priority × category, about a tenth of ``call_facts`` at 10M calls)
     when it exists, else ``call_facts``.
     """
-    # (ibis's list_tables does not work with DuckDB 2.0; ask the catalog directly.)
-    if scalar(backend.con, "SELECT count(*) FROM duckdb_tables() "
-                           "WHERE table_name = 'area_day_facts' AND schema_name = 'main'"):
+    if engines.has_table(backend, "area_day_facts"):
         f = backend.table("area_day_facts")
         day = f.day
     else:
@@ -77,3 +77,75 @@ def filter_options(backend: Any) -> FilterOptions:
         priorities=tuple(sorted(prios)),
         categories=tuple(sorted(cats)),
     )
+
+
+# -- what kind of database this is, and which tables hold data ------------------------------
+#: Older demo databases carry only their planted truth under this key.
+DEMO_TRUTH_KEY = "demo_truth"
+
+#: Tables whose presence decides what a page can compute, in the order pages report them.
+DataTable = Literal["calls", "assignments", "units", "incidents", "deployments", "staffing",
+                    "activities", "areas"]
+DATA_TABLES: tuple[DataTable, ...] = get_args(DataTable)
+
+
+def is_demo(backend_or_con: Any) -> bool:
+    """True when the database is the synthetic demo city.
+
+    Read from ``settings``: ``database_kind`` = ``demo`` (:func:`analytics.db.database_kind`),
+    or, for a demo database built before that key existed, a stored ``demo_truth``. A
+    department's own database has neither. Pages, downloads and reports print the
+    synthetic-data notice when this is true.
+    """
+    con = getattr(backend_or_con, "con", backend_or_con)
+    kind = database_kind(con)
+    if kind is not None:
+        return kind == "demo"
+    return bool(scalar(con, "SELECT count(*) FROM settings WHERE key = ?", [DEMO_TRUTH_KEY]))
+
+
+@dataclass(frozen=True)
+class DataPresence:
+    """Row counts of the tables pages depend on, to say *which* data are missing.
+
+    ``assignments`` are the unit rows (one per unit per call); ``units`` give their types
+    (sworn / CSO / other). ``typed_assignments`` counts unit rows whose unit has a type.
+    """
+
+    calls: int
+    assignments: int
+    units: int
+    typed_assignments: int
+    incidents: int
+    deployments: int
+    staffing: int
+    activities: int
+    areas: int
+
+    def missing(self, *tables: str) -> tuple[str, ...]:
+        """The named tables (in the order given) that hold no rows."""
+        for t in tables:
+            check_option("table", t, DATA_TABLES)
+        return tuple(t for t in tables if getattr(self, t) == 0)
+
+    @property
+    def has_unit_types(self) -> bool:
+        """True when some unit rows belong to a unit of known type (workload by type)."""
+        return self.typed_assignments > 0
+
+
+def data_presence(backend_or_con: Any) -> DataPresence:
+    """Row counts of calls, unit rows, units, incidents, deployments, staffing, activities
+    and areas, in one query (each ``count(*)`` is answered from DuckDB's row counts)."""
+    con = getattr(backend_or_con, "con", backend_or_con)
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM calls), (SELECT count(*) FROM assignments), "
+        "(SELECT count(*) FROM units), "
+        "(SELECT count(*) FROM (SELECT 1 FROM assignments a JOIN units u USING (unit_id) "
+        "LIMIT 1)), "
+        "(SELECT count(*) FROM incidents), (SELECT count(*) FROM deployments), "
+        "(SELECT count(*) FROM staffing), (SELECT count(*) FROM activities), "
+        "(SELECT count(*) FROM areas)").fetchall()[0]
+    c, a, u, ta, i, d, s, act, ar = (int(v or 0) for v in row)
+    return DataPresence(calls=c, assignments=a, units=u, typed_assignments=ta, incidents=i,
+                        deployments=d, staffing=s, activities=act, areas=ar)

@@ -1,4 +1,4 @@
-"""Command-line interface: ``python -m analytics {demo,info,import,bench} ...``.
+"""Command-line interface: ``python -m analytics {init,demo,info,import,bench} ...``.
 
 Exit codes: 0 success, 1 unexpected failure, 2 bad arguments, input that cannot be used, or
 a database that cannot be used (disk full, read-only, in use by another program: one line).
@@ -72,6 +72,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- init -------------------------------------------------------------------------------
+def _cmd_init(args: argparse.Namespace) -> int:
+    path = db.resolve_db_path(args.db)
+    db.init_database(path)  # DatabaseError (exit 2) when the file exists
+    print(f"empty database created at {path}")
+    print(f"next: python -m analytics import calls YOUR_EXPORT.csv --preset NAME --db {path}")
+    return EXIT_OK
+
+
 # -- info -------------------------------------------------------------------------------
 _DATE_COLUMNS = {
     "calls": "received_at",
@@ -87,13 +96,14 @@ _DATE_COLUMNS = {
 def _cmd_info(args: argparse.Namespace) -> int:
     path = db.resolve_db_path(args.db)
     if not path.exists():
-        print(f"no database at {path}; build one with `python -m analytics demo`",
-              file=sys.stderr)
+        print(f"no database at {path}; create an empty one for your own data with "
+              f"`python -m analytics init --db {path}`, or the synthetic demo city with "
+              f"`python -m analytics demo --db {path}`", file=sys.stderr)
         return EXIT_USAGE
     con = db.connect(path, read_only=True)
     try:
         counts = db.table_counts(con)
-        print(f"database {path}")
+        print(f"database {path} ({db.database_kind(con) or 'kind not recorded'})")
         print(f"{'table':<20}{'rows':>14}  date range")
         for name, n in counts.items():
             rng = ""
@@ -105,6 +115,22 @@ def _cmd_info(args: argparse.Namespace) -> int:
             print(f"{name:<20}{n:>14,}  {rng}")
     finally:
         con.close()
+    return EXIT_OK
+
+
+# -- export -----------------------------------------------------------------------------
+def _cmd_export(args: argparse.Namespace) -> int:
+    from analytics import parquet
+
+    path = db.resolve_db_path(args.db)
+    con = db.connect(path, read_only=True)
+    try:
+        manifest = parquet.export_parquet(con, args.parquet, source=str(path))
+    finally:
+        con.close()
+    rows = sum(t["rows"] for t in manifest["tables"].values())
+    print(f"{len(manifest['tables'])} tables ({rows:,} rows) written to {args.parquet} "
+          f"as Parquet, with {parquet.MANIFEST}")
     return EXIT_OK
 
 
@@ -121,9 +147,20 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--force", action="store_true", help="replace an existing database file")
     d.set_defaults(func=_cmd_demo)
 
+    n = sub.add_parser("init", help="create an empty database for your own data")
+    n.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
+    n.set_defaults(func=_cmd_init)
+
     i = sub.add_parser("info", help="print table row counts and date ranges")
     i.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
     i.set_defaults(func=_cmd_info)
+
+    e = sub.add_parser("export", help="write every table as Parquet (for Spark and other "
+                                      "engines)")
+    e.add_argument("--parquet", type=Path, required=True, metavar="DIR",
+                   help="folder for <table>.parquet files and manifest.json")
+    e.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
+    e.set_defaults(func=_cmd_export)
 
     # The importer adds its own sub-command.
     from analytics.ingest.cli import register as register_import

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal, get_args
 
 import duckdb
 
@@ -179,11 +180,23 @@ TABLES: dict[str, str] = {
             rows_unchanged BIGINT NOT NULL DEFAULT 0,
             rows_rejected BIGINT NOT NULL,
             imported_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            rows_filtered BIGINT NOT NULL DEFAULT 0, -- left out by the preset's [filter]
             note VARCHAR
         )""",
     # Every rejected row of every import: where (file, 1-based row, column), what, why.
     "import_rejects": """
         CREATE TABLE IF NOT EXISTS import_rejects (
+            import_id INTEGER NOT NULL,
+            file_name VARCHAR NOT NULL,
+            "row" BIGINT,
+            "column" VARCHAR,
+            value VARCHAR,
+            reason VARCHAR NOT NULL
+        )""",
+    # Values set to missing in rows that were kept (an en route or cleared time out of
+    # order): where, what, why — listed like rejects, but the row was loaded.
+    "import_dropped_values": """
+        CREATE TABLE IF NOT EXISTS import_dropped_values (
             import_id INTEGER NOT NULL,
             file_name VARCHAR NOT NULL,
             "row" BIGINT,
@@ -238,6 +251,57 @@ CANONICAL_TABLES = (
     "activities",
     "call_types",
 )
+
+
+# What a database holds, in ``settings`` key ``database_kind`` (pages show a synthetic-data
+# notice for ``demo``): ``demo`` = the synthetic city (``python -m analytics demo`` or the
+# app's "explore the demo city"), ``empty`` = made by ``init`` with nothing imported yet,
+# ``real`` = made by ``init`` (or by a first import) and holding imported data. Imports
+# into a demo database leave it ``demo``: its synthetic calls are still there.
+DatabaseKind = Literal["demo", "empty", "real"]
+KIND_KEY = "database_kind"
+
+
+def database_kind(con: duckdb.DuckDBPyConnection) -> DatabaseKind | None:
+    """The ``database_kind`` setting, or None for a database made before it existed."""
+    value = scalar(con, "SELECT value FROM settings WHERE key = $1", [KIND_KEY])
+    return value if value in get_args(DatabaseKind) else None  # type: ignore[return-value]
+
+
+def set_database_kind(con: duckdb.DuckDBPyConnection, kind: DatabaseKind) -> None:
+    """Record what the database holds (see :data:`DatabaseKind`)."""
+    from analytics.errors import check_option
+
+    check_option("database kind", kind, get_args(DatabaseKind))
+    con.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ($1, $2)", [KIND_KEY, kind])
+
+
+def init_database(path: str | os.PathLike[str]) -> Path:
+    """Create an empty canonical database at ``path`` (``python -m analytics init``).
+
+    Every canonical table, empty; the derived tables built (empty) so every page can
+    query; ``database_kind`` = ``empty``. Refuses a path that already exists: an existing
+    file is never overwritten or mixed into.
+
+    Raises
+    ------
+    DatabaseError
+        ``path`` already exists, or cannot be created.
+    """
+    path = Path(path)
+    if path.exists():
+        raise DatabaseError(f"{path} already exists; init only creates a new database "
+                            "(import into it with `python -m analytics import`)")
+    con = connect(path)
+    try:
+        from analytics import facts  # facts imports this module
+
+        set_database_kind(con, "empty")
+        facts.refresh_derived(con)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return path
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> object:
@@ -307,6 +371,8 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         )
     elif current < 2:
         _migrate_1_to_2(con)
+    # Added without a schema version: a column with a default, older databases get it here.
+    con.execute("ALTER TABLE imports ADD COLUMN IF NOT EXISTS rows_filtered BIGINT DEFAULT 0")
 
 
 def connect(

@@ -63,6 +63,8 @@ class Filters:
         def shift(d: dt.date | None) -> dt.date | None:
             if d is None:
                 return None
+            if not dt.MINYEAR <= d.year + years <= dt.MAXYEAR:  # saturate at the calendar
+                return dt.date.min if years < 0 else dt.date.max
             try:
                 return d.replace(year=d.year + years)
             except ValueError:  # 29 February
@@ -89,6 +91,28 @@ class Filters:
         if self.categories:
             parts.append("category " + ", ".join(self.categories))
         return "; ".join(parts) if parts else "all data"
+
+    def describe_view(self, data_min: dt.date | None, data_max: dt.date | None) -> str:
+        """The exact dates and the other filters, for every page's caption.
+
+        Where the sidebar sets no date, the period is the data's span (``data_min`` …
+        ``data_max``) and the text says so: "1 Jan 2022 – 31 Dec 2025 (all data) · all
+        districts, beats, priorities and call categories".
+        """
+        def day(d: dt.date) -> str:
+            return f"{d.day} {d:%b %Y}"
+
+        start, end = self.start or data_min, self.end or data_max
+        if start is None or end is None:
+            period = "no dated data"
+        else:
+            period = f"{day(start)} – {day(end)}"
+            if self.start is None and self.end is None:
+                period += " (all data)"
+        rest = self.with_(start=None, end=None).describe()
+        rest = ("all districts, beats, priorities and call categories" if rest == "all data"
+                else rest)
+        return f"Period {period} · {rest}"
 
     # -- application -----------------------------------------------------------------
     def apply(

@@ -12,8 +12,10 @@ aggregated frame computed in DuckDB — counts per grid cell or per area, never 
 - **deployments**: the ``deployments`` areas outlined and labelled with their start (and
   end) dates and CSO counts.
 - **change**: counts per area in a "before" and an "after" window of equal length;
-  difference and Poisson z = 2(√after − √before) per area on a diverging scale; areas
-  where either count is below ``SMALL_COUNT`` (10) are greyed.
+  difference and Poisson z = √2(√after − √before) per area on a diverging scale, the exact
+  conditional p-value and a flag when the Benjamini–Hochberg q-value over the areas is
+  below 0.0027 (``analytics.poisson_change``); areas where either count is below
+  ``SMALL_COUNT`` (10) are greyed.
 - **points**: incident points, for the analyst tier only and only when the filtered count
   is at most ``MAX_POINTS`` (2,000).
 
@@ -45,7 +47,13 @@ import pandas as pd
 from analytics.db import scalar
 from analytics.errors import InsufficientDataError, OptionError, check_option
 from analytics.filters import Filters
-from analytics.overview import poisson_z
+from analytics.poisson_change import (
+    FLAG_LEVEL,
+    FLAG_LEVEL_TEXT,
+    bh_qvalues,
+    change_columns,
+    fmt_pvalue,
+)
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +220,8 @@ class ChangeWindows:
 @dataclass(frozen=True)
 class ChangeMap:
     """Before/after counts per area: ``frame`` has area_id, name, before, after, diff,
-    pct (None on small counts), z, small."""
+    pct (None on small counts), z, p_exact, q_bh (over the areas in the filter), flagged,
+    small."""
 
     outcome: str
     level: str
@@ -803,9 +812,10 @@ def change_by_area(
     """Counts per area before and after, their difference and the Poisson z.
 
     The windows replace the date filter; area filters (and, for calls, priority and
-    category) still apply. z = 2(√after − √before) (Wheeler's Poisson z for two counts
-    over equal periods); ``small`` marks areas where either count is below ``small`` —
-    they are greyed on the map and get no percent change.
+    category) still apply. z = √2(√after − √before), the exact conditional p-value and the
+    Benjamini–Hochberg q-value over the areas inside the filter (``flagged``: q < 0.0027;
+    :mod:`analytics.poisson_change`); ``small`` marks areas where either count is below
+    ``small`` — they are greyed on the map and get no percent change.
     """
     check_option("outcome", outcome, CHANGE_OUTCOMES)
     col = _level_col(level)
@@ -847,11 +857,14 @@ def change_by_area(
     frame = pd.DataFrame({
         "area_id": out["area_id"], "name": out["name"], "before": before, "after": after,
         "diff": after - before, "pct": pct,
-        "z": [poisson_z(float(a), float(b)) for a, b in zip(after, before, strict=True)],
-        "small": is_small,
     })
+    frame = change_columns(frame, "after", "before").assign(small=is_small)
     frame = _outside_filter(frame.assign(value=frame["z"]), filters, level, shapes)
     frame = frame.drop(columns="value")
+    # the family of the BH flags is the areas the user is looking at
+    inside = frame["in_filter"]
+    frame["q_bh"] = pd.Series(bh_qvalues(frame.loc[inside, "p_exact"]), index=frame.index[inside])
+    frame["flagged"] = frame["q_bh"] < FLAG_LEVEL
     return ChangeMap(outcome, level, windows, frame, _inline(sql, full))
 
 
@@ -1218,16 +1231,17 @@ def change_map_html(
         else:
             fill = _z_color(float(r.z))
         pct = "—" if pd.isna(r.pct) else f"{r.pct:+.1f} %"
-        flag = "  (notable: |z| ≥ 3)" if abs(r.z) >= 3 and not r.small else ""
+        flag = f"  (notable: BH q < {FLAG_LEVEL_TEXT})" if r.flagged and r.in_filter else ""
         feats.append(_feature(
             r.area_id, change.level, r.geometry,
             {"color": "#555", "weight": 1, "fillColor": fill, "fillOpacity": 0.8},
             name=html.escape(str(r.name)), before=f"{int(r.before):,}",
             after=f"{int(r.after):,}", diff=f"{int(r.diff):+,}", pct=pct,
-            z=f"{r.z:+.2f}{flag}"))
+            z=f"{r.z:+.2f}", p=f"{fmt_pvalue(r.p_exact)}{flag}"))
     _geojson_layer(feats, "Before/after change",
                    [("name", change.level.title()), ("before", "Before"), ("after", "After"),
-                    ("diff", "Difference"), ("pct", "Change"), ("z", "Poisson z")],
+                    ("diff", "Difference"), ("pct", "Change"), ("z", "Poisson z"),
+                    ("p", "Exact p")],
                    _CLICK_JS).add_to(m)
     layers = 1 + _add_deployments(m, deployments)
     labels = ["z < −3 (fewer)", "−3 to −2", "−2 to −1", "−1 to 1 (no clear change)",
@@ -1236,7 +1250,7 @@ def change_map_html(
     rows.append((GREY_SMALL, f"before or after < {SMALL_COUNT}"))
     w = change.windows
     note = (f"before {w.before_start} – {w.before_end}, after {w.after_start} – {w.after_end}; "
-            "z = 2(√after − √before)")
+            f"z = √2(√after − √before); notable: BH q < {FLAG_LEVEL_TEXT} over the areas shown")
     _legend(m, f"Change in {change.outcome.replace('_', ' ')}", rows, note)
     return _finish(m, layers)
 

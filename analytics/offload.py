@@ -810,21 +810,25 @@ def targets_display(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def target_kpis(
-    backend: Any, filters: Filters, data_max: dt.date | None
+    backend: Any, filters: Filters, data_min: dt.date | None, data_max: dt.date | None
 ) -> tuple[Any, list[Any]]:
     """KPI cards (``overview.Kpi``) for every target metric: value in the period, value a
-    year earlier (trend arrow), and the stored target. The period follows the Overview
-    rule (:func:`analytics.overview.kpi_period`)."""
+    year earlier (trend arrow; none when the data do not reach back a year), and the
+    stored target. The period is the sidebar's (:func:`analytics.overview.kpi_period`)."""
     from dataclasses import replace
 
     from analytics.overview import Kpi, kpi_period
 
-    period = kpi_period(filters, data_max)
+    period = kpi_period(filters, data_min, data_max)
     if period is None:
         return None, []
     now = replace(filters, start=period.start, end=period.end)
-    before = replace(filters, start=period.prev_start, end=period.prev_end)
-    cur, prev = kpi_values(backend, now), kpi_values(backend, before)
+    cur = kpi_values(backend, now)
+    if period.comparable:
+        prev = kpi_values(backend, replace(filters, start=period.prev_start,
+                                           end=period.prev_end))
+    else:
+        prev = dict.fromkeys(cur)
     tg = targets(backend)
     tmap = {r.metric: (float(r.target), str(r.direction)) for r in tg.itertuples()}
     out = []

@@ -1,10 +1,12 @@
 """Overview KPI cards: this period against the same period one year earlier.
 
-Period rule (written into docs/metrics.md): the sidebar date range when one is set;
-otherwise the last 365 days of call data (ending on the latest call date). The
-comparison period is the same calendar span one year earlier. Area filters apply to
-every card; priority and call-category filters apply to the call cards only (crimes are
-never mixed with calls).
+Period rule (PRODUCT.md "Period"; docs/metrics.md): the sidebar's period is the period
+of every card — the selected dates, or the whole span of the call data when the sidebar
+is at its full range. The comparison period is the same calendar span one year earlier;
+when the data do not reach back that far (the comparison would start before the first
+call), no change is shown and the page says why. Area filters apply to every card;
+priority and call-category filters apply to the call cards only (crimes are never mixed
+with calls).
 
 Cards:
 
@@ -14,14 +16,16 @@ Cards:
 - P1 median response: median total response time (received → first unit on scene) of
   priority-1 public calls after the response-time exclusions, in minutes.
 - Crime incidents: incidents by occurrence date (report date where occurrence is
-  missing), with the Poisson z = 2(√current − √previous); |z| ≥ 3 is flagged. Percent
+  missing), with the Poisson z = √2(√current − √previous) and the exact conditional
+  (binomial) p-value; the card flags a notable change when p < 0.0027 (the level of
+  |z| ≥ 3), the district table when the Benjamini–Hochberg q-value over its districts is
+  below 0.0027 (``analytics.poisson_change``, the one rule for every page). Percent
   changes are not shown when either count is below 10.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -31,6 +35,7 @@ import pandas as pd
 from analytics import response_times
 from analytics.filters import Filters
 from analytics.numbers import as_float
+from analytics.poisson_change import FLAG_LEVEL, change_columns, count_change
 
 SMALL_COUNT = 10
 Better = Literal["higher", "lower", "neutral"]
@@ -49,6 +54,7 @@ class Kpi:
     help: str
     delta_kind: Literal["percent", "points", "absolute"] = "percent"
     z: float | None = None
+    change_p: float | None = None
     target: float | None = None
     target_direction: Literal["at_most", "at_least"] | None = None
 
@@ -64,6 +70,11 @@ class Kpi:
         return self.value - self.previous
 
     @property
+    def flagged(self) -> bool:
+        """A notable change: the exact test's p-value (``change_p``) is below 0.0027."""
+        return self.change_p is not None and self.change_p < FLAG_LEVEL
+
+    @property
     def meets_target(self) -> bool | None:
         """Whether the value meets the command-staff target (None when no target)."""
         if self.target is None or self.value is None:
@@ -75,27 +86,57 @@ class Kpi:
 
 @dataclass(frozen=True)
 class Period:
-    """The KPI period and its comparison period (inclusive dates)."""
+    """The reporting period and its comparison period a year earlier (inclusive dates).
+
+    ``comparable`` is False when the data begin after ``prev_start``: the year-earlier
+    figures would count a partial period, so no change is shown.
+    """
 
     start: dt.date
     end: dt.date
     prev_start: dt.date
     prev_end: dt.date
+    comparable: bool = True
+    data_start: dt.date | None = None
+
+    @property
+    def days(self) -> int:
+        """Length of the period in days (both ends included)."""
+        return (self.end - self.start).days + 1
+
+    @property
+    def earliest_comparable_start(self) -> dt.date | None:
+        """The first start date whose year-earlier span lies inside the data."""
+        if self.data_start is None:
+            return None
+        return Filters(start=self.data_start).shifted_years(1).start
+
+    def describe(self) -> str:
+        """"1 Jan 2025 – 31 Dec 2025, compared with 1 Jan 2024 – 31 Dec 2024"."""
+        text = f"{fmt_date(self.start)} – {fmt_date(self.end)}"
+        if self.comparable:
+            text += (f", compared with the same dates a year earlier "
+                     f"({fmt_date(self.prev_start)} – {fmt_date(self.prev_end)})")
+        return text
 
 
-def kpi_period(filters: Filters, data_max: dt.date | None) -> Period | None:
-    """Resolve the KPI period from the filters and the latest date in the data."""
+def fmt_date(d: dt.date) -> str:
+    """A date as the pages print it: 1 Jan 2025."""
+    return f"{d.day} {d:%b %Y}"
+
+
+def kpi_period(filters: Filters, data_min: dt.date | None,
+               data_max: dt.date | None) -> Period | None:
+    """The sidebar's period (the data's whole span where the sidebar sets no date) and the
+    same span one year earlier; None when there are no data."""
     end = filters.end or data_max
-    if end is None:
+    start = filters.start or data_min
+    if end is None or start is None:
         return None
-    start = filters.start or (end - dt.timedelta(days=364))
     prev = Filters(start=start, end=end).shifted_years(-1)
-    return Period(start, end, prev.start, prev.end)  # type: ignore[arg-type]
-
-
-def poisson_z(current: float, previous: float) -> float:
-    """Poisson z = 2(√current − √previous) for two counts over equal periods."""
-    return 2.0 * (math.sqrt(current) - math.sqrt(previous))
+    comparable = data_min is not None and prev.start >= data_min  # type: ignore[operator]
+    return Period(start, end, prev.start, prev.end, comparable,  # type: ignore[arg-type]
+                  data_min)
 
 
 def _scalar(expr: Any) -> float | None:
@@ -131,16 +172,23 @@ def _targets(backend: Any) -> dict[str, tuple[float, str]]:
     return {r.metric: (float(r.target), str(r.direction)) for r in t.itertuples()}
 
 
-def overview_kpis(backend: Any, filters: Filters, data_max: dt.date | None) -> tuple[Period | None, list[Kpi]]:
-    """The four Overview cards for the filters' period against a year earlier."""
-    period = kpi_period(filters, data_max)
+def overview_kpis(backend: Any, filters: Filters, data_min: dt.date | None,
+                  data_max: dt.date | None) -> tuple[Period | None, list[Kpi]]:
+    """The four Overview cards for the sidebar's period against a year earlier (no change
+    shown when the data do not cover the year-earlier span)."""
+    period = kpi_period(filters, data_min, data_max)
     if period is None:
         return None, []
     now = replace(filters, start=period.start, end=period.end)
-    before = replace(filters, start=period.prev_start, end=period.prev_end)
-    cur, prev = _call_values(backend, now), _call_values(backend, before)
-    crime_now, crime_before = _crime_count(backend, now), _crime_count(backend, before)
+    cur, crime_now = _call_values(backend, now), _crime_count(backend, now)
+    if period.comparable:
+        before = replace(filters, start=period.prev_start, end=period.prev_end)
+        prev: dict[str, float | None] = _call_values(backend, before)
+        crime_before: float | None = _crime_count(backend, before)
+    else:
+        prev, crime_before = dict.fromkeys(cur), None
     targets = _targets(backend)
+    crime_change = None if crime_before is None else count_change(crime_now, crime_before)
 
     def target(key: str) -> dict[str, Any]:
         if key not in targets:
@@ -162,7 +210,8 @@ def overview_kpis(backend: Any, filters: Filters, data_max: dt.date | None) -> t
             "excluded.", "absolute", **target("p1_median")),
         Kpi("crimes", "Crime incidents", crime_now, crime_before, "incidents", "lower",
             "Crime reports (RMS) by occurrence date; not calls for service.", "percent",
-            z=poisson_z(crime_now, crime_before)),
+            z=None if crime_change is None else crime_change.z,
+            change_p=None if crime_change is None else crime_change.p_exact),
     ]
     return period, kpis
 
@@ -172,7 +221,9 @@ def by_district(backend: Any, filters: Filters, period: Period) -> pd.DataFrame:
 
     Same definitions as the cards. Columns: ``district``, ``calls``,
     ``cso_share_pct``, ``p1_median_min``, ``crimes``, ``crimes_last_year``,
-    ``crimes_poisson_z``. Districts come from the calls and the incidents.
+    ``crimes_poisson_z``, ``crimes_exact_p``, ``crimes_bh_q`` (Benjamini–Hochberg over the
+    districts) and ``crimes_flagged`` (q < 0.0027). Districts come from the calls and the
+    incidents.
     """
     now = replace(filters, start=period.start, end=period.end)
     before = replace(filters, start=period.prev_start, end=period.prev_end)
@@ -196,12 +247,21 @@ def by_district(backend: Any, filters: Filters, period: Period) -> pd.DataFrame:
     for frame in (share, p1m, crimes(now, "crimes"), crimes(before, "crimes_last_year")):
         out = out.merge(frame, on="district", how="outer")
     out = out[out["district"].notna()]
+    if not period.comparable:  # a partial year-earlier span: no comparison columns
+        out = out.drop(columns=["crimes_last_year"])
     for col in ("calls", "eligible", "cso", "crimes", "crimes_last_year"):
+        if col not in out:
+            continue
         out[col] = out[col].fillna(0).astype("int64")
     out["cso_share_pct"] = (out["cso"] / out["eligible"].where(out["eligible"] > 0) * 100).round(1)
     out["p1_median_min"] = (out["p1_median_s"] / 60.0).round(1)
-    out["crimes_poisson_z"] = [round(poisson_z(a, b), 2) for a, b in
-                               zip(out["crimes"], out["crimes_last_year"], strict=True)]
-    cols = ["district", "calls", "cso_share_pct", "p1_median_min", "crimes",
-            "crimes_last_year", "crimes_poisson_z"]
+    cols = ["district", "calls", "cso_share_pct", "p1_median_min", "crimes"]
+    if period.comparable:
+        ch = change_columns(out, "crimes", "crimes_last_year")
+        out["crimes_poisson_z"] = ch["z"].round(2)
+        out["crimes_exact_p"] = ch["p_exact"]
+        out["crimes_bh_q"] = ch["q_bh"]
+        out["crimes_flagged"] = ch["flagged"]
+        cols += ["crimes_last_year", "crimes_poisson_z", "crimes_exact_p", "crimes_bh_q",
+                 "crimes_flagged"]
     return out[cols].sort_values("district").reset_index(drop=True)

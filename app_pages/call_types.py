@@ -9,6 +9,7 @@ import streamlit as st
 from analytics import call_types, db
 from analytics.errors import CSOError
 from ui import components, state
+from ui.cache import cached
 
 log = logging.getLogger(__name__)
 
@@ -22,21 +23,9 @@ st.markdown(
 
 con = state.get_con()
 filters = state.current_filters()
-DB_FILE = str(state.db_path())
-
-
-@st.cache_data(show_spinner=False)
-def _crosswalk(_con, db_file):
-    return call_types.crosswalk(_con, include_unmapped=True)
-
-
-@st.cache_data(show_spinner=False)
-def _history(_con, db_file):
-    return call_types.history(_con), call_types.current_version(_con)
-
-
-xw = _crosswalk(con, DB_FILE)
-hist, version = _history(con, DB_FILE)
+xw = cached(call_types.crosswalk, con, include_unmapped=True)
+hist = cached(call_types.history, con)
+version = cached(call_types.current_version, con)
 n_unmapped = int(xw["cso_tier"].isna().sum())
 st.caption(f"Current version: **{version}** · {len(xw) - n_unmapped:,} mapped call types"
            + (f" · **{n_unmapped} call type(s) in the calls have no mapping** (empty tier: "

@@ -11,51 +11,24 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from analytics import crime_trends as ct
+from analytics import poisson_change as pc
 from analytics.errors import CSOError, InsufficientDataError
 from ui import components, state
+from ui.cache import cached
 
 log = logging.getLogger(__name__)
 
 st.title("📈 Crime trends")
+if state.empty_database_notice():  # an `init` database before its first import
+    st.stop()
 
 backend = state.get_backend()
 filters = state.current_filters()
-DB_FILE = str(state.db_path())
 # Incidents have no priority or call category: only the date and area filters apply.
 inc_filters = filters.with_(priorities=(), categories=())
 
 
-@st.cache_data(show_spinner=False)
-def _categories(_backend, db_file):
-    return ct.offense_categories(_backend)
-
-
-@st.cache_data(show_spinner=False)
-def _span(_backend, filters, db_file):
-    return ct.incident_span(_backend, filters)
-
-
-@st.cache_data(show_spinner="Counting incidents…")
-def _monthly(_backend, filters, categories, by_category, span, db_file):
-    return ct.monthly_counts(_backend, filters, categories, by_category=by_category, span=span)
-
-
-@st.cache_data(show_spinner=False)
-def _windows(_backend, filters, categories, span, db_file):
-    return ct.window_comparison(_backend, filters, categories, span=span)
-
-
-@st.cache_data(show_spinner=False)
-def _ytd(_backend, filters, categories, span, db_file):
-    return ct.ytd_comparison(_backend, filters, categories, span=span)
-
-
-@st.cache_data(show_spinner="Decomposing the series…")
-def _stl(_backend, filters, categories, span, db_file):
-    return ct.stl_decomposition(_backend, filters, categories, span=span)
-
-
-all_cats = _categories(backend, DB_FILE)
+all_cats = cached(ct.offense_categories, backend)
 chosen = st.multiselect(
     "Offense categories", all_cats, key="ct_categories", placeholder="All categories",
     help="Offense categories of the incidents (RMS). The sidebar's call-category and "
@@ -75,8 +48,9 @@ st.caption(
 
 try:
     # area filters only: the span of the data, computed once for every table below
-    span = _span(backend, inc_filters.with_(start=None, end=None), DB_FILE)
-    monthly = _monthly(backend, inc_filters, categories, True, span, DB_FILE)
+    span = cached(ct.incident_span, backend, inc_filters.with_(start=None, end=None))
+    monthly = cached(ct.monthly_counts, backend, inc_filters, categories, by_category=True,
+                     span=span, spinner="Counting incidents…")
 except CSOError as exc:
     log.warning("monthly incident counts failed: %s", exc)
     st.warning(str(exc))
@@ -86,8 +60,8 @@ if monthly.frame.empty or int(monthly.frame["incidents"].sum()) == 0:
     components.no_data(inc_filters, "crime incidents")
     st.stop()
 
-windows = _windows(backend, inc_filters, categories, span, DB_FILE)
-ytd = _ytd(backend, inc_filters, categories, span, DB_FILE)
+windows = cached(ct.window_comparison, backend, inc_filters, categories, span=span)
+ytd = cached(ct.ytd_comparison, backend, inc_filters, categories, span=span)
 
 
 def _fmt_change(cur: int, prev: int, pct: float) -> str:
@@ -119,12 +93,14 @@ for col, (label, r, period_text) in zip(cols, cards, strict=False):
         st.metric(f"{label} (incidents)", f"{int(r.current):,}",
                   delta=_fmt_change(int(r.current), int(r.previous), r["pct_change"]),
                   delta_color="inverse", border=True, help=period_text)
-        flag = " — notable change (|z| ≥ 3)" if r.flagged else ""
-        st.caption(f"Poisson z = {r.z:+.2f}{flag}. {period_text}.")
+        flag = " — notable change (BH q < 0.0027)" if r.flagged else ""
+        st.caption(f"Poisson z = {r.z:+.2f}, exact p {pc.fmt_pvalue(r.p_exact)}{flag}. "
+                   f"{period_text}.")
 for n in (*windows.notes, *ytd.notes):
     st.caption(f"⚠️ {n}")
 
 st.markdown("**By offense category** — 28-day and 365-day windows")
+st.caption(pc.TABLE_FLAG_NOTE)
 COUNTS = {c: st.column_config.NumberColumn(format="localized")
           for c in ("Current", "Previous", "Change", "Prior year total", "Incidents")}
 components.table_with_downloads(ct.display_changes(wf), "Crime window comparisons",
@@ -135,7 +111,7 @@ components.table_with_downloads(ct.display_changes(yf), "Crime year to date", fi
 
 # -- monthly series and decomposition in tabs (lazy: only the open tab runs) -----------------
 TABS = ["Monthly counts", "Seasonal decomposition"]
-tabs = dict(zip(TABS, st.tabs(TABS, key="ct_tab", on_change="rerun"), strict=True))
+tabs = dict(zip(TABS, st.tabs(TABS, key="ct_tab", on_change="rerun", bind="query-params"), strict=True))
 
 
 def _is_open(name: str) -> bool:
@@ -179,7 +155,8 @@ if _is_open("Seasonal decomposition"):
                               help="The monthly series to split into trend, season and remainder.")
         stl_cats = categories if series == series_opts[0] else (series,)
         try:
-            stl = _stl(backend, inc_filters, stl_cats, span, DB_FILE)
+            stl = cached(ct.stl_decomposition, backend, inc_filters, stl_cats, span=span,
+                         spinner="Decomposing the series…")
         except InsufficientDataError as exc:
             st.info(str(exc))
             stl = None

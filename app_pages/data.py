@@ -103,8 +103,11 @@ def _import(table: str, path: Path, preset, name: str, **kw) -> None:
     st.session_state[K_RESULT] = result
 
 
+# Bound to the URL (?data_tab=Deployments) so other pages can link to the tab that adds
+# the data they miss (ui.components.missing_data).
 tab_import, tab_areas, tab_deploy, tab_types, tab_history = st.tabs(
-    ["Import a file", "Boundaries", "Deployments", "Call-type crosswalk", "Import history"])
+    ["Import a file", "Boundaries", "Deployments", "Call-type crosswalk", "Import history"],
+    key="data_tab", bind="query-params")
 
 # -- import a file ----------------------------------------------------------------------
 with tab_import:

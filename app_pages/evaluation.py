@@ -3,7 +3,6 @@ with the design of the analyst's choice (PRODUCT.md section 4)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 import plotly.graph_objects as go
@@ -14,6 +13,7 @@ from analytics.errors import CSOError
 from analytics.evaluation.analysis import describe_design
 from analytics.filters import Filters
 from ui import components, state
+from ui.cache import cached
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,8 @@ RECOMMENDED = "recommended"
 VERDICT_ICON = {"supported": "✅", "not shown": "❔", "contradicted": "❌", "no data": "⚠️"}
 
 st.title("🔬 Evaluation")
+if state.empty_database_notice():  # an `init` database before its first import
+    st.stop()
 st.caption(
     "Did the CSO deployment work? Each answer compares areas with CSOs against areas "
     "without them (yet), before and after the start, with a 95 % confidence interval and "
@@ -33,32 +35,8 @@ st.caption(
 )
 
 con = state.get_con()
-DB_FILE = str(state.db_path())
 flt = state.current_filters()
 dates = Filters(start=flt.start, end=flt.end)
-
-
-@st.cache_data(show_spinner="Answering the programme's claims…")
-def _claims(_con, db_file: str, dates: Filters) -> list[dict]:
-    # Kept in the database until the data or the code changes (claims_cache).
-    return ev.claims_summary(_con, dates)
-
-
-@st.cache_data(show_spinner=False)
-def _panel(_con, db_file: str, metric: str, level: str, freq: str, dates: Filters):
-    return ev.panel_from_metric(_con, metric, level=level, freq=freq, filters=dates)
-
-
-@st.cache_data(show_spinner="Estimating…")
-def _analysis(_con, db_file: str, metric: str, level: str, freq: str, method: str | None,
-              control: str, treated: tuple[str, ...], comparison: tuple[str, ...],
-              start: dt.date | None, pre: int | None, post: int | None, anticipation: int,
-              bootstrap: int, dates: Filters):
-    panel = _panel(_con, db_file, metric, level, freq, dates)
-    return ev.analyse(_con, metric, method=method, level=level, freq=freq, control=control,
-                      treated_areas=treated, comparison_areas=comparison, start=start,
-                      pre_periods=pre, post_periods=post, anticipation=anticipation,
-                      filters=dates, panel=panel, bootstrap=bootstrap)
 
 
 def _open_claim(metric: str) -> None:
@@ -70,7 +48,8 @@ def _open_claim(metric: str) -> None:
 # -- 1. the programme's claims ------------------------------------------------------------
 st.subheader("The programme's claims")
 try:
-    claims = _claims(con, DB_FILE, dates)
+    claims = cached(ev.claims_summary, con, dates,
+                    spinner="Answering the programme's claims…")
 except CSOError as exc:
     log.warning("claims failed: %s", exc)
     st.warning(f"The claims could not be answered on this data: {exc}")
@@ -103,7 +82,7 @@ freq = c3.radio("Periods", ("month", "week"), key=K_FREQ, horizontal=True,
                 format_func=lambda f: f + "ly")
 
 try:
-    panel = _panel(con, DB_FILE, metric, level, freq, dates)
+    panel = cached(ev.panel_from_metric, con, metric, level=level, freq=freq, filters=dates)
 except CSOError as exc:
     st.warning(f"No panel for this outcome: {exc}")
     st.stop()
@@ -150,10 +129,13 @@ use_boot = st.checkbox(
          "event study; the default analytic (influence-function) errors are usually close.")
 
 try:
-    a = _analysis(con, DB_FILE, metric, level, freq,
-                  None if method == RECOMMENDED else method, control, tuple(treated),
-                  tuple(comparison), start, pre or None, post or None, int(anticipation),
-                  999 if use_boot else 0, dates)
+    a = cached(ev.analyse, con, metric, method=None if method == RECOMMENDED else method,
+               level=level, freq=freq, control=control, treated_areas=tuple(treated),
+               comparison_areas=tuple(comparison), start=start, pre_periods=pre or None,
+               post_periods=post or None, anticipation=int(anticipation),
+               bootstrap=999 if use_boot else 0, filters=dates,
+               _panel=panel,  # not hashed: it is determined by metric, level, freq, dates
+               spinner="Estimating…")
 except CSOError as exc:
     log.info("analysis not possible: %s", exc)
     st.warning(f"This analysis is not possible with these choices: {exc}")

@@ -11,6 +11,7 @@ from analytics import maps
 from analytics.errors import CSOError
 from analytics.filters import Filters
 from ui import components, state
+from ui.cache import cached
 
 MAP_HEIGHT = 620
 KEY_LAYER = "maps_layer"
@@ -26,10 +27,11 @@ LAYERS = {
 }
 
 st.title("🗺️ Maps")
+if state.empty_database_notice():  # an `init` database before its first import
+    st.stop()
 
 con = state.get_con()
 filters = state.current_filters()
-db_file = str(state.db_path())
 
 # -- the click-to-filter map component ---------------------------------------------------
 # The map HTML (Leaflet inlined) goes into an iframe; a click on an area posts a message
@@ -88,63 +90,51 @@ def show_map(html: str, key: str) -> None:
                    height=MAP_HEIGHT + 10, on_clicked_change=_on_map_click)
 
 
-# -- cached analytics ----------------------------------------------------------------------
-@st.cache_data(show_spinner=False)
-def _shapes(_con, level: str, db_file: str):
-    return maps.area_shapes(_con, level)
+# -- analytics behind each layer (called through ui.cache.cached) --------------------------
+def _deployments(con, filters: Filters):
+    return cached(maps.deployment_areas, con, filters)
 
 
-@st.cache_data(show_spinner=False)
-def _deployments(_con, filters: Filters, db_file: str):
-    return maps.deployment_areas(_con, filters)
-
-
-@st.cache_data(show_spinner=False)
-def _windows(_con, db_file: str):
-    return maps.default_change_windows(_con)
-
-
-@st.cache_data(show_spinner="Drawing the map…")
-def _choropleth(_con, filters, level, metric, tier, show_dep, tiles, db_file):
-    shapes = _shapes(_con, level, db_file)
-    values = maps.area_metric(_con, filters, level, metric, tier=tier, shapes=shapes)
-    dep = _deployments(_con, filters, db_file) if show_dep else None
+def _choropleth(con, filters, level, metric, tier, show_dep, tiles):
+    shapes = cached(maps.area_shapes, con, level)
+    values = maps.area_metric(con, filters, level, metric, tier=tier, shapes=shapes)
+    dep = _deployments(con, filters) if show_dep else None
     html = maps.choropleth_html(shapes, values, deployments=dep, tiles=tiles,
                                 period=filters.describe())
     return html, values
 
 
-@st.cache_data(show_spinner="Drawing the map…")
-def _density(_con, filters, source, cell_m, tier, show_dep, tiles, db_file):
-    shapes = _shapes(_con, "beat", db_file)
-    grid = maps.density_cells(_con, filters, source=source, cell_m=cell_m, tier=tier)
-    dep = _deployments(_con, filters, db_file) if show_dep else None
+def _density(con, filters, source, cell_m, tier, show_dep, tiles):
+    shapes = cached(maps.area_shapes, con, "beat")
+    grid = maps.density_cells(con, filters, source=source, cell_m=cell_m, tier=tier)
+    dep = _deployments(con, filters) if show_dep else None
     return maps.density_map_html(shapes, grid, deployments=dep, tiles=tiles,
                                  period=filters.describe()), grid
 
 
-@st.cache_data(show_spinner="Drawing the map…")
-def _change(_con, filters, level, outcome, windows, show_dep, tiles, db_file):
-    shapes = _shapes(_con, level, db_file)
-    change = maps.change_by_area(_con, filters, level, outcome, windows, shapes=shapes)
-    dep = _deployments(_con, Filters(), db_file) if show_dep else None
+def _change(con, filters, level, outcome, windows, show_dep, tiles):
+    shapes = cached(maps.area_shapes, con, level)
+    change = maps.change_by_area(con, filters, level, outcome, windows, shapes=shapes)
+    dep = _deployments(con, Filters()) if show_dep else None
     return maps.change_map_html(shapes, change, deployments=dep, tiles=tiles), change
 
 
-@st.cache_data(show_spinner="Drawing the map…")
-def _deployment_map(_con, filters, tiles, db_file):
-    dep = _deployments(_con, filters, db_file)
-    return maps.deployments_map_html(_shapes(_con, "beat", db_file), dep, tiles=tiles), dep
+def _deployment_map(con, filters, tiles):
+    dep = _deployments(con, filters)
+    return maps.deployments_map_html(cached(maps.area_shapes, con, "beat"), dep,
+                                     tiles=tiles), dep
 
 
-@st.cache_data(show_spinner="Drawing the map…")
-def _points(_con, filters, tier, show_dep, tiles, db_file):
-    pts = maps.incident_points(_con, filters, tier=tier)
+def _points(con, filters, tier, show_dep, tiles):
+    pts = maps.incident_points(con, filters, tier=tier)
     if pts.frame is None:
         return None, pts
-    dep = _deployments(_con, filters, db_file) if show_dep else None
-    return maps.points_map_html(_shapes(_con, "beat", db_file), pts, deployments=dep,
+    dep = _deployments(con, filters) if show_dep else None
+    return maps.points_map_html(cached(maps.area_shapes, con, "beat"), pts, deployments=dep,
                                 tiles=tiles), pts
+
+
+DRAWING = "Drawing the map…"
 
 
 def _table(df, title: str, level: str | None) -> None:
@@ -196,7 +186,8 @@ try:
         with c3:
             level = st.radio("Areas", maps.AREA_LEVELS, horizontal=True, key="maps_level",
                              format_func=str.title)
-        html, values = _choropleth(con, filters, level, metric, tier, show_dep, tiles, db_file)
+        html, values = cached(_choropleth, con, filters, level, metric, tier, show_dep, tiles,
+                              spinner=DRAWING)
         show_map(html, f"choro-{hash(html)}")
         spec = maps.METRICS[metric]
         if values.unmapped:
@@ -217,8 +208,8 @@ try:
             cell_m = st.select_slider("Cell size (metres)", [250, 500, 1000, 2000], value=500,
                                       key="maps_cell", help="Cells grow automatically "
                                       f"when more than {maps.MAX_CELLS:,} would be needed.")
-        html, grid = _density(con, filters, source, float(cell_m), tier, show_dep, tiles,
-                              db_file)
+        html, grid = cached(_density, con, filters, source, float(cell_m), tier, show_dep,
+                            tiles, spinner=DRAWING)
         if grid.n_total == 0:
             components.no_data(filters, f"{source} with coordinates")
         show_map(html, f"density-{hash(html)}")
@@ -228,7 +219,7 @@ try:
                                 key="maps_how")
 
     elif layer == "deployments":
-        html, dep = _deployment_map(con, filters, tiles, db_file)
+        html, dep = cached(_deployment_map, con, filters, tiles, spinner=DRAWING)
         if dep.frame.empty:
             st.info("No CSO deployments match the filters. Add deployments on the **Data** "
                     "page, or widen the date range.")
@@ -240,7 +231,7 @@ try:
                                 "their boundaries in `areas`.", sql=dep.sql, key="maps_how")
 
     elif layer == "change":
-        options = _windows(con, db_file)
+        options = cached(maps.default_change_windows, con)
         labels = [w.label for w in options] + ["Custom windows…"]
         with c2:
             outcome = st.selectbox("Count", maps.CHANGE_OUTCOMES,
@@ -265,22 +256,26 @@ try:
                        f"After: {windows.after_start} – {windows.after_end}")
         else:
             windows = options[labels.index(choice)]
-        html, change = _change(con, filters, level, outcome, windows, show_dep, tiles,
-                               db_file)
+        html, change = cached(_change, con, filters, level, outcome, windows, show_dep, tiles,
+                              spinner=DRAWING)
         show_map(html, f"change-{hash(html)}")
-        st.caption("Blue: fewer after; red: more. z = 2(√after − √before); |z| ≥ 3 is a "
-                   f"notable change. Grey: fewer than {maps.SMALL_COUNT} before or after — "
+        st.caption("Blue: fewer after; red: more. z = √2(√after − √before), about N(0, 1) "
+                   "when nothing changed; a change is notable when its Benjamini–Hochberg "
+                   "q-value over the areas shown (from the exact test's p) is below 0.0027. "
+                   f"Grey: fewer than {maps.SMALL_COUNT} before or after — "
                    "too few to read. The windows replace the sidebar dates; area, priority "
                    "and category filters still apply.")
         df = change.frame[change.frame["in_filter"]].drop(columns=["in_filter"])
         df = df.assign(pct=df["pct"].round(1), z=df["z"].round(2)).rename(
-            columns={"area_id": "area", "pct": "change %", "small": f"< {maps.SMALL_COUNT}"})
+            columns={"area_id": "area", "pct": "change %", "small": f"< {maps.SMALL_COUNT}",
+                     "p_exact": "exact p", "q_bh": "BH q (areas shown)",
+                     "flagged": "notable (BH q < 0.0027)"})
         _table(df.reset_index(drop=True), f"Before-after change in {outcome}", level)
         components.how_computed(maps.change_by_area.__doc__ or "", sql=change.sql,
                                 key="maps_how")
 
     else:  # points (analyst tier only)
-        html, pts = _points(con, filters, tier, show_dep, tiles, db_file)
+        html, pts = cached(_points, con, filters, tier, show_dep, tiles, spinner=DRAWING)
         if html is None:
             st.info(pts.reason)
         else:

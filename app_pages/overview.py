@@ -1,65 +1,90 @@
-"""Overview: the programme's headline numbers for command staff."""
+"""Overview: the chief's first screen — the KPI targets (value, target, gap, trend), the
+headline counts, and links to each page's detail."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from analytics import overview
+from analytics import offload, overview
 from ui import components, state
+from ui.cache import cached
 
 st.title("🚓 CSO programme overview")
+if state.empty_database_notice():  # an `init` database before its first import
+    st.stop()
 
 backend = state.get_backend()
 filters = state.current_filters()
-opts = state.filter_options(backend, str(state.db_path()))
+opts = state.filter_options(backend)
 
-
-@st.cache_data(show_spinner="Computing KPIs…")
-def _kpis(_backend, filters, data_max, db_file):
-    return overview.overview_kpis(_backend, filters, data_max)
-
-
-period, kpis = _kpis(backend, filters, opts.max_date, str(state.db_path()))
+period, kpis = cached(overview.overview_kpis, backend, filters, opts.min_date, opts.max_date,
+                      spinner="Computing KPIs…")
 if period is None:
-    components.no_data(filters)
+    components.missing_data(["calls"], "The programme overview")
     st.stop()
 
-st.caption(
-    f"Period {period.start:%d %b %Y} – {period.end:%d %b %Y}, compared with "
-    f"{period.prev_start:%d %b %Y} – {period.prev_end:%d %b %Y}. Filters: {filters.describe()}."
-)
-components.kpi_cards(kpis)
+if period.comparable:
+    components.period_caption(filters, "Arrows compare with the same dates one year earlier "
+                              f"({overview.fmt_date(period.prev_start)} – "
+                              f"{overview.fmt_date(period.prev_end)}).")
+else:
+    components.period_caption(filters)
+    first = period.earliest_comparable_start
+    st.info(
+        "**No comparison with a year earlier for this period:** the data begin on "
+        f"{overview.fmt_date(period.data_start)}, so the same dates a year earlier are not "
+        "covered and a change would compare with a partial count. Choose a period that "
+        + (f"starts on or after {overview.fmt_date(first)}" if first else "is shorter")
+        + " — for example **Last 12 months** in the sidebar — to see the changes.",
+        icon="📅")
 
+# -- 1. the targets command staff set --------------------------------------------------------
+_, target_cards = cached(offload.target_kpis, backend, filters, opts.min_date, opts.max_date,
+                        spinner="Comparing with the targets…")
+with_target = [k for k in target_cards if k.target is not None]
+st.subheader("Against the targets")
+if with_target:
+    for i in range(0, len(with_target), 4):
+        components.kpi_cards(with_target[i:i + 4])
+else:
+    st.caption("No targets are set yet. Command staff set them (for example P1 median ≤ 7 "
+               "min, CSO share ≥ 15 %) on the Targets tab of Workload & offload.")
+st.page_link("app_pages/workload.py", label="Set or change the targets", icon="🎯",
+             query_params={"wl_tab": "Targets"})
+
+# -- 2. the headline counts --------------------------------------------------------------------
+st.subheader("Calls and crime")
+shown = {k.key for k in with_target}
+components.kpi_cards([k for k in kpis if k.key not in shown])
 st.markdown(
-    "**Read these cards as:** calls and crimes are counts; the CSO share is the part of "
-    "CSO-eligible public calls a CSO handled as primary unit; the response time is the "
-    "median for the most urgent (priority-1) calls. Arrows compare with the same dates one "
-    "year earlier; for response time, down is better."
+    "**Read these cards as:** calls and crimes are counts (crimes are crime reports, never "
+    "calls); the CSO-handled share is the part of CSO-eligible public calls a CSO handled "
+    "as primary unit; the P1 median is the typical minutes to the first unit on scene for "
+    "the most urgent calls. For response times and backup rates, down is better."
 )
 
-
-@st.cache_data(show_spinner="Splitting by district…")
-def _by_district(_backend, filters, period, db_file):
-    return overview.by_district(_backend, filters, period)
+# -- 3. where the detail is ------------------------------------------------------------------
+st.subheader("Details")
+DETAIL = [
+    ("app_pages/evaluation.py", "Did the programme work? — Evaluation", "🔬", None),
+    ("app_pages/workload.py", "CSO-handled calls and sworn hours freed — Offload", "👥",
+     {"wl_tab": "Offload"}),
+    ("app_pages/response_times.py", "Response times by priority", "⏱️", None),
+    ("app_pages/crime_trends.py", "Crime trends", "📈", None),
+    ("app_pages/maps.py", "Maps by beat and district", "🗺️", None),
+]
+cols = st.columns(len(DETAIL))
+for col, (page, text, icon, params) in zip(cols, DETAIL, strict=True):
+    with col:
+        st.page_link(page, label=text, icon=icon, query_params=params)
 
 
 st.subheader("By district")
-table = _by_district(backend, filters, period, str(state.db_path()))
+table = cached(overview.by_district, backend, filters, period, spinner="Splitting by district…")
 if table.empty:
     components.no_data(filters)
 else:
-    st.caption("Same definitions as the cards, for the same period. Pick a district in the "
-               "sidebar to see every page for it alone.")
-    components.table_with_downloads(
-        table, "Overview by district", filters=filters,
-        column_config={
-            "district": "District", "calls": "Calls",
-            "cso_share_pct": st.column_config.NumberColumn("CSO-handled share (%)", format="%.1f"),
-            "p1_median_min": st.column_config.NumberColumn("P1 median response (min)", format="%.1f"),
-            "crimes": "Crime incidents", "crimes_last_year": "Crimes, year before",
-            "crimes_poisson_z": st.column_config.NumberColumn(
-                "Poisson z (crimes)", format="%.2f",
-                help="2(√current − √previous); |z| ≥ 3 is a notable change"),
-        },
-    )
+    st.caption("Same definitions and period as the cards. Pick a district in the sidebar to "
+               "see every page for it alone.")
+    components.table_with_downloads(table, "Overview by district", filters=filters)
 components.how_computed(overview.__doc__ or "")

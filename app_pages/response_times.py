@@ -11,14 +11,16 @@ import streamlit as st
 from analytics import response_times as rt
 from analytics.errors import CSOError
 from ui import components, state
+from ui.cache import cached
 
 log = logging.getLogger(__name__)
 
 st.title("⏱️ Response times")
+if state.empty_database_notice():  # an `init` database before its first import
+    st.stop()
 
 backend = state.get_backend()
 filters = state.current_filters()
-DB_FILE = str(state.db_path())
 PRIORITY_ORDER = {"Priority": [f"P{i}" for i in range(1, 10)] + ["No priority"]}
 
 c1, c2, c3 = st.columns([1, 1, 1])
@@ -38,41 +40,9 @@ seg_name = segment.replace("_", " ")
 med, p90 = f"Median {seg_name} (min)", f"P90 {seg_name} (min)"
 
 
-# Cached page helpers, keyed by the hashable Filters (the backend is not hashed).
-@st.cache_data(show_spinner="Computing response times…")
-def _summary(_backend, filters, cap_min, db_file):
-    return rt.response_summary(_backend, filters, segments=rt.SEGMENTS, cap_min=cap_min)
-
-
-@st.cache_data(show_spinner=False)
-def _trend(_backend, filters, grain, segment, split, cap_min, db_file):
-    return rt.response_trend(_backend, filters, grain=grain, segments=(segment,), split=split,
-                             cap_min=cap_min)
-
-
-@st.cache_data(show_spinner=False)
-def _treated(_backend, filters, cap_min, db_file):
-    return rt.treated_vs_comparison(_backend, filters, segments=("queue", "travel", "total"),
-                                    by_phase=True, cap_min=cap_min)
-
-
-@st.cache_data(show_spinner=False)
-def _groups(_backend, filters, db_file):
-    return rt.area_groups(_backend, filters.end)
-
-
-@st.cache_data(show_spinner=False)
-def _responders(_backend, filters, cap_min, db_file):
-    return rt.responder_summary(_backend, filters, cap_min=cap_min)
-
-
-@st.cache_data(show_spinner=False)
-def _distribution(_backend, filters, segment, cap_min, db_file):
-    return rt.response_distribution(_backend, filters, segment=segment, cap_min=cap_min)
-
-
 try:
-    summary = _summary(backend, filters, cap_min, DB_FILE)
+    summary = cached(rt.response_summary, backend, filters, segments=rt.SEGMENTS,
+                     cap_min=cap_min, spinner="Computing response times…")
 except CSOError as exc:
     log.warning("response summary failed: %s", exc)
     st.warning(f"{exc}")
@@ -138,7 +108,7 @@ st.plotly_chart(fig, width="stretch")
 
 # -- breakdowns in tabs (lazy: only the open tab runs its queries) -----------------------------
 TABS = ["Trend", "CSO areas vs comparison", "Sworn vs CSO responders", "Distribution"]
-tabs = dict(zip(TABS, st.tabs(TABS, key="rt_tab", on_change="rerun"), strict=True))
+tabs = dict(zip(TABS, st.tabs(TABS, key="rt_tab", on_change="rerun", bind="query-params"), strict=True))
 sqls = [summary.sql]
 
 
@@ -160,7 +130,8 @@ def _median_bars(frame, color: str, *, height: int) -> None:
 if _is_open("Trend"):
     with tabs["Trend"]:
         st.subheader(f"Trend by {grain}")
-        trend = _trend(backend, filters, grain, segment, "none", cap_min, DB_FILE)
+        trend = cached(rt.response_trend, backend, filters, grain=grain, segments=(segment,),
+                       split="none", cap_min=cap_min)
         tdisp = rt.display_figures(trend.figures)
         stat = st.radio("Statistic", [med, p90], horizontal=True, key="rt_trend_stat")
         fig = go.Figure()
@@ -187,7 +158,9 @@ if _is_open("Trend"):
 if _is_open("CSO areas vs comparison"):
     with tabs["CSO areas vs comparison"]:
         st.subheader("CSO areas vs comparison areas")
-        treated = _treated(backend, filters, cap_min, DB_FILE)
+        treated = cached(rt.treated_vs_comparison, backend, filters,
+                         segments=("queue", "travel", "total"), by_phase=True,
+                         cap_min=cap_min)
         gdisp = rt.display_figures(treated.figures)
         if gdisp.empty:
             st.info("No calls in deployed or comparison beats for these filters.")
@@ -205,7 +178,8 @@ if _is_open("CSO areas vs comparison"):
             components.table_with_downloads(
                 rt.table_figures(treated.figures), "Response times CSO vs comparison areas",
                 filters=filters, key="rt_treated")
-            ttrend = _trend(backend, filters, grain, segment, "treatment", cap_min, DB_FILE)
+            ttrend = cached(rt.response_trend, backend, filters, grain=grain,
+                            segments=(segment,), split="treatment", cap_min=cap_min)
             ttd = rt.display_figures(ttrend.figures)
             ttd = ttd[ttd["Calls kept"] > 0]
             if not ttd.empty:
@@ -226,7 +200,7 @@ if _is_open("CSO areas vs comparison"):
                         f"Response-time trend by area group by {grain}", filters=filters,
                         key="rt_treated_trend")
             with st.expander("Which beats are in which group"):
-                groups = _groups(backend, filters, DB_FILE)
+                groups = cached(rt.area_groups, backend, filters.end)
                 components.table_with_downloads(rt.display_groups(groups),
                                                 "Beats by treatment group", filters=filters,
                                                 key="rt_groups")
@@ -235,7 +209,7 @@ if _is_open("CSO areas vs comparison"):
 if _is_open("Sworn vs CSO responders"):
     with tabs["Sworn vs CSO responders"]:
         st.subheader("Sworn vs CSO responders")
-        resp = _responders(backend, filters, cap_min, DB_FILE)
+        resp = cached(rt.responder_summary, backend, filters, cap_min=cap_min)
         rdisp = rt.display_figures(resp.figures)
         st.caption(
             "Split by the call's primary unit type, so CSO-handled calls get their own figures. "
@@ -252,7 +226,8 @@ if _is_open("Sworn vs CSO responders"):
 if _is_open("Distribution"):
     with tabs["Distribution"]:
         st.subheader(f"Distribution of {rt.SEGMENT_LABELS[segment].split(' (')[0].lower()} time")
-        dist = _distribution(backend, filters, segment, cap_min, DB_FILE)
+        dist = cached(rt.response_distribution, backend, filters, segment=segment,
+                      cap_min=cap_min)
         if dist.figures.empty:
             st.info("No kept calls to draw a distribution for this segment.")
         else:

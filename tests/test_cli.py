@@ -42,3 +42,46 @@ def test_demo_refuses_to_overwrite(tmp_path, capsys) -> None:
     db.connect(path).close()
     assert cli.main(["demo", "--db", str(path), "--calls", "1000"]) == 2
     assert "--force" in capsys.readouterr().err
+
+
+def test_init_creates_an_empty_database_and_refuses_an_existing_file(tmp_path, capsys) -> None:
+    path = tmp_path / "mine.duckdb"
+    assert cli.main(["init", "--db", str(path)]) == 0
+    assert "empty database created" in capsys.readouterr().out
+    con = db.connect(path, read_only=True)
+    try:
+        counts = db.table_counts(con)
+        assert db.database_kind(con) == "empty"
+    finally:
+        con.close()
+    for table in db.CANONICAL_TABLES:
+        assert counts[table] == 0, table
+    assert counts["call_facts"] == 0  # derived tables exist, so pages can query
+    before = path.read_bytes()
+    assert cli.main(["init", "--db", str(path)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert path.read_bytes() == before
+
+
+def test_first_import_marks_an_init_database_real(tmp_path) -> None:
+    from analytics.ingest import import_file
+
+    path = db.init_database(tmp_path / "mine.duckdb")
+    csv = tmp_path / "c.csv"
+    csv.write_text("call_id,received_at\nA,2024-01-01 10:00:00\n", encoding="utf-8")
+    con = db.connect(path)
+    try:
+        import_file(con, "calls", csv)
+        assert db.database_kind(con) == "real"
+    finally:
+        con.close()
+
+
+def test_demo_database_is_marked_demo(demo_con) -> None:
+    assert db.database_kind(demo_con) == "demo"
+
+
+def test_info_without_database_names_init_and_demo(tmp_path, capsys) -> None:
+    assert cli.main(["info", "--db", str(tmp_path / "none.duckdb")]) == 2
+    err = capsys.readouterr().err
+    assert "analytics init" in err and "analytics demo" in err

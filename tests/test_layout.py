@@ -9,6 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted((ROOT / "app_pages").glob("*.py"))
+# Every page file and the modules a page is split into (e.g. app_pages/workload_tabs/).
+PAGE_CODE = sorted((ROOT / "app_pages").rglob("*.py"))
 ANALYTICS = sorted((ROOT / "analytics").rglob("*.py"))
 
 
@@ -23,10 +25,18 @@ def imported_modules(path: Path) -> set[str]:
     return mods
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("page", PAGE_CODE, ids=lambda p: str(p.relative_to(ROOT)))
 def test_pages_do_not_query_or_model(page: Path) -> None:
     bad = imported_modules(page) & {"duckdb", "ibis", "statsmodels"}
     assert not bad, f"{page.name} imports {bad}: move that work into analytics/"
+
+
+@pytest.mark.parametrize("page", PAGE_CODE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_pages_call_analytics_through_the_cache_helper(page: Path) -> None:
+    # One cached-call helper (ui/cache.py), not a hand-written st.cache_data per function.
+    text = page.read_text(encoding="utf-8")
+    assert "cache_data" not in text and "cache_resource" not in text, (
+        f"{page.name}: call analytics through ui.cache.cached instead")
 
 
 @pytest.mark.parametrize("module", ANALYTICS, ids=lambda p: str(p.relative_to(ROOT)))

@@ -223,8 +223,10 @@ def test_bad_targets_are_refused(con, metric, target, direction) -> None:
 
 def test_target_kpis_have_trend_and_target(con, backend) -> None:
     offload.set_target(con, "cso_share", 20.0)
-    period, kpis = offload.target_kpis(backend, ALL, dt.date(2024, 2, 10))
+    period, kpis = offload.target_kpis(backend, ALL, dt.date(2024, 1, 1), dt.date(2024, 2, 10))
     assert period is not None and period.end == dt.date(2024, 2, 10)
+    assert period.start == dt.date(2024, 1, 1)  # the whole data span: the sidebar's period
+    assert not period.comparable                # the data do not reach back a year
     k = {x.key: x for x in kpis}["cso_share"]
     assert k.target == 20.0 and k.meets_target is True
     assert k.previous is None  # no data a year earlier

@@ -11,8 +11,11 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
+from analytics import labels
 from analytics.filters import Filters
 from analytics.overview import Kpi
+from analytics.poisson_change import fmt_pvalue
+from ui import state
 
 
 def _slug(name: str) -> str:
@@ -60,12 +63,64 @@ def download_table(df: pd.DataFrame, title: str, *, filters: Filters | None = No
         )
 
 
+_FORMATS: dict[str, str | None] = {
+    "count": "localized", "share": "%.1f %%", "percent": "%.1f %%", "hours": "localized",
+    "minutes": "%.1f", "money": "dollar", "z": "%+.2f", "ratio": "%.2f", "number": "localized",
+    "p_value": "%.2g",
+}
+
+
+def column_config(df: pd.DataFrame, kinds: dict[str, labels.Kind] | None = None,
+                  overrides: dict | None = None) -> dict:
+    """A ``column_config`` giving every column its human label and number format
+    (:mod:`analytics.labels`); ``overrides`` (a page's own config) win."""
+    kinds = kinds or {str(c): labels.kind(c, df[c]) for c in df.columns}
+    out: dict = {}
+    for col in df.columns:
+        name, k = str(col), kinds.get(str(col), "text")
+        text = labels.label(name)
+        if k in _FORMATS:
+            out[name] = st.column_config.NumberColumn(text, format=_FORMATS[k])
+        elif k == "date":
+            out[name] = st.column_config.DateColumn(text, format="D MMM YYYY")
+        elif k == "datetime":
+            out[name] = st.column_config.DatetimeColumn(text, format="D MMM YYYY, HH:mm")
+        else:
+            out[name] = st.column_config.Column(text)
+    for col, cfg in (overrides or {}).items():
+        out[col] = cfg
+    return out
+
+
+def show_table(df: pd.DataFrame, **dataframe_kwargs) -> None:
+    """A dataframe with human headers, units and formats; missing values show "—"."""
+    overrides = dataframe_kwargs.get("column_config") or {}
+    shown, kinds = labels.display_frame(df, keep=overrides)
+    dataframe_kwargs["column_config"] = column_config(shown, kinds, overrides)
+    dataframe_kwargs.setdefault("placeholder", "—")
+    dataframe_kwargs.setdefault("hide_index", True)
+    st.dataframe(shown, **dataframe_kwargs)
+
+
 def table_with_downloads(df: pd.DataFrame, title: str, *, filters: Filters | None = None,
                          key: str | None = None, **dataframe_kwargs) -> None:
-    """A dataframe followed by its CSV/Excel download buttons; missing values show "—"."""
-    dataframe_kwargs.setdefault("placeholder", "—")
-    st.dataframe(df, hide_index=True, **dataframe_kwargs)
+    """A readable table (:func:`show_table`) followed by its CSV/Excel download buttons;
+    the downloads keep the machine column names."""
+    show_table(df, **dataframe_kwargs)
     download_table(df, title, filters=filters, key=key)
+
+
+def chart_with_table(fig: object, df: pd.DataFrame, takeaway: str, *,
+                     table_title: str = "The numbers behind this chart",
+                     key: str | None = None) -> None:
+    """A chart, its one-line takeaway and (behind an expander) the table it was drawn from.
+
+    The takeaway is what the chart says in words, for readers who cannot see it.
+    """
+    st.plotly_chart(fig, width="stretch", key=key)
+    st.caption(takeaway)
+    with st.expander(table_title):
+        show_table(df)
 
 
 def how_computed(definition: str, *, exclusions: pd.DataFrame | None = None,
@@ -75,11 +130,55 @@ def how_computed(definition: str, *, exclusions: pd.DataFrame | None = None,
         st.markdown(definition)
         if exclusions is not None and len(exclusions):
             st.markdown("**Exclusions** (each call counted at the first step that excludes it)")
-            st.dataframe(exclusions, hide_index=True, placeholder="—")
+            show_table(exclusions)
         if sql:
             st.markdown("**SQL that produced these numbers**")
             for s in [sql] if isinstance(sql, str) else sql:
                 st.code(s, language="sql")
+
+
+# What each table is, what it enables, and where on the Data page it is added.
+_MISSING = {
+    "calls": ("no calls for service", "Import a file", "Calls for service (CAD export)"),
+    "assignments": ("no unit rows (which unit went to which call, and when)", "Import a file",
+                    "Unit assignments"),
+    "units": ("no unit list (which units are sworn, CSO or other)", "Import a file",
+              "Units"),
+    "incidents": ("no crime incidents (RMS reports)", "Import a file", "Crime reports"),
+    "deployments": ("no CSO deployments (which areas got CSOs, from when)", "Deployments",
+                    None),
+    "staffing": ("no staffing records (on-duty hours by date, hour and district)",
+                 "Import a file", "Staffing"),
+    "activities": ("no CSO activity logs (patrol, events, referrals)", "Import a file",
+                   "CSO / patrol activity logs"),
+    "areas": ("no area boundaries (beats and districts)", "Boundaries", None),
+}
+DATA_PAGE = "app_pages/data.py"
+DATA_TAB_KEY = "data_tab"  # the Data page's tabs are bound to this query parameter
+
+
+def missing_data(tables: Sequence[str], needed_for: str) -> None:
+    """Say which data are missing for ``needed_for`` and link to the Data page tab that
+    adds them (instead of an empty chart or a "widen the filters" hint)."""
+    if not tables:
+        return
+    lines = []
+    for t in tables:
+        what, tab, choice = _MISSING[t]
+        where = f"**Data → {tab}**" + (f", choose *{choice}*" if choice else "")
+        lines.append(f"- The database has {what}: add them on {where}.")
+    st.warning(f"**{needed_for} cannot be shown.**\n" + "\n".join(lines))
+    for tab in dict.fromkeys(_MISSING[t][1] for t in tables):
+        st.page_link(DATA_PAGE, label=f"Open Data → {tab}", icon="📥",
+                     query_params={DATA_TAB_KEY: tab})
+
+
+def period_caption(filters: Filters, note: str = "") -> None:
+    """The one caption every page puts under its title: exact dates, filters, and any
+    note about figures that use another window (``note``)."""
+    opts = state.filter_options(state.get_backend())
+    text = filters.describe_view(opts.min_date, opts.max_date)
+    st.caption(f"{text}." + (f" {note}" if note else ""))
 
 
 def no_data(filters: Filters, what: str = "calls") -> None:
@@ -96,43 +195,62 @@ def _fmt(value: float | None, unit: str) -> str:
         return "—"
     if unit == "%":
         return f"{value:.1f} %"
-    if unit == "min":
-        return f"{value:.1f} min"
+    if unit in ("min", "h/week"):
+        return f"{value:,.1f} {unit}"
     return f"{value:,.0f}"
 
 
 def _delta_text(k: Kpi) -> str | None:
-    d = k.delta
-    if d is None:
-        if k.value is not None and k.previous is not None and k.delta_kind == "percent":
-            return f"{k.value - k.previous:+,.0f} (counts too small for a %)"
+    """The change against a year earlier in words; None when there is nothing to compare."""
+    if k.value is None or k.previous is None:
         return None
+    d = k.delta
+    if d is None:  # a percent change on small counts: the counts instead
+        diff = k.value - k.previous
+        if diff == 0:
+            return f"no change ({k.value:,.0f} vs {k.previous:,.0f})"
+        return f"{diff:+,.0f} ({k.value:,.0f} vs {k.previous:,.0f}; too few for a %)"
     if round(d, 1) == 0:  # avoid "-0.0"
-        d = 0.0
+        return "no change vs a year earlier"
     if k.delta_kind == "percent":
-        return f"{d:+.1f} % vs last year"
+        return f"{d:+.1f} % vs a year earlier"
     if k.delta_kind == "points":
-        return f"{d:+.1f} pts vs last year"
-    return f"{d:+.1f} {k.unit} vs last year"
+        return f"{d:+.1f} pts vs a year earlier"
+    return f"{d:+.1f} {k.unit} vs a year earlier"
+
+
+def _unchanged(k: Kpi) -> bool:
+    if k.value is None or k.previous is None:
+        return True
+    d = k.delta
+    return (k.value - k.previous == 0) if d is None else round(d, 1) == 0
 
 
 def kpi_cards(kpis: Sequence[Kpi]) -> None:
-    """KPI cards in one row: value, change vs a year earlier, target and Poisson z."""
+    """KPI cards in one row: value, change vs a year earlier, target and gap, Poisson z."""
+    if not kpis:
+        return
     cols = st.columns(len(kpis))
     for col, k in zip(cols, kpis, strict=True):
         color = {"higher": "normal", "lower": "inverse", "neutral": "off"}[k.better]
-        if k.delta is not None and round(k.delta, 1) == 0:
-            color = "off"  # no change: neither good nor bad
+        unchanged = _unchanged(k)
+        if unchanged:
+            color = "off"  # no change: neither good nor bad, and no arrow
         notes = []
         if k.target is not None:
             sign = "≤" if k.target_direction == "at_most" else "≥"
-            ok = "met ✅" if k.meets_target else "not met ⚠️"
-            notes.append(f"Target {sign} {_fmt(k.target, k.unit)}: {ok}")
-        if k.z is not None:
-            flag = " — notable change" if abs(k.z) >= 3 else ""
-            notes.append(f"Poisson z = {k.z:+.1f}{flag}")
+            met = k.meets_target
+            ok = "—" if met is None else ("met ✅" if met else "not met ⚠️")
+            gap_unit = "pts" if k.unit == "%" else k.unit
+            gap = "" if k.value is None else f"; gap {k.value - k.target:+,.1f} {gap_unit}"
+            notes.append(f"Target {sign} {_fmt(k.target, k.unit)}: {ok}{gap}")
+        if k.z is not None and k.previous is not None:
+            flag = " — notable change" if k.flagged else ""
+            exact = f", exact p {fmt_pvalue(k.change_p)}" if k.change_p is not None else ""
+            notes.append(f"Poisson z = {k.z:+.1f}{exact}{flag}")
         with col:
             st.metric(k.label, _fmt(k.value, k.unit), delta=_delta_text(k),
-                      delta_color=color, help=k.help, border=True)
+                      delta_color=color, delta_arrow="off" if unchanged else "auto",
+                      help=k.help, border=True)
             for n in notes:
                 st.caption(n)

@@ -20,7 +20,7 @@ import streamlit as st
 
 from analytics import catalog, db
 from analytics.errors import DatabaseError
-from analytics.filters import Filters
+from analytics.filters import QUERY_PARAM_KEYS, Filters
 
 log = logging.getLogger(__name__)
 
@@ -79,22 +79,67 @@ def warm_up() -> threading.Thread:
 
 
 def ensure_database() -> None:
-    """Build the demo city with a progress bar when no database exists yet."""
+    """With no database file yet, let the user choose: the demo city or their own data.
+
+    Demo data is never written into a file the user named (``$CSO_DB``) or into a file
+    that exists: "explore the demo city" is offered only for the default path
+    (``data/cso.duckdb``); "start with your own data" creates an empty database
+    (:func:`analytics.db.init_database`) and opens the Data page.
+    """
     path = db_path()
     if path.exists():
         return
-    from analytics import synthetic
+    default = path.resolve() == db.DEFAULT_DB_PATH.resolve()
+    st.title("🚓 CSO Impact — first start")
+    st.markdown(f"There is no database at `{path}` yet. How do you want to start?")
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown("**Explore the demo city** — a synthetic city with a million calls and a "
+                    "staggered CSO roll-out (about half a minute to build). Every figure is "
+                    "made up; pages say so.")
+        demo = st.button("Explore the demo city", key="start_demo", disabled=not default)
+        if not default:
+            st.caption("The demo city is built only into the default `data/cso.duckdb`, "
+                       "never into a file you named (`CSO_DB`): start the app without "
+                       "`CSO_DB` to explore it.")
+    with c2:
+        st.markdown("**Start with your own data** — an empty database; then import your CAD "
+                    "and RMS exports on the **Data** page.")
+        own = st.button("Start with your own data", key="start_own", type="primary")
+    if own:
+        try:
+            db.init_database(path)
+        except DatabaseError as exc:
+            st.error(f"Cannot create the database: {exc}")
+            st.stop()
+        st.switch_page("app_pages/data.py")
+    if demo:
+        from analytics import synthetic
 
-    st.info(
-        f"No database found at `{path}`. Building the synthetic demo city once "
-        "(about half a minute); import your own data later on the **Data** page."
-    )
-    bar = st.progress(0.0, text="Building the demo city…")
-    synthetic.build_demo_database(
-        path, progress=lambda frac, msg: bar.progress(min(max(frac, 0.0), 1.0), text=msg)
-    )
-    bar.empty()
-    st.rerun()
+        bar = st.progress(0.0, text="Building the demo city…")
+        synthetic.build_demo_database(
+            path, progress=lambda frac, msg: bar.progress(min(max(frac, 0.0), 1.0), text=msg)
+        )
+        bar.empty()
+        st.rerun()
+    st.stop()
+
+
+def database_is_empty() -> bool:
+    """True when the database has no calls and no incidents yet (pages then point to the
+    Data page instead of drawing empty charts)."""
+    con = get_con()
+    return not db.scalar(con, "SELECT (SELECT count(*) FROM calls) + (SELECT count(*) FROM incidents)")
+
+
+def empty_database_notice() -> bool:
+    """Show "no data yet" with a link to the Data page and return True on an empty
+    database; pages call it first and stop when it returns True."""
+    if not database_is_empty():
+        return False
+    st.info("No data yet — import your CAD or RMS exports on the **Data** page.")
+    st.page_link("app_pages/data.py", label="Go to the Data page", icon="📥")
+    return True
 
 
 def _this_run(key: str) -> dict[int, Any]:
@@ -139,13 +184,44 @@ def get_backend() -> Any:
 
 def data_changed() -> None:
     """Call after an import: drop cached query results and the cached filter options."""
-    st.cache_data.clear()
+    from ui import cache
+
+    cache.clear()
 
 
-@st.cache_data(show_spinner=False)
-def filter_options(_backend: Any, db_file: str) -> catalog.FilterOptions:
-    """Sidebar choices, cached per database file."""
-    return catalog.filter_options(_backend)
+def filter_options(backend: Any) -> catalog.FilterOptions:
+    """Sidebar choices, cached per database file (``ui.cache``)."""
+    from ui.cache import cached
+
+    return cached(catalog.filter_options, backend)
+
+
+def data_presence() -> catalog.DataPresence:
+    """Which tables hold data (cached per database file; cleared after an import)."""
+    from ui.cache import cached
+
+    return cached(catalog.data_presence, get_backend())
+
+
+def is_demo() -> bool:
+    """True when this database is the synthetic demo city (cached per database file)."""
+    from ui.cache import cached
+
+    return cached(catalog.is_demo, get_backend())
+
+
+DEMO_NOTICE = (
+    "**Demonstration data — not a real city.** Every number, map and verdict in this app "
+    "comes from a made-up city that the software generated, with a CSO effect planted on "
+    "purpose so that the methods can be checked. Nothing here describes a real police "
+    "department. To see your own department, import its data on the **Data** page."
+)
+
+
+def synthetic_notice() -> None:
+    """The synthetic-data notice, on every page while the database is the demo city."""
+    if is_demo():
+        st.info(DEMO_NOTICE, icon="🧪")
 
 
 def current_filters() -> Filters:
@@ -177,10 +253,28 @@ def _init_from_query_params(opts: catalog.FilterOptions) -> None:
             f"have or that are not valid: {shown}")
 
 
+def _set_dates(start: dt.date, end: dt.date) -> None:
+    st.session_state[KEY_DATES] = (start, end)
+
+
+def _period_presets(lo: dt.date, hi: dt.date) -> None:
+    """One-click periods under the date input: the last 12 months, the year to date, all
+    data (each ends on the latest call date)."""
+    last12 = max(lo, Filters(start=hi).shifted_years(-1).start + dt.timedelta(days=1))
+    ytd = max(lo, dt.date(hi.year, 1, 1))
+    c1, c2, c3 = st.columns(3)
+    c1.button("Last 12 months", key="flt_last12", on_click=_set_dates, args=(last12, hi),
+              help=f"{last12:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
+    c2.button("Year to date", key="flt_ytd", on_click=_set_dates, args=(ytd, hi),
+              help=f"{ytd:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
+    c3.button("All data", key="flt_all", on_click=_set_dates, args=(lo, hi),
+              help=f"{lo:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
+
+
 def sidebar_filters() -> Filters:
     """Render the global filters in the sidebar, mirror them into the URL, return them."""
     backend = get_backend()
-    opts = filter_options(backend, str(db_path()))
+    opts = filter_options(backend)
     if not st.session_state.get(KEY_FILTERS_INIT):
         _init_from_query_params(opts)
     with st.sidebar:
@@ -198,6 +292,7 @@ def sidebar_filters() -> Filters:
                 help="Calls by date received, incidents by date occurred. "
                 "The full range means no date restriction.",
             )
+            _period_presets(opts.min_date, opts.max_date)
             if isinstance(dates, (tuple, list)) and len(dates) == 2:
                 start, end = dates
             # The full span is "no restriction": pages then pick their own default period.
@@ -222,11 +317,16 @@ def sidebar_filters() -> Filters:
                           priorities=tuple(priorities), categories=tuple(categories))
         st.caption(f"Showing: {filters.describe()}")
     st.session_state[KEY_FILTERS] = filters
+    # Only the filter keys are written: other parameters (a page's tab, the map layer, the
+    # evaluation settings) are bound to their widgets and must stay in the URL.
     wanted = filters.to_query_params()
-    current = {k: st.query_params.get_all(k) for k in st.query_params}
     normalised = {k: v if isinstance(v, list) else [v] for k, v in wanted.items()}
-    if current != normalised:
-        st.query_params.from_dict(wanted)
+    for k in QUERY_PARAM_KEYS:
+        have = st.query_params.get_all(k)
+        if k not in normalised and have:
+            del st.query_params[k]
+        elif k in normalised and have != normalised[k]:
+            st.query_params[k] = normalised[k]
     return filters
 
 

@@ -93,6 +93,21 @@ class Estimate:
         difference in percent.
     details
         Extra named numbers (e.g. ``z``, the E-test p-value) shown by :meth:`to_frame`.
+    cluster_level
+        The level at which inference treats observations as independent (the level
+        treatment was assigned, e.g. ``"district"``), or None when not clustered.
+    n_clusters
+        Number of clusters at ``cluster_level`` (None when not clustered).
+    inference_method
+        How the CI and p-value were obtained, e.g. ``"randomization inference over 4
+        districts' start dates (24 assignments)"``; "" = the Wald form of ``method``.
+    min_attainable_p
+        Randomization inference only: the smallest p-value the design can produce
+        (1 / number of distinct assignments); None otherwise.
+    p_adjusted, adjustment
+        The p-value adjusted for multiple comparisons within a family (e.g. Holm) and
+        what the family was (e.g. ``"Holm, 4 claims"``). When set, :attr:`significant`
+        uses ``p_adjusted``.
     """
 
     estimate: float
@@ -109,6 +124,12 @@ class Estimate:
     alpha: float = 0.05
     baseline: float | None = None
     details: tuple[tuple[str, float], ...] = field(default_factory=tuple)
+    cluster_level: str | None = None
+    n_clusters: int | None = None
+    inference_method: str = ""
+    min_attainable_p: float | None = None
+    p_adjusted: float | None = None
+    adjustment: str = ""
 
     def __post_init__(self) -> None:
         check_option("scale", self.scale, SCALES)
@@ -118,9 +139,15 @@ class Estimate:
 
     # -- derived ---------------------------------------------------------------------
     @property
+    def p_verdict(self) -> float:
+        """The p-value a verdict uses: ``p_adjusted`` when set, else ``p_value``."""
+        return self.p_value if self.p_adjusted is None else self.p_adjusted
+
+    @property
     def significant(self) -> bool:
-        """True when the two-sided p-value is below ``alpha``."""
-        return bool(np.isfinite(self.p_value) and self.p_value < self.alpha)
+        """True when the verdict's p-value (:attr:`p_verdict`) is below ``alpha``."""
+        p = self.p_verdict
+        return bool(p is not None and np.isfinite(p) and p < self.alpha)
 
     @property
     def ratio(self) -> float | None:
@@ -156,6 +183,12 @@ class Estimate:
             "n": self.n,
             "unit": self.unit,
             "baseline": self.baseline,
+            "cluster_level": self.cluster_level,
+            "n_clusters": self.n_clusters,
+            "inference_method": self.inference_method,
+            "min_attainable_p": self.min_attainable_p,
+            "p_adjusted": self.p_adjusted,
+            "adjustment": self.adjustment,
         }
         if self.scale == "log":
             row["ratio"] = math.exp(self.estimate)

@@ -41,6 +41,7 @@ from analytics.evaluation.panel import (
     response_minutes,
 )
 from analytics.evaluation.power import MDE, mde_from_estimate
+from analytics.evaluation.randomization import detect_cluster_level
 from analytics.evaluation.rate_tests import pre_post
 from analytics.evaluation.wdd import wdd
 from analytics.filters import Filters
@@ -217,6 +218,7 @@ def analyse(
     panel: pd.DataFrame | None = None,
     full: bool = True,
     bootstrap: int = 0,
+    inference: Literal["auto", "analytic"] = "auto",
 ) -> Analysis:
     """Run one evaluation.
 
@@ -240,6 +242,12 @@ def analyse(
         Callaway–Sant'Anna only: multiplier-bootstrap draws (0 = analytic SEs).
     pre_periods, post_periods
         Windows around the earliest and latest start (``None`` = all data).
+    inference
+        ``"auto"``: cluster at the level treatment was assigned (detected from the
+        panel: all beats of a district sharing a start date → the district) with a
+        few-clusters method (randomization inference for Callaway–Sant'Anna, the wild
+        cluster restricted bootstrap for the regression designs) when there are fewer than
+        30 clusters; ``"analytic"``: influence-function / CR1 errors at that level.
     """
     info = metric_info(metric)
     if panel is None:
@@ -269,6 +277,9 @@ def analyse(
     p = _window(p, design.starts, pre_periods, post_periods, freq)
     m = method or design.recommended
     check_option("method", m, METHODS)
+    check_option("inference", inference, ("auto", "analytic"))
+    assigned = detect_cluster_level(p, "area", "first_treated")
+    cluster = assigned.column if assigned.column != "area" else None
     if m in COUNT_ONLY and info.kind != "count":
         raise OptionError(f"{METHOD_LABELS[m]} needs a count outcome; {info.label} is not a count")
     if m == "pre_post" and info.kind != "count" and metric not in TIME_METRICS:
@@ -295,7 +306,8 @@ def analyse(
                             anticipation=anticipation, alpha=alpha, base_period="pre_mean",
                             effect="ratio" if is_count else "difference",
                             bootstrap=bootstrap, label=f"{label} in CSO areas",
-                            unit_label=unit)
+                            unit_label=unit, cluster=cluster,
+                            inference="auto" if inference == "auto" else "analytic")
         est = res.aggregate("simple")
         if full:
             for k in ("dynamic", "group", "calendar"):
@@ -307,7 +319,7 @@ def analyse(
                     pass
             extra.append(twfe_did(p, "value", "area", "period", "first_treated", alpha=alpha,
                                   label=f"{label} (two-way fixed effects, for comparison only)",
-                                  unit_label=unit))
+                                  unit_label=unit, cluster=cluster))
             es = res.event_study.assign(scale="log" if is_count else "difference")
         pretrend = res.pretrend_p
     elif m == "did_2x2":
@@ -322,7 +334,8 @@ def analyse(
         p2 = p[cohort | comp]
         p2 = p2.assign(post=p2["period"] >= s0, treat=(p2["first_treated"] == s0).astype(int))
         est = did_2x2(p2, "value", "area", "period", "treat", "post", alpha=alpha,
-                      label=f"{label} in CSO areas", unit_label=unit)
+                      label=f"{label} in CSO areas", unit_label=unit, cluster=cluster,
+                      inference="auto" if inference == "auto" else "cr1")
     elif m == "its":
         s0 = design.starts[0]
         tp = p[p["area"].isin(design.treated)]
@@ -369,7 +382,8 @@ def analyse(
         pd_ = p.merge(dose[["area", "period", "value"]].rename(columns={"value": "dose"}),
                       on=["area", "period"], how="left").fillna({"dose": 0.0})
         est = dose_response(pd_, "value", "area", "period", "dose", per=100, alpha=alpha,
-                            label=label, unit_label=unit)
+                            label=label, unit_label=unit, cluster=cluster,
+                            inference="auto" if inference == "auto" else "cr1")
     if is_count:
         caveats.append(REPORTING_CAVEAT)
     mde = mde_from_estimate(est) if np.isfinite(est.se) and est.se > 0 else None
@@ -377,6 +391,7 @@ def analyse(
     settings = {"metric": metric, "level": level, "freq": freq, "method": METHOD_LABELS[m],
                 "comparison": control.replace("_", "-"), "anticipation": anticipation,
                 "bootstrap draws": bootstrap,
+                "unit of assignment": f"{assigned.column} ({assigned.reason})",
                 "treated areas": ", ".join(design.treated),
                 "comparison areas": ", ".join(design.comparison) or "(none)",
                 "starts": ", ".join(s.date().isoformat() for s in design.starts),

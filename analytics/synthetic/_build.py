@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import shapely
 
-from analytics import facts
+from analytics import db, facts
 from analytics.synthetic import _geo
 from analytics.synthetic import _params as P
 
@@ -895,6 +895,7 @@ def build(con: duckdb.DuckDBPyConnection, n_calls: int, seed: int,
     truth = _to_jsonable(make_truth(con, m, calls_info, inc, act))
     con.execute("INSERT OR REPLACE INTO settings VALUES ('demo_truth', ?)",
                 [json.dumps(truth, sort_keys=True)])
+    db.set_database_kind(con, "demo")  # pages show a synthetic-data notice
     # Example command-staff goals so the KPI cards show value, target and gap out of the
     # box (PRODUCT.md section 3, "targets"); a department replaces them on the Targets tab.
     con.executemany(

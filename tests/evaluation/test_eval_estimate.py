@@ -67,3 +67,16 @@ def test_estimators_do_not_mutate_inputs():
     staggered_did(df, "y", "area", "t", "first").aggregate("simple")
     did_2x2(df, "y", "area", "t", "tr", "post")
     pd.testing.assert_frame_equal(df, before)
+
+
+def test_inference_fields_default_and_adjusted_p_drives_significance():
+    e = Estimate(-0.2, 0.05, -0.3, -0.1, 0.01, 24, "x", scale="log")
+    assert (e.cluster_level, e.n_clusters, e.inference_method, e.min_attainable_p,
+            e.p_adjusted, e.adjustment) == (None, None, "", None, None, "")
+    assert e.significant and e.p_verdict == 0.01
+    adj = dataclasses.replace(e, p_adjusted=0.04 * 4, adjustment="Holm, 4 claims",
+                              cluster_level="district", n_clusters=4, min_attainable_p=1 / 24)
+    assert not adj.significant and adj.p_verdict == pytest.approx(0.16)
+    row = adj.to_frame().iloc[0]
+    assert row["cluster_level"] == "district" and row["n_clusters"] == 4
+    assert row["adjustment"] == "Holm, 4 claims" and row["min_attainable_p"] == pytest.approx(1 / 24)

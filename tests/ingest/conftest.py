@@ -9,7 +9,10 @@ import pytest
 
 from analytics import db
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+# ../shared/data next to the checkout (also found from a git worktree deeper down).
+SHARED = next((p / "shared" / "data" for p in Path(__file__).resolve().parents[2:]
+               if (p / "shared" / "data").is_dir()),
+              Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
 
 
 # (table, file under ../shared/data, preset) of the staged real CSV exports.

@@ -27,7 +27,7 @@ def test_cli_rejects_still_exit_zero_and_write_report(tmp_path, capsys):
     assert main(["import", "calls", str(path), "--db", str(dbp), "-q"]) == 0
     out = capsys.readouterr().out
     assert "rejected 1" in out
-    report = tmp_path / "rejects" / "import_0001_c.csv"
+    report = tmp_path / "rejects" / "cso_import_0001_c.csv"  # <db>_import_NNNN_<file>
     assert report.exists()
     lines = report.read_text(encoding="utf-8").splitlines()
     assert lines == ["file,row,column,value,reason", "c.csv,3,received_at,never,unparseable time"]

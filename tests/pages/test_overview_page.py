@@ -15,11 +15,17 @@ def test_kpi_cards_show_numbers(run_page) -> None:
     at = run_page()
     assert_clean(at)
     labels = [m.label for m in at.metric]
-    assert labels == ["Calls for service", "CSO-handled share", "P1 median response",
-                      "Crime incidents"]
+    # The chief's first screen: the demo city's two targets lead, then the counts.
+    assert labels == ["CSO-handled share of eligible calls", "P1 median response",
+                      "Calls for service", "Crime incidents"]
+    targets = [c.value for c in at.caption if c.value.startswith("Target ")]
+    assert len(targets) == 2 and all("gap" in t for t in targets), targets
+    # The period is named with exact dates, and the whole span has no year-earlier data.
+    assert "(all data)" in at.caption[0].value
+    assert any("No comparison with a year earlier" in i.value for i in at.info)
     for m in at.metric:
         assert re.search(r"\d", m.value), f"{m.label} shows {m.value!r}"
-    calls = int(at.metric[0].value.replace(",", ""))
+    calls = int(at.metric[2].value.replace(",", ""))
     assert calls > 1000
 
 
