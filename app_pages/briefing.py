@@ -13,6 +13,8 @@ from ui.cache import cached
 K_READY = "briefing_ready"
 
 st.title("📄 Council briefing")
+if state.empty_database_notice():
+    st.stop()
 st.markdown(
     "A short report for the city council and the city manager: the programme's claims "
     "answered with effect sizes and 95 % confidence intervals, the key figures against the "
