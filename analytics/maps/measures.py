@@ -28,6 +28,7 @@ from analytics.errors import OptionError
 from analytics.facts import AREA_DAY_TABLE
 from analytics.filters import Filters
 from analytics.poisson_change import FLAG_LEVEL, bh_qvalues, change_columns
+from analytics.privacy import DEFAULT_K
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ ChangeOutcome = Literal["calls", "incidents", "violent_incidents"]
 CHANGE_OUTCOMES: tuple[ChangeOutcome, ...] = choices(ChangeOutcome)
 
 SMALL_COUNT = 10          # change map: either count below this -> greyed, no percent
-PUBLIC_MIN_CELL = 5       # public tier: areas/cells with fewer than k events suppressed
+PUBLIC_MIN_CELL = DEFAULT_K  # public tier: areas/cells with fewer than k events suppressed
 MAX_CELLS = 3000          # density layer feature cap
 MAX_POINTS = 2000         # incident points only at or below this filtered count
 M_PER_DEG_LAT = 111_320.0

@@ -213,6 +213,11 @@ def _add_deployments(m: Any, deployments: Deployments | None) -> int:
     return 1
 
 
+def _count_text(v: Any) -> str:
+    """A count for a tooltip; a value the privacy tier suppressed reads "suppressed"."""
+    return "suppressed" if pd.isna(v) else f"{int(v):,}"
+
+
 def choropleth_html(
     shapes: pd.DataFrame,
     values: AreaMetric,
@@ -229,7 +234,7 @@ def choropleth_html(
     feats = []
     for r in frame.itertuples():
         if r.suppressed:
-            fill, shown = GREY_SMALL, f"fewer than {PUBLIC_MIN_CELL} (suppressed)"
+            fill, shown = GREY_SMALL, "suppressed (small numbers)"
         elif pd.isna(r.value):
             fill = GREY_NODATA
             shown = "outside the filter" if not r.in_filter else "no data"
@@ -238,7 +243,7 @@ def choropleth_html(
         feats.append(_feature(
             r.area_id, values.level, r.geometry,
             {"color": "#555", "weight": 1, "fillColor": fill, "fillOpacity": 0.75},
-            name=html.escape(str(r.name)), shown=shown, n=f"{int(r.n):,}"))
+            name=html.escape(str(r.name)), shown=shown, n=_count_text(r.n)))
     n_label = {"cso_share": "Eligible public calls", "p1_median_min": "P1 calls counted",
                "calls_per_1k": "Calls"}.get(values.metric, "Count")
     _geojson_layer(feats, spec.label, [("name", values.level.title()), ("shown", spec.label),
@@ -246,7 +251,7 @@ def choropleth_html(
     layers = 1 + _add_deployments(m, deployments)
     rows = _seq_legend_rows(edges, spec.unit) + [(GREY_NODATA, "no data / outside filter")]
     if frame["suppressed"].fillna(False).any():
-        rows.append((GREY_SMALL, f"suppressed (< {PUBLIC_MIN_CELL})"))
+        rows.append((GREY_SMALL, "suppressed (small numbers)"))
     if deployments is not None and not deployments.frame.empty:
         rows.append(("#ffffff", "dashed purple: CSO deployment area"))
     _legend(m, f"{spec.label} by {values.level}", rows, period)
@@ -275,7 +280,7 @@ def density_map_html(
                 [r.lon_min, r.lat_max], [r.lon_min, r.lat_min]]
         feats.append({"type": "Feature",
                       "geometry": {"type": "Polygon", "coordinates": [ring]},
-                      "properties": {"area_id": f"cell{i}", "n": f"{int(r.n):,}",
+                      "properties": {"area_id": f"cell{i}", "n": _count_text(r.n),
                                      "style": {"stroke": False,
                                                "fillColor": _class_color(float(r.n), edges),
                                                "fillOpacity": 0.8}}})
@@ -310,9 +315,10 @@ def change_map_html(
     m = _base_map(shapes_bounds(shapes), tiles)
     feats = []
     for r in frame.itertuples():
+        hidden = pd.isna(r.before) or pd.isna(r.after)  # suppressed by the privacy tier
         if not r.in_filter:
             fill = GREY_NODATA
-        elif r.small:
+        elif hidden or r.small:
             fill = GREY_SMALL
         else:
             fill = _z_color(float(r.z))
@@ -321,9 +327,11 @@ def change_map_html(
         feats.append(_feature(
             r.area_id, change.level, r.geometry,
             {"color": "#555", "weight": 1, "fillColor": fill, "fillOpacity": 0.8},
-            name=html.escape(str(r.name)), before=f"{int(r.before):,}",
-            after=f"{int(r.after):,}", diff=f"{int(r.diff):+,}", pct=pct,
-            z=f"{r.z:+.2f}", p=f"{fmt_pvalue(r.p_exact)}{flag}"))
+            name=html.escape(str(r.name)), before=_count_text(r.before),
+            after=_count_text(r.after),
+            diff="suppressed" if pd.isna(r.diff) else f"{int(r.diff):+,}", pct=pct,
+            z="suppressed" if pd.isna(r.z) else f"{r.z:+.2f}",
+            p="suppressed" if pd.isna(r.p_exact) else f"{fmt_pvalue(r.p_exact)}{flag}"))
     _geojson_layer(feats, "Before/after change",
                    [("name", change.level.title()), ("before", "Before"), ("after", "After"),
                     ("diff", "Difference"), ("pct", "Change"), ("z", "Poisson z"),
@@ -333,7 +341,7 @@ def change_map_html(
     labels = ["z < −3 (fewer)", "−3 to −2", "−2 to −1", "−1 to 1 (no clear change)",
               "1 to 2", "2 to 3", "z ≥ 3 (more)"]
     rows = list(zip(DIVERGING, labels, strict=True))
-    rows.append((GREY_SMALL, f"before or after < {SMALL_COUNT}"))
+    rows.append((GREY_SMALL, f"before or after < {SMALL_COUNT}, or suppressed"))
     w = change.windows
     note = (f"before {w.before_start} – {w.before_end}, after {w.after_start} – {w.after_end}; "
             f"z = √2(√after − √before); notable: BH q < {FLAG_LEVEL_TEXT} over the areas shown")

@@ -6,14 +6,13 @@ Reads take an Ibis backend; :func:`set_tile_setting` writes and takes the connec
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
-from analytics.core.options import check
 from analytics.engines import execute
 from analytics.errors import OptionError
 from analytics.maps.measures import Tier
+from analytics.privacy import server_policy
 
 
 @dataclass(frozen=True)
@@ -60,12 +59,7 @@ def set_tile_setting(con: Any, url: str | None,
                     "('map_tile_attribution', ?)", [url, attribution.strip()])
 
 
-def resolve_tier(backend: Any) -> Tier:
-    """The server's privacy tier: ``$CSO_PRIVACY_TIER``, else ``settings.privacy_tier``,
-    else ``analyst``. Set on the server, never by a widget."""
-    value = os.environ.get("CSO_PRIVACY_TIER")
-    if not value:
-        value = _settings(backend, ("privacy_tier",)).get("privacy_tier")
-    value = (value or "analyst").strip().lower()
-    check("privacy tier", value, Tier)
-    return value  # type: ignore[return-value]
+def resolve_tier(backend: Any = None) -> Tier:
+    """The server's privacy tier (:func:`analytics.privacy.server_policy`: ``$CSO_TIER``
+    or the secrets file). Set on the server, never by a widget or the database."""
+    return server_policy().tier
