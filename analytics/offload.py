@@ -57,6 +57,7 @@ import pandas as pd
 from analytics import db
 from analytics.core import calls as core_calls
 from analytics.core import treatment
+from analytics.core.options import choices
 from analytics.errors import InsufficientDataError, OptionError, check_option
 from analytics.filters import Filters
 from analytics.workload import MetricTable, _df, _num, _sql
@@ -64,10 +65,9 @@ from analytics.workload import MetricTable, _df, _num, _sql
 log = logging.getLogger(__name__)
 
 Area = Literal["all", "treated", "untreated"]
-AREAS: tuple[Area, ...] = ("all", "treated", "untreated")
+AREAS: tuple[Area, ...] = choices(Area)
 GroupBy = Literal["call_type", "cso_tier", "month", "district", "beat", "priority"]
-GROUP_BYS: tuple[GroupBy, ...] = ("call_type", "cso_tier", "month", "district", "beat",
-                                  "priority")
+GROUP_BYS: tuple[GroupBy, ...] = choices(GroupBy)
 Z95 = 1.959963984540054
 
 
@@ -680,7 +680,7 @@ TARGET_METRICS: dict[str, TargetMetric] = {
                            "90th percentile received → first on scene, priority 1."),
 }
 Direction = Literal["at_most", "at_least"]
-DIRECTIONS: tuple[Direction, ...] = ("at_most", "at_least")
+DIRECTIONS: tuple[Direction, ...] = choices(Direction)
 
 
 def targets(backend: Any) -> pd.DataFrame:
