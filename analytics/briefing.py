@@ -136,14 +136,14 @@ def build_briefing(con: Any, *, start: dt.date | None = None, end: dt.date | Non
             caveats += [c for c in e.caveats if c not in caveats]
 
     monthly = _monthly_calls_and_crime(backend, filters, policy)
-    shapes = maps.area_shapes(con, "district")
-    beats = maps.area_shapes(con, "beat")
-    dep = maps.deployment_areas(con).frame
+    shapes = maps.area_shapes(backend, "district")
+    beats = maps.area_shapes(backend, "beat")
+    dep = maps.deployment_areas(backend).frame
     change, change_label = pd.DataFrame(), ""
-    windows = maps.default_change_windows(con)
+    windows = maps.default_change_windows(backend)
     if windows:
         w = windows[0]
-        ch = maps.change_by_area(con, Filters(exclude_sensitive=True), "district", "incidents",
+        ch = maps.change_by_area(backend, Filters(exclude_sensitive=True), "district", "incidents",
                                  w, shapes=shapes)
         change = privacy.release_frame(ch.frame, policy)
         change_label = (f"Crime incidents, {w.before_start:%d %b %Y} – {w.before_end:%d %b %Y} "

@@ -84,14 +84,18 @@ counts_fmt = {c: st.column_config.NumberColumn(format="localized")
               for c in table.columns if c.startswith(("Calls", "Excl."))}
 components.table_with_downloads(table, "Response times by priority", filters=filters,
                                 key="rt_summary", column_config=counts_fmt)
-st.markdown("**Exclusions** — each call is counted once, at the first step that excludes it; "
-            "the per-priority counts are in the table above.")
+st.markdown("**Exclusions, per segment** — each segment is judged on its own (a call with no "
+            "dispatch time still has a total); for each segment a call is counted once, at "
+            "the first step that excludes it. The per-priority counts of the total are in "
+            "the table above.")
 components.table_with_downloads(
-    summary.exclusions.rename(columns={"label": "Step", "calls": "Calls",
-                                       "share": "Share"}).drop(columns="step"),
+    summary.exclusions.rename(columns={"label": "Step", "calls": "Calls (total)",
+                                       "share": "Share (total)", "queue": "Queue",
+                                       "travel": "Travel", "sworn_total": "Sworn total"}
+                              ).drop(columns="step"),
     "Response-time exclusions", filters=filters, key="rt_excl",
-    column_config={"Share": st.column_config.NumberColumn(format="percent"),
-                   "Calls": st.column_config.NumberColumn(format="localized")},
+    column_config={"Share (total)": st.column_config.NumberColumn(format="percent"),
+                   "Calls (total)": st.column_config.NumberColumn(format="localized")},
 )
 
 # graph_objects rather than plotly.express here: these two charts render on every visit

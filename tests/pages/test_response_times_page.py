@@ -99,8 +99,10 @@ def test_tiny_database_without_deployments(run_page, tmp_path) -> None:
     at = run_page(PAGE, db_path=path)
     assert_clean(at)
     summary = at.dataframe[0].value
-    assert list(summary["Calls kept"]) == [1] and list(summary["Excl. out-of-order"]) == [1]
-    assert list(summary["Median total (min)"]) == ["9.0"]
+    # b's arrival (3 min) is stamped before its dispatch (5 min): its travel is out of order,
+    # its total (received → arrival, 3 min) is in order and kept (segments judged alone)
+    assert list(summary["Calls kept"]) == [2] and list(summary["Excl. out-of-order"]) == [0]
+    assert list(summary["Median total (min)"]) == ["6.0"]  # (9 + 3) / 2
     crime = run_page("app_pages/crime_trends.py", db_path=path)
     assert_clean(crime)
     assert any("No crime incidents match" in i.value for i in crime.info)
