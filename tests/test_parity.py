@@ -20,6 +20,10 @@ relative (engines add floating-point numbers in a different order); percentiles 
 same 1e-9, because ibis compiles them to exact percentiles on both engines (DuckDB
 ``quantile_cont``, Spark ``percentile``), not Spark's approximate ``percentile_approx``.
 
+Spark's cases are marked ``slow`` (``make test-slow``, which ``.ci/run`` runs): a JVM start
+and one Spark job per query cost minutes on two shared cores. DuckDB over the export runs
+in every ``make test``.
+
 Java: Spark needs it. On a developer machine without Java the Spark cases are skipped and
 say so; with ``CSO_REQUIRE_SPARK=1`` (set by ``.ci/run``) a missing Java fails instead.
 """
@@ -102,7 +106,10 @@ def reference(parity_export: Path, demo_db_path: Path,
 _REPORTS: dict[str, dict[str, Any]] = {}
 
 
-@pytest.fixture(scope="session", params=ENGINES)
+# Spark costs minutes on two shared cores (JVM start, a job per query): its cases are
+# `slow`, which CI runs (`make test-slow` in .ci/run); DuckDB over the export runs always.
+@pytest.fixture(scope="session", params=[
+    pytest.param(e, marks=pytest.mark.slow) if e == "spark" else e for e in ENGINES])
 def engine(request: pytest.FixtureRequest) -> str:
     return request.param
 
