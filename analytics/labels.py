@@ -107,6 +107,9 @@ LABELS: dict[str, tuple[str, Kind]] = {
     # activities
     "activity_type": ("Activity type", "text"), "patrol_hours": ("Patrol hours (h)", "hours"),
     "contacts": ("People reached", "count"),
+    # data page
+    "areas": ("Areas", "count"), "with_polygon": ("With a boundary", "count"),
+    "step": ("Step", "text"), "label": ("Step", "text"), "share": ("Share", "share"),
 }
 
 # Words that are abbreviations or units when they appear as a part of a name.
@@ -190,7 +193,7 @@ VALUE_LABELS: dict[str, str] = {
 #: Columns whose values are codes (shown through :func:`value_label`).
 CODED_COLUMNS = frozenset({
     "unit_type", "primary_unit_type", "cso_tier", "activity_type", "offense_category",
-    "level", "period", "tier", "source", "variable", "measure",
+    "level", "period", "tier", "source", "variable", "measure", "step",
 })
 
 

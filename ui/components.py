@@ -14,7 +14,7 @@ import streamlit as st
 from analytics import labels
 from analytics.filters import Filters
 from analytics.overview import Kpi
-from ui import state
+from ui import charts, state  # noqa: F401 - charts sets the colour-blind-safe palette
 
 
 def _slug(name: str) -> str:
@@ -128,7 +128,9 @@ def how_computed(definition: str, *, exclusions: pd.DataFrame | None = None,
         st.markdown(definition)
         if exclusions is not None and len(exclusions):
             st.markdown("**Exclusions** (each call counted at the first step that excludes it)")
-            show_table(exclusions)
+            shown = (exclusions.drop(columns="step")
+                     if {"step", "label"} <= set(exclusions.columns) else exclusions)
+            show_table(shown)
         if sql:
             st.markdown("**SQL that produced these numbers**")
             for s in [sql] if isinstance(sql, str) else sql:

@@ -31,6 +31,11 @@ PAGE_VIEWS: list[tuple[str, dict[str, str]]] = [
 ]
 
 
+# Columns whose values are identifiers chosen by the department or its files (a file name,
+# a preset name, a call-type code): shown as they are, never relabelled.
+IDENTIFIER_COLUMNS = frozenset({"File name", "File", "Preset", "Call type", "Unit", "Area"})
+
+
 def _strings(values: object) -> Iterator[str]:
     if isinstance(values, list):
         for v in values:
@@ -84,6 +89,8 @@ def screen_texts(at: AppTest) -> Iterator[tuple[str, str]]:
         for col in frame.columns:
             label = (config.get(str(col)) or {}).get("label") or str(col)
             yield "table header", label
+            if label in IDENTIFIER_COLUMNS:  # names the user or the source chose
+                continue
             if not pd.api.types.is_numeric_dtype(frame[col]):
                 for v in frame[col].dropna().astype(str).unique()[:50]:
                     yield f"table cell ({label})", v
