@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from analytics import engines
 from analytics.db import database_kind, scalar
 from analytics.errors import check_option
 
@@ -45,9 +46,7 @@ def filter_options(backend: Any) -> FilterOptions:
     per day × area × priority × category, about a tenth of ``call_facts`` at 10M calls)
     when it exists, else ``call_facts``.
     """
-    # (ibis's list_tables does not work with DuckDB 2.0; ask the catalog directly.)
-    if scalar(backend.con, "SELECT count(*) FROM duckdb_tables() "
-                           "WHERE table_name = 'area_day_facts' AND schema_name = 'main'"):
+    if engines.has_table(backend, "area_day_facts"):
         f = backend.table("area_day_facts")
         day = f.day
     else:

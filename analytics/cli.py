@@ -115,6 +115,22 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- export -----------------------------------------------------------------------------
+def _cmd_export(args: argparse.Namespace) -> int:
+    from analytics import parquet
+
+    path = db.resolve_db_path(args.db)
+    con = db.connect(path, read_only=True)
+    try:
+        manifest = parquet.export_parquet(con, args.parquet, source=str(path))
+    finally:
+        con.close()
+    rows = sum(t["rows"] for t in manifest["tables"].values())
+    print(f"{len(manifest['tables'])} tables ({rows:,} rows) written to {args.parquet} "
+          f"as Parquet, with {parquet.MANIFEST}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m analytics", description="CSO Impact command line")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -135,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="print table row counts and date ranges")
     i.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
     i.set_defaults(func=_cmd_info)
+
+    e = sub.add_parser("export", help="write every table as Parquet (for Spark and other "
+                                      "engines)")
+    e.add_argument("--parquet", type=Path, required=True, metavar="DIR",
+                   help="folder for <table>.parquet files and manifest.json")
+    e.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
+    e.set_defaults(func=_cmd_export)
 
     # The importer adds its own sub-command.
     from analytics.ingest.cli import register as register_import

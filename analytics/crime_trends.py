@@ -14,9 +14,12 @@ Incidents (crime reports) only: calls for service are never mixed into these ser
   that, and 365 days against the 365 before. They may look back before the filter's start.
 - Year to date: 1 January … anchor against the same dates one year earlier (29 February
   maps to 28 February), beside the prior year's full-year total.
-- Every change carries the Poisson z = 2(√current − √previous) (``analytics.overview.
-  poisson_z``; roughly standard normal when both counts come from the same Poisson
-  rate); |z| ≥ 3 is flagged. The percent change is left out when either count is below 10.
+- Every change carries the Poisson z = √2(√current − √previous) (about standard normal
+  when both counts come from the same Poisson rate), the exact conditional (binomial)
+  p-value and its Benjamini–Hochberg q-value over the rows of the table; a row is flagged
+  when q < 0.0027 (the level of |z| ≥ 3). One rule for every page:
+  ``analytics.poisson_change``. The percent change is left out when either count is
+  below 10.
 - Seasonal decomposition: STL (statsmodels, period 12, robust) of a monthly series of
   complete months; needs at least 24 months.
 
@@ -33,11 +36,12 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from analytics import engines
 from analytics.errors import InsufficientDataError, OptionError
 from analytics.filters import Filters
-from analytics.overview import SMALL_COUNT, poisson_z
+from analytics.overview import SMALL_COUNT
+from analytics.poisson_change import FLAG_LEVEL_TEXT, change_columns, fmt_pvalue
 
-Z_FLAG = 3.0
 UNCATEGORISED = "uncategorised"
 ALL = "all"
 WINDOWS: tuple[tuple[str, int], ...] = (("28-day", 28), ("365-day", 365))
@@ -57,9 +61,8 @@ Span = tuple[dt.date | None, dt.date | None]
 
 
 def _execute(backend: Any, expr: Any) -> tuple[pd.DataFrame, str]:
-    """Compile once, run that SQL, return (frame, SQL): the SQL shown is the SQL that ran."""
-    sql = str(ibis.to_sql(expr, dialect="duckdb"))
-    return backend.con.sql(sql).df(), sql
+    """Run on any Ibis engine; (frame, SQL): the SQL shown is the SQL that ran."""
+    return engines.execute(backend, expr)
 
 
 def incidents(backend: Any, filters: Filters, categories: tuple[str, ...] = ()) -> ibis.Table:
@@ -203,14 +206,12 @@ def monthly_counts(
     return CrimeTable(df, (sql,), tuple(notes))
 
 
-def _change_columns(df: pd.DataFrame) -> pd.DataFrame:
+def _change_columns(df: pd.DataFrame, previous_windows: float = 1.0) -> pd.DataFrame:
     df["change"] = df["current"] - df["previous"]
     small = (df["current"] < SMALL_COUNT) | (df["previous"] < SMALL_COUNT)
     pct = (df["current"] - df["previous"]) / df["previous"].where(df["previous"] > 0) * 100
     df["pct_change"] = pct.where(~small)
-    df["z"] = [poisson_z(c, p) for c, p in zip(df["current"], df["previous"], strict=True)]
-    df["flagged"] = df["z"].abs() >= Z_FLAG
-    return df
+    return change_columns(df, previous_windows=previous_windows)
 
 
 def _between(t: ibis.Table, lo: dt.date, hi: dt.date) -> ibis.Value:
@@ -234,12 +235,15 @@ def window_comparison(
 
     Columns: ``window``, ``offense_category`` (``all`` first), ``current_start``,
     ``current_end``, ``previous_start``, ``previous_end``, ``current``, ``previous``,
-    ``change``, ``pct_change`` (NaN when either count < 10), ``z``, ``flagged`` (|z| ≥ 3).
+    ``change``, ``pct_change`` (NaN when either count < 10), ``z``, ``p_exact``, ``q_bh``
+    (Benjamini–Hochberg over every row of the table, both windows) and ``flagged``
+    (q < 0.0027).
     """
     span = _span(backend, filters, span)
     anchor = anchor or anchor_date(backend, filters, span)
     cols = ["window", "offense_category", "current_start", "current_end", "previous_start",
-            "previous_end", "current", "previous", "change", "pct_change", "z", "flagged"]
+            "previous_end", "current", "previous", "change", "pct_change", "z", "p_exact",
+            "q_bh", "flagged"]
     if anchor is None:
         return CrimeTable(pd.DataFrame(columns=cols), ())
     t = incidents(backend, Filters(districts=filters.districts, beats=filters.beats),
@@ -302,12 +306,15 @@ def ytd_comparison(
     Columns: ``offense_category`` (``all`` first), ``ytd_start``, ``ytd_end``, ``current``
     (this year to date), ``previous`` (prior year, same dates), ``prior_year_total``,
     ``share_of_prior_year`` (current ÷ prior full year), ``change``, ``pct_change``
-    (NaN when either YTD count < 10), ``z``, ``flagged``.
+    (NaN when either YTD count < 10), ``z``, ``p_exact``, ``q_bh`` (over the rows of the
+    table) and ``flagged`` (q < 0.0027). The previous span is one day shorter or longer
+    than the current one around a 29 February; z and the exact test allow for it.
     """
     span = _span(backend, filters, span)
     anchor = anchor or anchor_date(backend, filters, span)
     cols = ["offense_category", "ytd_start", "ytd_end", "current", "previous",
-            "prior_year_total", "share_of_prior_year", "change", "pct_change", "z", "flagged"]
+            "prior_year_total", "share_of_prior_year", "change", "pct_change", "z", "p_exact",
+            "q_bh", "flagged"]
     if anchor is None:
         return CrimeTable(pd.DataFrame(columns=cols), ())
     t = incidents(backend, Filters(districts=filters.districts, beats=filters.beats),
@@ -330,7 +337,7 @@ def ytd_comparison(
     df["ytd_start"], df["ytd_end"] = ytd_lo, anchor
     df["share_of_prior_year"] = df["current"] / df["prior_year_total"].where(
         df["prior_year_total"] > 0)
-    df = _change_columns(df)
+    df = _change_columns(df, ((prev_hi - prev_lo).days + 1) / ((anchor - ytd_lo).days + 1))
     notes = []
     lo_data = span[0]
     if lo_data is not None and lo_data > prev_lo:
@@ -391,7 +398,8 @@ def stl_decomposition(
 
 def display_changes(df: pd.DataFrame) -> pd.DataFrame:
     """Changes with readable text: percent as ``+12.3 %`` or ``n/a (count < 10)``, z
-    rounded, flag as a word; no NaN/None cells."""
+    rounded, p and q as text, flag as a word; no NaN/None cells. The flag column's name
+    says it is a Benjamini–Hochberg flag."""
     out = df.copy()
     if "pct_change" in out.columns:
         out["pct_change"] = [
@@ -405,14 +413,18 @@ def display_changes(df: pd.DataFrame) -> pd.DataFrame:
         ]
     if "z" in out.columns:
         out["z"] = out["z"].round(2)
+    for col in ("p_exact", "q_bh"):
+        if col in out.columns:
+            out[col] = [fmt_pvalue(p) for p in out[col]]
     if "flagged" in out.columns:
-        out["flagged"] = ["notable (|z| ≥ 3)" if f else "" for f in out["flagged"]]
+        out["flagged"] = ["notable" if f else "" for f in out["flagged"]]
     return out.rename(columns={
         "window": "Window", "offense_category": "Offense category",
         "current_start": "Current from", "current_end": "Current to",
         "previous_start": "Previous from", "previous_end": "Previous to",
         "current": "Current", "previous": "Previous", "change": "Change",
-        "pct_change": "% change", "z": "Poisson z", "flagged": "Flag",
+        "pct_change": "% change", "z": "Poisson z", "p_exact": "Exact p",
+        "q_bh": "BH q (this table)", "flagged": f"Flag (BH q < {FLAG_LEVEL_TEXT})",
         "ytd_start": "YTD from", "ytd_end": "YTD to", "prior_year_total": "Prior year total",
         "share_of_prior_year": "YTD as share of prior year",
     })

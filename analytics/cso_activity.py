@@ -27,7 +27,7 @@ import ibis
 import pandas as pd
 
 from analytics.filters import Filters
-from analytics.workload import MetricTable, _df, _num, _sql
+from analytics.workload import MetricTable, _df, _num, _sql, hours_between
 
 PATROL_TYPES = ("foot_patrol", "vehicle_patrol")
 
@@ -54,7 +54,7 @@ def _all(backend: Any, filters: Filters) -> ibis.Table:
         else_="kept",
     )
     t = t.mutate(exclusion=reason)
-    hours = (t.ended_at.epoch_seconds() - t.started_at.epoch_seconds()) / 3600.0
+    hours = hours_between(t.started_at, t.ended_at)
     return t.mutate(hours=ibis.ifelse(t.exclusion == "kept", hours, ibis.null("float64")))
 
 

@@ -180,11 +180,23 @@ TABLES: dict[str, str] = {
             rows_unchanged BIGINT NOT NULL DEFAULT 0,
             rows_rejected BIGINT NOT NULL,
             imported_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            rows_filtered BIGINT NOT NULL DEFAULT 0, -- left out by the preset's [filter]
             note VARCHAR
         )""",
     # Every rejected row of every import: where (file, 1-based row, column), what, why.
     "import_rejects": """
         CREATE TABLE IF NOT EXISTS import_rejects (
+            import_id INTEGER NOT NULL,
+            file_name VARCHAR NOT NULL,
+            "row" BIGINT,
+            "column" VARCHAR,
+            value VARCHAR,
+            reason VARCHAR NOT NULL
+        )""",
+    # Values set to missing in rows that were kept (an en route or cleared time out of
+    # order): where, what, why — listed like rejects, but the row was loaded.
+    "import_dropped_values": """
+        CREATE TABLE IF NOT EXISTS import_dropped_values (
             import_id INTEGER NOT NULL,
             file_name VARCHAR NOT NULL,
             "row" BIGINT,
@@ -359,6 +371,8 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         )
     elif current < 2:
         _migrate_1_to_2(con)
+    # Added without a schema version: a column with a default, older databases get it here.
+    con.execute("ALTER TABLE imports ADD COLUMN IF NOT EXISTS rows_filtered BIGINT DEFAULT 0")
 
 
 def connect(

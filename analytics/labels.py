@@ -15,6 +15,7 @@ Kinds and how they show:
 - ``percent`` — already 0–100, shown with one decimal and "%";
 - ``hours`` / ``minutes`` — one decimal; ``money`` — dollars with thousands separators;
 - ``z`` — signed, two decimals; ``ratio`` — two decimals; ``number`` — two decimals;
+- ``p_value`` — a p- or q-value, two significant figures (never rounded to 0);
 - ``bool`` — Yes / No; ``date`` / ``datetime`` / ``text`` — as they are.
 """
 
@@ -27,7 +28,7 @@ from typing import Literal, get_args
 import pandas as pd
 
 Kind = Literal["count", "share", "percent", "hours", "minutes", "money", "z", "ratio",
-               "number", "bool", "date", "datetime", "text"]
+               "number", "p_value", "bool", "date", "datetime", "text"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
 YES, NO = "Yes", "No"
@@ -100,6 +101,11 @@ LABELS: dict[str, tuple[str, Kind]] = {
     "rate_per_100k": ("Incidents per 100,000 residents", "ratio"),
     "crimes": ("Crime incidents", "count"), "crimes_last_year": ("Crimes, a year earlier", "count"),
     "crimes_poisson_z": ("Poisson z (crimes)", "z"), "z": ("Poisson z", "z"),
+    "crimes_exact_p": ("Exact p (crimes)", "p_value"), "p_exact": ("Exact p", "p_value"),
+    "crimes_bh_q": ("BH q over districts (crimes)", "p_value"),
+    "q_bh": ("BH q (this table)", "p_value"),
+    "crimes_flagged": ("Notable crime change (BH q < 0.0027)", "bool"),
+    "flagged": ("Notable (BH q < 0.0027)", "bool"),
     "pct": ("Change (%)", "percent"), "small": ("Too few to read", "bool"),
     # overview
     "cso_share_pct": ("CSO-handled share (%)", "percent"),

@@ -12,8 +12,10 @@ aggregated frame computed in DuckDB — counts per grid cell or per area, never 
 - **deployments**: the ``deployments`` areas outlined and labelled with their start (and
   end) dates and CSO counts.
 - **change**: counts per area in a "before" and an "after" window of equal length;
-  difference and Poisson z = 2(√after − √before) per area on a diverging scale; areas
-  where either count is below ``SMALL_COUNT`` (10) are greyed.
+  difference and Poisson z = √2(√after − √before) per area on a diverging scale, the exact
+  conditional p-value and a flag when the Benjamini–Hochberg q-value over the areas is
+  below 0.0027 (``analytics.poisson_change``); areas where either count is below
+  ``SMALL_COUNT`` (10) are greyed.
 - **points**: incident points, for the analyst tier only and only when the filtered count
   is at most ``MAX_POINTS`` (2,000).
 
@@ -34,7 +36,6 @@ import html
 import json
 import logging
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -45,7 +46,14 @@ import pandas as pd
 from analytics.db import scalar
 from analytics.errors import InsufficientDataError, OptionError, check_option
 from analytics.filters import Filters
-from analytics.overview import poisson_z
+from analytics.poisson_change import (
+    FLAG_LEVEL,
+    FLAG_LEVEL_TEXT,
+    bh_qvalues,
+    change_columns,
+    fmt_pvalue,
+)
+from analytics.privacy import DEFAULT_K, server_policy
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +97,7 @@ ChangeOutcome = Literal["calls", "incidents", "violent_incidents"]
 CHANGE_OUTCOMES: tuple[ChangeOutcome, ...] = ("calls", "incidents", "violent_incidents")
 
 SMALL_COUNT = 10          # change map: either count below this -> greyed, no percent
-PUBLIC_MIN_CELL = 5       # public tier: areas/cells with fewer than k events suppressed
+PUBLIC_MIN_CELL = DEFAULT_K  # public tier: areas/cells with fewer than k events suppressed
 MAX_CELLS = 3000          # density layer feature cap
 MAX_POINTS = 2000         # incident points only at or below this filtered count
 RESPONSE_CAP_MIN = 24 * 60.0
@@ -212,7 +220,8 @@ class ChangeWindows:
 @dataclass(frozen=True)
 class ChangeMap:
     """Before/after counts per area: ``frame`` has area_id, name, before, after, diff,
-    pct (None on small counts), z, small."""
+    pct (None on small counts), z, p_exact, q_bh (over the areas in the filter), flagged,
+    small."""
 
     outcome: str
     level: str
@@ -803,9 +812,10 @@ def change_by_area(
     """Counts per area before and after, their difference and the Poisson z.
 
     The windows replace the date filter; area filters (and, for calls, priority and
-    category) still apply. z = 2(√after − √before) (Wheeler's Poisson z for two counts
-    over equal periods); ``small`` marks areas where either count is below ``small`` —
-    they are greyed on the map and get no percent change.
+    category) still apply. z = √2(√after − √before), the exact conditional p-value and the
+    Benjamini–Hochberg q-value over the areas inside the filter (``flagged``: q < 0.0027;
+    :mod:`analytics.poisson_change`); ``small`` marks areas where either count is below
+    ``small`` — they are greyed on the map and get no percent change.
     """
     check_option("outcome", outcome, CHANGE_OUTCOMES)
     col = _level_col(level)
@@ -847,11 +857,14 @@ def change_by_area(
     frame = pd.DataFrame({
         "area_id": out["area_id"], "name": out["name"], "before": before, "after": after,
         "diff": after - before, "pct": pct,
-        "z": [poisson_z(float(a), float(b)) for a, b in zip(after, before, strict=True)],
-        "small": is_small,
     })
+    frame = change_columns(frame, "after", "before").assign(small=is_small)
     frame = _outside_filter(frame.assign(value=frame["z"]), filters, level, shapes)
     frame = frame.drop(columns="value")
+    # the family of the BH flags is the areas the user is looking at
+    inside = frame["in_filter"]
+    frame["q_bh"] = pd.Series(bh_qvalues(frame.loc[inside, "p_exact"]), index=frame.index[inside])
+    frame["flagged"] = frame["q_bh"] < FLAG_LEVEL
     return ChangeMap(outcome, level, windows, frame, _inline(sql, full))
 
 
@@ -928,15 +941,10 @@ def set_tile_setting(con: duckdb.DuckDBPyConnection, url: str | None,
                     "('map_tile_attribution', ?)", [url, attribution.strip()])
 
 
-def resolve_tier(con: duckdb.DuckDBPyConnection) -> Tier:
-    """The server's privacy tier: ``$CSO_PRIVACY_TIER``, else ``settings.privacy_tier``,
-    else ``analyst``. Set on the server, never by a widget."""
-    value = os.environ.get("CSO_PRIVACY_TIER")
-    if not value:
-        value = scalar(con, "SELECT value FROM settings WHERE key = 'privacy_tier'")
-    value = (value or "analyst").strip().lower()
-    check_option("privacy tier", value, TIERS)
-    return value  # type: ignore[return-value]
+def resolve_tier(con: duckdb.DuckDBPyConnection | None = None) -> Tier:
+    """The server's privacy tier (:func:`analytics.privacy.server_policy`: ``$CSO_TIER``
+    or the secrets file). Set on the server, never by a widget or the database."""
+    return server_policy().tier
 
 
 # -- HTML rendering (offlinefolium) -------------------------------------------------------
@@ -1114,6 +1122,11 @@ def _add_deployments(m: Any, deployments: Deployments | None) -> int:
     return 1
 
 
+def _count_text(v: Any) -> str:
+    """A count for a tooltip; a value the privacy tier suppressed reads "suppressed"."""
+    return "suppressed" if pd.isna(v) else f"{int(v):,}"
+
+
 def choropleth_html(
     shapes: pd.DataFrame,
     values: AreaMetric,
@@ -1130,7 +1143,7 @@ def choropleth_html(
     feats = []
     for r in frame.itertuples():
         if r.suppressed:
-            fill, shown = GREY_SMALL, f"fewer than {PUBLIC_MIN_CELL} (suppressed)"
+            fill, shown = GREY_SMALL, "suppressed (small numbers)"
         elif pd.isna(r.value):
             fill = GREY_NODATA
             shown = "outside the filter" if not r.in_filter else "no data"
@@ -1139,7 +1152,7 @@ def choropleth_html(
         feats.append(_feature(
             r.area_id, values.level, r.geometry,
             {"color": "#555", "weight": 1, "fillColor": fill, "fillOpacity": 0.75},
-            name=html.escape(str(r.name)), shown=shown, n=f"{int(r.n):,}"))
+            name=html.escape(str(r.name)), shown=shown, n=_count_text(r.n)))
     n_label = {"cso_share": "Eligible public calls", "p1_median_min": "P1 calls counted",
                "calls_per_1k": "Calls"}.get(values.metric, "Count")
     _geojson_layer(feats, spec.label, [("name", values.level.title()), ("shown", spec.label),
@@ -1147,7 +1160,7 @@ def choropleth_html(
     layers = 1 + _add_deployments(m, deployments)
     rows = _seq_legend_rows(edges, spec.unit) + [(GREY_NODATA, "no data / outside filter")]
     if frame["suppressed"].fillna(False).any():
-        rows.append((GREY_SMALL, f"suppressed (< {PUBLIC_MIN_CELL})"))
+        rows.append((GREY_SMALL, "suppressed (small numbers)"))
     if deployments is not None and not deployments.frame.empty:
         rows.append(("#ffffff", "dashed purple: CSO deployment area"))
     _legend(m, f"{spec.label} by {values.level}", rows, period)
@@ -1176,7 +1189,7 @@ def density_map_html(
                 [r.lon_min, r.lat_max], [r.lon_min, r.lat_min]]
         feats.append({"type": "Feature",
                       "geometry": {"type": "Polygon", "coordinates": [ring]},
-                      "properties": {"area_id": f"cell{i}", "n": f"{int(r.n):,}",
+                      "properties": {"area_id": f"cell{i}", "n": _count_text(r.n),
                                      "style": {"stroke": False,
                                                "fillColor": _class_color(float(r.n), edges),
                                                "fillOpacity": 0.8}}})
@@ -1211,32 +1224,36 @@ def change_map_html(
     m = _base_map(shapes_bounds(shapes), tiles)
     feats = []
     for r in frame.itertuples():
+        hidden = pd.isna(r.before) or pd.isna(r.after)  # suppressed by the privacy tier
         if not r.in_filter:
             fill = GREY_NODATA
-        elif r.small:
+        elif hidden or r.small:
             fill = GREY_SMALL
         else:
             fill = _z_color(float(r.z))
         pct = "—" if pd.isna(r.pct) else f"{r.pct:+.1f} %"
-        flag = "  (notable: |z| ≥ 3)" if abs(r.z) >= 3 and not r.small else ""
+        flag = f"  (notable: BH q < {FLAG_LEVEL_TEXT})" if r.flagged and r.in_filter else ""
         feats.append(_feature(
             r.area_id, change.level, r.geometry,
             {"color": "#555", "weight": 1, "fillColor": fill, "fillOpacity": 0.8},
-            name=html.escape(str(r.name)), before=f"{int(r.before):,}",
-            after=f"{int(r.after):,}", diff=f"{int(r.diff):+,}", pct=pct,
-            z=f"{r.z:+.2f}{flag}"))
+            name=html.escape(str(r.name)), before=_count_text(r.before),
+            after=_count_text(r.after),
+            diff="suppressed" if pd.isna(r.diff) else f"{int(r.diff):+,}", pct=pct,
+            z="suppressed" if pd.isna(r.z) else f"{r.z:+.2f}",
+            p="suppressed" if pd.isna(r.p_exact) else f"{fmt_pvalue(r.p_exact)}{flag}"))
     _geojson_layer(feats, "Before/after change",
                    [("name", change.level.title()), ("before", "Before"), ("after", "After"),
-                    ("diff", "Difference"), ("pct", "Change"), ("z", "Poisson z")],
+                    ("diff", "Difference"), ("pct", "Change"), ("z", "Poisson z"),
+                    ("p", "Exact p")],
                    _CLICK_JS).add_to(m)
     layers = 1 + _add_deployments(m, deployments)
     labels = ["z < −3 (fewer)", "−3 to −2", "−2 to −1", "−1 to 1 (no clear change)",
               "1 to 2", "2 to 3", "z ≥ 3 (more)"]
     rows = list(zip(DIVERGING, labels, strict=True))
-    rows.append((GREY_SMALL, f"before or after < {SMALL_COUNT}"))
+    rows.append((GREY_SMALL, f"before or after < {SMALL_COUNT}, or suppressed"))
     w = change.windows
     note = (f"before {w.before_start} – {w.before_end}, after {w.after_start} – {w.after_end}; "
-            "z = 2(√after − √before)")
+            f"z = √2(√after − √before); notable: BH q < {FLAG_LEVEL_TEXT} over the areas shown")
     _legend(m, f"Change in {change.outcome.replace('_', ' ')}", rows, note)
     return _finish(m, layers)
 

@@ -16,14 +16,16 @@ Cards:
 - P1 median response: median total response time (received → first unit on scene) of
   priority-1 public calls after the response-time exclusions, in minutes.
 - Crime incidents: incidents by occurrence date (report date where occurrence is
-  missing), with the Poisson z = 2(√current − √previous); |z| ≥ 3 is flagged. Percent
+  missing), with the Poisson z = √2(√current − √previous) and the exact conditional
+  (binomial) p-value; the card flags a notable change when p < 0.0027 (the level of
+  |z| ≥ 3), the district table when the Benjamini–Hochberg q-value over its districts is
+  below 0.0027 (``analytics.poisson_change``, the one rule for every page). Percent
   changes are not shown when either count is below 10.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -33,6 +35,7 @@ import pandas as pd
 from analytics import response_times
 from analytics.filters import Filters
 from analytics.numbers import as_float
+from analytics.poisson_change import FLAG_LEVEL, change_columns, count_change
 
 SMALL_COUNT = 10
 Better = Literal["higher", "lower", "neutral"]
@@ -51,6 +54,7 @@ class Kpi:
     help: str
     delta_kind: Literal["percent", "points", "absolute"] = "percent"
     z: float | None = None
+    change_p: float | None = None
     target: float | None = None
     target_direction: Literal["at_most", "at_least"] | None = None
 
@@ -64,6 +68,11 @@ class Kpi:
                 return None  # never headline a percent change on small counts
             return (self.value - self.previous) / self.previous * 100.0
         return self.value - self.previous
+
+    @property
+    def flagged(self) -> bool:
+        """A notable change: the exact test's p-value (``change_p``) is below 0.0027."""
+        return self.change_p is not None and self.change_p < FLAG_LEVEL
 
     @property
     def meets_target(self) -> bool | None:
@@ -130,11 +139,6 @@ def kpi_period(filters: Filters, data_min: dt.date | None,
                   data_min)
 
 
-def poisson_z(current: float, previous: float) -> float:
-    """Poisson z = 2(√current − √previous) for two counts over equal periods."""
-    return 2.0 * (math.sqrt(current) - math.sqrt(previous))
-
-
 def _scalar(expr: Any) -> float | None:
     return as_float(expr.to_pandas() if hasattr(expr, "to_pandas") else expr.execute())
 
@@ -184,6 +188,7 @@ def overview_kpis(backend: Any, filters: Filters, data_min: dt.date | None,
     else:
         prev, crime_before = dict.fromkeys(cur), None
     targets = _targets(backend)
+    crime_change = None if crime_before is None else count_change(crime_now, crime_before)
 
     def target(key: str) -> dict[str, Any]:
         if key not in targets:
@@ -205,7 +210,8 @@ def overview_kpis(backend: Any, filters: Filters, data_min: dt.date | None,
             "excluded.", "absolute", **target("p1_median")),
         Kpi("crimes", "Crime incidents", crime_now, crime_before, "incidents", "lower",
             "Crime reports (RMS) by occurrence date; not calls for service.", "percent",
-            z=None if crime_before is None else poisson_z(crime_now, crime_before)),
+            z=None if crime_change is None else crime_change.z,
+            change_p=None if crime_change is None else crime_change.p_exact),
     ]
     return period, kpis
 
@@ -215,7 +221,9 @@ def by_district(backend: Any, filters: Filters, period: Period) -> pd.DataFrame:
 
     Same definitions as the cards. Columns: ``district``, ``calls``,
     ``cso_share_pct``, ``p1_median_min``, ``crimes``, ``crimes_last_year``,
-    ``crimes_poisson_z``. Districts come from the calls and the incidents.
+    ``crimes_poisson_z``, ``crimes_exact_p``, ``crimes_bh_q`` (Benjamini–Hochberg over the
+    districts) and ``crimes_flagged`` (q < 0.0027). Districts come from the calls and the
+    incidents.
     """
     now = replace(filters, start=period.start, end=period.end)
     before = replace(filters, start=period.prev_start, end=period.prev_end)
@@ -249,7 +257,11 @@ def by_district(backend: Any, filters: Filters, period: Period) -> pd.DataFrame:
     out["p1_median_min"] = (out["p1_median_s"] / 60.0).round(1)
     cols = ["district", "calls", "cso_share_pct", "p1_median_min", "crimes"]
     if period.comparable:
-        out["crimes_poisson_z"] = [round(poisson_z(a, b), 2) for a, b in
-                                   zip(out["crimes"], out["crimes_last_year"], strict=True)]
-        cols += ["crimes_last_year", "crimes_poisson_z"]
+        ch = change_columns(out, "crimes", "crimes_last_year")
+        out["crimes_poisson_z"] = ch["z"].round(2)
+        out["crimes_exact_p"] = ch["p_exact"]
+        out["crimes_bh_q"] = ch["q_bh"]
+        out["crimes_flagged"] = ch["flagged"]
+        cols += ["crimes_last_year", "crimes_poisson_z", "crimes_exact_p", "crimes_bh_q",
+                 "crimes_flagged"]
     return out[cols].sort_values("district").reset_index(drop=True)

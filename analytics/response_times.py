@@ -38,6 +38,7 @@ from typing import Any, Literal
 import ibis
 import pandas as pd
 
+from analytics import engines
 from analytics.errors import OptionError, check_option
 from analytics.filters import Filters
 
@@ -174,9 +175,8 @@ def _summary_expr(
 
 
 def _execute(backend: Any, expr: ibis.Expr) -> tuple[pd.DataFrame, str]:
-    """Compile once, run that SQL, return (frame, SQL): the SQL shown is the SQL that ran."""
-    sql = str(ibis.to_sql(expr, dialect="duckdb"))
-    return backend.con.sql(sql).df(), sql
+    """Run on any Ibis engine; (frame, SQL): the SQL shown is the SQL that ran."""
+    return engines.execute(backend, expr)
 
 
 def _split_quantiles(df: pd.DataFrame) -> pd.DataFrame:

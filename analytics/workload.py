@@ -42,7 +42,7 @@ from typing import Any, Literal
 import ibis
 import pandas as pd
 
-from analytics import db
+from analytics import db, engines
 from analytics.errors import check_option
 from analytics.filters import Filters
 from analytics.numbers import as_float
@@ -69,35 +69,29 @@ class MetricTable:
         return self.frame.empty
 
 
-_SQL_CACHE: dict[Any, str] = {}
-
-
-def _compile(expr: Any) -> str:
-    # Compiling an Ibis expression costs more than running it on small data; the SQL is
-    # both executed and shown ("How this is computed"), so compile each expression once.
-    sql = _SQL_CACHE.get(expr)
-    if sql is None:
-        sql = str(ibis.to_sql(expr, dialect="duckdb"))
-        if len(_SQL_CACHE) > 512:
-            _SQL_CACHE.clear()
-        _SQL_CACHE[expr] = sql
-    return sql
-
-
 def _df(expr: Any) -> pd.DataFrame:
-    """Run an Ibis expression through its DuckDB connection; the result as a DataFrame."""
-    backend = expr._find_backend()
-    return backend.con.sql(_compile(expr)).df()
+    """Run an Ibis expression on its backend (any engine); the result as a DataFrame."""
+    return engines.execute(engines.backend_of(expr), expr)[0]
 
 
 def _sql(*exprs: Any) -> tuple[str, ...]:
-    return tuple(_compile(e) for e in exprs)
+    return tuple(engines.compile_sql(engines.backend_of(e), e) for e in exprs)
 
 
 _num = as_float  # short local name used throughout this module and offload
 
 
 # -- building blocks -----------------------------------------------------------------------
+def hours_between(start: ibis.Value, end: ibis.Value) -> ibis.Value:
+    """Hours from ``start`` to ``end`` (timestamps), exact to the microsecond on any engine.
+
+    Not ``epoch_seconds()``: Spark's ``unix_timestamp`` drops fractions of a second, and
+    Spark reads a literal such as ``3600.0`` as a DECIMAL, so an integer divided by it is
+    rounded to six decimals per row; a double divided by it stays a double.
+    """
+    return end.delta(start, unit="microsecond").cast("float64") / 3_600_000_000.0
+
+
 def call_facts(backend: Any, filters: Filters) -> ibis.Table:
     """``call_facts`` with the global filters applied (all calls)."""
     return filters.apply(backend.table("call_facts"))
@@ -188,10 +182,7 @@ def _derived_exist(con: Any) -> bool:
 
 
 def _has_derived(backend: Any) -> bool:
-    con = getattr(backend, "con", None)
-    if con is None:  # not DuckDB: use the joins
-        return False
-    return _derived_exist(con)
+    return all(engines.has_table(backend, t) for t in DERIVED_TABLES)
 
 
 def assignment_hours(backend: Any, filters: Filters) -> ibis.Table:
@@ -203,8 +194,8 @@ def assignment_hours(backend: Any, filters: Filters) -> ibis.Table:
     district, beat, priority, category, self_initiated.
     """
     if _has_derived(backend):
-        t = filters.apply(backend.table("assignment_facts"))
-        hours = (t.cleared_at.epoch_seconds() - t.start_at.epoch_seconds()) / 3600.0
+        t = filters.without_sensitive(filters.apply(backend.table("assignment_facts")), backend)
+        hours = hours_between(t.start_at, t.cleared_at)
         return t.mutate(
             committed_h=ibis.ifelse(t.exclusion == "kept", hours, ibis.null("float64")))
     a = backend.table("assignments")
@@ -236,7 +227,7 @@ def assignment_hours(backend: Any, filters: Filters) -> ibis.Table:
         else_="kept",
     )
     t = t.mutate(exclusion=reason)
-    hours = (t.cleared_at.epoch_seconds() - t.start_at.epoch_seconds()) / 3600.0
+    hours = hours_between(t.start_at, t.cleared_at)
     return t.mutate(committed_h=ibis.ifelse(t.exclusion == "kept", hours, ibis.null("float64")))
 
 
@@ -257,7 +248,8 @@ def committed_slots(backend: Any, filters: Filters, unit_type: str | None = None
     """
     call_filters = filters.with_(start=None, end=None) if slot_dates else filters
     if _has_derived(backend):
-        h = call_filters.apply(backend.table("assignment_slots"))
+        h = call_filters.without_sensitive(
+            call_filters.apply(backend.table("assignment_slots")), backend)
         if unit_type is not None:
             h = h.filter(h.unit_type == unit_type)
     else:

@@ -11,6 +11,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from analytics import crime_trends as ct
+from analytics import poisson_change as pc
 from analytics.errors import CSOError, InsufficientDataError
 from ui import components, state
 from ui.cache import cached
@@ -92,12 +93,14 @@ for col, (label, r, period_text) in zip(cols, cards, strict=False):
         st.metric(f"{label} (incidents)", f"{int(r.current):,}",
                   delta=_fmt_change(int(r.current), int(r.previous), r["pct_change"]),
                   delta_color="inverse", border=True, help=period_text)
-        flag = " — notable change (|z| ≥ 3)" if r.flagged else ""
-        st.caption(f"Poisson z = {r.z:+.2f}{flag}. {period_text}.")
+        flag = " — notable change (BH q < 0.0027)" if r.flagged else ""
+        st.caption(f"Poisson z = {r.z:+.2f}, exact p {pc.fmt_pvalue(r.p_exact)}{flag}. "
+                   f"{period_text}.")
 for n in (*windows.notes, *ytd.notes):
     st.caption(f"⚠️ {n}")
 
 st.markdown("**By offense category** — 28-day and 365-day windows")
+st.caption(pc.TABLE_FLAG_NOTE)
 COUNTS = {c: st.column_config.NumberColumn(format="localized")
           for c in ("Current", "Previous", "Change", "Prior year total", "Incidents")}
 components.table_with_downloads(ct.display_changes(wf), "Crime window comparisons",

@@ -97,7 +97,8 @@ def _deployments(con, filters: Filters):
 
 def _choropleth(con, filters, level, metric, tier, show_dep, tiles):
     shapes = cached(maps.area_shapes, con, level)
-    values = maps.area_metric(con, filters, level, metric, tier=tier, shapes=shapes)
+    # through cached: released for the server's tier before anything is drawn from it
+    values = cached(maps.area_metric, con, filters, level, metric, tier=tier, _shapes=shapes)
     dep = _deployments(con, filters) if show_dep else None
     html = maps.choropleth_html(shapes, values, deployments=dep, tiles=tiles,
                                 period=filters.describe())
@@ -106,7 +107,7 @@ def _choropleth(con, filters, level, metric, tier, show_dep, tiles):
 
 def _density(con, filters, source, cell_m, tier, show_dep, tiles):
     shapes = cached(maps.area_shapes, con, "beat")
-    grid = maps.density_cells(con, filters, source=source, cell_m=cell_m, tier=tier)
+    grid = cached(maps.density_cells, con, filters, source=source, cell_m=cell_m, tier=tier)
     dep = _deployments(con, filters) if show_dep else None
     return maps.density_map_html(shapes, grid, deployments=dep, tiles=tiles,
                                  period=filters.describe()), grid
@@ -114,7 +115,8 @@ def _density(con, filters, source, cell_m, tier, show_dep, tiles):
 
 def _change(con, filters, level, outcome, windows, show_dep, tiles):
     shapes = cached(maps.area_shapes, con, level)
-    change = maps.change_by_area(con, filters, level, outcome, windows, shapes=shapes)
+    change = cached(maps.change_by_area, con, filters, level, outcome, windows,
+                    _shapes=shapes)
     dep = _deployments(con, Filters()) if show_dep else None
     return maps.change_map_html(shapes, change, deployments=dep, tiles=tiles), change
 
@@ -126,7 +128,7 @@ def _deployment_map(con, filters, tiles):
 
 
 def _points(con, filters, tier, show_dep, tiles):
-    pts = maps.incident_points(con, filters, tier=tier)
+    pts = cached(maps.incident_points, con, filters, tier=tier)
     if pts.frame is None:
         return None, pts
     dep = _deployments(con, filters) if show_dep else None
@@ -155,11 +157,11 @@ def _table(df, title: str, level: str | None) -> None:
 
 # -- widgets -------------------------------------------------------------------------------
 try:
-    tier = maps.resolve_tier(con)  # not cached: a server setting, one tiny query
+    tier = state.policy().tier  # the server's configuration (analytics.privacy)
     tiles = maps.tile_setting(con)
 except CSOError as exc:
     st.error(f"Map settings are not usable: {exc}. Fix the `settings` table or "
-             "the CSO_PRIVACY_TIER variable.")
+             "the CSO_TIER variable.")
     st.stop()
 
 layer_keys = [k for k in LAYERS if k != "points" or tier == "analyst"]
@@ -261,13 +263,17 @@ try:
         html, change = cached(_change, con, filters, level, outcome, windows, show_dep, tiles,
                               spinner=DRAWING)
         show_map(html, f"change-{hash(html)}")
-        st.caption("Blue: fewer after; red: more. z = 2(√after − √before); |z| ≥ 3 is a "
-                   f"notable change. Grey: fewer than {maps.SMALL_COUNT} before or after — "
+        st.caption("Blue: fewer after; red: more. z = √2(√after − √before), about N(0, 1) "
+                   "when nothing changed; a change is notable when its Benjamini–Hochberg "
+                   "q-value over the areas shown (from the exact test's p) is below 0.0027. "
+                   f"Grey: fewer than {maps.SMALL_COUNT} before or after — "
                    "too few to read. The windows replace the sidebar dates; area, priority "
                    "and category filters still apply.")
         df = change.frame[change.frame["in_filter"]].drop(columns=["in_filter"])
         df = df.assign(pct=df["pct"].round(1), z=df["z"].round(2)).rename(
-            columns={"area_id": "area", "pct": "change %", "small": f"< {maps.SMALL_COUNT}"})
+            columns={"area_id": "area", "pct": "change %", "small": f"< {maps.SMALL_COUNT}",
+                     "p_exact": "exact p", "q_bh": "BH q (areas shown)",
+                     "flagged": "notable (BH q < 0.0027)"})
         _table(df.reset_index(drop=True), f"Before-after change in {outcome}", level)
         components.how_computed(maps.change_by_area.__doc__ or "", sql=change.sql,
                                 key="maps_how")
@@ -284,7 +290,7 @@ try:
 except CSOError as exc:
     st.error(f"This map cannot be drawn: {exc}")
 
-if tier != "public":
+if not state.read_only():  # a command or public server saves nothing
     with st.expander("Basemap (optional)"):
         st.markdown(
             "Maps show boundaries only, so they work with no internet access. If your "

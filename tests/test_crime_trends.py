@@ -35,8 +35,15 @@ F = Filters(start=dt.date(2024, 2, 1), end=ANCHOR)
 
 
 
-def z(cur: float, prev: float) -> float:
-    return 2 * (math.sqrt(cur) - math.sqrt(prev))
+def z(cur: float, prev: float, k: float = 1.0) -> float:
+    """Poisson z against k earlier windows' total (docs/metrics.md), written out."""
+    return 2 * (math.sqrt(cur) - math.sqrt(prev / k)) / math.sqrt(1 + 1 / k)
+
+
+def exact_p_half(cur: int, prev: int) -> float:
+    """Two-sided exact conditional test for equal windows: 2·P(X ≥ max), X ~ Bin(n, ½)."""
+    n, hi = cur + prev, max(cur, prev)
+    return min(1.0, 2 * sum(math.comb(n, j) for j in range(hi, n + 1)) / 2**n)
 
 
 def _insert(con, rows):
@@ -92,22 +99,26 @@ def test_28_day_windows_by_hand(backend):
     r = get(w28, offense_category="property")
     assert (r.current_start, r.current_end) == (dt.date(2024, 3, 4), ANCHOR)
     assert (r.previous_start, r.previous_end) == (dt.date(2024, 2, 5), dt.date(2024, 3, 3))
-    # 16 vs 4: z = 2(4 − 2) = 4 → flagged; previous < 10 → no percent change
+    # 16 vs 4: z = √2(4 − 2) = 2.83; exact p = 2·6196/2^20 = 0.0118 > 0.0027 → the BH q
+    # (≥ p) cannot flag it; previous < 10 → no percent change
     assert (r.current, r.previous) == (16, 4)
-    assert r.z == pytest.approx(4.0) and r.flagged
+    assert r.z == pytest.approx(2 * math.sqrt(2))
+    assert r.p_exact == pytest.approx(2 * 6196 / 2**20) and not r.flagged
     assert pd.isna(r["pct_change"])
     v = get(w28, offense_category="violent")
-    # 25 vs 16: z = 2(5 − 4) = 2, not flagged; +56.25 %
-    assert (v.current, v.previous, v.z, v.flagged) == (25, 16, pytest.approx(2.0), False)
+    # 25 vs 16: z = √2(5 − 4) = 1.41, not flagged; +56.25 %
+    assert (v.current, v.previous, v.z, v.flagged) == (25, 16, pytest.approx(math.sqrt(2)),
+                                                       False)
     assert v["pct_change"] == pytest.approx(56.25)
     q = get(w28, offense_category="quality_of_life")
     assert (q.current, q.previous) == (1, 1)        # the two boundary minutes
     assert get(w28, offense_category="other").current == 1   # dated by reported_at
     assert get(w28, offense_category="uncategorised").current == 1
     a = get(w28, offense_category="all")
-    # 16+25+1+1+1 = 44 vs 4+16+1 = 21: z = 2(√44 − √21) = 2(6.63325 − 4.58258) = 4.10135
+    # 16+25+1+1+1 = 44 vs 4+16+1 = 21: z = √2(√44 − √21) = √2(6.63325 − 4.58258) = 2.90008
     assert (a.current, a.previous) == (44, 21)
-    assert a.z == pytest.approx(4.10135, abs=1e-4)
+    assert a.z == pytest.approx(2.90008, abs=1e-4)
+    assert a.p_exact == pytest.approx(exact_p_half(44, 21), rel=1e-9)
     assert a["pct_change"] == pytest.approx((44 - 21) / 21 * 100)
     assert list(w28.offense_category)[0] == "all"
 
@@ -117,9 +128,24 @@ def test_365_day_window(backend):
     r = get(w[w.window == "365-day"], offense_category="property")
     assert (r.current_start, r.previous_start, r.previous_end) == (
         dt.date(2023, 4, 2), dt.date(2022, 4, 2), dt.date(2023, 4, 1))
-    # current 16 + 4 + 5 = 25, previous 9: z = 2(5 − 3) = 4, flagged, no % (9 < 10)
+    # current 16 + 4 + 5 = 25, previous 9: z = √2(5 − 3) = 2.83, no % (9 < 10)
     assert (r.current, r.previous) == (25, 9)
-    assert r.z == pytest.approx(4.0) and r.flagged and pd.isna(r["pct_change"])
+    assert r.z == pytest.approx(2 * math.sqrt(2)) and pd.isna(r["pct_change"])
+    assert r.p_exact == pytest.approx(exact_p_half(25, 9), rel=1e-9)   # 0.0045: no flag
+    assert not r.flagged
+
+
+def test_window_flags_are_benjamini_hochberg_over_the_table(backend):
+    from statsmodels.stats.multitest import multipletests
+
+    w = ct.window_comparison(backend, F).frame
+    p_hand = [exact_p_half(int(c), int(p)) for c, p in zip(w.current, w.previous, strict=True)]
+    assert w.p_exact.tolist() == pytest.approx(p_hand, rel=1e-9)
+    q = multipletests(p_hand, method="fdr_bh")[1]
+    assert w.q_bh.tolist() == pytest.approx(q.tolist(), rel=1e-9)
+    assert w.flagged.tolist() == [x < 0.0027 for x in q]
+    shown = ct.display_changes(w)
+    assert "Flag (BH q < 0.0027)" in shown.columns and "BH q (this table)" in shown.columns
 
 
 def test_area_filter_and_category_choice(backend):
@@ -138,12 +164,20 @@ def test_ytd_against_prior_year(backend):
     # YTD 2024: 16 + 4 = 20; same dates 2023: 9; all of 2023: 9 + 5 = 14
     assert (p.current, p.previous, p.prior_year_total) == (20, 9, 14)
     assert p.share_of_prior_year == pytest.approx(20 / 14)
-    assert p.z == pytest.approx(z(20, 9))           # 2(4.47214 − 3) = 2.94427
+    # 91 days (leap year) against 90: k = 90/91 earlier "windows" of the current length
+    k = 90 / 91
+    assert p.z == pytest.approx(z(20, 9, k))        # 2(4.47214 − 3.01662)/√2.01111 = 2.0527
+    assert p.z == pytest.approx(2.0527, abs=1e-4)
+    pi = 91 / 181                                    # 1/(1 + k)
+    pmf = [math.comb(29, j) * pi**j * (1 - pi) ** (29 - j) for j in range(30)]
+    assert p.p_exact == pytest.approx(sum(x for x in pmf if x <= pmf[20] * (1 + 1e-7)),
+                                      rel=1e-9)
     assert not p.flagged and pd.isna(p["pct_change"])
     a = get(y, offense_category="all")
     # 2024 YTD: property 20 + violent 41 + quality of life 2 + other 1 + uncategorised 1
     assert (a.current, a.previous, a.prior_year_total) == (65, 9, 14)
-    assert a.z == pytest.approx(2 * (math.sqrt(65) - 3))   # 2(8.06226 − 3) = 10.1245
+    assert a.z == pytest.approx(z(65, 9, 90 / 91))
+    assert a.flagged          # 65 vs 9: exact p ≈ 1e-12, far below 0.0027 after BH
     assert pd.isna(a["pct_change"])   # previous 9 < 10: no percent, however large the rise
 
 
@@ -235,7 +269,7 @@ def test_demo_windows_agree_with_plain_sql(demo_con):
     w = ct.window_comparison(b, Filters()).frame
     a = get(w[w.window == "28-day"], offense_category="all")
     assert (a.current, a.previous) == (cur, prev)
-    assert a.z == pytest.approx(2 * (math.sqrt(cur) - math.sqrt(prev)))
+    assert a.z == pytest.approx(math.sqrt(2) * (math.sqrt(cur) - math.sqrt(prev)))
     m = ct.monthly_counts(b, Filters()).frame
     (total,) = demo_con.execute("SELECT count(*) FROM incidents WHERE "
                                 "coalesce(occurred_at, reported_at) IS NOT NULL").fetchall()[0]

@@ -241,11 +241,14 @@ def test_change_by_area_by_hand(con) -> None:
     ch = maps.change_by_area(con, Filters(), "beat", "calls", w).frame.set_index("area_id")
     b1 = ch.loc["D1-B01"]
     assert (b1["before"], b1["after"], b1["diff"]) == (20, 15, -5)
-    assert b1.z == pytest.approx(2 * (math.sqrt(15) - math.sqrt(20)))     # -1.198
+    assert b1.z == pytest.approx(math.sqrt(2) * (math.sqrt(15) - math.sqrt(20)))  # -0.847
+    # exact test: 15 of 35 at ½ → 2·P(X ≤ 15) = 2·Σ_{j≤15} C(35, j) / 2^35
+    p_hand = 2 * sum(math.comb(35, j) for j in range(16)) / 2**35
+    assert b1.p_exact == pytest.approx(p_hand, rel=1e-9) and not b1.flagged
     assert b1.pct == pytest.approx(-25.0) and not b1.small
     b2 = ch.loc["D1-B02"]
     assert (b2.before, b2.after) == (0, 5) and b2.small and math.isnan(b2.pct)
-    assert b2.z == pytest.approx(2 * math.sqrt(5))
+    assert b2.z == pytest.approx(math.sqrt(2) * math.sqrt(5))
     inc = maps.change_by_area(con, Filters(), "district", "violent_incidents", w).frame
     assert inc.set_index("area_id").loc["D1", "after"] == 3
 
@@ -277,12 +280,16 @@ def test_tile_setting_round_trip(con) -> None:
     assert maps.tile_setting(con) is None
 
 
-def test_privacy_tier_from_env_or_settings(con, monkeypatch) -> None:
+def test_privacy_tier_from_server_configuration_only(con, monkeypatch) -> None:
     monkeypatch.delenv("CSO_PRIVACY_TIER", raising=False)
+    monkeypatch.delenv("CSO_TIER", raising=False)
     assert maps.resolve_tier(con) == "analyst"
-    con.execute("INSERT INTO settings VALUES ('privacy_tier', 'public')")
+    # the database is not server configuration: an imported settings row changes nothing
+    con.execute("INSERT INTO settings VALUES ('privacy_tier', 'analyst')")
+    monkeypatch.setenv("CSO_TIER", "public")
     assert maps.resolve_tier(con) == "public"
-    monkeypatch.setenv("CSO_PRIVACY_TIER", "command")
+    monkeypatch.delenv("CSO_TIER")
+    monkeypatch.setenv("CSO_PRIVACY_TIER", "command")  # deprecated alias
     assert maps.resolve_tier(con) == "command"
     monkeypatch.setenv("CSO_PRIVACY_TIER", "everyone")
     with pytest.raises(OptionError):
@@ -331,7 +338,7 @@ def test_html_carries_values_labels_and_legend(rendered) -> None:
     assert "since 1 Mar 2025" in c and "3 CSOs" in c                       # deployment label
     assert "cso-map-click" in c                                      # click posts the area
     ch = rendered["change"]
-    assert "-1.20" in ch and maps.GREY_SMALL in ch and "-25.0 %" in ch
+    assert "-0.85" in ch and maps.GREY_SMALL in ch and "-25.0 %" in ch
 
 
 def test_tile_layer_only_when_set(con) -> None:
@@ -345,7 +352,8 @@ def test_tile_layer_only_when_set(con) -> None:
 
 # -- the page, headless (AppTest) on the demo city ----------------------------------------
 @pytest.fixture()
-def run_maps(app_db_path, monkeypatch):
+def run_maps(app_db_path, monkeypatch, tmp_path_factory):
+    import shutil
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
@@ -353,9 +361,15 @@ def run_maps(app_db_path, monkeypatch):
     root = Path(__file__).resolve().parents[1]
 
     def run(layer: str | None = None, tier: str | None = None, **state):
-        monkeypatch.setenv("CSO_DB", str(app_db_path))
+        db_file = app_db_path
         if tier:
-            monkeypatch.setenv("CSO_PRIVACY_TIER", tier)
+            monkeypatch.setenv("CSO_TIER", tier)
+            if tier != "analyst":
+                # a read-only server opens its own file read-only; DuckDB refuses a second
+                # opening of the app's read-write file in this process
+                db_file = tmp_path_factory.mktemp("maps_ro") / app_db_path.name
+                shutil.copyfile(app_db_path, db_file)
+        monkeypatch.setenv("CSO_DB", str(db_file))
         monkeypatch.chdir(root)
         at = AppTest.from_file(str(root / "dashboard.py"), default_timeout=120)
         at.run()

@@ -11,12 +11,6 @@ from analytics import db, facts, overview
 from analytics.filters import Filters
 
 
-def test_poisson_z_by_hand() -> None:
-    # 2 * (sqrt(144) - sqrt(100)) = 2 * (12 - 10) = 4
-    assert overview.poisson_z(144, 100) == pytest.approx(4.0)
-    assert overview.poisson_z(0, 0) == 0.0
-
-
 def test_period_is_the_sidebar_period() -> None:
     # No dates in the sidebar: the period is the whole data span (never a hidden window).
     p = overview.kpi_period(Filters(), dt.date(2022, 1, 1), dt.date(2025, 12, 31))
@@ -105,8 +99,11 @@ def test_kpis_by_hand(backend) -> None:
     assert k["p1_median"].meets_target is False                   # 8 > 7
     assert k["crimes"].value == 16 and k["crimes"].previous == 9
     assert k["crimes"].delta is None                              # 9 < 10: no percent
-    assert k["crimes"].z == pytest.approx(2 * (4 - 3))
-    assert not math.isnan(k["crimes"].z)
+    assert k["crimes"].z == pytest.approx(math.sqrt(2) * (4 - 3))   # √2(√16 − √9)
+    # exact test: 16 of 25 at ½ → 2·P(X ≥ 16) = 2·Σ_{j≥16} C(25, j) / 2^25
+    p_hand = 2 * sum(math.comb(25, j) for j in range(16, 26)) / 2**25
+    assert k["crimes"].change_p == pytest.approx(p_hand, rel=1e-9)
+    assert not k["crimes"].flagged
 
 
 def test_by_district_by_hand(backend) -> None:
@@ -119,10 +116,13 @@ def test_by_district_by_hand(backend) -> None:
     period = overview.kpi_period(f, dt.date(2024, 3, 1), dt.date(2025, 3, 31))
     t = overview.by_district(backend, f, period).set_index("district")
     assert list(t.index) == ["D1", "D2"]
-    # D1: 12 report calls, 3 by a CSO -> 25 %; no P1 calls; 16 crimes vs 9 -> z = 2(4 - 3)
+    # D1: 12 report calls, 3 by a CSO -> 25 %; no P1 calls; 16 crimes vs 9 -> z = √2(4 - 3)
     assert t.loc["D1", "calls"] == 12 and t.loc["D1", "cso_share_pct"] == 25.0
     assert t.loc["D1", "crimes"] == 16 and t.loc["D1", "crimes_last_year"] == 9
-    assert t.loc["D1", "crimes_poisson_z"] == pytest.approx(2.0)
+    assert t.loc["D1", "crimes_poisson_z"] == pytest.approx(1.41)
+    assert t.loc["D1", "crimes_exact_p"] == pytest.approx(
+        2 * sum(math.comb(25, j) for j in range(16, 26)) / 2**25, rel=1e-9)
+    assert not t.loc["D1", "crimes_flagged"]
     assert math.isnan(t.loc["D1", "p1_median_min"])
     # D2: 3 calls (one officer-initiated), P1 public calls of 6 and 10 min -> median 8
     assert t.loc["D2", "calls"] == 3 and t.loc["D2", "p1_median_min"] == 8.0

@@ -6,7 +6,9 @@ options and render frames (STYLE.md: no frame arithmetic in pages). Designs:
 - ``"callaway_santanna"`` — staggered DiD (recommended whenever several areas are treated);
   counts use the ratio-of-ratios effect, other outcomes the difference;
 - ``"did_2x2"`` — treated vs comparison, before vs after the earliest start;
-- ``"its"`` — the treated areas' combined series (sum of counts, mean otherwise);
+- ``"its"`` — interrupted time series per cohort of treated areas (areas sharing a start
+  date; sum of counts, mean otherwise), each broken at its own start and pooled with
+  cohort-size weights (:func:`~analytics.evaluation.its.cohort_its`);
 - ``"wdd"`` — treated vs comparison counts before/after (counts only);
 - ``"pre_post"`` — treated areas before/after without comparison (counts only here);
 - ``"dose_response"`` — outcome per 100 CSO patrol hours, two-way fixed effects.
@@ -17,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -32,7 +34,7 @@ from analytics.evaluation.did import (
     staggered_did,
     twfe_did,
 )
-from analytics.evaluation.its import its
+from analytics.evaluation.its import cohort_its
 from analytics.evaluation.panel import (
     Freq,
     Level,
@@ -41,6 +43,7 @@ from analytics.evaluation.panel import (
     response_minutes,
 )
 from analytics.evaluation.power import MDE, mde_from_estimate
+from analytics.evaluation.randomization import detect_cluster_level
 from analytics.evaluation.rate_tests import pre_post
 from analytics.evaluation.wdd import wdd
 from analytics.filters import Filters
@@ -217,6 +220,7 @@ def analyse(
     panel: pd.DataFrame | None = None,
     full: bool = True,
     bootstrap: int = 0,
+    inference: Literal["auto", "analytic"] = "auto",
 ) -> Analysis:
     """Run one evaluation.
 
@@ -240,6 +244,12 @@ def analyse(
         Callaway–Sant'Anna only: multiplier-bootstrap draws (0 = analytic SEs).
     pre_periods, post_periods
         Windows around the earliest and latest start (``None`` = all data).
+    inference
+        ``"auto"``: cluster at the level treatment was assigned (detected from the
+        panel: all beats of a district sharing a start date → the district) with a
+        few-clusters method (randomization inference for Callaway–Sant'Anna, the wild
+        cluster restricted bootstrap for the regression designs) when there are fewer than
+        30 clusters; ``"analytic"``: influence-function / CR1 errors at that level.
     """
     info = metric_info(metric)
     if panel is None:
@@ -269,13 +279,16 @@ def analyse(
     p = _window(p, design.starts, pre_periods, post_periods, freq)
     m = method or design.recommended
     check_option("method", m, METHODS)
+    check_option("inference", inference, ("auto", "analytic"))
+    assigned = detect_cluster_level(p, "area", "first_treated")
+    cluster = assigned.column if assigned.column != "area" else None
     if m in COUNT_ONLY and info.kind != "count":
         raise OptionError(f"{METHOD_LABELS[m]} needs a count outcome; {info.label} is not a count")
     if m == "pre_post" and info.kind != "count" and metric not in TIME_METRICS:
         raise OptionError(f"{METHOD_LABELS[m]} needs a count or a response-time outcome")
     if not design.treated:
         raise InsufficientDataError("no treated areas: add deployments or pick treated areas")
-    if m in ("did_2x2", "its", "wdd", "pre_post"):
+    if m in ("did_2x2", "wdd", "pre_post"):
         s0 = design.starts[0]
         if not (p["period"] < s0).any() or not (p["period"] >= s0).any():
             side = "before" if not (p["period"] < s0).any() else "after"
@@ -295,7 +308,8 @@ def analyse(
                             anticipation=anticipation, alpha=alpha, base_period="pre_mean",
                             effect="ratio" if is_count else "difference",
                             bootstrap=bootstrap, label=f"{label} in CSO areas",
-                            unit_label=unit)
+                            unit_label=unit, cluster=cluster,
+                            inference="auto" if inference == "auto" else "analytic")
         est = res.aggregate("simple")
         if full:
             for k in ("dynamic", "group", "calendar"):
@@ -307,7 +321,7 @@ def analyse(
                     pass
             extra.append(twfe_did(p, "value", "area", "period", "first_treated", alpha=alpha,
                                   label=f"{label} (two-way fixed effects, for comparison only)",
-                                  unit_label=unit))
+                                  unit_label=unit, cluster=cluster))
             es = res.event_study.assign(scale="log" if is_count else "difference")
         pretrend = res.pretrend_p
     elif m == "did_2x2":
@@ -322,18 +336,23 @@ def analyse(
         p2 = p[cohort | comp]
         p2 = p2.assign(post=p2["period"] >= s0, treat=(p2["first_treated"] == s0).astype(int))
         est = did_2x2(p2, "value", "area", "period", "treat", "post", alpha=alpha,
-                      label=f"{label} in CSO areas", unit_label=unit)
+                      label=f"{label} in CSO areas", unit_label=unit, cluster=cluster,
+                      inference="auto" if inference == "auto" else "cr1")
     elif m == "its":
-        s0 = design.starts[0]
-        tp = p[p["area"].isin(design.treated)]
-        agg = "sum" if is_count else "mean"
-        series = tp.groupby("period", as_index=False)["value"].agg(agg)
+        # one ITS per cohort, each broken at its own start (never the earliest start for
+        # everyone: that finds nothing for a real effect under staggered roll-out)
         fam = "negbin" if is_count else "gaussian"
-        r = its(series, "period", "value", s0, family=fam, alpha=alpha,
-                label=f"{label} in the treated areas", unit_label=unit)
+        r = cohort_its(p[p["area"].isin(design.treated)], "value", "area", "period",
+                       "first_treated", family=fam, aggregate="sum" if is_count else "mean",
+                       alpha=alpha, label=f"{label} in the treated areas", unit_label=unit)
         est, extra = r.level_change, [r.slope_change]
-        its_fit = r.fitted.merge(r.counterfactual[["period", "ci_low", "ci_high"]], on="period",
-                                 how="left")
+        if len(r.cohorts) > 1:
+            for start, areas, w, cr in r.cohorts:
+                extra.append(replace(
+                    cr.level_change,
+                    label=f"{label} in the cohort starting {start.date()} ({len(areas)} areas, "
+                          f"weight {w:.2f}; jump at the start)"))
+        its_fit = r.fitted
     elif m == "wdd":
         s0 = design.starts[0]
         pre_mask, post_mask = p["period"] < s0, p["period"] >= s0
@@ -369,7 +388,8 @@ def analyse(
         pd_ = p.merge(dose[["area", "period", "value"]].rename(columns={"value": "dose"}),
                       on=["area", "period"], how="left").fillna({"dose": 0.0})
         est = dose_response(pd_, "value", "area", "period", "dose", per=100, alpha=alpha,
-                            label=label, unit_label=unit)
+                            label=label, unit_label=unit, cluster=cluster,
+                            inference="auto" if inference == "auto" else "cr1")
     if is_count:
         caveats.append(REPORTING_CAVEAT)
     mde = mde_from_estimate(est) if np.isfinite(est.se) and est.se > 0 else None
@@ -377,6 +397,7 @@ def analyse(
     settings = {"metric": metric, "level": level, "freq": freq, "method": METHOD_LABELS[m],
                 "comparison": control.replace("_", "-"), "anticipation": anticipation,
                 "bootstrap draws": bootstrap,
+                "unit of assignment": f"{assigned.column} ({assigned.reason})",
                 "treated areas": ", ".join(design.treated),
                 "comparison areas": ", ".join(design.comparison) or "(none)",
                 "starts": ", ".join(s.date().isoformat() for s in design.starts),

@@ -34,8 +34,9 @@ periods. *Journal of Econometrics*, 225(2), 200–230.
 from __future__ import annotations
 
 import math
+import typing
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -44,6 +45,8 @@ import statsmodels.api as sm
 from scipy import stats
 
 from analytics.errors import InputDataError, InsufficientDataError, OptionError, check_option
+from analytics.evaluation import randomization as ri
+from analytics.evaluation import wild
 from analytics.evaluation._estimate import Estimate, check_alpha, estimate_from_se, fmt_p
 
 Control = Literal["never_treated", "not_yet_treated"]
@@ -54,6 +57,15 @@ Effect = Literal["difference", "ratio"]
 EFFECTS: tuple[Effect, ...] = ("difference", "ratio")
 AggKind = Literal["simple", "group", "dynamic", "calendar"]
 AGG_KINDS: tuple[AggKind, ...] = ("simple", "group", "dynamic", "calendar")
+Inference = Literal["analytic", "bootstrap", "randomization", "auto"]
+INFERENCES: tuple[Inference, ...] = typing.get_args(Inference)
+
+#: Fewer clusters than this (or fewer treated clusters than FEW_TREATED) and the
+#: "auto" inference uses randomization inference instead of the clustered bootstrap.
+FEW_CLUSTERS_RI = 30
+FEW_TREATED_RI = 10
+#: Multiplier-bootstrap draws for the event study's uniform bands when none were asked for.
+BAND_DRAWS = 999
 
 FEW_CLUSTERS = 20
 FEW_CLUSTERS_CAVEAT = (
@@ -115,6 +127,35 @@ def _cluster_ols(
     return model.fit(cov_type="cluster", cov_kwds={"groups": codes, "use_correction": True})
 
 
+RegInference = Literal["cr1", "wild", "auto"]
+REG_INFERENCES: tuple[RegInference, ...] = typing.get_args(RegInference)
+
+
+def _reg_inference(y: np.ndarray, X: np.ndarray, j: int, clusters: np.ndarray, level: str,
+                   inference: RegInference, alpha: float, est: float, se: float
+                   ) -> tuple[float, float, float, float, dict[str, object]]:
+    """(se, ci_low, ci_high, p, Estimate fields) for coefficient ``j`` of a regression
+    design: CR1 with t(G − 1), or the wild cluster restricted bootstrap (Webb weights,
+    :mod:`analytics.evaluation.wild`); ``"auto"`` = the bootstrap with fewer than
+    :data:`FEW_CLUSTERS_RI` clusters or :data:`FEW_TREATED_RI` treated ones."""
+    check_option("inference", inference, REG_INFERENCES)
+    g = int(pd.Series(clusters).nunique())
+    how = inference
+    if how == "auto":
+        how = "wild" if g < FEW_CLUSTERS_RI else "cr1"
+    if how == "wild" and g >= 2:
+        w = wild.wild_cluster_restricted(y, X, j, clusters, alpha=alpha)
+        kind = "all" if w.enumerated else f"{w.n_draws} random"
+        text = (f"wild cluster restricted bootstrap, Webb weights ({kind} {w.n_draws} draws), "
+                f"clustered by {level} ({g} clusters), CI by test inversion")
+        return w.se, w.ci_low, w.ci_high, w.p_value, {
+            "cluster_level": level, "n_clusters": g, "inference_method": text}
+    lo, hi, p = _t_ci(est, se, g - 1, alpha)
+    return se, lo, hi, p, {"cluster_level": level, "n_clusters": g,
+                           "inference_method": f"cluster-robust (CR1) SE by {level} ({g} "
+                                               f"clusters), t with {g - 1} df"}
+
+
 # -- 2×2 ----------------------------------------------------------------------------------
 def did_2x2(
     panel: pd.DataFrame,
@@ -127,6 +168,8 @@ def did_2x2(
     alpha: float = 0.05,
     label: str | None = None,
     unit_label: str = "",
+    cluster: str | None = None,
+    inference: RegInference = "cr1",
 ) -> Estimate:
     """Canonical 2×2 difference-in-differences with cluster-robust SE by unit.
 
@@ -140,10 +183,16 @@ def did_2x2(
         One row per unit and period (or per observation).
     outcome, unit, time, treated, post
         Column names; ``treated`` and ``post`` are booleans or 0/1.
+    cluster
+        Column of the unit of assignment (e.g. ``"district"``); default ``unit``.
+    inference
+        ``"cr1"`` (CR1, t with G − 1 df), ``"wild"`` (wild cluster restricted bootstrap,
+        Webb weights) or ``"auto"`` (the bootstrap with fewer than 30 clusters).
     """
     check_alpha(alpha)
-    _require_columns(panel, [outcome, unit, time, treated, post])
-    d = panel[[outcome, unit, treated, post]].dropna()
+    cl = cluster or unit
+    _require_columns(panel, [outcome, unit, time, treated, post, cl])
+    d = panel[list(dict.fromkeys([outcome, unit, treated, post, cl]))].dropna()
     dropped = len(panel) - len(d)
     tr = d[treated].astype(float).to_numpy()
     po = d[post].astype(float).to_numpy()
@@ -153,12 +202,13 @@ def did_2x2(
         if not mask.any():
             raise InsufficientDataError(f"no {cell} observations for the 2×2 design")
     X = np.column_stack([np.ones_like(y), tr, po, tr * po])
-    res = _cluster_ols(y, X, d[unit].to_numpy(), ["const", "treated", "post", "treated_post"])
-    g = int(d[unit].nunique())
-    g_t = int(d.loc[tr == 1, unit].nunique())
+    res = _cluster_ols(y, X, d[cl].to_numpy(), ["const", "treated", "post", "treated_post"])
+    g = int(d[cl].nunique())
+    g_t = int(d.loc[tr == 1, cl].nunique())
     est = float(res.params["treated_post"])
     se = float(res.bse["treated_post"])
-    lo, hi, p = _t_ci(est, se, g - 1, alpha)
+    se, lo, hi, p, fields = _reg_inference(y, X, 3, d[cl].to_numpy(), cl if cluster else "area",
+                                           inference, alpha, est, se)
     cav = list(_few_clusters(g, g_t))
     pre_t = y[(tr == 1) & (po == 0)].mean()
     pre_c = y[(tr == 0) & (po == 0)].mean()
@@ -170,6 +220,7 @@ def did_2x2(
         est, se, lo, hi, p, int(len(d)), "Difference-in-differences 2×2, cluster-robust SE by area",
         caveats=tuple(cav), label=label or outcome, unit=unit_label, alpha=alpha,
         baseline=float(pre_t), details=(("n_clusters", g), ("n_treated_clusters", g_t)),
+        **fields,
     )
 
 
@@ -188,14 +239,30 @@ def _demean_two_way(df: pd.DataFrame, cols: list[str], unit: str, time: str,
     return out
 
 
-def _twfe(panel: pd.DataFrame, outcome: str, unit: str, time: str, regressor: str
-          ) -> tuple[float, float, int, int]:
-    d = panel[[outcome, unit, time, regressor]].dropna()
+def _twfe(panel: pd.DataFrame, outcome: str, unit: str, time: str, regressor: str, *,
+          cluster: str | None = None, inference: RegInference = "cr1", alpha: float = 0.05
+          ) -> tuple[float, float, float, float, float, dict[str, object], int, int]:
+    """(estimate, se, ci_low, ci_high, p, Estimate fields, clusters, rows) of ``regressor``
+    in ``outcome ~ regressor + unit FE + time FE``, clustered by ``cluster`` (default unit).
+    The wild bootstrap uses explicit dummies so that each draw is projected like the data."""
+    cl = cluster or unit
+    d = panel[list(dict.fromkeys([outcome, unit, time, regressor, cl]))].dropna()
     dm = _demean_two_way(d, [outcome, regressor], unit, time)
     if np.allclose(dm[regressor].to_numpy(), 0):
         raise InsufficientDataError(f"{regressor} does not vary within areas over time")
-    res = _cluster_ols(dm[outcome].to_numpy(), dm[[regressor]].to_numpy(), d[unit].to_numpy(), [regressor])
-    return float(res.params[regressor]), float(res.bse[regressor]), int(d[unit].nunique()), len(d)
+    res = _cluster_ols(dm[outcome].to_numpy(), dm[[regressor]].to_numpy(), d[cl].to_numpy(), [regressor])
+    est, se = float(res.params[regressor]), float(res.bse[regressor])
+    g = int(d[cl].nunique())
+    if inference == "cr1" or (inference == "auto" and g >= FEW_CLUSTERS_RI):
+        se, lo, hi, p, fields = _reg_inference(np.zeros(0), np.zeros((0, 1)), 0,
+                                               d[cl].to_numpy(), cl, "cr1", alpha, est, se)
+    else:
+        X = pd.get_dummies(d[[unit, time]].astype(str), drop_first=True, dtype=float)
+        X.insert(0, "const", 1.0)
+        X.insert(0, regressor, d[regressor].astype(float).to_numpy())
+        se, lo, hi, p, fields = _reg_inference(d[outcome].to_numpy(float), X.to_numpy(), 0,
+                                               d[cl].to_numpy(), cl, inference, alpha, est, se)
+    return est, se, lo, hi, p, fields, g, len(d)
 
 
 def twfe_did(
@@ -208,12 +275,17 @@ def twfe_did(
     alpha: float = 0.05,
     label: str | None = None,
     unit_label: str = "",
+    cluster: str | None = None,
+    inference: RegInference = "cr1",
 ) -> Estimate:
     """Static two-way fixed effects ``y_it = α_i + γ_t + β·D_it`` (for comparison only).
 
     ``D_it = 1`` once unit ``i`` is treated (``time >= first_treated``; ``first_treated``
     0 or missing = never). Shown beside Callaway–Sant'Anna to expose the bias of this
     estimator under staggered timing with dynamic or heterogeneous effects.
+    ``cluster`` names the unit of assignment (default ``unit``); ``inference`` is
+    ``"cr1"`` (t with G − 1 df), ``"wild"`` (wild cluster restricted bootstrap, Webb
+    weights) or ``"auto"`` (the bootstrap with fewer than 30 clusters).
     """
     check_alpha(alpha)
     _require_columns(panel, [outcome, unit, time, first_treated])
@@ -221,12 +293,12 @@ def twfe_did(
     ft = d[first_treated]
     never = _never(ft)
     d["_D"] = (~never & (d[time] >= ft.where(~never))).astype(float)
-    est, se, g, n = _twfe(d, outcome, unit, time, "_D")
-    g_t = int(d.loc[d["_D"] == 1, unit].nunique())
-    lo, hi, p = _t_ci(est, se, g - 1, alpha)
+    est, se, lo, hi, p, fields, g, n = _twfe(d, outcome, unit, time, "_D", cluster=cluster,
+                                             inference=inference, alpha=alpha)
+    g_t = int(d.loc[d["_D"] == 1, cluster or unit].nunique())
     return Estimate(est, se, lo, hi, p, n, "Two-way fixed effects (static), cluster-robust SE",
                     caveats=(TWFE_CAVEAT, *_few_clusters(g, g_t)), label=label or outcome,
-                    unit=unit_label, alpha=alpha)
+                    unit=unit_label, alpha=alpha, **fields)
 
 
 def dose_response(
@@ -241,11 +313,16 @@ def dose_response(
     label: str | None = None,
     unit_label: str = "",
     dose_label: str = "hours of CSO patrol",
+    cluster: str | None = None,
+    inference: RegInference = "cr1",
 ) -> Estimate:
     """Outcome change per ``per`` units of dose, two-way fixed effects, clustered by area.
 
     ``y_it = α_i + γ_t + β·dose_it / per``; ``β`` is the change in the outcome for each
     ``per`` units of dose (e.g. per 100 CSO patrol hours) in the same area and period.
+    ``cluster`` names the unit of assignment (default ``unit``); ``inference`` is
+    ``"cr1"`` (t with G − 1 df), ``"wild"`` (wild cluster restricted bootstrap, Webb
+    weights) or ``"auto"`` (the bootstrap with fewer than 30 clusters).
     """
     check_alpha(alpha)
     if not per > 0:
@@ -253,16 +330,16 @@ def dose_response(
     _require_columns(panel, [outcome, unit, time, dose])
     d = panel.copy()
     d["_dose"] = d[dose].astype(float) / per
-    est, se, g, n = _twfe(d, outcome, unit, time, "_dose")
-    g_t = int(d.loc[d["_dose"] > 0, unit].nunique())
-    lo, hi, p = _t_ci(est, se, g - 1, alpha)
+    est, se, lo, hi, p, fields, g, n = _twfe(d, outcome, unit, time, "_dose", cluster=cluster,
+                                             inference=inference, alpha=alpha)
+    g_t = int(d.loc[d["_dose"] > 0, cluster or unit].nunique())
     per_txt = f"{per:g} " if per != 1 else ""
     return Estimate(
         est, se, lo, hi, p, n,
         f"Dose-response, two-way fixed effects, per {per_txt}{dose_label}, cluster-robust SE",
         caveats=(*DOSE_CAVEATS, *_few_clusters(g, g_t)),
         label=f"{label or outcome} per {per_txt}{dose_label}", unit=unit_label, alpha=alpha,
-        details=(("per", per), ("n_clusters", g)),
+        details=(("per", per), ("n_clusters", g)), **fields,
     )
 
 
@@ -287,6 +364,13 @@ class StaggeredDiD:
         Units × cells influence-function matrix (columns in ``group_time`` order).
     unit_group
         Each unit's group as a 1-based period index (0 = never treated in the window).
+    y_wide
+        Units × periods outcomes (for randomization inference).
+    unit_cluster, cluster_level
+        Each unit's cluster index (0 … C − 1) and the clustering column's name; None =
+        every unit is its own cluster.
+    inference
+        How :meth:`aggregate` builds CIs and p-values (see :func:`staggered_did`).
     """
 
     group_time: pd.DataFrame
@@ -306,6 +390,11 @@ class StaggeredDiD:
     caveats: tuple[str, ...] = ()
     bootstrap: int = 0
     seed: int = 0
+    y_wide: np.ndarray | None = field(default=None, repr=False)
+    unit_cluster: np.ndarray | None = field(default=None, repr=False)
+    cluster_level: str | None = None
+    base_period: BasePeriod = "varying"
+    inference: Inference = "analytic"
     _cache: dict = field(default_factory=dict, repr=False)
 
     # -- inference helpers -------------------------------------------------------------
@@ -316,21 +405,68 @@ class StaggeredDiD:
             self._cache[key] = self.group_time[name].to_numpy()
         return self._cache[key]
 
-    def _boot_draws(self) -> np.ndarray | None:
-        if self.bootstrap <= 0:
-            return None
-        if "v" not in self._cache:
+    @property
+    def n_clusters(self) -> int:
+        """Number of clusters (units when not clustered)."""
+        if self.unit_cluster is None:
+            return self.n_units
+        return int(self.unit_cluster.max()) + 1
+
+    @property
+    def n_treated_clusters(self) -> int:
+        """Clusters with at least one treated unit."""
+        if self.unit_cluster is None:
+            return int(np.sum(self.unit_group > 0))
+        return int(np.unique(self.unit_cluster[self.unit_group > 0]).size)
+
+    def resolved_inference(self) -> Inference:
+        """``inference`` with ``"auto"`` resolved: randomization inference with fewer than
+        :data:`FEW_CLUSTERS_RI` clusters or :data:`FEW_TREATED_RI` treated clusters (and a
+        design it supports), else the clustered multiplier bootstrap."""
+        if self.inference != "auto":
+            return self.inference
+        few = self.n_clusters < FEW_CLUSTERS_RI or self.n_treated_clusters < FEW_TREATED_RI
+        return "randomization" if few and self._ri_supported() else "bootstrap"
+
+    def _ri_supported(self) -> bool:
+        return self.y_wide is not None and self.n_clusters >= 2
+
+    def _cluster_sum(self, psi: np.ndarray) -> np.ndarray:
+        """Influence function summed within clusters (rows = clusters)."""
+        if self.unit_cluster is None:
+            return psi
+        out = np.zeros((self.n_clusters, *psi.shape[1:]))
+        np.add.at(out, self.unit_cluster, psi)
+        return out
+
+    def _draws(self, n_draws: int) -> np.ndarray:
+        """Mammen multiplier weights, one per cluster and draw (cached per size)."""
+        key = ("v", n_draws)
+        if key not in self._cache:
             rng = np.random.default_rng(self.seed)
-            self._cache["v"] = _mammen(rng, (self.bootstrap, self.n_units))
-        return self._cache["v"]
+            self._cache[key] = _mammen(rng, (n_draws, self.n_clusters))
+        return self._cache[key]
+
+    def _boot_draws(self) -> np.ndarray | None:
+        if self.bootstrap > 0:
+            return self._draws(self.bootstrap)
+        if self.inference in ("bootstrap", "auto") and self.resolved_inference() == "bootstrap":
+            return self._draws(BAND_DRAWS)
+        return None
 
     def _se(self, psi: np.ndarray) -> float:
-        """Analytic SE, or the multiplier-bootstrap IQR SE when ``bootstrap > 0``."""
+        """Analytic SE, or the multiplier-bootstrap IQR SE when ``bootstrap > 0``.
+
+        Both sum the influence function within clusters first (R ``did``'s
+        ``clustervars``): ``SE = sqrt(Σ_c ψ_c²) / n``; bootstrap draws ``Σ_c v_c ψ_c / n``
+        with one Mammen weight per cluster.
+        """
         v = self._boot_draws()
         n = self.n_units
+        pc = self._cluster_sum(psi)
         if v is None:
-            return float(math.sqrt(np.sum(psi**2)) / n)
-        draws = v @ psi / n
+            return float(math.sqrt(np.sum(pc**2)) / n)
+        draws = v @ pc / n
         q75, q25 = np.quantile(draws, [0.75, 0.25])
         return float((q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25)))
 
@@ -436,6 +572,13 @@ class StaggeredDiD:
                      ("n_treated_units", int(np.sum(self.unit_group > 0))),
                      ("n_periods", self.n_periods)),
         )
+        fields = self.inference_fields(kind)
+        if self.resolved_inference() == "randomization" and kind == "simple":
+            r = self._ri()
+            result = replace(result, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high,
+                             p_value=r.p_value,
+                             details=(*result.details, ("ri_assignments", r.n_assignments)))
+        result = replace(result, **fields)
         self._cache[kind] = result
         return result
 
@@ -503,8 +646,11 @@ class StaggeredDiD:
     def event_study(self) -> pd.DataFrame:
         """Dynamic effects θ(e) for every event time e (negative = before the start).
 
-        Columns: event_time, estimate, se, ci_low, ci_high (pointwise); with a bootstrap
-        also uniform (simultaneous) band columns ``cb_low``/``cb_high``.
+        Columns: event_time, estimate, se, ci_low, ci_high (pointwise) and the uniform
+        (simultaneous) band ``cb_low``/``cb_high``: the ``1 − alpha`` quantile of the
+        bootstrap max-|t| over event times (R ``did``'s ``cband``), from the clustered
+        multiplier bootstrap (``bootstrap`` draws, or :data:`BAND_DRAWS` when 0). With few
+        clusters the bootstrap band is too narrow (see :meth:`resolved_inference`).
         """
         if "es" in self._cache:
             return self._cache["es"]
@@ -521,9 +667,9 @@ class StaggeredDiD:
             if ref not in set(es["event_time"]):
                 es = pd.concat([es, pd.DataFrame([{"event_time": ref, "estimate": 0.0, "se": 0.0,
                                                    "ci_low": 0.0, "ci_high": 0.0}])])
-        v = self._boot_draws()
-        if v is not None and comps:
-            psis = np.column_stack([c[2] for c in comps])
+        v = self._draws(self.bootstrap if self.bootstrap > 0 else BAND_DRAWS)
+        if comps:
+            psis = self._cluster_sum(np.column_stack([c[2] for c in comps]))
             draws = v @ psis / self.n_units
             ses = es.set_index("event_time").loc[[c[0] for c in comps], "se"].to_numpy()
             tmax = np.max(np.abs(draws) / np.where(ses > 0, ses, np.inf), axis=1)
@@ -537,31 +683,86 @@ class StaggeredDiD:
 
     @property
     def pretrend_p(self) -> float:
-        """p-value of the joint Wald test that every pre-period ATT(g, t) is 0.
+        """p-value of the pre-trend test (NaN without pre-period cells).
 
-        Pre-period cells are ``t < g − anticipation``; the covariance is ``Ψ'Ψ / n²`` from the
-        influence functions; χ² with rank(V) degrees of freedom. NaN without pre cells.
+        With randomization inference (see :meth:`resolved_inference`): the randomization
+        p-value of the root mean square of the event-study effects θ(e) over the last
+        :data:`~analytics.evaluation.randomization.PRETREND_PERIODS` periods before the
+        start. Otherwise a joint Wald test that those θ(e) are 0, on the last ``k`` event
+        times with ``k`` below the number of clusters, with the cluster-summed influence
+        function covariance; χ²(k). The covariance is solved, never pseudo-inverted: if it
+        is singular even then, the randomization test is used.
         """
         if "pre_p" in self._cache:
             return self._cache["pre_p"]
-        gt = self.group_time
-        before = (gt["time_index"] < gt["group_index"] - self.anticipation).to_numpy()
-        pre = np.flatnonzero(self._usable() & before)
-        if pre.size == 0:
-            p = math.nan
+        if self.resolved_inference() == "randomization":
+            p = self._ri().pretrend_p
         else:
-            a = gt["att"].to_numpy()[pre]
-            psi = self.inf_func[:, pre]
-            V = psi.T @ psi / self.n_units**2
-            # pseudo-inverse via the symmetric eigendecomposition (V may be singular)
-            lam, vec = np.linalg.eigh(V)
-            keep = lam > lam.max() * 1e-10 if lam.size and lam.max() > 0 else lam > 0
-            rank = int(keep.sum())
-            proj = vec[:, keep].T @ a
-            W = float(np.sum(proj**2 / lam[keep]))
-            p = float(stats.chi2.sf(W, rank)) if rank > 0 else math.nan
+            p = self._wald_pretrend()
         self._cache["pre_p"] = p
         return p
+
+    def _wald_pretrend(self) -> float:
+        comps = [c for c in self._components("dynamic") if c[0] < -self.anticipation]
+        if self.base_period != "varying":
+            comps = [c for c in comps if c[0] != -1 - self.anticipation]  # reference period
+        comps = sorted(comps, key=lambda c: -c[0])  # e = −1, −2, …
+        k = min(ri.PRETREND_PERIODS, self.n_clusters - 1, len(comps))
+        if k < 1:
+            return math.nan
+        comps = comps[:k]
+        theta = np.array([c[1] for c in comps])
+        psi = self._cluster_sum(np.column_stack([c[2] for c in comps]))
+        V = psi.T @ psi / self.n_units**2
+        if np.linalg.cond(V) > 1e10:
+            return self._ri().pretrend_p if self._ri_supported() else math.nan
+        W = float(theta @ np.linalg.solve(V, theta))
+        return float(stats.chi2.sf(W, k))
+
+    def _ri(self) -> ri.RIResult:
+        """Randomization inference for the simple ATT (cached)."""
+        if "ri" not in self._cache:
+            if not self._ri_supported():
+                raise InsufficientDataError("randomization inference needs the outcome matrix "
+                                            "and at least two clusters")
+            uc = (self.unit_cluster if self.unit_cluster is not None
+                  else np.arange(self.n_units))
+            sched = np.zeros(self.n_clusters, dtype=int)
+            for c in range(self.n_clusters):
+                gs = np.unique(self.unit_group[uc == c])
+                if gs.size != 1:
+                    raise InsufficientDataError(
+                        f"areas of one {self.cluster_level or 'cluster'} start on different "
+                        "dates: cluster at the level treatment was assigned")
+                sched[c] = gs[0]
+            self._cache["ri"] = ri.randomization_inference(
+                self.y_wide, uc, sched, effect="ratio" if self.effect == "ratio" else "difference",
+                control=self.control, alpha=self.alpha, seed=self.seed,
+                base="pre_mean" if self.base_period == "pre_mean" else "universal",
+                anticipation=self.anticipation)
+        return self._cache["ri"]
+
+    def inference_fields(self, kind: AggKind = "simple") -> dict[str, object]:
+        """The :class:`Estimate` fields that say how inference was done."""
+        how = self.resolved_inference()
+        level = self.cluster_level or "area"
+        g, gt = self.n_clusters, self.n_treated_clusters
+        if how == "randomization" and kind == "simple":
+            r = self._ri()
+            kind_txt = "every" if r.exact else f"{r.n_assignments - 1} random"
+            text = (f"randomization inference: {kind_txt} assignment of the {g} {level}s' start "
+                    f"dates ({r.n_assignments} assignments), CI by test inversion")
+            return {"cluster_level": level, "n_clusters": g, "inference_method": text,
+                    "min_attainable_p": r.min_p}
+        v = self._boot_draws()
+        if v is not None:
+            text = f"multiplier bootstrap ({v.shape[0]} draws) clustered by {level} ({g} clusters)"
+        else:
+            text = f"influence-function standard errors clustered by {level} ({g} clusters)"
+        if how == "randomization":
+            text += (f"; only {g} clusters ({gt} treated): an approximation that is unreliable "
+                     "here — the simple ATT has randomization inference")
+        return {"cluster_level": level, "n_clusters": g, "inference_method": text}
 
     def to_frame(self) -> pd.DataFrame:
         """The four aggregations as tidy rows."""
@@ -589,6 +790,8 @@ def staggered_did(
     seed: int = 0,
     label: str | None = None,
     unit_label: str = "",
+    cluster: str | None = None,
+    inference: Inference = "analytic",
 ) -> StaggeredDiD:
     """Callaway & Sant'Anna (2021) staggered difference-in-differences, no covariates.
 
@@ -622,8 +825,21 @@ def staggered_did(
         analogue; Wooldridge 2023). Aggregations are on the log scale and the sentence
         reports the rate ratio.
     bootstrap
-        Number of multiplier-bootstrap draws (Mammen weights, clustered by unit); 0 = the
-        analytic influence-function SE.
+        Number of multiplier-bootstrap draws (Mammen weights, one per cluster); 0 = the
+        analytic influence-function SE (the event study's uniform band always uses a
+        bootstrap, :data:`BAND_DRAWS` draws by default).
+    cluster
+        Column naming the unit of assignment (e.g. ``"district"``; constant within each
+        unit); ``None`` = each unit is its own cluster. Influence functions are summed
+        within clusters for every ATT(g, t), aggregation, band and the pre-trend test.
+    inference
+        ``"analytic"`` (clustered influence-function SEs, normal CIs; R ``did`` with
+        ``bstrap=FALSE``), ``"bootstrap"`` (clustered multiplier bootstrap, R ``did``'s
+        default), ``"randomization"`` (the simple ATT's p-value and CI by randomization
+        inference over the clusters' start dates, :mod:`analytics.evaluation.randomization`;
+        other aggregations stay analytic) or ``"auto"``: randomization inference with fewer
+        than :data:`FEW_CLUSTERS_RI` clusters or :data:`FEW_TREATED_RI` treated clusters,
+        else the bootstrap. Point estimates never depend on this choice.
 
     Returns
     -------
@@ -646,9 +862,13 @@ def staggered_did(
         raise OptionError(f"anticipation must be a whole number >= 0; got {anticipation!r}")
     if bootstrap < 0:
         raise OptionError("bootstrap must be >= 0")
-    _require_columns(panel, [outcome, unit, time, first_treated])
+    check_option("inference", inference, INFERENCES)
+    _require_columns(panel, [outcome, unit, time, first_treated, *([cluster] if cluster else [])])
 
-    d = panel[[unit, time, outcome, first_treated]].copy()
+    cols = [unit, time, outcome, first_treated]
+    if cluster and cluster != unit:
+        cols.append(cluster)
+    d = panel[cols].copy()
     caveats: list[str] = []
     n_missing = int(d[outcome].isna().sum())
     d = d.dropna(subset=[outcome])
@@ -690,6 +910,13 @@ def staggered_did(
         wide, G = wide[keep], G[keep]
     Y = wide.to_numpy(dtype=float)
     n = Y.shape[0]
+    unit_cluster = None
+    if cluster and cluster != unit:
+        cu = d.groupby(unit)[cluster].agg(["nunique", "first"])
+        if (cu["nunique"] > 1).any():
+            bad = cu.index[cu["nunique"] > 1][0]
+            raise InputDataError(f"{cluster} varies within area {bad!r}", column=cluster)
+        unit_cluster = pd.factorize(cu["first"].reindex(wide.index), sort=True)[0]
     groups = np.unique(G[G > 0])
     if groups.size == 0:
         raise InsufficientDataError("no treated areas with a before period in the panel")
@@ -756,7 +983,12 @@ def staggered_did(
             psis_lvl.append(psi_lvl)
     gt = pd.DataFrame(rows)
     inf = np.column_stack(psis)
-    se = np.sqrt(np.sum(inf**2, axis=0)) / n
+    if unit_cluster is not None:
+        inf_c = np.zeros((int(unit_cluster.max()) + 1, inf.shape[1]))
+        np.add.at(inf_c, unit_cluster, inf)
+    else:
+        inf_c = inf
+    se = np.sqrt(np.sum(inf_c**2, axis=0)) / n
     crit = stats.norm.ppf(1 - alpha / 2)
     gt["se"] = np.where(np.isfinite(gt["att"]), se, np.nan)
     gt["ci_low"] = gt["att"] - crit * gt["se"]
@@ -766,7 +998,11 @@ def staggered_did(
                        "and were skipped.")
 
     n_treated = int((G > 0).sum())
-    caveats.extend(_few_clusters(n, n_treated))
+    if unit_cluster is None:
+        caveats.extend(_few_clusters(n, n_treated))
+    else:
+        caveats.extend(_few_clusters(int(unit_cluster.max()) + 1,
+                                     int(np.unique(unit_cluster[G > 0]).size)))
     # Baseline: treated units' mean outcome in their last period before (anticipation-adjusted) start.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices give NaN, fine
@@ -786,4 +1022,6 @@ def staggered_did(
         anticipation=int(anticipation), alpha=alpha, label=label or outcome,
         unit_label=unit_label, baseline=baseline, n_units=n, n_periods=T,
         caveats=tuple(caveats), bootstrap=int(bootstrap), seed=int(seed),
+        y_wide=Y, unit_cluster=unit_cluster, cluster_level=cluster or None,
+        base_period=base_period, inference=inference,
     )

@@ -25,7 +25,15 @@ from analytics import db, facts
 from analytics.errors import InputDataError
 from analytics.ingest import _readers, _spatial
 from analytics.ingest._presets import DURATION_UNITS, Preset, load_preset
-from analytics.ingest._spec import GEO_TABLES, SEGMENT_ORDER, SPECS, TABLE_NAMES, TableSpec
+from analytics.ingest._spec import (
+    CORE_SEGMENTS,
+    GEO_TABLES,
+    SEGMENT_ORDER,
+    SOFT_SEGMENTS,
+    SPECS,
+    TABLE_NAMES,
+    TableSpec,
+)
 from analytics.ingest._transform import Plan, build_plan, ident, reader_types
 
 log = logging.getLogger(__name__)
@@ -71,10 +79,13 @@ class ImportResult:
     rows_unchanged: int
     rows_rejected: int
     rejects: tuple[Reject, ...] = ()
+    rows_filtered: int = 0  # left out by the preset's [filter]: not rejects
     warnings: dict[str, int] = field(default_factory=dict)
     also: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     already_imported: bool = False
     rejects_path: str | None = None
+    # Values set to missing in kept rows (out-of-order en route / cleared), per row+column.
+    dropped_values: tuple[Reject, ...] = ()
     seconds: float = 0.0
 
     @property
@@ -91,12 +102,14 @@ class ImportResult:
             f"updated {self.rows_updated:,}; already present {self.rows_unchanged:,}; "
             f"rejected {self.rows_rejected:,}"
         )
+        if self.rows_filtered:
+            lines.append(f"left out by the preset's filter {self.rows_filtered:,} (not rejects)")
         for t, (n, u, s) in self.also.items():
             lines.append(f"  {t}: {n:,} new, {u:,} updated, {s:,} already present")
         for reason, n in sorted(self.warnings.items()):
             lines.append(f"  warning: {n:,} rows {reason}")
         if self.rejects_path:
-            lines.append(f"rejected rows listed in {self.rejects_path}")
+            lines.append(f"rejected rows and values set to missing listed in {self.rejects_path}")
         return "\n".join(lines)
 
 
@@ -110,7 +123,7 @@ def _n(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> 
 
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     # Databases made before these tables joined the schema lack them.
-    for name in ("import_rejects", "import_warnings"):
+    for name in ("import_rejects", "import_warnings", "import_dropped_values"):
         con.execute(db.TABLES[name])
 
 
@@ -153,7 +166,7 @@ def _segment_case(spec: TableSpec, preset: Preset, mapped: set[str]) -> tuple[st
     Timestamps derived from rounded durations may be out of order by the rounding; the
     preset's ``durations.order_tolerance`` allows that much.
     """
-    order = [c for c in SEGMENT_ORDER if c in spec.names and c in mapped]
+    order = [c for c in CORE_SEGMENTS if c in spec.names and c in mapped]
     pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1:]]
     if spec.name == "activities":
         pairs = [("started_at", "ended_at")]
@@ -268,6 +281,51 @@ def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset,
         [klabel, "+".join(key)])
 
 
+def _drop_soft_segments(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset,
+                        mapped: set[str]) -> list[tuple[int, str, str, str]]:
+    """Set en route / cleared times that are out of order to missing; keep the row.
+
+    Runs on the rows that passed validation (their received ≤ dispatched ≤ arrived are in
+    order). ``enroute_at`` must lie between the latest of received/dispatched and the
+    arrival; ``cleared_at`` must not precede any time kept before it. Returns
+    (rowid, source column, value, reason) per dropped value, for the report.
+    """
+    if spec.name not in ("calls", "assignments"):
+        return []
+    slack_us = int(round(preset.order_tolerance * DURATION_UNITS[preset.duration_unit] * 1e6)) \
+        if preset.durations else 0
+    out: list[tuple[int, str, str, str]] = []
+    for col in SOFT_SEGMENTS:
+        if col not in mapped:
+            continue
+        i = SEGMENT_ORDER.index(col)
+        before = [c for c in SEGMENT_ORDER[:i] if c in mapped and c in spec.names]
+        after = [c for c in SEGMENT_ORDER[i + 1:] if c in mapped and c in spec.names
+                 and c in CORE_SEGMENTS]
+        # (condition, reason) per neighbour; column names from the fixed segment lists.
+        conds = [(f"{ident(col)} < {ident(b)}" + (f" - to_microseconds({slack_us})" if slack_us else ""),
+                  f"{col} before {b}") for b in before]
+        conds += [(f"{ident(col)} > {ident(a)}" + (f" + to_microseconds({slack_us})" if slack_us else ""),
+                   f"{col} after {a}") for a in after]
+        if not conds:
+            continue
+        label = preset.columns[col].label() if col in preset.columns else \
+            "+".join(preset.durations.get(col, (col,)))
+        reason = " ".join(f"WHEN {c} THEN $1 || {_sql_lit(r)}" for c, r in conds)
+        where = " OR ".join(c for c, _ in conds)
+        rows = con.execute(
+            f"SELECT rowid, CAST({ident(col)} AS VARCHAR), CASE {reason} END FROM {T} "
+            f"WHERE {where}", ["value set to missing, row kept: "]).fetchall()
+        if rows:
+            out += [(int(r[0]), label, r[1], r[2]) for r in rows]
+            con.execute(f"UPDATE {T} SET {ident(col)} = NULL WHERE {where}")
+    return out
+
+
+def _sql_lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
 def _warnings(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset,
               mapped: set[str]) -> dict[str, int]:
     """Rows kept but incomplete, counted per reason (over the rows that will be loaded)."""
@@ -284,9 +342,14 @@ def _warnings(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset,
         rules.append(("with no district", "district IS NULL"))
     if spec.name == "incidents" and {"occurred_at", "reported_at"} <= mapped:
         rules.append(("reported before they occurred", "reported_at < occurred_at"))
-    if preset.per_unit and preset.unit_rules:
-        rules.append(("whose unit type came from the default (no unit rule matched)",
-                      "_unit_rule IS NULL"))
+    if preset.per_unit and preset.unit_type_column:
+        rules.append((f"whose {preset.unit_type_column} value is not in units.type_map (unit "
+                      "type from the id rules or the default)", "_unit_mapped IS NULL"))
+    if preset.per_unit and (preset.unit_rules or preset.unit_type_column):
+        why = ("no type_map value or unit rule matched" if preset.unit_type_column
+               else "no unit rule matched")
+        rules.append((f"whose unit type came from the default ({why})",
+                      "_unit_mapped IS NULL AND _unit_rule IS NULL"))
     if not rules:
         return w
     sel = ", ".join(f"count(*) FILTER (WHERE {cond})" for _, cond in rules)
@@ -344,6 +407,38 @@ def upsert(con: duckdb.DuckDBPyConnection, spec: TableSpec, source_sql: str,
         con.execute(f"UPDATE {name} SET {sets} FROM (SELECT * FROM _ing_cmp "
                     f"WHERE _exists AND NOT _same) n WHERE {match}")
     return int(new), int(changed), int(same_n)
+
+
+def _primary_sql(con: duckdb.DuckDBPyConnection, p: Preset, has_multi: bool
+                 ) -> tuple[str, dict[str, int]]:
+    """SQL for ``is_primary`` over ``_ing_t`` (one row per unit per call), and warnings.
+
+    ``first_row``: the call's first row in the file. ``earliest_dispatch``: the row with the
+    earliest ``dispatched_at`` (ties and calls with no dispatch time: the first row).
+    ``{ column, values }``: the row whose column holds one of the values (a primary flag or
+    a dispatch sequence of 1); when several rows of a call match, the first is primary and
+    the call is counted; calls with no matching row have no primary unit (counted).
+    """
+    mode = p.unit_primary_rule.mode
+    if mode == "none":
+        return "false", {}
+    if mode == "first_row":
+        return ("rowid = min(rowid) OVER (PARTITION BY call_id)" if has_multi else "true"), {}
+    if mode == "earliest_dispatch":
+        return ("rowid = arg_min(rowid, (dispatched_at IS NULL, dispatched_at, rowid)) "
+                "OVER (PARTITION BY call_id)"), {}
+    none_n, many_n = con.execute(
+        f"SELECT count(*) FILTER (WHERE n = 0), count(*) FILTER (WHERE n > 1) FROM "
+        f"(SELECT call_id, count(*) FILTER (WHERE _primary_flag) AS n FROM {T} GROUP BY call_id)"
+    ).fetchall()[0]
+    col = p.unit_primary_rule.column
+    w = {}
+    if none_n:
+        w[f"calls with no unit row marked primary in {col} (no primary unit)"] = int(none_n)
+    if many_n:
+        w[f"calls with several unit rows marked primary in {col} (first used)"] = int(many_n)
+    return ("_primary_flag AND rowid = min(rowid) FILTER (WHERE _primary_flag) "
+            "OVER (PARTITION BY call_id)"), w
 
 
 def _calls_from_units_sql(has_multi: bool) -> str:
@@ -509,9 +604,10 @@ def _import_file(
         _readers.release(con, stage)
         _drop_temps(con)
     rejects_path = None
-    if result.rejects and rejects_dir is not None:
+    if (result.rejects or result.dropped_values) and rejects_dir is not None:
+        # Rejected rows, then values set to missing in kept rows (their reason says so).
         rejects_path = Path(rejects_dir) / rejects_file_name(con, result.import_id, file)
-        _write_rejects_csv(rejects_path, list(result.rejects))
+        _write_rejects_csv(rejects_path, [*result.rejects, *result.dropped_values])
     progress(1.0, "done")
     return replace(result, rejects_path=str(rejects_path) if rejects_path else None,
                    seconds=time.perf_counter() - t0)
@@ -539,6 +635,8 @@ class CheckResult:
     rows_rejected: int
     rejects: tuple[Reject, ...]
     warnings: dict[str, int]
+    rows_filtered: int = 0  # left out by the preset's [filter]: not rejects
+    dropped_values: tuple[Reject, ...] = ()  # values set to missing, rows kept
 
 
 def check_file(
@@ -564,7 +662,8 @@ def check_file(
     finally:
         _readers.release(con, stage)
         _drop_temps(con)
-    return CheckResult(file, st.n_rows, st.n_rejected, tuple(st.rejects), st.warnings)
+    return CheckResult(file, st.n_rows, st.n_rejected, tuple(st.rejects), st.warnings,
+                       st.n_filtered, tuple(st.dropped))
 
 
 def import_frame(
@@ -617,17 +716,19 @@ def _record_repeat(con: duckdb.DuckDBPyConnection, table: str, file: str, checks
                    p: Preset, prev: int, t0: float) -> ImportResult:
     rows_read = _n(con, "SELECT rows_read FROM imports WHERE import_id = $1", [prev])
     rejected = _n(con, "SELECT rows_rejected FROM imports WHERE import_id = $1", [prev])
+    filtered = _n(con, "SELECT coalesce(rows_filtered, 0) FROM imports WHERE import_id = $1",
+                  [prev])
     iid = _next_import_id(con)
     con.execute(
         "INSERT INTO imports (import_id, table_name, file_name, checksum, preset, rows_read, "
-        "rows_loaded, rows_updated, rows_unchanged, rows_rejected, note) "
-        "VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8, $9)",
-        [iid, table, file, checksum, p.name, rows_read, rows_read - rejected, rejected,
-         f"identical to import #{prev}; nothing added"],
+        "rows_loaded, rows_updated, rows_unchanged, rows_rejected, note, rows_filtered) "
+        "VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8, $9, $10)",
+        [iid, table, file, checksum, p.name, rows_read, rows_read - rejected - filtered,
+         rejected, f"identical to import #{prev}; nothing added", filtered],
     )
     return ImportResult(iid, table, file, checksum, p.name, rows_read, 0, 0,
-                        rows_read - rejected, rejected, already_imported=True,
-                        seconds=time.perf_counter() - t0)
+                        rows_read - rejected - filtered, rejected, rows_filtered=filtered,
+                        already_imported=True, seconds=time.perf_counter() - t0)
 
 
 @dataclass
@@ -636,6 +737,8 @@ class _Staged:
     rejects: list[Reject]
     n_rejected: int
     warnings: dict[str, int]
+    n_filtered: int = 0
+    dropped: list[Reject] = field(default_factory=list)  # values set to missing, rows kept
 
 
 def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawStage,
@@ -670,6 +773,14 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawS
     if n_rows == 0:
         raise InputDataError("the file has a header but no data rows", file=file,
                              row=stage.first_row)
+    n_filtered = 0
+    if p.keep or p.drop:
+        # Left out by the preset's [filter] (e.g. fire and EMS rows of a mixed-agency
+        # export): counted, never validated or reported as rejects. Row numbers stay right:
+        # `base` was taken above and rowids do not move on DELETE.
+        n_filtered = _n(con, f"SELECT count(*) FROM {T} WHERE NOT _keep")
+        if n_filtered:
+            con.execute(f"DELETE FROM {T} WHERE NOT _keep")
     warnings: dict[str, int] = {}
     spatial = False
     if table in GEO_TABLES:
@@ -699,6 +810,16 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawS
     rejects.sort(key=lambda r: r.row)
     if rows:
         con.execute(f"DELETE FROM {T} WHERE rowid IN (SELECT rid FROM _ing_rej)")
+    soft = _drop_soft_segments(con, spec, p, plan.mapped)
+    dropped = []
+    if soft:
+        sfr = dict(zip([r[0] - base for r in soft], stage.file_rows([r[0] - base for r in soft]),
+                       strict=True))
+        dropped = sorted((Reject(file, sfr[rid - base], c, _clip(v), reason)
+                          for rid, c, v, reason in soft), key=lambda r: r.row)
+        for r in dropped:
+            key = "with a value set to missing (" + r.reason.split(": ", 1)[1] + ")"
+            warnings[key] = warnings.get(key, 0) + 1
     warnings.update(_warnings(con, spec, p, plan.mapped))
     if spatial:
         # Counted over the rows that are kept (rejected rows are reported, not warned about).
@@ -710,7 +831,8 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawS
                     "AND lon BETWEEN -180 AND 180")
         if n:
             warnings["with coordinates outside every beat polygon"] = n
-    return _Staged(n_rows, rejects, len({r.row for r in rejects}), warnings)
+    return _Staged(n_rows, rejects, len({r.row for r in rejects}), warnings, n_filtered,
+                   dropped)
 
 
 def _typed_scan(con: duckdb.DuckDBPyConnection, stage: _readers.RawStage, spec: TableSpec,
@@ -761,9 +883,8 @@ def _load_rows(con: duckdb.DuckDBPyConnection, table: str, p: Preset, file: str,
                 warnings["calls whose unit rows disagree on time, type or priority "
                          "(first row used)"] = differ
         loaded, updated, unchanged = upsert(con, spec, _calls_from_units_sql(has_multi))
-        primary = "false"
-        if p.unit_primary == "first_row":
-            primary = ("rowid = min(rowid) OVER (PARTITION BY call_id)" if has_multi else "true")
+        primary, primary_warnings = _primary_sql(con, p, has_multi)
+        warnings.update(primary_warnings)
         a = upsert(con, SPECS["assignments"],
                    f"SELECT call_id, unit_id, dispatched_at, enroute_at, arrived_at, cleared_at, "
                    f"{primary} AS is_primary FROM {T}")
@@ -784,10 +905,10 @@ def _load_rows(con: duckdb.DuckDBPyConnection, table: str, p: Preset, file: str,
     note = "; ".join(f"{t}: {n} new, {u_} updated, {s} unchanged" for t, (n, u_, s) in also.items())
     con.execute(
         "INSERT INTO imports (import_id, table_name, file_name, checksum, preset, rows_read, "
-        "rows_loaded, rows_updated, rows_unchanged, rows_rejected, note) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "rows_loaded, rows_updated, rows_unchanged, rows_rejected, note, rows_filtered) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         [iid, table, file, checksum, p.name, st.n_rows, loaded, updated, unchanged,
-         st.n_rejected, note or None],
+         st.n_rejected, note or None, st.n_filtered],
     )
     if st.rejects:
         con.executemany("INSERT INTO import_rejects VALUES ($1, $2, $3, $4, $5, $6)",
@@ -795,9 +916,13 @@ def _load_rows(con: duckdb.DuckDBPyConnection, table: str, p: Preset, file: str,
     if warnings:
         con.executemany("INSERT INTO import_warnings VALUES ($1, $2, $3)",
                         [[iid, k, v] for k, v in warnings.items()])
+    if st.dropped:
+        con.executemany("INSERT INTO import_dropped_values VALUES ($1, $2, $3, $4, $5, $6)",
+                        [[iid, r.file, r.row, r.column, r.value, r.reason] for r in st.dropped])
     _mark_real(con, loaded + updated)
     return ImportResult(iid, table, file, checksum, p.name, st.n_rows, loaded, updated,
-                        unchanged, st.n_rejected, tuple(st.rejects), warnings, also)
+                        unchanged, st.n_rejected, tuple(st.rejects), st.n_filtered, warnings,
+                        also, dropped_values=tuple(st.dropped))
 
 
 def _mark_real(con: duckdb.DuckDBPyConnection, n_changed: int) -> None:
@@ -877,6 +1002,6 @@ def _import_areas(con: duckdb.DuckDBPyConnection, path: Path, p: Preset,
         _write_rejects_csv(rejects_path, rejects)
     progress(1.0, "done")
     return ImportResult(iid, "areas", file, checksum, p.name, n_read, loaded, updated, unchanged,
-                        len(rej), tuple(rejects), {}, {},
+                        len(rej), tuple(rejects),
                         rejects_path=str(rejects_path) if rejects_path else None,
                         seconds=time.perf_counter() - t0)

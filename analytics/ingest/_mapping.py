@@ -272,9 +272,12 @@ def preview(con: duckdb.DuckDBPyConnection, path: str | Path, preset: Preset,
 
 def import_history(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
     """The latest imports, newest first."""
+    has_filtered = con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = "
+                               "'imports' AND column_name = 'rows_filtered'").fetchall()[0][0]
+    filtered = "rows_filtered" if has_filtered else "0 AS rows_filtered"  # fixed text
     return con.execute(
         "SELECT import_id, imported_at, table_name, file_name, preset, rows_read, rows_loaded, "
-        "rows_updated, rows_unchanged, rows_rejected, note FROM imports "
+        f"rows_updated, rows_unchanged, rows_rejected, {filtered}, note FROM imports "
         "ORDER BY import_id DESC LIMIT $1", [limit]).df()
 
 

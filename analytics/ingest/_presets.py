@@ -95,6 +95,30 @@ class UnitRule:
 
 
 @dataclass(frozen=True)
+class RowCondition:
+    """A ``[filter]`` condition on one source column: the trimmed value is one of
+    ``values`` (case-insensitive) or matches ``regex`` (anywhere in the value)."""
+
+    column: str
+    values: tuple[str, ...] = ()
+    regex: str | None = None
+
+
+@dataclass(frozen=True)
+class PrimaryRule:
+    """``[units] primary``: ``mode`` first_row | earliest_dispatch | none | column; for
+    ``column``, the rows whose ``column`` holds one of ``values`` (a flag or a dispatch
+    sequence such as ``1``) are the primary units."""
+
+    mode: str = "none"
+    column: str | None = None
+    values: tuple[str, ...] = ()
+
+
+PRIMARY_MODES = ("none", "first_row", "earliest_dispatch")
+
+
+@dataclass(frozen=True)
 class Preset:
     """A parsed preset. See ``docs/importing.md`` for every key."""
 
@@ -110,6 +134,10 @@ class Preset:
     skip_rows: int = 0
     sheet: str | None = None
     trim: bool = True
+    null_values: tuple[str, ...] = ()  # besides the empty string; case-insensitive
+    # [filter]: rows kept when every `keep` condition holds and no `drop` condition does
+    keep: tuple[RowCondition, ...] = ()
+    drop: tuple[RowCondition, ...] = ()
     # [time]
     time_formats: tuple[str, ...] = ()
     date_formats: tuple[str, ...] = ()
@@ -130,7 +158,10 @@ class Preset:
     unit_column: str | None = None
     unit_default_type: str = "sworn"
     unit_rules: tuple[UnitRule, ...] = ()
-    unit_primary: str = "none"  # none | first_row
+    unit_primary: str = "none"  # none | first_row | earliest_dispatch | column
+    unit_primary_rule: PrimaryRule = field(default_factory=PrimaryRule)
+    unit_type_column: str | None = None
+    unit_type_map: tuple[tuple[str, str], ...] = ()  # upper-cased source value -> unit type
     # [areas] (GeoJSON boundaries)
     area_id_property: str | None = None
     area_name_property: str | None = None
@@ -177,6 +208,11 @@ class Preset:
             cols.add(self.oi_column)
         if self.unit_column:
             cols.add(self.unit_column)
+        if self.unit_type_column:
+            cols.add(self.unit_type_column)
+        if self.unit_primary_rule.column:
+            cols.add(self.unit_primary_rule.column)
+        cols.update(c.column for c in (*self.keep, *self.drop))
         return cols
 
 
@@ -228,18 +264,68 @@ def _source(where: str, name: str, raw: Any) -> Source:
     )
 
 
+def _conditions(where: str, section: str, raw: Any) -> tuple[RowCondition, ...]:
+    if not isinstance(raw, list):
+        raise _err(where, f"filter.{section} must be a list of "
+                          "{{ column = ..., values = [...] }} or {{ column = ..., regex = ... }}")
+    out = []
+    for i, c in enumerate(raw):
+        name = f"filter.{section}[{i}]"
+        if not isinstance(c, dict):
+            raise _err(where, f"{name} must be a table with column and values or regex")
+        _check_keys(where, name, c, {"column", "values", "regex"})
+        if not isinstance(c.get("column"), str) or not c["column"]:
+            raise _err(where, f"{name} needs column")
+        if ("values" in c) == ("regex" in c):
+            raise _err(where, f"{name} needs exactly one of values, regex")
+        values = c.get("values", [])
+        if not isinstance(values, list) or ("values" in c and not values):
+            raise _err(where, f"{name}.values must be a non-empty list")
+        regex = c.get("regex")
+        if regex is not None:
+            try:
+                re.compile(regex)
+            except re.error as exc:
+                raise _err(where, f"{name}.regex is not a valid expression: {exc}") from None
+        out.append(RowCondition(column=c["column"], values=tuple(str(v) for v in values),
+                                regex=regex))
+    return tuple(out)
+
+
+def _primary(where: str, raw: Any) -> PrimaryRule:
+    if isinstance(raw, str):
+        if raw not in PRIMARY_MODES:
+            raise _err(where, f"units.primary must be one of {', '.join(PRIMARY_MODES)} or "
+                              "{ column = ..., values = [...] }; got " + repr(raw))
+        return PrimaryRule(mode=raw)
+    if not isinstance(raw, dict):
+        raise _err(where, "units.primary must be a string or { column = ..., values = [...] }")
+    _check_keys(where, "units.primary", raw, {"column", "values"})
+    values = raw.get("values")
+    if not isinstance(raw.get("column"), str) or not isinstance(values, list) or not values:
+        raise _err(where, "units.primary needs column and a non-empty list of values")
+    return PrimaryRule(mode="column", column=raw["column"], values=tuple(str(v) for v in values))
+
+
 def parse_preset(data: dict[str, Any], *, where: str = "<preset>") -> Preset:
     """Build a :class:`Preset` from parsed TOML, checking every key and value."""
     _check_keys(where, "top level", data, {"name", "table", "description", "read", "time",
                                           "columns", "officer_initiated", "durations",
-                                          "units", "areas"})
+                                          "units", "areas", "filter"})
     table = data.get("table")
     if table not in TABLE_NAMES:
         raise _err(where, f"table must be one of {', '.join(TABLE_NAMES)}; got {table!r}")
     spec = SPECS[table]
     read = data.get("read", {})
     _check_keys(where, "read", read, {"format", "delimiter", "encoding", "quote", "escape",
-                                      "skip_rows", "sheet", "trim"})
+                                      "skip_rows", "sheet", "trim", "null_values"})
+    null_values = read.get("null_values", [])
+    if not isinstance(null_values, list) or not all(isinstance(v, str) for v in null_values):
+        raise _err(where, 'read.null_values must be a list of strings, e.g. ["NULL", "N/A"]')
+    flt = data.get("filter", {})
+    _check_keys(where, "filter", flt, {"keep", "drop"})
+    keep = _conditions(where, "keep", flt.get("keep", []))
+    drop = _conditions(where, "drop", flt.get("drop", []))
     fmt = read.get("format", "auto")
     if fmt not in FORMATS:
         raise _err(where, f"read.format must be one of {', '.join(FORMATS)}; got {fmt!r}")
@@ -283,7 +369,8 @@ def parse_preset(data: dict[str, Any], *, where: str = "<preset>") -> Preset:
         raise _err(where, f"durations.anchor {anchor!r} must be mapped in [columns]")
 
     units = data.get("units", {})
-    _check_keys(where, "units", units, {"column", "default_type", "rules", "primary"})
+    _check_keys(where, "units", units, {"column", "default_type", "rules", "primary",
+                                        "type_column", "type_map"})
     rules = []
     for i, r in enumerate(units.get("rules", [])):
         _check_keys(where, f"units.rules[{i}]", r, {"type", "prefix", "regex"})
@@ -293,9 +380,17 @@ def parse_preset(data: dict[str, Any], *, where: str = "<preset>") -> Preset:
     default_type = units.get("default_type", "sworn")
     if default_type not in UNIT_TYPES:
         raise _err(where, f"units.default_type must be one of {UNIT_TYPES}")
-    primary = units.get("primary", "none")
-    if primary not in ("none", "first_row"):
-        raise _err(where, "units.primary must be 'none' or 'first_row'")
+    primary = _primary(where, units.get("primary", "none"))
+    type_map = units.get("type_map", {})
+    if not isinstance(type_map, dict):
+        raise _err(where, 'units.type_map must be a table of value = type, e.g. '
+                          '{ "ENGINE" = "other", "CSO" = "cso" }')
+    bad = {k: v for k, v in type_map.items() if v not in UNIT_TYPES}
+    if bad:
+        raise _err(where, f"units.type_map values must be one of {UNIT_TYPES}; got {bad}")
+    type_column = units.get("type_column")
+    if type_map and not type_column:
+        raise _err(where, "units.type_map needs units.type_column (the column it reads)")
 
     areas = data.get("areas", {})
     _check_keys(where, "areas", areas, {"id_property", "name_property", "parent_property",
@@ -327,7 +422,13 @@ def parse_preset(data: dict[str, Any], *, where: str = "<preset>") -> Preset:
         unit_column=units.get("column"),
         unit_default_type=default_type,
         unit_rules=tuple(rules),
-        unit_primary=primary,
+        unit_primary=primary.mode,
+        unit_primary_rule=primary,
+        unit_type_column=type_column,
+        unit_type_map=tuple((str(k).strip().upper(), v) for k, v in type_map.items()),
+        null_values=tuple(null_values),
+        keep=keep,
+        drop=drop,
         area_id_property=areas.get("id_property"),
         area_name_property=areas.get("name_property"),
         area_parent_property=areas.get("parent_property"),

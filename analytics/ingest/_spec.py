@@ -150,6 +150,11 @@ TABLE_NAMES: tuple[str, ...] = tuple(SPECS)
 
 # Timestamp order a call's (or an assignment's) segments must respect.
 SEGMENT_ORDER = ("received_at", "dispatched_at", "enroute_at", "arrived_at", "cleared_at")
+# The response-time chain: a row whose received/dispatched/arrived are out of order is
+# rejected (which of them is wrong cannot be told). En route and cleared are "later"
+# segments: one out of order is set to missing, reported, and the row kept.
+CORE_SEGMENTS = ("received_at", "dispatched_at", "arrived_at")
+SOFT_SEGMENTS = ("enroute_at", "cleared_at")
 
 # Tables whose rows carry coordinates and a district/beat checked against `areas`.
 GEO_TABLES = ("calls", "incidents", "activities")

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from analytics.ingest._presets import DURATION_UNITS, Preset, Source
+from analytics.ingest._presets import DURATION_UNITS, Preset, RowCondition, Source
 from analytics.ingest._spec import Column, TableSpec
 
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
@@ -83,7 +83,38 @@ def _trim(col_sql: str) -> str:
 
 
 def _text(src_sql: str, preset: Preset) -> str:
-    return f"NULLIF({_trim(src_sql)}, '')" if preset.trim else f"NULLIF({src_sql}, '')"
+    """The source value as text: trimmed, and NULL for the empty string and for the
+    preset's ``[read] null_values`` (case-insensitive). Markers come from the preset, so
+    they are SQL literals escaped here (this expression is built without a Params)."""
+    expr = f"NULLIF({_trim(src_sql)}, '')" if preset.trim else f"NULLIF({src_sql}, '')"
+    if not preset.null_values:
+        return expr
+    markers = ", ".join(_lit(v.strip().upper()) for v in preset.null_values)
+    return f"(CASE WHEN upper({expr}) IN ({markers}) THEN NULL ELSE {expr} END)"
+
+
+def _lit(v: str) -> str:
+    """A SQL string literal (quotes doubled)."""
+    return "'" + v.replace("'", "''") + "'"
+
+
+def _condition_sql(cond: RowCondition, preset: Preset, p: Params) -> str:
+    """True where a ``[filter]`` condition holds (NULL values never match)."""
+    col = _text(ident(cond.column), preset)
+    if cond.regex is not None:
+        return f"coalesce(regexp_matches({col}, {p.add(cond.regex)}), false)"
+    vals = ", ".join(p.add(v.strip().upper()) for v in cond.values)
+    return f"coalesce(upper({col}) IN ({vals}), false)"
+
+
+def filter_sql(preset: Preset, p: Params) -> str | None:
+    """True for rows the preset's ``[filter]`` keeps (every keep condition holds, no drop
+    condition does); None when the preset has no filter."""
+    if not (preset.keep or preset.drop):
+        return None
+    parts = [_condition_sql(c, preset, p) for c in preset.keep]
+    parts += [f"NOT {_condition_sql(c, preset, p)}" for c in preset.drop]
+    return " AND ".join(parts)
 
 
 def raw_sql(src: Source, preset: Preset, p: Params) -> str:
@@ -103,7 +134,8 @@ def raw_sql(src: Source, preset: Preset, p: Params) -> str:
         expr = f"lower({expr})"
     if src.map:
         whens = " ".join(f"WHEN {p.add(k.upper())} THEN {p.add(v)}" for k, v in src.map)
-        expr = f"(CASE upper({expr}) {whens} ELSE {expr} END)"
+        # A value mapped to "" means missing (e.g. map = { "NULL" = "" }).
+        expr = f"NULLIF(CASE upper({expr}) {whens} ELSE {expr} END, '')"
     return expr
 
 
@@ -296,6 +328,23 @@ def build_plan(spec: TableSpec, preset: Preset, typed_sources: Mapping[str, str]
         rule = f"CASE {' '.join(whens)} END" if whens else "CAST(NULL AS VARCHAR)"
         select.append(f"{uid} AS unit_id")
         select.append(f"{rule} AS _unit_rule")
-        select.append(f"coalesce({rule}, {p.add(preset.unit_default_type)}) AS _unit_type")
+        typed_from_column = "CAST(NULL AS VARCHAR)"
+        if preset.unit_type_column:
+            tcol = _text(ident(preset.unit_type_column), preset)
+            tw = " ".join(f"WHEN {p.add(k)} THEN {p.add(v)}" for k, v in preset.unit_type_map)
+            typed_from_column = f"(CASE upper({tcol}) {tw} END)" if tw else typed_from_column
+        select.append(f"{typed_from_column} AS _unit_mapped")
+        # Unit type: the type column's value through type_map, else the id rules, else
+        # the default (each fallback counted as a warning).
+        select.append(f"coalesce({typed_from_column}, {rule}, "
+                      f"{p.add(preset.unit_default_type)}) AS _unit_type")
+        rule_p = preset.unit_primary_rule
+        if rule_p.mode == "column" and rule_p.column:
+            pcol = _text(ident(rule_p.column), preset)
+            vals = ", ".join(p.add(v.strip().upper()) for v in rule_p.values)
+            select.append(f"coalesce(upper({pcol}) IN ({vals}), false) AS _primary_flag")
         mapped.add("unit_id")
+    keep = filter_sql(preset, p)
+    if keep is not None:
+        select.append(f"({keep}) AS _keep")
     return Plan(select=select, checks=checks, params=p, mapped=mapped, inner=inner)

@@ -191,3 +191,47 @@ def test_reimport_adds_nothing(con, table, rel, preset):
     after = {k: v for k, v in db_state(con).items()
              if k not in ("imports", "import_rejects", "import_warnings", "call_type_history")}
     assert after == {k: v for k, v in before.items() if k in after}
+
+
+SFFD = "sffd_calls/sffd_calls_2017_sample.csv"
+
+
+def test_sffd_one_row_per_unit_with_unit_type_column_and_dispatch_sequence(con):
+    path = shared_file(SFFD)
+    # Independent counts with the csv module.
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    calls = {r["Call Number"] for r in rows}
+    units = {r["Unit ID"]: r["Unit Type"] for r in rows}
+    other = {u for u, t in units.items() if t in ("PRIVATE", "SUPPORT", "INVESTIGATION")}
+    first_row = {}
+    for r in rows:
+        first_row.setdefault(r["Call Number"], r)
+    assert (len(rows), len(calls)) == (865, 173)  # README: 865 unit rows
+    r = import_file(con, "calls", path, preset="sffd_calls")
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (865, 173, 0)
+    assert r.also["assignments"] == (865, 0, 0) and r.also["units"] == (len(units), 0, 0)
+    # Unit types from the Unit Type column through type_map (every value is listed).
+    assert dict(con.execute("SELECT unit_type, count(*) FROM units GROUP BY 1").fetchall()) == \
+        {"sworn": len(units) - len(other), "other": len(other)}
+    assert not any("type_map" in k for k in r.warnings)
+    # Primary = the unit with dispatch sequence 1: one per call, and it is not the first
+    # row of the call in most calls (so first_row would have been wrong).
+    prim = dict(con.execute("SELECT call_id, unit_id FROM assignments WHERE is_primary").fetchall())
+    seq1 = {r_["Call Number"]: r_["Unit ID"] for r_ in rows
+            if r_["Unit sequence in call dispatch"] == "1"}
+    assert prim == seq1 and len(prim) == 173
+    assert sum(first_row[c]["Unit ID"] == seq1[c] for c in calls) == 82
+    # Call 170011892 (first line), read by hand from its 11 unit rows: dispatched
+    # 11:49:16 AM (earliest), en route 11:49:26 (unit 63), on scene 11:51:48 (T10, the
+    # earliest), available 12:07:35 PM (B07, the latest); primary T10 (sequence 1).
+    row = _row(con, "SELECT received_at, dispatched_at, enroute_at, arrived_at, cleared_at, "
+                    "call_type, priority, district, beat, lat, lon FROM calls "
+                    "WHERE call_id = '170011892'")
+    d = dt.datetime
+    assert row == (d(2017, 1, 1, 11, 47, 55), d(2017, 1, 1, 11, 49, 16), d(2017, 1, 1, 11, 49, 26),
+                   d(2017, 1, 1, 11, 51, 48), d(2017, 1, 1, 12, 7, 35), "Structure Fire", 3,
+                   "B05", "10", 37.7806283439313, -122.447314390874)
+    assert prim["170011892"] == "T10"
+    # Units without an on-scene time: counted (csv count of empty On Scene DtTm).
+    assert r.warnings["with no arrival time"] == sum(r_["On Scene DtTm"] == "" for r_ in rows)

@@ -17,7 +17,8 @@ def test_renders_cards_tables_and_decomposition(run_page) -> None:
     assert all("Poisson z" in c.value for c in at.caption if c.value.startswith("Poisson"))
     windows = at.dataframe[0].value
     assert {"Window", "Offense category", "Current", "Previous", "% change", "Poisson z",
-            "Flag"} <= set(windows.columns)
+            "Exact p", "BH q (this table)", "Flag (BH q < 0.0027)"} <= set(windows.columns)
+    assert any("Benjamini–Hochberg" in c.value for c in at.caption)
     assert not windows.isna().any().any()
     assert "Incidents per month by offense category" in [h.value for h in at.subheader]
     # the tabs track state: only the open tab runs its queries

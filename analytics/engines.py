@@ -1,0 +1,149 @@
+"""Where metric expressions run: the embedded DuckDB file, or Spark over Parquet.
+
+Metric code is written once in Ibis (PRODUCT.md section 7). This module is the only place
+that knows which engine is underneath:
+
+- :func:`execute` runs an Ibis expression on its backend and returns the result frame with
+  the SQL that ran. On DuckDB the compiled SQL is cached per expression shape (compiling
+  costs more than running on small data) and run on the connection; on any other Ibis
+  backend it goes through the backend's own ``execute``, and the SQL shown is compiled in
+  that backend's dialect.
+- :func:`has_table` asks whether a table exists on any backend.
+- :func:`spark_backend` opens the tables of a Parquet export (``python -m analytics export
+  --parquet DIR``) as Spark temporary views behind an Ibis PySpark backend. Spark runs in
+  local mode with a small configuration (two cores, four shuffle partitions, no UI, bound
+  to 127.0.0.1); one session per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import pandas as pd
+
+from analytics.errors import DatabaseError
+
+log = logging.getLogger(__name__)
+
+Engine = Literal["duckdb", "spark"]
+
+_SQL_CACHE: dict[Any, str] = {}
+_SQL_CACHE_MAX = 512
+
+
+def backend_of(expr: Any) -> Any:
+    """The Ibis backend an expression is bound to."""
+    return expr._find_backend()
+
+
+def _is_duckdb(backend: Any) -> bool:
+    return getattr(backend, "name", None) == "duckdb"
+
+
+def compile_sql(backend: Any, expr: Any) -> str:
+    """The SQL of ``expr`` in ``backend``'s dialect, compiled once per expression shape."""
+    key = (getattr(backend, "name", None), expr)
+    sql = _SQL_CACHE.get(key)
+    if sql is None:
+        sql = str(ibis.to_sql(expr, dialect=backend.name))
+        if len(_SQL_CACHE) >= _SQL_CACHE_MAX:
+            _SQL_CACHE.clear()
+        _SQL_CACHE[key] = sql
+    return sql
+
+
+def execute(backend: Any, expr: Any) -> tuple[pd.DataFrame, str]:
+    """Run ``expr`` on ``backend``; return (frame, SQL). The SQL shown is the SQL that ran.
+
+    DuckDB runs the cached compiled SQL on its connection (``DataFrame`` as DuckDB returns
+    it); other engines run the expression through Ibis (``backend.execute``).
+    """
+    sql = compile_sql(backend, expr)
+    if _is_duckdb(backend):
+        return backend.con.sql(sql).df(), sql
+    return backend.execute(expr), sql
+
+
+def has_table(backend: Any, name: str) -> bool:
+    """True when ``backend`` has a table or view called ``name``.
+
+    (Ibis's ``list_tables`` does not work with DuckDB 2.0, so DuckDB's catalog is asked
+    directly there.)
+    """
+    if _is_duckdb(backend):
+        rows = backend.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
+            [name],
+        ).fetchall()
+        return bool(rows[0][0])
+    return name in backend.list_tables()
+
+
+# -- Spark ---------------------------------------------------------------------------------
+# Small on purpose: local mode on a shared machine. Shuffle partitions default to 200,
+# which costs more in task overhead than the work itself at a few million rows.
+SPARK_CONF: dict[str, str] = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "2",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.driver.memory": "2g",
+    "spark.sql.ansi.enabled": "false",
+}
+
+_SESSION: Any = None
+
+
+def java_available() -> bool:
+    """True when a ``java`` executable is on PATH or under ``$JAVA_HOME`` (Spark needs it)."""
+    import shutil
+
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return True
+    return shutil.which("java") is not None
+
+
+def spark_session() -> Any:
+    """The process's local Spark session (created on first use)."""
+    global _SESSION
+    if _SESSION is not None:
+        return _SESSION
+    if not java_available():
+        raise DatabaseError("the Spark engine needs Java (17 or later); install a JRE "
+                            "(e.g. apt-get install openjdk-17-jre-headless) or use DuckDB")
+    # Local mode never needs the network; without this Spark resolves the host name.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(os.environ.get("CSO_SPARK_MASTER", "local[2]"))
+    builder = builder.appName("cso-impact")
+    for k, v in SPARK_CONF.items():
+        builder = builder.config(k, v)
+    _SESSION = builder.getOrCreate()
+    _SESSION.sparkContext.setLogLevel("ERROR")
+    log.info("Spark %s session started (%s)", _SESSION.version, _SESSION.sparkContext.master)
+    return _SESSION
+
+
+def spark_backend(parquet_dir: str | os.PathLike[str]) -> Any:
+    """An Ibis PySpark backend whose tables are the Parquet export in ``parquet_dir``.
+
+    Each ``<table>.parquet`` file of the export becomes a temporary view named ``<table>``.
+    Raises :class:`~analytics.errors.DatabaseError` when the folder is not an export.
+    """
+    from analytics import parquet
+
+    manifest = parquet.read_manifest(parquet_dir)
+    session = spark_session()
+    for name in manifest["tables"]:
+        path = parquet.table_path(parquet_dir, name)
+        session.read.parquet(str(path)).createOrReplaceTempView(name)
+    return ibis.pyspark.connect(session)
