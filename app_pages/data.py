@@ -239,7 +239,7 @@ with tab_import:
 with tab_areas:
     st.markdown("Beat or district polygons as **GeoJSON** in longitude/latitude (WGS84). "
                 "Calls with coordinates but no beat get one by point-in-polygon.")
-    st.dataframe(ingest.area_summary(con), hide_index=True, placeholder="—")
+    components.show_table(ingest.area_summary(con))
     geo = st.file_uploader("Boundaries (.geojson)", type=["geojson", "json"], key="data_geo")
     if geo is not None:
         gpath = _upload_path(geo)

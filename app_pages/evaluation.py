@@ -37,6 +37,12 @@ st.caption(
 con = state.get_con()
 flt = state.current_filters()
 dates = Filters(start=flt.start, end=flt.end)
+components.period_caption(dates, "Only the dates apply on this page.")
+_missing = state.data_presence().missing("calls", "deployments")
+if _missing:
+    components.missing_data(_missing, "The before/after evaluation (which areas got CSOs, "
+                            "and from when)")
+    st.stop()
 
 
 def _open_claim(metric: str) -> None:

@@ -176,9 +176,18 @@ with c4:
                          help="Dashed purple outlines labelled with start dates and CSO "
                               "counts.") if layer != "deployments" else True
 
-st.caption(f"Filters: {filters.describe()} · privacy tier: **{tier}** · basemap: "
-           f"{'tiles from ' + tiles.url if tiles else 'none (boundaries only)'} · "
-           "click an area (or a table row) to filter every page to it.")
+components.period_caption(
+    filters, f"Privacy tier: **{tier}** · basemap: "
+    f"{'tiles from ' + tiles.url if tiles else 'none (boundaries only)'} · "
+    "click an area (or a table row) to filter every page to it.")
+_presence = state.data_presence()
+if layer != "density" and _presence.missing("areas"):
+    components.missing_data(["areas"], "Maps by beat and district (the boundaries to draw)")
+    st.caption("The **Call density** layer needs only call coordinates.")
+    st.stop()
+if layer == "deployments" and _presence.missing("deployments"):
+    components.missing_data(["deployments"], "The deployment map")
+    st.stop()
 
 try:
     if layer == "choropleth":

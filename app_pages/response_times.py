@@ -48,18 +48,27 @@ except CSOError as exc:
     st.warning(f"{exc}")
     st.stop()
 
+components.period_caption(
+    filters, "Public-initiated calls only; times in minutes; median and 90th percentile "
+    "(P90) per priority. Segment percentiles do not add up.")
+if state.data_presence().missing("calls"):
+    components.missing_data(["calls"], "Response times")
+    st.stop()
 if summary.figures.empty or int(summary.figures["calls"].sum()) == 0:
-    components.no_data(filters, "public calls with a valid response time")
-    if not summary.figures.empty:
+    total = 0 if summary.figures.empty else int(summary.figures["calls_total"].sum())
+    if total:  # calls exist, but none has a usable response time: say why, not "widen"
+        st.warning(f"**No response time can be computed for these {total:,} public calls.** "
+                   "Each was excluded for the reason in the table below (for example no "
+                   "arrival time in the export). Import an export with arrival times on "
+                   "the **Data** page, or check the column mapping of the arrival time.")
+        st.page_link(components.DATA_PAGE, label="Open Data → Import a file", icon="📥",
+                     query_params={components.DATA_TAB_KEY: "Import a file"})
         st.markdown("**Why the calls were excluded**")
         components.table_with_downloads(summary.exclusions, "Response-time exclusions",
                                         filters=filters, key="rt_excl_empty")
+    else:
+        components.no_data(filters, "public calls")
     st.stop()
-
-st.caption(
-    f"Filters: {filters.describe()}. Public-initiated calls only; times in minutes; "
-    "median and 90th percentile (P90) per priority. Segment percentiles do not add up."
-)
 
 # -- 1. headline cards, the figures by priority, the exclusions -------------------------------
 fig_rows = summary.figures.dropna(subset=["priority"])
