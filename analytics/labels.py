@@ -199,7 +199,10 @@ VALUE_LABELS: dict[str, str] = {
 #: Columns whose values are codes (shown through :func:`value_label`).
 CODED_COLUMNS = frozenset({
     "unit_type", "primary_unit_type", "cso_tier", "activity_type", "offense_category",
-    "level", "period", "tier", "source", "variable", "measure", "step",
+    "level", "period", "tier", "source", "variable", "measure", "step", "metric",
+    "category", "field", "old_value", "new_value",
+    # tables that a metric module already labelled for the screen
+    "Offense category", "Category", "Metric",
 })
 
 

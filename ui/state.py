@@ -20,7 +20,7 @@ from typing import Any
 
 import streamlit as st
 
-from analytics import catalog, db, privacy
+from analytics import catalog, db, labels, privacy
 from analytics.errors import DatabaseError
 from analytics.filters import QUERY_PARAM_KEYS, Filters
 
@@ -350,6 +350,7 @@ def sidebar_filters() -> Filters:
                                     help="1 = most urgent. Applies to calls only.")
         categories = st.multiselect("Call category", opts.categories, key=KEY_CATEGORIES,
                                     placeholder="All categories",
+                                    format_func=labels.value_label,
                                     help="From the call-type crosswalk. Applies to calls only.")
         filters = privacy.scope_filters(
             Filters(start=start, end=end, districts=tuple(districts), beats=tuple(beats),
