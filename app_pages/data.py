@@ -4,7 +4,6 @@ the import history with every rejected row."""
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +12,7 @@ import streamlit as st
 from analytics import ingest
 from analytics.db import CSO_TIERS
 from analytics.errors import CSOError
-from ui import components, state
+from ui import components, state, uploads
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +54,20 @@ DB_FILE = state.db_path()
 REJECTS_DIR = ingest.rejects_dir_for(DB_FILE)
 
 
-def _upload_path(upload) -> Path:
-    """Save an uploaded file under a per-session temp folder, keeping its name."""
-    folder = Path(tempfile.gettempdir()) / "cso_uploads" / str(abs(hash(upload.file_id)))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / Path(upload.name).name
-    if not path.exists() or path.stat().st_size != upload.size:
-        path.write_bytes(upload.getvalue())
-    return path
+def _upload_path(upload) -> Path | None:
+    """Save an upload privately next to the database (see ui/uploads.py); None if refused."""
+    try:
+        return uploads.save(upload, DB_FILE)
+    except uploads.UploadTooLarge as exc:
+        st.error(str(exc))
+    except OSError as exc:
+        st.error("The upload could not be saved on the server: "
+                 + uploads.public_message(exc, None, None, DB_FILE))
+    return None
+
+
+def _say(exc: BaseException, path: Path | None, name: str | None) -> str:
+    return uploads.public_message(exc, path, name, DB_FILE)
 
 
 def _show_result(result: ingest.ImportResult) -> None:
@@ -96,8 +101,10 @@ def _import(table: str, path: Path, preset, name: str, **kw) -> None:
             progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m), **kw)
     except CSOError as exc:
         bar.empty()
-        st.error(f"Nothing was imported: {exc}")
+        st.error(f"Nothing was imported: {_say(exc, path, name)}")
         return
+    finally:
+        uploads.discard(path)  # imported or refused: the copy is not needed any more
     bar.empty()
     state.data_changed()
     st.session_state[K_RESULT] = result
@@ -115,11 +122,13 @@ with tab_import:
                          format_func=TABLE_LABELS.get, key=K_TABLE)
     upload = st.file_uploader("Export file: CSV / TSV / TXT, Excel (.xlsx) or Parquet",
                               type=["csv", "tsv", "txt", "xlsx", "parquet"], key=K_UPLOAD)
+    path = _upload_path(upload) if upload is not None else None
+    if path is None:
+        upload = None
     if upload is None:
         st.info("Upload a file to start. The shipped presets cover Seattle, Dallas, Berkeley, "
                 "Denver and Detroit open-data exports; anything else gets a suggested mapping.")
     else:
-        path = _upload_path(upload)
         shipped = [n for n in ingest.list_presets()
                    if n == "canonical" or ingest.load_preset(n, table).table == table]
         user = {p.stem: p for p in ingest.list_user_presets(DB_FILE)}
@@ -191,7 +200,7 @@ with tab_import:
             st.markdown("**Preview** — the first rows as they would be stored")
             st.dataframe(ingest.preview(con, path, preset, n=10), hide_index=True, placeholder="—")
         except CSOError as exc:
-            st.error(f"{exc}")
+            st.error(_say(exc, path, upload.name))
             preset = None
 
     if upload is not None and preset is not None:
@@ -201,7 +210,7 @@ with tab_import:
                 st.session_state[K_CHECK] = ingest.check_file(con, table, path, preset=preset,
                                                               display_name=upload.name)
             except CSOError as exc:
-                st.error(f"This file cannot be imported: {exc}")
+                st.error(f"This file cannot be imported: {_say(exc, path, upload.name)}")
         if b2.button("📥 Import", type="primary", key="data_import"):
             st.session_state.pop(K_CHECK, None)
             _import(table, path, preset, upload.name)
@@ -241,13 +250,13 @@ with tab_areas:
                 "Calls with coordinates but no beat get one by point-in-polygon.")
     components.show_table(ingest.area_summary(con))
     geo = st.file_uploader("Boundaries (.geojson)", type=["geojson", "json"], key="data_geo")
-    if geo is not None:
-        gpath = _upload_path(geo)
+    gpath = _upload_path(geo) if geo is not None else None
+    props, first = [], []
+    if gpath is not None:
         try:
             props, first = ingest.geojson_properties(gpath)
         except CSOError as exc:
-            st.error(str(exc))
-            props, first = [], []
+            st.error(_say(exc, gpath, geo.name))
     if geo is not None and props:
         st.dataframe(pd.DataFrame(first), hide_index=True, placeholder="—")
         g1, g2, g3 = st.columns(3)
@@ -284,7 +293,9 @@ def _edit_reference(table: str, column_config: dict, help_text: str) -> None:
     up = st.file_uploader(f"Upload {table} (.csv, columns named as below)", type=["csv"],
                           key=f"data_{table}_csv")
     if up is not None and st.button(f"Import {table} file", key=f"data_{table}_csv_go"):
-        _import(table, _upload_path(up), "canonical", up.name)
+        up_path = _upload_path(up)
+        if up_path is not None:
+            _import(table, up_path, "canonical", up.name)
         r = st.session_state.pop(K_RESULT, None)
         if r is not None:
             _show_result(r)
