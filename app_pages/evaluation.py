@@ -40,8 +40,7 @@ dates = Filters(start=flt.start, end=flt.end)
 components.period_caption(dates, "Only the dates apply on this page.")
 _missing = state.data_presence().missing("calls", "deployments")
 if _missing:
-    components.missing_data(_missing, "The before/after evaluation (which areas got CSOs, "
-                            "and from when)")
+    components.missing_data(_missing, "The before/after evaluation")
     st.stop()
 
 

@@ -57,7 +57,7 @@ if state.data_presence().missing("calls"):
 if summary.figures.empty or int(summary.figures["calls"].sum()) == 0:
     total = 0 if summary.figures.empty else int(summary.figures["calls_total"].sum())
     if total:  # calls exist, but none has a usable response time: say why, not "widen"
-        st.warning(f"**No response time can be computed for these {total:,} public calls.** "
+        st.warning(f"**No response time can be computed for these {total:,} calls.** "
                    "Each was excluded for the reason in the table below (for example no "
                    "arrival time in the export). Import an export with arrival times on "
                    "the **Data** page, or check the column mapping of the arrival time.")

@@ -98,6 +98,8 @@ def column_config(df: pd.DataFrame, kinds: dict[str, labels.Kind] | None = None,
 
 def show_table(df: pd.DataFrame, **dataframe_kwargs) -> None:
     """A dataframe with human headers, units and formats; missing values show "—"."""
+    if {"step", "label"} <= set(df.columns):  # an exclusion table: the words, not the code
+        df = df.drop(columns="step")
     overrides = dataframe_kwargs.get("column_config") or {}
     shown, kinds = labels.display_frame(df, keep=overrides)
     dataframe_kwargs["column_config"] = column_config(shown, kinds, overrides)
@@ -161,9 +163,7 @@ def how_computed(definition: str, *, exclusions: pd.DataFrame | None = None,
         st.markdown(definition)
         if exclusions is not None and len(exclusions):
             st.markdown("**Exclusions** (each call counted at the first step that excludes it)")
-            shown = (exclusions.drop(columns="step")
-                     if {"step", "label"} <= set(exclusions.columns) else exclusions)
-            show_table(shown)
+            show_table(exclusions)
         if sql:
             st.markdown("**SQL that produced these numbers**")
             for s in [sql] if isinstance(sql, str) else sql:

@@ -82,6 +82,10 @@ def render(backend, filters: Filters) -> None:
             sql=cv.sql, key="cost_how")
 
     st.subheader("Where next: untreated beats by untapped workload")
+    if missing:
+        st.caption("Where next needs the same unit data as the cost per call (see above): "
+                   "untapped sworn hours come from the unit rows.")
+        return
     c = st.columns(3)
     n_csos = c[0].number_input("CSOs to deploy", 0, 200, 2, 1, key="wn_n")
     hours = c[1].number_input("Productive call hours per CSO per week", 1.0, 60.0, 20.0,
@@ -96,6 +100,9 @@ def render(backend, filters: Filters) -> None:
     a = wn.assumptions
     if wn.ranking.empty:
         st.info("No untreated beats with calls under the current filters.")
+    elif not wn.ranking["untapped_sworn_hours_per_week"].fillna(0).any():
+        st.info("No untapped sworn workload in the untreated beats for this period: no "
+                "eligible call there was handled by sworn units only.")
     else:
         share_txt = ("—" if a["handled_share_used"] is None
                      else f"{a['handled_share_used'] * 100:.1f} %")

@@ -5,9 +5,11 @@ missing and links to the Data page tab that adds them — no crash, no empty cha
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from analytics.cli import main
@@ -38,12 +40,23 @@ def calls_only_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _array(data: object) -> list:
+    """A plotly data array: a list, or plotly's typed-array form {"dtype", "bdata"}."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict) and "bdata" in data:
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
+    return []
+
+
 def _charts_with_no_data(at) -> list[str]:
     empty = []
     for chart in at.get("plotly_chart"):
         spec = json.loads(chart.proto.spec)
-        points = sum(len(t.get("x") or t.get("y") or t.get("z") or []) for t in spec["data"])
-        if points == 0:
+        values = [v for t in spec["data"] for axis in ("x", "y", "z")
+                  for v in _array(t.get(axis))]
+        numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if not values or (numbers and not any(numbers)):  # nothing drawn, or all zero
             title = spec.get("layout", {}).get("title", {})
             empty.append(title.get("text", "?") if isinstance(title, dict) else str(title))
     return empty
@@ -74,4 +87,7 @@ def test_overview_on_a_short_export_shows_no_percent_change(run_page, calls_only
     assert any("No comparison with a year earlier" in i.value for i in at.info)
     for m in at.metric:
         assert not m.delta, (m.label, m.delta)
-    assert "Crime incidents" in [m.label for m in at.metric]
+    # no incidents in the database: no "0 crimes" card, but a note saying what is missing
+    assert "Crime incidents" not in [m.label for m in at.metric]
+    warnings = " ".join(w.value for w in at.warning)
+    assert "no crime incidents" in warnings and "no unit rows" in warnings
