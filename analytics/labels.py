@@ -193,7 +193,7 @@ VALUE_LABELS: dict[str, str] = {
     "cso_only": "CSO only", "cso_with_backup": "CSO with sworn backup",
     "co_response": "Co-response (CSO and sworn)", "sworn_only": "Sworn only",
     "quality_of_life": "Quality of life", "uncategorised": "Uncategorised",
-    "all": "All areas", "treated": "Treated areas", "untreated": "Untreated areas",
+    "treated": "Treated areas", "untreated": "Untreated areas",
     "before": "Before", "after": "After", "beat": "Beat", "district": "District",
 }
 #: Columns whose values are codes (shown through :func:`value_label`).

@@ -36,6 +36,7 @@ inc_filters = filters.with_(priorities=(), categories=())
 all_cats = cached(ct.offense_categories, backend)
 chosen = st.multiselect(
     "Offense categories", all_cats, key="ct_categories", placeholder="All categories",
+    format_func=labels.value_label,
     help="Offense categories of the incidents (RMS). The sidebar's call-category and "
     "priority filters apply to calls only, not here.",
 )

@@ -56,8 +56,10 @@ if state.data_presence().missing("calls"):
     st.stop()
 if summary.figures.empty or int(summary.figures["calls"].sum()) == 0:
     total = 0 if summary.figures.empty else int(summary.figures["calls_total"].sum())
-    if total:  # calls exist, but none has a usable response time: say why, not "widen"
-        st.warning(f"**No response time can be computed for these {total:,} calls.** "
+    excl = summary.exclusions.set_index("step")["calls"] if len(summary.exclusions) else {}
+    public = total - int(excl.get("officer_initiated", 0))
+    if public > 0:  # public calls exist, but none has a usable time: say why, not "widen"
+        st.warning(f"**No response time can be computed for these {public:,} public calls.** "
                    "Each was excluded for the reason in the table below (for example no "
                    "arrival time in the export). Import an export with arrival times on "
                    "the **Data** page, or check the column mapping of the arrival time.")
@@ -66,8 +68,8 @@ if summary.figures.empty or int(summary.figures["calls"].sum()) == 0:
         st.markdown("**Why the calls were excluded**")
         components.table_with_downloads(summary.exclusions, "Response-time exclusions",
                                         filters=filters, key="rt_excl_empty")
-    else:
-        components.no_data(filters, "public calls")
+    else:  # none, or only officer-initiated calls (they have no public wait)
+        components.no_data(filters, "public calls with a valid response time")
     st.stop()
 
 # -- 1. headline cards, the figures by priority, the exclusions -------------------------------
