@@ -900,6 +900,12 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawS
             key = "with a value set to missing (" + r.reason.split(": ", 1)[1] + ")"
             warnings[key] = warnings.get(key, 0) + 1
     warnings.update(_warnings(con, spec, p, plan.mapped))
+    if plan.notes:
+        sel = ", ".join(f"count(*) FILTER (WHERE _note{i})" for i in range(len(plan.notes)))
+        for (reason, _), n in zip(plan.notes, con.execute(f"SELECT {sel} FROM {T}").fetchall()[0],
+                                  strict=True):
+            if n:
+                warnings[reason] = warnings.get(reason, 0) + int(n)
     if spatial:
         # Counted over the rows that are kept (rejected rows are reported, not warned about).
         if _n(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_ing_located'"):
