@@ -57,6 +57,6 @@ def test_page_names_the_missing_data_and_links_to_it(calls_only_url, page, path,
     link.click()
     wait_for_app(pg)
     assert "data_tab=" in pg.url or tab == "Import a file"  # the default tab has no param
-    selected = pg.locator('[data-baseweb="tab"][aria-selected="true"]').first.inner_text()
+    selected = pg.locator('[role="tab"][aria-selected="true"]').first.inner_text()
     assert selected == tab
     assert watch.outside == [], watch.outside
