@@ -57,7 +57,7 @@ try:
                     spinner="Answering the programme's claims…")
 except CSOError as exc:
     log.warning("claims failed: %s", exc)
-    st.warning(f"The claims could not be answered on this data: {exc}")
+    st.warning(f"The claims could not be answered on this data: {components.plain(exc)}")
     claims = []
 cols = st.columns(2) if claims else []
 for i, c in enumerate(claims):
@@ -95,7 +95,7 @@ freq = c3.radio("Periods", ("month", "week"), key=K_FREQ, horizontal=True, bind=
 try:
     panel = cached(ev.panel_from_metric, con, metric, level=level, freq=freq, filters=dates)
 except CSOError as exc:
-    st.warning(f"No panel for this outcome: {exc}")
+    st.warning(f"No panel for this outcome: {components.plain(exc)}")
     st.stop()
 design = describe_design(panel)
 all_areas = sorted(panel["area"].unique())
@@ -149,7 +149,7 @@ try:
                spinner="Estimating…")
 except CSOError as exc:
     log.info("analysis not possible: %s", exc)
-    st.warning(f"This analysis is not possible with these choices: {exc}")
+    st.warning(f"This analysis is not possible with these choices: {components.plain(exc)}")
     st.stop()
 
 e = a.estimate

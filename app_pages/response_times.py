@@ -45,7 +45,7 @@ try:
                      cap_min=cap_min, spinner="Computing response times…")
 except CSOError as exc:
     log.warning("response summary failed: %s", exc)
-    st.warning(f"{exc}")
+    st.warning(f"{components.plain(exc)}")
     st.stop()
 
 components.period_caption(
