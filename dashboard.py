@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import state
+from ui import components, state
 
 st.set_page_config(page_title="CSO Impact", page_icon="🚓", layout="wide")
 
@@ -28,10 +28,13 @@ SECTIONS: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 
+# A command or public server is read-only: no Data page (no upload, save or import).
+WRITE_PAGES = {"app_pages/data.py"}
 page = st.navigation({
     section: [
         st.Page(HERE / path, title=title, icon=icon, default=(path == "app_pages/overview.py"))
         for path, title, icon in pages
+        if not (state.read_only() and path in WRITE_PAGES)
     ]
     for section, pages in SECTIONS.items()
 })
@@ -39,5 +42,7 @@ page = st.navigation({
 state.ensure_database()
 state.sidebar_filters()
 state.synthetic_notice()
+components.start_view()
 page.run()
+components.view_download(page.title)  # every table the page showed, as one zip
 state.warm_up()  # after the first page has rendered: heavy imports for the other pages

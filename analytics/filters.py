@@ -41,6 +41,9 @@ class Filters:
     beats: tuple[str, ...] = field(default_factory=tuple)
     priorities: tuple[int, ...] = field(default_factory=tuple)
     categories: tuple[str, ...] = field(default_factory=tuple)
+    # Set by the privacy tier (analytics.privacy.scope_filters), never from the URL:
+    # leave out call types the crosswalk marks sensitive.
+    exclude_sensitive: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "districts", _as_tuple(self.districts))
@@ -86,6 +89,8 @@ class Filters:
             parts.append("priority " + ", ".join(str(p) for p in self.priorities))
         if self.categories:
             parts.append("category " + ", ".join(self.categories))
+        if self.exclude_sensitive:
+            parts.append("sensitive call types excluded")
         return "; ".join(parts) if parts else "all data"
 
     def describe_view(self, data_min: dt.date | None, data_max: dt.date | None) -> str:
@@ -124,6 +129,8 @@ class Filters:
         """Filter an Ibis table; pass ``None`` for a column the table does not have.
 
         Dates are compared on whole days: ``start <= time_col < end + 1 day``.
+        ``exclude_sensitive`` drops rows whose ``sensitive`` column is true (tables of
+        calls; see :func:`without_sensitive` for tables keyed by ``call_id`` only).
         """
         preds = []
         if time_col is not None:
@@ -140,7 +147,16 @@ class Filters:
             preds.append(table[priority_col].isin(list(self.priorities)))
         if category_col is not None and self.categories:
             preds.append(table[category_col].isin(list(self.categories)))
+        if self.exclude_sensitive and "sensitive" in table.columns:
+            preds.append(~table["sensitive"])
         return table.filter(preds) if preds else table
+
+    def without_sensitive(self, table: Any, backend: Any) -> Any:
+        """``table`` (with a ``call_id``) minus sensitive calls when ``exclude_sensitive``."""
+        if not self.exclude_sensitive or "sensitive" in table.columns:
+            return table
+        cf = backend.table("call_facts")
+        return table.filter(table.call_id.isin(cf.filter(cf.sensitive).call_id).negate())
 
     # -- URL query string ------------------------------------------------------------
     def to_query_params(self) -> dict[str, str | list[str]]:

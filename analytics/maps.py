@@ -36,7 +36,6 @@ import html
 import json
 import logging
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -54,6 +53,7 @@ from analytics.poisson_change import (
     change_columns,
     fmt_pvalue,
 )
+from analytics.privacy import DEFAULT_K, server_policy
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ ChangeOutcome = Literal["calls", "incidents", "violent_incidents"]
 CHANGE_OUTCOMES: tuple[ChangeOutcome, ...] = ("calls", "incidents", "violent_incidents")
 
 SMALL_COUNT = 10          # change map: either count below this -> greyed, no percent
-PUBLIC_MIN_CELL = 5       # public tier: areas/cells with fewer than k events suppressed
+PUBLIC_MIN_CELL = DEFAULT_K  # public tier: areas/cells with fewer than k events suppressed
 MAX_CELLS = 3000          # density layer feature cap
 MAX_POINTS = 2000         # incident points only at or below this filtered count
 RESPONSE_CAP_MIN = 24 * 60.0
@@ -941,15 +941,10 @@ def set_tile_setting(con: duckdb.DuckDBPyConnection, url: str | None,
                     "('map_tile_attribution', ?)", [url, attribution.strip()])
 
 
-def resolve_tier(con: duckdb.DuckDBPyConnection) -> Tier:
-    """The server's privacy tier: ``$CSO_PRIVACY_TIER``, else ``settings.privacy_tier``,
-    else ``analyst``. Set on the server, never by a widget."""
-    value = os.environ.get("CSO_PRIVACY_TIER")
-    if not value:
-        value = scalar(con, "SELECT value FROM settings WHERE key = 'privacy_tier'")
-    value = (value or "analyst").strip().lower()
-    check_option("privacy tier", value, TIERS)
-    return value  # type: ignore[return-value]
+def resolve_tier(con: duckdb.DuckDBPyConnection | None = None) -> Tier:
+    """The server's privacy tier (:func:`analytics.privacy.server_policy`: ``$CSO_TIER``
+    or the secrets file). Set on the server, never by a widget or the database."""
+    return server_policy().tier
 
 
 # -- HTML rendering (offlinefolium) -------------------------------------------------------
@@ -1127,6 +1122,11 @@ def _add_deployments(m: Any, deployments: Deployments | None) -> int:
     return 1
 
 
+def _count_text(v: Any) -> str:
+    """A count for a tooltip; a value the privacy tier suppressed reads "suppressed"."""
+    return "suppressed" if pd.isna(v) else f"{int(v):,}"
+
+
 def choropleth_html(
     shapes: pd.DataFrame,
     values: AreaMetric,
@@ -1143,7 +1143,7 @@ def choropleth_html(
     feats = []
     for r in frame.itertuples():
         if r.suppressed:
-            fill, shown = GREY_SMALL, f"fewer than {PUBLIC_MIN_CELL} (suppressed)"
+            fill, shown = GREY_SMALL, "suppressed (small numbers)"
         elif pd.isna(r.value):
             fill = GREY_NODATA
             shown = "outside the filter" if not r.in_filter else "no data"
@@ -1152,7 +1152,7 @@ def choropleth_html(
         feats.append(_feature(
             r.area_id, values.level, r.geometry,
             {"color": "#555", "weight": 1, "fillColor": fill, "fillOpacity": 0.75},
-            name=html.escape(str(r.name)), shown=shown, n=f"{int(r.n):,}"))
+            name=html.escape(str(r.name)), shown=shown, n=_count_text(r.n)))
     n_label = {"cso_share": "Eligible public calls", "p1_median_min": "P1 calls counted",
                "calls_per_1k": "Calls"}.get(values.metric, "Count")
     _geojson_layer(feats, spec.label, [("name", values.level.title()), ("shown", spec.label),
@@ -1160,7 +1160,7 @@ def choropleth_html(
     layers = 1 + _add_deployments(m, deployments)
     rows = _seq_legend_rows(edges, spec.unit) + [(GREY_NODATA, "no data / outside filter")]
     if frame["suppressed"].fillna(False).any():
-        rows.append((GREY_SMALL, f"suppressed (< {PUBLIC_MIN_CELL})"))
+        rows.append((GREY_SMALL, "suppressed (small numbers)"))
     if deployments is not None and not deployments.frame.empty:
         rows.append(("#ffffff", "dashed purple: CSO deployment area"))
     _legend(m, f"{spec.label} by {values.level}", rows, period)
@@ -1189,7 +1189,7 @@ def density_map_html(
                 [r.lon_min, r.lat_max], [r.lon_min, r.lat_min]]
         feats.append({"type": "Feature",
                       "geometry": {"type": "Polygon", "coordinates": [ring]},
-                      "properties": {"area_id": f"cell{i}", "n": f"{int(r.n):,}",
+                      "properties": {"area_id": f"cell{i}", "n": _count_text(r.n),
                                      "style": {"stroke": False,
                                                "fillColor": _class_color(float(r.n), edges),
                                                "fillOpacity": 0.8}}})
@@ -1224,9 +1224,10 @@ def change_map_html(
     m = _base_map(shapes_bounds(shapes), tiles)
     feats = []
     for r in frame.itertuples():
+        hidden = pd.isna(r.before) or pd.isna(r.after)  # suppressed by the privacy tier
         if not r.in_filter:
             fill = GREY_NODATA
-        elif r.small:
+        elif hidden or r.small:
             fill = GREY_SMALL
         else:
             fill = _z_color(float(r.z))
@@ -1235,9 +1236,11 @@ def change_map_html(
         feats.append(_feature(
             r.area_id, change.level, r.geometry,
             {"color": "#555", "weight": 1, "fillColor": fill, "fillOpacity": 0.8},
-            name=html.escape(str(r.name)), before=f"{int(r.before):,}",
-            after=f"{int(r.after):,}", diff=f"{int(r.diff):+,}", pct=pct,
-            z=f"{r.z:+.2f}", p=f"{fmt_pvalue(r.p_exact)}{flag}"))
+            name=html.escape(str(r.name)), before=_count_text(r.before),
+            after=_count_text(r.after),
+            diff="suppressed" if pd.isna(r.diff) else f"{int(r.diff):+,}", pct=pct,
+            z="suppressed" if pd.isna(r.z) else f"{r.z:+.2f}",
+            p="suppressed" if pd.isna(r.p_exact) else f"{fmt_pvalue(r.p_exact)}{flag}"))
     _geojson_layer(feats, "Before/after change",
                    [("name", change.level.title()), ("before", "Before"), ("after", "After"),
                     ("diff", "Difference"), ("pct", "Change"), ("z", "Poisson z"),
@@ -1247,7 +1250,7 @@ def change_map_html(
     labels = ["z < −3 (fewer)", "−3 to −2", "−2 to −1", "−1 to 1 (no clear change)",
               "1 to 2", "2 to 3", "z ≥ 3 (more)"]
     rows = list(zip(DIVERGING, labels, strict=True))
-    rows.append((GREY_SMALL, f"before or after < {SMALL_COUNT}"))
+    rows.append((GREY_SMALL, f"before or after < {SMALL_COUNT}, or suppressed"))
     w = change.windows
     note = (f"before {w.before_start} – {w.before_end}, after {w.after_start} – {w.after_end}; "
             f"z = √2(√after − √before); notable: BH q < {FLAG_LEVEL_TEXT} over the areas shown")

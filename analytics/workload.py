@@ -194,7 +194,7 @@ def assignment_hours(backend: Any, filters: Filters) -> ibis.Table:
     district, beat, priority, category, self_initiated.
     """
     if _has_derived(backend):
-        t = filters.apply(backend.table("assignment_facts"))
+        t = filters.without_sensitive(filters.apply(backend.table("assignment_facts")), backend)
         hours = hours_between(t.start_at, t.cleared_at)
         return t.mutate(
             committed_h=ibis.ifelse(t.exclusion == "kept", hours, ibis.null("float64")))
@@ -248,7 +248,8 @@ def committed_slots(backend: Any, filters: Filters, unit_type: str | None = None
     """
     call_filters = filters.with_(start=None, end=None) if slot_dates else filters
     if _has_derived(backend):
-        h = call_filters.apply(backend.table("assignment_slots"))
+        h = call_filters.without_sensitive(
+            call_filters.apply(backend.table("assignment_slots")), backend)
         if unit_type is not None:
             h = h.filter(h.unit_type == unit_type)
     else:

@@ -34,6 +34,14 @@ st.caption(f"Current version: **{version}** · {len(xw) - n_unmapped:,} mapped c
 if xw.empty:
     st.info("No call types yet: import calls or a crosswalk CSV below.")
 
+if state.read_only():
+    # A command or public server writes nothing: the crosswalk is shown, not edited.
+    st.info("This server is read-only: the crosswalk is edited by an analyst on the "
+            "analyst server.")
+    components.table_with_downloads(xw, "call type crosswalk", filters=filters, key="ct_ro")
+    components.how_computed(call_types.__doc__ or "", key="ct_how")
+    st.stop()
+
 who = st.text_input("Changed by", key="ct_who", placeholder="your name and role",
                     help="Recorded in the history with every change.")
 edited = st.data_editor(

@@ -17,6 +17,13 @@ from ui import components, state
 
 log = logging.getLogger(__name__)
 
+if state.read_only():
+    # Not in the navigation of a read-only server; a direct link lands here.
+    st.title("📥 Data")
+    st.error("The Data page is not available on this server: it is read-only "
+             f"({state.policy().tier} tier) and offers no upload, save or import.")
+    st.stop()
+
 # Page-local widget keys.
 K_TABLE, K_UPLOAD, K_PRESET, K_EDITOR = "data_table", "data_upload", "data_preset", "data_map"
 K_FORMATS, K_TZ, K_OI_COL, K_OI_VALS = "data_formats", "data_tz", "data_oi_col", "data_oi_vals"

@@ -179,18 +179,27 @@ if es is not None:
                       yaxis_type="log" if is_ratio else "linear", height=380, margin={"t": 50})
     st.plotly_chart(fig, key="ev_es_chart")
 if a.its_fit is not None:
-    f = a.its_fit
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=f["period"], y=f["observed"], mode="markers", name="observed"))
-    fig.add_trace(go.Scatter(x=f["period"], y=f["fitted"], mode="lines", name="fitted"))
-    post_f = f[f["post"]]
-    fig.add_trace(go.Scatter(x=post_f["period"], y=post_f["counterfactual"], mode="lines",
-                             line={"dash": "dash"}, name="without CSOs (counterfactual)"))
-    fig.add_trace(go.Scatter(x=post_f["period"], y=post_f["ci_high"], mode="lines",
-                             line={"width": 0}, showlegend=False))
-    fig.add_trace(go.Scatter(x=post_f["period"], y=post_f["ci_low"], mode="lines",
-                             line={"width": 0}, fill="tonexty", name="counterfactual 95 % CI"))
-    fig.update_layout(title="Interrupted time series: treated areas", height=380,
+    cohorts = list(a.its_fit.groupby("cohort"))
+    for i, (start, f) in enumerate(cohorts):
+        # one series per cohort, each broken at its own start
+        name = "" if len(cohorts) == 1 else f" — start {start:%d %b %Y}"
+        post_f = f[f["post"]]
+        fig.add_trace(go.Scatter(x=f["period"], y=f["observed"], mode="markers",
+                                 name=f"observed{name}", legendgroup=str(i)))
+        fig.add_trace(go.Scatter(x=f["period"], y=f["fitted"], mode="lines",
+                                 name=f"fitted{name}", legendgroup=str(i)))
+        fig.add_trace(go.Scatter(x=post_f["period"], y=post_f["counterfactual"], mode="lines",
+                                 line={"dash": "dash"}, legendgroup=str(i),
+                                 name=f"without CSOs (counterfactual){name}"))
+        fig.add_trace(go.Scatter(x=post_f["period"], y=post_f["ci_high"], mode="lines",
+                                 line={"width": 0}, showlegend=False, legendgroup=str(i)))
+        fig.add_trace(go.Scatter(x=post_f["period"], y=post_f["ci_low"], mode="lines",
+                                 line={"width": 0}, fill="tonexty", legendgroup=str(i),
+                                 name=f"counterfactual 95 % CI{name}"))
+    title = ("Interrupted time series: treated areas" if len(cohorts) == 1 else
+             f"Interrupted time series: {len(cohorts)} cohorts, each broken at its own start")
+    fig.update_layout(title=title, height=380 if len(cohorts) == 1 else 460,
                       yaxis_title=a.unit, margin={"t": 50})
     st.plotly_chart(fig, key="ev_its_chart")
 

@@ -97,7 +97,8 @@ def _deployments(con, filters: Filters):
 
 def _choropleth(con, filters, level, metric, tier, show_dep, tiles):
     shapes = cached(maps.area_shapes, con, level)
-    values = maps.area_metric(con, filters, level, metric, tier=tier, shapes=shapes)
+    # through cached: released for the server's tier before anything is drawn from it
+    values = cached(maps.area_metric, con, filters, level, metric, tier=tier, _shapes=shapes)
     dep = _deployments(con, filters) if show_dep else None
     html = maps.choropleth_html(shapes, values, deployments=dep, tiles=tiles,
                                 period=filters.describe())
@@ -106,7 +107,7 @@ def _choropleth(con, filters, level, metric, tier, show_dep, tiles):
 
 def _density(con, filters, source, cell_m, tier, show_dep, tiles):
     shapes = cached(maps.area_shapes, con, "beat")
-    grid = maps.density_cells(con, filters, source=source, cell_m=cell_m, tier=tier)
+    grid = cached(maps.density_cells, con, filters, source=source, cell_m=cell_m, tier=tier)
     dep = _deployments(con, filters) if show_dep else None
     return maps.density_map_html(shapes, grid, deployments=dep, tiles=tiles,
                                  period=filters.describe()), grid
@@ -114,7 +115,8 @@ def _density(con, filters, source, cell_m, tier, show_dep, tiles):
 
 def _change(con, filters, level, outcome, windows, show_dep, tiles):
     shapes = cached(maps.area_shapes, con, level)
-    change = maps.change_by_area(con, filters, level, outcome, windows, shapes=shapes)
+    change = cached(maps.change_by_area, con, filters, level, outcome, windows,
+                    _shapes=shapes)
     dep = _deployments(con, Filters()) if show_dep else None
     return maps.change_map_html(shapes, change, deployments=dep, tiles=tiles), change
 
@@ -126,7 +128,7 @@ def _deployment_map(con, filters, tiles):
 
 
 def _points(con, filters, tier, show_dep, tiles):
-    pts = maps.incident_points(con, filters, tier=tier)
+    pts = cached(maps.incident_points, con, filters, tier=tier)
     if pts.frame is None:
         return None, pts
     dep = _deployments(con, filters) if show_dep else None
@@ -155,11 +157,11 @@ def _table(df, title: str, level: str | None) -> None:
 
 # -- widgets -------------------------------------------------------------------------------
 try:
-    tier = maps.resolve_tier(con)  # not cached: a server setting, one tiny query
+    tier = state.policy().tier  # the server's configuration (analytics.privacy)
     tiles = maps.tile_setting(con)
 except CSOError as exc:
     st.error(f"Map settings are not usable: {exc}. Fix the `settings` table or "
-             "the CSO_PRIVACY_TIER variable.")
+             "the CSO_TIER variable.")
     st.stop()
 
 layer_keys = [k for k in LAYERS if k != "points" or tier == "analyst"]
@@ -286,7 +288,7 @@ try:
 except CSOError as exc:
     st.error(f"This map cannot be drawn: {exc}")
 
-if tier != "public":
+if not state.read_only():  # a command or public server saves nothing
     with st.expander("Basemap (optional)"):
         st.markdown(
             "Maps show boundaries only, so they work with no internet access. If your "

@@ -280,12 +280,16 @@ def test_tile_setting_round_trip(con) -> None:
     assert maps.tile_setting(con) is None
 
 
-def test_privacy_tier_from_env_or_settings(con, monkeypatch) -> None:
+def test_privacy_tier_from_server_configuration_only(con, monkeypatch) -> None:
     monkeypatch.delenv("CSO_PRIVACY_TIER", raising=False)
+    monkeypatch.delenv("CSO_TIER", raising=False)
     assert maps.resolve_tier(con) == "analyst"
-    con.execute("INSERT INTO settings VALUES ('privacy_tier', 'public')")
+    # the database is not server configuration: an imported settings row changes nothing
+    con.execute("INSERT INTO settings VALUES ('privacy_tier', 'analyst')")
+    monkeypatch.setenv("CSO_TIER", "public")
     assert maps.resolve_tier(con) == "public"
-    monkeypatch.setenv("CSO_PRIVACY_TIER", "command")
+    monkeypatch.delenv("CSO_TIER")
+    monkeypatch.setenv("CSO_PRIVACY_TIER", "command")  # deprecated alias
     assert maps.resolve_tier(con) == "command"
     monkeypatch.setenv("CSO_PRIVACY_TIER", "everyone")
     with pytest.raises(OptionError):
@@ -348,7 +352,8 @@ def test_tile_layer_only_when_set(con) -> None:
 
 # -- the page, headless (AppTest) on the demo city ----------------------------------------
 @pytest.fixture()
-def run_maps(app_db_path, monkeypatch):
+def run_maps(app_db_path, monkeypatch, tmp_path_factory):
+    import shutil
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
@@ -356,9 +361,15 @@ def run_maps(app_db_path, monkeypatch):
     root = Path(__file__).resolve().parents[1]
 
     def run(layer: str | None = None, tier: str | None = None, **state):
-        monkeypatch.setenv("CSO_DB", str(app_db_path))
+        db_file = app_db_path
         if tier:
-            monkeypatch.setenv("CSO_PRIVACY_TIER", tier)
+            monkeypatch.setenv("CSO_TIER", tier)
+            if tier != "analyst":
+                # a read-only server opens its own file read-only; DuckDB refuses a second
+                # opening of the app's read-write file in this process
+                db_file = tmp_path_factory.mktemp("maps_ro") / app_db_path.name
+                shutil.copyfile(app_db_path, db_file)
+        monkeypatch.setenv("CSO_DB", str(db_file))
         monkeypatch.chdir(root)
         at = AppTest.from_file(str(root / "dashboard.py"), default_timeout=120)
         at.run()

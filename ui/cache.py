@@ -20,6 +20,12 @@ An argument Streamlit cannot hash raises ``UnhashableArgumentError`` naming the 
 and the argument, instead of silently sharing one entry between different values.
 
 ``state.data_changed()`` (after an import or a settings change) clears every entry.
+
+The server's privacy tier (:mod:`analytics.privacy`) is applied here, the one place
+every result passes on its way to a page: ``Filters`` arguments are scoped to what the
+tier may ask for (``privacy.scope_call``) before the key is made, and the result is
+released for the tier (``privacy.release``: points, free text and sensitive call types
+removed, small cells suppressed) before it is cached, so no page ever holds more.
 The optional ``spinner`` text is shown while a result is computed (never on a hit).
 """
 
@@ -32,6 +38,7 @@ from typing import Any, TypeVar
 import streamlit as st
 from streamlit.runtime.caching.cache_errors import UnhashableParamError
 
+from analytics import privacy
 from ui import state
 
 T = TypeVar("T")
@@ -57,8 +64,9 @@ def function_key(fn: Callable[..., Any]) -> str:
     return f"{module}.{name}"
 
 
-def _compute(key: tuple, _fn: Callable[..., Any], _args: tuple, _kwargs: dict) -> Any:
-    return _fn(*_args, **_kwargs)
+def _compute(key: tuple, _fn: Callable[..., Any], _args: tuple, _kwargs: dict,
+             _policy: privacy.Policy) -> Any:
+    return privacy.release(_fn(*_args, **_kwargs), _policy)
 
 
 @functools.cache
@@ -91,11 +99,13 @@ def cache_key(fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple:
 
 def cached(fn: Callable[..., T], *args: Any, spinner: str | bool = False, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)``, computed once per distinct key (see the module docstring)."""
+    policy = state.policy()
+    args, kwargs = privacy.scope_call(args, kwargs, policy)
     call_kwargs = {k.removeprefix("_") if k.startswith("_") else k: v
                    for k, v in kwargs.items()}
-    key = cache_key(fn, args, kwargs)
+    key = (*cache_key(fn, args, kwargs), policy.tier, policy.k)
     try:
-        return _cached_compute(spinner)(key, fn, args, call_kwargs)
+        return _cached_compute(spinner)(key, fn, args, call_kwargs, policy)
     except UnhashableParamError as exc:
         raise UnhashableArgumentError(
             f"cached({function_key(fn)}): an argument cannot be hashed for the cache key; "

@@ -3,63 +3,67 @@ empty-result messages. Streamlit only; no queries here."""
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import re
 from collections.abc import Sequence
 
 import pandas as pd
 import streamlit as st
 
-from analytics import labels
+from analytics import exports, labels
 from analytics.filters import Filters
 from analytics.overview import Kpi
 from analytics.poisson_change import fmt_pvalue
 from ui import state
 
+# -- downloads (every one goes through analytics.exports: formulas neutralised, missing
+# values empty, stamped with filters, period and privacy tier) ------------------------------
+KEY_VIEW = "cso_view_tables"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "table"
+
+def _tier() -> tuple[str, str]:
+    pol = state.policy()
+    return pol.tier, pol.stamp()
 
 
-def excel_bytes(df: pd.DataFrame, *, title: str, filters: Filters) -> bytes:
-    """An .xlsx with the table and an 'about' sheet stating filters and export time."""
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        out = df.copy()
-        for col in out.columns:  # Excel cannot store time-zone-aware datetimes
-            if isinstance(out[col].dtype, pd.DatetimeTZDtype):
-                out[col] = out[col].dt.tz_localize(None)
-        out.to_excel(xl, sheet_name="data", index=False)
-        pd.DataFrame(
-            {
-                "field": ["table", "filters", "exported_at", "source"],
-                "value": [title, filters.describe(),
-                          dt.datetime.now().isoformat(timespec="seconds"), "CSO Impact"],
-            }
-        ).to_excel(xl, sheet_name="about", index=False)
-    return buf.getvalue()
+def excel_bytes(df: pd.DataFrame, *, title: str, filters: Filters, definition: str = "") -> bytes:
+    """An .xlsx with the table and an 'about' sheet: filters and period, tier, export time."""
+    _, stamp = _tier()
+    return exports.excel_bytes(df, about=exports.about_rows(
+        title=title, filters=filters.describe(), tier=stamp, definition=definition))
+
+
+def start_view() -> None:
+    """Forget the tables of the previous run (called before every page run)."""
+    st.session_state[KEY_VIEW] = []
+
+
+def _register(df: pd.DataFrame, title: str, definition: str = "") -> None:
+    tables = st.session_state.setdefault(KEY_VIEW, [])
+    if not any(t.title == title and t.frame is df for t in tables):
+        tables.append(exports.ExportTable(title, df, definition))
 
 
 def download_table(df: pd.DataFrame, title: str, *, filters: Filters | None = None,
-                   key: str | None = None) -> None:
-    """CSV and Excel download buttons for a table, side by side."""
+                   key: str | None = None, definition: str = "") -> None:
+    """CSV and Excel download buttons for a table, side by side; the table also joins the
+    page's "download this view" zip."""
     filters = filters or Filters()
-    slug = _slug(title)
-    key = key or slug
+    tier, _ = _tier()
+    stem = f"{exports.slug(title)}_{tier}"
+    key = key or exports.slug(title)
+    _register(df, title, definition)
     c1, c2, _ = st.columns([1, 1, 4])
     # Files are generated only when a button is clicked (deferred callables): building
     # every table's Excel on every rerun cost more than the queries behind the page.
     with c1:
-        st.download_button("⬇️ CSV", lambda: df.to_csv(index=False).encode("utf-8"),
-                           file_name=f"{slug}.csv", mime="text/csv", key=f"{key}_csv",
-                           on_click="ignore")
+        st.download_button("⬇️ CSV", lambda: exports.csv_bytes(df), file_name=f"{stem}.csv",
+                           mime="text/csv", key=f"{key}_csv", on_click="ignore")
     with c2:
         st.download_button(
-            "⬇️ Excel", lambda: excel_bytes(df, title=title, filters=filters),
-            file_name=f"{slug}.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            key=f"{key}_xlsx", on_click="ignore",
+            "⬇️ Excel", lambda: excel_bytes(df, title=title, filters=filters,
+                                           definition=definition),
+            file_name=f"{stem}.xlsx", mime=XLSX_MIME, key=f"{key}_xlsx", on_click="ignore",
         )
 
 
@@ -103,11 +107,38 @@ def show_table(df: pd.DataFrame, **dataframe_kwargs) -> None:
 
 
 def table_with_downloads(df: pd.DataFrame, title: str, *, filters: Filters | None = None,
-                         key: str | None = None, **dataframe_kwargs) -> None:
+                         key: str | None = None, definition: str = "",
+                         **dataframe_kwargs) -> None:
     """A readable table (:func:`show_table`) followed by its CSV/Excel download buttons;
-    the downloads keep the machine column names."""
+    the downloads keep the machine column names; missing values show "—" on screen and
+    are written empty in the files."""
     show_table(df, **dataframe_kwargs)
-    download_table(df, title, filters=filters, key=key)
+    download_table(df, title, filters=filters, key=key, definition=definition)
+
+
+def view_download(page_title: str) -> None:
+    """One "download this view" button (a zip of every table the page showed, with a
+    README of the filters, period, tier and definitions), at the foot of the page."""
+    tables = list(st.session_state.get(KEY_VIEW) or [])
+    if not tables:
+        return
+    tier, stamp = _tier()
+    filters = state.current_filters()
+    st.divider()
+    st.download_button(
+        "⬇️ Download this view (zip: every table as CSV and Excel, with a README)",
+        lambda: exports.view_zip(tables, page=page_title, filters=filters.describe(),
+                                 tier=stamp),
+        file_name=f"{exports.slug(page_title)}_view_{tier}.zip", mime="application/zip",
+        key="cso_view_zip", on_click="ignore")
+    st.caption(stamp)
+
+
+def plain(text: object) -> str:
+    """Text for st.markdown/caption/info that shows data values literally: Markdown and
+    LaTeX punctuation escaped, so a value like ``![x](http://…)`` is never rendered (and
+    never makes the browser fetch anything)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", str(text))
 
 
 def chart_with_table(fig: object, df: pd.DataFrame, takeaway: str, *,

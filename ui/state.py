@@ -1,8 +1,10 @@
 """Connection, per-session cursor, and the global sidebar filters.
 
 One DuckDB connection per server process (``st.cache_resource``), opened read-write so
-the Data page can import; every session gets its own cursor, wrapped as its own Ibis
-backend (a DuckDB connection is not thread-safe; cursors are).
+the Data page can import — read-only on a command or public server (``CSO_TIER``, see
+:mod:`analytics.privacy`), which offers no upload, save or import; every session gets its
+own cursor, wrapped as its own Ibis backend (a DuckDB connection is not thread-safe;
+cursors are).
 
 The global filters live in ``st.session_state`` under the keys below and are mirrored
 into the URL query string, so a view can be shared and survives page changes.
@@ -18,7 +20,7 @@ from typing import Any
 
 import streamlit as st
 
-from analytics import catalog, db
+from analytics import catalog, db, privacy
 from analytics.errors import DatabaseError
 from analytics.filters import QUERY_PARAM_KEYS, Filters
 
@@ -41,8 +43,42 @@ def db_path() -> Path:
     return db.resolve_db_path()
 
 
+def policy() -> privacy.Policy:
+    """This server's privacy policy (tier from its configuration, never from a visitor),
+    with the database's sensitive call types and beat → district parents."""
+    base = privacy.server_policy()
+    if base.tier == "analyst":
+        return base
+    return _policy_for(str(db_path()), base.tier, base.k)
+
+
+def read_only() -> bool:
+    """True on a command or public server: no upload, save or import anywhere."""
+    return privacy.server_policy().read_only
+
+
 @st.cache_resource(show_spinner=False)
-def _connection(path: str) -> Any:
+def _policy_for(path: str, tier: str, k: int) -> privacy.Policy:
+    backend = db.ibis_backend(_connection(path, True).cursor())
+    return privacy.Policy(tier, k).with_data(  # type: ignore[arg-type]
+        sensitive_types=privacy.sensitive_call_types(backend),
+        parents=privacy.area_parents(backend))
+
+
+def _open(path: str) -> Any:
+    """The server's connection: read-only on a command or public server."""
+    return _connection(path, read_only())
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(path: str, read_only: bool = False) -> Any:
+    if read_only:
+        con = db.connect(path, read_only=True)
+        if not db.scalar(con, "SELECT count(*) FROM duckdb_tables() "
+                              "WHERE table_name = 'call_facts'"):
+            raise DatabaseError(f"{path} has no derived tables yet; open it once with the "
+                                "analyst tier (or run `python -m analytics import`) first")
+        return con
     con = db.connect(path)
     # A database created empty (a department starting from its own exports) or by an
     # older version has no derived tables yet: build them once, so every page can query.
@@ -88,6 +124,10 @@ def ensure_database() -> None:
     path = db_path()
     if path.exists():
         return
+    if read_only():
+        st.error(f"There is no database at `{path}`, and this server is read-only "
+                 f"({privacy.server_policy().tier} tier): ask the analyst who runs it.")
+        st.stop()
     default = path.resolve() == db.DEFAULT_DB_PATH.resolve()
     st.title("🚓 CSO Impact — first start")
     st.markdown(f"There is no database at `{path}` yet. How do you want to start?")
@@ -164,7 +204,7 @@ def get_con() -> Any:
     tid = threading.get_ident()
     if tid not in slots:
         try:
-            con = _connection(str(db_path()))
+            con = _open(str(db_path()))
         except DatabaseError as exc:
             st.error(f"Cannot open the database: {exc}")
             st.stop()
@@ -267,6 +307,7 @@ def sidebar_filters() -> Filters:
     opts = filter_options(backend)
     if not st.session_state.get(KEY_FILTERS_INIT):
         _init_from_query_params(opts)
+    pol = policy()
     with st.sidebar:
         st.markdown("### Filters")
         start = end = None
@@ -287,6 +328,16 @@ def sidebar_filters() -> Filters:
                 start = None
             if end == opts.max_date:
                 end = None
+        if pol.is_public:
+            # A public server: the whole city, split by area in the tables; no sub-group
+            # filters, whole months (see analytics.privacy.scope_filters).
+            filters = privacy.scope_filters(Filters(start=start, end=end), pol)
+            st.caption(f"Showing: {filters.describe()}. Public view: whole calendar months, "
+                       "the whole city (tables split it by area).")
+            st.caption(pol.stamp())
+            st.session_state[KEY_FILTERS] = filters
+            _mirror_url(filters)
+            return filters
         districts = st.multiselect("District", opts.districts, key=KEY_DISTRICTS,
                                    placeholder="All districts")
         beat_choices = opts.beats_in(tuple(districts))
@@ -300,10 +351,18 @@ def sidebar_filters() -> Filters:
         categories = st.multiselect("Call category", opts.categories, key=KEY_CATEGORIES,
                                     placeholder="All categories",
                                     help="From the call-type crosswalk. Applies to calls only.")
-        filters = Filters(start=start, end=end, districts=tuple(districts), beats=tuple(beats),
-                          priorities=tuple(priorities), categories=tuple(categories))
+        filters = privacy.scope_filters(
+            Filters(start=start, end=end, districts=tuple(districts), beats=tuple(beats),
+                    priorities=tuple(priorities), categories=tuple(categories)), pol)
         st.caption(f"Showing: {filters.describe()}")
+        if pol.tier != "analyst":
+            st.caption(pol.stamp())
     st.session_state[KEY_FILTERS] = filters
+    _mirror_url(filters)
+    return filters
+
+
+def _mirror_url(filters: Filters) -> None:
     # Only the filter keys are written: other parameters (a page's tab, the map layer, the
     # evaluation settings) are bound to their widgets and must stay in the URL.
     wanted = filters.to_query_params()
@@ -314,7 +373,6 @@ def sidebar_filters() -> Filters:
             del st.query_params[k]
         elif k in normalised and have != normalised[k]:
             st.query_params[k] = normalised[k]
-    return filters
 
 
 def date_or_none(value: Any) -> dt.date | None:

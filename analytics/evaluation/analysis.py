@@ -6,7 +6,9 @@ options and render frames (STYLE.md: no frame arithmetic in pages). Designs:
 - ``"callaway_santanna"`` — staggered DiD (recommended whenever several areas are treated);
   counts use the ratio-of-ratios effect, other outcomes the difference;
 - ``"did_2x2"`` — treated vs comparison, before vs after the earliest start;
-- ``"its"`` — the treated areas' combined series (sum of counts, mean otherwise);
+- ``"its"`` — interrupted time series per cohort of treated areas (areas sharing a start
+  date; sum of counts, mean otherwise), each broken at its own start and pooled with
+  cohort-size weights (:func:`~analytics.evaluation.its.cohort_its`);
 - ``"wdd"`` — treated vs comparison counts before/after (counts only);
 - ``"pre_post"`` — treated areas before/after without comparison (counts only here);
 - ``"dose_response"`` — outcome per 100 CSO patrol hours, two-way fixed effects.
@@ -17,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -32,7 +34,7 @@ from analytics.evaluation.did import (
     staggered_did,
     twfe_did,
 )
-from analytics.evaluation.its import its
+from analytics.evaluation.its import cohort_its
 from analytics.evaluation.panel import (
     Freq,
     Level,
@@ -286,7 +288,7 @@ def analyse(
         raise OptionError(f"{METHOD_LABELS[m]} needs a count or a response-time outcome")
     if not design.treated:
         raise InsufficientDataError("no treated areas: add deployments or pick treated areas")
-    if m in ("did_2x2", "its", "wdd", "pre_post"):
+    if m in ("did_2x2", "wdd", "pre_post"):
         s0 = design.starts[0]
         if not (p["period"] < s0).any() or not (p["period"] >= s0).any():
             side = "before" if not (p["period"] < s0).any() else "after"
@@ -337,16 +339,20 @@ def analyse(
                       label=f"{label} in CSO areas", unit_label=unit, cluster=cluster,
                       inference="auto" if inference == "auto" else "cr1")
     elif m == "its":
-        s0 = design.starts[0]
-        tp = p[p["area"].isin(design.treated)]
-        agg = "sum" if is_count else "mean"
-        series = tp.groupby("period", as_index=False)["value"].agg(agg)
+        # one ITS per cohort, each broken at its own start (never the earliest start for
+        # everyone: that finds nothing for a real effect under staggered roll-out)
         fam = "negbin" if is_count else "gaussian"
-        r = its(series, "period", "value", s0, family=fam, alpha=alpha,
-                label=f"{label} in the treated areas", unit_label=unit)
+        r = cohort_its(p[p["area"].isin(design.treated)], "value", "area", "period",
+                       "first_treated", family=fam, aggregate="sum" if is_count else "mean",
+                       alpha=alpha, label=f"{label} in the treated areas", unit_label=unit)
         est, extra = r.level_change, [r.slope_change]
-        its_fit = r.fitted.merge(r.counterfactual[["period", "ci_low", "ci_high"]], on="period",
-                                 how="left")
+        if len(r.cohorts) > 1:
+            for start, areas, w, cr in r.cohorts:
+                extra.append(replace(
+                    cr.level_change,
+                    label=f"{label} in the cohort starting {start.date()} ({len(areas)} areas, "
+                          f"weight {w:.2f}; jump at the start)"))
+        its_fit = r.fitted
     elif m == "wdd":
         s0 = design.starts[0]
         pre_mask, post_mask = p["period"] < s0, p["period"] >= s0

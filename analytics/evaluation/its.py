@@ -439,3 +439,153 @@ def its(
                        "ci_low": inv(eta_cf[post] - crit_cf * se_cf[post]),
                        "ci_high": inv(eta_cf[post] + crit_cf * se_cf[post])})
     return ITSResult(level, slope, fitted, cf, family, params, cov)
+
+
+# Staggered starts: one ITS per cohort, each on its own break date -------------------------
+STAGGER_CAVEAT = (
+    "Staggered starts: each cohort of areas (same start date) has its own interrupted time "
+    "series broken at its own start; the effects are averaged with weights proportional to "
+    "the number of areas in each cohort. Cohorts are treated as independent, so a citywide "
+    "shock that reaches all cohorts makes the interval somewhat too narrow."
+)
+
+
+@dataclass(frozen=True, eq=False)
+class CohortITS:
+    """Cohort-wise (stacked) ITS: one :class:`ITSResult` per start date, pooled.
+
+    ``level_change`` and ``slope_change`` are the weighted averages
+    θ = Σ w_g θ_g with w_g = (areas in cohort g) / (treated areas), Var(θ) = Σ w_g² Var(θ_g)
+    (cohorts are different areas), and t intervals whose degrees of freedom come from the
+    Welch–Satterthwaite combination ν = (Σ w_g² V_g)² / Σ (w_g² V_g)² / ν_g. ``cohorts``
+    holds ``(start, areas, weight, ITSResult)``; ``fitted`` stacks every cohort's fit with
+    a ``cohort`` column (its start) and the counterfactual CI.
+    """
+
+    level_change: Estimate
+    slope_change: Estimate
+    cohorts: tuple[tuple[pd.Timestamp, tuple[str, ...], float, ITSResult], ...]
+    fitted: pd.DataFrame
+    family: Family
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy rows: pooled level and slope change, then each cohort's."""
+        rows = [self.level_change.to_frame().assign(term="level_change", cohort="pooled"),
+                self.slope_change.to_frame().assign(term="slope_change", cohort="pooled")]
+        for start, _, w, r in self.cohorts:
+            rows.append(r.to_frame().assign(cohort=str(pd.Timestamp(start).date()), weight=w))
+        return pd.concat(rows, ignore_index=True)
+
+
+def _pool(parts: list[tuple[float, Estimate]], alpha: float, *, method: str, label: str,
+          caveats: tuple[str, ...], n: int) -> Estimate:
+    w = np.array([p[0] for p in parts])
+    est = np.array([p[1].estimate for p in parts])
+    var = np.array([p[1].se ** 2 for p in parts])
+    dfs = np.array([p[1].detail("df") for p in parts])
+    theta = float(w @ est)
+    v = float(np.sum(w**2 * var))
+    se = math.sqrt(v)
+    comp = w**2 * var
+    df = float(v**2 / np.sum(comp**2 / dfs)) if np.all(np.isfinite(dfs)) and v > 0 else math.nan
+    crit = stats.t.ppf(1 - alpha / 2, df) if np.isfinite(df) else stats.norm.ppf(1 - alpha / 2)
+    p = (float(2 * stats.t.sf(abs(theta / se), df)) if np.isfinite(df)
+         else float(2 * stats.norm.sf(abs(theta / se)))) if se > 0 else math.nan
+    first = parts[0][1]
+    base = [p_[1].baseline for p_ in parts]
+    baseline = (float(np.dot(w, base)) if all(b is not None for b in base) else None)
+    return Estimate(theta, se, theta - crit * se, theta + crit * se, p, n, method,
+                    caveats=caveats, label=label, unit=first.unit, scale=first.scale,
+                    alpha=alpha, baseline=baseline,
+                    details=(("cohorts", len(parts)), ("df", df)))
+
+
+def cohort_its(
+    panel: pd.DataFrame,
+    value: str,
+    area: str,
+    period: str,
+    first_treated: str,
+    family: Family = "gaussian",
+    *,
+    aggregate: Literal["sum", "mean"] = "sum",
+    alpha: float = 0.05,
+    label: str | None = None,
+    unit_label: str = "",
+    **its_kwargs: object,
+) -> CohortITS:
+    """Interrupted time series under staggered starts, aligned on each cohort's own start.
+
+    The treated areas (``first_treated`` not missing) are grouped by start date; each
+    cohort's series (``aggregate`` of ``value`` over its areas, per period) gets its own
+    :func:`its` broken at that cohort's start, so no cohort's "after" is mixed into
+    another's "before". Cohorts with fewer than 3 periods before or 2 after their start are
+    left out with a caveat that names them. Pooled with cohort-size weights (see
+    :class:`CohortITS`); with one cohort this is :func:`its` itself.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> m = pd.date_range("2022-01-01", periods=36, freq="MS")
+    >>> rows = [(a, p, 10.0 - 3 * (s is not None and p >= s), s) for a, s in
+    ...         (("A", m[12]), ("B", m[20])) for p in m]
+    >>> df = pd.DataFrame(rows, columns=["area", "period", "y", "first"])
+    >>> r = cohort_its(df, "y", "area", "period", "first", seasonal=False)
+    >>> round(r.level_change.estimate, 6)
+    -3.0
+    """
+    check_option("family", family, FAMILIES)
+    check_option("aggregate", aggregate, ("sum", "mean"))
+    check_alpha(alpha)
+    for c in (value, area, period, first_treated):
+        if c not in panel.columns:
+            raise InputDataError(f"panel lacks column {c!r}", column=c)
+    tp = panel[panel[first_treated].notna()]
+    if tp.empty:
+        raise InsufficientDataError("no treated areas: no interrupted time series")
+    cohorts = []
+    skipped = []
+    for start, g in tp.groupby(first_treated, sort=True):
+        areas = tuple(sorted(g[area].unique()))
+        series = g.groupby(period, as_index=False)[value].agg(aggregate)
+        try:
+            r = its(series, period, value, start, family=family, alpha=alpha,
+                    label=label, unit_label=unit_label, **its_kwargs)  # type: ignore[arg-type]
+        except InsufficientDataError as exc:
+            skipped.append(f"{pd.Timestamp(start).date()} ({len(areas)} areas: {exc})")
+            continue
+        cohorts.append((pd.Timestamp(start), areas, r))
+    if not cohorts:
+        raise InsufficientDataError("no cohort has enough periods before and after its start: "
+                                    + "; ".join(skipped))
+    n_areas = sum(len(a) for _, a, _ in cohorts)
+    weighted = [(s, a, len(a) / n_areas, r) for s, a, r in cohorts]
+    fitted = pd.concat([
+        r.fitted.merge(r.counterfactual[[period, "ci_low", "ci_high"]], on=period, how="left")
+        .assign(cohort=s) for s, _, _, r in weighted], ignore_index=True)
+    if len(weighted) == 1:
+        s, a, _, r = weighted[0]
+        extra = (f"Cohorts left out (too few periods): {'; '.join(skipped)}.",) if skipped else ()
+        return CohortITS(r.level_change.with_caveats(*extra), r.slope_change.with_caveats(*extra),
+                         tuple(weighted), fitted, family)
+    cav = [STAGGER_CAVEAT]
+    if skipped:
+        cav.append(f"Cohorts left out (too few periods): {'; '.join(skipped)}.")
+    for *_, r in weighted:
+        cav.extend(c for c in r.level_change.caveats if c not in cav)
+    base_label = label or value
+    n = int(sum(r.level_change.n for _, _, _, r in weighted))
+    starts = ", ".join(str(s.date()) for s, _, _, _ in weighted)
+    first_method = weighted[0][3].level_change.method
+    model = first_method[first_method.index("(") + 1:first_method.index(")")]
+
+    def pooled(term: str, what: str) -> Estimate:
+        parts = [(w, getattr(r, term)) for _, _, w, r in weighted]
+        return _pool(parts, alpha, n=n, caveats=tuple(cav), label=f"{base_label} ({what})",
+                     method=(f"Interrupted time series by cohort ({model}), {what}; "
+                             f"{len(weighted)} cohorts starting {starts}, "
+                             "weighted by areas"))
+
+    return CohortITS(pooled("level_change", "jump at the start"),
+                     pooled("slope_change", "change in trend per period"),
+                     tuple(weighted), fitted, family)

@@ -20,25 +20,8 @@ def render(backend, filters: Filters) -> None:
     if is_default:
         st.warning("Costs are **placeholders** (sworn $95/h, CSO $48/h, other $60/h, CSO "
                    "overhead 15 %). Set your department's loaded costs below.")
-    with st.expander("Cost settings (loaded cost per unit-hour)", expanded=is_default):
-        with st.form("cost_form"):
-            c = st.columns(4)
-            sw = c[0].number_input("Sworn ($/h)", 0.0, 1000.0, costs.sworn_per_hour, 1.0)
-            cs = c[1].number_input("CSO ($/h)", 0.0, 1000.0, costs.cso_per_hour, 1.0)
-            ot = c[2].number_input("Other ($/h)", 0.0, 1000.0, costs.other_per_hour, 1.0)
-            ov = c[3].number_input("CSO programme overhead (%)", 0.0, 500.0,
-                                   costs.cso_overhead_pct, 1.0,
-                                   help="Supervision, vehicles, training, equipment, as "
-                                   "a percentage on top of CSO hours.")
-            if st.form_submit_button("Save costs"):
-                try:
-                    offload.save_cost_settings(
-                        state.get_con(), offload.CostSettings(sw, cs, ot, ov))
-                except CSOError as exc:
-                    st.error(f"Costs not saved: {exc}")
-                else:
-                    state.data_changed()
-                    st.rerun()
+    if not state.read_only():  # a command or public server saves nothing
+        _cost_form(costs, is_default)
     area = st.radio("Areas", offload.AREAS, horizontal=True, key="wl_cost_area",
                     format_func=AREA_LABELS.get)
     cv = cached(offload.cost_view, backend, filters, costs, area, spinner="Computing cost…")
@@ -120,3 +103,25 @@ def render(backend, filters: Filters) -> None:
         components.table_with_downloads(wn.ranking, "Where next ranking", filters=filters,
                                         key="wn_table")
     components.how_computed(offload.where_next.__doc__ or "", sql=wn.sql, key="wn_how")
+
+
+def _cost_form(costs, is_default: bool) -> None:
+    with st.expander("Cost settings (loaded cost per unit-hour)", expanded=is_default):
+        with st.form("cost_form"):
+            c = st.columns(4)
+            sw = c[0].number_input("Sworn ($/h)", 0.0, 1000.0, costs.sworn_per_hour, 1.0)
+            cs = c[1].number_input("CSO ($/h)", 0.0, 1000.0, costs.cso_per_hour, 1.0)
+            ot = c[2].number_input("Other ($/h)", 0.0, 1000.0, costs.other_per_hour, 1.0)
+            ov = c[3].number_input("CSO programme overhead (%)", 0.0, 500.0,
+                                   costs.cso_overhead_pct, 1.0,
+                                   help="Supervision, vehicles, training, equipment, as "
+                                   "a percentage on top of CSO hours.")
+            if st.form_submit_button("Save costs"):
+                try:
+                    offload.save_cost_settings(
+                        state.get_con(), offload.CostSettings(sw, cs, ot, ov))
+                except CSOError as exc:
+                    st.error(f"Costs not saved: {exc}")
+                else:
+                    state.data_changed()
+                    st.rerun()

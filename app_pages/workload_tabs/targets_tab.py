@@ -29,6 +29,18 @@ def render(backend, filters: Filters) -> None:
     st.markdown("**Values against targets** (the cards' period; gap = value − target)")
     st.dataframe(offload.targets_display(tv), hide_index=True, placeholder="—")
     components.download_table(tv, "KPI targets", filters=filters, key="tg_table")
+    if state.read_only():  # a command or public server saves nothing
+        st.caption("Targets are set on the analyst server.")
+    else:
+        _target_form()
+    components.how_computed(
+        "Targets are stored in the `kpi_targets` table (metric, target, direction, who, "
+        "when). Values: " + "; ".join(f"**{m.label}** — {m.help}"
+                                       for m in offload.TARGET_METRICS.values()),
+        key="tg_how")
+
+
+def _target_form() -> None:
     with st.form("target_form"):
         st.markdown("**Set a target** (command staff)")
         c = st.columns([3, 1, 1, 2])
@@ -55,8 +67,3 @@ def render(backend, filters: Filters) -> None:
             else:
                 state.data_changed()
                 st.rerun()
-    components.how_computed(
-        "Targets are stored in the `kpi_targets` table (metric, target, direction, who, "
-        "when). Values: " + "; ".join(f"**{m.label}** — {m.help}"
-                                       for m in offload.TARGET_METRICS.values()),
-        key="tg_how")
