@@ -1,6 +1,7 @@
 """Command-line interface: ``python -m analytics {init,demo,info,import,bench} ...``.
 
-Exit codes: 0 success, 1 unexpected failure, 2 bad arguments or input that cannot be used.
+Exit codes: 0 success, 1 unexpected failure, 2 bad arguments, input that cannot be used, or
+a database that cannot be used (disk full, read-only, in use by another program: one line).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import duckdb
 
 from analytics import db
 from analytics.errors import CSOError
@@ -250,4 +253,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except CSOError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (OSError, duckdb.Error) as exc:
+        # Disk full, read-only or locked file, file-size limit: one line, no traceback.
+        log.debug("storage error", exc_info=True)
+        print(f"error: {db.storage_problem(exc)}", file=sys.stderr)
         return EXIT_USAGE

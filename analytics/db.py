@@ -403,14 +403,81 @@ def connect(
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:  # locked by another process, unreadable, ...
-        raise DatabaseError(f"cannot open database {path}: {exc}") from exc
+    except (duckdb.Error, OSError) as exc:  # locked by another process, unreadable, ...
+        raise DatabaseError(f"cannot open database {path}: {storage_problem(exc)}") from exc
     # No console progress bar: the CLI and the app report progress themselves, and the
     # bar would fill the server's log.
     con.execute("SET enable_progress_bar = false")
     if create and not read_only:
-        create_schema(con)
+        try:
+            create_schema(con)
+            reclaim_space(con, path)
+        except (duckdb.Error, OSError) as exc:
+            con.close()
+            raise DatabaseError(f"cannot write database {path}: {storage_problem(exc)}") from exc
     return con
+
+
+def storage_problem(exc: BaseException) -> str:
+    """One line saying what went wrong with the database file: disk full, read-only, in
+    use by another process, else the first line of the error (cut to 200 characters)."""
+    import errno
+
+    text = str(exc)
+    low = text.lower()
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC or "no space left" in low:
+        return "the disk is full (no space left on the device); free space and try again"
+    if code == errno.EFBIG or "file too large" in low:
+        return "the file size limit was reached (file too large); nothing was changed"
+    if code == errno.EROFS or "read-only file system" in low:
+        return "the file system is read-only"
+    if code in (errno.EACCES, errno.EPERM) or "permission denied" in low:
+        return "permission denied (the file or its folder is not writable by this user)"
+    if "could not set lock" in low or "conflicting lock" in low:
+        import re
+
+        pid = re.search(r"\(PID (\d+)\)", text)
+        who = f" (process {pid.group(1)})" if pid else ""
+        return (f"the database is in use by another program{who}: while the app imports "
+                "or another import runs, wait for it to finish and try again")
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first[:200]
+
+
+# A file at least this much larger than the blocks it uses is trimmed when opened.
+RECLAIM_SLACK_BYTES = 16 << 20
+
+
+def reclaim_space(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> bool:
+    """Give back the space a killed or failed import left at the end of the file.
+
+    A large transaction writes its rows into new blocks of the file before it commits;
+    when it rolls back or the process is killed those blocks are free again, but the file
+    keeps its size until a checkpoint *that writes something* truncates it (a checkpoint
+    with nothing to write is skipped). So when the file is larger than its used blocks
+    by more than ``RECLAIM_SLACK_BYTES`` this makes a trivial change and checkpoints.
+    Returns whether it did. Errors (another transaction running) leave it for later.
+    """
+    try:
+        if path is None:
+            rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
+                               "current_database()").fetchall()
+            if not rows or not rows[0][0]:
+                return False
+            path = Path(rows[0][0])
+        size = path.stat().st_size
+        _, _, block, total, used, *_ = con.execute("PRAGMA database_size").fetchall()[0]
+        if size - int(total) * int(block) < RECLAIM_SLACK_BYTES:
+            return False
+        con.execute("CREATE OR REPLACE TABLE _cso_reclaim (x INTEGER)")
+        con.execute("DROP TABLE _cso_reclaim")
+        con.execute("CHECKPOINT")
+    except (duckdb.Error, OSError) as exc:
+        log.info("space not reclaimed yet: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        return False
+    log.info("reclaimed %s bytes left by an unfinished import", size - path.stat().st_size)
+    return True
 
 
 def ibis_backend(con: duckdb.DuckDBPyConnection):  # noqa: ANN201 - ibis type is dynamic

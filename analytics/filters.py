@@ -16,6 +16,8 @@ from analytics.errors import OptionError
 
 # Query-string keys, one per field.
 _QP_KEYS = ("start", "end", "district", "beat", "priority", "category")
+MAX_QP_VALUE_CHARS = 200
+MAX_QP_VALUES = 500
 
 
 def _as_tuple(values: Any, cast: type = str) -> tuple:
@@ -64,6 +66,8 @@ class Filters:
         def shift(d: dt.date | None) -> dt.date | None:
             if d is None:
                 return None
+            if not dt.MINYEAR <= d.year + years <= dt.MAXYEAR:  # saturate at the calendar
+                return dt.date.min if years < 0 else dt.date.max
             try:
                 return d.replace(year=d.year + years)
             except ValueError:  # 29 February
@@ -137,7 +141,7 @@ class Filters:
             col = table[time_col]
             if self.start is not None:
                 preds.append(col >= dt.datetime.combine(self.start, dt.time()))
-            if self.end is not None:
+            if self.end is not None and self.end < dt.date.max:  # date.max: no upper bound
                 preds.append(col < dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time()))
         if district_col is not None and self.districts:
             preds.append(table[district_col].isin(list(self.districts)))
@@ -179,28 +183,53 @@ class Filters:
     @classmethod
     def from_query_params(cls, qp: Mapping[str, Any]) -> Filters:
         """Parse a query-string mapping; values that do not parse are ignored."""
+        return cls.parse_query_params(qp)[0]
+
+    @classmethod
+    def parse_query_params(cls, qp: Mapping[str, Any]) -> tuple[Filters, tuple[str, ...]]:
+        """Parse a query-string mapping into filters and the ``key=value`` items dropped
+        because they do not parse (a date that is not ISO, a priority that is not a whole
+        number 0–99 written in ASCII digits, a value longer than 200 characters, more than
+        500 values for one key). Keys other than the filters' are not looked at."""
+        dropped: list[str] = []
 
         def many(key: str) -> list[str]:
             getter = getattr(qp, "get_all", None)
             if getter is not None:
-                return list(getter(key))
-            v = qp.get(key)
-            if v is None:
-                return []
-            return list(v) if isinstance(v, (list, tuple)) else [v]
+                vals = list(getter(key))
+            else:
+                v = qp.get(key)
+                vals = [] if v is None else list(v) if isinstance(v, (list, tuple)) else [v]
+            keep = []
+            for v in vals:
+                text = str(v)
+                if len(text) > MAX_QP_VALUE_CHARS or len(keep) >= MAX_QP_VALUES:
+                    dropped.append(f"{key}={text[:40]}…" if len(text) > 40 else f"{key}={text}")
+                else:
+                    keep.append(text)
+            return keep
 
         def date(key: str) -> dt.date | None:
             vals = many(key)
+            if not vals:
+                return None
             try:
-                return dt.date.fromisoformat(vals[0]) if vals else None
+                return dt.date.fromisoformat(vals[0])
             except ValueError:
+                dropped.append(f"{key}={vals[0]}")
                 return None
 
         start, end = date("start"), date("end")
         if start and end and start > end:
             start, end = end, start
-        prios = [int(p) for p in many("priority") if str(p).isdigit()]
-        return cls(
+        prios = []
+        for p in many("priority"):
+            # str.isdigit accepts "²" and other digits int() refuses: ASCII digits only.
+            if p.isascii() and p.isdigit() and int(p) <= 99:
+                prios.append(int(p))
+            else:
+                dropped.append(f"priority={p}")
+        f = cls(
             start=start,
             end=end,
             districts=tuple(many("district")),
@@ -208,6 +237,7 @@ class Filters:
             priorities=tuple(prios),
             categories=tuple(many("category")),
         )
+        return f, tuple(dropped)
 
 
 QUERY_PARAM_KEYS = _QP_KEYS

@@ -4,7 +4,6 @@ the import history with every rejected row."""
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +12,8 @@ import streamlit as st
 from analytics import ingest
 from analytics.db import CSO_TIERS
 from analytics.errors import CSOError
-from ui import components, state
+from app_pages.data_tabs import mapping as data_mapping
+from ui import components, state, uploads
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +25,10 @@ if state.read_only():
     st.stop()
 
 # Page-local widget keys.
-K_TABLE, K_UPLOAD, K_PRESET, K_EDITOR = "data_table", "data_upload", "data_preset", "data_map"
-K_FORMATS, K_TZ, K_OI_COL, K_OI_VALS = "data_formats", "data_tz", "data_oi_col", "data_oi_vals"
+K_TABLE, K_UPLOAD, K_PRESET = "data_table", "data_upload", "data_preset"
 K_RESULT, K_CHECK, K_PRESET_NAME = "data_result", "data_check", "data_preset_name"
 SUGGEST = "✨ Suggest a mapping for me"
-NO_COLUMN = "(none)"
+NO_COLUMN = data_mapping.NO_COLUMN
 
 TABLE_LABELS = {
     "calls": "Calls for service (CAD export)",
@@ -55,14 +54,20 @@ DB_FILE = state.db_path()
 REJECTS_DIR = ingest.rejects_dir_for(DB_FILE)
 
 
-def _upload_path(upload) -> Path:
-    """Save an uploaded file under a per-session temp folder, keeping its name."""
-    folder = Path(tempfile.gettempdir()) / "cso_uploads" / str(abs(hash(upload.file_id)))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / Path(upload.name).name
-    if not path.exists() or path.stat().st_size != upload.size:
-        path.write_bytes(upload.getvalue())
-    return path
+def _upload_path(upload) -> Path | None:
+    """Save an upload privately next to the database (see ui/uploads.py); None if refused."""
+    try:
+        return uploads.save(upload, DB_FILE)
+    except uploads.UploadTooLarge as exc:
+        st.error(str(exc))
+    except OSError as exc:
+        st.error("The upload could not be saved on the server: "
+                 + uploads.public_message(exc, None, None, DB_FILE))
+    return None
+
+
+def _say(exc: BaseException, path: Path | None, name: str | None) -> str:
+    return uploads.public_message(exc, path, name, DB_FILE)
 
 
 def _show_result(result: ingest.ImportResult) -> None:
@@ -79,8 +84,20 @@ def _show_result(result: ingest.ImportResult) -> None:
     if result.warnings:
         st.warning("Kept, but incomplete:\n" + "\n".join(
             f"- {n:,} rows {reason}" for reason, n in sorted(result.warnings.items())))
+    if result.rows_filtered:
+        st.caption(f"{result.rows_filtered:,} rows left out by the preset's filter "
+                   "(not rejects).")
     if result.rejects:
         _rejects_table(pd.DataFrame([r.__dict__ for r in result.rejects]), f"rejects_{result.import_id}")
+    if result.dropped_values:
+        _dropped_table(pd.DataFrame([r.__dict__ for r in result.dropped_values]),
+                       f"dropped_{result.import_id}")
+
+
+def _dropped_table(df: pd.DataFrame, key: str) -> None:
+    st.markdown(f"**Values set to missing ({len(df):,})** — the rows were kept; each listed "
+                "value was out of order and dropped.")
+    components.table_with_downloads(df, f"values set to missing {key}", key=key)
 
 
 def _rejects_table(df: pd.DataFrame, key: str) -> None:
@@ -96,8 +113,10 @@ def _import(table: str, path: Path, preset, name: str, **kw) -> None:
             progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m), **kw)
     except CSOError as exc:
         bar.empty()
-        st.error(f"Nothing was imported: {exc}")
+        st.error(f"Nothing was imported: {_say(exc, path, name)}")
         return
+    finally:
+        uploads.discard(path)  # imported or refused: the copy is not needed any more
     bar.empty()
     state.data_changed()
     st.session_state[K_RESULT] = result
@@ -115,11 +134,13 @@ with tab_import:
                          format_func=TABLE_LABELS.get, key=K_TABLE)
     upload = st.file_uploader("Export file: CSV / TSV / TXT, Excel (.xlsx) or Parquet",
                               type=["csv", "tsv", "txt", "xlsx", "parquet"], key=K_UPLOAD)
+    path = _upload_path(upload) if upload is not None else None
+    if path is None:
+        upload = None
     if upload is None:
         st.info("Upload a file to start. The shipped presets cover Seattle, Dallas, Berkeley, "
                 "Denver and Detroit open-data exports; anything else gets a suggested mapping.")
     else:
-        path = _upload_path(upload)
         shipped = [n for n in ingest.list_presets()
                    if n == "canonical" or ingest.load_preset(n, table).table == table]
         user = {p.stem: p for p in ingest.list_user_presets(DB_FILE)}
@@ -130,89 +151,51 @@ with tab_import:
         preset = None
         try:
             if choice == SUGGEST:
-                reader = ingest.load_preset("canonical", table)
-                headers, sample = ingest.read_sample(con, path, reader, n=50)
-                rows = ingest.suggest_mapping(table, headers, sample)
-                st.markdown("**Suggested mapping** — correct the *source column* where it is "
-                            "wrong; leave *(none)* for columns your file does not have.")
-                frame = pd.DataFrame({
-                    "canonical column": [r.canonical for r in rows],
-                    "required": [r.required for r in rows],
-                    "source column": [r.source or NO_COLUMN for r in rows],
-                    "example value": [r.example for r in rows],
-                })
-                edited = st.data_editor(
-                    frame, hide_index=True, key=K_EDITOR, width="stretch",
-                    disabled=["canonical column", "required", "example value"],
-                    column_config={"source column": st.column_config.SelectboxColumn(
-                        options=[NO_COLUMN, *headers], required=True)},
-                )
-                mapping = {c: (None if s == NO_COLUMN else s)
-                           for c, s in zip(edited["canonical column"], edited["source column"],
-                                           strict=True)}
-                mapped_txt = "; ".join(f"{c} ← {src}" for c, src in mapping.items() if src)
-                st.caption(f"Mapping in use: {mapped_txt or 'nothing mapped yet'}")
-                time_cols = [mapping.get(c) for c in ("received_at", "occurred_at", "started_at",
-                                                       "reported_at") if mapping.get(c)]
-                col_vals = {h: [r[i] for r in sample] for i, h in enumerate(headers)}
-                guesses = ingest.guess_time_formats(col_vals.get(time_cols[0], [])) \
-                    if time_cols else []
-                c1, c2 = st.columns(2)
-                with c1:
-                    formats = st.multiselect(
-                        "Timestamp formats (strptime)", sorted(set(guesses) | {
-                            "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M"}),
-                        default=guesses[:1], key=K_FORMATS,
-                        help="Guessed from the first rows; ISO times are always accepted.")
-                with c2:
-                    tz = st.text_input("Time zone of the file's times (optional)", key=K_TZ,
-                                       placeholder="e.g. America/Chicago; blank = local")
-                oi_col = oi_vals = None
-                if table == "calls":
-                    c3, c4 = st.columns(2)
-                    with c3:
-                        oi_col = st.selectbox("Column that marks officer-initiated calls",
-                                              [NO_COLUMN, *headers], key=K_OI_COL)
-                    if oi_col != NO_COLUMN:
-                        with c4:
-                            values = sorted({str(v) for v in col_vals[oi_col] if v})
-                            oi_vals = st.multiselect("…when it holds", values, key=K_OI_VALS)
-                    else:
-                        oi_col = None
-                preset_data = ingest.mapping_to_preset(
-                    table, mapping, name="my_export", time_formats=formats, timezone=tz or None,
-                    officer_initiated_column=oi_col, officer_initiated_values=oi_vals,
-                    delimiter=None)
-                preset = ingest.parse_preset(preset_data, where="suggested mapping")
+                preset_data = data_mapping.render(con, path, table)
+                if preset_data is not None:
+                    preset = ingest.parse_preset(preset_data, where="suggested mapping")
             elif choice in user:
                 preset = ingest.load_preset_file(user[choice])
             else:
                 preset = ingest.load_preset(choice, table)
-            st.markdown("**Preview** — the first rows as they would be stored")
-            st.dataframe(ingest.preview(con, path, preset, n=10), hide_index=True, placeholder="—")
+            if preset is not None:
+                st.markdown("**Preview** — the first rows exactly as they would be stored; "
+                            "*outcome* marks rows the import would reject or leave out")
+                st.dataframe(ingest.preview(con, path, preset, n=10), hide_index=True,
+                             placeholder="—")
         except CSOError as exc:
-            st.error(f"{exc}")
+            st.error(_say(exc, path, upload.name))
             preset = None
 
     if upload is not None and preset is not None:
+        # A validation belongs to one file, table and mapping: any change clears it.
+        fingerprint = (upload.file_id, table, repr(preset))
         b1, b2, _ = st.columns([1, 1, 3])
         if b1.button("✔️ Validate", key="data_validate"):
             try:
-                st.session_state[K_CHECK] = ingest.check_file(con, table, path, preset=preset,
-                                                              display_name=upload.name)
+                st.session_state[K_CHECK] = (fingerprint, ingest.check_file(
+                    con, table, path, preset=preset, display_name=upload.name))
             except CSOError as exc:
-                st.error(f"This file cannot be imported: {exc}")
+                st.error(f"This file cannot be imported: {_say(exc, path, upload.name)}")
         if b2.button("📥 Import", type="primary", key="data_import"):
             st.session_state.pop(K_CHECK, None)
             _import(table, path, preset, upload.name)
-        check = st.session_state.get(K_CHECK)
-        if check is not None and check.file == upload.name:
+        held = st.session_state.get(K_CHECK)
+        if held is not None and held[0] != fingerprint:
+            st.session_state.pop(K_CHECK, None)  # the mapping changed: the old result is void
+            held = None
+        check = held[1] if held is not None else None
+        if check is not None:
+            left_out = (f", {check.rows_filtered:,} left out by the preset's filter"
+                        if check.rows_filtered else "")
             st.info(f"Validation: {check.rows_read:,} rows read, {check.rows_rejected:,} would "
-                    "be rejected. Nothing has been imported yet.")
+                    f"be rejected{left_out}. Nothing has been imported yet.")
             if check.warnings:
                 st.caption("; ".join(f"{n:,} rows {r}" for r, n in check.warnings.items()))
             if check.rejects:
                 _rejects_table(pd.DataFrame([r.__dict__ for r in check.rejects]), "check")
+            if check.dropped_values:
+                _dropped_table(pd.DataFrame([r.__dict__ for r in check.dropped_values]), "check_d")
         result = st.session_state.get(K_RESULT)
         if result is not None:
             _show_result(result)
@@ -241,13 +224,13 @@ with tab_areas:
                 "Calls with coordinates but no beat get one by point-in-polygon.")
     st.dataframe(ingest.area_summary(con), hide_index=True, placeholder="—")
     geo = st.file_uploader("Boundaries (.geojson)", type=["geojson", "json"], key="data_geo")
-    if geo is not None:
-        gpath = _upload_path(geo)
+    gpath = _upload_path(geo) if geo is not None else None
+    props, first = [], []
+    if gpath is not None:
         try:
             props, first = ingest.geojson_properties(gpath)
         except CSOError as exc:
-            st.error(str(exc))
-            props, first = [], []
+            st.error(_say(exc, gpath, geo.name))
     if geo is not None and props:
         st.dataframe(pd.DataFrame(first), hide_index=True, placeholder="—")
         g1, g2, g3 = st.columns(3)
@@ -284,7 +267,9 @@ def _edit_reference(table: str, column_config: dict, help_text: str) -> None:
     up = st.file_uploader(f"Upload {table} (.csv, columns named as below)", type=["csv"],
                           key=f"data_{table}_csv")
     if up is not None and st.button(f"Import {table} file", key=f"data_{table}_csv_go"):
-        _import(table, _upload_path(up), "canonical", up.name)
+        up_path = _upload_path(up)
+        if up_path is not None:
+            _import(table, up_path, "canonical", up.name)
         r = st.session_state.pop(K_RESULT, None)
         if r is not None:
             _show_result(r)

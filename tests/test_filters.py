@@ -75,3 +75,28 @@ def test_apply_filters_rows_by_whole_days() -> None:
     assert ids(Filters(districts=("D1",), priorities=(1,))) == ["a", "d"]
     assert ids(Filters(beats=("B3",))) == ["c"]
     assert ids(Filters()) == ["a", "b", "c", "d"]
+
+
+@pytest.mark.parametrize("bad", ["²", "١", "x", "-1", "100", "99999999999999999999999"])
+def test_priority_query_values_that_are_not_ascii_numbers_are_dropped(bad) -> None:
+    # "²".isdigit() is True but int("²") raises: the link once crashed every page.
+    f, dropped = Filters.parse_query_params({"priority": ["2", bad]})
+    assert f.priorities == (2,)
+    assert dropped == (f"priority={bad}",)
+
+
+def test_bad_dates_and_oversized_values_are_reported_as_dropped() -> None:
+    f, dropped = Filters.parse_query_params(
+        {"start": "2024-13-01", "district": ["D1", "x" * 500]})
+    assert f == Filters(districts=("D1",))
+    assert dropped[0] == "start=2024-13-01"
+    assert dropped[1].startswith("district=xxx") and dropped[1].endswith("…")
+
+
+def test_end_date_at_the_calendar_limit_does_not_overflow() -> None:
+    con = db.connect(":memory:")
+    con.execute("INSERT INTO calls (call_id, received_at) VALUES ('a', '9999-12-31 10:00:00'), "
+                "('b', '2024-01-01 00:00:00')")
+    t = db.ibis_backend(con).table("calls")
+    f = Filters(start=dt.date(2024, 1, 1), end=dt.date.max)
+    assert sorted(f.apply(t, category_col=None).to_pandas()["call_id"]) == ["a", "b"]

@@ -36,6 +36,7 @@ KEY_BEATS = "flt_beats"
 KEY_PRIORITIES = "flt_priorities"
 KEY_CATEGORIES = "flt_categories"
 KEY_FILTERS_INIT = "flt_initialised"
+KEY_QP_NOTICE = "flt_link_notice"
 
 
 def db_path() -> Path:
@@ -270,17 +271,26 @@ def current_filters() -> Filters:
 
 def _init_from_query_params(opts: catalog.FilterOptions) -> None:
     """Seed the widgets from the URL on a session's first run."""
-    f = Filters.from_query_params(st.query_params)
+    f, dropped = Filters.parse_query_params(st.query_params)
     lo, hi = opts.min_date, opts.max_date
     if lo and hi:
         start = min(max(f.start or lo, lo), hi)
         end = max(min(f.end or hi, hi), lo)
         st.session_state[KEY_DATES] = (start, end)
-    st.session_state[KEY_DISTRICTS] = [d for d in f.districts if d in opts.districts]
-    st.session_state[KEY_BEATS] = [b for b in f.beats if b in dict(opts.beats)]
-    st.session_state[KEY_PRIORITIES] = [p for p in f.priorities if p in opts.priorities]
-    st.session_state[KEY_CATEGORIES] = [c for c in f.categories if c in opts.categories]
+    unknown = list(dropped)
+    for key, wanted, known, qp_key in (
+            (KEY_DISTRICTS, f.districts, set(opts.districts), "district"),
+            (KEY_BEATS, f.beats, set(dict(opts.beats)), "beat"),
+            (KEY_PRIORITIES, f.priorities, set(opts.priorities), "priority"),
+            (KEY_CATEGORIES, f.categories, set(opts.categories), "category")):
+        st.session_state[key] = [v for v in wanted if v in known]
+        unknown += [f"{qp_key}={v}" for v in wanted if v not in known]
     st.session_state[KEY_FILTERS_INIT] = True
+    if unknown:
+        shown = ", ".join(v[:60] for v in unknown[:5]) + (" …" if len(unknown) > 5 else "")
+        st.session_state[KEY_QP_NOTICE] = (
+            f"Ignored {len(unknown)} filter value(s) from the link that this data does not "
+            f"have or that are not valid: {shown}")
 
 
 def _set_dates(start: dt.date, end: dt.date) -> None:
@@ -310,6 +320,9 @@ def sidebar_filters() -> Filters:
     pol = policy()
     with st.sidebar:
         st.markdown("### Filters")
+        notice = st.session_state.pop(KEY_QP_NOTICE, None)
+        if notice:
+            st.warning(notice)
         start = end = None
         if opts.min_date and opts.max_date:
             dates = st.date_input(

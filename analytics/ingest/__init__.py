@@ -18,14 +18,20 @@ from analytics.ingest._load import (
     upsert,
 )
 from analytics.ingest._mapping import (
+    OUTCOME_FILTERED,
+    OUTCOME_KEPT,
+    PROFILE_ROWS,
     MappingRow,
     area_choices,
     area_summary,
+    column_values,
+    combo_headers,
     geojson_properties,
     guess_time_formats,
     import_history,
     import_rejects,
     list_user_presets,
+    mapping_examples,
     mapping_to_preset,
     preview,
     read_sample,
@@ -45,6 +51,12 @@ from analytics.ingest._presets import (
 from analytics.ingest._spec import SPECS, TABLE_NAMES
 
 __all__ = [
+    "OUTCOME_FILTERED",
+    "OUTCOME_KEPT",
+    "PROFILE_ROWS",
+    "column_values",
+    "combo_headers",
+    "mapping_examples",
     "SPECS",
     "area_choices",
     "area_summary",

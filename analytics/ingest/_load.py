@@ -12,6 +12,7 @@ unchanged.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import logging
 import threading
 import time
@@ -22,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from analytics import db, facts
-from analytics.errors import InputDataError
+from analytics.errors import DatabaseError, InputDataError
 from analytics.ingest import _readers, _spatial
 from analytics.ingest._presets import DURATION_UNITS, Preset, load_preset
 from analytics.ingest._spec import (
@@ -232,6 +233,7 @@ def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset,
         add(f"SELECT rowid, $1, CAST({ident(col.name)} AS VARCHAR), $2, NULL FROM {T} "
             f"WHERE {' OR '.join(conds)}", [src.label() if src else col.name,
                                              f"out of range (must be {bounds})"])
+    _plausibility(con, spec, preset, mapped, add)
     seg = _segment_case(spec, preset, mapped)
     if seg:
         reason_sql, value_sql, col_sql = seg
@@ -279,6 +281,74 @@ def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset,
         f"FROM {T} t JOIN (SELECT {kcols}, min(rowid) AS first_rid FROM {T} WHERE {knotnull} "
         f"GROUP BY {kcols} HAVING count(*) > 1) d USING ({kcols}) WHERE t.rowid > d.first_rid",
         [klabel, "+".join(key)])
+
+
+# -- plausibility and size bounds ---------------------------------------------------------
+DEFAULT_EARLIEST = dt.date(1990, 1, 1)
+DEFAULT_MAX_DAYS_AHEAD = 1
+# Settings keys (table `settings`) that override the defaults for one database.
+SETTING_EARLIEST, SETTING_DAYS_AHEAD = "import.earliest_date", "import.max_days_ahead"
+MAX_CELL_CHARS = 65_536
+# Dates that may lie in the future (a deployment's planned end).
+FUTURE_OK = {("deployments", "end_date")}
+
+
+@dataclass(frozen=True)
+class DateBounds:
+    """Plausible dates of the events a file describes (inclusive): a CAD export has no
+    call before ``earliest`` and none more than ``max_days_ahead`` days after today."""
+
+    earliest: dt.date = DEFAULT_EARLIEST
+    max_days_ahead: int = DEFAULT_MAX_DAYS_AHEAD
+
+    @property
+    def latest(self) -> dt.date:
+        return dt.date.today() + dt.timedelta(days=self.max_days_ahead)
+
+
+def date_bounds(con: duckdb.DuckDBPyConnection) -> DateBounds:
+    """The database's bounds (settings ``import.earliest_date`` = ISO date and
+    ``import.max_days_ahead`` = whole days), else 1990-01-01 and one day ahead."""
+    rows = dict(con.execute("SELECT key, value FROM settings WHERE key IN ($1, $2)",
+                            [SETTING_EARLIEST, SETTING_DAYS_AHEAD]).fetchall())
+    try:
+        earliest = dt.date.fromisoformat(rows[SETTING_EARLIEST]) \
+            if rows.get(SETTING_EARLIEST) else DEFAULT_EARLIEST
+        ahead = int(rows[SETTING_DAYS_AHEAD]) if rows.get(SETTING_DAYS_AHEAD) \
+            else DEFAULT_MAX_DAYS_AHEAD
+    except ValueError as exc:
+        raise InputDataError(f"setting {SETTING_EARLIEST} / {SETTING_DAYS_AHEAD} is not a date "
+                             f"/ a whole number of days: {exc}") from None
+    return DateBounds(earliest, max(ahead, 0))
+
+
+def _plausibility(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset,
+                  mapped: set[str], add: Callable[..., None]) -> None:
+    """Reject dates outside :func:`date_bounds` and text values over MAX_CELL_CHARS."""
+    bounds = date_bounds(con)
+    lo = dt.datetime.combine(bounds.earliest, dt.time())
+    hi = dt.datetime.combine(bounds.latest + dt.timedelta(days=1), dt.time())
+    for col in spec.columns:
+        if col.name not in mapped:
+            continue
+        src = preset.columns.get(col.name)
+        label = src.label() if src else col.name
+        c = ident(col.name)  # canonical names from the fixed SPECS
+        if col.kind in ("timestamp", "date"):
+            future_ok = (spec.name, col.name) in FUTURE_OK
+            reason = (f"implausible date (before {bounds.earliest}" +
+                      ("" if future_ok else f" or after {bounds.latest}") +
+                      f"; the bounds are the settings {SETTING_EARLIEST} and "
+                      f"{SETTING_DAYS_AHEAD})")
+            if future_ok:
+                add(f"SELECT rowid, $1, CAST({c} AS VARCHAR), $2, NULL FROM {T} WHERE {c} < $3",
+                    [label, reason, lo])
+            else:
+                add(f"SELECT rowid, $1, CAST({c} AS VARCHAR), $2, NULL FROM {T} "
+                    f"WHERE {c} < $3 OR {c} >= $4", [label, reason, lo, hi])
+        elif col.sql_type == "VARCHAR":
+            add(f"SELECT rowid, $1, {c}, $2, NULL FROM {T} WHERE length({c}) > {MAX_CELL_CHARS}",
+                [label, f"value longer than {MAX_CELL_CHARS:,} characters"])
 
 
 def _drop_soft_segments(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset,
@@ -537,10 +607,19 @@ def import_file(
         missing); the database is unchanged.
     """
     with _IMPORT_LOCK:
-        return _import_file(con, table, path, preset=preset, preset_file=preset_file,
-                            rejects_dir=rejects_dir, progress=progress, force=force,
-                            refresh=refresh, display_name=display_name,
-                            replace_all=replace_all)
+        try:
+            return _import_file(con, table, path, preset=preset, preset_file=preset_file,
+                                rejects_dir=rejects_dir, progress=progress, force=force,
+                                refresh=refresh, display_name=display_name,
+                                replace_all=replace_all)
+        except (duckdb.IOException, duckdb.FatalException, OSError) as exc:
+            # Disk full, file-size limit, read-only file system: the transaction has been
+            # rolled back; say so in one line (no path of the server's temp files).
+            db.reclaim_space(con)
+            raise DatabaseError(db.storage_problem(exc)) from exc
+        except BaseException:
+            db.reclaim_space(con)  # the rolled-back rows' blocks
+            raise
 
 
 def _import_file(
@@ -821,6 +900,12 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawS
             key = "with a value set to missing (" + r.reason.split(": ", 1)[1] + ")"
             warnings[key] = warnings.get(key, 0) + 1
     warnings.update(_warnings(con, spec, p, plan.mapped))
+    if plan.notes:
+        sel = ", ".join(f"count(*) FILTER (WHERE _note{i})" for i in range(len(plan.notes)))
+        for (reason, _), n in zip(plan.notes, con.execute(f"SELECT {sel} FROM {T}").fetchall()[0],
+                                  strict=True):
+            if n:
+                warnings[reason] = warnings.get(reason, 0) + int(n)
     if spatial:
         # Counted over the rows that are kept (rejected rows are reported, not warned about).
         if _n(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_ing_located'"):

@@ -55,13 +55,16 @@ class Plan:
     params: Params
     mapped: set[str]  # canonical columns with a source (or derived)
     inner: list[str] = field(default_factory=list)  # raw text columns computed once
+    # (warning text, condition): counted over the kept rows (DST gap / repeated hour)
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     def stage_select(self) -> str:
         """The SELECT list of the typed stage: the columns plus one ``_chk{i}`` per check
         (the offending raw value where the check fails, else NULL)."""
         chk = [f"CASE WHEN {c.condition} THEN {c.value_sql} END AS _chk{i}"
                for i, c in enumerate(self.checks)]
-        return ", ".join(self.select + chk)
+        notes = [f"coalesce({cond}, false) AS _note{i}" for i, (_, cond) in enumerate(self.notes)]
+        return ", ".join(self.select + chk + notes)
 
     def from_sql(self, source_sql: str) -> str:
         """``FROM`` clause: the source plus the raw text columns the SELECT list uses."""
@@ -147,17 +150,78 @@ def _tz(ts: str, preset: Preset, p: Params) -> str:
     return ts
 
 
+# A time followed by a UTC offset or a zone abbreviation: "…10:30:00Z", "…10:30+05:30",
+# "…10:30:00 -0500", "…10:30 AM PST". Group 1 is the time without it, group 2 the offset.
+# (A bare date such as 2024-03-10 never matches: the offset must follow h:mm.)
+OFFSET_RE = (r"^(.*\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:\s*[AaPp][Mm])?)\s*"
+             r"(Z|[+-]\d\d:?\d\d|[+-]\d\d|UTC|GMT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|AKST|AKDT|HST)$")
+ZONE_ABBREVIATIONS = {"Z": 0, "UTC": 0, "GMT": 0, "EST": -300, "EDT": -240, "CST": -360,
+                      "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420,
+                      "AKST": -540, "AKDT": -480, "HST": -600}
+
+
+def _offset_minutes(off: str, p: Params) -> str:
+    """SQL minutes east of UTC of an offset text (``+05:30``, ``-0500``, ``-05``, ``PST``)."""
+    whens = " ".join(f"WHEN {p.add(k)} THEN {v}" for k, v in ZONE_ABBREVIATIONS.items())
+    digits = f"replace(substr({off}, 2), ':', '')"
+    numeric = (f"(CASE WHEN starts_with({off}, '-') THEN -1 ELSE 1 END) * "
+               f"(CAST(left({digits}, 2) AS INTEGER) * 60 "
+               f"+ CAST(coalesce(nullif(substr({digits}, 3), ''), '0') AS INTEGER))")
+    return f"(CASE upper({off}) {whens} ELSE {numeric} END)"
+
+
+def _local(ts: str, preset: Preset, p: Params) -> str:
+    """A naive parsed time, read in the preset's zone, as the department's wall clock."""
+    return _tz(ts, preset, p)
+
+
+def _from_offset(naive_at_offset: str, minutes: str, preset: Preset, p: Params) -> str:
+    """The wall clock of a time written with an explicit offset, in the department's zone
+    (UTC when no zone is known)."""
+    utc = f"({naive_at_offset} - to_minutes(CAST({minutes} AS BIGINT)))"
+    dst = preset.store_timezone or preset.timezone
+    if not dst:
+        return utc
+    return f"timezone({p.add(dst)}, timezone('UTC', {utc}))"
+
+
 def _parse_ts(raw: str, formats: tuple[str, ...], p: Params) -> str:
     fmts = p.add(list(formats))
     # ISO text (from Excel/Parquet cells) is accepted whatever the preset's formats are.
     return f"coalesce(try_strptime({raw}, {fmts}), TRY_CAST({raw} AS TIMESTAMP))"
 
 
+def _timestamp_sql(raw: str, formats: tuple[str, ...], preset: Preset, p: Params) -> str:
+    """Typed timestamp (department wall clock) of a text value: an explicit offset or zone
+    abbreviation is honoured; a naive value is read in the preset's zone."""
+    pat = p.add(OFFSET_RE)
+    base = f"regexp_extract({raw}, {pat}, 1)"
+    off = f"regexp_extract({raw}, {pat}, 2)"
+    aware = _from_offset(_parse_ts(base, formats, p), _offset_minutes(off, p), preset, p)
+    naive = _local(_parse_ts(raw, formats, p), preset, p)
+    return f"(CASE WHEN regexp_full_match({raw}, {pat}) THEN {aware} ELSE {naive} END)"
+
+
+def dst_notes(ts_naive: str, preset: Preset, p: Params) -> tuple[str, str] | None:
+    """SQL conditions (nonexistent, ambiguous) for a naive time in the preset's zone: in
+    the spring-forward gap (the wall clock never happened) or in the repeated fall-back
+    hour (it happened twice). None without a zone."""
+    z = preset.timezone
+    if not z:
+        return None
+    zp = p.add(z)
+    inst = f"timezone({zp}, {ts_naive})"
+    gap = f"(timezone({zp}, {inst}) <> {ts_naive})"
+    amb = (f"(timezone({zp}, {inst} - INTERVAL 1 HOUR) = {ts_naive} "
+           f"OR timezone({zp}, {inst} + INTERVAL 1 HOUR) = {ts_naive})")
+    return gap, amb
+
+
 def typed_sql(col: Column, raw: str, preset: Preset, src: Source, p: Params) -> tuple[str, str]:
     """(typed expression, rejection reason when raw is present but typed is NULL)."""
     if col.kind == "timestamp":
-        ts = _parse_ts(raw, preset.formats_for(src, "timestamp"), p)
-        return _tz(ts, preset, p), "unparseable time"
+        return _timestamp_sql(raw, preset.formats_for(src, "timestamp"), preset, p), \
+            "unparseable time"
     if col.kind == "date":
         d = f"try_strptime({raw}, {p.add(list(preset.formats_for(src, 'date')))})"
         t = _parse_ts(raw, preset.formats_for(Source(), "timestamp"), p)
@@ -191,6 +255,25 @@ def _date_time_sql(src: Source, preset: Preset, p: Params, inner: list[str]) -> 
     tfmt = [src.time_format] if src.time_format else ["%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p"]
     tparse = f"CAST(try_strptime({t}, {p.add(tfmt)}) AS TIME)"
     return f"({dparse} + {tparse})", f"concat_ws(' ', {d}, {t})"
+
+
+DST_GAP = ("in the daylight-saving gap (that local time never happened): read as "
+           "1 hour later, as the clocks had moved forward")
+DST_REPEATED = ("in the repeated fall-back hour (that local time happened twice): read as "
+                "the second occurrence, standard time")
+
+
+def _note_dst(notes: list[tuple[str, str]], label: str, naive: str, raw: str | None,
+              preset: Preset, p: Params) -> None:
+    """Count naive times in the DST gap or the repeated hour of the preset's zone (values
+    with an explicit offset are unambiguous and not counted)."""
+    conds = dst_notes(naive, preset, p)
+    if conds is None:
+        return
+    only_naive = f"NOT regexp_full_match({raw}, {p.add(OFFSET_RE)}) AND " if raw else ""
+    gap, amb = conds
+    notes.append((f"with {label} {DST_GAP}", f"{only_naive}{gap}"))
+    notes.append((f"with {label} {DST_REPEATED}", f"{only_naive}{amb}"))
 
 
 def _alias(inner: list[str], expr: str) -> str:
@@ -237,6 +320,10 @@ def reader_types(spec: TableSpec, preset: Preset, header: list[str]) -> tuple[di
             types[src.column] = "DOUBLE"
     single = {f[0] for f in formats if len(f) == 1}
     fmt = single.pop() if len(single) == 1 and len(formats) == 1 else None
+    if fmt is None or "%z" in fmt or "%Z" in fmt:
+        # Without one explicit format the reader would parse ISO text itself and drop an
+        # offset ("…Z", "+05:30") silently; such columns take the text path, which honours it.
+        types = {c: t for c, t in types.items() if t != "TIMESTAMP"}
     return types, fmt
 
 
@@ -255,6 +342,7 @@ def build_plan(spec: TableSpec, preset: Preset, typed_sources: Mapping[str, str]
     checks: list[Check] = []
     mapped: set[str] = set()
     typed: dict[str, str] = {}
+    notes: list[tuple[str, str]] = []
     for col in spec.columns:
         src = preset.columns.get(col.name)
         if src is None:
@@ -264,10 +352,12 @@ def build_plan(spec: TableSpec, preset: Preset, typed_sources: Mapping[str, str]
         if src.column in typed_sources and _plain(src):
             expr = ident(src.column or "")
             if col.kind == "timestamp":
+                _note_dst(notes, label, expr, None, preset, p)
                 expr = _tz(expr, preset, p)
             raw, reason = expr, ""
         elif col.kind == "timestamp" and src.date:
             expr, raw = _date_time_sql(src, preset, p, inner)
+            _note_dst(notes, label, expr, None, preset, p)
             expr = _tz(expr, preset, p)
             reason = "unparseable time"
         else:
@@ -275,6 +365,9 @@ def build_plan(spec: TableSpec, preset: Preset, typed_sources: Mapping[str, str]
             if col.kind != "text":
                 raw = _alias(inner, raw)
             expr, reason = typed_sql(col, raw, preset, src, p)
+            if col.kind == "timestamp" and preset.timezone:
+                naive = _parse_ts(raw, preset.formats_for(src, "timestamp"), p)
+                _note_dst(notes, label, naive, raw, preset, p)
         typed[col.name] = expr
         if reason:
             checks.append(Check(label, raw, reason, f"({raw}) IS NOT NULL AND ({expr}) IS NULL"))
@@ -347,4 +440,4 @@ def build_plan(spec: TableSpec, preset: Preset, typed_sources: Mapping[str, str]
     keep = filter_sql(preset, p)
     if keep is not None:
         select.append(f"({keep}) AS _keep")
-    return Plan(select=select, checks=checks, params=p, mapped=mapped, inner=inner)
+    return Plan(select=select, checks=checks, params=p, mapped=mapped, inner=inner, notes=notes)
