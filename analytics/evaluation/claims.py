@@ -65,10 +65,14 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("suspicious_reports", "Did reports of suspicious activity rise?",
           "reports of suspicious activity rose", "suspicious_calls", 1,
           note="More reports measure reporting (visibility, trust in CSOs), not more crime."),
-    Claim("sworn_time", "Did sworn officers gain time for urgent and proactive work?",
-          "sworn officers spent more time on proactive work", "officer_initiated_calls", 1,
-          note="Measured as officer-initiated (proactive) calls per beat and month; the rate "
-               "per 100 sworn on-duty hours is available by district."),
+    # Named apart from "sworn hours freed" (Offload) and the "uncommitted share of sworn
+    # on-duty time" (Patrol time): this claim measures what officers did, not time freed.
+    Claim("sworn_time", "Did sworn officers do more proactive (officer-initiated) work?",
+          "sworn officers did more proactive work", "officer_initiated_calls", 1,
+          note="Measured as officer-initiated (proactive) calls per beat and month — what "
+               "officers did with their time. It is not the sworn hours freed (Workload & "
+               "offload → Offload) nor the uncommitted share of sworn on-duty time (→ Patrol "
+               "time); the rate per 100 sworn on-duty hours is available by district."),
     Claim("urgent_response", "Did urgent (priority 1–2) response times improve?",
           "urgent response times improved", "p12_median_response_min", -1,
           note="Beat-month medians of received → first arrival for public priority 1–2 calls."),
