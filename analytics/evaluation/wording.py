@@ -192,6 +192,26 @@ def mde_text(mde: MDE | None) -> str | None:
     return f"{fmt_number(mde.value)} {mde.unit}".strip()
 
 
+def mde_sentence(mde: MDE) -> str:
+    """The power statement: the smallest effect the design finds ``power`` of the time.
+
+    Examples
+    --------
+    >>> from analytics.evaluation.power import MDE
+    >>> mde_sentence(MDE(22.1, "percent", 0.1, 0.05, 0.8, "x", value_up=28.4))
+    "With this design the smallest effect found 80 % of the time (at α = 0.05) is a fall of 22.1 % or a rise of 28.4 %; smaller true effects will often look like 'no change'."
+    """
+    pw = f"{round(100 * mde.power)} %"
+    if mde.scale == "percent":
+        up = f" or a rise of {fmt_number(mde.value_up)} %" if mde.value_up else ""
+        size = f"a fall of {fmt_number(mde.value)} %{up}"
+    else:
+        unit = f" {mde.unit}" if mde.unit else ""
+        size = f"a change of {fmt_number(mde.value)}{unit}"
+    return (f"With this design the smallest effect found {pw} of the time (at α = "
+            f"{mde.alpha:g}) is {size}; smaller true effects will often look like 'no change'.")
+
+
 def claim_sentence(verdict: str, est: Estimate, *, mde: str | None = None) -> str:
     """A claim's answer: the verdict in words, then the estimate's sentence.
 
