@@ -168,8 +168,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_import(sub)
     _register_bench(sub)
+    _register_calibrate(sub)
     _register_briefing(sub)
     return p
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from analytics.evaluation import calibration
+
+    rows = calibration.calibrate(args.panels, seed=args.seed)
+    cities = (calibration.calibrate_cities(args.cities, n_calls=args.city_calls)
+              if args.cities else None)
+    for line in calibration.report_lines(rows, cities):
+        print(line)
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps({"panels": rows, "cities": cities}, indent=2)
+                                   + "\n", encoding="utf-8")
+        print(f"figures written to {args.json}")
+    return 0
+
+
+def _register_calibrate(sub: argparse._SubParsersAction) -> None:
+    """``calibrate``: false-positive rates and coverage of the claims' inference
+    (:mod:`analytics.evaluation.calibration`)."""
+    c = sub.add_parser("calibrate", help="simulate demo-shaped panels (and demo cities) and "
+                                         "report false positives, CI coverage, pre-trend size")
+    c.add_argument("--panels", type=_positive_int, default=500,
+                   help="simulated panels per claim and district-shock size (default 500)")
+    c.add_argument("--cities", type=int, default=0,
+                   help="also build this many demo cities (different seeds; default 0)")
+    c.add_argument("--city-calls", type=_positive_int, default=60_000,
+                   help="calls per demo city (default 60,000)")
+    c.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
+    c.add_argument("--json", type=Path, help="write the figures to this JSON file")
+    c.set_defaults(func=_cmd_calibrate)
 
 
 # -- briefing ---------------------------------------------------------------------------

@@ -222,7 +222,7 @@ with tab_import:
 with tab_areas:
     st.markdown("Beat or district polygons as **GeoJSON** in longitude/latitude (WGS84). "
                 "Calls with coordinates but no beat get one by point-in-polygon.")
-    st.dataframe(ingest.area_summary(con), hide_index=True, placeholder="—")
+    components.show_table(ingest.area_summary(con))
     geo = st.file_uploader("Boundaries (.geojson)", type=["geojson", "json"], key="data_geo")
     gpath = _upload_path(geo) if geo is not None else None
     props, first = [], []

@@ -12,7 +12,7 @@ from analytics import exports, labels
 from analytics.filters import Filters
 from analytics.overview import Kpi
 from analytics.poisson_change import fmt_pvalue
-from ui import state
+from ui import charts, state  # noqa: F401 - charts sets the colour-blind-safe palette
 from ui.text import plain
 
 # -- downloads (every one goes through analytics.exports: formulas neutralised, missing
@@ -98,6 +98,8 @@ def column_config(df: pd.DataFrame, kinds: dict[str, labels.Kind] | None = None,
 
 def show_table(df: pd.DataFrame, **dataframe_kwargs) -> None:
     """A dataframe with human headers, units and formats; missing values show "—"."""
+    if {"step", "label"} <= set(df.columns):  # an exclusion table: the words, not the code
+        df = df.drop(columns="step")
     overrides = dataframe_kwargs.get("column_config") or {}
     shown, kinds = labels.display_frame(df, keep=overrides)
     dataframe_kwargs["column_config"] = column_config(shown, kinds, overrides)

@@ -20,7 +20,7 @@ from typing import Any
 
 import streamlit as st
 
-from analytics import catalog, db, privacy
+from analytics import catalog, db, labels, privacy
 from analytics.errors import DatabaseError
 from analytics.filters import QUERY_PARAM_KEYS, Filters
 from ui.text import plain
@@ -304,12 +304,12 @@ def _period_presets(lo: dt.date, hi: dt.date) -> None:
     last12 = max(lo, Filters(start=hi).shifted_years(-1).start + dt.timedelta(days=1))
     ytd = max(lo, dt.date(hi.year, 1, 1))
     c1, c2, c3 = st.columns(3)
-    c1.button("Last 12 months", key="flt_last12", on_click=_set_dates, args=(last12, hi),
-              help=f"{last12:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
-    c2.button("Year to date", key="flt_ytd", on_click=_set_dates, args=(ytd, hi),
-              help=f"{ytd:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
-    c3.button("All data", key="flt_all", on_click=_set_dates, args=(lo, hi),
-              help=f"{lo:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
+    c1.button("1 year", key="flt_last12", on_click=_set_dates, args=(last12, hi),
+              help=f"The last 12 months: {last12:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
+    c2.button("YTD", key="flt_ytd", on_click=_set_dates, args=(ytd, hi),
+              help=f"Year to date: {ytd:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
+    c3.button("All", key="flt_all", on_click=_set_dates, args=(lo, hi),
+              help=f"All data: {lo:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
 
 
 def sidebar_filters() -> Filters:
@@ -364,6 +364,7 @@ def sidebar_filters() -> Filters:
                                     help="1 = most urgent. Applies to calls only.")
         categories = st.multiselect("Call category", opts.categories, key=KEY_CATEGORIES,
                                     placeholder="All categories",
+                                    format_func=labels.value_label,
                                     help="From the call-type crosswalk. Applies to calls only.")
         filters = privacy.scope_filters(
             Filters(start=start, end=end, districts=tuple(districts), beats=tuple(beats),
