@@ -9,6 +9,7 @@ from analytics import briefing
 from analytics.errors import CSOError
 from ui import state
 from ui.cache import cached
+from ui.text import plain
 
 K_READY = "briefing_ready"
 
@@ -24,7 +25,7 @@ st.markdown(
 
 filters = state.current_filters()
 period = ("the last 12 complete months of data" if not (filters.start or filters.end)
-          else f"the sidebar's dates ({filters.describe()})")
+          else f"the sidebar's dates ({plain(filters.describe())})")
 st.caption(f"Reporting period: {period}, widened to whole months. The claims use every "
            "month of data up to the period's end. The same file comes from "
            "`python -m analytics briefing --out briefing.pdf`.")
@@ -35,7 +36,7 @@ if st.button("📄 Make the council briefing", type="primary", key="briefing_mak
                                            start=filters.start, end=filters.end,
                                            spinner="Writing the briefing (about a minute)…")
     except CSOError as exc:
-        st.error(f"The briefing cannot be made from this data: {exc}")
+        st.error(f"The briefing cannot be made from this data: {plain(exc)}")
 
 ready = st.session_state.get(K_READY)
 if ready:

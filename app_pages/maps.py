@@ -160,7 +160,7 @@ try:
     tier = state.policy().tier  # the server's configuration (analytics.privacy)
     tiles = maps.tile_setting(backend)
 except CSOError as exc:
-    st.error(f"Map settings are not usable: {exc}. Fix the `settings` table or "
+    st.error(f"Map settings are not usable: {components.plain(exc)}. Fix the `settings` table or "
              "the CSO_TIER variable.")
     st.stop()
 
@@ -168,26 +168,37 @@ layer_keys = [k for k in LAYERS if k != "points" or tier == "analyst"]
 if st.session_state.get(KEY_LAYER) not in (None, *layer_keys):
     st.session_state[KEY_LAYER] = "choropleth"   # e.g. points on a public-tier server
 layer = st.segmented_control("Layer", layer_keys, format_func=LAYERS.get,
-                             default="choropleth", key=KEY_LAYER) or "choropleth"
+                             default="choropleth", key=KEY_LAYER,
+                             bind="query-params") or "choropleth"  # shareable: ?maps_layer=
 c2, c3, c4 = st.columns([2, 1, 2], vertical_alignment="bottom")
 with c4:
     show_dep = st.toggle("Show CSO deployment areas", value=True,
                          help="Dashed purple outlines labelled with start dates and CSO "
                               "counts.") if layer != "deployments" else True
 
-st.caption(f"Filters: {filters.describe()} · privacy tier: **{tier}** · basemap: "
-           f"{'tiles from ' + tiles.url if tiles else 'none (boundaries only)'} · "
-           "click an area (or a table row) to filter every page to it.")
+components.period_caption(
+    filters, f"Privacy tier: **{tier}** · basemap: "
+    f"{'tiles from ' + tiles.url if tiles else 'none (boundaries only)'} · "
+    "click an area (or a table row) to filter every page to it.")
+_presence = state.data_presence()
+if layer != "density" and _presence.missing("areas"):
+    components.missing_data(["areas"], "Maps by beat and district (the boundaries to draw)")
+    st.caption("The **Call density** layer needs only call coordinates.")
+    st.stop()
+if layer == "deployments" and _presence.missing("deployments"):
+    components.missing_data(["deployments"], "The deployment map")
+    st.stop()
 
 try:
     if layer == "choropleth":
         with c2:
             metric = st.selectbox("Metric", list(maps.METRICS),
                                   format_func=lambda k: maps.METRICS[k].label,
-                                  index=list(maps.METRICS).index("cso_share"), key="maps_metric")
+                                  index=list(maps.METRICS).index("cso_share"), key="maps_metric",
+                                  bind="query-params")
         with c3:
             level = st.radio("Areas", maps.AREA_LEVELS, horizontal=True, key="maps_level",
-                             format_func=str.title)
+                             format_func=str.title, bind="query-params")
         html, values = cached(_choropleth, backend, filters, level, metric, tier, show_dep, tiles,
                               spinner=DRAWING)
         show_map(html, f"choro-{hash(html)}")
@@ -286,7 +297,7 @@ try:
             components.how_computed(maps.incident_points.__doc__ or "", sql=pts.sql,
                                     key="maps_how")
 except CSOError as exc:
-    st.error(f"This map cannot be drawn: {exc}")
+    st.error(f"This map cannot be drawn: {components.plain(exc)}")
 
 if not state.read_only():  # a command or public server saves nothing
     with st.expander("Basemap (optional)"):
@@ -302,7 +313,7 @@ if not state.read_only():  # a command or public server saves nothing
                 try:
                     maps.set_tile_setting(state.get_con(), url, attribution)
                 except CSOError as exc:
-                    st.error(f"Not saved: {exc}")
+                    st.error(f"Not saved: {components.plain(exc)}")
                 else:
                     st.success("Saved. The maps use the new basemap setting now.")
                     st.rerun()

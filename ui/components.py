@@ -3,7 +3,6 @@ empty-result messages. Streamlit only; no queries here."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -13,7 +12,8 @@ from analytics import exports, labels
 from analytics.filters import Filters
 from analytics.overview import Kpi
 from analytics.poisson_change import fmt_pvalue
-from ui import state
+from ui import charts, state  # noqa: F401 - charts sets the colour-blind-safe palette
+from ui.text import plain
 
 # -- downloads (every one goes through analytics.exports: formulas neutralised, missing
 # values empty, stamped with filters, period and privacy tier) ------------------------------
@@ -98,6 +98,8 @@ def column_config(df: pd.DataFrame, kinds: dict[str, labels.Kind] | None = None,
 
 def show_table(df: pd.DataFrame, **dataframe_kwargs) -> None:
     """A dataframe with human headers, units and formats; missing values show "—"."""
+    if {"step", "label"} <= set(df.columns):  # an exclusion table: the words, not the code
+        df = df.drop(columns="step")
     overrides = dataframe_kwargs.get("column_config") or {}
     shown, kinds = labels.display_frame(df, keep=overrides)
     dataframe_kwargs["column_config"] = column_config(shown, kinds, overrides)
@@ -132,13 +134,6 @@ def view_download(page_title: str) -> None:
         file_name=f"{exports.slug(page_title)}_view_{tier}.zip", mime="application/zip",
         key="cso_view_zip", on_click="ignore")
     st.caption(stamp)
-
-
-def plain(text: object) -> str:
-    """Text for st.markdown/caption/info that shows data values literally: Markdown and
-    LaTeX punctuation escaped, so a value like ``![x](http://…)`` is never rendered (and
-    never makes the browser fetch anything)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", str(text))
 
 
 def chart_with_table(fig: object, df: pd.DataFrame, takeaway: str, *,
@@ -209,13 +204,13 @@ def period_caption(filters: Filters, note: str = "") -> None:
     note about figures that use another window (``note``)."""
     opts = state.filter_options(state.get_backend())
     text = filters.describe_view(opts.min_date, opts.max_date)
-    st.caption(f"{text}." + (f" {note}" if note else ""))
+    st.caption(f"{plain(text)}." + (f" {note}" if note else ""))
 
 
 def no_data(filters: Filters, what: str = "calls") -> None:
     """The message shown instead of a chart when the filters leave nothing."""
     st.info(
-        f"No {what} match the current filters ({filters.describe()}). "
+        f"No {what} match the current filters ({plain(filters.describe())}). "
         "Widen the date range or clear the district, beat, priority or category filters "
         "in the sidebar."
     )
@@ -282,6 +277,12 @@ def kpi_cards(kpis: Sequence[Kpi]) -> None:
         with col:
             st.metric(k.label, _fmt(k.value, k.unit), delta=_delta_text(k),
                       delta_color=color, delta_arrow="off" if unchanged else "auto",
-                      help=k.help, border=True)
+                      help=k.help, border=True, chart_data=list(k.trend) or None,
+                      chart_type="line")
+            if k.trend:
+                first, last = k.trend[0], k.trend[-1]
+                notes.append(f"Trend line: month by month over the period, "
+                             f"{_fmt(first, k.unit)} in the first month, "
+                             f"{_fmt(last, k.unit)} in the last.")
             for n in notes:
                 st.caption(n)

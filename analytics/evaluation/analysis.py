@@ -124,10 +124,24 @@ class Analysis:
         return self.estimate.sentence()
 
     def to_frame(self) -> pd.DataFrame:
-        """Headline and extra estimates as tidy rows (CSV download)."""
+        """Headline and extra estimates as tidy rows (CSV download).
+
+        Besides every field, each row has the effect on its reading scale — ``effect``,
+        ``effect_ci_low``, ``effect_ci_high`` and ``effect_unit`` ("rate ratio" for ratio
+        and log rows, else the outcome unit), so no column mixes log ratios, ratios and
+        counts — and its ``sentence`` (:mod:`analytics.evaluation.wording`).
+        """
+        ests = (self.estimate, *self.extra)
         rows = [self.estimate.to_frame().assign(role="headline")]
         rows += [e.to_frame().assign(role="supporting") for e in self.extra]
         out = pd.concat(rows, ignore_index=True)
+        shown = [_reading_scale(e) for e in ests]
+        lead = pd.DataFrame({
+            "effect": [x[0] for x in shown], "effect_ci_low": [x[1] for x in shown],
+            "effect_ci_high": [x[2] for x in shown],
+            "effect_unit": [wording.value_text(e)[1] for e in ests],
+            "sentence": [e.sentence() for e in ests]})
+        out = pd.concat([out[["label"]], lead, out.drop(columns="label")], axis=1)
         out["metric"] = self.metric
         out["design"] = METHOD_LABELS[self.method]
         return out
@@ -186,6 +200,13 @@ class Analysis:
             f"<h2>Caveats</h2><ul>{cav}</ul><h2>Settings</h2><ul>{settings}</ul>"
             "</body></html>"
         )
+
+
+def _reading_scale(e: Estimate) -> tuple[float, float, float]:
+    if e.scale == "log":
+        return tuple(math.exp(v) if np.isfinite(v) else math.nan  # type: ignore[return-value]
+                     for v in (e.estimate, e.ci_low, e.ci_high))
+    return (e.estimate, e.ci_low, e.ci_high)
 
 
 def treated_post_mean(panel: pd.DataFrame) -> float:

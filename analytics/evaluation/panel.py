@@ -113,8 +113,9 @@ def _backend(backend_or_con: Any) -> Any:
     """An Ibis backend; a DuckDB connection (older callers) is wrapped once."""
     if hasattr(backend_or_con, "table") and hasattr(backend_or_con, "compile"):
         return backend_or_con
-    if hasattr(backend_or_con, "execute") and hasattr(backend_or_con, "cursor"):
-        return db.ibis_backend(backend_or_con)
+    con = db.duckdb_connection(backend_or_con)  # a connection, cursor or the app's LiveCursor
+    if con is not None:
+        return db.ibis_backend(con)
     raise OptionError("panel_from_metric needs an Ibis backend (or a DuckDB connection)")
 
 

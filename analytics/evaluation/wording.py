@@ -68,6 +68,15 @@ def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _a(number_text: str) -> str:
+    """ "a" or "an" before a number as it is read aloud: an 8 %, an 11 %, an 18 %, an 80 %."""
+    digits = number_text.lstrip("−-+").replace(",", "")
+    whole = digits.split(".")[0]
+    spoken_vowel = digits.startswith("8") or whole in ("11", "18") or (
+        len(whole) in (5, 6) and whole[: len(whole) - 3] in ("11", "18"))
+    return "an" if spoken_vowel else "a"
+
+
 def _level(est: Estimate) -> str:
     return f"{round(100 * (1 - est.alpha))} %"
 
@@ -156,7 +165,7 @@ def estimate_sentence(est: Estimate) -> str:
             verb = "rose" if pct > 0 else "fell"
             return f"{label} {verb} by {size} % ({inner})."
         what = ("no change" if pct == 0 else
-                f"a {size} % {'rise' if pct > 0 else 'fall'}")
+                f"{_a(size)} {size} % {'rise' if pct > 0 else 'fall'}")
         return f"{_lead(est, label)}: the estimate is {what} ({inner})."
     e, lo, hi = est.estimate, est.ci_low, est.ci_high
     if not np.isfinite(e):
@@ -166,7 +175,8 @@ def estimate_sentence(est: Estimate) -> str:
     pct_clause = ""
     if base is not None and e != 0:
         pct = 100 * e / base[0]
-        pct_clause = f", a {fmt_number(abs(pct))} % {'rise' if pct > 0 else 'fall'} {base[1]}"
+        size = fmt_number(abs(pct))
+        pct_clause = f", {_a(size)} {size} % {'rise' if pct > 0 else 'fall'} {base[1]}"
     if is_clear(est):
         verb = "rose" if e > 0 else "fell"
         a, b = sorted((abs(lo), abs(hi)))
@@ -190,6 +200,26 @@ def mde_text(mde: MDE | None) -> str | None:
     if mde.scale == "percent":
         return f"{fmt_number(mde.value)} %"
     return f"{fmt_number(mde.value)} {mde.unit}".strip()
+
+
+def mde_sentence(mde: MDE) -> str:
+    """The power statement: the smallest effect the design finds ``power`` of the time.
+
+    Examples
+    --------
+    >>> from analytics.evaluation.power import MDE
+    >>> mde_sentence(MDE(22.1, "percent", 0.1, 0.05, 0.8, "x", value_up=28.4))
+    "With this design the smallest effect found 80 % of the time (at α = 0.05) is a fall of 22.1 % or a rise of 28.4 %; smaller true effects will often look like 'no change'."
+    """
+    pw = f"{round(100 * mde.power)} %"
+    if mde.scale == "percent":
+        up = f" or a rise of {fmt_number(mde.value_up)} %" if mde.value_up else ""
+        size = f"a fall of {fmt_number(mde.value)} %{up}"
+    else:
+        unit = f" {mde.unit}" if mde.unit else ""
+        size = f"a change of {fmt_number(mde.value)}{unit}"
+    return (f"With this design the smallest effect found {pw} of the time (at α = "
+            f"{mde.alpha:g}) is {size}; smaller true effects will often look like 'no change'.")
 
 
 def claim_sentence(verdict: str, est: Estimate, *, mde: str | None = None) -> str:

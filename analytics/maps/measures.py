@@ -242,7 +242,7 @@ def area_shapes(backend: Any, level: AreaLevel) -> pd.DataFrame:
         geoms.append(g)
         keep.append(True)
     df["geometry"] = geoms
-    out = df[pd.Series(keep, index=df.index)].reset_index(drop=True)
+    out = df[pd.Series(keep, index=df.index, dtype=bool)].reset_index(drop=True)
     out["population"] = out["population"].astype("Float64")
     return out
 

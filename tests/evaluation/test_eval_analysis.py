@@ -149,3 +149,15 @@ def test_comparison_rows_share_units_and_percent_uses_the_counterfactual():
     pct = abs(100 * (rel.estimate - 1))
     assert f"a {wording.fmt_number(pct)} % fall against the" in d.sentence()
     assert 100 * abs(d.estimate.estimate) / cf == pytest.approx(pct)
+
+
+def test_frame_reads_every_row_on_its_own_scale():
+    a = analyse(None, "low_level_property", panel=make_panel(3, effect=0.7))
+    f = a.to_frame()
+    log_rows = f["scale"] == "log"
+    assert f.loc[log_rows, "effect"].tolist() == pytest.approx(
+        np.exp(f.loc[log_rows, "estimate"]).tolist())
+    assert (f["effect_unit"] == "rate ratio").all()        # TWFE row included
+    assert f.loc[0, "sentence"] == a.sentence()
+    assert list(f.columns[:6]) == ["label", "effect", "effect_ci_low", "effect_ci_high",
+                                   "effect_unit", "sentence"]
