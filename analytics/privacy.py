@@ -672,8 +672,10 @@ def release_report(report: Any, policy: Policy) -> Any:
     by :func:`release_frame`; a suppressed value becomes ``None``. Adds
     ``privacy_tier``: the policy's stamp, at the top level."""
     out = _release_plain(report, policy)
-    if isinstance(out, dict):
-        out = {"privacy_tier": policy.stamp(), **out}
+    if isinstance(out, dict):  # the stamp right after the format version, if any
+        head = {k: out[k] for k in list(out)[:1] if k == "format_version"}
+        out = {**head, "privacy_tier": policy.stamp(),
+               **{k: v for k, v in out.items() if k not in head}}
     return out
 
 
