@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 
 from analytics.db import scalar
+from analytics.evaluation import wording
 from analytics.evaluation.claims import answer_claims, negative_control
 from analytics.filters import Filters
 
@@ -100,6 +101,10 @@ def _payload(con: duckdb.DuckDBPyConnection, filters: Filters | None) -> dict[st
     claims = [{"key": r.claim.key, "question": r.claim.question, "metric": r.claim.metric,
                "verdict": r.verdict, "sentence": r.sentence, "note": r.claim.note,
                **_estimate_dict(r.estimate), "warnings": list(r.warnings),
+               "inference": "" if r.estimate is None else wording.inference_line(r.estimate),
+               "design_notes": [] if r.estimate is None or r.analysis is None else list(
+                   wording.design_notes(r.estimate, pretrend_p=r.analysis.pretrend_p,
+                                        mde=wording.mde_text(r.analysis.mde))),
                "placebo": None if r.placebo is None else {
                    "sentence": r.placebo.sentence, "significant": r.placebo.significant,
                    **_estimate_dict(r.placebo.estimate)}}
