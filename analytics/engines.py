@@ -69,18 +69,42 @@ def execute(backend: Any, expr: Any) -> tuple[pd.DataFrame, str]:
 
 
 def has_table(backend: Any, name: str) -> bool:
-    """True when ``backend`` has a table or view called ``name``.
+    """True when ``backend`` has a table or view called ``name`` (in DuckDB's main schema).
 
     (Ibis's ``list_tables`` does not work with DuckDB 2.0, so DuckDB's catalog is asked
     directly there.)
     """
     if _is_duckdb(backend):
         rows = backend.con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+            "AND table_schema = 'main'",
             [name],
         ).fetchall()
         return bool(rows[0][0])
     return name in backend.list_tables()
+
+
+def duckdb_parquet_connection(parquet_dir: str | os.PathLike[str]) -> Any:
+    """An in-memory DuckDB connection whose tables are read-only views over the Parquet
+    export in ``parquet_dir`` (the same input the Spark engine reads)."""
+    import duckdb
+
+    from analytics import parquet
+
+    manifest = parquet.read_manifest(parquet_dir)
+    con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")
+    for name in manifest["tables"]:
+        path = str(parquet.table_path(parquet_dir, name)).replace("'", "''")
+        # the name comes from the export's manifest and is quoted as an identifier
+        quoted = '"' + name.replace('"', '""') + '"'
+        con.execute(f"CREATE VIEW {quoted} AS SELECT * FROM read_parquet('{path}')")
+    return con
+
+
+def duckdb_parquet_backend(parquet_dir: str | os.PathLike[str]) -> Any:
+    """An Ibis DuckDB backend over :func:`duckdb_parquet_connection`."""
+    return ibis.duckdb.from_connection(duckdb_parquet_connection(parquet_dir))
 
 
 # -- Spark ---------------------------------------------------------------------------------

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import streamlit as st
 
-from analytics import catalog, db, labels, privacy
-from analytics.errors import DatabaseError
+from analytics import catalog, db, engines, labels, privacy
+from analytics.errors import DatabaseError, check_option
 from analytics.filters import QUERY_PARAM_KEYS, Filters
 from ui.text import plain
 
@@ -40,8 +41,23 @@ KEY_FILTERS_INIT = "flt_initialised"
 KEY_QP_NOTICE = "flt_link_notice"
 
 
+def engine() -> engines.Engine:
+    """The engine this server computes on: ``$CSO_ENGINE`` (``duckdb``, default, or
+    ``spark``, which serves the Parquet export in ``$CSO_PARQUET``, read-only)."""
+    name = os.environ.get("CSO_ENGINE", "duckdb")
+    check_option("CSO_ENGINE", name, get_args(engines.Engine))
+    return name  # type: ignore[return-value]
+
+
 def db_path() -> Path:
-    """The database file this app serves ($CSO_DB or data/cso.duckdb)."""
+    """The data this app serves: the database file ($CSO_DB or data/cso.duckdb), or with
+    ``CSO_ENGINE=spark`` the Parquet export folder ($CSO_PARQUET)."""
+    if engine() == "spark":
+        folder = os.environ.get("CSO_PARQUET")
+        if not folder:
+            raise DatabaseError("CSO_ENGINE=spark needs CSO_PARQUET=DIR, a folder written by "
+                                "`python -m analytics export --parquet DIR`")
+        return Path(folder)
     return db.resolve_db_path()
 
 
@@ -55,21 +71,36 @@ def policy() -> privacy.Policy:
 
 
 def read_only() -> bool:
-    """True on a command or public server: no upload, save or import anywhere."""
-    return privacy.server_policy().read_only
+    """True on a command or public server, or on Spark (a Parquet snapshot): no upload,
+    save or import anywhere."""
+    return privacy.server_policy().read_only or engine() == "spark"
 
 
 @st.cache_resource(show_spinner=False)
 def _policy_for(path: str, tier: str, k: int) -> privacy.Policy:
-    backend = db.ibis_backend(_connection(path, True).cursor())
+    backend = db.ibis_backend(_open(path).cursor())
     return privacy.Policy(tier, k).with_data(  # type: ignore[arg-type]
         sensitive_types=privacy.sensitive_call_types(backend),
         parents=privacy.area_parents(backend))
 
 
 def _open(path: str) -> Any:
-    """The server's connection: read-only on a command or public server."""
+    """The server's connection: read-only on a command or public server. On Spark, an
+    embedded DuckDB over the same Parquet files serves what is not Ibis metric code yet
+    (settings, data presence, map SQL, evaluation panels: docs/scale.md)."""
+    if engine() == "spark":
+        return _parquet_connection(path)
     return _connection(path, read_only())
+
+
+@st.cache_resource(show_spinner=False)
+def _parquet_connection(path: str) -> Any:
+    return engines.duckdb_parquet_connection(path)
+
+
+@st.cache_resource(show_spinner=False)
+def _spark_backend(path: str) -> Any:
+    return engines.spark_backend(path)
 
 
 @st.cache_resource(show_spinner=False)
@@ -123,7 +154,11 @@ def ensure_database() -> None:
     (``data/cso.duckdb``); "start with your own data" creates an empty database
     (:func:`analytics.db.init_database`) and opens the Data page.
     """
-    path = db_path()
+    try:
+        path = db_path()
+    except DatabaseError as exc:  # CSO_ENGINE=spark without CSO_PARQUET
+        st.error(str(exc))
+        st.stop()
     if path.exists():
         return
     if read_only():
@@ -219,7 +254,10 @@ def get_backend() -> Any:
     slots = _this_run(KEY_BACKEND)
     tid = threading.get_ident()
     if tid not in slots:
-        slots[tid] = db.ibis_backend(get_con())
+        if engine() == "spark":  # one Spark session per server; it takes concurrent queries
+            slots[tid] = _spark_backend(str(db_path()))
+        else:
+            slots[tid] = db.ibis_backend(get_con())
     return slots[tid]
 
 
