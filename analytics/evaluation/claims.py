@@ -3,11 +3,15 @@
 Each claim is answered on the current data with the recommended design: staggered
 difference-in-differences (Callaway & Sant'Anna 2021) over beats and months, comparison
 areas not yet or never served, every cell compared with the area's pre-period mean; counts
-as a rate ratio (ratio of ratios), times as a difference in minutes. The verdict is
+as a rate ratio (ratio of ratios), times as a difference in minutes. The verdict (key, and
+its words from :mod:`analytics.evaluation.wording`) is
 
-- "supported" when the 95 % CI excludes no change and the effect goes the claimed way;
-- "contradicted" when it excludes no change the other way;
-- "not shown" otherwise (the data cannot tell; the MDE says what could have been seen).
+- "supported" — "Consistent with the programme's claim" — when the 95 % CI excludes no
+  change and the effect goes the claimed way;
+- "contradicted" — "Opposite to the claim" — when it excludes no change the other way;
+- "not shown" — "Not shown — no clear change" — otherwise (the data cannot tell; the MDE
+  says what could have been seen);
+- "no data" — "No answer" — when the claim cannot be estimated.
 
 Inference is at the level treatment was assigned (the district in the demo city), by
 randomization inference with few districts (:mod:`analytics.evaluation.randomization`).
@@ -36,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.errors import CSOError, InsufficientDataError, check_option
+from analytics.evaluation import wording
 from analytics.evaluation._estimate import Estimate, fmt_p
 from analytics.evaluation.analysis import REPORTING_CAVEAT, Analysis, analyse
 from analytics.evaluation.panel import Freq, Level, panel_from_metric
@@ -156,10 +161,6 @@ def verdict_of(est: Estimate, direction: int) -> Verdict:
     return "supported" if sign == direction else "contradicted"
 
 
-_PREFIX = {"supported": "Supported", "not shown": "Not shown", "contradicted": "Contradicted",
-           "no data": "No answer"}
-
-
 def answer_claim(
     backend_or_con: Any,
     key: ClaimKey,
@@ -178,7 +179,7 @@ def answer_claim(
         a = analyse(backend_or_con, c.metric, method="callaway_santanna", level=c.level,
                     freq=freq, control=control, filters=filters, full=False, panel=panel)
     except CSOError as exc:
-        return ClaimResult(c, "no data", f"No answer: {exc}", None, None)
+        return ClaimResult(c, "no data", wording.no_answer_sentence(exc), None, None)
     pl = placebo_check(backend_or_con, c.metric, panel, freq=freq, control=control) \
         if placebo else None
     return _result(c, a.estimate, a, pl, ())
@@ -187,11 +188,8 @@ def answer_claim(
 def _result(c: Claim, est: Estimate, a: Analysis, pl: Check | None,
             warnings: tuple[str, ...]) -> ClaimResult:
     v = verdict_of(est, c.direction)
-    text = f"{_PREFIX[v]} — {est.sentence()}"
-    if est.p_adjusted is not None:
-        text = text.rstrip(".") + f" ({est.adjustment}: adjusted {fmt_p(est.p_adjusted)})."
-    if v == "not shown" and a.mde is not None:
-        text = text.rstrip(".") + f"; effects smaller than ±{_mde_text(a)} could not be seen."
+    # every word from the wording module: verdict, "no clear change", adjusted p, MDE
+    text = wording.claim_sentence(v, est, mde=wording.mde_text(a.mde))
     return ClaimResult(c, v, text, est, a, pl, warnings)
 
 
@@ -251,17 +249,6 @@ def negative_control(backend_or_con: Any, *, metric: str = NEGATIVE_CONTROL,
     except CSOError as exc:
         return Check("negative_control", label, None, f"{label}: not available ({exc}).")
     return _check_of("negative_control", label, panel, metric, backend_or_con, freq, control)
-
-
-def _mde_text(a: Analysis) -> str:
-    from analytics.evaluation._estimate import fmt_number
-
-    m = a.mde
-    if m is None:
-        return "n/a"
-    if m.scale == "percent":
-        return f"{fmt_number(m.value)} %"
-    return f"{fmt_number(m.value)} {m.unit}".strip()
 
 
 def answer_claims(backend_or_con: Any, *, freq: Freq = "month",

@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 
 from analytics.db import scalar
+from analytics.evaluation import wording
 from analytics.evaluation.claims import answer_claims, negative_control
 from analytics.filters import Filters
 
@@ -45,7 +46,7 @@ _DDL = (f"CREATE TABLE IF NOT EXISTS {TABLE} (code_version VARCHAR NOT NULL, "
 #: Version of the stored payload's shape (part of the code version): 2 = claims with
 #: inference fields (level, method, clusters, smallest p, Holm-adjusted p), placebo and
 #: warnings, plus the standing checks.
-PAYLOAD_VERSION = 2
+PAYLOAD_VERSION = 3
 
 
 @functools.cache
@@ -100,6 +101,7 @@ def _payload(con: duckdb.DuckDBPyConnection, filters: Filters | None) -> dict[st
     claims = [{"key": r.claim.key, "question": r.claim.question, "metric": r.claim.metric,
                "verdict": r.verdict, "sentence": r.sentence, "note": r.claim.note,
                **_estimate_dict(r.estimate), "warnings": list(r.warnings),
+               **_inference_text(r),
                "placebo": None if r.placebo is None else {
                    "sentence": r.placebo.sentence, "significant": r.placebo.significant,
                    **_estimate_dict(r.placebo.estimate)}}
@@ -112,12 +114,23 @@ def _payload(con: duckdb.DuckDBPyConnection, filters: Filters | None) -> dict[st
     return out
 
 
+def _inference_text(r: Any) -> dict[str, Any]:
+    """The claim's inference line and design notes, worded once (wording.py)."""
+    if r.estimate is None or r.analysis is None:
+        return {"inference": "", "design_notes": []}
+    a = r.analysis
+    return {"inference": wording.inference_line(r.estimate),
+            "design_notes": list(wording.design_notes(r.estimate, pretrend_p=a.pretrend_p,
+                                                      mde=wording.mde_text(a.mde)))}
+
+
 def claims_summary(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> list[dict[str, Any]]:
     """The four claims as plain dicts (key, question, metric, verdict, sentence, note,
     the estimate with its inference fields — ``cluster_level``, ``n_clusters``,
     ``inference_method``, ``min_attainable_p``, ``p_value``, ``p_adjusted``,
-    ``adjustment`` — the claim's ``placebo`` and ``warnings``), from the store when it is
-    current.
+    ``adjustment`` — its ``inference`` line and ``design_notes`` (worded by
+    :mod:`analytics.evaluation.wording`), the claim's ``placebo`` and ``warnings``), from
+    the store when it is current.
 
     Only the date range of ``filters`` applies (as in :func:`answer_claims` on the page).
     """

@@ -99,7 +99,7 @@ def test_demo_city_claims_answer(city):
                                               "sworn_time", "urgent_response"]
     for r in results:
         assert r.verdict in ("supported", "not shown")  # never "contradicted": effects are real
-        assert r.sentence.startswith(("Supported", "Not shown"))
+        assert r.sentence.startswith(("Consistent with the programme's claim", "Not shown"))
 
 
 @pytest.mark.slow
