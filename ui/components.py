@@ -277,6 +277,12 @@ def kpi_cards(kpis: Sequence[Kpi]) -> None:
         with col:
             st.metric(k.label, _fmt(k.value, k.unit), delta=_delta_text(k),
                       delta_color=color, delta_arrow="off" if unchanged else "auto",
-                      help=k.help, border=True)
+                      help=k.help, border=True, chart_data=list(k.trend) or None,
+                      chart_type="line")
+            if k.trend:
+                first, last = k.trend[0], k.trend[-1]
+                notes.append(f"Trend line: month by month over the period, "
+                             f"{_fmt(first, k.unit)} in the first month, "
+                             f"{_fmt(last, k.unit)} in the last.")
             for n in notes:
                 st.caption(n)
