@@ -262,7 +262,13 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from analytics.evaluation import calibration
 
     rows = calibration.calibrate(args.panels, seed=args.seed)
-    cities = (calibration.calibrate_cities(args.cities, n_calls=args.city_calls)
+    def city_done(i: int, city: dict) -> None:
+        print(f"city {i + 1}/{args.cities} (seed {city['seed']}): planted effect covered: "
+              + ", ".join(f"{k} {'yes' if v['covered'] else 'NO'}"
+                          for k, v in city.items() if isinstance(v, dict)), flush=True)
+
+    cities = (calibration.calibrate_cities(args.cities, n_calls=args.city_calls,
+                                           progress=city_done)
               if args.cities else None)
     for line in calibration.report_lines(rows, cities):
         print(line)
