@@ -212,8 +212,8 @@ def value_label(value: object) -> object:
         return value
     if value in VALUE_LABELS:
         return VALUE_LABELS[value]
-    if is_snake_case(value) and value == value.lower():
-        return humanize(value)
+    if value and value == value.lower() and "." not in value and "/" not in value:
+        return humanize(value)  # a lower-case code ("property", "foot_patrol") in words
     return value
 
 

@@ -797,6 +797,33 @@ def kpi_values(backend: Any, filters: Filters) -> dict[str, float | None]:
     }
 
 
+def kpi_monthly(backend: Any, filters: Filters) -> pd.DataFrame:
+    """Every target metric month by month over the filters' period (the KPI cards' trend
+    line), in the units of :data:`TARGET_METRICS`.
+
+    Columns: month, then one column per target metric. Sworn hours freed per week is the
+    month's point estimate ÷ the weeks in that month.
+    """
+    mon = offload_table(backend, filters, "month").frame
+    out = pd.DataFrame({"month": pd.to_datetime(mon["month"])})
+    out["cso_share"] = mon["handled_share"] * 100.0
+    out["diverted_share"] = mon["diverted_share"] * 100.0
+    out["backup_rate"] = mon["backup_rate"] * 100.0
+    if "sworn_hours_freed" in mon:
+        days = out["month"].dt.days_in_month
+        out["sworn_hours_freed_week"] = mon["sworn_hours_freed"].where(
+            mon.get("freed_calls", 0) > 0) / (days / 7.0)
+    else:
+        out["sworn_hours_freed_week"] = float("nan")
+    rt = response_times.response_trend(backend, filters, grain="month").figures
+    p1 = rt[rt["priority"] == 1][["period", "median_total_min", "p90_total_min"]].rename(
+        columns={"period": "month", "median_total_min": "p1_median",
+                 "p90_total_min": "p1_p90"})
+    p1["month"] = pd.to_datetime(p1["month"])
+    out = out.merge(p1, on="month", how="outer").sort_values("month").reset_index(drop=True)
+    return out[["month", *TARGET_METRICS]]
+
+
 def targets_vs_values(
     backend: Any, filters: Filters, values: dict[str, float | None] | None = None
 ) -> pd.DataFrame:
@@ -868,11 +895,14 @@ def target_kpis(
         prev = dict.fromkeys(cur)
     tg = targets(backend)
     tmap = {r.metric: (float(r.target), str(r.direction)) for r in tg.itertuples()}
+    monthly = kpi_monthly(backend, now)
     out = []
     for key, m in TARGET_METRICS.items():
         target, direction = tmap.get(key, (None, None))
         better = "lower" if m.direction == "at_most" else "higher"
+        trend = tuple(float(v) for v in monthly[key].dropna())
         out.append(Kpi(key, m.label, cur[key], prev[key], m.unit, better, m.help,
                        "points" if m.unit == "%" else "absolute",
-                       target=target, target_direction=direction))
+                       target=target, target_direction=direction,
+                       trend=trend if len(trend) >= 3 else ()))
     return period, out

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import response_times as rt
+from analytics import takeaways
 from analytics.errors import CSOError
 from ui import components, state
 from ui.cache import cached
@@ -116,6 +117,9 @@ fig = go.Figure([
 fig.update_layout(barmode="group", height=380, margin={"t": 30},
                   xaxis_title="Priority", yaxis_title="Response time (minutes)")
 st.plotly_chart(fig, width="stretch")
+st.caption(takeaways.ranking(shown, "Priority", "Median total (min)", kind="minutes",
+                             what="Median total response (received → first unit on scene)")
+           + " The numbers are in the table above.")
 
 # -- breakdowns in tabs (lazy: only the open tab runs its queries) -----------------------------
 TABS = ["Trend", "CSO areas vs comparison", "Sworn vs CSO responders", "Distribution"]

@@ -378,3 +378,15 @@ def test_cso_primaries_on_urgent_calls(con, backend) -> None:
     assert t.loc[1, "cso_primary_calls"] == 1 and t.loc[1, "public_calls"] == 3
     assert t.loc[1, "with_sworn_unit"] == 1 and t.loc[1, "share"] == pytest.approx(1 / 3)
     assert t.loc[2, "cso_primary_calls"] == 1 and t.loc[2, "with_sworn_unit"] == 0
+
+
+def test_kpi_monthly_by_hand(backend) -> None:
+    m = offload.kpi_monthly(backend, ALL).set_index("month")
+    # January: eligible p1 p2 p3 (NOISE) + p4 (THEFT), none by a CSO → 0 %;
+    # February: eligible q1 q2 q3 q5 q7, CSO-handled q1 q2 q7 → 3/5 = 60 %.
+    assert list(m["cso_share"].round(6)) == [0.0, 60.0]
+    # Backup rate in February: q2 of the 3 CSO-primary calls had sworn backup → 33.3 %.
+    assert m["backup_rate"].iloc[1] == pytest.approx(100 / 3)
+    # P1 median: January p5 received 19:55, first arrival 20:05 → 10 min.
+    assert m["p1_median"].iloc[0] == pytest.approx(10.0)
+    assert list(m.columns) == list(offload.TARGET_METRICS)

@@ -21,3 +21,6 @@ CALM, ALERT = "#0072B2", "#D55E00"
 px.defaults.color_discrete_sequence = list(OKABE_ITO)
 pio.templates["cso"] = go.layout.Template(layout={"colorway": list(OKABE_ITO)})
 pio.templates.default = "plotly+cso"
+
+#: The same colour for a unit type on every chart (legend entries are the labelled values).
+UNIT_COLOURS = {"Sworn": OKABE_ITO[0], "CSO": OKABE_ITO[1], "Other": OKABE_ITO[2]}

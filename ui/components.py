@@ -263,6 +263,8 @@ def kpi_cards(kpis: Sequence[Kpi]) -> None:
         if unchanged:
             color = "off"  # no change: neither good nor bad, and no arrow
         notes = []
+        if k.value is None:
+            notes.append("Not available for this period — the detail page says why.")
         if k.target is not None:
             sign = "≤" if k.target_direction == "at_most" else "≥"
             met = k.meets_target
@@ -277,6 +279,12 @@ def kpi_cards(kpis: Sequence[Kpi]) -> None:
         with col:
             st.metric(k.label, _fmt(k.value, k.unit), delta=_delta_text(k),
                       delta_color=color, delta_arrow="off" if unchanged else "auto",
-                      help=k.help, border=True)
+                      help=k.help, border=True, chart_data=list(k.trend) or None,
+                      chart_type="line")
+            if k.trend:
+                first, last = k.trend[0], k.trend[-1]
+                notes.append(f"Trend line: month by month over the period, "
+                             f"{_fmt(first, k.unit)} in the first month, "
+                             f"{_fmt(last, k.unit)} in the last.")
             for n in notes:
                 st.caption(n)

@@ -16,6 +16,8 @@ import datetime as dt
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, get_args
 
@@ -91,6 +93,190 @@ def _open(path: str) -> Any:
     if engine() == "spark":
         return _parquet_connection(path)
     return _connection(path, read_only())
+
+
+# -- sharing the database file with the command line -------------------------------------
+# DuckDB lets one process write a file, or many processes read it. An analyst server holds
+# its database READ-ONLY at rest, so `python -m analytics info` (and other read commands)
+# work while it runs, and takes the write lock only while a write runs (an import, a saved
+# target): `writing()` waits for the other sessions' page runs to finish (new ones wait
+# for it), closes the read-only connection, opens the file read-write, and afterwards
+# reopens it read-only. Sessions hold `LiveCursor`s, which follow that switch.
+WRITE_WAIT_S = 30.0  # how long a write waits for page runs, or for another program
+
+
+class _Server:
+    """The analyst server's connection to one database file (see the comment above)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.con: Any = None
+        self.rw: Any = None
+        self.generation = 0
+        self.cond = threading.Condition()
+        self.readers: dict[int, int] = {}
+        self.writer: int | None = None
+        self.write_lock = threading.Lock()
+
+    def connection(self) -> tuple[int, Any]:
+        """(generation, connection) for the calling thread: the write connection inside
+        its own ``writing()``, else the read-only one (waiting while another thread writes)."""
+        me = threading.get_ident()
+        with self.cond:
+            if self.writer == me:
+                return self.generation, self.rw
+            self.cond.wait_for(lambda: self.writer is None, timeout=WRITE_WAIT_S * 4)
+            if self.writer is not None:
+                raise DatabaseError("an import is still running; reload the page in a moment")
+            if self.con is None:
+                self.con = _open_shared(self.path)
+            return self.generation, self.con
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        me = threading.get_ident()
+        with self.cond:
+            if self.writer is not None and self.writer != me:
+                note = st.empty()
+                note.info("⏳ An import is running; this page loads when it has finished.")
+                self.cond.wait_for(lambda: self.writer is None, timeout=WRITE_WAIT_S * 4)
+                note.empty()
+            self.readers[me] = self.readers.get(me, 0) + 1
+        try:
+            yield
+        finally:
+            with self.cond:
+                self.readers[me] -= 1
+                if not self.readers[me]:
+                    del self.readers[me]
+                self.cond.notify_all()
+
+    def _others_reading(self, me: int) -> int:
+        alive = {t.ident for t in threading.enumerate()}
+        return sum(n for t, n in self.readers.items() if t != me and t in alive)
+
+    @contextmanager
+    def writing(self, wait_s: float = WRITE_WAIT_S) -> Iterator[Any]:
+        me = threading.get_ident()
+        if not self.write_lock.acquire(timeout=wait_s):
+            raise DatabaseError("another import is running on this server; try again when it "
+                                "has finished")
+        try:
+            with self.cond:
+                self.writer = me
+                if not self.cond.wait_for(lambda: not self._others_reading(me), timeout=wait_s):
+                    self.writer = None
+                    self.cond.notify_all()
+                    raise DatabaseError("other visitors' pages are still loading; try again "
+                                        "in a moment")
+                if self.con is not None:
+                    self.con.close()
+                    self.con = None
+                self.generation += 1
+            try:
+                self.rw = _open_for_writing(self.path, wait_s)
+                try:
+                    yield self.rw
+                finally:
+                    self.rw.close()
+                    self.rw = None
+            finally:
+                with self.cond:
+                    self.writer = None
+                    self.generation += 1
+                    self.cond.notify_all()
+        finally:
+            self.write_lock.release()
+
+
+_SERVERS: dict[str, _Server] = {}
+_SERVERS_LOCK = threading.Lock()
+
+
+def _server(path: str) -> _Server:
+    with _SERVERS_LOCK:
+        return _SERVERS.setdefault(str(Path(path).resolve()), _Server(path))
+
+
+def _open_shared(path: str) -> Any:
+    """Open read-only; first build the derived tables if the file lacks them (a database
+    created empty, or by an older version)."""
+    con = db.connect(path, read_only=True)
+    if db.scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'call_facts'"):
+        return con
+    con.close()
+    from analytics import facts
+
+    rw = _open_for_writing(path, WRITE_WAIT_S)
+    try:
+        facts.refresh_derived(rw)
+    finally:
+        rw.close()
+    return db.connect(path, read_only=True)
+
+
+def _open_for_writing(path: str, wait_s: float) -> Any:
+    """Open read-write, retrying while another program (a CLI read) has the file open."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return db.connect(path)
+        except DatabaseError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)
+
+
+class LiveCursor:
+    """A session thread's cursor on the server's current connection: after a write
+    switched the connection it opens a new cursor (with the settings ibis gives its
+    connection), so references a page holds stay usable."""
+
+    _SETUP = ("SET TimeZone = 'UTC'", "SET python_enable_replacements = false")
+
+    def __init__(self, server: _Server) -> None:
+        self._server = server
+        self._gen = -1
+        self._cur: Any = None
+
+    def _live(self) -> Any:
+        gen, con = self._server.connection()
+        if gen != self._gen or self._cur is None:
+            self._cur = con.cursor()
+            for sql in self._SETUP:
+                self._cur.execute(sql)
+            self._gen = gen
+        return self._cur
+
+    def duckdb_cursor(self) -> Any:
+        """The DuckDB cursor this stands for right now (see ``db.duckdb_connection``)."""
+        return self._live()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._live(), name)
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Around one script run (dashboard.py): a write waits until it has finished."""
+    if read_only():
+        yield
+        return
+    with _server(str(db_path())).reading():
+        yield
+
+
+@contextmanager
+def writing() -> Iterator[Any]:
+    """A read-write connection to the database for one write (an import, a saved target),
+    held exclusively for as short as possible; raises DatabaseError when it must wait too
+    long (other page runs, another program writing)."""
+    if read_only():
+        raise DatabaseError(f"this server is read-only ({privacy.server_policy().tier} tier)")
+    with _server(str(db_path())).writing() as con:
+        yield con
 
 
 @st.cache_resource(show_spinner=False)
@@ -241,11 +427,15 @@ def get_con() -> Any:
     tid = threading.get_ident()
     if tid not in slots:
         try:
-            con = _open(str(db_path()))
+            if read_only():
+                slots[tid] = _open(str(db_path())).cursor()
+            else:
+                live = LiveCursor(_server(str(db_path())))
+                live._live()  # open now, so a problem shows here
+                slots[tid] = live
         except DatabaseError as exc:
             st.error(f"Cannot open the database: {exc}")
             st.stop()
-        slots[tid] = con.cursor()
     return slots[tid]
 
 

@@ -146,8 +146,8 @@ def _cost_form(costs, is_default: bool) -> None:
                                    "a percentage on top of CSO hours.")
             if st.form_submit_button("Save costs"):
                 try:
-                    offload.save_cost_settings(
-                        state.get_con(), offload.CostSettings(sw, cs, ot, ov))
+                    with state.writing() as wcon:
+                        offload.save_cost_settings(wcon, offload.CostSettings(sw, cs, ot, ov))
                 except CSOError as exc:
                     st.error(f"Costs not saved: {components.plain(exc)}")
                 else:

@@ -61,11 +61,11 @@ def _target_form() -> None:
         remove = b2.form_submit_button("Remove target")
         if save or remove:
             try:
-                if save:
-                    offload.set_target(state.get_con(), metric, value, direction,
-                                       who or None)
-                else:
-                    offload.delete_target(state.get_con(), metric)
+                with state.writing() as wcon:
+                    if save:
+                        offload.set_target(wcon, metric, value, direction, who or None)
+                    else:
+                        offload.delete_target(wcon, metric)
             except CSOError as exc:
                 st.error(f"Target not saved: {components.plain(exc)}")
             else:

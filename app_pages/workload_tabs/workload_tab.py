@@ -42,6 +42,7 @@ def render(backend, filters: Filters) -> None:
         with left:
             fl = labels.relabel_values(f)
             fig = px.bar(fl, x="unit_type", y="unit_hours", color="unit_type",
+                         color_discrete_map=charts.UNIT_COLOURS,
                          labels={"unit_type": "Unit type",
                                  "unit_hours": "Committed unit-hours (h)"},
                          title="Unit-hours by unit type")
@@ -52,7 +53,7 @@ def render(backend, filters: Filters) -> None:
         with right:
             d = summary.by_district
             fig = px.bar(labels.relabel_values(d.frame), x="district", y="unit_hours",
-                         color="unit_type",
+                         color="unit_type", color_discrete_map=charts.UNIT_COLOURS,
                          labels={"district": "District", "unit_type": "Unit type",
                                  "unit_hours": "Committed unit-hours (h)"},
                          title="Unit-hours by district")
@@ -62,7 +63,7 @@ def render(backend, filters: Filters) -> None:
                 key="wl_district_chart")
         m = summary.monthly
         fig = px.line(labels.relabel_values(m.frame), x="month", y="unit_hours",
-                      color="unit_type", markers=True,
+                      color="unit_type", color_discrete_map=charts.UNIT_COLOURS, markers=True,
                       labels={"month": "Month (call received)", "unit_type": "Unit type",
                               "unit_hours": "Committed unit-hours (h)"},
                       title="Unit-hours per month")

@@ -16,6 +16,7 @@ from analytics.labels import is_snake_case
 PAGE_VIEWS: list[tuple[str, dict[str, str]]] = [
     ("app_pages/overview.py", {}),
     ("app_pages/evaluation.py", {}),
+    ("app_pages/briefing.py", {}),
     *[("app_pages/maps.py", {"maps_layer": layer})
       for layer in ("choropleth", "deployments", "change", "density")],
     *[("app_pages/response_times.py", {"rt_tab": t})

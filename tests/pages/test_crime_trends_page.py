@@ -41,7 +41,7 @@ def test_offense_category_picker_and_series(run_page) -> None:
     assert_clean(at)
     windows = at.dataframe[0].value
     # shown in words: "other" → "Other", "quality_of_life" → "Quality of life"
-    assert set(windows["Offense category"]) == {"all", value_label(cats[0])}
+    assert set(windows["Offense category"]) == {"All", value_label(cats[0])}
     at.radio(key="ct_measure").set_value("Rate per 100k").run()
     assert_clean(at)
 
