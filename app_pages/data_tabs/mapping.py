@@ -161,7 +161,7 @@ def _units_section(con: Any, path: Path, reader: Any, headers: list[str]
     if type_col != NO_COLUMN:
         vals = _values(con, path, reader, type_col)
         frame = pd.DataFrame({"value": vals["value"], "rows": vals["rows"],
-                              "unit type": "sworn"})
+                              "unit type": [ingest.guess_unit_type(v) for v in vals["value"]]})
         edited = st.data_editor(frame, hide_index=True, key=K_TYPE_MAP, width="stretch",
                                 disabled=["value", "rows"],
                                 column_config={"unit type": st.column_config.SelectboxColumn(
