@@ -5,6 +5,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DB     ?= data/cso.duckdb
 PORT   ?= 8501
+# Listen on this machine only; `HOST=0.0.0.0 make run` serves the network (then set
+# CSO_TIER=public or command unless every visitor may see everything: docs/privacy.md).
+HOST   ?= 127.0.0.1
 
 .PHONY: run test test-slow test-all lint demo bench shots clean
 
@@ -19,8 +22,8 @@ $(DB): | $(STAMP)
 
 ## run: install, build the demo city if there is no database, start the app
 run: $(STAMP) $(DB)
-	CSO_DB=$(DB) $(PY) -m streamlit run dashboard.py --server.port $(PORT) \
-		--browser.gatherUsageStats false
+	CSO_DB=$(DB) $(PY) -m streamlit run dashboard.py --server.address $(HOST) \
+		--server.port $(PORT) --browser.gatherUsageStats false
 
 ## test: ruff + the test suite (slow tests excluded; `make test-slow` runs those)
 test: $(STAMP)

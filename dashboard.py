@@ -16,6 +16,7 @@ SECTIONS: dict[str, list[tuple[str, str, str]]] = {
         ("app_pages/overview.py", "Overview", "🏠"),
         ("app_pages/evaluation.py", "Evaluation", "🔬"),
         ("app_pages/maps.py", "Maps", "🗺️"),
+        ("app_pages/briefing.py", "Council briefing", "📄"),
     ],
     "Metrics": [
         ("app_pages/response_times.py", "Response times", "⏱️"),

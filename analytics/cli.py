@@ -7,6 +7,7 @@ a database that cannot be used (disk full, read-only, in use by another program:
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import sys
 import time
@@ -167,7 +168,58 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_import(sub)
     _register_bench(sub)
+    _register_briefing(sub)
     return p
+
+
+# -- briefing ---------------------------------------------------------------------------
+def _iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def _register_briefing(sub: argparse._SubParsersAction) -> None:
+    b = sub.add_parser("briefing", help="write the council briefing (public tier) as HTML "
+                                        "or PDF")
+    b.add_argument("--out", type=Path, required=True, metavar="FILE.{html,pdf}",
+                   help="output file; its extension chooses HTML or PDF")
+    b.add_argument("--from", dest="start", type=_iso_date, metavar="DATE",
+                   help="first day of the reporting period (default: 12 complete months "
+                        "ending with the last complete month of data)")
+    b.add_argument("--to", dest="end", type=_iso_date, metavar="DATE",
+                   help="last day of the reporting period")
+    b.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
+    b.set_defaults(func=_cmd_briefing)
+
+
+def _cmd_briefing(args: argparse.Namespace) -> int:
+    from analytics import briefing
+
+    kind = args.out.suffix.lower().lstrip(".")
+    if kind not in ("html", "pdf"):
+        print(f"--out must end in .html or .pdf, got {args.out}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.start and args.end and args.start > args.end:
+        print(f"--from {args.start} is after --to {args.end}", file=sys.stderr)
+        return EXIT_USAGE
+    path = db.resolve_db_path(args.db)
+    if not path.exists():
+        print(f"no database at {path}", file=sys.stderr)
+        return EXIT_USAGE
+    con = db.connect(path, read_only=True)
+    try:
+        b = briefing.build_briefing(con, start=args.start, end=args.end)
+    finally:
+        con.close()
+    text = briefing.briefing_html(b)
+    data = text.encode("utf-8") if kind == "html" else briefing.briefing_pdf(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(data)
+    print(f"briefing written to {args.out} ({len(data):,} bytes; public tier; "
+          f"{'synthetic demo data' if b.synthetic else 'real data'})")
+    return EXIT_OK
 
 
 def _cmd_bench_import(args: argparse.Namespace) -> int:

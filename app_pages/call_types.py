@@ -77,7 +77,7 @@ if st.button("Save as new version", type="primary", key="ct_save"):
     try:
         v = call_types.save(con, edited, who)
     except CSOError as exc:
-        st.error(f"Nothing saved: {exc}")
+        st.error(f"Nothing saved: {components.plain(exc)}")
     else:
         _after_save(v, "No changes to save.",
                     "Saved crosswalk version {version}; metrics now follow it.")
@@ -91,7 +91,7 @@ if up is not None and st.button("Import CSV as new version", key="ct_import"):
     try:
         v = call_types.import_csv(con, up.getvalue(), who, file=up.name)
     except CSOError as exc:
-        st.error(f"Nothing imported: {exc}")
+        st.error(f"Nothing imported: {components.plain(exc)}")
     else:
         _after_save(v, "The file matches the current crosswalk: nothing to change.",
                     f"Imported {up.name} as crosswalk version {{version}}.")

@@ -42,7 +42,7 @@ if filters.priorities or filters.categories:
                             "to incidents")
 st.caption(
     "Crime incidents (reports) only — calls for service are never mixed in. Dated by "
-    f"occurrence, else report time. Filters: {inc_filters.describe()}"
+    f"occurrence, else report time. Filters: {components.plain(inc_filters.describe())}"
     + (f"; {'; '.join(notes_on_filters)}." if notes_on_filters else ".")
 )
 

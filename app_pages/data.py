@@ -284,7 +284,7 @@ def _edit_reference(table: str, column_config: dict, help_text: str) -> None:
             r = ingest.import_frame(con, table, edited, name=f"{table} edited in the app",
                                     replace_all=True)
         except CSOError as exc:
-            st.error(f"Not saved: {exc}")
+            st.error(f"Not saved: {components.plain(exc)}")
         else:
             state.data_changed()
             _show_result(r)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from analytics import evaluation as ev
 from analytics.errors import CSOError
+from analytics.evaluation import wording
 from analytics.evaluation.analysis import describe_design
 from analytics.filters import Filters
 from ui import components, state
@@ -22,7 +23,6 @@ K_METRIC, K_LEVEL, K_FREQ, K_METHOD = "ev_metric", "ev_level", "ev_freq", "ev_me
 K_CONTROL, K_ANTICIPATION, K_PRE, K_POST = "ev_control", "ev_anticipation", "ev_pre", "ev_post"
 K_OVERRIDE, K_START = "ev_override_start", "ev_start"
 RECOMMENDED = "recommended"
-VERDICT_ICON = {"supported": "✅", "not shown": "❔", "contradicted": "❌", "no data": "⚠️"}
 
 st.title("🔬 Evaluation")
 if state.empty_database_notice():  # an `init` database before its first import
@@ -52,13 +52,18 @@ try:
                     spinner="Answering the programme's claims…")
 except CSOError as exc:
     log.warning("claims failed: %s", exc)
-    st.warning(f"The claims could not be answered on this data: {exc}")
+    st.warning(f"The claims could not be answered on this data: {components.plain(exc)}")
     claims = []
 cols = st.columns(2) if claims else []
 for i, c in enumerate(claims):
     with cols[i % 2].container(border=True):
-        st.markdown(f"**{VERDICT_ICON[c['verdict']]} {c['question']}**")
-        st.write(c["sentence"])
+        st.markdown(f"**{c['question']}**")
+        # the sentence starts with the verdict in words (analytics.evaluation.wording)
+        head, sep, rest = c["sentence"].partition(" — ")
+        st.markdown(f"**{head}**{sep}{rest}" if sep else c["sentence"])
+        for line in (c.get("inference"), *c.get("design_notes", ()), *c.get("warnings", ())):
+            if line:
+                st.caption(line)
         if c["note"]:
             st.caption(c["note"])
         st.button("Open the full analysis ↓", key=f"ev_open_{c['key']}",
@@ -84,7 +89,7 @@ freq = c3.radio("Periods", ("month", "week"), key=K_FREQ, horizontal=True,
 try:
     panel = cached(ev.panel_from_metric, con, metric, level=level, freq=freq, filters=dates)
 except CSOError as exc:
-    st.warning(f"No panel for this outcome: {exc}")
+    st.warning(f"No panel for this outcome: {components.plain(exc)}")
     st.stop()
 design = describe_design(panel)
 all_areas = sorted(panel["area"].unique())
@@ -138,7 +143,7 @@ try:
                spinner="Estimating…")
 except CSOError as exc:
     log.info("analysis not possible: %s", exc)
-    st.warning(f"This analysis is not possible with these choices: {exc}")
+    st.warning(f"This analysis is not possible with these choices: {components.plain(exc)}")
     st.stop()
 
 e = a.estimate
@@ -158,8 +163,10 @@ c3.metric("p-value", "< 0.001" if e.p_value < 0.001 else f"{e.p_value:.3f}", bor
 c4.metric("Pre-trend test p", "—" if a.pretrend_p != a.pretrend_p else f"{a.pretrend_p:.3f}",
           border=True, help="Joint test that treated and comparison areas moved alike before "
                             "the start; a small p-value means the comparison is doubtful.")
-(st.success if e.significant else st.info)(a.sentence())
+(st.success if wording.is_clear(e) else st.info)(a.sentence())
 st.caption(f"Method: {e.method}. Design: {design.reason}.")
+for line in a.notes:  # inference method, clusters, few-clusters and pre-trend caveats
+    st.caption(line)
 if a.mde is not None:
     st.caption("Power: " + a.mde.sentence())
 
@@ -230,7 +237,10 @@ components.how_computed(
     "Sant'Anna (2021): each treated cohort is compared with areas not yet (or never) "
     "treated, period by period, against each area's mean before its start; counts as a "
     "ratio of ratios, other outcomes as differences; cohort effects are averaged with "
-    "weights proportional to cohort size; standard errors from the influence function, "
-    "areas as clusters. Interrupted time series: segmented regression with seasonal terms "
-    "and Newey–West errors. WDD: Wheeler & Ratcliffe (2018). Full formulas: "
+    "weights proportional to cohort size; inference at the level CSOs were assigned (the "
+    "line beside the result names the method and the number of clusters). Interrupted time "
+    "series: segmented regression with seasonal terms and AR(1) errors; with staggered "
+    "starts one series per cohort, each broken at its own start, pooled by cohort size. "
+    "WDD: Wheeler & Ratcliffe (2018). Sentences follow one set of wording rules: a result "
+    "whose interval includes no change is called \"no clear change\" first. Full formulas: "
     "docs/evaluation.md.", key="ev_how")

@@ -160,7 +160,7 @@ try:
     tier = state.policy().tier  # the server's configuration (analytics.privacy)
     tiles = maps.tile_setting(con)
 except CSOError as exc:
-    st.error(f"Map settings are not usable: {exc}. Fix the `settings` table or "
+    st.error(f"Map settings are not usable: {components.plain(exc)}. Fix the `settings` table or "
              "the CSO_TIER variable.")
     st.stop()
 
@@ -175,7 +175,7 @@ with c4:
                          help="Dashed purple outlines labelled with start dates and CSO "
                               "counts.") if layer != "deployments" else True
 
-st.caption(f"Filters: {filters.describe()} · privacy tier: **{tier}** · basemap: "
+st.caption(f"Filters: {components.plain(filters.describe())} · privacy tier: **{tier}** · basemap: "
            f"{'tiles from ' + tiles.url if tiles else 'none (boundaries only)'} · "
            "click an area (or a table row) to filter every page to it.")
 
@@ -286,7 +286,7 @@ try:
             components.how_computed(maps.incident_points.__doc__ or "", sql=pts.sql,
                                     key="maps_how")
 except CSOError as exc:
-    st.error(f"This map cannot be drawn: {exc}")
+    st.error(f"This map cannot be drawn: {components.plain(exc)}")
 
 if not state.read_only():  # a command or public server saves nothing
     with st.expander("Basemap (optional)"):
@@ -302,7 +302,7 @@ if not state.read_only():  # a command or public server saves nothing
                 try:
                     maps.set_tile_setting(con, url, attribution)
                 except CSOError as exc:
-                    st.error(f"Not saved: {exc}")
+                    st.error(f"Not saved: {components.plain(exc)}")
                 else:
                     st.success("Saved. The maps use the new basemap setting now.")
                     st.rerun()

@@ -45,7 +45,7 @@ try:
                      cap_min=cap_min, spinner="Computing response times…")
 except CSOError as exc:
     log.warning("response summary failed: %s", exc)
-    st.warning(f"{exc}")
+    st.warning(f"{components.plain(exc)}")
     st.stop()
 
 if summary.figures.empty or int(summary.figures["calls"].sum()) == 0:
@@ -57,7 +57,7 @@ if summary.figures.empty or int(summary.figures["calls"].sum()) == 0:
     st.stop()
 
 st.caption(
-    f"Filters: {filters.describe()}. Public-initiated calls only; times in minutes; "
+    f"Filters: {components.plain(filters.describe())}. Public-initiated calls only; times in minutes; "
     "median and 90th percentile (P90) per priority. Segment percentiles do not add up."
 )
 

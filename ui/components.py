@@ -3,7 +3,6 @@ empty-result messages. Streamlit only; no queries here."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -14,6 +13,7 @@ from analytics.filters import Filters
 from analytics.overview import Kpi
 from analytics.poisson_change import fmt_pvalue
 from ui import state
+from ui.text import plain
 
 # -- downloads (every one goes through analytics.exports: formulas neutralised, missing
 # values empty, stamped with filters, period and privacy tier) ------------------------------
@@ -134,13 +134,6 @@ def view_download(page_title: str) -> None:
     st.caption(stamp)
 
 
-def plain(text: object) -> str:
-    """Text for st.markdown/caption/info that shows data values literally: Markdown and
-    LaTeX punctuation escaped, so a value like ``![x](http://…)`` is never rendered (and
-    never makes the browser fetch anything)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", str(text))
-
-
 def chart_with_table(fig: object, df: pd.DataFrame, takeaway: str, *,
                      table_title: str = "The numbers behind this chart",
                      key: str | None = None) -> None:
@@ -209,13 +202,13 @@ def period_caption(filters: Filters, note: str = "") -> None:
     note about figures that use another window (``note``)."""
     opts = state.filter_options(state.get_backend())
     text = filters.describe_view(opts.min_date, opts.max_date)
-    st.caption(f"{text}." + (f" {note}" if note else ""))
+    st.caption(f"{plain(text)}." + (f" {note}" if note else ""))
 
 
 def no_data(filters: Filters, what: str = "calls") -> None:
     """The message shown instead of a chart when the filters leave nothing."""
     st.info(
-        f"No {what} match the current filters ({filters.describe()}). "
+        f"No {what} match the current filters ({plain(filters.describe())}). "
         "Widen the date range or clear the district, beat, priority or category filters "
         "in the sidebar."
     )

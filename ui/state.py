@@ -23,6 +23,7 @@ import streamlit as st
 from analytics import catalog, db, privacy
 from analytics.errors import DatabaseError
 from analytics.filters import QUERY_PARAM_KEYS, Filters
+from ui.text import plain
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +346,7 @@ def sidebar_filters() -> Filters:
             # A public server: the whole city, split by area in the tables; no sub-group
             # filters, whole months (see analytics.privacy.scope_filters).
             filters = privacy.scope_filters(Filters(start=start, end=end), pol)
-            st.caption(f"Showing: {filters.describe()}. Public view: whole calendar months, "
+            st.caption(f"Showing: {plain(filters.describe())}. Public view: whole calendar months, "
                        "the whole city (tables split it by area).")
             st.caption(pol.stamp())
             st.session_state[KEY_FILTERS] = filters
@@ -367,7 +368,7 @@ def sidebar_filters() -> Filters:
         filters = privacy.scope_filters(
             Filters(start=start, end=end, districts=tuple(districts), beats=tuple(beats),
                     priorities=tuple(priorities), categories=tuple(categories)), pol)
-        st.caption(f"Showing: {filters.describe()}")
+        st.caption(f"Showing: {plain(filters.describe())}")
         if pol.tier != "analyst":
             st.caption(pol.stamp())
     st.session_state[KEY_FILTERS] = filters

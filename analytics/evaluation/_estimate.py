@@ -199,7 +199,9 @@ class Estimate:
         return pd.DataFrame([row])
 
     def sentence(self) -> str:
-        """One plain-language sentence with units, CI and p-value.
+        """One plain-language sentence with units, CI and p-value (the rules of
+        :mod:`analytics.evaluation.wording`: "no clear change" first when the CI includes
+        no change).
 
         Examples
         --------
@@ -207,45 +209,9 @@ class Estimate:
         ...          label="Priority-1 median response time", unit="minutes").sentence()
         'Priority-1 median response time fell by 1.4 minutes (95 % CI 0.6 to 2.2; p = 0.001).'
         """
-        level = f"{round(100 * (1 - self.alpha))} %"
-        label = self.label[:1].upper() + self.label[1:]
-        pv = fmt_p(self.p_value)
-        if self.scale in ("ratio", "log"):
-            conv = (lambda x: x) if self.scale == "ratio" else (lambda x: math.exp(x) if np.isfinite(x) else math.nan)
-            r, lo, hi = conv(self.estimate), conv(self.ci_low), conv(self.ci_high)
-            if not np.isfinite(r):
-                return f"{label}: no estimate could be computed."
-            pct = 100 * (r - 1)
-            verb = "rose" if pct > 0 else "fell" if pct < 0 else "did not change"
-            size = f" by {fmt_number(abs(pct))} %" if pct != 0 else ""
-            text = (
-                f"{label} {verb}{size} (rate ratio {r:.2f}, {level} CI {lo:.2f} to {hi:.2f}; {pv})"
-            )
-        else:
-            e, lo, hi = self.estimate, self.ci_low, self.ci_high
-            if not np.isfinite(e):
-                return f"{label}: no estimate could be computed."
-            unit = f" {self.unit}" if self.unit else ""
-            if lo > 0 or hi < 0:
-                verb = "rose" if e > 0 else "fell"
-                a, b = sorted((abs(lo), abs(hi)))
-                text = (
-                    f"{label} {verb} by {fmt_number(abs(e))}{unit} "
-                    f"({level} CI {fmt_number(a)} to {fmt_number(b)}; {pv})"
-                )
-            else:
-                verb = "rose" if e > 0 else "fell" if e < 0 else "changed"
-                text = (
-                    f"{label} {verb} by {fmt_number(abs(e))}{unit} "
-                    f"({level} CI {fmt_number(lo)} to {fmt_number(hi)}; {pv})"
-                )
-            if self.baseline not in (None, 0) and np.isfinite(self.baseline) and e != 0:
-                pct = 100 * e / self.baseline
-                text += (f", a {fmt_number(abs(pct))} % {'rise' if pct > 0 else 'fall'} from a "
-                         f"baseline of {fmt_number(self.baseline)}{unit}")
-        if not self.significant:
-            text += ", not distinguishable from no change"
-        return text + "."
+        from analytics.evaluation.wording import estimate_sentence  # wording imports this module
+
+        return estimate_sentence(self)
 
 
 def estimate_from_se(

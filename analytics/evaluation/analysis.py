@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from analytics.errors import InsufficientDataError, OptionError, check_option
-from analytics.evaluation._estimate import Estimate, fmt_number, fmt_p
+from analytics.evaluation import wording
+from analytics.evaluation._estimate import Estimate, fmt_p
 from analytics.evaluation.did import (
     Control,
     did_2x2,
@@ -123,10 +124,24 @@ class Analysis:
         return self.estimate.sentence()
 
     def to_frame(self) -> pd.DataFrame:
-        """Headline and extra estimates as tidy rows (CSV download)."""
+        """Headline and extra estimates as tidy rows (CSV download).
+
+        Besides every field, each row has the effect on its reading scale — ``effect``,
+        ``effect_ci_low``, ``effect_ci_high`` and ``effect_unit`` ("rate ratio" for ratio
+        and log rows, else the outcome unit), so no column mixes log ratios, ratios and
+        counts — and its ``sentence`` (:mod:`analytics.evaluation.wording`).
+        """
+        ests = (self.estimate, *self.extra)
         rows = [self.estimate.to_frame().assign(role="headline")]
         rows += [e.to_frame().assign(role="supporting") for e in self.extra]
         out = pd.concat(rows, ignore_index=True)
+        shown = [_reading_scale(e) for e in ests]
+        lead = pd.DataFrame({
+            "effect": [x[0] for x in shown], "effect_ci_low": [x[1] for x in shown],
+            "effect_ci_high": [x[2] for x in shown],
+            "effect_unit": [wording.value_text(e)[1] for e in ests],
+            "sentence": [e.sentence() for e in ests]})
+        out = pd.concat([out[["label"]], lead, out.drop(columns="label")], axis=1)
         out["metric"] = self.metric
         out["design"] = METHOD_LABELS[self.method]
         return out
@@ -148,16 +163,27 @@ class Analysis:
         return pd.DataFrame({"event_time": es["event_time"], "effect": es["estimate"],
                              "ci_low": es["ci_low"], "ci_high": es["ci_high"], "unit": self.unit})
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """How the headline was inferred and the design caveats that apply
+        (:mod:`analytics.evaluation.wording`): shown beside the headline."""
+        e = self.estimate
+        line = wording.inference_line(e)
+        return ((line,) if line else ()) + wording.design_notes(
+            e, pretrend_p=self.pretrend_p, mde=wording.mde_text(self.mde))
+
     def summary_html(self, title: str = "CSO programme evaluation") -> str:
         """A short self-contained HTML summary: sentence, table, caveats, settings."""
-        e = self.estimate
         esc = html.escape
-        rows = "".join(
-            f"<tr><td>{esc(x.label)}</td><td>{esc(x.method)}</td>"
-            f"<td>{fmt_number(x.ratio if x.ratio is not None else x.estimate)}</td>"
-            f"<td>{fmt_number(_ci(x)[0])} to {fmt_number(_ci(x)[1])}</td>"
-            f"<td>{esc(fmt_p(x.p_value))}</td><td>{x.n}</td></tr>"
-            for x in (e, *self.extra))
+
+        def row(x: Estimate) -> str:
+            value, unit = wording.value_text(x)
+            return (f"<tr><td>{esc(x.label)}</td><td>{esc(x.method)}</td>"
+                    f"<td>{esc(value)}</td><td>{esc(unit)}</td><td>{esc(wording.ci_text(x))}</td>"
+                    f"<td>{esc(fmt_p(x.p_value))}</td><td>{x.n}</td></tr>")
+
+        rows = "".join(row(x) for x in (self.estimate, *self.extra))
+        notes = "".join(f"<p>{esc(n)}</p>" for n in self.notes)
         cav = "".join(f"<li>{esc(c)}</li>" for c in self.caveats)
         settings = "".join(f"<li>{esc(str(k))}: {esc(str(v))}</li>" for k, v in self.settings.items())
         mde = f"<p><b>Power.</b> {esc(self.mde.sentence())}</p>" if self.mde else ""
@@ -168,18 +194,45 @@ class Analysis:
             "padding:4px 8px}</style></head><body>"
             f"<h1>{esc(title)}</h1><p><b>{esc(self.label)}</b> — "
             f"{esc(METHOD_LABELS[self.method])}</p>"
-            f"<p style='font-size:1.2em'>{esc(self.sentence())}</p>"
-            "<table><tr><th>Estimate</th><th>Method</th><th>Value</th><th>95 % CI</th>"
-            f"<th>p</th><th>n</th></tr>{rows}</table>{mde}"
+            f"<p style='font-size:1.2em'>{esc(self.sentence())}</p>{notes}"
+            "<table><tr><th>Estimate</th><th>Method</th><th>Value</th><th>Unit</th>"
+            f"<th>95 % CI</th><th>p</th><th>n</th></tr>{rows}</table>{mde}"
             f"<h2>Caveats</h2><ul>{cav}</ul><h2>Settings</h2><ul>{settings}</ul>"
             "</body></html>"
         )
 
 
-def _ci(e: Estimate) -> tuple[float, float]:
+def _reading_scale(e: Estimate) -> tuple[float, float, float]:
     if e.scale == "log":
-        return (math.exp(e.ci_low), math.exp(e.ci_high))
-    return (e.ci_low, e.ci_high)
+        return tuple(math.exp(v) if np.isfinite(v) else math.nan  # type: ignore[return-value]
+                     for v in (e.estimate, e.ci_low, e.ci_high))
+    return (e.estimate, e.ci_low, e.ci_high)
+
+
+def treated_post_mean(panel: pd.DataFrame) -> float:
+    """Mean outcome of the treated areas' cells from their own start on."""
+    post = panel["first_treated"].notna() & (panel["period"] >= panel["first_treated"])
+    return float(panel.loc[post, "value"].mean())
+
+
+def ratio_to_counterfactual(est: Estimate, treated_mean: float) -> Estimate:
+    """A difference-scale effect θ on a count, as the ratio A / (A − θ) to the level expected
+    without CSOs (A = the treated post-period mean), so it sits in the same units as the
+    rate-ratio rows beside it. The CI maps the difference's CI through the same (increasing)
+    function; the p-value is the difference's; SE of the log ratio by the delta method."""
+    A = float(treated_mean)
+    theta = est.estimate
+
+    def r(x: float) -> float:
+        return A / (A - x) if np.isfinite(x) and A - x > 0 else math.nan
+
+    B = A - theta
+    return replace(
+        est, estimate=r(theta), ci_low=r(est.ci_low), ci_high=r(est.ci_high),
+        se=est.se / B if B > 0 else math.nan, scale="ratio", unit="", baseline=None,
+        method=f"{est.method}, as a ratio to its counterfactual A / (A − θ)",
+        details=(*est.details, ("att", theta), ("treated_post_mean", A),
+                 ("counterfactual_mean", B)))
 
 
 def trends_frame(panel: pd.DataFrame, treated: tuple[str, ...], comparison: tuple[str, ...]
@@ -311,17 +364,27 @@ def analyse(
                             unit_label=unit, cluster=cluster,
                             inference="auto" if inference == "auto" else "analytic")
         est = res.aggregate("simple")
+        rel = None
+        if not is_count:
+            try:
+                rel = res.relative()
+            except InsufficientDataError:
+                rel = None
+            if rel is not None:
+                # the sentence's percent uses the same baseline as the relative effect: the
+                # level expected without CSOs, never the treated areas' last pre-period month
+                est = replace(est, details=(*est.details, ("counterfactual_mean",
+                                                           rel.detail("counterfactual_mean"))))
         if full:
             for k in ("dynamic", "group", "calendar"):
                 extra.append(res.aggregate(k))
-            if not is_count:
-                try:
-                    extra.append(res.relative())
-                except InsufficientDataError:
-                    pass
-            extra.append(twfe_did(p, "value", "area", "period", "first_treated", alpha=alpha,
-                                  label=f"{label} (two-way fixed effects, for comparison only)",
-                                  unit_label=unit, cluster=cluster))
+            if rel is not None:
+                extra.append(rel)
+            twfe = twfe_did(p, "value", "area", "period", "first_treated", alpha=alpha,
+                            label=f"{label} (two-way fixed effects, for comparison only)",
+                            unit_label=unit, cluster=cluster)
+            extra.append(ratio_to_counterfactual(twfe, treated_post_mean(p)) if is_count
+                         else twfe)
             es = res.event_study.assign(scale="log" if is_count else "difference")
         pretrend = res.pretrend_p
     elif m == "did_2x2":

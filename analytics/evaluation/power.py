@@ -24,7 +24,7 @@ import numpy as np
 from scipy import stats
 
 from analytics.errors import OptionError, check_option
-from analytics.evaluation._estimate import Estimate, check_alpha, fmt_number
+from analytics.evaluation._estimate import Estimate, check_alpha
 
 Design = Literal["pre_post", "wdd", "did", "its"]
 DESIGNS: tuple[Design, ...] = ("pre_post", "wdd", "did", "its")
@@ -49,16 +49,11 @@ class MDE:
     value_up: float | None = None
 
     def sentence(self) -> str:
-        """Plain-language statement of the smallest effect this design can reliably see."""
-        pw = f"{round(100 * self.power)} %"
-        if self.scale == "percent":
-            up = f" or a rise of {fmt_number(self.value_up)} %" if self.value_up else ""
-            size = f"a fall of {fmt_number(self.value)} %{up}"
-        else:
-            unit = f" {self.unit}" if self.unit else ""
-            size = f"a change of {fmt_number(self.value)}{unit}"
-        return (f"With this design the smallest effect found {pw} of the time (at α = "
-                f"{self.alpha:g}) is {size}; smaller true effects will often look like 'no change'.")
+        """Plain-language statement of the smallest effect this design can reliably see
+        (:func:`analytics.evaluation.wording.mde_sentence`)."""
+        from analytics.evaluation.wording import mde_sentence  # wording imports Estimate
+
+        return mde_sentence(self)
 
 
 def _multiplier(alpha: float, power: float) -> float:

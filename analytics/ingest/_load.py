@@ -891,13 +891,15 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawS
             con.execute(f"CREATE OR REPLACE TEMP TABLE {T} AS SELECT {select} "
                         f"FROM {plan.from_sql(stage.source_sql)}", params)
         except duckdb.Error as exc:
-            if stage.tolerant_sql is None:
+            if stage.format != "csv" or stage.clean_dir is not None:
                 raise InputDataError(_readers._reader_message(
                     exc, stage.delimiter or "", stage.encoding or ""), file=file) from None
-            log.info("strict CSV scan failed (%s); rescanning with reject tables", exc)
+            log.info("strict CSV scan failed (%s); splitting records one by one", exc)
+            _readers.repair(con, stage, p)  # broken records become row rejects
             try:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {T} AS SELECT {select} "
-                            f"FROM {plan.from_sql(stage.tolerant_sql)}", params)
+                            f"FROM {plan.from_sql(stage.source_sql)}",
+                            {**plan.params.values, **stage.params})
             except duckdb.Error as exc2:
                 raise InputDataError(_readers._reader_message(
                     exc2, stage.delimiter or "", stage.encoding or ""), file=file) from None

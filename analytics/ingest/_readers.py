@@ -1,10 +1,15 @@
 """Readers: put a CSV/TSV, Excel or Parquet file into a temporary all-text table.
 
 CSV goes through DuckDB's ``read_csv`` with explicit options (delimiter, quote, escape,
-encoding, header, every column as text); when that strict scan fails it is redone with
-``store_rejects`` so that lines DuckDB cannot split (too few/many fields, bad quoting, invalid characters) are reported with their
-record number instead of failing the whole file. Parquet goes through ``read_parquet``.
-Excel goes through openpyxl into Arrow (openpyxl is row-based; Excel files are small).
+encoding, header, every column as text). Before that the header is checked (at most
+``MAX_COLUMNS`` columns, no repeated names) and a file that is not text at all (gzip,
+zip/xlsx, JSON, PDF, binary) is refused saying what it looks like. When DuckDB's strict
+scan cannot read the file — a stray quote, a byte not valid in the encoding, a NUL byte,
+a line over ``MAX_LINE_BYTES`` — :func:`repair` splits it record by record in Python and
+writes the good records to a private clean copy, so each broken record costs its own row
+(reported with row number and raw text) instead of the file. Parquet goes through
+``read_parquet``. Excel goes through openpyxl into Arrow (openpyxl is row-based; Excel
+files are small).
 
 Every staged row gets its 1-based row number in the file, counting the header as row 1
 (the convention of :class:`analytics.errors.InputDataError`).
@@ -13,6 +18,7 @@ Every staged row gets its 1-based row number in the file, counting the header as
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import hashlib
 import logging
@@ -29,7 +35,13 @@ log = logging.getLogger(__name__)
 
 SAMPLE_BYTES = 1 << 20
 DELIMITERS = (",", ";", "\t", "|")
-MAX_LINE_BYTES = 8 << 20
+# One record (line, or lines joined inside quotes) at most this long; a longer one is a
+# rejected row, never a buffer that grows with the file.
+MAX_LINE_BYTES = 2 << 20
+MAX_COLUMNS = 1_000
+# A quoted value may span at most this many lines; a quote still open after that is a
+# stray quote and costs only its own line.
+MAX_RECORD_LINES = 100
 
 
 @dataclass
@@ -53,6 +65,10 @@ class RawStage:
     delimiter: str | None = None
     format: str = "csv"
     reader_rejects: list[tuple[int, str | None, str | None, str]] = field(default_factory=list)
+    # Rows that hold no record (blank lines dropped by the record scanner).
+    skipped_rows: list[int] = field(default_factory=list)
+    # The cleaned copy the record scanner wrote (deleted by :func:`release`).
+    clean_dir: str | None = None
     # The strict CSV scan's options (``name = $src_name``), to build a typed variant.
     csv_args: tuple[str, ...] = ()
 
@@ -60,7 +76,7 @@ class RawStage:
                      ) -> tuple[str, dict[str, object]] | None:
         """The strict CSV scan with the reader typing ``types`` (source column → SQL type)
         itself; every other column stays text. None when there is no strict CSV scan."""
-        if self.format != "csv" or not self.csv_args or self.source_sql == self.tolerant_sql:
+        if self.format != "csv" or not self.csv_args:
             return None
         allowed = {"TIMESTAMP", "DOUBLE"}
         if not set(types.values()) <= allowed:
@@ -85,7 +101,8 @@ class RawStage:
         """File row numbers of good records given their 0-based ordinals."""
         import bisect
 
-        gaps = [r - self.first_row - j for j, r in enumerate(sorted(x[0] for x in self.reader_rejects))]
+        gone = sorted([x[0] for x in self.reader_rejects] + self.skipped_rows)
+        gaps = [r - self.first_row - j for j, r in enumerate(gone)]
         return [self.first_row + k + bisect.bisect_right(gaps, k) for k in ordinals]
 
 
@@ -137,7 +154,8 @@ def detect_format(path: Path, preset: Preset) -> str:
 
 
 def detect_encoding(sample: bytes) -> str:
-    """utf-8 (with or without BOM), utf-16 (BOM), else latin-1.
+    """utf-8 (with or without BOM, or with valid multi-byte characters and a few bad
+    bytes), utf-16 (BOM), else latin-1.
 
     The sample is checked with an incremental decoder so a multi-byte character cut at
     the sample's end does not count as invalid.
@@ -147,7 +165,12 @@ def detect_encoding(sample: bytes) -> str:
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
     except UnicodeDecodeError:
-        return "latin-1"
+        # Mostly UTF-8 with a few bad bytes (rows pasted in from another system): stay
+        # UTF-8 so those rows are rejected rather than every accent misread as Latin-1.
+        import re
+
+        text = sample.decode("utf-8", errors="replace")
+        return "utf-8" if re.search("[^\x00-\x7f\ufffd]", text) else "latin-1"
     return "utf-8"
 
 
@@ -198,18 +221,62 @@ def _reader_reason(error_type: str, message: str, encoding: str) -> str:
     return reasons.get(error_type.upper(), f"{error_type.lower()}: {message}")
 
 
+def describe_non_text(sample: bytes) -> str | None:
+    """What a file that is not delimited text looks like (None when it may be text)."""
+    head = sample[:8]
+    magic = (
+        (b"\x1f\x8b", "a gzip-compressed file: decompress it (gunzip) and import the file inside"),
+        (b"PK\x03\x04", "a zip archive or an Excel workbook (.xlsx is a zip): give an Excel file "
+                        "the .xlsx extension to import its first sheet, or unzip the archive"),
+        (b"\xd0\xcf\x11\xe0", "an old-style Excel .xls (or other Office) file: save it as .xlsx "
+                              "or CSV"),
+        (b"%PDF", "a PDF document, not a data export"),
+        (b"PAR1", "a Parquet file: give it the .parquet extension"),
+        (b"SQLite format", "an SQLite database, not a data export"),
+    )
+    for prefix, what in magic:
+        if head.startswith(prefix) or sample.startswith(prefix):
+            return what
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None  # UTF-16 with a byte-order mark: NUL bytes are expected
+    text = sample[:65536].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] == b"{" or (text[:1] == b"[" and text[1:2].strip() in (b"{", b"[", b'"', b"")):
+        return ("JSON (GeoJSON boundaries import into the areas table "
+                "from a .geojson file)")
+    window = sample[:65536]
+    if window:
+        nul = window.count(b"\x00")
+        ctrl = sum(window.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13))
+        if nul > len(window) // 100 or ctrl > len(window) // 20:
+            return ("binary data" + (
+                " (or UTF-16 text without a byte-order mark: save it as UTF-8)" if nul else ""))
+    return None
+
+
 def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, preset: Preset) -> RawStage:
-    """Prepare ``read_csv`` with explicit options (every column as text) for a text file."""
+    """Prepare ``read_csv`` with explicit options (every column as text) for a text file.
+
+    The header is checked first (at most ``MAX_COLUMNS`` columns, no repeated names); a
+    file that is not text at all is refused with what it looks like. When DuckDB's strict
+    scan cannot read the file (a stray quote, a bad byte, a NUL byte, an over-long line)
+    :func:`repair` splits it record by record instead, so a broken record costs that row.
+    """
     if path.stat().st_size == 0:
         raise InputDataError("the file is empty (0 bytes)", file=str(path))
+    with open(path, "rb") as fh:
+        raw = fh.read(SAMPLE_BYTES)
+    what = describe_non_text(raw)
+    if what:
+        raise InputDataError(f"this is not delimited text: it looks like {what}", file=str(path))
     encoding, text = _sample_text(path, preset)
     lines = text.splitlines()
     header_line = lines[preset.skip_rows] if len(lines) > preset.skip_rows else ""
     if not header_line.strip():
         raise InputDataError("the file has no header line", file=str(path), row=1)
-    delim = preset.delimiter or detect_delimiter(header_line, preset.quote)
+    delim = preset.delimiter or detect_delimiter(header_line[:200_000], preset.quote)
     quote = preset.quote or '"'
     escape = preset.escape or quote
+    names = _header_names(header_line, delim, quote, path, preset.skip_rows + 1)
     opts = {
         "header": True,
         "all_varchar": True,
@@ -229,22 +296,209 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, preset: Preset) -> Raw
         params[f"src_{k}"] = v
         args.append(f"{k} = $src_{k}")
     source = f"SELECT * FROM read_csv($src_path, {', '.join(args)})"
-    tolerant = (f"SELECT * FROM read_csv($src_path, {', '.join(args)}, store_rejects = true, "
-                "rejects_table = '_ing_rej_errors', rejects_scan = '_ing_rej_scans')")
-    for t in ("_ing_rej_errors", "_ing_rej_scans"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
+    stage = RawStage(columns=names, source_sql=source, params=params,
+                     first_row=2 + preset.skip_rows, encoding=encoding, delimiter=delim,
+                     format="csv", csv_args=tuple(args))
+    if encoding != "utf-16" and (b"\x00" in raw or _has_nul(path, len(raw))):
+        repair(con, stage, preset)  # DuckDB would store NUL bytes as they are
+        return stage
     try:
         columns = [r[0] for r in con.execute(f"DESCRIBE {source}", params).fetchall()]
-    except duckdb.Error:
-        # The strict sniff fails on a broken record; the tolerant scan will report it.
-        source = tolerant
+    except duckdb.Error as exc:
+        log.info("strict CSV sniff failed (%s); splitting records one by one",
+                 str(exc).splitlines()[0] if str(exc) else exc)
+        repair(con, stage, preset)
+        return stage
+    if len(columns) != len(names):
+        # DuckDB split the header differently from the quote-aware split above.
+        repair(con, stage, preset)
+        return stage
+    stage.columns = columns
+    return stage
+
+
+def _has_nul(path: Path, start: int) -> bool:
+    """Whether the file holds a NUL byte after its first ``start`` bytes (memchr speed)."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        while chunk := fh.read(8 << 20):
+            if b"\x00" in chunk:
+                return True
+    return False
+
+
+def _header_names(line: str, delim: str, quote: str, path: Path, row: int) -> list[str]:
+    """The header's column names; refuses too many columns and repeated names."""
+    n = line.count(delim) + 1
+    if n > MAX_COLUMNS * 2 or len(line) > MAX_LINE_BYTES:
+        raise InputDataError(f"the header has {n:,} or more columns; at most {MAX_COLUMNS:,} "
+                             "are accepted (is this the right file?)", file=str(path), row=row)
+    names = [h.strip() for h in next(csv.reader([line], delimiter=delim, quotechar=quote))] \
+        if line else []
+    if len(names) > MAX_COLUMNS:
+        raise InputDataError(f"the header has {len(names):,} columns; at most {MAX_COLUMNS:,} "
+                             "are accepted (is this the right file?)", file=str(path), row=row)
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names, 1):
+        if name in seen:
+            shown = repr(name[:60]) if name else "(empty)"
+            raise InputDataError(
+                f"the header names column {shown} twice (columns {seen[name]} and {i}): "
+                "which one is meant is ambiguous; rename or remove one",
+                file=str(path), row=row, column=name[:60])
+        seen[name] = i
+    return names
+
+
+def repair(con: duckdb.DuckDBPyConnection, stage: RawStage, preset: Preset) -> None:
+    """Split the file record by record in Python; write the good records to a clean copy.
+
+    Each broken record (wrong number of fields, bad quoting, a quote still open after
+    ``MAX_RECORD_LINES`` lines, bytes not valid in the encoding, a NUL byte, longer than
+    ``MAX_LINE_BYTES``) becomes a reader reject with its row number and raw text; blank
+    lines are skipped. Mixed line endings (CRLF, LF, CR) are all line ends; a carriage
+    return inside quotes stays in the value. The stage then reads the clean copy (UTF-8,
+    same columns) with the same strict DuckDB scan; row numbers still refer to the file.
+    """
+    import tempfile
+
+    path = Path(str(stage.params["src_path"]))
+    enc = stage.encoding or "utf-8"
+    codec = {"utf-8": "utf-8-sig", "latin-1": "latin-1", "utf-16": "utf-16"}.get(enc, enc)
+    delim, quote = stage.delimiter or ",", preset.quote or '"'
+    escape = preset.escape or quote
+    n_cols = len(stage.columns)
+    clean_dir = tempfile.mkdtemp(prefix="cso_clean_")  # private (0700), removed by release()
+    clean = Path(clean_dir) / "clean.csv"
+    rejects: list[tuple[int, str | None, str | None, str]] = []
+    skipped: list[int] = []
+    reader_kw = {"delimiter": delim, "quotechar": quote, "strict": True,
+                 "doublequote": escape == quote, "escapechar": None if escape == quote else escape}
+    with open(path, encoding=codec, errors="surrogateescape", newline="") as src, \
+            open(clean, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, delimiter=delim, quotechar='"', lineterminator="\r\n")
+        lines = _Lines(src)
+        for _ in range(preset.skip_rows):
+            _next_record(lines, quote, reader_kw)
+        _next_record(lines, quote, reader_kw)  # the header (names checked already)
+        writer.writerow(stage.columns)
+        row = stage.first_row - 1
+        while True:
+            rec = _next_record(lines, quote, reader_kw)
+            if rec is None:
+                break
+            row += 1
+            fields, raw, problem = rec
+            if problem is None and fields is not None and len(fields) != n_cols:
+                if fields == [""] or (not raw.strip()):
+                    skipped.append(row)
+                    continue
+                problem = (f"too few fields ({len(fields)} of {n_cols}: truncated or "
+                           "mis-delimited line)" if len(fields) < n_cols else
+                           f"too many fields ({len(fields)} of {n_cols}: an unquoted delimiter "
+                           "in a value?)")
+            if problem is None and "\x00" in raw:
+                problem = "a NUL byte in the record (a damaged or binary file?)"
+            if problem is None and _has_surrogates(raw):
+                hint = (' (is the file Latin-1? set read.encoding = "latin-1")'
+                        if enc == "utf-8" else "")
+                problem = f"bytes that are not valid {enc.upper()}{hint}"
+            if problem is not None:
+                rejects.append((row, None, _shown(raw), problem))
+                continue
+            writer.writerow(fields)
+    stage.reader_rejects = rejects
+    stage.skipped_rows = skipped
+    stage.clean_dir = clean_dir
+    stage.params = {**stage.params, "src_path": str(clean), "src_encoding": "utf-8",
+                    "src_skip": 0, "src_quote": '"', "src_escape": '"'}
+    stage.columns = [r[0] for r in con.execute(f"DESCRIBE {stage.source_sql}", stage.params
+                                               ).fetchall()]
+
+
+class _Lines:
+    """Physical lines with their terminators (CRLF, LF or a lone CR: ``newline=""``),
+    read at most MAX_LINE_BYTES + 1 characters at a time, with push-back."""
+
+    def __init__(self, src) -> None:  # noqa: ANN001 - a text file
+        self._src = src
+        self._back: list[str] = []
+
+    def next(self) -> str | None:
+        if self._back:
+            return self._back.pop()
+        return self._src.readline(MAX_LINE_BYTES + 1) or None
+
+    def push(self, items: list[str]) -> None:
+        self._back.extend(reversed(items))
+
+    def skip_rest_of_line(self) -> None:
+        while (piece := self.next()) is not None:
+            if piece.endswith(("\n", "\r")) and len(piece) <= MAX_LINE_BYTES:
+                return
+
+
+def _next_record(lines: _Lines, quote: str, reader_kw: dict
+                 ) -> tuple[list[str] | None, str, str | None] | None:
+    """(fields, raw text, problem) of the next record, or None at the end of the file.
+
+    Lines are joined while a quote is open, up to MAX_RECORD_LINES lines and
+    MAX_LINE_BYTES characters; past that (or when the joined text does not parse) the
+    first line alone is the broken record and the lines after it are read again.
+    """
+    first = lines.next()
+    if first is None:
+        return None
+    if len(first) > MAX_LINE_BYTES:
+        if not first.endswith(("\n", "\r")):
+            lines.skip_rest_of_line()
+        return None, first[:1000], f"line longer than {MAX_LINE_BYTES >> 20} MB"
+    if quote not in first:
+        return _split(_trim(first), reader_kw), first, None
+    parts, size = [first], len(first)
+    while True:
+        body = "".join(parts)
         try:
-            columns = [r[0] for r in con.execute(f"DESCRIBE {source}", params).fetchall()]
-        except duckdb.Error as exc:
-            raise InputDataError(_reader_message(exc, delim, encoding), file=str(path)) from None
-    return RawStage(columns=columns, source_sql=source, params=params,
-                    first_row=2 + preset.skip_rows, encoding=encoding, delimiter=delim,
-                    format="csv", tolerant_sql=tolerant, csv_args=tuple(args))
+            return next(csv.reader([_trim(body)], **reader_kw), [""]), body, None
+        except csv.Error as exc:
+            still_open = "unexpected end of data" in str(exc)
+        if not still_open:
+            lines.push(parts[1:])
+            return None, first, "bad quoting (text after a closing quote, or a stray quote)"
+        nxt = lines.next() if len(parts) < MAX_RECORD_LINES and size < MAX_LINE_BYTES else None
+        if nxt is None or len(nxt) > MAX_LINE_BYTES:
+            # The quote never closes: only the first line is lost; the others come back.
+            lines.push(parts[1:] + ([nxt] if nxt is not None else []))
+            return None, first, "a quote opened and never closed (a stray quote?)"
+        parts.append(nxt)
+        size += len(nxt)
+
+
+def _trim(line: str) -> str:
+    if line.endswith("\r\n"):
+        return line[:-2]
+    return line[:-1] if line.endswith(("\n", "\r")) else line
+
+
+def _split(body: str, reader_kw: dict) -> list[str]:
+    if reader_kw.get("escapechar") and reader_kw["escapechar"] in body:
+        return next(csv.reader([body], **reader_kw), [""])
+    return body.split(reader_kw["delimiter"])
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _shown(raw: str) -> str:
+    """The raw record for the report: bad bytes as \\xNN, NUL as \\x00, cut."""
+    text = raw.rstrip("\r\n").encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = text.replace("\x00", "\\x00")
+    return text[:1000]
 
 
 def _reader_message(exc: Exception, delim: str, encoding: str) -> str:
@@ -345,6 +599,11 @@ def release(con: duckdb.DuckDBPyConnection, stage: RawStage) -> None:
             pass
     for t in ("_ing_rej_errors", "_ing_rej_scans"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
+    if stage.clean_dir:
+        import shutil
+
+        shutil.rmtree(stage.clean_dir, ignore_errors=True)
+        stage.clean_dir = None
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, path: Path, preset: Preset) -> RawStage:

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import shapely
+import shapely.validation
 from shapely.geometry import mapping, shape
 
 from analytics.errors import InputDataError
@@ -188,7 +189,13 @@ def areas_from_geojson(path: Path, preset: Preset) -> tuple[list[dict], list[tup
                             "coordinates are not lon/lat degrees (reproject to WGS84)"))
             continue
         if not geom.is_valid:
-            geom = shapely.make_valid(geom)
+            # A self-intersecting ring (a "bow tie") has no well-defined inside: point-in-
+            # polygon would assign calls arbitrarily. Say where, and let GIS fix it.
+            why = shapely.validation.explain_validity(geom)
+            rejects.append((i, "geometry", why[:200],
+                            "invalid polygon (self-intersecting or otherwise broken): fix it "
+                            "in GIS, e.g. QGIS 'Fix geometries', and import again"))
+            continue
         seen[aid] = i
         parent = props.get(preset.area_parent_property) if preset.area_parent_property else None
         parent = None if parent is None else str(parent).strip() or None

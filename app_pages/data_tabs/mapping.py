@@ -17,6 +17,7 @@ import streamlit as st
 from analytics import ingest
 from analytics.db import UNIT_TYPES
 from analytics.errors import CSOError
+from ui.text import plain
 
 NO_COLUMN = "(none)"
 K_EDITOR = "data_map"
@@ -146,7 +147,7 @@ def render(con: Any, path: Path, table: str) -> dict | None:
             null_values=nulls, keep=keep, drop=drop, unit_type_column=type_col,
             unit_type_map=type_map, primary=primary)
     except CSOError as exc:
-        st.warning(f"Not ready yet: {exc}")
+        st.warning(f"Not ready yet: {plain(exc)}")
         return None
 
 

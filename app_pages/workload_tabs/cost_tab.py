@@ -121,7 +121,7 @@ def _cost_form(costs, is_default: bool) -> None:
                     offload.save_cost_settings(
                         state.get_con(), offload.CostSettings(sw, cs, ot, ov))
                 except CSOError as exc:
-                    st.error(f"Costs not saved: {exc}")
+                    st.error(f"Costs not saved: {components.plain(exc)}")
                 else:
                     state.data_changed()
                     st.rerun()

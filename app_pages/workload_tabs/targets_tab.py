@@ -63,7 +63,7 @@ def _target_form() -> None:
                 else:
                     offload.delete_target(state.get_con(), metric)
             except CSOError as exc:
-                st.error(f"Target not saved: {exc}")
+                st.error(f"Target not saved: {components.plain(exc)}")
             else:
                 state.data_changed()
                 st.rerun()

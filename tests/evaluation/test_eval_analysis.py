@@ -4,6 +4,7 @@ checked against the underlying estimator computed by hand here."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -119,3 +120,44 @@ def test_verdicts():
     assert verdict_of(unclear, -1) == "not shown"
     assert [c.key for c in CLAIMS] == ["minor_offences", "suspicious_reports", "sworn_time",
                                        "urgent_response"]
+
+
+def test_comparison_rows_share_units_and_percent_uses_the_counterfactual():
+    from analytics.evaluation import twfe_did, wording
+    from analytics.evaluation.analysis import ratio_to_counterfactual, treated_post_mean
+
+    p = make_panel(3, effect=0.7)
+    a = analyse(None, "low_level_property", panel=p)
+    twfe = next(e for e in a.extra if "two-way" in e.label)
+    # a count outcome: the TWFE row is a ratio like the headline, A / (A − θ) by hand
+    post = p.first_treated.notna() & (p.period >= p.first_treated)
+    A = p.loc[post, "value"].mean()
+    theta = twfe_did(p, "value", "area", "period", "first_treated").estimate
+    assert twfe.scale == "ratio" and a.estimate.scale == "log"
+    assert twfe.estimate == pytest.approx(A / (A - theta))
+    assert twfe.detail("att") == pytest.approx(theta) and treated_post_mean(p) == pytest.approx(A)
+    assert wording.value_text(twfe)[1] == wording.value_text(a.estimate)[1] == "rate ratio"
+    low = ratio_to_counterfactual(replace(twfe, estimate=theta, ci_low=theta - 1,
+                                          ci_high=theta + 1, scale="difference"), A)
+    assert low.ci_low == pytest.approx(A / (A - theta + 1))
+    # a difference outcome: the sentence's percent is the relative row's percent
+    g = p.assign(value=p["value"] / 3.0)
+    d = analyse(None, "p12_median_response_min", panel=g)
+    rel = next(e for e in d.extra if "relative to the counterfactual" in e.method)
+    cf = rel.detail("counterfactual_mean")
+    assert d.estimate.detail("counterfactual_mean") == pytest.approx(cf)
+    pct = abs(100 * (rel.estimate - 1))
+    assert f"a {wording.fmt_number(pct)} % fall against the" in d.sentence()
+    assert 100 * abs(d.estimate.estimate) / cf == pytest.approx(pct)
+
+
+def test_frame_reads_every_row_on_its_own_scale():
+    a = analyse(None, "low_level_property", panel=make_panel(3, effect=0.7))
+    f = a.to_frame()
+    log_rows = f["scale"] == "log"
+    assert f.loc[log_rows, "effect"].tolist() == pytest.approx(
+        np.exp(f.loc[log_rows, "estimate"]).tolist())
+    assert (f["effect_unit"] == "rate ratio").all()        # TWFE row included
+    assert f.loc[0, "sentence"] == a.sentence()
+    assert list(f.columns[:6]) == ["label", "effect", "effect_ci_low", "effect_ci_high",
+                                   "effect_unit", "sentence"]

@@ -25,15 +25,16 @@ def test_sentence_difference_significant():
 def test_sentence_not_significant_and_baseline():
     e = Estimate(0.3, 0.4, -0.5, 1.1, 0.45, 50, "x", label="calls", unit="calls",
                  baseline=10.0)
-    s = e.sentence()
-    assert s.startswith("Calls rose by 0.3 calls (95 % CI −0.5 to 1.1; p = 0.45)")
-    assert "a 3 % rise from a baseline of 10.0 calls" in s
-    assert s.endswith("not distinguishable from no change.")
+    # the CI includes no change: "no clear change" comes first (analytics.evaluation.wording)
+    assert e.sentence() == ("No clear change in calls: the estimate is a rise of 0.3 calls "
+                            "(95 % CI −0.5 to 1.1; p = 0.45), a 3 % rise from a baseline of "
+                            "10.0 calls.")
 
 
 def test_sentence_ratio_and_log_scales():
     r = Estimate(0.8, 0.05, 0.72, 0.89, 0.0001, 100, "x", label="thefts", scale="ratio")
-    assert r.sentence() == "Thefts fell by 20.0 % (rate ratio 0.80, 95 % CI 0.72 to 0.89; p < 0.001)."
+    assert r.sentence() == ("Thefts fell by 20.0 % (rate ratio 0.800, 95 % CI 0.720 to 0.890; "
+                            "p < 0.001).")
     lg = Estimate(math.log(1.2), 0.05, math.log(1.1), math.log(1.3), 0.002, 100, "x",
                   label="reports", scale="log")
     assert "rose by 20.0 % (rate ratio 1.20, 95 % CI 1.10 to 1.30" in lg.sentence()

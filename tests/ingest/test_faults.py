@@ -76,6 +76,7 @@ def _one_line_error(stderr: str) -> None:
     assert len(errors) == 1, stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("moment", ["reading and converting", "validating", "loading",
                                     "updating derived tables"])
 def test_sigkill_mid_import_leaves_previous_state_and_reimport_equals_uninterrupted(

@@ -54,3 +54,22 @@ def test_locate_smallest_polygon_wins(con, tmp_path):
     idx = locate(layer, lon, lat)
     got = [layer.beat_ids[i] if i >= 0 else None for i in idx]
     assert got == ["B1", "B2", "ALL", None]
+
+
+def test_self_intersecting_polygon_is_rejected_saying_where(con, tmp_path):
+    # A bow tie: the ring crosses itself at (0.5, 0.5); it used to be silently "made valid".
+    bowtie = [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]
+    feats = [{"type": "Feature", "properties": {"beat": "BOW"},
+              "geometry": {"type": "Polygon", "coordinates": bowtie}},
+             {"type": "Feature", "properties": {"beat": "OK"},
+              "geometry": {"type": "Polygon", "coordinates": _square(2, 2, 1)}}]
+    path = write(tmp_path / "bow.geojson", json.dumps({"type": "FeatureCollection",
+                                                       "features": feats}))
+    preset = parse_preset({"name": "sq", "table": "areas", "read": {"format": "geojson"},
+                           "areas": {"id_property": "beat"}})
+    r = import_file(con, "areas", path, preset=preset)
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (2, 1, 1)
+    (rej,) = r.rejects
+    assert rej.row == 1 and rej.column == "geometry"
+    assert rej.value == "Self-intersection[0.5 0.5]"
+    assert rej.reason.startswith("invalid polygon (self-intersecting")

@@ -23,7 +23,7 @@ PAGES = [p for p in re.findall(r'"(app_pages/[a-z_]+\.py)"',
 K = privacy.DEFAULT_K
 # Integer columns of page tables that count no one (dimensions, settings).
 NOT_COUNTS = re.compile(r"(hour|weekday|priority|year|version|cso_count|population|month|"
-                        r"week|level|rank|areas|polygon|n_units|n_periods|cso count|periods)",
+                        r"week|level|rank|areas|polygon|n_units|n_periods|cso count|periods|cluster)",
                         re.IGNORECASE)
 
 
