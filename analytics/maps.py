@@ -375,7 +375,7 @@ def area_shapes(con: duckdb.DuckDBPyConnection, level: AreaLevel) -> pd.DataFram
         geoms.append(g)
         keep.append(True)
     df["geometry"] = geoms
-    out = df[pd.Series(keep, index=df.index)].reset_index(drop=True)
+    out = df[pd.Series(keep, index=df.index, dtype=bool)].reset_index(drop=True)  # no areas: empty
     out["population"] = out["population"].astype("Float64")
     return out
 
@@ -1025,7 +1025,7 @@ def _geojson_layer(features: list[dict], name: str, tooltip: Sequence[tuple[str,
     from offlinefolium.utilities import JsCode
 
     tip = None
-    if tooltip:
+    if tooltip and features:  # folium refuses a tooltip over no features (no areas loaded)
         tip = offlinefolium.GeoJsonTooltip(fields=[f for f, _ in tooltip],
                                            aliases=[a for _, a in tooltip], sticky=True)
     return offlinefolium.GeoJson(
