@@ -11,17 +11,24 @@ HOST   ?= 127.0.0.1
 
 .PHONY: run test test-slow test-all lint demo bench shots clean
 
+# Each step says what it is doing: the first install takes a few minutes and used to be
+# silent. pip shows one line per package (no --quiet) and its own progress bars.
 $(STAMP): requirements.txt
+	@echo "==> [1/3] Installing the Python packages into $(VENV) (first run: a few minutes)…"
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --progress-bar on --upgrade pip
+	$(PY) -m pip install --progress-bar on -r requirements.txt
 	touch $(STAMP)
+	@echo "==> Packages installed."
 
 $(DB): | $(STAMP)
+	@echo "==> [2/3] No database at $(DB): building the synthetic demo city (about a minute)…"
 	$(PY) -m analytics demo --db $(DB)
 
 ## run: install, build the demo city if there is no database, start the app
 run: $(STAMP) $(DB)
+	@echo "==> [3/3] Starting the app on $(DB). Open http://localhost:$(PORT) in your browser"
+	@echo "    (Ctrl+C stops it)."
 	CSO_DB=$(DB) $(PY) -m streamlit run dashboard.py --server.address $(HOST) \
 		--server.port $(PORT) --browser.gatherUsageStats false
 

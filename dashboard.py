@@ -41,9 +41,11 @@ page = st.navigation({
 })
 
 state.ensure_database()
-state.sidebar_filters()
-state.synthetic_notice()
-components.start_view()
-page.run()
-components.view_download(page.title)  # every table the page showed, as one zip
+# One script run = one reader of the database: an import waits for it (ui.state.reading).
+with state.reading():
+    state.sidebar_filters()
+    state.synthetic_notice()
+    components.start_view()
+    page.run()
+    components.view_download(page.title)  # every table the page showed, as one zip
 state.warm_up()  # after the first page has rendered: heavy imports for the other pages

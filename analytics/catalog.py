@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from analytics import engines
-from analytics.db import database_kind, scalar
+from analytics.db import KIND_KEY, DatabaseKind, database_kind, scalar
 from analytics.errors import check_option
 
 
@@ -97,11 +97,24 @@ def is_demo(backend_or_con: Any) -> bool:
     department's own database has neither. Pages, downloads and reports print the
     synthetic-data notice when this is true.
     """
+    if _other_engine(backend_or_con):  # e.g. Spark over a Parquet export: through Ibis
+        st = backend_or_con.table("settings")
+        got = st.filter(st.key.isin([KIND_KEY, DEMO_TRUTH_KEY])).select("key", "value").to_pandas()
+        values = dict(zip(got["key"], got["value"], strict=True))
+        if values.get(KIND_KEY) in get_args(DatabaseKind):
+            return values[KIND_KEY] == "demo"
+        return DEMO_TRUTH_KEY in values
     con = getattr(backend_or_con, "con", backend_or_con)
     kind = database_kind(con)
     if kind is not None:
         return kind == "demo"
     return bool(scalar(con, "SELECT count(*) FROM settings WHERE key = ?", [DEMO_TRUTH_KEY]))
+
+
+def _other_engine(backend_or_con: Any) -> bool:
+    """True for an Ibis backend that is not DuckDB (its tables are reached through Ibis)."""
+    return hasattr(backend_or_con, "list_tables") and getattr(backend_or_con, "name",
+                                                               None) != "duckdb"
 
 
 @dataclass(frozen=True)
@@ -137,6 +150,8 @@ class DataPresence:
 def data_presence(backend_or_con: Any) -> DataPresence:
     """Row counts of calls, unit rows, units, incidents, deployments, staffing, activities
     and areas, in one query (each ``count(*)`` is answered from DuckDB's row counts)."""
+    if _other_engine(backend_or_con):
+        return _data_presence_ibis(backend_or_con)
     con = getattr(backend_or_con, "con", backend_or_con)
     row = con.execute(
         "SELECT (SELECT count(*) FROM calls), (SELECT count(*) FROM assignments), "
@@ -149,3 +164,19 @@ def data_presence(backend_or_con: Any) -> DataPresence:
     c, a, u, ta, i, d, s, act, ar = (int(v or 0) for v in row)
     return DataPresence(calls=c, assignments=a, units=u, typed_assignments=ta, incidents=i,
                         deployments=d, staffing=s, activities=act, areas=ar)
+
+
+def _data_presence_ibis(backend: Any) -> DataPresence:
+    """:func:`data_presence` on any Ibis engine, as one query (one job on Spark)."""
+    t = {n: backend.table(n) for n in ("calls", "assignments", "units", "incidents",
+                                       "deployments", "staffing", "activities", "areas")}
+    typed = t["assignments"].semi_join(t["units"], "unit_id").limit(1)
+    parts = [t[n].aggregate(**{n: t[n].count()}) for n in t]
+    parts.append(typed.aggregate(typed_assignments=typed.count()))
+    expr = parts[0]
+    for p in parts[1:]:
+        expr = expr.cross_join(p)
+    row = expr.to_pandas().iloc[0]
+    return DataPresence(**{k: int(row[k]) for k in (
+        "calls", "assignments", "units", "typed_assignments", "incidents", "deployments",
+        "staffing", "activities", "areas")})

@@ -135,6 +135,56 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- metrics ----------------------------------------------------------------------------
+def _iso_date(text: str):  # noqa: ANN202 - returns datetime.date
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    import json
+
+    from analytics import engines
+    from analytics.filters import Filters
+    from analytics.metrics_report import metrics_report
+
+    filters = Filters(start=args.date_from, end=args.date_to, districts=tuple(args.district or ()))
+    con = None
+    if args.engine == "spark":
+        if args.db is not None:
+            print("--engine spark reads a Parquet export: pass --parquet DIR (write one with "
+                  "`python -m analytics export --parquet DIR`)", file=sys.stderr)
+            return EXIT_USAGE
+        if args.parquet is None:
+            print("--engine spark needs --parquet DIR", file=sys.stderr)
+            return EXIT_USAGE
+        backend = engines.spark_backend(args.parquet)
+        source = str(args.parquet)
+    elif args.parquet is not None:
+        backend = engines.duckdb_parquet_backend(args.parquet)
+        source = str(args.parquet)
+    else:
+        path = db.resolve_db_path(args.db)
+        con = db.connect(path, read_only=True)
+        backend = db.ibis_backend(con)
+        source = str(path)
+    start = time.perf_counter()
+    try:
+        report = metrics_report(backend, filters)
+    finally:
+        if con is not None:
+            con.close()
+    seconds = time.perf_counter() - start
+    text = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    Path(args.json).write_text(text, encoding="utf-8")
+    print(f"metrics from {source} on {args.engine} written to {args.json} ({seconds:.1f} s)")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m analytics", description="CSO Impact command line")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -163,13 +213,69 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
     e.set_defaults(func=_cmd_export)
 
+    m = sub.add_parser("metrics", help="compute every headline metric family and write JSON")
+    from typing import get_args
+
+    from analytics.engines import Engine
+
+    m.add_argument("--engine", choices=get_args(Engine), default="duckdb",
+                   help="where the metrics run (default duckdb)")
+    src = m.add_mutually_exclusive_group()
+    src.add_argument("--db", type=Path,
+                     help="DuckDB database file (default $CSO_DB or data/cso.duckdb)")
+    src.add_argument("--parquet", type=Path, metavar="DIR",
+                     help="a Parquet export (`export --parquet DIR`); needed for spark")
+    m.add_argument("--from", dest="date_from", type=_iso_date, metavar="DATE",
+                   help="first day included (YYYY-MM-DD)")
+    m.add_argument("--to", dest="date_to", type=_iso_date, metavar="DATE",
+                   help="last day included (YYYY-MM-DD)")
+    m.add_argument("--district", action="append", metavar="D",
+                   help="restrict to a district (repeat for several)")
+    m.add_argument("--json", type=Path, required=True, metavar="FILE",
+                   help="where to write the metrics")
+    m.set_defaults(func=_cmd_metrics)
+
     # The importer adds its own sub-command.
     from analytics.ingest.cli import register as register_import
 
     register_import(sub)
     _register_bench(sub)
+    _register_calibrate(sub)
     _register_briefing(sub)
     return p
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from analytics.evaluation import calibration
+
+    rows = calibration.calibrate(args.panels, seed=args.seed)
+    cities = (calibration.calibrate_cities(args.cities, n_calls=args.city_calls)
+              if args.cities else None)
+    for line in calibration.report_lines(rows, cities):
+        print(line)
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps({"panels": rows, "cities": cities}, indent=2)
+                                   + "\n", encoding="utf-8")
+        print(f"figures written to {args.json}")
+    return 0
+
+
+def _register_calibrate(sub: argparse._SubParsersAction) -> None:
+    """``calibrate``: false-positive rates and coverage of the claims' inference
+    (:mod:`analytics.evaluation.calibration`)."""
+    c = sub.add_parser("calibrate", help="simulate demo-shaped panels (and demo cities) and "
+                                         "report false positives, CI coverage, pre-trend size")
+    c.add_argument("--panels", type=_positive_int, default=500,
+                   help="simulated panels per claim and district-shock size (default 500)")
+    c.add_argument("--cities", type=int, default=0,
+                   help="also build this many demo cities (different seeds; default 0)")
+    c.add_argument("--city-calls", type=_positive_int, default=60_000,
+                   help="calls per demo city (default 60,000)")
+    c.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
+    c.add_argument("--json", type=Path, help="write the figures to this JSON file")
+    c.set_defaults(func=_cmd_calibrate)
 
 
 # -- briefing ---------------------------------------------------------------------------
@@ -238,6 +344,21 @@ def _cmd_bench_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_metrics(args: argparse.Namespace) -> int:
+    import json
+
+    from analytics import bench_engines
+
+    out = bench_engines.bench_metrics(args.db, args.parquet, args.workdir)
+    for line in bench_engines.report_lines(out):
+        print(line)
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+        print(f"figures written to {args.json}")
+    ok = all(r["returncode"] == 0 for r in out["runs"].values()) and out.get("same_json")
+    return EXIT_OK if ok else EXIT_FAIL
+
+
 def _register_bench(sub: argparse._SubParsersAction) -> None:
     """``bench import`` and ``bench all`` (see :mod:`analytics.bench`)."""
     b = sub.add_parser("bench", help="benchmarks (import speed)")
@@ -260,6 +381,14 @@ def _register_bench(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--json", type=Path, help="write the import figures to this JSON file")
     a.set_defaults(func=_cmd_bench_import, calls=1_000_000, workdir=None, keep=False,
                    no_baseline=False, no_reimport=False, csv=None)
+    m = bsub.add_parser("metrics", help="time the metrics command on DuckDB and on Spark")
+    m.add_argument("--db", type=Path, required=True, help="DuckDB database file")
+    m.add_argument("--parquet", type=Path, required=True, metavar="DIR",
+                   help="its Parquet export (`export --parquet DIR`)")
+    m.add_argument("--workdir", type=Path, required=True,
+                   help="folder for the two metrics JSON files")
+    m.add_argument("--json", type=Path, help="write the figures to this JSON file")
+    m.set_defaults(func=_cmd_bench_metrics)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -507,6 +507,17 @@ def reclaim_space(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> b
     return True
 
 
+def duckdb_connection(obj: object) -> duckdb.DuckDBPyConnection | None:
+    """The DuckDB connection or cursor behind ``obj``: itself, an Ibis backend's ``con``,
+    or what a wrapper's ``duckdb_cursor()`` returns (the app's ``ui.state.LiveCursor``)."""
+    for _ in range(3):
+        if isinstance(obj, duckdb.DuckDBPyConnection):
+            return obj
+        unwrap = getattr(obj, "duckdb_cursor", None)
+        obj = unwrap() if callable(unwrap) else getattr(obj, "con", None)
+    return obj if isinstance(obj, duckdb.DuckDBPyConnection) else None
+
+
 def ibis_backend(con: duckdb.DuckDBPyConnection):  # noqa: ANN201 - ibis type is dynamic
     """Wrap a DuckDB connection (or cursor) as an Ibis backend."""
     import ibis

@@ -12,7 +12,7 @@ that knows which engine is underneath:
 - :func:`spark_backend` opens the tables of a Parquet export (``python -m analytics export
   --parquet DIR``) as Spark temporary views behind an Ibis PySpark backend. Spark runs in
   local mode with a small configuration (two cores, four shuffle partitions, no UI, bound
-  to 127.0.0.1); one session per process.
+  to 127.0.0.1) unless ``$CSO_SPARK_MASTER`` names a cluster; one session per process.
 """
 
 from __future__ import annotations
@@ -69,18 +69,42 @@ def execute(backend: Any, expr: Any) -> tuple[pd.DataFrame, str]:
 
 
 def has_table(backend: Any, name: str) -> bool:
-    """True when ``backend`` has a table or view called ``name``.
+    """True when ``backend`` has a table or view called ``name`` (in DuckDB's main schema).
 
     (Ibis's ``list_tables`` does not work with DuckDB 2.0, so DuckDB's catalog is asked
     directly there.)
     """
     if _is_duckdb(backend):
         rows = backend.con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+            "AND table_schema = 'main'",
             [name],
         ).fetchall()
         return bool(rows[0][0])
     return name in backend.list_tables()
+
+
+def duckdb_parquet_connection(parquet_dir: str | os.PathLike[str]) -> Any:
+    """An in-memory DuckDB connection whose tables are read-only views over the Parquet
+    export in ``parquet_dir`` (the same input the Spark engine reads)."""
+    import duckdb
+
+    from analytics import parquet
+
+    manifest = parquet.read_manifest(parquet_dir)
+    con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")
+    for name in manifest["tables"]:
+        path = str(parquet.table_path(parquet_dir, name)).replace("'", "''")
+        # the name comes from the export's manifest and is quoted as an identifier
+        quoted = '"' + name.replace('"', '""') + '"'
+        con.execute(f"CREATE VIEW {quoted} AS SELECT * FROM read_parquet('{path}')")
+    return con
+
+
+def duckdb_parquet_backend(parquet_dir: str | os.PathLike[str]) -> Any:
+    """An Ibis DuckDB backend over :func:`duckdb_parquet_connection`."""
+    return ibis.duckdb.from_connection(duckdb_parquet_connection(parquet_dir))
 
 
 # -- Spark ---------------------------------------------------------------------------------
@@ -91,11 +115,15 @@ SPARK_CONF: dict[str, str] = {
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "2",
-    "spark.driver.host": "127.0.0.1",
-    "spark.driver.bindAddress": "127.0.0.1",
     "spark.sql.session.timeZone": "UTC",
     "spark.driver.memory": "2g",
     "spark.sql.ansi.enabled": "false",
+}
+
+#: Local mode only: the driver listens on the loopback interface (no network needed).
+LOCAL_CONF: dict[str, str] = {
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
 }
 
 _SESSION: Any = None
@@ -112,7 +140,12 @@ def java_available() -> bool:
 
 
 def spark_session() -> Any:
-    """The process's local Spark session (created on first use)."""
+    """The process's Spark session (created on first use).
+
+    Local mode with two cores unless ``$CSO_SPARK_MASTER`` names another master (e.g.
+    ``spark://host:7077`` or ``yarn`` for a cluster; then the driver is not bound to the
+    loopback interface).
+    """
     global _SESSION
     if _SESSION is not None:
         return _SESSION
@@ -123,9 +156,12 @@ def spark_session() -> Any:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.master(os.environ.get("CSO_SPARK_MASTER", "local[2]"))
-    builder = builder.appName("cso-impact")
-    for k, v in SPARK_CONF.items():
+    master = os.environ.get("CSO_SPARK_MASTER", "local[2]")
+    builder = SparkSession.builder.master(master).appName("cso-impact")
+    conf = dict(SPARK_CONF)
+    if master.startswith("local"):
+        conf.update(LOCAL_CONF)
+    for k, v in conf.items():
         builder = builder.config(k, v)
     _SESSION = builder.getOrCreate()
     _SESSION.sparkContext.setLogLevel("ERROR")

@@ -113,6 +113,9 @@ LABELS: dict[str, tuple[str, Kind]] = {
     # activities
     "activity_type": ("Activity type", "text"), "patrol_hours": ("Patrol hours (h)", "hours"),
     "contacts": ("People reached", "count"),
+    # data page
+    "areas": ("Areas", "count"), "with_polygon": ("With a boundary", "count"),
+    "step": ("Step", "text"), "label": ("Step", "text"), "share": ("Share", "share"),
 }
 
 # Words that are abbreviations or units when they appear as a part of a name.
@@ -184,6 +187,56 @@ def kind(name: str, series: pd.Series | None = None) -> Kind:
     return hit[1] if hit else _kind_by_rule(name)
 
 
+#: Words for coded values that appear in tables, axes and legends.
+VALUE_LABELS: dict[str, str] = {
+    "sworn": "Sworn", "cso": "CSO", "other": "Other",
+    "cso_only": "CSO only", "cso_with_backup": "CSO with sworn backup",
+    "co_response": "Co-response (CSO and sworn)", "sworn_only": "Sworn only",
+    "quality_of_life": "Quality of life", "uncategorised": "Uncategorised",
+    "treated": "Treated areas", "untreated": "Untreated areas",
+    "before": "Before", "after": "After", "beat": "Beat", "district": "District",
+}
+#: Columns whose values are codes (shown through :func:`value_label`).
+CODED_COLUMNS = frozenset({
+    "unit_type", "primary_unit_type", "cso_tier", "activity_type", "offense_category",
+    "level", "period", "tier", "source", "variable", "measure", "step", "metric",
+    "category", "field", "old_value", "new_value",
+    # tables that a metric module already labelled for the screen
+    "Offense category", "Category", "Metric",
+})
+
+
+def value_label(value: object) -> object:
+    """Words for a coded value (``cso_only`` → "CSO only"); other values unchanged."""
+    if not isinstance(value, str):
+        return value
+    if value in VALUE_LABELS:
+        return VALUE_LABELS[value]
+    if value and value == value.lower() and "." not in value and "/" not in value:
+        return humanize(value)  # a lower-case code ("property", "foot_patrol") in words
+    return value
+
+
+def relabel_values(df: pd.DataFrame, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """A copy of ``df`` with coded values in words, for charts (legends and categories).
+
+    ``columns`` default: the columns in :data:`CODED_COLUMNS`.
+    """
+    out = df.copy()
+    cols = CODED_COLUMNS if columns is None else set(columns)
+    for col in out.columns:
+        if col in cols and not pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = out[col].map(value_label)
+    return out
+
+
+def wide(df: pd.DataFrame, columns: Iterable[str]) -> tuple[pd.DataFrame, list[str]]:
+    """``df`` with ``columns`` renamed to their labels, for a wide-form chart whose legend
+    shows the column names (plotly express ``y=[...]``); returns the frame and new names."""
+    names = {c: label(c) for c in columns}
+    return df.rename(columns=names), list(names.values())
+
+
 def labels_for(names: Iterable[str]) -> dict[str, str]:
     """``{name: label}`` for chart ``labels=`` arguments (plotly express)."""
     return {str(n): label(n) for n in names}
@@ -219,6 +272,8 @@ def display_frame(df: pd.DataFrame, keep: Iterable[str] = ()
             continue
         if k == "bool":
             out[col] = s.map(yes_no).astype(object)
+        elif k == "text" and col in CODED_COLUMNS:
+            out[col] = s.map(value_label)
         elif k == "share" and pd.api.types.is_numeric_dtype(s):
             out[col] = (s.astype(float) * 100.0).round(1)
         elif k in ("percent", "hours", "minutes") and pd.api.types.is_numeric_dtype(s):

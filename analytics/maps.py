@@ -375,7 +375,7 @@ def area_shapes(con: duckdb.DuckDBPyConnection, level: AreaLevel) -> pd.DataFram
         geoms.append(g)
         keep.append(True)
     df["geometry"] = geoms
-    out = df[pd.Series(keep, index=df.index, dtype=bool)].reset_index(drop=True)  # no areas: empty
+    out = df[pd.Series(keep, index=df.index, dtype=bool)].reset_index(drop=True)
     out["population"] = out["population"].astype("Float64")
     return out
 

@@ -18,12 +18,12 @@ The five measures are kept apart (public reports conflate them). All are compute
    deployment start date, citywide, whatever the filters), not restricted by the filters.
    Freed = Σ counterfactual − Σ sworn unit-hours actually spent on those calls (backup
    included). CSO hours never count as freed. The point estimate uses the pre-period
-   *mean*. The range is ``low`` = the lower of (a) the same sum with the pre-period
-   *median* (a conservative figure that ignores the long tail of long calls) and (b) the
-   lower 95 % bound of the mean-based figure; ``high`` = the upper 95 % bound of the
-   mean-based figure. The 95 % bounds come from the sampling error of the cell means:
-   Var = Σ_cells m² · s²/n (m CSO-handled calls in the cell, n pre-period calls,
-   s² their sample variance; a cell with one pre-period call contributes no variance).
+   *mean*. The range is point ± w, centred on the point by construction, with
+   w = max(1.96 √Var, |point − median-based|): the larger of (a) the sampling error of the
+   cell means, Var = Σ_cells m² · s²/n (m CSO-handled calls in the cell, n pre-period
+   calls, s² their sample variance; a cell with one pre-period call contributes no
+   variance), and (b) how much the answer moves when the typical pre-period time per call
+   is the *median* instead of the mean (the median-based figure, also reported).
    CSO-handled calls whose call type and priority never occurred in the pre-period have
    no counterfactual: they are excluded from freed hours and counted.
 5. **Untapped** = eligible calls handled by sworn units only (at least one sworn unit, no
@@ -232,13 +232,50 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
     if "counterfactual_mean_h" in df:
         point = df["counterfactual_mean_h"] - df["actual_sworn_h"]
         median = df["counterfactual_median_h"] - df["actual_sworn_h"]
-        half = Z95 * df["freed_var"].clip(lower=0).pow(0.5)
+        sampling = Z95 * df["freed_var"].clip(lower=0).pow(0.5)
+        # The range is centred on the point estimate by construction: its half-width is
+        # the larger of the sampling half-width and the distance to the median-based
+        # figure (the choice of the typical pre-period time per call). docs/offload.md.
+        half = pd.concat([sampling, (point - median).abs()], axis=1).max(axis=1)
         df["sworn_hours_freed"] = point
         df["sworn_hours_freed_median_based"] = median
-        df["sworn_hours_freed_low"] = pd.concat([median, point - half], axis=1).min(axis=1)
-        df["sworn_hours_freed_high"] = pd.concat([median, point + half], axis=1).max(axis=1)
+        df["sworn_hours_freed_low"] = point - half
+        df["sworn_hours_freed_high"] = point + half
         df = df.drop(columns=["freed_var"])
     return df
+
+
+# -- a data-quality / policy check --------------------------------------------------------
+#: Priorities at or above this urgency (1 = most urgent) are not meant for a CSO alone.
+URGENT_PRIORITY = 2
+
+
+def cso_urgent_primaries(backend: Any, filters: Filters) -> pd.DataFrame:
+    """CSO-primary public calls of priority 1 and 2, by priority: a data-quality or policy
+    note (CSOs are civilians; urgent calls are not in their remit).
+
+    Such calls are either data errors (a unit typed as CSO that is sworn, a priority
+    recorded wrongly, the first unit recorded as primary when a sworn unit led) or a
+    dispatch-policy question. Columns: priority, cso_primary_calls, with_sworn_unit (a
+    sworn unit was also assigned), public_calls (all public calls of that priority),
+    share (cso_primary_calls ÷ public_calls). Empty when there are none.
+    """
+    t = filters.apply(backend.table("call_facts"))
+    t = t.filter(~t.self_initiated & t.priority.notnull() & (t.priority <= URGENT_PRIORITY))
+    df = t.group_by("priority").aggregate(
+        public_calls=t.count(),
+        cso_primary_calls=t.cso_primary.sum(),
+        with_sworn_unit=(t.cso_primary & (t.n_sworn_units > 0)).sum(),
+    ).to_pandas()
+    cols = ["priority", "cso_primary_calls", "with_sworn_unit", "public_calls", "share"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    for c in ("public_calls", "cso_primary_calls", "with_sworn_unit"):
+        df[c] = df[c].fillna(0).astype("int64")
+    df = df[df["cso_primary_calls"] > 0].copy()
+    df["share"] = df["cso_primary_calls"] / df["public_calls"]
+    df["priority"] = df["priority"].astype("int64")
+    return df[cols].sort_values("priority").reset_index(drop=True)
 
 
 # -- the five measures ---------------------------------------------------------------------
@@ -760,6 +797,33 @@ def kpi_values(backend: Any, filters: Filters) -> dict[str, float | None]:
     }
 
 
+def kpi_monthly(backend: Any, filters: Filters) -> pd.DataFrame:
+    """Every target metric month by month over the filters' period (the KPI cards' trend
+    line), in the units of :data:`TARGET_METRICS`.
+
+    Columns: month, then one column per target metric. Sworn hours freed per week is the
+    month's point estimate ÷ the weeks in that month.
+    """
+    mon = offload_table(backend, filters, "month").frame
+    out = pd.DataFrame({"month": pd.to_datetime(mon["month"])})
+    out["cso_share"] = mon["handled_share"] * 100.0
+    out["diverted_share"] = mon["diverted_share"] * 100.0
+    out["backup_rate"] = mon["backup_rate"] * 100.0
+    if "sworn_hours_freed" in mon:
+        days = out["month"].dt.days_in_month
+        out["sworn_hours_freed_week"] = mon["sworn_hours_freed"].where(
+            mon.get("freed_calls", 0) > 0) / (days / 7.0)
+    else:
+        out["sworn_hours_freed_week"] = float("nan")
+    rt = response_times.response_trend(backend, filters, grain="month").figures
+    p1 = rt[rt["priority"] == 1][["period", "median_total_min", "p90_total_min"]].rename(
+        columns={"period": "month", "median_total_min": "p1_median",
+                 "p90_total_min": "p1_p90"})
+    p1["month"] = pd.to_datetime(p1["month"])
+    out = out.merge(p1, on="month", how="outer").sort_values("month").reset_index(drop=True)
+    return out[["month", *TARGET_METRICS]]
+
+
 def targets_vs_values(
     backend: Any, filters: Filters, values: dict[str, float | None] | None = None
 ) -> pd.DataFrame:
@@ -831,11 +895,14 @@ def target_kpis(
         prev = dict.fromkeys(cur)
     tg = targets(backend)
     tmap = {r.metric: (float(r.target), str(r.direction)) for r in tg.itertuples()}
+    monthly = kpi_monthly(backend, now)
     out = []
     for key, m in TARGET_METRICS.items():
         target, direction = tmap.get(key, (None, None))
         better = "lower" if m.direction == "at_most" else "higher"
+        trend = tuple(float(v) for v in monthly[key].dropna())
         out.append(Kpi(key, m.label, cur[key], prev[key], m.unit, better, m.help,
                        "points" if m.unit == "%" else "absolute",
-                       target=target, target_direction=direction))
+                       target=target, target_direction=direction,
+                       trend=trend if len(trend) >= 3 else ()))
     return period, out

@@ -57,6 +57,8 @@ class Kpi:
     change_p: float | None = None
     target: float | None = None
     target_direction: Literal["at_most", "at_least"] | None = None
+    #: Monthly values over the period (oldest first), drawn as the card's trend line.
+    trend: tuple[float, ...] = ()
 
     @property
     def delta(self) -> float | None:

@@ -220,6 +220,7 @@ def suppression_mask(
     areas: Sequence[str] = (),
     dims: Sequence[str] = (),
     max_nullspace_cells: int = 4000,
+    forced: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which rows of ``frame`` to hide so that no count from 1 to ``k - 1`` can be known.
 
@@ -250,6 +251,8 @@ def suppression_mask(
        beyond ``max_nullspace_cells`` hidden cells, after step 3 alone).
 
     Zero counts are not primary (a zero reveals no one) but may serve as complements.
+    ``forced`` (one bool per row) marks cells hidden for another reason (e.g. their row's
+    main count is hidden); they are treated as primary.
 
     Returns
     -------
@@ -267,7 +270,8 @@ def suppression_mask(
     keys = (frame[list(areas) + list(dims)].astype(object).fillna("<missing>").astype(str)
             .to_numpy())
     solver = _Lattice(keys, vals, n_areas=len(areas), n_dims=len(dims), k=k,
-                      max_nullspace_cells=max_nullspace_cells)
+                      max_nullspace_cells=max_nullspace_cells,
+                      forced=None if forced is None else np.asarray(forced, dtype=bool))
     return solver.hidden_rows()
 
 
@@ -275,8 +279,8 @@ class _Lattice:
     """The tables of the suppression lattice over one frame, solved from the top."""
 
     def __init__(self, keys: np.ndarray, vals: np.ndarray, *, n_areas: int, n_dims: int,
-                 k: int, max_nullspace_cells: int) -> None:
-        self.keys, self.vals, self.k = keys, vals, k
+                 k: int, max_nullspace_cells: int, forced: np.ndarray | None = None) -> None:
+        self.keys, self.vals, self.k, self.forced = keys, vals, k, forced
         self.n_areas, self.n_dims = n_areas, n_dims
         self.max_nullspace_cells = max_nullspace_cells
         self._gid: dict[tuple, np.ndarray] = {}
@@ -327,6 +331,8 @@ class _Lattice:
         np.add.at(vals, g, self.vals)
         weight = vals[:, 0]
         hidden = ((vals >= 1) & (vals < self.k)).any(axis=1)
+        if self.forced is not None and node == (0, tuple(range(self.n_dims))):
+            hidden[np.unique(g[self.forced])] = True
         # Each coarser table: which of its cells holds each of this table's cells.
         rep = np.zeros(m, dtype=np.int64)
         rep[g[::-1]] = np.arange(len(g))[::-1]  # first row of every cell
@@ -446,10 +452,30 @@ DIM_COLUMNS = frozenset({
     "unit_type", "cso_tier", "source", "disposition", "activity_type", "segment", "group",
     "treated", "level", "step",
 })
+# Dimensions whose values are overlapping views, not parts of a whole (a 28-day and a
+# 365-day window): their sum is no published total, so each value is its own table.
+SEPARATE_DIMS = frozenset({"window"})
 TOTAL_LABELS = frozenset({"all", "total", "(all)", "all categories", "all priorities"})
 _COUNT_NAME = re.compile(r"(^n$|^n_|_n$|calls|incidents|crimes|count|^current$|^previous$"
                          r"|contacts|events|arrests|reports|assignments|cells|areas)",
                          re.IGNORECASE)
+
+
+def _secondary_mask(work: pd.DataFrame, cols: Sequence[str], row_hidden: np.ndarray, k: int,
+                    areas: Sequence[str], dims: Sequence[str]) -> np.ndarray:
+    """Cell-level suppression of breakdown counts (one column per part, e.g. exclusion
+    steps): the columns become one more dimension of a long table, so their row sums
+    and column sums count as published totals; rows hidden as a whole stay hidden."""
+    long = work[list(areas) + list(dims)].copy()
+    parts = []
+    for c in cols:
+        part = long.assign(__measure=str(c), __value=pd.to_numeric(work[c], errors="coerce"))
+        parts.append(part)
+    stacked = pd.concat(parts, ignore_index=True)
+    forced = np.tile(row_hidden, len(cols))
+    mask = suppression_mask(stacked, ["__value"], k=k, areas=areas,
+                            dims=[*dims, "__measure"], forced=forced)
+    return mask.reshape(len(cols), len(work)).T
 
 
 def _is_count(s: pd.Series) -> bool:
@@ -524,14 +550,51 @@ def release_frame(df: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     for c in dims + areas:
         if c in out.columns and not pd.api.types.is_numeric_dtype(out[c]):
             total_rows |= out[c].astype(str).str.strip().str.lower().isin(TOTAL_LABELS).to_numpy()
+    # The row's own counts (named like counts: calls, n, incidents …) decide whether the
+    # whole row — its rates, shares and medians too — is hidden; other integer counts
+    # (breakdowns such as exclusion steps) are hidden cell by cell (see _secondary_mask).
+    basis = [c for c in counts if _COUNT_NAME.search(str(c))] or counts
+    secondary = [c for c in counts if c not in basis]
     hidden = np.zeros(len(out), dtype=bool)
+    cell_hidden = np.zeros((len(out), len(secondary)), dtype=bool)
     detail = ~total_rows
+    separate = [d for d in dims if str(d).lower() in SEPARATE_DIMS]
+    additive = [d for d in dims if d not in separate]
     if detail.any():
-        hidden[detail] = suppression_mask(work[detail], counts, k=policy.k, areas=areas,
-                                          dims=dims)
+        if separate:
+            groups = work[separate].astype(str).agg("|".join, axis=1).to_numpy()
+        else:
+            groups = np.zeros(len(work), dtype=int)
+        for g in np.unique(groups[detail]):
+            sel = detail & (groups == g)
+            extra = np.zeros(int(sel.sum()), dtype=bool)
+            for _ in range(5):
+                h = suppression_mask(work[sel], basis, k=policy.k, areas=areas,
+                                     dims=additive, forced=extra)
+                if not secondary:
+                    break
+                ch = _secondary_mask(work[sel], secondary, h, policy.k, areas, additive)
+                # A lone hidden part of a shown row is the row's total minus the rest:
+                # hide the row instead (and let its complements follow).
+                lone = (ch.sum(axis=1) == 1) & ~h
+                if not lone.any():
+                    break
+                extra |= lone
+            hidden[sel] = h
+            if secondary:
+                cell_hidden[sel] = ch | h[:, None]
     if total_rows.any():
-        tv = out.loc[total_rows, counts].apply(pd.to_numeric, errors="coerce").fillna(0)
+        tv = out.loc[total_rows, basis].apply(pd.to_numeric, errors="coerce").fillna(0)
         hidden[total_rows] = ((tv >= 1) & (tv < policy.k)).any(axis=1).to_numpy()
+        if secondary:
+            sv = out.loc[total_rows, secondary].apply(pd.to_numeric, errors="coerce").fillna(0)
+            cell_hidden[total_rows] = ((sv >= 1) & (sv < policy.k)).to_numpy()
+    if cell_hidden.any():
+        out = out.copy()
+        for j, c in enumerate(secondary):
+            if cell_hidden[:, j].any():
+                out[c] = out[c].astype("Int64")
+                out.loc[cell_hidden[:, j], c] = pd.NA
     if not hidden.any():
         return out
     out = out.copy()

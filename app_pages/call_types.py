@@ -75,7 +75,8 @@ def _after_save(version: int | None, unchanged: str, saved: str) -> None:
 
 if st.button("Save as new version", type="primary", key="ct_save"):
     try:
-        v = call_types.save(con, edited, who)
+        with state.writing() as wcon:
+            v = call_types.save(wcon, edited, who)
     except CSOError as exc:
         st.error(f"Nothing saved: {components.plain(exc)}")
     else:
@@ -89,7 +90,8 @@ up = st.file_uploader("Upload a crosswalk CSV (columns call_type, description, c
                       "cso_tier, sensitive)", type=["csv"], key="ct_upload")
 if up is not None and st.button("Import CSV as new version", key="ct_import"):
     try:
-        v = call_types.import_csv(con, up.getvalue(), who, file=up.name)
+        with state.writing() as wcon:
+            v = call_types.import_csv(wcon, up.getvalue(), who, file=up.name)
     except CSOError as exc:
         st.error(f"Nothing imported: {components.plain(exc)}")
     else:

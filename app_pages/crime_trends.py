@@ -11,6 +11,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from analytics import crime_trends as ct
+from analytics import labels, takeaways
 from analytics import poisson_change as pc
 from analytics.errors import CSOError, InsufficientDataError
 from ui import components, state
@@ -24,6 +25,10 @@ if state.empty_database_notice():  # an `init` database before its first import
 
 backend = state.get_backend()
 filters = state.current_filters()
+if state.data_presence().missing("incidents"):
+    components.period_caption(filters)
+    components.missing_data(["incidents"], "Crime trends (crime reports, never calls)")
+    st.stop()
 # Incidents have no priority or call category: only the date and area filters apply.
 inc_filters = filters.with_(priorities=(), categories=())
 
@@ -31,6 +36,7 @@ inc_filters = filters.with_(priorities=(), categories=())
 all_cats = cached(ct.offense_categories, backend)
 chosen = st.multiselect(
     "Offense categories", all_cats, key="ct_categories", placeholder="All categories",
+    format_func=labels.value_label,
     help="Offense categories of the incidents (RMS). The sidebar's call-category and "
     "priority filters apply to calls only, not here.",
 )
@@ -40,11 +46,13 @@ notes_on_filters = []
 if filters.priorities or filters.categories:
     notes_on_filters.append("the sidebar's priority and call-category filters do not apply "
                             "to incidents")
-st.caption(
-    "Crime incidents (reports) only — calls for service are never mixed in. Dated by "
-    f"occurrence, else report time. Filters: {components.plain(inc_filters.describe())}"
-    + (f"; {'; '.join(notes_on_filters)}." if notes_on_filters else ".")
-)
+components.period_caption(
+    inc_filters,
+    "Crime incidents (reports) only — calls for service are never mixed in; dated by "
+    "occurrence, else report time. The monthly series covers the period; the 28-day, "
+    "365-day and year-to-date windows end on the period's last day and may reach back "
+    "before its start (their dates are on each card)."
+    + (f" Note: {'; '.join(notes_on_filters)}." if notes_on_filters else ""))
 
 try:
     # area filters only: the span of the data, computed once for every table below
@@ -133,12 +141,16 @@ if _is_open("Monthly counts"):
             else:
                 st.info("Rates need the population of every selected area (areas.population); "
                         "showing counts.")
-        fig = px.line(mf, x="month", y=ycol, color="offense_category", markers=True,
+        fig = px.line(labels.relabel_values(mf), x="month", y=ycol, color="offense_category",
+                      markers=True,
                       labels={ycol: ytitle, "month": "Month (incidents by occurrence date)",
                               "offense_category": "Offense category"},
                       hover_data=["partial"])
         fig.update_layout(height=420, margin={"t": 30})
         st.plotly_chart(fig, width="stretch")
+        total = mf.groupby("month", as_index=False)[ycol].sum()
+        st.caption(takeaways.trend(total, "month", ycol, what=f"{ytitle}, all selected "
+                                   "categories"))
         for n in monthly.notes:
             st.caption(n)
         with st.expander(f"Monthly table ({len(mf)} rows)"):

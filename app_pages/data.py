@@ -109,9 +109,11 @@ def _rejects_table(df: pd.DataFrame, key: str) -> None:
 def _import(table: str, path: Path, preset, name: str, **kw) -> None:
     bar = st.progress(0.0, text="Starting the import…")
     try:
-        result = ingest.import_file(
-            con, table, path, preset=preset, rejects_dir=REJECTS_DIR, display_name=name,
-            progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m), **kw)
+        # The write lock only for the import itself (the CLI can read the file otherwise).
+        with state.writing() as wcon:
+            result = ingest.import_file(
+                wcon, table, path, preset=preset, rejects_dir=REJECTS_DIR, display_name=name,
+                progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m), **kw)
     except CSOError as exc:
         bar.empty()
         st.error(f"Nothing was imported: {_say(exc, path, name)}")
@@ -223,7 +225,7 @@ with tab_import:
 with tab_areas:
     st.markdown("Beat or district polygons as **GeoJSON** in longitude/latitude (WGS84). "
                 "Calls with coordinates but no beat get one by point-in-polygon.")
-    st.dataframe(ingest.area_summary(con), hide_index=True, placeholder="—")
+    components.show_table(ingest.area_summary(con))
     geo = st.file_uploader("Boundaries (.geojson)", type=["geojson", "json"], key="data_geo")
     gpath = _upload_path(geo) if geo is not None else None
     props, first = [], []
@@ -281,8 +283,9 @@ def _edit_reference(table: str, column_config: dict, help_text: str) -> None:
                             column_config=column_config, key=f"data_{table}_editor")
     if st.button(f"Save {table}", key=f"data_{table}_save"):
         try:
-            r = ingest.import_frame(con, table, edited, name=f"{table} edited in the app",
-                                    replace_all=True)
+            with state.writing() as wcon:
+                r = ingest.import_frame(wcon, table, edited, name=f"{table} edited in the app",
+                                        replace_all=True)
         except CSOError as exc:
             st.error(f"Not saved: {components.plain(exc)}")
         else:

@@ -37,6 +37,11 @@ st.caption(
 con = state.get_con()
 flt = state.current_filters()
 dates = Filters(start=flt.start, end=flt.end)
+components.period_caption(dates, "Only the dates apply on this page.")
+_missing = state.data_presence().missing("calls", "deployments")
+if _missing:
+    components.missing_data(_missing, "The before/after evaluation")
+    st.stop()
 
 
 def _open_claim(metric: str) -> None:
@@ -72,18 +77,19 @@ for i, c in enumerate(claims):
 # -- 2. free-form analysis -------------------------------------------------------------------
 st.subheader("Analyse an outcome")
 metric_names = list(ev.METRIC_NAMES)
-if K_METRIC not in st.session_state:
-    st.session_state[K_METRIC] = "low_level_property"
+# The analysis settings are bound to the URL (bind="query-params"), so a link opens the
+# same analysis; a widget's default is left out of the URL.
 c1, c2, c3 = st.columns([2, 1, 1])
-metric = c1.selectbox("Outcome", metric_names, key=K_METRIC,
+metric = c1.selectbox("Outcome", metric_names, key=K_METRIC, bind="query-params",
+                      index=metric_names.index("low_level_property"),
                       format_func=lambda m: ev.METRICS[m].label.capitalize())
 district_only = metric == "officer_initiated_per_100_sworn_h"
-level = c2.radio("Areas", ("beat", "district"), key=K_LEVEL, horizontal=True,
+level = c2.radio("Areas", ("beat", "district"), key=K_LEVEL, horizontal=True, bind="query-params",
                  format_func=str.capitalize, disabled=district_only)
 if district_only:
     level = "district"
     c2.caption("Sworn staffing is recorded by district.")
-freq = c3.radio("Periods", ("month", "week"), key=K_FREQ, horizontal=True,
+freq = c3.radio("Periods", ("month", "week"), key=K_FREQ, horizontal=True, bind="query-params",
                 format_func=lambda f: f + "ly")
 
 try:
@@ -106,10 +112,12 @@ comparison = c2.multiselect(
          "until their own start.")
 c1, c2, c3, c4 = st.columns(4)
 control = c1.radio("Comparison", ("not_yet_treated", "never_treated"), key=K_CONTROL,
+                   bind="query-params",
                    format_func=lambda c: c.replace("_", "-").capitalize())
-pre = c2.number_input("Periods before (0 = all)", 0, 520, 0, key=K_PRE)
-post = c3.number_input("Periods after (0 = all)", 0, 520, 0, key=K_POST)
+pre = c2.number_input("Periods before (0 = all)", 0, 520, 0, key=K_PRE, bind="query-params")
+post = c3.number_input("Periods after (0 = all)", 0, 520, 0, key=K_POST, bind="query-params")
 anticipation = c4.number_input("Anticipation (periods)", 0, 12, 0, key=K_ANTICIPATION,
+                               bind="query-params",
                                help="Periods before the start in which behaviour may already "
                                     "change (e.g. CSOs announced or in training).")
 starts_txt = ", ".join(s.date().isoformat() for s in design.starts) or "none"
@@ -121,10 +129,8 @@ start = c2.date_input("Start date", value=design.starts[0].date() if design.star
 c2.caption(f"Starts from deployments: {starts_txt}")
 
 methods = [RECOMMENDED, *ev.METHODS]
-if K_METHOD not in st.session_state:
-    st.session_state[K_METHOD] = RECOMMENDED
 method = st.selectbox(
-    "Method", methods, key=K_METHOD,
+    "Method", methods, key=K_METHOD, bind="query-params", index=0,
     format_func=lambda m: (f"Recommended: {ev.METHOD_LABELS[design.recommended]}"
                            if m == RECOMMENDED else ev.METHOD_LABELS[m]),
     help=f"Recommended because: {design.reason}.")

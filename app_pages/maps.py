@@ -168,26 +168,37 @@ layer_keys = [k for k in LAYERS if k != "points" or tier == "analyst"]
 if st.session_state.get(KEY_LAYER) not in (None, *layer_keys):
     st.session_state[KEY_LAYER] = "choropleth"   # e.g. points on a public-tier server
 layer = st.segmented_control("Layer", layer_keys, format_func=LAYERS.get,
-                             default="choropleth", key=KEY_LAYER) or "choropleth"
+                             default="choropleth", key=KEY_LAYER,
+                             bind="query-params") or "choropleth"  # shareable: ?maps_layer=
 c2, c3, c4 = st.columns([2, 1, 2], vertical_alignment="bottom")
 with c4:
     show_dep = st.toggle("Show CSO deployment areas", value=True,
                          help="Dashed purple outlines labelled with start dates and CSO "
                               "counts.") if layer != "deployments" else True
 
-st.caption(f"Filters: {components.plain(filters.describe())} · privacy tier: **{tier}** · basemap: "
-           f"{'tiles from ' + tiles.url if tiles else 'none (boundaries only)'} · "
-           "click an area (or a table row) to filter every page to it.")
+components.period_caption(
+    filters, f"Privacy tier: **{tier}** · basemap: "
+    f"{'tiles from ' + tiles.url if tiles else 'none (boundaries only)'} · "
+    "click an area (or a table row) to filter every page to it.")
+_presence = state.data_presence()
+if layer != "density" and _presence.missing("areas"):
+    components.missing_data(["areas"], "Maps by beat and district (the boundaries to draw)")
+    st.caption("The **Call density** layer needs only call coordinates.")
+    st.stop()
+if layer == "deployments" and _presence.missing("deployments"):
+    components.missing_data(["deployments"], "The deployment map")
+    st.stop()
 
 try:
     if layer == "choropleth":
         with c2:
             metric = st.selectbox("Metric", list(maps.METRICS),
                                   format_func=lambda k: maps.METRICS[k].label,
-                                  index=list(maps.METRICS).index("cso_share"), key="maps_metric")
+                                  index=list(maps.METRICS).index("cso_share"), key="maps_metric",
+                                  bind="query-params")
         with c3:
             level = st.radio("Areas", maps.AREA_LEVELS, horizontal=True, key="maps_level",
-                             format_func=str.title)
+                             format_func=str.title, bind="query-params")
         html, values = cached(_choropleth, con, filters, level, metric, tier, show_dep, tiles,
                               spinner=DRAWING)
         show_map(html, f"choro-{hash(html)}")

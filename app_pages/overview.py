@@ -35,7 +35,8 @@ else:
         f"{overview.fmt_date(period.data_start)}, so the same dates a year earlier are not "
         "covered and a change would compare with a partial count. Choose a period that "
         + (f"starts on or after {overview.fmt_date(first)}" if first else "is shorter")
-        + " — for example **Last 12 months** in the sidebar — to see the changes.",
+        + " — for example **1 year** (the last 12 months) under the sidebar dates — "
+        "to see the changes.",
         icon="📅")
 
 # -- 1. the targets command staff set --------------------------------------------------------
@@ -55,7 +56,12 @@ st.page_link("app_pages/workload.py", label="Set or change the targets", icon="�
 # -- 2. the headline counts --------------------------------------------------------------------
 st.subheader("Calls and crime")
 shown = {k.key for k in with_target}
+missing = state.data_presence().missing("assignments", "units", "incidents")
+if "incidents" in missing:
+    shown.add("crimes")  # no crime data: no "0 crimes" card
 components.kpi_cards([k for k in kpis if k.key not in shown])
+if missing:
+    components.missing_data(missing, "Some cards (CSO-handled share, crime incidents)")
 st.markdown(
     "**Read these cards as:** calls and crimes are counts (crimes are crime reports, never "
     "calls); the CSO-handled share is the part of CSO-eligible public calls a CSO handled "
@@ -73,14 +79,14 @@ DETAIL = [
     ("app_pages/crime_trends.py", "Crime trends", "📈", None),
     ("app_pages/maps.py", "Maps by beat and district", "🗺️", None),
 ]
-cols = st.columns(len(DETAIL))
-for col, (page, text, icon, params) in zip(cols, DETAIL, strict=True):
-    with col:
-        st.page_link(page, label=text, icon=icon, query_params=params)
+for page, text, icon, params in DETAIL:
+    st.page_link(page, label=text, icon=icon, query_params=params)
 
 
 st.subheader("By district")
 table = cached(overview.by_district, backend, filters, period, spinner="Splitting by district…")
+if "incidents" in missing:  # no crime data: no column of zeros
+    table = table[[c for c in table.columns if not c.startswith("crimes")]]
 if table.empty:
     components.no_data(filters)
 else:

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import response_times as rt
+from analytics import takeaways
 from analytics.errors import CSOError
 from ui import components, state
 from ui.cache import cached
@@ -48,18 +49,29 @@ except CSOError as exc:
     st.warning(f"{components.plain(exc)}")
     st.stop()
 
+components.period_caption(
+    filters, "Public-initiated calls only; times in minutes; median and 90th percentile "
+    "(P90) per priority. Segment percentiles do not add up.")
+if state.data_presence().missing("calls"):
+    components.missing_data(["calls"], "Response times")
+    st.stop()
 if summary.figures.empty or int(summary.figures["calls"].sum()) == 0:
-    components.no_data(filters, "public calls with a valid response time")
-    if not summary.figures.empty:
+    total = 0 if summary.figures.empty else int(summary.figures["calls_total"].sum())
+    excl = summary.exclusions.set_index("step")["calls"] if len(summary.exclusions) else {}
+    public = total - int(excl.get("officer_initiated", 0))
+    if public > 0:  # public calls exist, but none has a usable time: say why, not "widen"
+        st.warning(f"**No response time can be computed for these {public:,} public calls.** "
+                   "Each was excluded for the reason in the table below (for example no "
+                   "arrival time in the export). Import an export with arrival times on "
+                   "the **Data** page, or check the column mapping of the arrival time.")
+        st.page_link(components.DATA_PAGE, label="Open Data → Import a file", icon="📥",
+                     query_params={components.DATA_TAB_KEY: "Import a file"})
         st.markdown("**Why the calls were excluded**")
         components.table_with_downloads(summary.exclusions, "Response-time exclusions",
                                         filters=filters, key="rt_excl_empty")
+    else:  # none, or only officer-initiated calls (they have no public wait)
+        components.no_data(filters, "public calls with a valid response time")
     st.stop()
-
-st.caption(
-    f"Filters: {components.plain(filters.describe())}. Public-initiated calls only; times in minutes; "
-    "median and 90th percentile (P90) per priority. Segment percentiles do not add up."
-)
 
 # -- 1. headline cards, the figures by priority, the exclusions -------------------------------
 fig_rows = summary.figures.dropna(subset=["priority"])
@@ -105,6 +117,9 @@ fig = go.Figure([
 fig.update_layout(barmode="group", height=380, margin={"t": 30},
                   xaxis_title="Priority", yaxis_title="Response time (minutes)")
 st.plotly_chart(fig, width="stretch")
+st.caption(takeaways.ranking(shown, "Priority", "Median total (min)", kind="minutes",
+                             what="Median total response (received → first unit on scene)")
+           + " The numbers are in the table above.")
 
 # -- breakdowns in tabs (lazy: only the open tab runs its queries) -----------------------------
 TABS = ["Trend", "CSO areas vs comparison", "Sworn vs CSO responders", "Distribution"]

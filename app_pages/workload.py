@@ -16,7 +16,7 @@ from app_pages.workload_tabs import (
     targets_tab,
     workload_tab,
 )
-from ui import state
+from ui import components, state
 
 st.title("👥 Workload & offload")
 if state.empty_database_notice():  # an `init` database before its first import
@@ -24,6 +24,8 @@ if state.empty_database_notice():  # an `init` database before its first import
 
 backend = state.get_backend()
 filters = state.current_filters()
+components.period_caption(filters, "Sworn hours freed compare with the calls before the "
+                          "programme start, whatever the period.")
 
 # Tab label → the module that draws it (the labels are the URL/session keys: keep them).
 TABS = {

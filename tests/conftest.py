@@ -55,8 +55,11 @@ def demo_con(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="session")
 def app_db_path(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the demo city for in-process app runs (AppTest): the app holds its database
-    open read-write for the whole process, which would lock other tests out of
-    ``demo_db_path``. Tests that only read use ``demo_con``/``demo_db_path``."""
+    open (read-only at rest, read-write during a write, see ui/state.py) for the whole
+    process, and DuckDB refuses a second opening of one file in one process with another
+    mode, which would lock other tests out of ``demo_db_path``. A test that looks into the
+    app's file in-process opens it read-only (or uses ``state._server(path).connection()``).
+    Tests that only read use ``demo_con``/``demo_db_path``."""
     path = tmp_path_factory.mktemp("app_db") / "demo.duckdb"
     shutil.copyfile(demo_db_path, path)
     return path

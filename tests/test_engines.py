@@ -50,3 +50,15 @@ def test_spark_backend_refuses_a_folder_without_export(tmp_path) -> None:
 
     with pytest.raises(DatabaseError, match="manifest.json"):
         engines.spark_backend(tmp_path)
+
+
+def test_data_presence_and_is_demo_through_ibis_match_the_duckdb_sql(demo_con) -> None:
+    """The Ibis path (Spark and other engines) gives the DuckDB SQL path's answer."""
+    from analytics import catalog
+
+    backend = db.ibis_backend(demo_con)
+    assert catalog._data_presence_ibis(backend) == catalog.data_presence(demo_con)
+    st = backend.table("settings")
+    keys = set(st.select("key").to_pandas()["key"])
+    assert catalog.is_demo(demo_con) is True and ("database_kind" in keys or
+                                                  "demo_truth" in keys)

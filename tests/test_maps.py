@@ -405,7 +405,7 @@ def test_district_choropleth_of_each_metric(run_maps) -> None:
 
 def test_public_tier_offers_no_points(run_maps) -> None:
     at = run_maps("points", tier="public")
-    assert "privacy tier: **public**" in " ".join(c.value for c in at.caption)
+    assert "privacy tier: **public**" in " ".join(c.value for c in at.caption).lower()
     assert not any("incidents match" in i.value for i in at.info)
 
 

@@ -69,11 +69,37 @@ def test_sworn_hours_freed_range(backend) -> None:
     assert s.sworn_hours_freed == pytest.approx(10 / 3 + 0.25)
     # Median-based: 1 + 1 + 0.25.
     assert s.sworn_hours_freed_median_based == pytest.approx(2.25)
-    # 95 % bound: Var = m² s²/n for NOISE = 4 × (4/3) / 3 = 16/9 → sd 4/3; THEFT adds 0.
-    half = Z * 4 / 3
-    assert s.sworn_hours_freed_low == pytest.approx(min(2.25, 10 / 3 + 0.25 - half))
+    # Sampling: Var = m² s²/n for NOISE = 4 × (4/3) / 3 = 16/9 → sd 4/3; THEFT adds 0.
+    # Half-width = max(1.96 × 4/3 = 2.613, mean − median figure = 3.583 − 2.25 = 1.333).
+    half = max(Z * 4 / 3, 10 / 3 + 0.25 - 2.25)
+    assert half == pytest.approx(Z * 4 / 3)
+    assert s.sworn_hours_freed_low == pytest.approx(10 / 3 + 0.25 - half)
     assert s.sworn_hours_freed_high == pytest.approx(10 / 3 + 0.25 + half)
-    assert s.sworn_hours_freed_low <= s.sworn_hours_freed <= s.sworn_hours_freed_high
+    # Centred on the point estimate by construction.
+    assert (s.sworn_hours_freed - s.sworn_hours_freed_low
+            == pytest.approx(s.sworn_hours_freed_high - s.sworn_hours_freed))
+
+
+def test_freed_range_is_centred_with_a_long_pre_period_call(backend) -> None:
+    # One more pre-period NOISE P3 call of 9 h: mean (1+3+1+9)/4 = 3.5, median 2,
+    # variance ((2.5)² + (0.5)² + (2.5)² + (5.5)²)/3 = 43/3; two CSO-handled NOISE calls.
+    con = backend.con
+    con.execute("INSERT INTO calls (call_id, received_at, call_type, priority, self_initiated) "
+                "VALUES ('p9', '2024-01-20 10:00', 'NOISE', 3, false)")
+    con.execute("INSERT INTO assignments VALUES ('p9', 'S1', '2024-01-20 10:00', NULL, "
+                "'2024-01-20 10:10', '2024-01-20 19:00', true)")
+    from analytics import facts
+
+    facts.refresh_derived(con)
+    s = offload.offload_summary(backend, ALL)
+    point = 2 * 3.5 + (0.5 - 0.25)       # NOISE q1, q7 (no sworn time) + THEFT q2
+    median = 2 * 2.0 + (0.5 - 0.25)
+    sampling = Z * (4 * (43 / 3) / 4) ** 0.5
+    assert s.sworn_hours_freed == pytest.approx(point)
+    assert s.sworn_hours_freed_median_based == pytest.approx(median)
+    half = max(sampling, point - median)
+    assert s.sworn_hours_freed_low == pytest.approx(point - half)
+    assert s.sworn_hours_freed_high == pytest.approx(point + half)
     assert s.freed_calls == 3 and s.no_baseline_calls == 0
     assert s.baseline_start == dt.date(2024, 2, 1)
 
@@ -283,6 +309,10 @@ def test_offload_properties(calls) -> None:
         assert share is None or 0.0 <= share <= 1.0
     if s.sworn_hours_freed is not None:
         assert s.sworn_hours_freed_low <= s.sworn_hours_freed <= s.sworn_hours_freed_high
+        assert (s.sworn_hours_freed - s.sworn_hours_freed_low == pytest.approx(
+            s.sworn_hours_freed_high - s.sworn_hours_freed, abs=1e-9))
+        assert s.sworn_hours_freed_high - s.sworn_hours_freed >= abs(
+            s.sworn_hours_freed - s.sworn_hours_freed_median_based) - 1e-9
     by = offload.offload_table(b, ALL, "cso_tier").frame
     assert by["eligible_calls"].sum() == s.eligible_calls
     assert by["handled_calls"].sum() == s.handled_calls
@@ -328,3 +358,35 @@ def test_overview_rolls_up_exactly(backend) -> None:
     for col in ("eligible_calls", "handled_calls", "sworn_hours_freed", "sworn_hours_freed_low"):
         assert rolled[col].to_numpy() == pytest.approx(tier[col].to_numpy())
     assert set(ov.by_call_type.frame.columns) >= {"call_type", "cso_tier", "handled_share"}
+
+
+def test_cso_primaries_on_urgent_calls(con, backend) -> None:
+    assert offload.cso_urgent_primaries(backend, ALL).empty  # the tiny city has none
+    # q8: priority 1, a CSO first with sworn backup; q9: priority 2, a CSO alone.
+    con.execute("INSERT INTO calls (call_id, received_at, call_type, priority, source, "
+                "self_initiated, district, beat) VALUES "
+                "('q8', '2024-02-11 10:00', 'ASSAULT', 1, '911', false, 'D1', 'D1-B01'), "
+                "('q9', '2024-02-12 10:00', 'NOISE', 2, '911', false, 'D1', 'D1-B01')")
+    con.execute("INSERT INTO assignments VALUES "
+                "('q8', 'C1', '2024-02-11 10:01', NULL, '2024-02-11 10:05', '2024-02-11 11:00', true), "
+                "('q8', 'S1', '2024-02-11 10:02', NULL, '2024-02-11 10:09', '2024-02-11 11:00', false), "
+                "('q9', 'C1', '2024-02-12 10:01', NULL, '2024-02-12 10:05', '2024-02-12 11:00', true)")
+    facts.refresh_derived(con)
+    t = offload.cso_urgent_primaries(backend, ALL).set_index("priority")
+    # Public P1 calls: p5, q4, q8 → 1 CSO-primary of 3, with a sworn unit; P2: q9, alone.
+    assert list(t.index) == [1, 2]
+    assert t.loc[1, "cso_primary_calls"] == 1 and t.loc[1, "public_calls"] == 3
+    assert t.loc[1, "with_sworn_unit"] == 1 and t.loc[1, "share"] == pytest.approx(1 / 3)
+    assert t.loc[2, "cso_primary_calls"] == 1 and t.loc[2, "with_sworn_unit"] == 0
+
+
+def test_kpi_monthly_by_hand(backend) -> None:
+    m = offload.kpi_monthly(backend, ALL).set_index("month")
+    # January: eligible p1 p2 p3 (NOISE) + p4 (THEFT), none by a CSO → 0 %;
+    # February: eligible q1 q2 q3 q5 q7, CSO-handled q1 q2 q7 → 3/5 = 60 %.
+    assert list(m["cso_share"].round(6)) == [0.0, 60.0]
+    # Backup rate in February: q2 of the 3 CSO-primary calls had sworn backup → 33.3 %.
+    assert m["backup_rate"].iloc[1] == pytest.approx(100 / 3)
+    # P1 median: January p5 received 19:55, first arrival 20:05 → 10 min.
+    assert m["p1_median"].iloc[0] == pytest.approx(10.0)
+    assert list(m.columns) == list(offload.TARGET_METRICS)

@@ -146,3 +146,21 @@ def test_single_change_flag_uses_the_exact_test() -> None:
     assert c.p_exact == pytest.approx(2 / 2**9)
     assert not c.flagged
     assert pc.count_change(12, 0).flagged                        # 2·½¹² = 0.00049
+
+
+def test_one_rule_everywhere() -> None:
+    # Overview, Crime trends and the maps' change layer import the rule; nobody re-types it.
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "analytics"
+    users = set()
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and path.name != "poisson_change.py":
+                assert node.name not in ("poisson_z", "exact_p", "bh_qvalues"), path
+            if isinstance(node, ast.ImportFrom) and node.module == "analytics.poisson_change":
+                users.add(path.stem)
+    # and the maps' change layer (maps.py, or the module it is split into)
+    assert {"overview", "crime_trends"} <= users and len(users) >= 3, users

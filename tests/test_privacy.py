@@ -208,3 +208,38 @@ def test_no_small_count_published_and_none_recoverable(df: pd.DataFrame) -> None
         if value is None and 1 <= true < K:
             lo, hi = _bounds(df, released, totals, "incidents", mask)
             assert hi - lo > 0.5, (true, lo, hi)
+
+
+def test_overlapping_windows_are_separate_tables() -> None:
+    # 28-day and 365-day windows overlap: their sum is no total, so a small 28-day cell
+    # is protected inside the 28-day table only (by the "all" row and a complement).
+    df = pd.DataFrame({"window": ["28-day"] * 4 + ["365-day"] * 4,
+                       "offense_category": ["all", "arson", "theft", "assault"] * 2,
+                       "current": [130, 3, 60, 67, 1500, 140, 700, 660]})
+    out = privacy.release_frame(df, privacy.Policy("public"))
+    assert out["current"].isna().tolist() == [False, True, True, False,
+                                              False, False, False, False]
+
+
+def test_breakdown_counts_hidden_cell_by_cell() -> None:
+    # calls_total = calls + officer_initiated + above_cap. A month with 2 calls above the
+    # cap hides that cell and a second part of the same row (the row total is known), not
+    # the month's calls or median.
+    df = pd.DataFrame({"month": ["2024-01", "2024-02", "2024-03"],
+                       "calls_total": [150, 160, 170], "officer_initiated": [30, 30, 30],
+                       "above_cap": [2, 30, 40], "calls": [118, 100, 100],
+                       "median_min": [5.0, 6.0, 7.0]})
+    out = privacy.release_frame(df, privacy.Policy("public"))
+    assert out["median_min"].notna().all() and out["calls"].notna().all()
+    assert out["above_cap"].isna().iat[0] and out["officer_initiated"].isna().iat[0]
+
+
+def test_a_lone_breakdown_count_hides_its_row() -> None:
+    # one part only: calls_total − calls would give it back, so the row goes (and a
+    # complement row, for the column totals)
+    df = pd.DataFrame({"month": ["2024-01", "2024-02", "2024-03"],
+                       "calls_total": [120, 130, 140], "above_cap": [2, 30, 40],
+                       "calls": [118, 100, 100]})
+    out = privacy.release_frame(df, privacy.Policy("public"))
+    assert out["calls"].isna().iat[0] and out["calls_total"].isna().iat[0]
+    assert out["calls"].isna().sum() >= 2

@@ -50,6 +50,8 @@ class UnhashableArgumentError(TypeError):
 
 def _is_database_handle(value: Any) -> bool:
     """An Ibis backend or a DuckDB connection/cursor: identified by the database path."""
+    if isinstance(value, state.LiveCursor):  # the analyst server's cursor (ui.state)
+        return True
     module = type(value).__module__ or ""
     return module.startswith(("ibis.", "duckdb", "_duckdb"))
 

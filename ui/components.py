@@ -12,7 +12,7 @@ from analytics import exports, labels
 from analytics.filters import Filters
 from analytics.overview import Kpi
 from analytics.poisson_change import fmt_pvalue
-from ui import state
+from ui import charts, state  # noqa: F401 - charts sets the colour-blind-safe palette
 from ui.text import plain
 
 # -- downloads (every one goes through analytics.exports: formulas neutralised, missing
@@ -98,6 +98,8 @@ def column_config(df: pd.DataFrame, kinds: dict[str, labels.Kind] | None = None,
 
 def show_table(df: pd.DataFrame, **dataframe_kwargs) -> None:
     """A dataframe with human headers, units and formats; missing values show "—"."""
+    if {"step", "label"} <= set(df.columns):  # an exclusion table: the words, not the code
+        df = df.drop(columns="step")
     overrides = dataframe_kwargs.get("column_config") or {}
     shown, kinds = labels.display_frame(df, keep=overrides)
     dataframe_kwargs["column_config"] = column_config(shown, kinds, overrides)
@@ -261,6 +263,8 @@ def kpi_cards(kpis: Sequence[Kpi]) -> None:
         if unchanged:
             color = "off"  # no change: neither good nor bad, and no arrow
         notes = []
+        if k.value is None:
+            notes.append("Not available for this period — the detail page says why.")
         if k.target is not None:
             sign = "≤" if k.target_direction == "at_most" else "≥"
             met = k.meets_target
@@ -275,6 +279,12 @@ def kpi_cards(kpis: Sequence[Kpi]) -> None:
         with col:
             st.metric(k.label, _fmt(k.value, k.unit), delta=_delta_text(k),
                       delta_color=color, delta_arrow="off" if unchanged else "auto",
-                      help=k.help, border=True)
+                      help=k.help, border=True, chart_data=list(k.trend) or None,
+                      chart_type="line")
+            if k.trend:
+                first, last = k.trend[0], k.trend[-1]
+                notes.append(f"Trend line: month by month over the period, "
+                             f"{_fmt(first, k.unit)} in the first month, "
+                             f"{_fmt(last, k.unit)} in the last.")
             for n in notes:
                 st.caption(n)

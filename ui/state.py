@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import streamlit as st
 
-from analytics import catalog, db, privacy
-from analytics.errors import DatabaseError
+from analytics import catalog, db, engines, labels, privacy
+from analytics.errors import DatabaseError, check_option
 from analytics.filters import QUERY_PARAM_KEYS, Filters
 from ui.text import plain
 
@@ -40,8 +43,23 @@ KEY_FILTERS_INIT = "flt_initialised"
 KEY_QP_NOTICE = "flt_link_notice"
 
 
+def engine() -> engines.Engine:
+    """The engine this server computes on: ``$CSO_ENGINE`` (``duckdb``, default, or
+    ``spark``, which serves the Parquet export in ``$CSO_PARQUET``, read-only)."""
+    name = os.environ.get("CSO_ENGINE", "duckdb")
+    check_option("CSO_ENGINE", name, get_args(engines.Engine))
+    return name  # type: ignore[return-value]
+
+
 def db_path() -> Path:
-    """The database file this app serves ($CSO_DB or data/cso.duckdb)."""
+    """The data this app serves: the database file ($CSO_DB or data/cso.duckdb), or with
+    ``CSO_ENGINE=spark`` the Parquet export folder ($CSO_PARQUET)."""
+    if engine() == "spark":
+        folder = os.environ.get("CSO_PARQUET")
+        if not folder:
+            raise DatabaseError("CSO_ENGINE=spark needs CSO_PARQUET=DIR, a folder written by "
+                                "`python -m analytics export --parquet DIR`")
+        return Path(folder)
     return db.resolve_db_path()
 
 
@@ -55,21 +73,220 @@ def policy() -> privacy.Policy:
 
 
 def read_only() -> bool:
-    """True on a command or public server: no upload, save or import anywhere."""
-    return privacy.server_policy().read_only
+    """True on a command or public server, or on Spark (a Parquet snapshot): no upload,
+    save or import anywhere."""
+    return privacy.server_policy().read_only or engine() == "spark"
 
 
 @st.cache_resource(show_spinner=False)
 def _policy_for(path: str, tier: str, k: int) -> privacy.Policy:
-    backend = db.ibis_backend(_connection(path, True).cursor())
+    backend = db.ibis_backend(_open(path).cursor())
     return privacy.Policy(tier, k).with_data(  # type: ignore[arg-type]
         sensitive_types=privacy.sensitive_call_types(backend),
         parents=privacy.area_parents(backend))
 
 
 def _open(path: str) -> Any:
-    """The server's connection: read-only on a command or public server."""
+    """The server's connection: read-only on a command or public server. On Spark, an
+    embedded DuckDB over the same Parquet files serves what is not Ibis metric code yet
+    (settings, data presence, map SQL, evaluation panels: docs/scale.md)."""
+    if engine() == "spark":
+        return _parquet_connection(path)
     return _connection(path, read_only())
+
+
+# -- sharing the database file with the command line -------------------------------------
+# DuckDB lets one process write a file, or many processes read it. An analyst server holds
+# its database READ-ONLY at rest, so `python -m analytics info` (and other read commands)
+# work while it runs, and takes the write lock only while a write runs (an import, a saved
+# target): `writing()` waits for the other sessions' page runs to finish (new ones wait
+# for it), closes the read-only connection, opens the file read-write, and afterwards
+# reopens it read-only. Sessions hold `LiveCursor`s, which follow that switch.
+WRITE_WAIT_S = 30.0  # how long a write waits for page runs, or for another program
+
+
+class _Server:
+    """The analyst server's connection to one database file (see the comment above)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.con: Any = None
+        self.rw: Any = None
+        self.generation = 0
+        self.cond = threading.Condition()
+        self.readers: dict[int, int] = {}
+        self.writer: int | None = None
+        self.write_lock = threading.Lock()
+
+    def connection(self) -> tuple[int, Any]:
+        """(generation, connection) for the calling thread: the write connection inside
+        its own ``writing()``, else the read-only one (waiting while another thread writes)."""
+        me = threading.get_ident()
+        with self.cond:
+            if self.writer == me:
+                return self.generation, self.rw
+            self.cond.wait_for(lambda: self.writer is None, timeout=WRITE_WAIT_S * 4)
+            if self.writer is not None:
+                raise DatabaseError("an import is still running; reload the page in a moment")
+            if self.con is None:
+                self.con = _open_shared(self.path)
+            return self.generation, self.con
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        me = threading.get_ident()
+        with self.cond:
+            if self.writer is not None and self.writer != me:
+                note = st.empty()
+                note.info("⏳ An import is running; this page loads when it has finished.")
+                self.cond.wait_for(lambda: self.writer is None, timeout=WRITE_WAIT_S * 4)
+                note.empty()
+            self.readers[me] = self.readers.get(me, 0) + 1
+        try:
+            yield
+        finally:
+            with self.cond:
+                self.readers[me] -= 1
+                if not self.readers[me]:
+                    del self.readers[me]
+                self.cond.notify_all()
+
+    def _others_reading(self, me: int) -> int:
+        alive = {t.ident for t in threading.enumerate()}
+        return sum(n for t, n in self.readers.items() if t != me and t in alive)
+
+    @contextmanager
+    def writing(self, wait_s: float = WRITE_WAIT_S) -> Iterator[Any]:
+        me = threading.get_ident()
+        if not self.write_lock.acquire(timeout=wait_s):
+            raise DatabaseError("another import is running on this server; try again when it "
+                                "has finished")
+        try:
+            with self.cond:
+                self.writer = me
+                if not self.cond.wait_for(lambda: not self._others_reading(me), timeout=wait_s):
+                    self.writer = None
+                    self.cond.notify_all()
+                    raise DatabaseError("other visitors' pages are still loading; try again "
+                                        "in a moment")
+                if self.con is not None:
+                    self.con.close()
+                    self.con = None
+                self.generation += 1
+            try:
+                self.rw = _open_for_writing(self.path, wait_s)
+                try:
+                    yield self.rw
+                finally:
+                    self.rw.close()
+                    self.rw = None
+            finally:
+                with self.cond:
+                    self.writer = None
+                    self.generation += 1
+                    self.cond.notify_all()
+        finally:
+            self.write_lock.release()
+
+
+_SERVERS: dict[str, _Server] = {}
+_SERVERS_LOCK = threading.Lock()
+
+
+def _server(path: str) -> _Server:
+    with _SERVERS_LOCK:
+        return _SERVERS.setdefault(str(Path(path).resolve()), _Server(path))
+
+
+def _open_shared(path: str) -> Any:
+    """Open read-only; first build the derived tables if the file lacks them (a database
+    created empty, or by an older version)."""
+    con = db.connect(path, read_only=True)
+    if db.scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'call_facts'"):
+        return con
+    con.close()
+    from analytics import facts
+
+    rw = _open_for_writing(path, WRITE_WAIT_S)
+    try:
+        facts.refresh_derived(rw)
+    finally:
+        rw.close()
+    return db.connect(path, read_only=True)
+
+
+def _open_for_writing(path: str, wait_s: float) -> Any:
+    """Open read-write, retrying while another program (a CLI read) has the file open."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return db.connect(path)
+        except DatabaseError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)
+
+
+class LiveCursor:
+    """A session thread's cursor on the server's current connection: after a write
+    switched the connection it opens a new cursor (with the settings ibis gives its
+    connection), so references a page holds stay usable."""
+
+    _SETUP = ("SET TimeZone = 'UTC'", "SET python_enable_replacements = false")
+
+    def __init__(self, server: _Server) -> None:
+        self._server = server
+        self._gen = -1
+        self._cur: Any = None
+
+    def _live(self) -> Any:
+        gen, con = self._server.connection()
+        if gen != self._gen or self._cur is None:
+            self._cur = con.cursor()
+            for sql in self._SETUP:
+                self._cur.execute(sql)
+            self._gen = gen
+        return self._cur
+
+    def duckdb_cursor(self) -> Any:
+        """The DuckDB cursor this stands for right now (see ``db.duckdb_connection``)."""
+        return self._live()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._live(), name)
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Around one script run (dashboard.py): a write waits until it has finished."""
+    if read_only():
+        yield
+        return
+    with _server(str(db_path())).reading():
+        yield
+
+
+@contextmanager
+def writing() -> Iterator[Any]:
+    """A read-write connection to the database for one write (an import, a saved target),
+    held exclusively for as short as possible; raises DatabaseError when it must wait too
+    long (other page runs, another program writing)."""
+    if read_only():
+        raise DatabaseError(f"this server is read-only ({privacy.server_policy().tier} tier)")
+    with _server(str(db_path())).writing() as con:
+        yield con
+
+
+@st.cache_resource(show_spinner=False)
+def _parquet_connection(path: str) -> Any:
+    return engines.duckdb_parquet_connection(path)
+
+
+@st.cache_resource(show_spinner=False)
+def _spark_backend(path: str) -> Any:
+    return engines.spark_backend(path)
 
 
 @st.cache_resource(show_spinner=False)
@@ -123,7 +340,11 @@ def ensure_database() -> None:
     (``data/cso.duckdb``); "start with your own data" creates an empty database
     (:func:`analytics.db.init_database`) and opens the Data page.
     """
-    path = db_path()
+    try:
+        path = db_path()
+    except DatabaseError as exc:  # CSO_ENGINE=spark without CSO_PARQUET
+        st.error(str(exc))
+        st.stop()
     if path.exists():
         return
     if read_only():
@@ -206,11 +427,15 @@ def get_con() -> Any:
     tid = threading.get_ident()
     if tid not in slots:
         try:
-            con = _open(str(db_path()))
+            if read_only():
+                slots[tid] = _open(str(db_path())).cursor()
+            else:
+                live = LiveCursor(_server(str(db_path())))
+                live._live()  # open now, so a problem shows here
+                slots[tid] = live
         except DatabaseError as exc:
             st.error(f"Cannot open the database: {exc}")
             st.stop()
-        slots[tid] = con.cursor()
     return slots[tid]
 
 
@@ -219,7 +444,10 @@ def get_backend() -> Any:
     slots = _this_run(KEY_BACKEND)
     tid = threading.get_ident()
     if tid not in slots:
-        slots[tid] = db.ibis_backend(get_con())
+        if engine() == "spark":  # one Spark session per server; it takes concurrent queries
+            slots[tid] = _spark_backend(str(db_path()))
+        else:
+            slots[tid] = db.ibis_backend(get_con())
     return slots[tid]
 
 
@@ -304,12 +532,12 @@ def _period_presets(lo: dt.date, hi: dt.date) -> None:
     last12 = max(lo, Filters(start=hi).shifted_years(-1).start + dt.timedelta(days=1))
     ytd = max(lo, dt.date(hi.year, 1, 1))
     c1, c2, c3 = st.columns(3)
-    c1.button("Last 12 months", key="flt_last12", on_click=_set_dates, args=(last12, hi),
-              help=f"{last12:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
-    c2.button("Year to date", key="flt_ytd", on_click=_set_dates, args=(ytd, hi),
-              help=f"{ytd:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
-    c3.button("All data", key="flt_all", on_click=_set_dates, args=(lo, hi),
-              help=f"{lo:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
+    c1.button("1 year", key="flt_last12", on_click=_set_dates, args=(last12, hi),
+              help=f"The last 12 months: {last12:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
+    c2.button("YTD", key="flt_ytd", on_click=_set_dates, args=(ytd, hi),
+              help=f"Year to date: {ytd:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
+    c3.button("All", key="flt_all", on_click=_set_dates, args=(lo, hi),
+              help=f"All data: {lo:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
 
 
 def sidebar_filters() -> Filters:
@@ -364,6 +592,7 @@ def sidebar_filters() -> Filters:
                                     help="1 = most urgent. Applies to calls only.")
         categories = st.multiselect("Call category", opts.categories, key=KEY_CATEGORIES,
                                     placeholder="All categories",
+                                    format_func=labels.value_label,
                                     help="From the call-type crosswalk. Applies to calls only.")
         filters = privacy.scope_filters(
             Filters(start=start, end=end, districts=tuple(districts), beats=tuple(beats),

@@ -7,8 +7,15 @@ and references: docs/evaluation.md.
 
 from analytics.evaluation._estimate import Estimate
 from analytics.evaluation.analysis import METHOD_LABELS, METHODS, Analysis, analyse
-from analytics.evaluation.claims import CLAIMS, ClaimResult, answer_claim, answer_claims
-from analytics.evaluation.claims_cache import claims_summary
+from analytics.evaluation.claims import (
+    CLAIMS,
+    ClaimResult,
+    answer_claim,
+    answer_claims,
+    holm,
+    negative_control,
+)
+from analytics.evaluation.claims_cache import checks_summary, claims_summary
 from analytics.evaluation.did import StaggeredDiD, did_2x2, dose_response, staggered_did, twfe_did
 from analytics.evaluation.its import ITSResult, its
 from analytics.evaluation.panel import METRIC_NAMES, METRICS, panel_from_metric
@@ -33,13 +40,16 @@ __all__ = [
     "analyse",
     "answer_claim",
     "answer_claims",
+    "checks_summary",
     "claims_summary",
     "did_2x2",
     "dose_response",
     "e_test_p",
+    "holm",
     "its",
     "mde",
     "mde_from_estimate",
+    "negative_control",
     "panel_from_metric",
     "pre_post",
     "rate_ratio_test",

@@ -24,13 +24,15 @@ import functools
 import hashlib
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from analytics.db import scalar
-from analytics.evaluation.claims import answer_claims
+from analytics.evaluation import wording
+from analytics.evaluation.claims import answer_claims, negative_control
 from analytics.filters import Filters
 
 log = logging.getLogger(__name__)
@@ -41,11 +43,18 @@ _DDL = (f"CREATE TABLE IF NOT EXISTS {TABLE} (code_version VARCHAR NOT NULL, "
         "computed_at TIMESTAMP NOT NULL DEFAULT now()::TIMESTAMP)")
 
 
+#: Version of the stored payload's shape (part of the code version): 2 = claims with
+#: inference fields (level, method, clusters, smallest p, Holm-adjusted p), placebo and
+#: warnings, plus the standing checks.
+PAYLOAD_VERSION = 3
+
+
 @functools.cache
 def code_version() -> str:
-    """sha256 of every ``analytics/**/*.py`` file (path and bytes), computed once."""
+    """sha256 of :data:`PAYLOAD_VERSION` and every ``analytics/**/*.py`` file (path and
+    bytes), computed once."""
     root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
+    h = hashlib.sha256(f"payload {PAYLOAD_VERSION}".encode())
     for p in sorted(root.rglob("*.py")):
         h.update(str(p.relative_to(root)).encode())
         h.update(p.read_bytes())
@@ -69,25 +78,71 @@ def _filters_key(filters: Filters) -> str:
     return f"{filters.start}..{filters.end}"
 
 
-def claims_summary(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> list[dict[str, Any]]:
-    """The four claims as plain dicts (key, question, metric, verdict, sentence, note),
-    from the store when it is current.
+def _estimate_dict(e: Any) -> dict[str, Any]:
+    if e is None:
+        return {}
+    def num(x: Any) -> float | None:
+        return None if x is None or not math.isfinite(float(x)) else float(x)
+    return {"scale": e.scale, "estimate": num(e.estimate), "ci_low": num(e.ci_low),
+            "ci_high": num(e.ci_high), "p_value": num(e.p_value),
+            "p_adjusted": num(e.p_adjusted), "adjustment": e.adjustment,
+            "cluster_level": e.cluster_level, "n_clusters": e.n_clusters,
+            "inference_method": e.inference_method,
+            "min_attainable_p": num(e.min_attainable_p), "method": e.method}
 
-    Only the date range of ``filters`` applies (as in :func:`answer_claims` on the page).
-    """
+
+def _payload(con: duckdb.DuckDBPyConnection, filters: Filters | None) -> dict[str, list]:
     dates = Filters(start=(filters or Filters()).start, end=(filters or Filters()).end)
     code, data, fkey = code_version(), data_version(con), _filters_key(dates)
     stored = _read(con, code, data, fkey)
     if stored is not None:
         return stored
-    out = [{"key": r.claim.key, "question": r.claim.question, "metric": r.claim.metric,
-            "verdict": r.verdict, "sentence": r.sentence, "note": r.claim.note}
-           for r in answer_claims(con, filters=dates)]
+    results = answer_claims(con, filters=dates)
+    claims = [{"key": r.claim.key, "question": r.claim.question, "metric": r.claim.metric,
+               "verdict": r.verdict, "sentence": r.sentence, "note": r.claim.note,
+               **_estimate_dict(r.estimate), "warnings": list(r.warnings),
+               **_inference_text(r),
+               "placebo": None if r.placebo is None else {
+                   "sentence": r.placebo.sentence, "significant": r.placebo.significant,
+                   **_estimate_dict(r.placebo.estimate)}}
+              for r in results]
+    nc = negative_control(con, filters=dates)
+    checks = [{"key": nc.key, "label": nc.label, "sentence": nc.sentence,
+               "significant": nc.significant, **_estimate_dict(nc.estimate)}]
+    out = {"claims": claims, "checks": checks}
     _write(con, code, data, fkey, out)
     return out
 
 
-def _read(con: duckdb.DuckDBPyConnection, code: str, data: str, fkey: str) -> list[dict] | None:
+def _inference_text(r: Any) -> dict[str, Any]:
+    """The claim's inference line and design notes, worded once (wording.py)."""
+    if r.estimate is None or r.analysis is None:
+        return {"inference": "", "design_notes": []}
+    a = r.analysis
+    return {"inference": wording.inference_line(r.estimate),
+            "design_notes": list(wording.design_notes(r.estimate, pretrend_p=a.pretrend_p,
+                                                      mde=wording.mde_text(a.mde)))}
+
+
+def claims_summary(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> list[dict[str, Any]]:
+    """The four claims as plain dicts (key, question, metric, verdict, sentence, note,
+    the estimate with its inference fields — ``cluster_level``, ``n_clusters``,
+    ``inference_method``, ``min_attainable_p``, ``p_value``, ``p_adjusted``,
+    ``adjustment`` — its ``inference`` line and ``design_notes`` (worded by
+    :mod:`analytics.evaluation.wording`), the claim's ``placebo`` and ``warnings``), from
+    the store when it is current.
+
+    Only the date range of ``filters`` applies (as in :func:`answer_claims` on the page).
+    """
+    return _payload(con, filters)["claims"]
+
+
+def checks_summary(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> list[dict[str, Any]]:
+    """The standing checks beside the claims (the negative control), as plain dicts."""
+    return _payload(con, filters)["checks"]
+
+
+def _read(con: duckdb.DuckDBPyConnection, code: str, data: str, fkey: str) -> dict | None:
     if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
                        "AND schema_name = 'main'", [TABLE]):
         return None
@@ -97,7 +152,7 @@ def _read(con: duckdb.DuckDBPyConnection, code: str, data: str, fkey: str) -> li
 
 
 def _write(con: duckdb.DuckDBPyConnection, code: str, data: str, fkey: str,
-           out: list[dict]) -> None:
+           out: dict) -> None:
     try:
         con.execute("BEGIN TRANSACTION")
         con.execute(_DDL)

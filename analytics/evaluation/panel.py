@@ -24,6 +24,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
+from analytics import db
 from analytics.errors import InsufficientDataError, OptionError, check_option
 from analytics.filters import Filters
 
@@ -99,10 +100,8 @@ def metric_info(metric: str) -> MetricInfo:
 
 
 def _con(backend_or_con: Any) -> duckdb.DuckDBPyConnection:
-    if isinstance(backend_or_con, duckdb.DuckDBPyConnection):
-        return backend_or_con
-    con = getattr(backend_or_con, "con", None)
-    if isinstance(con, duckdb.DuckDBPyConnection):
+    con = db.duckdb_connection(backend_or_con)
+    if con is not None:
         return con
     raise OptionError("panel_from_metric needs a DuckDB connection or an Ibis DuckDB backend")
 

@@ -68,6 +68,15 @@ def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _a(number_text: str) -> str:
+    """ "a" or "an" before a number as it is read aloud: an 8 %, an 11 %, an 18 %, an 80 %."""
+    digits = number_text.lstrip("−-+").replace(",", "")
+    whole = digits.split(".")[0]
+    spoken_vowel = digits.startswith("8") or whole in ("11", "18") or (
+        len(whole) in (5, 6) and whole[: len(whole) - 3] in ("11", "18"))
+    return "an" if spoken_vowel else "a"
+
+
 def _level(est: Estimate) -> str:
     return f"{round(100 * (1 - est.alpha))} %"
 
@@ -156,7 +165,7 @@ def estimate_sentence(est: Estimate) -> str:
             verb = "rose" if pct > 0 else "fell"
             return f"{label} {verb} by {size} % ({inner})."
         what = ("no change" if pct == 0 else
-                f"a {size} % {'rise' if pct > 0 else 'fall'}")
+                f"{_a(size)} {size} % {'rise' if pct > 0 else 'fall'}")
         return f"{_lead(est, label)}: the estimate is {what} ({inner})."
     e, lo, hi = est.estimate, est.ci_low, est.ci_high
     if not np.isfinite(e):
@@ -166,7 +175,8 @@ def estimate_sentence(est: Estimate) -> str:
     pct_clause = ""
     if base is not None and e != 0:
         pct = 100 * e / base[0]
-        pct_clause = f", a {fmt_number(abs(pct))} % {'rise' if pct > 0 else 'fall'} {base[1]}"
+        size = fmt_number(abs(pct))
+        pct_clause = f", {_a(size)} {size} % {'rise' if pct > 0 else 'fall'} {base[1]}"
     if is_clear(est):
         verb = "rose" if e > 0 else "fell"
         a, b = sorted((abs(lo), abs(hi)))

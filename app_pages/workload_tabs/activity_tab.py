@@ -5,10 +5,10 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from analytics import cso_activity
+from analytics import cso_activity, labels, takeaways
 from analytics.filters import Filters
 from app_pages.workload_tabs._common import fmt_hours
-from ui import components
+from ui import components, state
 from ui.cache import cached
 
 
@@ -19,7 +19,9 @@ def render(backend, filters: Filters) -> None:
     mon_act = cached(cso_activity.monthly_by_type, backend, filters)
     dose = cached(cso_activity.patrol_dose, backend, filters)
     beats = cached(cso_activity.beat_table, backend, filters)
-    if not head.get("activities"):
+    if state.data_presence().missing("activities"):
+        components.missing_data(["activities"], "CSO activity (patrol hours, events, referrals)")
+    elif not head.get("activities"):
         components.no_data(filters, "CSO activities")
     else:
         c = st.columns(6)
@@ -35,16 +37,24 @@ def render(backend, filters: Filters) -> None:
                     border=True)
         left, right = st.columns(2)
         with left:
-            fig = px.bar(by_act.frame, x="activity_type", y="hours",
+            fig = px.bar(labels.relabel_values(by_act.frame), x="activity_type", y="hours",
                          labels={"activity_type": "Activity type", "hours": "CSO hours (h)"},
                          title="CSO hours by activity type")
-            st.plotly_chart(fig, width="stretch")
+            components.chart_with_table(
+                fig, by_act.frame, takeaways.ranking(by_act.frame, "activity_type", "hours",
+                                                     what="CSO hours by activity type"),
+                key="act_type_chart")
         with right:
-            fig = px.bar(mon_act.frame, x="month", y="hours", color="activity_type",
+            fig = px.bar(labels.relabel_values(mon_act.frame), x="month", y="hours",
+                         color="activity_type",
                          labels={"month": "Month", "hours": "CSO hours (h)",
                                  "activity_type": "Activity type"},
                          title="CSO hours per month")
-            st.plotly_chart(fig, width="stretch")
+            total = mon_act.frame.groupby("month", as_index=False)["hours"].sum()
+            components.chart_with_table(
+                fig, mon_act.frame, takeaways.trend(total, "month", "hours",
+                                                    what="CSO hours per month"),
+                key="act_month_chart")
         if not dose.frame.empty:
             fig = px.density_heatmap(dose.frame, x="week", y="beat", z="patrol_hours",
                                      histfunc="sum",
@@ -53,7 +63,10 @@ def render(backend, filters: Filters) -> None:
                                      title="CSO patrol hours per beat and week (the dose)",
                                      color_continuous_scale="Greens")
             fig.update_layout(coloraxis_colorbar_title="Patrol h")
-            st.plotly_chart(fig, width="stretch")
+            components.chart_with_table(
+                fig, dose.frame, takeaways.ranking(dose.frame, "beat", "patrol_hours",
+                                                   what="CSO patrol hours by beat"),
+                key="act_dose_chart")
         st.markdown("**By beat (map-ready)**")
         components.table_with_downloads(beats.frame, "CSO activity by beat",
                                         filters=filters, key="act_beat")

@@ -6,10 +6,10 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import offload
+from analytics import labels, offload, takeaways
 from analytics.filters import Filters
 from app_pages.workload_tabs._common import AREA_LABELS, fmt_hours, fmt_pct
-from ui import components
+from ui import components, state
 from ui.cache import cached
 
 
@@ -20,7 +20,11 @@ def render(backend, filters: Filters) -> None:
     ov = cached(offload.offload_overview, backend, filters, area,
                 spinner="Computing offload…")
     s = ov.summary
-    if s.public_calls == 0:
+    presence = state.data_presence()
+    missing = presence.missing("calls", "assignments", "units")
+    if missing:
+        components.missing_data(missing, "The offload measures (who handled which call)")
+    elif s.public_calls == 0:
         components.no_data(filters, "public calls")
     else:
         c = st.columns(5)
@@ -42,28 +46,48 @@ def render(backend, filters: Filters) -> None:
                         help="Counterfactual (pre-period mean by call type and priority) "
                         "minus sworn hours actually spent; CSO hours never count.")
             c[3].caption(f"range {fmt_hours(s.sworn_hours_freed_low)} – "
-                         f"{fmt_hours(s.sworn_hours_freed_high)}; "
+                         f"{fmt_hours(s.sworn_hours_freed_high)} (centred on the estimate; "
+                         f"median-based {fmt_hours(s.sworn_hours_freed_median_based)}); "
                          f"{s.no_baseline_calls:,} calls without a pre-period match")
         c[4].metric("Untapped eligible calls", f"{s.untapped_calls:,}", border=True,
                     help="Eligible calls handled by sworn units only.")
         c[4].caption(f"{fmt_hours(s.untapped_sworn_hours)} of sworn time")
 
+        urgent = cached(offload.cso_urgent_primaries, backend, filters)
+        if not urgent.empty:
+            parts = [f"{int(r.cso_primary_calls):,} priority-{int(r.priority)} calls "
+                     f"({r.share * 100:.1f} % of them; {int(r.with_sworn_unit):,} with a "
+                     "sworn unit also assigned)" for r in urgent.itertuples()]
+            st.warning(
+                "**Data-quality or policy note: CSOs are recorded as the primary unit on "
+                f"urgent calls** — {'; '.join(parts)}. CSOs are civilians and urgent calls "
+                "are not in their remit, so check whether these are data errors (a unit "
+                "typed as CSO that is sworn, a wrong priority, the first unit recorded as "
+                "primary although a sworn unit led) or a dispatch practice to review.",
+                icon="⚠️")
+            with st.expander("CSO-primary urgent calls by priority"):
+                components.table_with_downloads(urgent, "CSO primary on urgent calls",
+                                                filters=filters, key="off_urgent")
+
         mon = cached(offload.offload_table, backend, filters, "month", area,
                      spinner="Computing offload…")
         mf = mon.frame
+        shares = ["handled_share", "diverted_share", "backup_rate"]
         left, right = st.columns(2)
         with left:
-            fig = px.line(mf, x="month", y=["handled_share", "diverted_share",
-                                            "backup_rate"], markers=True,
-                          labels={"month": "Month", "value": "Share (%)",
+            wide, names = labels.wide(mf, shares)
+            fig = px.line(wide, x="month", y=names, markers=True,
+                          labels={"month": "Month", "value": "Share of calls (%)",
                                   "variable": "Measure"},
                           title="Handled share, diverted share, backup rate")
             fig.update_yaxes(tickformat=".0%")
-            st.plotly_chart(fig, width="stretch")
+            components.chart_with_table(
+                fig, mf[["month", *shares]],
+                takeaways.trend(mf, "month", "handled_share"), key="off_shares_chart")
         with right:
             if "sworn_hours_freed" in mf:
                 fig = go.Figure(go.Bar(
-                    x=mf["month"], y=mf["sworn_hours_freed"], name="Point (mean)",
+                    x=mf["month"], y=mf["sworn_hours_freed"], name="Estimate",
                     error_y={"type": "data", "symmetric": False,
                              "array": mf["sworn_hours_freed_high"] - mf["sworn_hours_freed"],
                              "arrayminus": mf["sworn_hours_freed"]
@@ -71,24 +95,41 @@ def render(backend, filters: Filters) -> None:
                 fig.update_layout(title="Sworn hours freed per month (bars: range)",
                                   xaxis_title="Month",
                                   yaxis_title="Sworn unit-hours freed (h)")
-                st.plotly_chart(fig, width="stretch")
-        fig = px.bar(mf, x="month", y=["handled_calls", "untapped_calls"],
+                components.chart_with_table(
+                    fig, mf[["month", "sworn_hours_freed", "sworn_hours_freed_low",
+                             "sworn_hours_freed_high", "sworn_hours_freed_median_based"]],
+                    takeaways.trend(mf, "month", "sworn_hours_freed",
+                                    what="Sworn hours freed per month"),
+                    key="off_freed_chart")
+        counts = ["handled_calls", "untapped_calls"]
+        wide, names = labels.wide(mf, counts)
+        fig = px.bar(wide, x="month", y=names,
                      labels={"month": "Month", "value": "Eligible calls (count)",
-                             "variable": ""},
+                             "variable": "Calls"},
                      title="Eligible calls: CSO-handled vs still sworn-only (untapped)")
-        st.plotly_chart(fig, width="stretch")
+        components.chart_with_table(
+            fig, mf[["month", *counts]],
+            takeaways.trend(mf, "month", "handled_calls",
+                            what="CSO-handled eligible calls per month"),
+            key="off_counts_chart")
 
         ct, tier = ov.by_call_type, ov.by_tier
         elig = ct.frame[ct.frame["eligible_calls"] > 0].sort_values(
             "eligible_calls", ascending=False).head(20)
         if not elig.empty:
-            fig = px.bar(elig, y="call_type", x=["handled_calls", "untapped_calls"],
-                         orientation="h",
+            wide, names = labels.wide(elig, counts)
+            fig = px.bar(wide, y="call_type", x=names, orientation="h",
                          labels={"call_type": "Call type", "value": "Calls (count)",
-                                 "variable": ""},
+                                 "variable": "Calls"},
                          title="Eligible call types (top 20): handled vs untapped")
-            fig.update_yaxes(autorange="reversed")
-            st.plotly_chart(fig, width="stretch")
+            # every bar labelled: one tick per call type, tall enough for 20 rows
+            fig.update_yaxes(autorange="reversed", dtick=1, type="category")
+            fig.update_layout(height=max(400, 28 * len(elig) + 120))
+            components.chart_with_table(
+                fig, elig[["call_type", "eligible_calls", *counts]],
+                takeaways.ranking(elig, "call_type", "untapped_calls",
+                                  what="Untapped eligible calls by call type"),
+                key="off_types_chart")
         for cav in ct.caveats:
             st.caption(cav)
         st.markdown("**By CSO tier**")

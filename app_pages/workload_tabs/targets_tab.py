@@ -19,10 +19,14 @@ def render(backend, filters: Filters) -> None:
     if period is None:
         components.no_data(filters)
     else:
-        st.caption(f"Period {period.start:%d %b %Y} – {period.end:%d %b %Y}, arrows "
-                   f"against {period.prev_start:%d %b %Y} – {period.prev_end:%d %b %Y}.")
+        st.caption(f"Period {period.describe()}."
+                   + ("" if period.comparable else " No change is shown: the data do not "
+                      "reach back a year before the period's start."))
         components.kpi_cards(kpis[:3])
         components.kpi_cards(kpis[3:])
+        missing = state.data_presence().missing("assignments", "units")
+        if missing:
+            components.missing_data(missing, "The CSO share, backup rate and sworn hours freed")
     values = None if period is None else tuple((k.key, k.value) for k in kpis)
     tv = cached(offload.targets_vs_values, backend, filters,
             dict(values) if values is not None else None)
@@ -57,11 +61,11 @@ def _target_form() -> None:
         remove = b2.form_submit_button("Remove target")
         if save or remove:
             try:
-                if save:
-                    offload.set_target(state.get_con(), metric, value, direction,
-                                       who or None)
-                else:
-                    offload.delete_target(state.get_con(), metric)
+                with state.writing() as wcon:
+                    if save:
+                        offload.set_target(wcon, metric, value, direction, who or None)
+                    else:
+                        offload.delete_target(wcon, metric)
             except CSOError as exc:
                 st.error(f"Target not saved: {components.plain(exc)}")
             else:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from analytics import workload
+from analytics import labels, takeaways, workload
 from analytics.filters import Filters
 from app_pages.workload_tabs._common import UNIT_LABELS, fmt_hours, fmt_pct
-from ui import components
+from ui import charts, components, state
 from ui.cache import cached
 
 
@@ -16,7 +16,10 @@ def render(backend, filters: Filters) -> None:
     """Draw the "Workload" tab."""
     summary = cached(workload.workload_summary, backend, filters, spinner="Computing workload…")
     by_type = summary.by_unit_type
-    if by_type.frame.empty or by_type.frame["unit_hours"].sum() == 0:
+    missing = state.data_presence().missing("calls", "assignments", "units")
+    if missing:
+        components.missing_data(missing, "Workload (unit-hours by unit type)")
+    elif by_type.frame.empty or by_type.frame["unit_hours"].sum() == 0:
         components.no_data(filters, "unit assignments")
     else:
         stats = cached(workload.call_unit_stats, backend, filters)
@@ -37,24 +40,38 @@ def render(backend, filters: Filters) -> None:
                     "on arrival.")
         left, right = st.columns(2)
         with left:
-            fig = px.bar(f, x="unit_type", y="unit_hours", color="unit_type",
+            fl = labels.relabel_values(f)
+            fig = px.bar(fl, x="unit_type", y="unit_hours", color="unit_type",
+                         color_discrete_map=charts.UNIT_COLOURS,
                          labels={"unit_type": "Unit type",
                                  "unit_hours": "Committed unit-hours (h)"},
                          title="Unit-hours by unit type")
-            st.plotly_chart(fig, width="stretch")
+            components.chart_with_table(
+                fig, f, takeaways.ranking(f, "unit_type", "unit_hours",
+                                          what="Committed unit-hours by unit type"),
+                key="wl_type_chart")
         with right:
             d = summary.by_district
-            fig = px.bar(d.frame, x="district", y="unit_hours", color="unit_type",
+            fig = px.bar(labels.relabel_values(d.frame), x="district", y="unit_hours",
+                         color="unit_type", color_discrete_map=charts.UNIT_COLOURS,
                          labels={"district": "District", "unit_type": "Unit type",
                                  "unit_hours": "Committed unit-hours (h)"},
                          title="Unit-hours by district")
-            st.plotly_chart(fig, width="stretch")
+            components.chart_with_table(
+                fig, d.frame, takeaways.ranking(d.frame, "district", "unit_hours",
+                                                what="Committed unit-hours by district"),
+                key="wl_district_chart")
         m = summary.monthly
-        fig = px.line(m.frame, x="month", y="unit_hours", color="unit_type", markers=True,
+        fig = px.line(labels.relabel_values(m.frame), x="month", y="unit_hours",
+                      color="unit_type", color_discrete_map=charts.UNIT_COLOURS, markers=True,
                       labels={"month": "Month (call received)", "unit_type": "Unit type",
                               "unit_hours": "Committed unit-hours (h)"},
                       title="Unit-hours per month")
-        st.plotly_chart(fig, width="stretch")
+        total = m.frame.groupby("month", as_index=False)["unit_hours"].sum()
+        components.chart_with_table(
+            fig, m.frame, takeaways.trend(total, "month", "unit_hours",
+                                          what="Committed unit-hours per month, all units"),
+            key="wl_month_chart")
 
         ut = st.segmented_control("Heatmap unit type", ["all", "sworn", "cso", "other"],
                                   default="all", key="wl_heat_unit",
@@ -73,12 +90,16 @@ def render(backend, filters: Filters) -> None:
                 title="Average units committed on calls, by weekday and hour",
                 color_continuous_scale="Blues")
             fig.update_layout(coloraxis_colorbar_title="Units busy")
-            st.plotly_chart(fig, width="stretch")
+            busiest = hm.frame.loc[hm.frame["mean_units_committed"].idxmax()]
+            components.chart_with_table(
+                fig, hm.frame,
+                f"Busiest hour: {busiest['weekday_name']} {int(busiest['hour']):02d}:00, "
+                f"{busiest['mean_units_committed']:.1f} units committed on average.",
+                key="wl_heat_chart")
 
         st.subheader("Utilization against staffing")
         if not cached(workload.has_staffing, backend):
-            st.info("No staffing records: utilization needs on-duty hours by date, hour "
-                    "and district. Import a staffing file on the **Data** page.")
+            components.missing_data(["staffing"], "Utilization (committed ÷ on-duty time)")
         else:
             uu = st.segmented_control("Unit type", ["sworn", "cso"], default="sworn",
                                       key="wl_util_unit", format_func=UNIT_LABELS.get)
@@ -88,9 +109,12 @@ def render(backend, filters: Filters) -> None:
             if util.frame.empty:
                 st.info("No staffing records for this unit type and these filters.")
             else:
-                fig = px.bar(util.frame, x="hour", y="utilization",
+                uf = util.frame.assign(above_rule_of_60=util.frame["above_rule_of_60"].map(
+                    labels.yes_no))
+                fig = px.bar(uf, x="hour", y="utilization",
                              color="above_rule_of_60",
-                             color_discrete_map={True: "#d62728", False: "#1f77b4"},
+                             color_discrete_map={labels.YES: charts.ALERT,
+                                                 labels.NO: charts.CALM},
                              labels={"hour": "Hour of day (0–23)",
                                      "utilization": "Utilization (committed ÷ on duty, %)",
                                      "above_rule_of_60": "Above 60 %"},
@@ -98,9 +122,15 @@ def render(backend, filters: Filters) -> None:
                 fig.add_hline(y=workload.RULE_OF_60, line_dash="dash",
                               annotation_text="Rule of 60")
                 fig.update_yaxes(tickformat=".0%")
-                st.plotly_chart(fig, width="stretch")
-                components.table_with_downloads(util.frame, "Utilization by hour",
-                                                filters=filters, key="wl_util")
+                n_above = int(util.frame["above_rule_of_60"].sum())
+                components.chart_with_table(
+                    fig, util.frame,
+                    takeaways.ranking(util.frame, "hour", "utilization",
+                                      what="Utilization by hour of day")
+                    + f" {n_above} of {len(util.frame)} hours above 60 %.",
+                    key="wl_util_chart")
+                components.download_table(util.frame, "Utilization by hour",
+                                          filters=filters, key="wl_util")
             components.how_computed(
                 "Utilization = committed unit-hours ÷ on-duty unit-hours in the same "
                 "(date, hour, district) cells of `staffing`; above 60 % is flagged "

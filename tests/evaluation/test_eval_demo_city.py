@@ -99,11 +99,11 @@ def test_demo_city_claims_answer(city):
                                               "sworn_time", "urgent_response"]
     for r in results:
         assert r.verdict in ("supported", "not shown")  # never "contradicted": effects are real
-        assert r.sentence.startswith(("Supported", "Not shown"))
+        assert r.sentence.startswith(("Consistent with the programme's claim", "Not shown"))
 
 
 @pytest.mark.slow
-def test_larger_demo_city_recovers_all_and_supports_every_claim(tmp_path):
+def test_larger_demo_city_recovers_all_and_every_claim_points_the_claimed_way(tmp_path):
     from analytics import synthetic
 
     path = tmp_path / "demo400k.duckdb"
@@ -111,8 +111,14 @@ def test_larger_demo_city_recovers_all_and_supports_every_claim(tmp_path):
     con = db.connect(path, read_only=True)
     try:
         _check_recovery(con)
-        verdicts = {r.claim.key: r.verdict for r in answer_claims(con)}
-        assert verdicts == dict.fromkeys(verdicts, "supported")
+        # Every claim's CI lies on the claimed side; with 4 districts (24 assignments) the
+        # Holm-adjusted p-value of a family of 4 cannot fall below 4/24, so the verdict is
+        # "not shown" at the family level, never "contradicted".
+        for r in answer_claims(con):
+            e = r.estimate
+            null = 0.0
+            assert (e.ci_high < null) if r.claim.direction < 0 else (e.ci_low > null), r.claim.key
+            assert e.p_adjusted >= 4 / 24 - 1e-12 and r.verdict == "not shown"
         vio = analyse(con, "violent_crime").estimate
         assert not vio.significant
         dose = analyse(con, "low_level_property", method="dose_response").estimate

@@ -144,3 +144,11 @@ def test_rows_of_one_table_say_their_units() -> None:
 def test_claim_sentence_never_says_supported(verdict) -> None:
     text = w.claim_sentence(verdict, ratio(0.9, 0.8, 1.01, 0.07))
     assert "Supported" not in text and "supported" not in text
+
+
+def test_an_before_numbers_read_with_a_vowel() -> None:
+    assert w.estimate_sentence(ratio(1.0869, 0.89, 1.34, 0.29, label="calls")) == (
+        "No clear change in calls: the estimate is an 8.69 % rise "
+        "(rate ratio 1.09, 95 % CI 0.890 to 1.34; p = 0.29).")
+    assert [w._a(x) for x in ("8.69", "11.0", "18", "80.2", "1.5", "21.0", "110", "18,000")] == [
+        "an", "an", "an", "an", "a", "a", "a", "an"]

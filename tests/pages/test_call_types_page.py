@@ -39,5 +39,5 @@ def test_save_without_changes_writes_nothing(run_page, db_copy) -> None:
     assert any("No changes" in i.value for i in at.info)
     from ui import state
 
-    con = state._connection(str(db_copy))
+    con = state._server(str(db_copy)).connection()[1]  # the app's own (read-only) one
     assert len(call_types.history(con)) == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from analytics.labels import value_label
 from tests.pages.conftest import assert_clean
 
 PAGE = "app_pages/crime_trends.py"
@@ -39,7 +40,8 @@ def test_offense_category_picker_and_series(run_page) -> None:
     at.multiselect(key="ct_categories").set_value([cats[0]]).run()
     assert_clean(at)
     windows = at.dataframe[0].value
-    assert set(windows["Offense category"]) == {"all", cats[0]}
+    # shown in words: "other" → "Other", "quality_of_life" → "Quality of life"
+    assert set(windows["Offense category"]) == {"All", value_label(cats[0])}
     at.radio(key="ct_measure").set_value("Rate per 100k").run()
     assert_clean(at)
 

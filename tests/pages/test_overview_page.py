@@ -21,7 +21,8 @@ def test_kpi_cards_show_numbers(run_page) -> None:
     targets = [c.value for c in at.caption if c.value.startswith("Target ")]
     assert len(targets) == 2 and all("gap" in t for t in targets), targets
     # The period is named with exact dates, and the whole span has no year-earlier data.
-    assert "(all data)" in at.caption[0].value
+    assert re.match(r"Period \d{1,2} \w{3} \d{4} – \d{1,2} \w{3} \d{4} ", at.caption[0].value)
+    assert "all data" in at.caption[0].value
     assert any("No comparison with a year earlier" in i.value for i in at.info)
     for m in at.metric:
         assert re.search(r"\d", m.value), f"{m.label} shows {m.value!r}"
@@ -47,3 +48,13 @@ def test_filter_change_goes_to_the_url_and_persists_across_pages(run_page) -> No
     assert_clean(at)
     assert at.multiselect(key="flt_districts").value == ["D2"]
     assert as_list(at.query_params["district"]) == ["D2"]
+
+
+def test_a_year_period_is_compared_with_the_year_before(run_page) -> None:
+    at = run_page(query={"start": "2025-01-01", "end": "2025-12-31"})
+    assert_clean(at)
+    caption = at.caption[0].value
+    assert "1 Jan 2025 – 31 Dec 2025" in caption and "1 Jan 2024" in caption
+    assert not any("No comparison" in i.value for i in at.info)
+    deltas = {m.label: m.delta for m in at.metric}
+    assert all(deltas.values()), deltas  # every card shows its change against 2024

@@ -35,7 +35,7 @@ def test_no_database_offers_a_choice_and_never_builds_demo_into_a_named_file(tmp
     buttons["Start with your own data"].click().run()
     assert_clean(at)
     assert path.exists()
-    con = db.connect(path)  # the app holds it open read-write in this process
+    con = db.connect(path, read_only=True)  # the app holds it open read-only in this process
     try:
         assert db.database_kind(con) == "empty"
         assert db.scalar(con, "SELECT count(*) FROM calls") == 0

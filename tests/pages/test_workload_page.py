@@ -73,7 +73,7 @@ def test_set_a_target_from_the_page(run_page, demo_db_path, tmp_path) -> None:
     assert_clean(at)
     from ui import state
 
-    con = state._connection(str(path))  # the app's own cached connection
+    con = state._server(str(path)).connection()[1]  # the app's own (read-only) connection
     rows = con.execute("SELECT metric, target, set_by FROM kpi_targets ORDER BY metric").fetchall()
     # The demo's example P1 target stays; the CSO-share target (demo: 15 %) is replaced.
     assert rows == [("cso_share", 25.0, "Capt. Test"), ("p1_median", 7.0, "demo city example")]
