@@ -66,13 +66,27 @@ for i, c in enumerate(claims):
         # the sentence starts with the verdict in words (analytics.evaluation.wording)
         head, sep, rest = c["sentence"].partition(" — ")
         st.markdown(f"**{head}**{sep}{rest}" if sep else c["sentence"])
-        for line in (c.get("inference"), *c.get("design_notes", ()), *c.get("warnings", ())):
+        placebo = (c.get("placebo") or {}).get("sentence")
+        for line in (c.get("inference"), *c.get("design_notes", ()), placebo):
             if line:
                 st.caption(line)
+        for line in c.get("warnings", ()):
+            st.warning(line)
         if c["note"]:
             st.caption(c["note"])
         st.button("Open the full analysis ↓", key=f"ev_open_{c['key']}",
                   on_click=_open_claim, args=(c["metric"],))
+
+if claims:
+    try:
+        checks = cached(ev.checks_summary, con, dates, spinner=False)
+    except CSOError as exc:
+        log.warning("checks failed: %s", exc)
+        checks = []
+    for chk in checks:
+        with st.container(border=True):
+            st.markdown(f"**{chk['label']}**")
+            (st.warning if chk.get("significant") else st.write)(chk["sentence"])
 
 # -- 2. free-form analysis -------------------------------------------------------------------
 st.subheader("Analyse an outcome")
