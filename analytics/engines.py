@@ -12,7 +12,7 @@ that knows which engine is underneath:
 - :func:`spark_backend` opens the tables of a Parquet export (``python -m analytics export
   --parquet DIR``) as Spark temporary views behind an Ibis PySpark backend. Spark runs in
   local mode with a small configuration (two cores, four shuffle partitions, no UI, bound
-  to 127.0.0.1); one session per process.
+  to 127.0.0.1) unless ``$CSO_SPARK_MASTER`` names a cluster; one session per process.
 """
 
 from __future__ import annotations
@@ -115,11 +115,15 @@ SPARK_CONF: dict[str, str] = {
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "2",
-    "spark.driver.host": "127.0.0.1",
-    "spark.driver.bindAddress": "127.0.0.1",
     "spark.sql.session.timeZone": "UTC",
     "spark.driver.memory": "2g",
     "spark.sql.ansi.enabled": "false",
+}
+
+#: Local mode only: the driver listens on the loopback interface (no network needed).
+LOCAL_CONF: dict[str, str] = {
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
 }
 
 _SESSION: Any = None
@@ -136,7 +140,12 @@ def java_available() -> bool:
 
 
 def spark_session() -> Any:
-    """The process's local Spark session (created on first use)."""
+    """The process's Spark session (created on first use).
+
+    Local mode with two cores unless ``$CSO_SPARK_MASTER`` names another master (e.g.
+    ``spark://host:7077`` or ``yarn`` for a cluster; then the driver is not bound to the
+    loopback interface).
+    """
     global _SESSION
     if _SESSION is not None:
         return _SESSION
@@ -147,9 +156,12 @@ def spark_session() -> Any:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.master(os.environ.get("CSO_SPARK_MASTER", "local[2]"))
-    builder = builder.appName("cso-impact")
-    for k, v in SPARK_CONF.items():
+    master = os.environ.get("CSO_SPARK_MASTER", "local[2]")
+    builder = SparkSession.builder.master(master).appName("cso-impact")
+    conf = dict(SPARK_CONF)
+    if master.startswith("local"):
+        conf.update(LOCAL_CONF)
+    for k, v in conf.items():
         builder = builder.config(k, v)
     _SESSION = builder.getOrCreate()
     _SESSION.sparkContext.setLogLevel("ERROR")

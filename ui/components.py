@@ -263,6 +263,8 @@ def kpi_cards(kpis: Sequence[Kpi]) -> None:
         if unchanged:
             color = "off"  # no change: neither good nor bad, and no arrow
         notes = []
+        if k.value is None:
+            notes.append("Not available for this period — the detail page says why.")
         if k.target is not None:
             sign = "≤" if k.target_direction == "at_most" else "≥"
             met = k.meets_target
