@@ -101,13 +101,13 @@ st.markdown("**Exclusions, per segment** — each segment is judged on its own (
             "the first step that excludes it. The per-priority counts of the total are in "
             "the table above.")
 components.table_with_downloads(
-    summary.exclusions.rename(columns={"label": "Step", "calls": "Calls (total)",
-                                       "share": "Share (total)", "queue": "Queue",
+    summary.exclusions.rename(columns={"label": "Step", "calls": "Calls",
+                                       "share": "Share", "queue": "Queue",
                                        "travel": "Travel", "sworn_total": "Sworn total"}
                               ).drop(columns="step"),
     "Response-time exclusions", filters=filters, key="rt_excl",
-    column_config={"Share (total)": st.column_config.NumberColumn(format="percent"),
-                   "Calls (total)": st.column_config.NumberColumn(format="localized")},
+    column_config={"Share": st.column_config.NumberColumn(format="percent"),
+                   "Calls": st.column_config.NumberColumn(format="localized")},
 )
 
 # graph_objects rather than plotly.express here: these two charts render on every visit
