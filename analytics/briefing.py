@@ -374,23 +374,23 @@ def _mean_lat(shapes: pd.DataFrame) -> float:
 
 # -- HTML and PDF -----------------------------------------------------------------------------
 _CSS = """
-@page { size: A4; margin: 16mm 15mm 16mm 15mm;
+@page { size: A4; margin: 12mm 14mm 14mm 14mm;
         @bottom-center { content: "CSO programme briefing · public · page " counter(page)
                          " of " counter(pages); font-size: 8pt; color: #666; } }
-body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; color: #222;
-       line-height: 1.4; max-width: 190mm; margin: auto; }
+body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 9.2pt; color: #222;
+       line-height: 1.3; max-width: 190mm; margin: auto; }
 h1 { font-size: 18pt; margin: 0 0 2mm 0; color: #1f4e79; }
-h2 { font-size: 13pt; margin: 5mm 0 2mm 0; color: #1f4e79; border-bottom: 1px solid #ccd;
+h2 { font-size: 12pt; margin: 3.5mm 0 1.5mm 0; color: #1f4e79; border-bottom: 1px solid #ccd;
      padding-bottom: 1mm; }
 .meta { color: #555; font-size: 9pt; }
 .notice { border: 2px solid #b35806; background: #fff4e6; padding: 2mm 3mm; margin: 3mm 0;
           font-weight: bold; }
 .stamp { border: 1px solid #999; background: #f4f4f4; padding: 1.5mm 3mm; font-size: 8.5pt; }
 table { border-collapse: collapse; width: 100%; margin: 2mm 0; font-size: 9pt; }
-th, td { border-bottom: 1px solid #ddd; padding: 1.2mm 2mm; text-align: left; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.9mm 2mm; text-align: left; }
 td.num, th.num { text-align: right; }
 th { background: #eef2f7; }
-.finding { margin: 2mm 0 3mm 0; }
+.finding { margin: 1mm 0 2mm 0; }
 .verdict { font-weight: bold; }
 img { width: 100%; }
 .page { page-break-before: always; }
@@ -486,7 +486,7 @@ def briefing_html(b: Briefing) -> str:
 
     has_findings = any(f.estimate is not None for f in b.findings)
     figs = [(findings_chart(b.findings), 900, 340)] if has_findings else []
-    figs += [(map_figure(b), 900, 560), (monthly_chart(b.monthly), 900, 300)]
+    figs += [(map_figure(b), 900, 520), (monthly_chart(b.monthly), 900, 270)]
     pngs = render_pngs(figs)
     findings_png = pngs.pop(0) if has_findings else None
     map_png, monthly_png = pngs

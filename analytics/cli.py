@@ -18,6 +18,7 @@ import duckdb
 
 from analytics import db
 from analytics.errors import CSOError
+from analytics.privacy import TIERS
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,10 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
     from analytics.metrics_report import metrics_report
 
     filters = Filters(start=args.date_from, end=args.date_to, districts=tuple(args.district or ()))
+    from analytics import privacy
+
+    server = privacy.server_policy()
+    tier = privacy.strictest(server.tier, args.tier) if args.tier else server.tier
     con = None
     if args.engine == "spark":
         if args.db is not None:
@@ -174,7 +179,12 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
         source = str(path)
     start = time.perf_counter()
     try:
-        report = metrics_report(backend, filters)
+        policy = privacy.Policy(tier, server.k)
+        if tier != "analyst":  # the tier needs the crosswalk's flags and the beat parents
+            policy = policy.with_data(sensitive_types=privacy.sensitive_call_types(backend),
+                                      parents=privacy.area_parents(backend))
+        report = privacy.release_report(
+            metrics_report(backend, privacy.scope_filters(filters, policy)), policy)
     finally:
         if con is not None:
             con.close()
@@ -233,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="restrict to a district (repeat for several)")
     m.add_argument("--json", type=Path, required=True, metavar="FILE",
                    help="where to write the metrics")
+    m.add_argument("--tier", choices=TIERS,
+                   help="privacy tier of the output; can only be stricter than the "
+                        "server's own (CSO_TIER, default analyst)")
     m.set_defaults(func=_cmd_metrics)
 
     # The importer adds its own sub-command.
@@ -249,7 +262,13 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from analytics.evaluation import calibration
 
     rows = calibration.calibrate(args.panels, seed=args.seed)
-    cities = (calibration.calibrate_cities(args.cities, n_calls=args.city_calls)
+    def city_done(i: int, city: dict) -> None:
+        print(f"city {i + 1}/{args.cities} (seed {city['seed']}): planted effect covered: "
+              + ", ".join(f"{k} {'yes' if v['covered'] else 'NO'}"
+                          for k, v in city.items() if isinstance(v, dict)), flush=True)
+
+    cities = (calibration.calibrate_cities(args.cities, n_calls=args.city_calls,
+                                           progress=city_done)
               if args.cities else None)
     for line in calibration.report_lines(rows, cities):
         print(line)

@@ -31,6 +31,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import logging
+import math
 import os
 import re
 import tomllib
@@ -456,7 +457,7 @@ DIM_COLUMNS = frozenset({
 # 365-day window): their sum is no published total, so each value is its own table.
 SEPARATE_DIMS = frozenset({"window"})
 TOTAL_LABELS = frozenset({"all", "total", "(all)", "all categories", "all priorities"})
-_COUNT_NAME = re.compile(r"(^n$|^n_|_n$|calls|incidents|crimes|count|^current$|^previous$"
+_COUNT_NAME = re.compile(r"(^n$|^n_|_n$|^value$|calls|incidents|crimes|count|^current$|^previous$"
                          r"|contacts|events|arrests|reports|assignments|cells|areas)",
                          re.IGNORECASE)
 
@@ -501,14 +502,24 @@ def frame_layout(df: pd.DataFrame, parents: Mapping[str, str] | None = None
     cols = {str(c).lower(): c for c in df.columns}
     areas: list[str] = []
     work = df
-    finest = next((cols[a] for a in AREA_COLUMNS if a in cols), None)
+    present = [cols[a] for a in AREA_COLUMNS if a in cols]
+
+    def beat_like(c: Any) -> bool:
+        return bool(parents) and df[c].dropna().astype(str).isin(list(parents or {})).all() \
+            and df[c].notna().any()
+
+    # the finest area column: beats (by name, or ids that have a parent district), else
+    # districts, else whatever area column there is
+    finest = next((c for c in present if str(c).lower() == "beat"), None)
+    finest = finest or next((c for c in present if str(c).lower() != "district"
+                             and beat_like(c)), None)
+    finest = finest or next(iter(present), None)
     if finest is not None:
         areas.append(finest)
         values = df[finest].astype(str)
-        has_parents = bool(parents) and values.isin(list(parents or {})).all()
-        if str(finest).lower() != "district" and "district" in cols and finest != cols["district"]:
+        if str(finest).lower() != "district" and "district" in cols:
             areas.append(cols["district"])
-        elif has_parents:
+        elif str(finest).lower() != "district" and beat_like(finest):
             work = df.assign(__district=values.map(dict(parents or {})))
             areas.append("__district")
     dims = [c for c in df.columns if c not in areas
@@ -648,6 +659,65 @@ def _walk(obj: Any, policy: Policy, depth: int) -> Any:
     if isinstance(obj, dict):
         return {k: _walk(v, policy, depth + 1) for k, v in obj.items()}
     return obj
+
+
+def strictest(*tiers: Tier) -> Tier:
+    """The most restrictive of ``tiers`` (analyst < command < public)."""
+    return max(tiers, key=TIERS.index)
+
+
+def release_report(report: Any, policy: Policy) -> Any:
+    """A plain-data report (nested dicts and lists, e.g. ``metrics_report``) released for
+    ``policy``: every list of records (dicts with the same keys) is released as a table
+    by :func:`release_frame`; a suppressed value becomes ``None``. Adds
+    ``privacy_tier``: the policy's stamp, at the top level."""
+    out = _release_plain(report, policy)
+    if isinstance(out, dict):  # the stamp right after the format version, if any
+        head = {k: out[k] for k in list(out)[:1] if k == "format_version"}
+        out = {**head, "privacy_tier": policy.stamp(),
+               **{k: v for k, v in out.items() if k not in head}}
+    return out
+
+
+def _release_plain(v: Any, policy: Policy) -> Any:
+    if isinstance(v, dict):
+        return {k: _release_plain(x, policy) for k, x in v.items()}
+    if isinstance(v, list) and v and all(isinstance(r, dict) for r in v):
+        keys = list(v[0])
+        if all(list(r) == keys for r in v) and not any(
+                isinstance(x, (dict, list)) for r in v for x in r.values()):
+            if policy.tier == "analyst":
+                return v
+            df = pd.DataFrame(v, columns=keys)
+            for c in df.columns:  # ISO dates back to datetimes: dimensions, not labels
+                if str(c).lower() in {"month", "week", "day", "date", "period"}:
+                    parsed = pd.to_datetime(df[c], errors="coerce")
+                    if parsed.notna().sum() == df[c].notna().sum():
+                        df[c] = parsed
+            rel = release_frame(df, policy)
+            dates = dates_of(rel)
+            return [{k: _plain_value(r[k], k in dates) for k in rel.columns}
+                    for r in rel.to_dict("records")]
+        return [_release_plain(x, policy) for x in v]
+    if isinstance(v, list):
+        return [_release_plain(x, policy) for x in v]
+    return v
+
+
+def dates_of(df: pd.DataFrame) -> set[str]:
+    """Columns of ``df`` holding datetimes."""
+    return {c for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])}
+
+
+def _plain_value(value: Any, is_date: bool) -> Any:
+    """A released cell as JSON-ready data (suppressed → None, a date as ISO text)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if is_date and isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    return value.item() if hasattr(value, "item") else value
 
 
 def snap_month_end(day: dt.date) -> dt.date:

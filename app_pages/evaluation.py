@@ -66,13 +66,27 @@ for i, c in enumerate(claims):
         # the sentence starts with the verdict in words (analytics.evaluation.wording)
         head, sep, rest = c["sentence"].partition(" — ")
         st.markdown(f"**{head}**{sep}{rest}" if sep else c["sentence"])
-        for line in (c.get("inference"), *c.get("design_notes", ()), *c.get("warnings", ())):
+        placebo = (c.get("placebo") or {}).get("sentence")
+        for line in (c.get("inference"), *c.get("design_notes", ()), placebo):
             if line:
                 st.caption(line)
+        for line in c.get("warnings", ()):
+            st.warning(line)
         if c["note"]:
             st.caption(c["note"])
         st.button("Open the full analysis ↓", key=f"ev_open_{c['key']}",
                   on_click=_open_claim, args=(c["metric"],))
+
+if claims:
+    try:
+        checks = cached(ev.checks_summary, con, dates, spinner=False)
+    except CSOError as exc:
+        log.warning("checks failed: %s", exc)
+        checks = []
+    for chk in checks:
+        with st.container(border=True):
+            st.markdown(f"**{chk['label']}**")
+            (st.warning if chk.get("significant") else st.write)(chk["sentence"])
 
 # -- 2. free-form analysis -------------------------------------------------------------------
 st.subheader("Analyse an outcome")
@@ -234,8 +248,11 @@ st.markdown("\n".join(f"- {c}" for c in a.caveats) or "- none")
 table = a.to_frame()
 st.markdown("**All estimates**")
 components.table_with_downloads(table, f"evaluation {metric}", filters=dates, key="ev_table")
-st.download_button("⬇️ HTML summary", a.summary_html().encode("utf-8"),
-                   file_name=f"evaluation_{metric}.html", mime="text/html",
+_tier = state.policy().tier  # every download is stamped with the server's tier
+st.download_button("⬇️ HTML summary",
+                   a.summary_html(title=f"CSO programme evaluation — privacy tier: {_tier}"
+                                  ).encode("utf-8"),
+                   file_name=f"evaluation_{metric}_{_tier}.html", mime="text/html",
                    key="ev_html", on_click="ignore")
 components.how_computed(
     "Outcomes are built per area and period from the canonical tables "

@@ -89,6 +89,7 @@ def test_pdf_has_two_to_four_pages_with_text(made, tmp_path) -> None:
                            check=True).stdout
     assert "95 %" in words and "Headline findings" in words and "Synthetic data" in words
     # page images for people to look at (tests/artifacts is not committed)
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # no pages left from an earlier run
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, ARTIFACTS / "briefing.pdf")
     subprocess.run(["pdftoppm", "-r", "60", "-png", str(path), str(ARTIFACTS / "page")],

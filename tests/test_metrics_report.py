@@ -29,7 +29,9 @@ def _metrics(tiny_db, tmp_path, *args) -> dict:
 
 def test_every_family_in_order_with_filters_and_period(tiny_db, tmp_path) -> None:
     m = _metrics(tiny_db, tmp_path)
-    assert list(m) == ["format_version", "filters", "period", *metrics_report.FAMILIES]
+    assert list(m) == ["format_version", "privacy_tier", "filters", "period",
+                       *metrics_report.FAMILIES]
+    assert m["privacy_tier"].startswith("Privacy tier: analyst")
     assert m["filters"] == {"from": None, "to": None, "districts": []}
     # tiny_city.py: first call p1 on 2024-01-10, last q6 on 2024-02-10
     assert m["period"] == {"start": "2024-01-10", "end": "2024-02-10",

@@ -4,6 +4,7 @@ tables hide every small count in a way the published totals cannot undo."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 
 import numpy as np
@@ -243,3 +244,56 @@ def test_a_lone_breakdown_count_hides_its_row() -> None:
     out = privacy.release_frame(df, privacy.Policy("public"))
     assert out["calls"].isna().iat[0] and out["calls_total"].isna().iat[0]
     assert out["calls"].isna().sum() >= 2
+
+
+# -- the metrics command's JSON -----------------------------------------------------------
+def _records_lists(obj, path=""):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _records_lists(v, f"{path}.{k}")
+    elif isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj):
+        yield path, obj
+        for r in obj:
+            yield from _records_lists(r, path + "[]")
+
+
+# Integer fields of the report that count no one.
+NOT_PEOPLE = {"priority", "hour", "year", "cso_count", "population", "n_units", "n_clusters"}
+
+
+def test_public_metrics_json_has_no_small_count(demo_db_path, tmp_path, monkeypatch) -> None:
+    import json
+    import shutil
+
+    from analytics import cli
+
+    copy = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_db_path, copy)
+    monkeypatch.setenv("CSO_TIER", "public")
+    out = tmp_path / "m.json"
+    # --tier can only be stricter: asking for analyst on a public server stays public
+    assert cli.main(["metrics", "--db", str(copy), "--json", str(out), "--tier", "analyst",
+                     "--district", "D1"]) == 0
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["privacy_tier"].startswith("Privacy tier: public")
+    sensitive = set(pd.read_csv(io.StringIO(_crosswalk_csv(copy)))
+                    .query("sensitive")["call_type"])
+    seen = 0
+    for path, rows in _records_lists(report):
+        for r in rows:
+            for k, v in r.items():
+                if isinstance(v, int) and not isinstance(v, bool) and k not in NOT_PEOPLE:
+                    seen += 1
+                    assert not (1 <= v < K), (path, k, r)
+                if isinstance(v, str):
+                    assert v not in sensitive, (path, k)
+    assert seen > 50  # the report does hold counts
+    # the district filter was not applied (a public view is the whole city)
+    assert '"D2"' in out.read_text(encoding="utf-8")
+
+
+def _crosswalk_csv(path) -> str:
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("SELECT call_type, sensitive FROM call_types").df().to_csv(index=False)

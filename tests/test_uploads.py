@@ -86,3 +86,41 @@ def test_messages_for_the_browser_hide_server_paths(tmp_path):
     exc = Exception(f'file {path}: Error when sniffing file "{path}"; db in {tmp_path}')
     msg = uploads.public_message(exc, path, "x.csv", tmp_path / "cso.duckdb")
     assert str(tmp_path) not in msg and "file x.csv" in msg
+
+
+def _memory_script(db_file: str, mb: int, rounds: int) -> None:
+    import io
+    import tracemalloc
+    from pathlib import Path
+
+    import streamlit as st
+
+    from ui import uploads
+
+    class Upload(io.BytesIO):
+        def __init__(self, data: bytes, name: str, fid: str) -> None:
+            super().__init__(data)
+            self.name, self.size, self.file_id = name, len(data), fid
+
+    data = b"x" * (mb << 20)  # the upload as Streamlit holds it (before measuring)
+    ups = [Upload(data, "big.csv", f"fid-{i}") for i in range(rounds)]
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    for up in ups:
+        path = uploads.save(up, Path(db_file))
+        uploads.discard(path)
+    current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    st.write(f"growth {current - base} peak {peak - base}")
+
+
+def test_repeated_uploads_are_copied_in_chunks_and_leave_no_memory_behind(tmp_path):
+    # 5 uploads of 40 MB: copying holds at most two 8 MB chunks at a time (measured peak
+    # 16.8 MB; getvalue() would hold a second 40 MB copy), and nothing stays allocated
+    # after each import's discard.
+    at = AppTest.from_function(_memory_script, args=(str(tmp_path / "cso.duckdb"), 40, 5))
+    at.run()
+    growth, peak = (int(x) for x in at.markdown[0].value.split()[1::2])
+    assert peak < 2 * uploads.CHUNK_BYTES + (4 << 20) < 40 << 20
+    assert growth < 4 << 20  # a leaked copy would be 40 MB per upload
+    assert not any((tmp_path / "uploads").rglob("big.csv"))

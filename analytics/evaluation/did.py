@@ -72,6 +72,11 @@ FEW_CLUSTERS_CAVEAT = (
     "Only {g} areas ({gt} treated): cluster-robust standard errors are unreliable with few "
     "clusters, so the CI is likely too narrow."
 )
+RI_CAVEAT = (
+    "Only {g} {level}s: the p-value and CI come from the {a} ways of handing the observed "
+    "start dates to the {level}s (randomization inference), exact but coarse — no p-value "
+    "below {p:.3f} is possible and only large effects can be detected."
+)
 PRETREND_CAVEAT = (
     "Pre-trend test: treated and comparison areas already moved differently before the "
     "start ({p}); the parallel-trends assumption is doubtful."
@@ -575,8 +580,12 @@ class StaggeredDiD:
         fields = self.inference_fields(kind)
         if self.resolved_inference() == "randomization" and kind == "simple":
             r = self._ri()
+            few = FEW_CLUSTERS_CAVEAT.format(g=self.n_clusters, gt=self.n_treated_clusters)
+            cav = [c for c in result.caveats if c != few]
+            cav.append(RI_CAVEAT.format(g=self.n_clusters, level=self.cluster_level or "area",
+                                        a=r.n_assignments, p=r.min_p))
             result = replace(result, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high,
-                             p_value=r.p_value,
+                             p_value=r.p_value, caveats=tuple(cav),
                              details=(*result.details, ("ri_assignments", r.n_assignments)))
         result = replace(result, **fields)
         self._cache[kind] = result

@@ -97,6 +97,7 @@ def test_clicking_a_beat_sets_the_beat_filter(app_url, page) -> None:
     pg, watch = page
     open_maps(pg, app_url)
     wait_for_app(pg)
+    pg.locator(MAP).scroll_into_view_if_needed()
     beat = map_frame(pg).locator("path.leaflet-interactive").nth(3)
     beat.click(force=True)
     try:
