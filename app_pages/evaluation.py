@@ -248,8 +248,11 @@ st.markdown("\n".join(f"- {c}" for c in a.caveats) or "- none")
 table = a.to_frame()
 st.markdown("**All estimates**")
 components.table_with_downloads(table, f"evaluation {metric}", filters=dates, key="ev_table")
-st.download_button("⬇️ HTML summary", a.summary_html().encode("utf-8"),
-                   file_name=f"evaluation_{metric}.html", mime="text/html",
+_tier = state.policy().tier  # every download is stamped with the server's tier
+st.download_button("⬇️ HTML summary",
+                   a.summary_html(title=f"CSO programme evaluation — privacy tier: {_tier}"
+                                  ).encode("utf-8"),
+                   file_name=f"evaluation_{metric}_{_tier}.html", mime="text/html",
                    key="ev_html", on_click="ignore")
 components.how_computed(
     "Outcomes are built per area and period from the canonical tables "

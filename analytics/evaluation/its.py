@@ -571,8 +571,11 @@ def cohort_its(
     cav = [STAGGER_CAVEAT]
     if skipped:
         cav.append(f"Cohorts left out (too few periods): {'; '.join(skipped)}.")
-    for *_, r in weighted:
-        cav.extend(c for c in r.level_change.caveats if c not in cav)
+    shared = set.intersection(*(set(r.level_change.caveats) for *_, r in weighted))
+    cav.extend(c for c in weighted[0][3].level_change.caveats if c in shared)
+    for s, _, _, r in weighted:  # what only some cohorts show, named by cohort
+        cav.extend(f"Cohort starting {s.date()}: {c}" for c in r.level_change.caveats
+                   if c not in shared)
     base_label = label or value
     n = int(sum(r.level_change.n for _, _, _, r in weighted))
     starts = ", ".join(str(s.date()) for s, _, _, _ in weighted)

@@ -31,6 +31,20 @@ def test_claims_and_default_analysis(at) -> None:
     assert "CSO areas" in sentence and "95 % CI" in sentence
 
 
+def test_each_claim_states_level_method_and_clusters(at) -> None:
+    """Beside every verdict: the clustering level, the inference method and the number of
+    clusters (the demo assigns CSOs by district: 4 districts, 24 assignments)."""
+    captions = [c.value for c in at.caption]
+    lines = [c for c in captions if c.startswith("Inference:")]
+    assert len(lines) == 5, lines  # four claims and the analysis below
+    for line in lines:
+        assert "randomization inference" in line and "24 assignments" in line
+        assert "clustered by district (4 districts)" in line
+    texts = " ".join(m.value for m in at.markdown)
+    assert "Negative control" in texts
+    assert any("Placebo" in c for c in captions)
+
+
 @pytest.mark.parametrize("method", ["callaway_santanna", "did_2x2", "its", "wdd", "pre_post",
                                     "dose_response"])
 def test_every_method_renders(at, method) -> None:
