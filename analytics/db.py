@@ -193,10 +193,11 @@ TABLES: dict[str, str] = {
             value VARCHAR,
             reason VARCHAR NOT NULL
         )""",
-    # Values set to missing in rows that were kept (an en route or cleared time out of
-    # order): where, what, why — listed like rejects, but the row was loaded.
-    "import_dropped_values": """
-        CREATE TABLE IF NOT EXISTS import_dropped_values (
+    # Values flagged in rows that were kept: set to missing (an en route or cleared time
+    # out of order) or kept (coordinates far from the file's other points): where, what,
+    # why — listed like rejects, but the row was loaded.
+    "import_flagged_values": """
+        CREATE TABLE IF NOT EXISTS import_flagged_values (
             import_id INTEGER NOT NULL,
             file_name VARCHAR NOT NULL,
             "row" BIGINT,
@@ -274,6 +275,32 @@ def set_database_kind(con: duckdb.DuckDBPyConnection, kind: DatabaseKind) -> Non
 
     check_option("database kind", kind, get_args(DatabaseKind))
     con.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ($1, $2)", [KIND_KEY, kind])
+
+
+TIMEZONE_KEY = "timezone"
+
+
+def department_timezone(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The department's time zone (``settings`` key ``timezone``): event times are stored
+    as wall-clock time in it. None when not set (the demo city)."""
+    value = scalar(con, "SELECT value FROM settings WHERE key = $1", [TIMEZONE_KEY])
+    return str(value) if value else None
+
+
+def check_timezone(con: duckdb.DuckDBPyConnection, zone: str) -> None:
+    """Raise ``OptionError`` unless ``zone`` is an IANA zone DuckDB knows."""
+    from analytics.errors import OptionError
+
+    if not scalar(con, "SELECT count(*) FROM pg_timezone_names() WHERE name = $1", [zone]):
+        raise OptionError(f"unknown time zone {zone!r}; use an IANA name such as "
+                          "'America/Chicago' or 'UTC'")
+
+
+def set_department_timezone(con: duckdb.DuckDBPyConnection, zone: str) -> None:
+    """Record the department's zone (checked); see :func:`department_timezone`."""
+    check_timezone(con, zone)
+    con.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ($1, $2)",
+                [TIMEZONE_KEY, zone])
 
 
 def init_database(path: str | os.PathLike[str]) -> Path:

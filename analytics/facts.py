@@ -9,8 +9,9 @@ Definitions (PRODUCT.md section 3):
 - ``first_dispatched_at`` = earliest dispatch of any unit (``calls.dispatched_at`` and every
   assignment's ``dispatched_at``); ``first_arrived_at`` likewise for arrival.
 - ``queue_s`` = received → first dispatched; ``travel_s`` = first dispatched → first
-  arrived; ``total_s`` = received → first arrived. Raw differences: they may be NULL or
-  negative here; the response-time metric excludes and counts those.
+  arrived; ``total_s`` = received → first arrived. Raw differences between instants
+  (:func:`define_instant`: exact across DST): they may be NULL or negative here; the
+  response-time metric excludes and counts those.
 - ``sworn_total_s`` = received → first *sworn* unit on scene.
 - committed time of an assignment = (dispatched, else en route) → cleared, counted only
   when both exist and cleared ≥ start; ``*_unit_hours`` sum it over the call's units.
@@ -44,8 +45,9 @@ WITH a AS (
         CASE
             WHEN a.cleared_at IS NOT NULL
              AND coalesce(a.dispatched_at, a.enroute_at) IS NOT NULL
-             AND a.cleared_at >= coalesce(a.dispatched_at, a.enroute_at)
-            THEN epoch(a.cleared_at - coalesce(a.dispatched_at, a.enroute_at)) / 3600.0
+             AND cso_instant(a.cleared_at) >= cso_instant(coalesce(a.dispatched_at, a.enroute_at))
+            THEN epoch(cso_instant(a.cleared_at)
+                       - cso_instant(coalesce(a.dispatched_at, a.enroute_at))) / 3600.0
         END AS committed_h
     FROM assignments a
     LEFT JOIN units u USING (unit_id)
@@ -98,11 +100,13 @@ SELECT
     least(c.dispatched_at, p.a_first_dispatched_at) AS first_dispatched_at,
     least(c.arrived_at, p.a_first_arrived_at) AS first_arrived_at,
     c.cleared_at,
-    epoch(least(c.dispatched_at, p.a_first_dispatched_at) - c.received_at) AS queue_s,
-    epoch(least(c.arrived_at, p.a_first_arrived_at)
-          - least(c.dispatched_at, p.a_first_dispatched_at)) AS travel_s,
-    epoch(least(c.arrived_at, p.a_first_arrived_at) - c.received_at) AS total_s,
-    epoch(p.first_sworn_arrived_at - c.received_at) AS sworn_total_s,
+    epoch(cso_instant(least(c.dispatched_at, p.a_first_dispatched_at))
+          - cso_instant(c.received_at)) AS queue_s,
+    epoch(cso_instant(least(c.arrived_at, p.a_first_arrived_at))
+          - cso_instant(least(c.dispatched_at, p.a_first_dispatched_at))) AS travel_s,
+    epoch(cso_instant(least(c.arrived_at, p.a_first_arrived_at))
+          - cso_instant(c.received_at)) AS total_s,
+    epoch(cso_instant(p.first_sworn_arrived_at) - cso_instant(c.received_at)) AS sworn_total_s,
     coalesce(p.n_units, 0) AS n_units,
     coalesce(p.n_sworn_units, 0) AS n_sworn_units,
     coalesce(p.n_cso_units, 0) AS n_cso_units,
@@ -130,8 +134,26 @@ CALL_FACTS_SQL = ("CREATE OR REPLACE TABLE call_facts AS"
 INCREMENTAL_MAX_SHARE = 0.3
 
 
+def define_instant(con: duckdb.DuckDBPyConnection) -> None:
+    """``cso_instant(ts)``: the instant of a stored wall-clock time, so that durations are
+    exact across daylight-saving changes.
+
+    Event times are stored as the department's local wall clock (``settings`` key
+    ``timezone``, see docs/importing.md "Time model"); with a zone, ``cso_instant`` reads
+    them in it (a 01:50 → 03:05 call on a spring-forward night lasts 15 minutes, not 75).
+    Without one (the demo city, databases made before) it is the time itself.
+    """
+    from analytics.db import department_timezone
+
+    zone = department_timezone(con)
+    # The zone was checked against DuckDB's own zone list when stored; quoted as a literal.
+    body = f"timezone('{zone.replace(chr(39), '')}', t)" if zone else "t"
+    con.execute(f"CREATE OR REPLACE TEMP MACRO cso_instant(t) AS {body}")
+
+
 def build_call_facts(con: duckdb.DuckDBPyConnection) -> int:
     """(Re)build ``call_facts`` from the canonical tables; return its row count."""
+    define_instant(con)
     con.execute(CALL_FACTS_SQL)
     n = scalar(con, "SELECT count(*) FROM call_facts")
     log.info("call_facts rebuilt: %d rows", n)
@@ -166,6 +188,7 @@ def update_call_facts(con: duckdb.DuckDBPyConnection, call_ids_sql: str,
         if n_ids > INCREMENTAL_MAX_SHARE * n_all:
             return None
         if n_ids:
+            define_instant(con)
             con.execute(f"DELETE FROM call_facts WHERE call_id IN (SELECT call_id FROM {IDS_TABLE})")
             con.execute("INSERT INTO call_facts" + CALL_FACTS_SELECT.format(
                 where_a=f"WHERE a.call_id IN (SELECT call_id FROM {IDS_TABLE})",

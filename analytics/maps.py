@@ -1025,7 +1025,7 @@ def _geojson_layer(features: list[dict], name: str, tooltip: Sequence[tuple[str,
     from offlinefolium.utilities import JsCode
 
     tip = None
-    if tooltip:
+    if tooltip and features:  # folium refuses a tooltip over no features (no areas loaded)
         tip = offlinefolium.GeoJsonTooltip(fields=[f for f, _ in tooltip],
                                            aliases=[a for _, a in tooltip], sticky=True)
     return offlinefolium.GeoJson(

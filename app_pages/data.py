@@ -89,15 +89,16 @@ def _show_result(result: ingest.ImportResult) -> None:
                    "(not rejects).")
     if result.rejects:
         _rejects_table(pd.DataFrame([r.__dict__ for r in result.rejects]), f"rejects_{result.import_id}")
-    if result.dropped_values:
-        _dropped_table(pd.DataFrame([r.__dict__ for r in result.dropped_values]),
+    if result.flagged_values:
+        _flagged_table(pd.DataFrame([r.__dict__ for r in result.flagged_values]),
                        f"dropped_{result.import_id}")
 
 
-def _dropped_table(df: pd.DataFrame, key: str) -> None:
-    st.markdown(f"**Values set to missing ({len(df):,})** — the rows were kept; each listed "
-                "value was out of order and dropped.")
-    components.table_with_downloads(df, f"values set to missing {key}", key=key)
+def _flagged_table(df: pd.DataFrame, key: str) -> None:
+    st.markdown(f"**Values flagged in kept rows ({len(df):,})** — each row was loaded; the "
+                "reason says whether the value was set to missing (out of order) or kept "
+                "(e.g. a point far from the others).")
+    components.table_with_downloads(df, f"flagged values {key}", key=key)
 
 
 def _rejects_table(df: pd.DataFrame, key: str) -> None:
@@ -196,8 +197,8 @@ with tab_import:
                 st.caption("; ".join(f"{n:,} rows {r}" for r, n in check.warnings.items()))
             if check.rejects:
                 _rejects_table(pd.DataFrame([r.__dict__ for r in check.rejects]), "check")
-            if check.dropped_values:
-                _dropped_table(pd.DataFrame([r.__dict__ for r in check.dropped_values]), "check_d")
+            if check.flagged_values:
+                _flagged_table(pd.DataFrame([r.__dict__ for r in check.flagged_values]), "check_d")
         result = st.session_state.get(K_RESULT)
         if result is not None:
             _show_result(result)

@@ -160,7 +160,9 @@ def estimate_sentence(est: Estimate) -> str:
             return f"{label}: no estimate could be computed."
         pct = 100 * (r - 1)
         size = fmt_number(abs(pct))
-        inner = f"rate ratio {fmt_ratio(r)}, {level} CI {fmt_ratio(lo)} to {fmt_ratio(hi)}; {pv}"
+        ci = (f"{level} CI {fmt_ratio(lo)} to {fmt_ratio(hi)}" if np.isfinite(lo) and
+              np.isfinite(hi) else f"no {level} CI: too few units to compute one")
+        inner = f"rate ratio {fmt_ratio(r)}, {ci}; {pv}"
         if is_clear(est):
             verb = "rose" if pct > 0 else "fell"
             return f"{label} {verb} by {size} % ({inner})."
@@ -184,8 +186,9 @@ def estimate_sentence(est: Estimate) -> str:
                 f"{fmt_number(b)}; {pv}){pct_clause}.")
     what = ("no change" if e == 0 else
             f"a {'rise' if e > 0 else 'fall'} of {fmt_number(abs(e))}{unit}")
-    return (f"{_lead(est, label)}: the estimate is {what} ({level} CI {fmt_number(lo)} to "
-            f"{fmt_number(hi)}; {pv}){pct_clause}.")
+    ci = (f"{level} CI {fmt_number(lo)} to {fmt_number(hi)}" if np.isfinite(lo) and
+          np.isfinite(hi) else f"no {level} CI: too few units to compute one")
+    return f"{_lead(est, label)}: the estimate is {what} ({ci}; {pv}){pct_clause}."
 
 
 def verdict_label(verdict: str) -> str:

@@ -85,8 +85,9 @@ class ImportResult:
     also: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     already_imported: bool = False
     rejects_path: str | None = None
-    # Values set to missing in kept rows (out-of-order en route / cleared), per row+column.
-    dropped_values: tuple[Reject, ...] = ()
+    # Values flagged in kept rows, per row and column: set to missing (an out-of-order en
+    # route / cleared time) or kept (coordinates far from the file's other points).
+    flagged_values: tuple[Reject, ...] = ()
     seconds: float = 0.0
 
     @property
@@ -124,7 +125,7 @@ def _n(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> 
 
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     # Databases made before these tables joined the schema lack them.
-    for name in ("import_rejects", "import_warnings", "import_dropped_values"):
+    for name in ("import_rejects", "import_warnings", "import_flagged_values"):
         con.execute(db.TABLES[name])
 
 
@@ -137,6 +138,32 @@ def resolve_preset(table: str, preset: str | Preset | None, preset_file: str | P
     if preset_file is not None:
         return load_preset_file(preset_file)
     return load_preset(preset or "canonical", table)
+
+
+def with_department_zone(con: duckdb.DuckDBPyConnection, p: Preset, file: str) -> Preset:
+    """The preset with ``store_timezone`` = the zone the database stores local times in.
+
+    The database's zone (``settings.timezone``) wins once set; before that it is the
+    preset's ``store_timezone``, else its ``timezone`` (recorded by the import). A preset
+    that insists on another stored zone than the database's is refused: one database holds
+    one department's local time.
+    """
+    from analytics.errors import OptionError
+
+    stored = db.department_timezone(con)
+    try:
+        for z in (p.timezone, p.store_timezone):
+            if z:
+                db.check_timezone(con, z)
+    except OptionError as exc:
+        raise InputDataError(f"preset {p.name}: {exc}", file=file) from None
+    if stored and p.store_timezone and p.store_timezone != stored:
+        raise InputDataError(
+            f"preset {p.name} stores times as {p.store_timezone} local time, but this database "
+            f"holds {stored} local time; drop store_timezone from the preset (values are then "
+            f"converted to {stored}) or use another database", file=file)
+    zone = stored or p.store_timezone or p.timezone
+    return replace(p, store_timezone=zone) if zone and zone != p.store_timezone else p
 
 
 # -- validation -------------------------------------------------------------------------
@@ -392,6 +419,31 @@ def _drop_soft_segments(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset:
     return out
 
 
+# Coordinate sanity without boundaries: a point is "far from the bulk" when its distance
+# to the file's median point exceeds FAR_FACTOR × the 95th-percentile distance + FAR_PAD_KM
+# (robust to a few per cent of mis-geocoded points, which a 0.5-99.5 % box is not).
+FAR_FACTOR, FAR_PAD_KM, FAR_MIN_POINTS = 2.0, 5.0, 20
+
+
+def _far_points(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str, float, float]]:
+    """(rowid, "lat, lon", km from the median point, threshold km) of points far from the
+    bulk of ``_ing_t`` (see FAR_FACTOR); nothing with fewer than FAR_MIN_POINTS points."""
+    # Equirectangular distance in km around the median point: fine at city scale and
+    # far beyond it (only needs to say "hundreds of km off").
+    dist = ("111.32 * sqrt(power(lat - m_lat, 2) + "
+            "power((lon - m_lon) * cos(radians(m_lat)), 2))")
+    rows = con.execute(
+        f"WITH pts AS (SELECT rowid AS rid, lat, lon FROM {T} WHERE lat BETWEEN -90 AND 90 "
+        "AND lon BETWEEN -180 AND 180 AND NOT (lat = 0 AND lon = 0)), "
+        "m AS (SELECT median(lat) AS m_lat, median(lon) AS m_lon, count(*) AS n FROM pts), "
+        f"d AS (SELECT rid, lat, lon, {dist} AS km FROM pts, m), "
+        "t AS (SELECT $1 * quantile_cont(km, 0.95) + $2 AS limit_km FROM d) "
+        "SELECT rid, concat_ws(', ', lat, lon), km, limit_km FROM d, t, m "
+        "WHERE n >= $3 AND km > limit_km ORDER BY rid",
+        [FAR_FACTOR, FAR_PAD_KM, FAR_MIN_POINTS]).fetchall()
+    return [(int(r[0]), r[1], float(r[2]), float(r[3])) for r in rows]
+
+
 def _sql_lit(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
@@ -639,6 +691,8 @@ def _import_file(
         raise InputDataError(f"preset {p.name} is for table {p.table}, not {table}", file=file)
     if not path.is_file():
         raise InputDataError("file not found or not a file", file=str(path))
+    if table != "areas":
+        p = with_department_zone(con, p, file)
     checksum_job = _readers.Checksum(path)
     if table == "areas" and _readers.detect_format(path, p) == "geojson":
         return _import_areas(con, path, p, checksum_job, rejects_dir, progress, file, force, t0)
@@ -683,10 +737,10 @@ def _import_file(
         _readers.release(con, stage)
         _drop_temps(con)
     rejects_path = None
-    if (result.rejects or result.dropped_values) and rejects_dir is not None:
+    if (result.rejects or result.flagged_values) and rejects_dir is not None:
         # Rejected rows, then values set to missing in kept rows (their reason says so).
         rejects_path = Path(rejects_dir) / rejects_file_name(con, result.import_id, file)
-        _write_rejects_csv(rejects_path, [*result.rejects, *result.dropped_values])
+        _write_rejects_csv(rejects_path, [*result.rejects, *result.flagged_values])
     progress(1.0, "done")
     return replace(result, rejects_path=str(rejects_path) if rejects_path else None,
                    seconds=time.perf_counter() - t0)
@@ -715,7 +769,7 @@ class CheckResult:
     rejects: tuple[Reject, ...]
     warnings: dict[str, int]
     rows_filtered: int = 0  # left out by the preset's [filter]: not rejects
-    dropped_values: tuple[Reject, ...] = ()  # values set to missing, rows kept
+    flagged_values: tuple[Reject, ...] = ()  # flagged values of kept rows
 
 
 def check_file(
@@ -735,6 +789,7 @@ def check_file(
         rows, rej = _spatial.areas_from_geojson(path, p)
         rejects = tuple(Reject(file, r, c, _clip(v), reason) for r, c, v, reason in rej)
         return CheckResult(file, len(rows) + len(rej), len(rej), rejects, {})
+    p = with_department_zone(con, p, file)
     stage = _readers.stage_file(con, path, p)
     try:
         st = _stage_rows(con, table, stage, p, file, _nop)
@@ -901,6 +956,18 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawS
         for r in dropped:
             key = "with a value set to missing (" + r.reason.split(": ", 1)[1] + ")"
             warnings[key] = warnings.get(key, 0) + 1
+    if table in GEO_TABLES and extent is None and {"lat", "lon"} <= plan.mapped:
+        far = _far_points(con)
+        if far:
+            lat_l = p.columns["lat"].label() if "lat" in p.columns else "lat"
+            ffr = dict(zip([r[0] - base for r in far], stage.file_rows([r[0] - base for r in far]),
+                           strict=True))
+            dropped += [Reject(file, ffr[rid - base], lat_l, v,
+                               f"coordinates kept but far from the file's other points: {km:,.0f} "
+                               f"km from their median point (limit {lim:,.0f} km); check the "
+                               "geocoding") for rid, v, km, lim in far]
+            dropped.sort(key=lambda r: r.row)
+            warnings["with coordinates far from the file's other points (kept; listed)"] = len(far)
     warnings.update(_warnings(con, spec, p, plan.mapped))
     if plan.notes:
         sel = ", ".join(f"count(*) FILTER (WHERE _note{i})" for i in range(len(plan.notes)))
@@ -1004,12 +1071,14 @@ def _load_rows(con: duckdb.DuckDBPyConnection, table: str, p: Preset, file: str,
         con.executemany("INSERT INTO import_warnings VALUES ($1, $2, $3)",
                         [[iid, k, v] for k, v in warnings.items()])
     if st.dropped:
-        con.executemany("INSERT INTO import_dropped_values VALUES ($1, $2, $3, $4, $5, $6)",
+        con.executemany("INSERT INTO import_flagged_values VALUES ($1, $2, $3, $4, $5, $6)",
                         [[iid, r.file, r.row, r.column, r.value, r.reason] for r in st.dropped])
     _mark_real(con, loaded + updated)
+    if p.store_timezone and not db.department_timezone(con) and (loaded or updated):
+        db.set_department_timezone(con, p.store_timezone)  # the first import sets it
     return ImportResult(iid, table, file, checksum, p.name, st.n_rows, loaded, updated,
                         unchanged, st.n_rejected, tuple(st.rejects), st.n_filtered, warnings,
-                        also, dropped_values=tuple(st.dropped))
+                        also, flagged_values=tuple(st.dropped))
 
 
 def _mark_real(con: duckdb.DuckDBPyConnection, n_changed: int) -> None:

@@ -26,7 +26,7 @@ from analytics.ingest._transform import build_plan, ident
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "call_id": ("cad event number", "event number", "call number", "incident number",
                 "incident id", "call id", "cad number", "event id", "caseno", "case number",
-                "cfs number"),
+                "cfs number", "incident", "event", "cad event"),
     "received_at": ("original time queued", "time queued", "call received", "received",
                     "call timestamp", "call time", "date time", "call date time", "create time",
                     "created", "timestamp", "call datetime", "incident date", "event date",
@@ -190,8 +190,14 @@ def _parse_times(vals: list[str | None]) -> tuple[list[Any], float, float, float
     return out, share, midnight, clock
 
 
+# Markers exports write for a missing value; the profile reads them as empty (the import
+# needs [read] null_values for them, which the Data page offers).
+NULL_MARKERS = frozenset({"NULL", "N/A", "NA", "NONE", "-", "(NULL)", "NAN", "#N/A"})
+
+
 def profile_column(name: str, vals: list[str | None]) -> ColumnProfile:
     """Profile one column's sample values (see :class:`ColumnProfile`)."""
+    vals = [None if v is None or v.strip().upper() in NULL_MARKERS else v for v in vals]
     present = [v.strip() for v in vals if v is not None and v.strip()]
     n = len(present)
     times, tshare, midnight, clock = _parse_times(vals)
@@ -411,6 +417,23 @@ def _share_before(received: ColumnProfile, other: ColumnProfile) -> float:
     return sum(b < a for a, b in pairs) / len(pairs) if pairs else 0.0
 
 
+_CSO_WORDS = ("CSO", "COMMUNITY SERVICE", "PSO", "CIVILIAN")
+_OTHER_WORDS = ("PRIVATE", "TOW", "ANIMAL", "SUPPORT", "INVESTIGATION", "FIRE", "ENGINE",
+                "TRUCK", "MEDIC", "EMS", "AMBULANCE", "RESCUE")
+
+
+def guess_unit_type(value: str) -> str:
+    """A first guess of the canonical unit type for a value of a unit-type column (the
+    Data page shows it for the user to correct): CSO-like words → cso, fire/EMS/tow and
+    support → other, else sworn."""
+    v = str(value).upper()
+    if any(w in v for w in _CSO_WORDS):
+        return "cso"
+    if any(w in v for w in _OTHER_WORDS):
+        return "other"
+    return "sworn"
+
+
 def mapping_examples(headers: list[str], sample: list[list[str | None]],
                      mapping: dict[str, str | None], *, all_values: bool = False) -> dict:
     """For each mapped canonical column, the first non-empty sample value of its source (a
@@ -597,10 +620,11 @@ def preview(con: duckdb.DuckDBPyConnection, path: str | Path, preset: Preset,
     import tempfile
     from dataclasses import replace
 
-    from analytics.ingest._load import check_file
+    from analytics.ingest._load import check_file, with_department_zone
 
     path = Path(path)
     spec = SPECS[preset.table]
+    preset = with_department_zone(con, preset, path.name)
     stage = _readers.stage_file(con, path, preset)
     try:
         fitted = preset.fit_to_header(stage.columns, spec.required)
@@ -634,12 +658,16 @@ def preview(con: duckdb.DuckDBPyConnection, path: str | Path, preset: Preset,
     rows = [first + i for i in range(len(df))]
     outcome = {r: OUTCOME_KEPT for r in rows}
     shift = first - 2
-    for r in check.dropped_values:
-        col = r.reason.split(": ", 1)[-1].split(" ", 1)[0]
-        i = r.row + shift - first
-        if 0 <= i < len(df) and col in df.columns:
-            df.loc[i, col] = None
-        outcome[r.row + shift] = f"kept; {r.column} set to missing: {r.reason.split(': ', 1)[-1]}"
+    for r in check.flagged_values:
+        detail = r.reason.split(": ", 1)[-1]
+        if r.reason.startswith("value set to missing"):
+            col = detail.split(" ", 1)[0]
+            i = r.row + shift - first
+            if 0 <= i < len(df) and col in df.columns:
+                df.loc[i, col] = None
+            outcome[r.row + shift] = f"kept; {r.column} set to missing: {detail}"
+        else:
+            outcome[r.row + shift] = f"kept; {r.column}: {r.reason}"
     if "_keep" in df.columns:
         for i, k in enumerate(df.pop("_keep")):
             if not k:

@@ -276,6 +276,23 @@ def _note_dst(notes: list[tuple[str, str]], label: str, naive: str, raw: str | N
     notes.append((f"with {label} {DST_REPEATED}", f"{only_naive}{amb}"))
 
 
+DST_AWARE_REPEATED = ("given with an offset but stored at a wall-clock time of the repeated "
+                      "fall-back hour (read back as the second occurrence: durations from "
+                      "the first occurrence are 1 hour off)")
+
+
+def _note_aware_repeated(notes: list[tuple[str, str]], label: str, stored: str, raw: str,
+                         preset: Preset, p: Params) -> None:
+    """Count values with an explicit offset whose stored wall clock is ambiguous in the
+    department's zone (the one case the wall-clock store cannot tell apart)."""
+    z = p.add(preset.store_timezone or preset.timezone)
+    inst = f"timezone({z}, {stored})"
+    amb = (f"(timezone({z}, {inst} - INTERVAL 1 HOUR) = {stored} "
+           f"OR timezone({z}, {inst} + INTERVAL 1 HOUR) = {stored})")
+    notes.append((f"with {label} {DST_AWARE_REPEATED}",
+                  f"regexp_full_match({raw}, {p.add(OFFSET_RE)}) AND {amb}"))
+
+
 def _alias(inner: list[str], expr: str) -> str:
     """Compute ``expr`` once in the inner SELECT; return the alias that names it."""
     name = f"_r{len(inner)}"
@@ -368,6 +385,8 @@ def build_plan(spec: TableSpec, preset: Preset, typed_sources: Mapping[str, str]
             if col.kind == "timestamp" and preset.timezone:
                 naive = _parse_ts(raw, preset.formats_for(src, "timestamp"), p)
                 _note_dst(notes, label, naive, raw, preset, p)
+            if col.kind == "timestamp" and (preset.store_timezone or preset.timezone):
+                _note_aware_repeated(notes, label, expr, raw, preset, p)
         typed[col.name] = expr
         if reason:
             checks.append(Check(label, raw, reason, f"({raw}) IS NOT NULL AND ({expr}) IS NULL"))

@@ -25,6 +25,7 @@ K_FORMATS, K_TZ, K_NULLS = "data_formats", "data_tz", "data_nulls"
 K_OI_COL, K_OI_VALS = "data_oi_col", "data_oi_vals"
 K_KEEP_COL, K_KEEP_VALS = "data_keep_col", "data_keep_vals"
 K_DROP_COL, K_DROP_VALS = "data_drop_col", "data_drop_vals"
+K_KEEP_RE, K_DROP_RE = "data_keep_re", "data_drop_re"
 K_TYPE_COL, K_TYPE_MAP = "data_type_col", "data_type_map"
 K_PRIMARY, K_PRIMARY_COL, K_PRIMARY_VALS = "data_primary", "data_primary_col", "data_primary_vals"
 K_VALUES_MEMO = "data_values_memo"
@@ -64,6 +65,16 @@ def _current_mapping(rows: list[ingest.MappingRow], options: list[str]) -> dict[
         if src is not None and int(i) < len(rows):
             mapping[rows[int(i)].canonical] = None if src == NO_COLUMN else src
     return {c: (s if s in options else None) for c, s in mapping.items()}
+
+
+def _conditions(column: str, values: list[str], regex: str) -> list[dict] | None:
+    """``[filter]`` conditions from one column's picked values and/or expression."""
+    out: list[dict] = []
+    if column != NO_COLUMN and values:
+        out.append({"column": column, "values": values})
+    if column != NO_COLUMN and regex.strip():
+        out.append({"column": column, "regex": regex.strip()})
+    return out or None
 
 
 def render(con: Any, path: Path, table: str) -> dict | None:
@@ -122,9 +133,16 @@ def render(con: Any, path: Path, table: str) -> dict | None:
                                 key=K_DROP_COL)
         drop_vals = (_value_picker("…holds one of", con, path, reader, drop_col, K_DROP_VALS)
                      if drop_col != NO_COLUMN else [])
-        st.caption("Rows left out by the filter are counted apart, never as rejects.")
-    keep = [{"column": keep_col, "values": keep_vals}] if keep_vals else None
-    drop = [{"column": drop_col, "values": drop_vals}] if drop_vals else None
+        keep_re = (f2.text_input("…and matches (regular expression, optional)", key=K_KEEP_RE,
+                                 placeholder="e.g. ^(PD|POLICE)")
+                   if keep_col != NO_COLUMN else "")
+        drop_re = (d2.text_input("…or matches (regular expression, optional)", key=K_DROP_RE,
+                                 placeholder="e.g. ^(FD|EMS)")
+                   if drop_col != NO_COLUMN else "")
+        st.caption("Rows left out by the filter are counted apart, never as rejects. Values "
+                   "match whole (case-insensitive); a regular expression matches anywhere.")
+    keep = _conditions(keep_col, keep_vals, keep_re)
+    drop = _conditions(drop_col, drop_vals, drop_re)
 
     oi_col = oi_vals = None
     type_col = type_map = primary = None
@@ -162,7 +180,7 @@ def _units_section(con: Any, path: Path, reader: Any, headers: list[str]
     if type_col != NO_COLUMN:
         vals = _values(con, path, reader, type_col)
         frame = pd.DataFrame({"value": vals["value"], "rows": vals["rows"],
-                              "unit type": "sworn"})
+                              "unit type": [ingest.guess_unit_type(v) for v in vals["value"]]})
         edited = st.data_editor(frame, hide_index=True, key=K_TYPE_MAP, width="stretch",
                                 disabled=["value", "rows"],
                                 column_config={"unit type": st.column_config.SelectboxColumn(

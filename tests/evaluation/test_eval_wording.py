@@ -152,3 +152,17 @@ def test_an_before_numbers_read_with_a_vowel() -> None:
         "(rate ratio 1.09, 95 % CI 0.890 to 1.34; p = 0.29).")
     assert [w._a(x) for x in ("8.69", "11.0", "18", "80.2", "1.5", "21.0", "110", "18,000")] == [
         "an", "an", "an", "an", "a", "a", "a", "an"]
+
+
+def test_missing_interval_is_said_in_words() -> None:
+    # randomization inference over 2 districts: no CI can be formed, p = 1
+    e = Estimate(math.log(0.74), math.nan, math.nan, math.nan, 1.0, 24, "RI", scale="log",
+                 label="Minor offences")
+    assert w.estimate_sentence(e) == (
+        "No clear change in minor offences: the estimate is a 26.0 % fall (rate ratio 0.740, "
+        "no 95 % CI: too few units to compute one; p = 1.00).")
+    d = Estimate(-1.7, math.nan, math.nan, math.nan, 1.0, 24, "RI", label="P1 median",
+                 unit="minutes")
+    assert w.estimate_sentence(d) == (
+        "No clear change in P1 median: the estimate is a fall of 1.7 minutes "
+        "(no 95 % CI: too few units to compute one; p = 1.00).")

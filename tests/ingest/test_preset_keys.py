@@ -196,7 +196,7 @@ def test_out_of_order_later_segment_is_set_to_missing_and_the_row_kept(con, tmp_
     # C4: en route 12:59 before received and dispatched → dropped.
     assert [(x.row, x.reason) for x in r.rejects] == [
         (4, "segments out of order: arrived_at before dispatched_at")]
-    got = {(x.row, x.column, x.value, x.reason) for x in r.dropped_values}
+    got = {(x.row, x.column, x.value, x.reason) for x in r.flagged_values}
     assert got == {
         (2, "enr", "2024-05-01 10:09:00", "value set to missing, row kept: enroute_at after arrived_at"),
         (3, "clr", "2024-05-01 10:59:00", "value set to missing, row kept: cleared_at before received_at"),
@@ -211,7 +211,7 @@ def test_out_of_order_later_segment_is_set_to_missing_and_the_row_kept(con, tmp_
     # Listed per row and column in the report, after the rejected row.
     report = (tmp_path / "rejects" / "memory_import_0001_s.csv").read_text(encoding="utf-8")
     assert "s.csv,2,enr,2024-05-01 10:09:00,value set to missing, row kept" in report.replace('"', "")
-    stored = con.execute('SELECT "row", "column" FROM import_dropped_values ORDER BY 1').fetchall()
+    stored = con.execute('SELECT "row", "column" FROM import_flagged_values ORDER BY 1').fetchall()
     assert stored == [(2, "enr"), (3, "clr"), (5, "enr")]
 
 
@@ -224,7 +224,7 @@ def test_unit_row_keeps_dispatch_and_arrival_when_its_cleared_time_is_bad(con, t
                         "arrived_at": "t2", "cleared_at": "t3"},
             "units": {"column": "unit", "primary": "first_row"}}
     r = import_file(con, "calls", path, preset=parse_preset(data))
-    assert r.rows_rejected == 0 and len(r.dropped_values) == 1
+    assert r.rows_rejected == 0 and len(r.flagged_values) == 1
     assert con.execute("SELECT dispatched_at, arrived_at, cleared_at FROM assignments "
                        "WHERE unit_id = 'B1'").fetchall() == \
         [(D(2024, 1, 1, 10, 2), D(2024, 1, 1, 10, 10), None)]
