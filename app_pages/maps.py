@@ -150,8 +150,7 @@ def _table(df, title: str, level: str | None) -> None:
         if rows:
             _set_area_filter(str(df.iloc[rows[0]]["area"]), level)
 
-    st.dataframe(df, hide_index=True, placeholder="—", on_select=on_select, selection_mode="single-row",
-                 key=KEY_TABLE)
+    components.show_table(df, on_select=on_select, selection_mode="single-row", key=KEY_TABLE)
     components.download_table(df, title, filters=filters, key=f"{KEY_TABLE}_dl")
 
 

@@ -79,10 +79,11 @@ def session_filters(db_path: Path, n: int, offset: int = 0) -> list[SessionFilte
         halves.append((dt.date(d.year, 7, 1), dt.date(d.year, 12, 31)))
         d = dt.date(d.year + 1, 1, 1)
     out = []
-    for i in range(offset, offset + n):
-        start, end = halves[i % len(halves)]
-        out.append(SessionFilter(max(start, lo), min(end, hi), districts[i % len(districts)],
-                                 1 + (i // len(districts)) % 4))
+    n_h, n_d = len(halves), len(districts)
+    for i in range(offset, offset + n):  # distinct for the first n_h * n_d * 4 sessions
+        start, end = halves[i % n_h]
+        out.append(SessionFilter(max(start, lo), min(end, hi), districts[(i // n_h) % n_d],
+                                 1 + (i // (n_h * n_d)) % 4))
     return out
 
 

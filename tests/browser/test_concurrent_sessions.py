@@ -19,6 +19,6 @@ def test_twenty_concurrent_sessions_each_get_their_own_correct_numbers(app_url, 
     assert len({f.query() for f in filters}) == 20  # all different
     expected = [bench_sessions.expected_calls(demo_db_path, f) for f in filters]
     assert len(set(expected)) > 10  # the sessions really differ in their answer
-    results = asyncio.run(bench_sessions.run_level(app_url, filters, expected, timeout_s=240))
+    results = asyncio.run(bench_sessions.run_level(app_url, filters, expected, timeout_s=480))
     assert [r.error for r in results if r.error] == []
     assert [(r.query, r.shown, r.expected) for r in results if not r.correct] == []
