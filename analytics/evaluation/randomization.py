@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.errors import InsufficientDataError, OptionError
+from analytics.evaluation._inversion import invert_test
 
 #: Enumerate every distinct assignment up to this many; beyond, Monte Carlo.
 EXACT_LIMIT = 5040
@@ -315,25 +316,4 @@ def _invert(Y: np.ndarray, GA: np.ndarray, est: float, scale: float, *, effect: 
 
     step0 = scale if np.isfinite(scale) and scale > 0 else max(abs(est), 1e-3)
     limit = (12.0 if effect == "ratio" else 0.0) + 200 * step0
-    ends = []
-    for sign in (-1.0, 1.0):
-        inside, step = 0.0, step0
-        outside = None
-        while step <= limit:
-            if rejected(est + sign * step):
-                outside = step
-                break
-            inside, step = step, step * 2
-        if outside is None:
-            ends.append(sign * math.inf)
-            continue
-        for _ in range(40):
-            mid = 0.5 * (inside + outside)
-            if rejected(est + sign * mid):
-                outside = mid
-            else:
-                inside = mid
-            if outside - inside < 1e-4 * step0:
-                break
-        ends.append(est + sign * 0.5 * (inside + outside))
-    return ends[0], ends[1]
+    return invert_test(rejected, est, step0, limit)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analytics.errors import InsufficientDataError
+from analytics.evaluation._inversion import invert_test
 
 WEBB = np.array([-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5), 1.0, math.sqrt(1.5)])
 DRAWS = 9999
@@ -132,24 +133,4 @@ def _by_cluster(codes: np.ndarray, G: int, M: np.ndarray) -> np.ndarray:
 
 
 def _invert(p_at, est: float, se: float, alpha: float) -> tuple[float, float]:
-    ends = []
-    for sign in (-1.0, 1.0):
-        inside, step, outside = 0.0, se, None
-        while step <= 1e3 * se:
-            if p_at(est + sign * step) <= alpha:
-                outside = step
-                break
-            inside, step = step, step * 2
-        if outside is None:
-            ends.append(sign * math.inf)
-            continue
-        for _ in range(40):
-            mid = 0.5 * (inside + outside)
-            if p_at(est + sign * mid) <= alpha:
-                outside = mid
-            else:
-                inside = mid
-            if outside - inside < 1e-4 * se:
-                break
-        ends.append(est + sign * 0.5 * (inside + outside))
-    return ends[0], ends[1]
+    return invert_test(lambda tau: p_at(tau) <= alpha, est, se, 1e3 * se)
