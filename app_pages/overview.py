@@ -50,8 +50,9 @@ if with_target:
 else:
     st.caption("No targets are set yet. Command staff set them (for example P1 median ≤ 7 "
                "min, CSO share ≥ 15 %) on the Targets tab of Workload & offload.")
-st.page_link("app_pages/workload.py", label="Set or change the targets", icon="🎯",
-             query_params={"wl_tab": "Targets"})
+if not state.read_only():  # a read-only (command/public) server has no target form
+    st.page_link("app_pages/workload.py", label="Set or change the targets", icon="🎯",
+                 query_params={"wl_tab": "Targets"})
 
 # -- 2. the headline counts --------------------------------------------------------------------
 st.subheader("Calls and crime")

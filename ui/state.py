@@ -481,14 +481,16 @@ DEMO_NOTICE = (
     "**Demonstration data — not a real city.** Every number, map and verdict in this app "
     "comes from a made-up city that the software generated, with a CSO effect planted on "
     "purpose so that the methods can be checked. Nothing here describes a real police "
-    "department. To see your own department, import its data on the **Data** page."
+    "department."
 )
+# Only where the visitor can import (an analyst server): a read-only server has no Data page.
+DEMO_NOTICE_IMPORT = " To see your own department, import its data on the **Data** page."
 
 
 def synthetic_notice() -> None:
     """The synthetic-data notice, on every page while the database is the demo city."""
     if is_demo():
-        st.info(DEMO_NOTICE, icon="🧪")
+        st.info(DEMO_NOTICE + ("" if read_only() else DEMO_NOTICE_IMPORT), icon="🧪")
 
 
 def current_filters() -> Filters:

@@ -131,3 +131,15 @@ def test_command_tier_hides_sensitive_types(run_public, public_db) -> None:
         if "call_type" in el.value.columns:
             assert not set(el.value["call_type"]) & secret
     assert not at.get("file_uploader")
+
+
+def test_public_overview_points_to_nothing_a_visitor_cannot_use(run_public) -> None:
+    """A read-only server offers no import and no target form, so neither the demo notice
+    nor the Overview sends its visitors to them."""
+    at = run_public()
+    assert_clean(at)
+    notices = " ".join(i.value for i in at.info)
+    assert "Demonstration data" in notices
+    assert "Data** page" not in notices and "Data page" not in notices
+    links = [e.proto.label for e in at.get("page_link")]
+    assert "Set or change the targets" not in links
