@@ -13,7 +13,7 @@ import signal
 
 import pytest
 
-from analytics import db
+from analytics import db, facts
 from tests.browser.support import error_boxes, need_browser, screenshot, start_app, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -46,7 +46,7 @@ def _pick(pg, label: str, option: str) -> None:
 def test_police_only_extract_with_null_markers_unit_types_and_sequence_primary(
         tmp_path, browser) -> None:
     need_browser()
-    path = db.init_database(tmp_path / "ours.duckdb")
+    path = facts.init_database(tmp_path / "ours.duckdb")
     cad = tmp_path / "weekly_extract.csv"
     cad.write_text(MIXED, encoding="utf-8")
     proc, url = start_app(path)
@@ -66,6 +66,7 @@ def test_police_only_extract_with_null_markers_unit_types_and_sequence_primary(
             assert expected in caption, (expected, caption)
         _pick(pg, "Values that mean missing", "NULL")
         pg.get_by_text("Row filter — keep only some rows").click()
+        wait_for_app(pg)
         _pick(pg, "Keep only rows where column", "Agency")
         _pick(pg, "…holds one of", "POLICE")
         pg.get_by_text("a flag or dispatch-sequence column").click()
