@@ -161,7 +161,7 @@ def build_briefing(con: Any, *, start: dt.date | None = None, end: dt.date | Non
         districts=districts, monthly=monthly, change=change, change_label=change_label,
         deployments=dep.drop(columns=[c for c in ("note",) if c in dep.columns]),
         shapes=pd.concat([shapes.assign(level="district"), beats.assign(level="beat")]),
-        sources=_sources(con), synthetic=synthetic, caveats=tuple(caveats),
+        sources=_sources(backend), synthetic=synthetic, caveats=tuple(caveats),
         claims_range=(f"all data up to {claim_dates.end:%d %b %Y}" if claim_dates.end
                       else f"all data ({span})"))
 
@@ -196,21 +196,24 @@ def _monthly_calls_and_crime(backend: Any, filters: Filters, policy: privacy.Pol
     return privacy.release_frame(out.reset_index(drop=True), policy)
 
 
-def _sources(con: Any) -> pd.DataFrame:
+def _sources(backend: Any) -> pd.DataFrame:
     """What the briefing is built from: each table's rows and date range (no file names,
-    which are free text)."""
+    which are free text). One Ibis aggregate per table, so it runs on any engine."""
     rows = []
     for table, col, what in (("calls", "received_at", "Calls for service (CAD)"),
                              ("incidents", "occurred_at", "Crime reports (RMS)"),
                              ("deployments", "start_date", "CSO deployment periods"),
                              ("areas", None, "Beat and district boundaries")):
-        n = int(db.scalar(con, f"SELECT count(*) FROM {table}") or 0)  # fixed names
-        lo = hi = None
-        if col is not None and n:
-            lo, hi = con.execute(f"SELECT min({col}), max({col}) FROM {table}").fetchall()[0]
+        t = backend.table(table)
+        aggs = {"n": t.count()}
+        if col is not None:
+            aggs |= {"lo": t[col].min(), "hi": t[col].max()}
+        got = t.aggregate(**aggs).execute().iloc[0]
+        n = int(got["n"] or 0)
+        lo, hi = (got["lo"], got["hi"]) if col is not None and n else (None, None)
         rows.append({"source": what, "rows": n,
-                     "from": None if lo is None else pd.Timestamp(lo).date(),
-                     "to": None if hi is None else pd.Timestamp(hi).date()})
+                     "from": None if pd.isna(lo) else pd.Timestamp(lo).date(),
+                     "to": None if pd.isna(hi) else pd.Timestamp(hi).date()})
     return pd.DataFrame(rows)
 
 
