@@ -158,18 +158,8 @@ def _parse_times(vals: list[str | None]) -> tuple[list[Any], float, float, float
                                              "%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d %H:%M:%S")]
     probe = present[:50]
 
-    def hits(f: str, values: list[str]) -> int:
-        n = 0
-        for v in values:
-            try:
-                dt.datetime.strptime(v, f)
-                n += 1
-            except ValueError:
-                pass
-        return n
-
-    best = max(fmts, key=lambda f: hits(f, probe))
-    clock = max((hits(f, probe) for f in ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p")),
+    best = max(fmts, key=lambda f: _parse_hits(f, probe))
+    clock = max((_parse_hits(f, probe) for f in ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p")),
                 default=0) / len(probe)
     out: list[Any] = []
     for v in vals:
@@ -463,21 +453,26 @@ def combo_headers(headers: list[str], sample: list[list[str | None]]) -> list[st
     return list(_combos(profiles, by_col))
 
 
-def guess_time_formats(values: list[str | None]) -> list[str]:
-    """The default formats that parse the sample's timestamps, best first."""
+def _parse_hits(fmt: str, values: list[str]) -> int:
+    """How many of ``values`` parse with the strptime format ``fmt``."""
     import datetime as dt
 
+    n = 0
+    for v in values:
+        try:
+            dt.datetime.strptime(v, fmt)
+            n += 1
+        except ValueError:
+            pass
+    return n
+
+
+def guess_time_formats(values: list[str | None]) -> list[str]:
+    """The default formats that parse the sample's timestamps, best first."""
     vals = [v.strip() for v in values if v and v.strip()][:50]
     hits = []
     for f in DEFAULT_TIME_FORMATS:
-        pyf = f.replace("%g", "%f")
-        n = 0
-        for v in vals:
-            try:
-                dt.datetime.strptime(v, pyf)
-                n += 1
-            except ValueError:
-                pass
+        n = _parse_hits(f.replace("%g", "%f"), vals)
         if n:
             hits.append((n, f))
     hits.sort(key=lambda t: -t[0])
