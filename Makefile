@@ -49,9 +49,10 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m analytics demo --db $(DB)
 
-## bench: import speed vs a pandas baseline, then page render times on $(DB)
+## bench: import speed vs its baselines, then every page in chromium on $(DB) (and AppTest)
 bench: $(STAMP) $(DB)
 	$(PY) -m analytics bench all
+	$(PY) -m analytics bench pages --db $(DB)
 	$(PY) -m ui.bench_pages --db $(DB)
 
 shots: $(STAMP) $(DB)

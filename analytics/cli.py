@@ -383,6 +383,12 @@ def _register_bench(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--json", type=Path, help="write the import figures to this JSON file")
     a.set_defaults(func=_cmd_bench_import, calls=1_000_000, workdir=None, keep=False,
                    no_baseline=False, no_reimport=False, csv=None)
+    pg = bsub.add_parser("pages", help="time every page in headless chromium against a "
+                                       "fresh server (wall, server CPU-s, RSS)")
+    from ui import bench_browser
+
+    bench_browser.add_arguments(pg)
+    pg.set_defaults(func=bench_browser.run_command)
     m = bsub.add_parser("metrics", help="time the metrics command on DuckDB and on Spark")
     m.add_argument("--db", type=Path, required=True, help="DuckDB database file")
     m.add_argument("--parquet", type=Path, required=True, metavar="DIR",

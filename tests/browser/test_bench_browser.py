@@ -1,0 +1,46 @@
+"""`python -m analytics bench pages` on the 60,000-call test city: a row for every page's
+cold and warm visit and for its filter changes, no problem on any, the file untouched.
+No timing is asserted (the figures are docs/performance.md's)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from analytics import db
+from tests.browser.support import need_browser
+from ui import bench_browser
+
+
+def test_bench_pages_measures_every_page_and_writes_json(demo_db_path: Path, tmp_path: Path):
+    need_browser()
+    served = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_db_path, served)
+    out_json = tmp_path / "pages.json"
+    from analytics.cli import main
+
+    rc = main(["bench", "pages", "--db", str(served), "--one-server", "--quiet", "0.2",
+               "--json", str(out_json)])
+    out = json.loads(out_json.read_text())
+    assert [s for s in out["steps"] if s["problems"]] == []
+    assert rc == 0
+    titles = [p.title for p in bench_browser.pages()]
+    assert len(titles) == 9  # dashboard.py's navigation, parsed from the file
+    seen = {(s["page"], s["interaction"].split(" (")[0]) for s in out["steps"]}
+    for title in titles:
+        assert (title, "cold") in seen and (title, "warm") in seen, title
+        assert (title, "district change") in seen and (title, "date change") in seen, title
+    # every tab after the first of the tabbed pages was clicked
+    assert any(i.startswith("tab: ") for p, i in seen if p == "Workload & offload")
+    assert all(s["wall_s"] is not None and s["cpu_s"] >= 0 and s["rss_mb"] > 0
+               for s in out["steps"])
+    # the district picked is the data's first (an independent query here)
+    con = db.connect(served, read_only=True)
+    first = con.execute("SELECT min(district) FROM calls").fetchall()[0][0]
+    n = con.execute("SELECT count(*) FROM calls").fetchall()[0][0]
+    con.close()
+    assert any(s["interaction"] == f"district change ({first})" for s in out["steps"])
+    assert out["calls"] == n and out["baseline_start"]["wall_s"] > 0
+    assert out["database_modified"] is False
+    assert out["peak_rss_mb"] > 0 and len(out["servers"]) == 1
