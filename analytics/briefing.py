@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from analytics import catalog, db, overview, privacy
+from analytics.core import clock
 from analytics.filters import Filters
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,8 @@ def _sources(backend: Any) -> pd.DataFrame:
         t = backend.table(table)
         aggs = {"n": t.count()}
         if col is not None:
-            aggs |= {"lo": t[col].min(), "hi": t[col].max()}
+            when = clock.local(t[col]) if table in db.EVENT_TIME_COLUMNS else t[col]
+            aggs |= {"lo": when.min(), "hi": when.max()}
         got = t.aggregate(**aggs).execute().iloc[0]
         n = int(got["n"] or 0)
         lo, hi = (got["lo"], got["hi"]) if col is not None and n else (None, None)

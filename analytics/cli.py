@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from analytics import db, facts
+from analytics.core import clock
 from analytics.errors import CSOError
 from analytics.privacy import TIERS
 from analytics.progress import text_progress_bar
@@ -66,6 +67,22 @@ def _cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_upgrade(args: argparse.Namespace) -> int:
+    path = db.resolve_db_path(args.db)
+    if not path.exists():
+        print(f"no database at {path}", file=sys.stderr)
+        return EXIT_USAGE
+    con = db.connect(path)  # opening for writing migrates (analytics.db.create_schema)
+    try:
+        version = db.scalar(con, "SELECT max(version) FROM schema_version")
+        zone = db.department_timezone(con)
+    finally:
+        con.close()
+    print(f"database {path} is at schema {version}"
+          + (f"; event times are UTC, shown in {zone}" if zone else ""))
+    return EXIT_OK
+
+
 # -- info -------------------------------------------------------------------------------
 _DATE_COLUMNS = {
     "calls": "received_at",
@@ -88,6 +105,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
     con = db.connect(path, read_only=True)
     try:
         counts = db.table_counts(con)
+        zone = db.department_timezone(con)
+
+        def local(expr: str, table: str) -> str:  # event times are UTC instants: show local
+            return clock.local_sql(expr, zone) if table in db.EVENT_TIME_COLUMNS else expr
+
         print(f"database {path} ({db.database_kind(con) or 'kind not recorded'})")
         print(f"{'table':<20}{'rows':>14}  date range")
         for name, n in counts.items():
@@ -95,7 +117,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
             col = _DATE_COLUMNS.get(name)
             if col and n:
                 # Table and column names come from the fixed mapping above.
-                lo, hi = con.execute(f'SELECT min("{col}"), max("{col}") FROM "{name}"').fetchall()[0]
+                lo, hi = con.execute(f'SELECT {local(f"min({col})", name)}, {local(f"max({col})", name)} '
+                                     f'FROM "{name}"').fetchall()[0]
                 rng = f"{lo} .. {hi}"
             print(f"{name:<20}{n:>14,}  {rng}")
     finally:
@@ -194,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     n = sub.add_parser("init", help="create an empty database for your own data")
     n.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
     n.set_defaults(func=_cmd_init)
+
+    u = sub.add_parser("upgrade", help="convert a database made by an older version "
+                                       "(pages refuse it until then)")
+    u.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
+    u.set_defaults(func=_cmd_upgrade)
 
     i = sub.add_parser("info", help="print table row counts and date ranges")
     i.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")

@@ -26,6 +26,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from analytics.core import clock
 from analytics.core.periods import hours_between
 from analytics.filters import Filters
 from analytics.workload import MetricTable, _df, _num, _sql
@@ -41,8 +42,9 @@ EXCLUSIONS = (
 
 def _all(backend: Any, filters: Filters) -> ibis.Table:
     a = backend.table("activities")
+    a = a.mutate(started_local=clock.local(a.started_at))  # dates, weeks: local time
     u = backend.table("units").select("unit_id", "unit_type")
-    a = filters.apply(a, time_col="started_at", priority_col=None, category_col=None)
+    a = filters.apply(a, time_col="started_local", priority_col=None, category_col=None)
     j = a.left_join(u, "unit_id")
     t = j.select(
         *[j[c] for c in a.columns],
@@ -63,7 +65,7 @@ def cso_activities(backend: Any, filters: Filters) -> ibis.Table:
     """Filtered CSO activities with ``hours`` (NULL when not computable) and ``week``."""
     t = _all(backend, filters)
     t = t.filter(t.unit_type == "cso")
-    return t.mutate(week=t.started_at.truncate("W").date())
+    return t.mutate(week=t.started_local.truncate("W").date())
 
 
 def exclusion_counts(backend: Any, filters: Filters) -> tuple[pd.DataFrame, str]:
@@ -78,7 +80,7 @@ def exclusion_counts(backend: Any, filters: Filters) -> tuple[pd.DataFrame, str]
 
 
 def _weeks(t: ibis.Table, filters: Filters) -> float:
-    span = t.aggregate(lo=t.started_at.min(), hi=t.started_at.max()).to_pandas()
+    span = t.aggregate(lo=t.started_local.min(), hi=t.started_local.max()).to_pandas()
     lo_v, hi_v = span["lo"].iloc[0], span["hi"].iloc[0]
     lo = filters.start or (pd.Timestamp(lo_v).date() if lo_v is not None and lo_v == lo_v else None)
     hi = filters.end or (pd.Timestamp(hi_v).date() if hi_v is not None and hi_v == hi_v else None)
@@ -108,7 +110,7 @@ def hours_by_type(backend: Any, filters: Filters) -> MetricTable:
 def monthly_by_type(backend: Any, filters: Filters) -> MetricTable:
     """CSO hours per month and activity type. Columns: month, activity_type, hours."""
     t = cso_activities(backend, filters)
-    t = t.mutate(month=t.started_at.truncate("M").date())
+    t = t.mutate(month=t.started_local.truncate("M").date())
     expr = (
         t.group_by(["month", "activity_type"])
         .aggregate(hours=t.hours.sum(), activities=t.count())

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "cso.duckdb"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: event times are UTC instants when settings.timezone is set
 
 UNIT_TYPES = ("sworn", "cso", "other")
 CSO_TIERS = ("cso_only", "cso_with_backup", "co_response", "sworn_only")
@@ -280,11 +280,26 @@ def set_database_kind(con: duckdb.DuckDBPyConnection, kind: DatabaseKind) -> Non
 TIMEZONE_KEY = "timezone"
 
 
+EVENT_TIME_COLUMNS: dict[str, tuple[str, ...]] = {
+    "calls": ("received_at", "dispatched_at", "enroute_at", "arrived_at", "cleared_at"),
+    "assignments": ("dispatched_at", "enroute_at", "arrived_at", "cleared_at"),
+    "incidents": ("occurred_at", "reported_at"),
+    "activities": ("started_at", "ended_at"),
+}
+
+
 def department_timezone(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The department's time zone (``settings`` key ``timezone``): event times are stored
-    as wall-clock time in it. None when not set (the demo city)."""
+    """The department's time zone (``settings`` key ``timezone``). With it, event times
+    (:data:`EVENT_TIME_COLUMNS`) are UTC instants and pages show them in this zone
+    (analytics.core.clock); None when not set (the demo city: its local clock as is)."""
     value = scalar(con, "SELECT value FROM settings WHERE key = $1", [TIMEZONE_KEY])
     return str(value) if value else None
+
+
+def holds_event_times(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when any canonical event table has a row."""
+    return any(scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {t} LIMIT 1)")  # fixed names
+               for t in EVENT_TIME_COLUMNS)
 
 
 def check_timezone(con: duckdb.DuckDBPyConnection, zone: str) -> None:
@@ -352,6 +367,42 @@ def _migrate_1_to_2(con: duckdb.DuckDBPyConnection) -> None:
                     "'event tables keep their keys unique without an index')")
 
 
+def _migrate_2_to_3(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 3 stores event times as UTC instants (analytics.core.clock); schema 2 stored
+    the department's wall clock. A database with a zone has its event columns converted
+    (a wall-clock time in the repeated fall-back hour becomes its second occurrence, the
+    rule schema 2 already read it with) and its derived tables rebuilt; one without a
+    zone (the demo city) is unchanged."""
+    zone = department_timezone(con)
+    with transaction(con):
+        if zone:
+            z = "'" + zone.replace("'", "") + "'"
+            for table, cols in EVENT_TIME_COLUMNS.items():  # fixed names
+                sets = ", ".join(f"{c} = timezone('UTC', timezone({z}, {c}))" for c in cols)
+                log.info("schema 3: %s times from %s wall clock to UTC", table, zone)
+                con.execute(f"UPDATE {table} SET {sets}")
+            from analytics import facts  # facts imports this module
+
+            if scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = "
+                           "'call_facts' AND schema_name = 'main'"):
+                facts.refresh_derived(con)
+        con.execute("INSERT INTO schema_version (version, note) VALUES (3, "
+                    "'event times are UTC instants (zone in settings)')")
+
+
+def needs_upgrade(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why a database must be opened for writing once before pages can read it (an
+    older schema whose stored times mean something else), or None."""
+    try:
+        current = scalar(con, "SELECT max(version) FROM schema_version")
+    except duckdb.Error:
+        return None
+    if current is not None and current < 3 and department_timezone(con):
+        return ("it stores local wall-clock times (schema 2); this version stores UTC "
+                "instants")
+    return None
+
+
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every canonical table that does not exist, migrate an older schema and
     record the schema version."""
@@ -368,8 +419,11 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
             f"database schema version {current} is newer than this program's "
             f"({SCHEMA_VERSION}); update CSO Impact"
         )
-    elif current < 2:
-        _migrate_1_to_2(con)
+    else:
+        if current < 2:
+            _migrate_1_to_2(con)
+        if current < 3:
+            _migrate_2_to_3(con)
     # Added without a schema version: a column with a default, older databases get it here.
     con.execute("ALTER TABLE imports ADD COLUMN IF NOT EXISTS rows_filtered BIGINT DEFAULT 0")
 
@@ -407,6 +461,10 @@ def connect(
     # No console progress bar: the CLI and the app report progress themselves, and the
     # bar would fill the server's log.
     con.execute("SET enable_progress_bar = false")
+    if read_only and (why := needs_upgrade(con)):
+        con.close()
+        raise DatabaseError(f"database {path} was made by an older version: {why}; "
+                            f"convert it once with `python -m analytics upgrade --db {path}`")
     if create and not read_only:
         try:
             create_schema(con)

@@ -9,9 +9,18 @@ Definitions (PRODUCT.md section 3):
 - ``first_dispatched_at`` = earliest dispatch of any unit (``calls.dispatched_at`` and every
   assignment's ``dispatched_at``); ``first_arrived_at`` likewise for arrival.
 - ``queue_s`` = received → first dispatched; ``travel_s`` = first dispatched → first
-  arrived; ``total_s`` = received → first arrived. Raw differences between instants
-  (:func:`define_instant`: exact across DST): they may be NULL or negative here; the
-  response-time metric excludes and counts those.
+  arrived; ``total_s`` = received → first arrived. Differences of the stored UTC
+  instants (exact across DST): they may be NULL or negative here; the response-time
+  metric excludes and counts those.
+- Time model (:mod:`analytics.core.clock`): the canonical tables store UTC instants;
+  ``call_facts``' ``received_at``, ``first_dispatched_at``, ``first_arrived_at``,
+  ``cleared_at``, ``day``, ``week``, ``month``, ``hour``, ``weekday`` are **local** (the
+  department's zone, ``settings.timezone``). ``assignment_facts`` keeps the assignment's
+  ``start_at`` / ``arrived_at`` / ``cleared_at`` as UTC instants (only compared and
+  subtracted) beside the call's local ``received_at``; ``assignment_slots`` spreads the
+  committed time over UTC clock hours and labels each by its local start (``slot``,
+  ``date``, ``hour``, ``weekday``): exact unit-hours, and in the fall-back night the local
+  01:00 hour has two slots.
 - ``sworn_total_s`` = received → first *sworn* unit on scene.
 - committed time of an assignment = (dispatched, else en route) → cleared, counted only
   when both exist and cleared ≥ start; ``*_unit_hours`` sum it over the call's units.
@@ -32,6 +41,7 @@ from pathlib import Path
 import duckdb
 
 from analytics import db
+from analytics.core import clock
 from analytics.db import scalar
 from analytics.errors import DatabaseError
 
@@ -49,9 +59,8 @@ WITH a AS (
         CASE
             WHEN a.cleared_at IS NOT NULL
              AND coalesce(a.dispatched_at, a.enroute_at) IS NOT NULL
-             AND cso_instant(a.cleared_at) >= cso_instant(coalesce(a.dispatched_at, a.enroute_at))
-            THEN epoch(cso_instant(a.cleared_at)
-                       - cso_instant(coalesce(a.dispatched_at, a.enroute_at))) / 3600.0
+             AND a.cleared_at >= coalesce(a.dispatched_at, a.enroute_at)
+            THEN epoch(a.cleared_at - coalesce(a.dispatched_at, a.enroute_at)) / 3600.0
         END AS committed_h
     FROM assignments a
     LEFT JOIN units u USING (unit_id)
@@ -83,12 +92,12 @@ per_call AS (
 )
 SELECT
     c.call_id,
-    c.received_at,
-    CAST(c.received_at AS DATE) AS day,
-    CAST(date_trunc('month', c.received_at) AS DATE) AS month,
-    CAST(date_trunc('week', c.received_at) AS DATE) AS week,
-    CAST(hour(c.received_at) AS SMALLINT) AS hour,
-    CAST(isodow(c.received_at) AS SMALLINT) AS weekday,       -- 1 = Monday
+    c.local_received_at AS received_at,                       -- local wall clock
+    CAST(c.local_received_at AS DATE) AS day,
+    CAST(date_trunc('month', c.local_received_at) AS DATE) AS month,
+    CAST(date_trunc('week', c.local_received_at) AS DATE) AS week,
+    CAST(hour(c.local_received_at) AS SMALLINT) AS hour,
+    CAST(isodow(c.local_received_at) AS SMALLINT) AS weekday,       -- 1 = Monday
     c.priority,
     c.call_type,
     ct.category,
@@ -101,16 +110,15 @@ SELECT
     c.beat,
     c.lat,
     c.lon,
-    least(c.dispatched_at, p.a_first_dispatched_at) AS first_dispatched_at,
-    least(c.arrived_at, p.a_first_arrived_at) AS first_arrived_at,
-    c.cleared_at,
-    epoch(cso_instant(least(c.dispatched_at, p.a_first_dispatched_at))
-          - cso_instant(c.received_at)) AS queue_s,
-    epoch(cso_instant(least(c.arrived_at, p.a_first_arrived_at))
-          - cso_instant(least(c.dispatched_at, p.a_first_dispatched_at))) AS travel_s,
-    epoch(cso_instant(least(c.arrived_at, p.a_first_arrived_at))
-          - cso_instant(c.received_at)) AS total_s,
-    epoch(cso_instant(p.first_sworn_arrived_at) - cso_instant(c.received_at)) AS sworn_total_s,
+    cso_local(least(c.dispatched_at, p.a_first_dispatched_at)) AS first_dispatched_at,
+    cso_local(least(c.arrived_at, p.a_first_arrived_at)) AS first_arrived_at,
+    cso_local(c.cleared_at) AS cleared_at,
+    -- durations: differences of the stored UTC instants (exact across DST)
+    epoch(least(c.dispatched_at, p.a_first_dispatched_at) - c.received_at) AS queue_s,
+    epoch(least(c.arrived_at, p.a_first_arrived_at)
+          - least(c.dispatched_at, p.a_first_dispatched_at)) AS travel_s,
+    epoch(least(c.arrived_at, p.a_first_arrived_at) - c.received_at) AS total_s,
+    epoch(p.first_sworn_arrived_at - c.received_at) AS sworn_total_s,
     coalesce(p.n_units, 0) AS n_units,
     coalesce(p.n_sworn_units, 0) AS n_sworn_units,
     coalesce(p.n_cso_units, 0) AS n_cso_units,
@@ -123,7 +131,7 @@ SELECT
     coalesce(ct.cso_tier IS NOT NULL AND ct.cso_tier <> 'sworn_only'
              AND p.n_units > 0 AND p.n_sworn_units = 0, false) AS diverted,
     coalesce(p.primary_unit_type = 'cso' AND p.n_sworn_units > 0, false) AS cso_backup
-FROM calls c
+FROM (SELECT *, cso_local(received_at) AS local_received_at FROM calls) c
 LEFT JOIN per_call p USING (call_id)
 LEFT JOIN call_types ct USING (call_type)
 {where_c}
@@ -138,26 +146,9 @@ CALL_FACTS_SQL = ("CREATE OR REPLACE TABLE call_facts AS"
 INCREMENTAL_MAX_SHARE = 0.3
 
 
-def define_instant(con: duckdb.DuckDBPyConnection) -> None:
-    """``cso_instant(ts)``: the instant of a stored wall-clock time, so that durations are
-    exact across daylight-saving changes.
-
-    Event times are stored as the department's local wall clock (``settings`` key
-    ``timezone``, see docs/importing.md "Time model"); with a zone, ``cso_instant`` reads
-    them in it (a 01:50 → 03:05 call on a spring-forward night lasts 15 minutes, not 75).
-    Without one (the demo city, databases made before) it is the time itself.
-    """
-    from analytics.db import department_timezone
-
-    zone = department_timezone(con)
-    # The zone was checked against DuckDB's own zone list when stored; quoted as a literal.
-    body = f"timezone('{zone.replace(chr(39), '')}', t)" if zone else "t"
-    con.execute(f"CREATE OR REPLACE TEMP MACRO cso_instant(t) AS {body}")
-
-
 def build_call_facts(con: duckdb.DuckDBPyConnection) -> int:
     """(Re)build ``call_facts`` from the canonical tables; return its row count."""
-    define_instant(con)
+    clock.define_local(con)
     con.execute(CALL_FACTS_SQL)
     n = scalar(con, "SELECT count(*) FROM call_facts")
     log.info("call_facts rebuilt: %d rows", n)
@@ -192,7 +183,7 @@ def update_call_facts(con: duckdb.DuckDBPyConnection, call_ids_sql: str,
         if n_ids > INCREMENTAL_MAX_SHARE * n_all:
             return None
         if n_ids:
-            define_instant(con)
+            clock.define_local(con)
             con.execute(f"DELETE FROM call_facts WHERE call_id IN (SELECT call_id FROM {IDS_TABLE})")
             con.execute("INSERT INTO call_facts" + CALL_FACTS_SELECT.format(
                 where_a=f"WHERE a.call_id IN (SELECT call_id FROM {IDS_TABLE})",
@@ -244,9 +235,10 @@ WITH k AS (
     FROM x
 )
 SELECT call_id, unit_type, received_at, district, beat, priority, category, self_initiated,
-       slot, CAST(slot AS DATE) AS "date", CAST(hour(slot) AS SMALLINT) AS "hour",
-       CAST(isodow(slot) AS SMALLINT) AS weekday, unit_hours
-FROM o WHERE unit_hours > 0
+       local_slot AS slot, CAST(local_slot AS DATE) AS "date",
+       CAST(hour(local_slot) AS SMALLINT) AS "hour",
+       CAST(isodow(local_slot) AS SMALLINT) AS weekday, unit_hours
+FROM (SELECT *, cso_local(slot) AS local_slot FROM o WHERE unit_hours > 0)
 """
 DERIVED_SQL = (
     "CREATE OR REPLACE TABLE assignment_facts AS" + _ASSIGNMENT_FACTS_SELECT.format(where=""),
@@ -257,6 +249,7 @@ DERIVED_TABLES = ("assignment_facts", "assignment_slots")
 
 def build_workload_tables(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)build ``assignment_facts`` and ``assignment_slots`` (after ``call_facts``)."""
+    clock.define_local(con)
     with db.unordered_writes(con):  # row order carries no meaning in these tables
         for sql in DERIVED_SQL:
             con.execute(sql).fetchall()
@@ -273,6 +266,7 @@ def update_workload_tables(con: duckdb.DuckDBPyConnection, ids_table: str) -> No
         return
     # ids_table is a fixed temporary-table name chosen by analytics.facts.
     ids = f"call_id IN (SELECT call_id FROM {ids_table})"
+    clock.define_local(con)
     for table in ("assignment_slots", "assignment_facts"):
         con.execute(f"DELETE FROM {table} WHERE {ids}")
     with db.unordered_writes(con):

@@ -43,7 +43,7 @@ import ibis
 import pandas as pd
 
 from analytics import db, engines
-from analytics.core import treatment
+from analytics.core import clock, treatment
 from analytics.core.periods import hours_between
 from analytics.errors import check_option
 from analytics.facts import DERIVED_TABLES
@@ -197,6 +197,8 @@ def hourly_committed(t: ibis.Table) -> ibis.Table:
     ) / 3600.0
     k = k.mutate(unit_hours=overlap)
     k = k.filter(k.unit_hours > 0)
+    # UTC clock hours labelled by their local start (as analytics.facts' assignment_slots)
+    k = k.mutate(slot=clock.local(k.slot))
     return k.mutate(
         date=k.slot.date(),
         hour=k.slot.hour().cast("int16"),

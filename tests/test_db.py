@@ -126,10 +126,11 @@ def test_schema_1_database_is_migrated_keeping_its_rows(tmp_path) -> None:
         ("C1", 1), ("C2", 3)]
     assert con.execute("SELECT * FROM assignments").fetchall() == [
         ("C1", "U1", None, None, None, None, True)]
-    assert db.scalar(con, "SELECT max(version) FROM schema_version") == 2
+    # 1 → 2 (event tables without key indexes) → 3 (UTC times; no zone here: unchanged)
+    assert db.scalar(con, "SELECT max(version) FROM schema_version") == 3
     con.close()
     con = db.connect(path)  # reopening does not migrate again
-    assert db.scalar(con, "SELECT count(*) FROM schema_version") == 2
+    assert db.scalar(con, "SELECT count(*) FROM schema_version") == 3
 
 
 @pytest.mark.parametrize(

@@ -16,14 +16,16 @@ from typing import Any
 
 import ibis
 
+from analytics.core import clock
 from analytics.filters import Filters
 
 DATED_AT = "dated_at"
 
 
 def dated_at(t: ibis.Table) -> ibis.Value:
-    """The incident's date-time under the dating rule (occurrence, else report)."""
-    return ibis.coalesce(t.occurred_at, t.reported_at)
+    """The incident's local date-time under the dating rule (occurrence, else report;
+    stored as UTC instants, shown and grouped in the department's zone)."""
+    return clock.local(ibis.coalesce(t.occurred_at, t.reported_at))
 
 
 def incidents(backend: Any, filters: Filters | None = None, *,

@@ -29,8 +29,8 @@ import pandas as pd
 
 from analytics import db
 from analytics.core import calls as core_calls
+from analytics.core import clock, treatment
 from analytics.core import incidents as core_incidents
-from analytics.core import treatment
 from analytics.core.calls import RESPONSE_CAP_MIN
 from analytics.core.options import choices
 from analytics.core.periods import Freq, hours_between, period_of, trunc
@@ -146,7 +146,7 @@ def _values(backend: Any, metric: str, level: Level, freq: Freq, *,
         j = a.inner_join(u, "unit_id")
         j = j.filter((j.unit_type == "cso") & (j.ended_at >= j.started_at)
                      & j.activity_type.isin(list(PATROL_ACTIVITY_TYPES)))
-        j = j.mutate(area=j[level], period=period_of(j.started_at, freq),
+        j = j.mutate(area=j[level], period=period_of(clock.local(j.started_at), freq),
                      h=hours_between(j.started_at, j.ended_at))
         return j.group_by(["area", "period"]).aggregate(value=j.h.sum(), n=j.count())
     t = backend.table("call_facts")

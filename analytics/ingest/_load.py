@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from analytics import db, facts
 from analytics.errors import DatabaseError, InputDataError
@@ -141,12 +142,15 @@ def resolve_preset(table: str, preset: str | Preset | None, preset_file: str | P
 
 
 def with_department_zone(con: duckdb.DuckDBPyConnection, p: Preset, file: str) -> Preset:
-    """The preset with ``store_timezone`` = the zone the database stores local times in.
+    """The preset with ``store_timezone`` = the department's zone and ``store_utc`` set
+    when times are stored as UTC instants (analytics.core.clock).
 
     The database's zone (``settings.timezone``) wins once set; before that it is the
     preset's ``store_timezone``, else its ``timezone`` (recorded by the import). A preset
-    that insists on another stored zone than the database's is refused: one database holds
-    one department's local time.
+    that insists on another zone than the database's is refused: one database holds one
+    department. A database without a zone that already holds event times (the demo city,
+    whose synthetic clock has no zone) keeps storing wall-clock times: its existing rows
+    cannot be read as UTC.
     """
     from analytics.errors import OptionError
 
@@ -159,11 +163,16 @@ def with_department_zone(con: duckdb.DuckDBPyConnection, p: Preset, file: str) -
         raise InputDataError(f"preset {p.name}: {exc}", file=file) from None
     if stored and p.store_timezone and p.store_timezone != stored:
         raise InputDataError(
-            f"preset {p.name} stores times as {p.store_timezone} local time, but this database "
-            f"holds {stored} local time; drop store_timezone from the preset (values are then "
-            f"converted to {stored}) or use another database", file=file)
+            f"preset {p.name} is for a department in {p.store_timezone}, but this database "
+            f"holds {stored}; drop store_timezone from the preset (pages then show "
+            f"{stored} local time) or use another database", file=file)
     zone = stored or p.store_timezone or p.timezone
-    return replace(p, store_timezone=zone) if zone and zone != p.store_timezone else p
+    if not zone:
+        return p
+    utc = bool(stored) or not db.holds_event_times(con)
+    if zone == p.store_timezone and utc == p.store_utc:
+        return p
+    return replace(p, store_timezone=zone, store_utc=utc)
 
 
 # -- validation -------------------------------------------------------------------------
@@ -442,6 +451,22 @@ def _far_points(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str, float, f
         "WHERE n >= $3 AND km > limit_km ORDER BY rid",
         [FAR_FACTOR, FAR_PAD_KM, FAR_MIN_POINTS]).fetchall()
     return [(int(r[0]), r[1], float(r[2]), float(r[3])) for r in rows]
+
+
+OTHER_STATE_WARNING = "with coordinates in another US state than the file's other points (kept; listed)"
+
+
+def _other_state_points(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str, str, str]]:
+    """(rowid, "lat, lon", state, home states) of the points of ``_ing_t`` inside another
+    US state than the bulk of the file (``_spatial.other_state_points``)."""
+    got = con.execute(f"SELECT rowid AS rid, lat, lon FROM {T} WHERE lat BETWEEN -90 AND 90 "
+                      "AND lon BETWEEN -180 AND 180 AND NOT (lat = 0 AND lon = 0)").fetchnumpy()
+    lat = np.asarray(got["lat"], dtype=float)
+    lon = np.asarray(got["lon"], dtype=float)
+    pos, states, home = _spatial.other_state_points(lon, lat)
+    rid = np.asarray(got["rid"])
+    return [(int(rid[i]), f"{lat[i]}, {lon[i]}", st, " and ".join(home))
+            for i, st in zip(pos, states, strict=True)]
 
 
 def _sql_lit(s: str) -> str:
@@ -968,6 +993,17 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, table: str, stage: _readers.RawS
                                "geocoding") for rid, v, km, lim in far]
             dropped.sort(key=lambda r: r.row)
             warnings["with coordinates far from the file's other points (kept; listed)"] = len(far)
+        other = _other_state_points(con)
+        if other:
+            lat_l = p.columns["lat"].label() if "lat" in p.columns else "lat"
+            ofr = dict(zip([r[0] - base for r in other],
+                           stage.file_rows([r[0] - base for r in other]), strict=True))
+            dropped += [Reject(file, ofr[rid - base], lat_l, v,
+                               f"coordinates kept but in {state}, another state than the "
+                               f"file's other points ({home}); check the geocoding")
+                        for rid, v, state, home in other]
+            dropped.sort(key=lambda r: r.row)
+            warnings[OTHER_STATE_WARNING] = len(other)
     warnings.update(_warnings(con, spec, p, plan.mapped))
     if plan.notes:
         sel = ", ".join(f"count(*) FILTER (WHERE _note{i})" for i in range(len(plan.notes)))
@@ -1074,7 +1110,7 @@ def _load_rows(con: duckdb.DuckDBPyConnection, table: str, p: Preset, file: str,
         con.executemany("INSERT INTO import_flagged_values VALUES ($1, $2, $3, $4, $5, $6)",
                         [[iid, r.file, r.row, r.column, r.value, r.reason] for r in st.dropped])
     _mark_real(con, loaded + updated)
-    if p.store_timezone and not db.department_timezone(con) and (loaded or updated):
+    if p.store_utc and not db.department_timezone(con) and (loaded or updated):
         db.set_department_timezone(con, p.store_timezone)  # the first import sets it
     return ImportResult(iid, table, file, checksum, p.name, st.n_rows, loaded, updated,
                         unchanged, st.n_rejected, tuple(st.rejects), st.n_filtered, warnings,

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from analytics.core import clock
 from analytics.errors import InputDataError
 from analytics.ingest import _readers
 from analytics.ingest._presets import DEFAULT_TIME_FORMATS, Preset, parse_preset
@@ -604,7 +605,8 @@ OUTCOME_FILTERED = "left out by the preset's filter"
 
 def preview(con: duckdb.DuckDBPyConnection, path: str | Path, preset: Preset,
             n: int = 20) -> pd.DataFrame:
-    """The first ``n`` rows of a file as they would be stored (nothing saved).
+    """The first ``n`` rows of a file as they would be stored (nothing saved), times in
+    the department's local time (as every page shows them).
 
     Columns: ``row`` (file row, the header is row 1), ``outcome`` — ``kept``, ``rejected:
     <reason> (<column> = <value>)``, ``left out by the preset's filter`` or ``kept; <column>
@@ -631,7 +633,12 @@ def preview(con: duckdb.DuckDBPyConnection, path: str | Path, preset: Preset,
         cols = list(spec.names) + (["unit_id", "_unit_type"] if fitted.per_unit else [])
         keep = ", _keep" if fitted.keep or fitted.drop else ""
         head = f"SELECT * FROM ({stage.source_sql}) LIMIT {int(n)}"
-        sql = (f"SELECT {', '.join(ident(c) for c in cols)}{keep} FROM (SELECT "
+        # Times are stored as UTC instants; shown as the department's local time.
+        zone = fitted.store_timezone if fitted.store_utc else None
+        kinds = {c.name: c.kind for c in spec.columns}
+        shown = [f"{clock.local_sql(ident(c), zone)} AS {ident(c)}"
+                 if kinds.get(c) == "timestamp" else ident(c) for c in cols]
+        sql = (f"SELECT {', '.join(shown)}{keep} FROM (SELECT "
                f"{', '.join(plan.select)} FROM {plan.from_sql(head)})")
         with tempfile.TemporaryDirectory() as tmp:
             sample = Path(tmp) / "preview_sample.csv"  # our own name: nothing of the user's in SQL

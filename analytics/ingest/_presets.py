@@ -143,6 +143,10 @@ class Preset:
     date_formats: tuple[str, ...] = ()
     timezone: str | None = None
     store_timezone: str | None = None
+    # Set by the importer, not a TOML key: store UTC instants (the database has, or gets,
+    # the zone ``store_timezone``); False = store wall clock (a zone-less database that
+    # already holds times, e.g. the demo city). See analytics.core.clock.
+    store_utc: bool = False
     # [columns]
     columns: dict[str, Source] = field(default_factory=dict)
     # [officer_initiated]

@@ -224,3 +224,72 @@ def areas_from_geojson(path: Path, preset: Preset) -> tuple[list[dict], list[tup
                 "population": None,
             })
     return rows, rejects
+
+
+# -- "in another state": coordinate sanity without the department's boundaries ----------
+# A small simplified US-states layer ships with the program (data/us_states/, public
+# domain; see its README). A state is one of the file's *home* states when it holds at
+# least HOME_STATE_SHARE of a sample of the file's points (a city on a state line has
+# two); a point inside any other state is kept, counted and listed. Points inside no
+# state (the coarse coastline, the sea, abroad) are left to the far-from-bulk rule.
+STATES_PATH = Path(__file__).resolve().parents[2] / "data" / "us_states" / "us_states.geojson"
+HOME_STATE_SHARE = 0.10
+STATE_SAMPLE = 5_000
+
+
+@dataclass(frozen=True)
+class StateLayer:
+    names: np.ndarray
+    geoms: np.ndarray
+    tree: shapely.STRtree
+
+
+_STATES: list[StateLayer] = []
+
+
+def us_states() -> StateLayer:
+    """The bundled US-states layer (read once per process)."""
+    if not _STATES:
+        data = json.loads(STATES_PATH.read_text(encoding="utf-8"))
+        names = [f["properties"]["name"] for f in data["features"]]
+        geoms = np.array([shape(f["geometry"]) for f in data["features"]], dtype=object)
+        shapely.prepare(geoms)
+        _STATES.append(StateLayer(np.array(names, dtype=object), geoms, shapely.STRtree(geoms)))
+    return _STATES[0]
+
+
+def _state_of(layer: StateLayer, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Index of the state containing each point, -1 when none does."""
+    pts = shapely.points(lon, lat)
+    pt_idx, poly_idx = layer.tree.query(pts, predicate="within")
+    out = np.full(len(pts), -1, dtype=np.int64)
+    out[pt_idx] = poly_idx  # the states do not overlap
+    return out
+
+
+def other_state_points(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, list[str], list[str]]:
+    """(positions, state of each, home states) of the points that lie inside a US state
+    other than the file's home states (see HOME_STATE_SHARE). Nothing when no state holds
+    that share of the points (a file outside the US)."""
+    layer = us_states()
+    n = len(lon)
+    if n == 0:
+        return np.array([], dtype=np.int64), [], []
+    step = max(1, n // STATE_SAMPLE)
+    sample = _state_of(layer, lon[::step], lat[::step])
+    located = sample[sample >= 0]
+    if not len(located):
+        return np.array([], dtype=np.int64), [], []
+    counts = np.bincount(located, minlength=len(layer.names))
+    home = np.flatnonzero(counts >= HOME_STATE_SHARE * len(sample))
+    if not len(home):
+        return np.array([], dtype=np.int64), [], []
+    home_union = shapely.union_all(layer.geoms[home])
+    shapely.prepare(home_union)
+    outside = np.flatnonzero(~shapely.contains_xy(home_union, lon, lat))
+    if not len(outside):
+        return outside, [], [str(s) for s in layer.names[home]]
+    where = _state_of(layer, lon[outside], lat[outside])
+    keep = where >= 0
+    pos = outside[keep]
+    return pos, [str(s) for s in layer.names[where[keep]]], [str(s) for s in layer.names[home]]

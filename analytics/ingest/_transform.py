@@ -143,7 +143,13 @@ def raw_sql(src: Source, preset: Preset, p: Params) -> str:
 
 
 def _tz(ts: str, preset: Preset, p: Params) -> str:
+    """A naive time read in the preset's zone, as it is stored: the UTC instant
+    (``store_utc``), else (a zone-less database) the wall clock of ``store_timezone``."""
     src, dst = preset.timezone, preset.store_timezone
+    if preset.store_utc:
+        zone = src or dst
+        # Wall clock in the preset's zone → UTC instant (analytics.core.clock.utc_sql).
+        return f"timezone('UTC', timezone({p.add(zone)}, {ts}))" if zone else ts
     if src and dst and src != dst:
         # Wall clock in `src` → instant → wall clock in `dst`.
         return f"timezone({p.add(dst)}, timezone({p.add(src)}, {ts}))"
@@ -176,11 +182,11 @@ def _local(ts: str, preset: Preset, p: Params) -> str:
 
 
 def _from_offset(naive_at_offset: str, minutes: str, preset: Preset, p: Params) -> str:
-    """The wall clock of a time written with an explicit offset, in the department's zone
-    (UTC when no zone is known)."""
+    """A time written with an explicit offset as it is stored: the UTC instant
+    (``store_utc``, or no zone known), else the wall clock in the department's zone."""
     utc = f"({naive_at_offset} - to_minutes(CAST({minutes} AS BIGINT)))"
     dst = preset.store_timezone or preset.timezone
-    if not dst:
+    if preset.store_utc or not dst:
         return utc
     return f"timezone({p.add(dst)}, timezone('UTC', {utc}))"
 
@@ -192,8 +198,8 @@ def _parse_ts(raw: str, formats: tuple[str, ...], p: Params) -> str:
 
 
 def _timestamp_sql(raw: str, formats: tuple[str, ...], preset: Preset, p: Params) -> str:
-    """Typed timestamp (department wall clock) of a text value: an explicit offset or zone
-    abbreviation is honoured; a naive value is read in the preset's zone."""
+    """Typed timestamp (as stored: UTC, see :func:`_tz`) of a text value: an explicit
+    offset or zone abbreviation is honoured; a naive value is read in the preset's zone."""
     pat = p.add(OFFSET_RE)
     base = f"regexp_extract({raw}, {pat}, 1)"
     off = f"regexp_extract({raw}, {pat}, 2)"
@@ -206,7 +212,7 @@ def dst_notes(ts_naive: str, preset: Preset, p: Params) -> tuple[str, str] | Non
     """SQL conditions (nonexistent, ambiguous) for a naive time in the preset's zone: in
     the spring-forward gap (the wall clock never happened) or in the repeated fall-back
     hour (it happened twice). None without a zone."""
-    z = preset.timezone
+    z = preset.timezone or (preset.store_timezone if preset.store_utc else None)
     if not z:
         return None
     zp = p.add(z)
@@ -284,7 +290,8 @@ DST_AWARE_REPEATED = ("given with an offset but stored at a wall-clock time of t
 def _note_aware_repeated(notes: list[tuple[str, str]], label: str, stored: str, raw: str,
                          preset: Preset, p: Params) -> None:
     """Count values with an explicit offset whose stored wall clock is ambiguous in the
-    department's zone (the one case the wall-clock store cannot tell apart)."""
+    department's zone (the one case a wall-clock store, a zone-less database that already
+    held times, cannot tell apart; UTC stores never need it)."""
     z = p.add(preset.store_timezone or preset.timezone)
     inst = f"timezone({z}, {stored})"
     amb = (f"(timezone({z}, {inst} - INTERVAL 1 HOUR) = {stored} "
@@ -382,10 +389,11 @@ def build_plan(spec: TableSpec, preset: Preset, typed_sources: Mapping[str, str]
             if col.kind != "text":
                 raw = _alias(inner, raw)
             expr, reason = typed_sql(col, raw, preset, src, p)
-            if col.kind == "timestamp" and preset.timezone:
+            if col.kind == "timestamp" and (preset.timezone or preset.store_utc):
                 naive = _parse_ts(raw, preset.formats_for(src, "timestamp"), p)
                 _note_dst(notes, label, naive, raw, preset, p)
-            if col.kind == "timestamp" and (preset.store_timezone or preset.timezone):
+            if (col.kind == "timestamp" and not preset.store_utc
+                    and (preset.store_timezone or preset.timezone)):
                 _note_aware_repeated(notes, label, expr, raw, preset, p)
         typed[col.name] = expr
         if reason:

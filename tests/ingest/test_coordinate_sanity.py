@@ -65,6 +65,41 @@ def test_berkeley_points_outside_the_city_are_listed(con):
     limit = 2 * np.quantile(km[keep], 0.95) + 5  # numpy's default = linear = quantile_cont
     expected = sorted(p[0] for p, k, ok in zip(pts, km, keep, strict=True) if ok and k > limit)
     r = import_file(con, "calls", path, preset="berkeley_calls")
-    assert sorted(x.row for x in r.flagged_values) == expected
+    assert sorted(x.row for x in r.flagged_values if "far from" in x.reason) == expected
     assert len(expected) == 5  # two in the eastern US (~3,870 km), three 19-79 km away
     assert r.rows_rejected == 0
+
+
+def test_a_point_in_another_state_is_counted_and_listed(con, tmp_path):
+    """Without boundaries, a point inside another US state than the bulk of the file is a
+    counted, listed warning, even when the distance rule misses it: here the file mixes
+    Seattle (Washington) and Berkeley (California) points, their median point is near
+    Portland (45.6, -122.3), Berkeley is ~860 km from it, so the distance limit is
+    ~1,700 km and Boise (Idaho, ~525 km away) passes it."""
+    lines = ["id,t,lat,lon"]
+    for i in range(25):  # a few hundred metres around downtown Seattle, then Berkeley
+        lines.append(f"S{i},2024-01-01 10:00:00,{47.60 + 0.002 * (i % 5):.3f},"
+                     f"{-122.33 + 0.002 * (i // 5):.3f}")
+        lines.append(f"B{i},2024-01-01 10:00:00,{37.87 + 0.002 * (i % 5):.3f},"
+                     f"{-122.27 + 0.002 * (i // 5):.3f}")
+    lines.append("IDAHO,2024-01-01 10:00:00,43.615,-116.202")  # Boise
+    lines.append("SEA2,2024-01-01 10:00:00,47.620,-122.350")  # Seattle again: not flagged
+    path = write(tmp_path / "pts.csv", "\n".join(lines) + "\n")
+    r = import_file(con, "calls", path, preset=parse_preset(PRESET))
+    assert (r.rows_loaded, r.rows_rejected) == (52, 0)
+    key = "with coordinates in another US state than the file's other points (kept; listed)"
+    assert r.warnings[key] == 1
+    other = [x for x in r.flagged_values if "another state" in x.reason]
+    assert [(x.row, x.value) for x in other] == [(52, "43.615, -116.202")]  # header = row 1
+    assert "in Idaho" in other[0].reason
+    assert "California and Washington" in other[0].reason
+    # The distance rule alone misses it: the median point is between the two cities.
+    assert not any("far from" in x.reason for x in r.flagged_values if x.row == 52)
+
+
+def test_no_state_warning_for_a_one_city_file(con, tmp_path):
+    lines = ["id,t,lat,lon"] + [f"C{i},2024-01-01 10:00:00,{47.60 + 0.001 * i:.3f},-122.33"
+                                 for i in range(30)]
+    r = import_file(con, "calls", write(tmp_path / "one.csv", "\n".join(lines) + "\n"),
+                    preset=parse_preset(PRESET))
+    assert not any("another US state" in k for k in r.warnings)

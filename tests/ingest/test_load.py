@@ -162,11 +162,16 @@ def test_durations_and_time_zone(con, tmp_path):
                       "arrived_at": ["queue", "travel"]},
     })
     path = write(tmp_path / "dur.csv", "id,ts,queue,travel\n"
-                 "Z1,2024-01-15 18:00:00,90,300\n"      # CST = UTC-6 -> 12:00:00
+                 "Z1,2024-01-15 18:00:00,90,300\n"      # CST = UTC-6 -> 12:00:00 local
                  "Z2,2024-07-15 18:00:00,30,x\n")       # travel not a number -> rejected
     r = import_file(con, "calls", path, preset=preset)
     assert (r.rows_loaded, r.rows_rejected) == (1, 1)
+    # Stored as UTC instants (the file's own zone here), shown in Chicago time.
     assert con.execute("SELECT received_at, dispatched_at, arrived_at FROM calls").fetchall() == [
+        (dt.datetime(2024, 1, 15, 18), dt.datetime(2024, 1, 15, 18, 1, 30),
+         dt.datetime(2024, 1, 15, 18, 6, 30))]
+    assert con.execute("SELECT received_at, first_dispatched_at, first_arrived_at "
+                       "FROM call_facts").fetchall() == [
         (dt.datetime(2024, 1, 15, 12), dt.datetime(2024, 1, 15, 12, 1, 30),
          dt.datetime(2024, 1, 15, 12, 6, 30))]
     assert (r.rejects[0].row, r.rejects[0].column, r.rejects[0].value) == (3, "travel", "x")
