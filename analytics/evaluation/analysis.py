@@ -44,7 +44,7 @@ from analytics.evaluation.panel import (
     response_minutes,
 )
 from analytics.evaluation.power import MDE, mde_from_estimate
-from analytics.evaluation.randomization import detect_cluster_level
+from analytics.evaluation.randomization import RIResult, detect_cluster_level
 from analytics.evaluation.rate_tests import pre_post
 from analytics.evaluation.wdd import wdd
 from analytics.filters import Filters
@@ -118,6 +118,9 @@ class Analysis:
     caveats: tuple[str, ...]
     panel: pd.DataFrame = field(repr=False)
     settings: dict[str, Any] = field(default_factory=dict)
+    #: The randomization inference of the headline (Callaway–Sant'Anna with few clusters):
+    #: its statistic under every assignment, for the claims' family adjustment.
+    randomization: RIResult | None = field(default=None, repr=False)
 
     def sentence(self) -> str:
         """The headline sentence."""
@@ -353,6 +356,7 @@ def analyse(
     extra: list[Estimate] = []
     caveats: list[str] = []
     es = its_fit = None
+    ri_result: RIResult | None = None
     pretrend = math.nan
     trends = trends_frame(p, design.treated, design.comparison)
 
@@ -387,6 +391,7 @@ def analyse(
                          else twfe)
             es = res.event_study.assign(scale="log" if is_count else "difference")
         pretrend = res.pretrend_p
+        ri_result = res.randomization()
     elif m == "did_2x2":
         # treated = the earliest cohort; comparison = never-treated areas and (not-yet)
         # later cohorts in the periods before their own start
@@ -467,4 +472,4 @@ def analyse(
                 "periods": f"{p['period'].min().date()} to {p['period'].max().date()}",
                 "alpha": alpha}
     return Analysis(metric, info.label, unit, m, est, tuple(extra), mde, es, its_fit, trends,
-                    design, pretrend, all_cav, p, settings)
+                    design, pretrend, all_cav, p, settings, randomization=ri_result)

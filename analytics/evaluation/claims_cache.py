@@ -45,8 +45,9 @@ _DDL = (f"CREATE TABLE IF NOT EXISTS {TABLE} (code_version VARCHAR NOT NULL, "
 
 #: Version of the stored payload's shape (part of the code version): 2 = claims with
 #: inference fields (level, method, clusters, smallest p, Holm-adjusted p), placebo and
-#: warnings, plus the standing checks.
-PAYLOAD_VERSION = 3
+#: warnings, plus the standing checks; 4 = Westfall–Young adjusted p with Holm's beside it
+#: (``p_holm``) and the family note.
+PAYLOAD_VERSION = 4
 
 
 @functools.cache
@@ -88,7 +89,8 @@ def _estimate_dict(e: Any) -> dict[str, Any]:
             "p_adjusted": num(e.p_adjusted), "adjustment": e.adjustment,
             "cluster_level": e.cluster_level, "n_clusters": e.n_clusters,
             "inference_method": e.inference_method,
-            "min_attainable_p": num(e.min_attainable_p), "method": e.method}
+            "min_attainable_p": num(e.min_attainable_p), "method": e.method,
+            "p_holm": num(e.detail("p_holm"))}
 
 
 def _payload(con: duckdb.DuckDBPyConnection, filters: Filters | None) -> dict[str, list]:
@@ -98,10 +100,13 @@ def _payload(con: duckdb.DuckDBPyConnection, filters: Filters | None) -> dict[st
     if stored is not None:
         return stored
     results = answer_claims(con, filters=dates)
+    n_answered = sum(r.estimate is not None for r in results)
     claims = [{"key": r.claim.key, "question": r.claim.question, "metric": r.claim.metric,
                "verdict": r.verdict, "sentence": r.sentence, "note": r.claim.note,
                **_estimate_dict(r.estimate), "warnings": list(r.warnings),
                **_inference_text(r),
+               "family_note": (wording.family_note(r.estimate, n_answered)
+                               if r.estimate is not None and r.estimate.adjustment else ""),
                "placebo": None if r.placebo is None else {
                    "sentence": r.placebo.sentence, "significant": r.placebo.significant,
                    **_estimate_dict(r.placebo.estimate)}}
@@ -128,7 +133,8 @@ def claims_summary(con: duckdb.DuckDBPyConnection, filters: Filters | None = Non
     """The four claims as plain dicts (key, question, metric, verdict, sentence, note,
     the estimate with its inference fields — ``cluster_level``, ``n_clusters``,
     ``inference_method``, ``min_attainable_p``, ``p_value``, ``p_adjusted``,
-    ``adjustment`` — its ``inference`` line and ``design_notes`` (worded by
+    ``adjustment``, ``p_holm`` — its ``inference`` line, the ``family_note`` (what the
+    adjustment is) and ``design_notes`` (worded by
     :mod:`analytics.evaluation.wording`), the claim's ``placebo`` and ``warnings``), from
     the store when it is current.
 

@@ -72,6 +72,14 @@ FEW_CLUSTERS_CAVEAT = (
     "Only {g} areas ({gt} treated): cluster-robust standard errors are unreliable with few "
     "clusters, so the CI is likely too narrow."
 )
+#: Printed instead of FEW_CLUSTERS_CAVEAT when the wild cluster bootstrap made the CI:
+#: its standard errors are not used, but with few (treated) clusters it can still be
+#: oversized (MacKinnon & Webb 2017; measured here: 10.7 % with 6 clusters, 3 treated).
+WILD_FEW_CLUSTERS_CAVEAT = (
+    "Only {g} {level}s ({gt} treated): the CI and p-value come from the wild cluster "
+    "bootstrap, the method meant for few clusters, but with this few treated {level}s it "
+    "can still find an effect too often."
+)
 RI_CAVEAT = (
     "Only {g} {level}s: the p-value and CI come from the {a} ways of handing the observed "
     "start dates to the {level}s (randomization inference), exact but coarse — no p-value "
@@ -118,10 +126,23 @@ def _t_ci(est: float, se: float, df: float, alpha: float) -> tuple[float, float,
     return est - crit * se, est + crit * se, float(p)
 
 
-def _few_clusters(n_clusters: int, n_treated: int) -> tuple[str, ...]:
+def _few_clusters(n_clusters: int, n_treated: int, *, wild_level: str | None = None
+                  ) -> tuple[str, ...]:
+    """The few-clusters caveat: cluster-robust SEs too narrow — or, when the wild cluster
+    bootstrap made the CI (``wild_level`` = its clustering level), what is left of the
+    problem. Randomization inference replaces it (see :meth:`StaggeredDiD.aggregate`)."""
     if n_clusters < FEW_CLUSTERS or n_treated < 5:
+        if wild_level is not None:
+            return (WILD_FEW_CLUSTERS_CAVEAT.format(g=n_clusters, gt=n_treated,
+                                                    level=wild_level),)
         return (FEW_CLUSTERS_CAVEAT.format(g=n_clusters, gt=n_treated),)
     return ()
+
+
+def _wild_level(fields: dict[str, object]) -> str | None:
+    """The clustering level when :func:`_reg_inference` used the wild bootstrap, else None."""
+    how = str(fields.get("inference_method", ""))
+    return str(fields.get("cluster_level") or "area") if how.startswith("wild") else None
 
 
 def _cluster_ols(
@@ -214,7 +235,7 @@ def did_2x2(
     se = float(res.bse["treated_post"])
     se, lo, hi, p, fields = _reg_inference(y, X, 3, d[cl].to_numpy(), cl if cluster else "area",
                                            inference, alpha, est, se)
-    cav = list(_few_clusters(g, g_t))
+    cav = list(_few_clusters(g, g_t, wild_level=_wild_level(fields)))
     pre_t = y[(tr == 1) & (po == 0)].mean()
     pre_c = y[(tr == 0) & (po == 0)].mean()
     if pre_c > 0 and pre_t / pre_c > 1.5:
@@ -222,7 +243,9 @@ def did_2x2(
     if dropped:
         cav.append(f"{dropped} rows with missing values were left out.")
     return Estimate(
-        est, se, lo, hi, p, int(len(d)), "Difference-in-differences 2×2, cluster-robust SE by area",
+        est, se, lo, hi, p, int(len(d)),
+        "Difference-in-differences 2×2" + ("" if _wild_level(fields) else
+                                           ", cluster-robust SE by area"),
         caveats=tuple(cav), label=label or outcome, unit=unit_label, alpha=alpha,
         baseline=float(pre_t), details=(("n_clusters", g), ("n_treated_clusters", g_t)),
         **fields,
@@ -301,8 +324,11 @@ def twfe_did(
     est, se, lo, hi, p, fields, g, n = _twfe(d, outcome, unit, time, "_D", cluster=cluster,
                                              inference=inference, alpha=alpha)
     g_t = int(d.loc[d["_D"] == 1, cluster or unit].nunique())
-    return Estimate(est, se, lo, hi, p, n, "Two-way fixed effects (static), cluster-robust SE",
-                    caveats=(TWFE_CAVEAT, *_few_clusters(g, g_t)), label=label or outcome,
+    wl = _wild_level(fields)
+    return Estimate(est, se, lo, hi, p, n,
+                    "Two-way fixed effects (static)" + ("" if wl else ", cluster-robust SE"),
+                    caveats=(TWFE_CAVEAT, *_few_clusters(g, g_t, wild_level=wl)),
+                    label=label or outcome,
                     unit=unit_label, alpha=alpha, **fields)
 
 
@@ -339,10 +365,12 @@ def dose_response(
                                              inference=inference, alpha=alpha)
     g_t = int(d.loc[d["_dose"] > 0, cluster or unit].nunique())
     per_txt = f"{per:g} " if per != 1 else ""
+    wl = _wild_level(fields)
     return Estimate(
         est, se, lo, hi, p, n,
-        f"Dose-response, two-way fixed effects, per {per_txt}{dose_label}, cluster-robust SE",
-        caveats=(*DOSE_CAVEATS, *_few_clusters(g, g_t)),
+        f"Dose-response, two-way fixed effects, per {per_txt}{dose_label}"
+        + ("" if wl else ", cluster-robust SE"),
+        caveats=(*DOSE_CAVEATS, *_few_clusters(g, g_t, wild_level=wl)),
         label=f"{label or outcome} per {per_txt}{dose_label}", unit=unit_label, alpha=alpha,
         details=(("per", per), ("n_clusters", g)), **fields,
     )
@@ -400,6 +428,8 @@ class StaggeredDiD:
     cluster_level: str | None = None
     base_period: BasePeriod = "varying"
     inference: Inference = "analytic"
+    #: Names of the clusters in index order (the units when not clustered).
+    cluster_labels: tuple = ()
     _cache: dict = field(default_factory=dict, repr=False)
 
     # -- inference helpers -------------------------------------------------------------
@@ -560,10 +590,8 @@ class StaggeredDiD:
         se = self._se(psi)
         names = {"simple": "simple (group-size weighted) ATT", "group": "group-averaged ATT",
                  "dynamic": "average event-study ATT (e ≥ 0)", "calendar": "calendar-time averaged ATT"}
-        cav = list(self.caveats)
+        cav = list(self._analytic_caveats())
         p_pre = self.pretrend_p
-        if np.isfinite(p_pre) and p_pre < 0.05:
-            cav.append(PRETREND_CAVEAT.format(p=fmt_p(p_pre)))
         result = estimate_from_se(
             est, se, n=self.n_units, scale="log" if self.effect == "ratio" else "difference",
             method=f"Callaway & Sant'Anna (2021), {names[kind]}, "
@@ -590,6 +618,16 @@ class StaggeredDiD:
         result = replace(result, **fields)
         self._cache[kind] = result
         return result
+
+    def _analytic_caveats(self) -> tuple[str, ...]:
+        """The design's caveats and a failed pre-trend test: what an estimate with
+        analytic / bootstrap errors carries (randomization inference swaps the
+        few-clusters caveat for its own, see :meth:`aggregate`)."""
+        cav = list(self.caveats)
+        p_pre = self.pretrend_p
+        if np.isfinite(p_pre) and p_pre < 0.05:
+            cav.append(PRETREND_CAVEAT.format(p=fmt_p(p_pre)))
+        return tuple(cav)
 
     def relative(self) -> Estimate:
         """The simple ATT as a ratio to the counterfactual: ``A / (A − θ)``.
@@ -623,12 +661,15 @@ class StaggeredDiD:
         crit = stats.norm.ppf(1 - self.alpha / 2)
         p = float(2 * stats.norm.sf(abs(R / se))) if se > 0 else math.nan
         base = self.aggregate("simple")
+        # The ratio's CI is the delta method on the clustered influence function, never
+        # randomization inference: it carries the analytic caveats and inference line.
         est = Estimate(
             1 + R, se / (1 + R) if 1 + R > 0 else math.nan, 1 + R - crit * se,
             1 + R + crit * se, p, self.n_units,
             base.method.replace("simple (group-size weighted) ATT",
                                 "simple ATT relative to the counterfactual"),
-            caveats=base.caveats, label=self.label, scale="ratio", alpha=self.alpha,
+            caveats=self._analytic_caveats(), label=self.label, scale="ratio",
+            alpha=self.alpha, **self.inference_fields("group"),
             details=(*base.details, ("att", theta), ("att_se", base.se),
                      ("treated_post_mean", A), ("counterfactual_mean", B),
                      ("pct_change", 100 * R), ("pct_change_se", 100 * se)),
@@ -748,8 +789,20 @@ class StaggeredDiD:
                 self.y_wide, uc, sched, effect="ratio" if self.effect == "ratio" else "difference",
                 control=self.control, alpha=self.alpha, seed=self.seed,
                 base="pre_mean" if self.base_period == "pre_mean" else "universal",
-                anticipation=self.anticipation)
+                anticipation=self.anticipation,
+                cluster_labels=(self.cluster_labels
+                                if len(self.cluster_labels) == self.n_clusters else None),
+                period_labels=tuple(self.periods))
         return self._cache["ri"]
+
+    def randomization(self) -> ri.RIResult | None:
+        """The randomization inference behind the simple ATT (its statistic under every
+        assignment, for a family adjustment such as
+        :func:`~analytics.evaluation.randomization.westfall_young`), or None when the
+        simple ATT is not inferred by randomization."""
+        if self.resolved_inference() != "randomization":
+            return None
+        return self._ri()
 
     def inference_fields(self, kind: AggKind = "simple") -> dict[str, object]:
         """The :class:`Estimate` fields that say how inference was done."""
@@ -920,12 +973,16 @@ def staggered_did(
     Y = wide.to_numpy(dtype=float)
     n = Y.shape[0]
     unit_cluster = None
+    cluster_labels: tuple = ()
     if cluster and cluster != unit:
         cu = d.groupby(unit)[cluster].agg(["nunique", "first"])
         if (cu["nunique"] > 1).any():
             bad = cu.index[cu["nunique"] > 1][0]
             raise InputDataError(f"{cluster} varies within area {bad!r}", column=cluster)
-        unit_cluster = pd.factorize(cu["first"].reindex(wide.index), sort=True)[0]
+        unit_cluster, uniq = pd.factorize(cu["first"].reindex(wide.index), sort=True)
+        cluster_labels = tuple(uniq.tolist())
+    else:
+        cluster_labels = tuple(wide.index.tolist())
     groups = np.unique(G[G > 0])
     if groups.size == 0:
         raise InsufficientDataError("no treated areas with a before period in the panel")
@@ -1032,5 +1089,5 @@ def staggered_did(
         unit_label=unit_label, baseline=baseline, n_units=n, n_periods=T,
         caveats=tuple(caveats), bootstrap=int(bootstrap), seed=int(seed),
         y_wide=Y, unit_cluster=unit_cluster, cluster_level=cluster or None,
-        base_period=base_period, inference=inference,
+        base_period=base_period, inference=inference, cluster_labels=cluster_labels,
     )

@@ -42,12 +42,14 @@ from __future__ import annotations
 
 import itertools
 import math
+import typing
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from analytics.errors import InsufficientDataError, OptionError
+from analytics.errors import InsufficientDataError, OptionError, check_option
 from analytics.evaluation._inversion import invert_test
 
 #: Enumerate every distinct assignment up to this many; beyond, Monte Carlo.
@@ -257,6 +259,12 @@ class RIResult:
     min_p: float
     pretrend_p: float
     null_draws: np.ndarray
+    #: The statistic under every assignment, the observed one first (aligned with ``keys``).
+    stats: np.ndarray | None = None
+    #: One key per assignment: ``((cluster label, start label or None), …)`` in cluster
+    #: order — equal keys mean the same assignment, so claims on the same clusters and
+    #: start dates share one joint randomization distribution (:func:`westfall_young`).
+    keys: tuple | None = None
 
 
 def randomization_inference(Y: np.ndarray, unit_cluster: np.ndarray, cluster_schedule: np.ndarray,
@@ -264,7 +272,9 @@ def randomization_inference(Y: np.ndarray, unit_cluster: np.ndarray, cluster_sch
                             alpha: float = 0.05, seed: int = 0, ci: bool = True,
                             pre_periods: int = PRETREND_PERIODS, base: str = "pre_mean",
                             anticipation: int = 0,
-                            exact_limit: int = EXACT_LIMIT, draws: int = MC_DRAWS) -> RIResult:
+                            exact_limit: int = EXACT_LIMIT, draws: int = MC_DRAWS,
+                            cluster_labels: tuple | None = None,
+                            period_labels: tuple | None = None) -> RIResult:
     """Randomization p-value, test-inversion CI and pre-trend p-value of the simple ATT.
 
     Parameters
@@ -277,6 +287,9 @@ def randomization_inference(Y: np.ndarray, unit_cluster: np.ndarray, cluster_sch
         Each cluster's first treated period index (1-based; 0 = never; none may be 1).
     effect, control
         As in :func:`cs_batch`.
+    cluster_labels, period_labels
+        Names of the clusters (in index order) and of the periods (1-based index − 1),
+        used for :attr:`RIResult.keys`; default the indices themselves.
     """
     uc = np.asarray(unit_cluster, dtype=int)
     sched = np.asarray(cluster_schedule, dtype=int)
@@ -298,7 +311,95 @@ def randomization_inference(Y: np.ndarray, unit_cluster: np.ndarray, cluster_sch
     lo = hi = math.nan
     if ci:
         lo, hi = _invert(Y, GA, est, se, alpha=alpha, **kw)
-    return RIResult(est, p, lo, hi, se, int(SA.shape[0]), exact, 1.0 / SA.shape[0], pre_p, null)
+    return RIResult(est, p, lo, hi, se, int(SA.shape[0]), exact, 1.0 / SA.shape[0], pre_p, null,
+                    stats=np.asarray(stats, dtype=float),
+                    keys=assignment_keys(SA, cluster_labels, period_labels))
+
+
+def assignment_keys(SA: np.ndarray, cluster_labels: tuple | None = None,
+                    period_labels: tuple | None = None) -> tuple:
+    """One hashable key per assignment row of ``SA`` (clusters × schedule indices):
+    ``((cluster label, start label or None), …)``. Two analyses whose keys are equal
+    permuted the same start dates over the same clusters in the same order."""
+    cl = tuple(range(SA.shape[1])) if cluster_labels is None else tuple(cluster_labels)
+    if len(cl) != SA.shape[1]:
+        raise OptionError("one label per cluster needed")
+
+    def start(i: int) -> object:
+        if i == 0:
+            return None
+        return i if period_labels is None else period_labels[i - 1]
+
+    return tuple(tuple((c, start(int(i))) for c, i in zip(cl, row, strict=True)) for row in SA)
+
+
+WYMethod = Literal["max_t", "min_p"]
+
+
+def westfall_young(stats: list[np.ndarray] | np.ndarray, *, method: WYMethod = "max_t"
+                   ) -> list[float]:
+    """Westfall & Young (1993) step-down adjusted p-values from a *joint* randomization
+    distribution.
+
+    ``stats`` is m × A: row ``j`` holds claim ``j``'s statistic under every assignment,
+    column 0 the observed one, and column ``a`` is the same assignment for every claim
+    (the same permuted start schedule applied to all outcomes), so the dependence between
+    the claims is kept. Each claim's *extremeness* under assignment ``a`` is
+
+    - ``"max_t"``: ``|T_j(a)| / s_j`` with ``s_j`` the root mean square of ``T_j`` over all
+      assignments (a scale that is the same whichever assignment was observed, so the
+      test stays exact);
+    - ``"min_p"``: ``1 − p_j(a)`` with ``p_j(a)`` the share of assignments at least as
+      extreme as ``a`` for claim ``j`` (its own randomization p-value had ``a`` been
+      observed).
+
+    Claims are ordered from the most to the least extreme observed value,
+    ``e_(1) ≥ … ≥ e_(m)``; step ``k`` gets ``P_a(max_{l ≥ k} e_(l)(a) ≥ e_(k)(0))`` over
+    the assignments, and the adjusted p-values are made non-decreasing along the order
+    (Westfall & Young 1993, algorithm 2.8; Romano & Wolf 2005). Each claim's statistic
+    depends only on its own outcome, so the joint distribution of any subset under its
+    sharp nulls is the one computed (subset pivotality): the family-wise error rate is
+    at most α for any combination of true and false claims. With one claim the adjusted
+    p equals :func:`ri_p_value`; with 24 assignments the smallest possible value is
+    1/24 (Holm's is m/24). Non-finite statistics never count as extreme; a claim whose
+    observed statistic is not finite gets NaN and is left out of the family.
+    """
+    check_option("method", method, typing.get_args(WYMethod))
+    S = np.abs(np.atleast_2d(np.asarray(stats, dtype=float)))
+    m, A = S.shape
+    out = np.full(m, np.nan)
+    keep = np.flatnonzero(np.isfinite(S[:, 0]))
+    if keep.size == 0 or A == 0:
+        return out.tolist()
+    S = S[keep]
+    fin = np.isfinite(S)
+    if method == "max_t":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = np.sqrt(np.nanmean(np.where(fin, S, np.nan) ** 2, axis=1, keepdims=True))
+            E = np.where(fin, S / np.where(scale > 0, scale, 1.0), -np.inf)
+    else:
+        E = np.full(S.shape, -np.inf)
+        for j in range(S.shape[0]):
+            s = S[j, fin[j]]
+            tol = 1e-9 * max(1.0, float(np.max(s)))
+            srt = np.sort(s)
+            # share of (finite) assignments at least as extreme as each one, ties included
+            p = (s.size - np.searchsorted(srt, s - tol, side="left")) / s.size
+            E[j, fin[j]] = 1.0 - p
+    tol = 1e-9 * np.maximum(1.0, np.max(np.where(np.isfinite(E), np.abs(E), 0.0), axis=1))
+    obs = E[:, 0]
+    order = np.argsort(-obs, kind="stable")
+    raw = np.empty(order.size)
+    run = np.full(A, -np.inf)
+    for k in range(order.size - 1, -1, -1):  # max over the claims from step k on
+        j = order[k]
+        run = np.maximum(run, E[j])
+        raw[k] = float(np.mean(run >= obs[j] - tol[j]))
+    adj = np.maximum.accumulate(raw)
+    res = np.empty(order.size)
+    res[order] = adj
+    out[keep] = res
+    return out.tolist()
 
 
 def _invert(Y: np.ndarray, GA: np.ndarray, est: float, scale: float, *, effect: str,

@@ -113,6 +113,9 @@ def _p_text(est: Estimate) -> str:
     if est.p_adjusted is not None and np.isfinite(est.p_adjusted):
         what = est.adjustment or "adjusted for multiple comparisons"
         text += f"; {what}: adjusted {fmt_p(est.p_adjusted)}"
+        holm = est.detail("p_holm")
+        if np.isfinite(holm):
+            text += f"; Holm: adjusted {fmt_p(holm)}"
     return text
 
 
@@ -246,6 +249,37 @@ def claim_sentence(verdict: str, est: Estimate, *, mde: str | None = None) -> st
     if verdict == "not shown" and mde:
         out += f" Effects smaller than ±{mde} could not be detected with this design."
     return out
+
+
+def family_note(est: Estimate, m: int) -> str:
+    """What the claims' multiplicity adjustment is, said once above the claims.
+
+    ``est`` is any adjusted claim's estimate (its ``adjustment``, smallest attainable p
+    and clustering level); ``m`` the number of claims in the family.
+
+    Examples
+    --------
+    >>> from analytics.evaluation._estimate import Estimate
+    >>> e = Estimate(0.1, 0.1, 0.01, 0.3, 1 / 24, 24, "x", cluster_level="district",
+    ...              n_clusters=4, min_attainable_p=1 / 24, p_adjusted=1 / 24,
+    ...              adjustment="Westfall–Young step-down, 4 claims")
+    >>> family_note(e, 4)
+    "The 4 claims are tested as one family: a verdict needs its adjusted p-value below 0.05. Westfall–Young step-down (max-T): every claim is re-estimated under the same 24 reassignments of the start dates to the districts, which keeps the dependence between the claims, so the adjusted p can be as small as 0.042. Holm's adjusted p, shown beside it, ignores that dependence and cannot go below 4 × 0.042 = 0.17 here."
+    """
+    head = (f"The {m} claims are tested as one family: a verdict needs its adjusted p-value "
+            f"below {est.alpha:g}.")
+    mp = est.min_attainable_p
+    if not est.adjustment.startswith("Westfall") or mp is None or not np.isfinite(mp):
+        return f"{head} Adjustment: {est.adjustment or 'Holm'}."
+    level = est.cluster_level or "area"
+    n_a = int(round(1 / mp))
+    low = fmt_p(mp).removeprefix("p = ")
+    holm_low = fmt_p(min(1.0, m * mp)).removeprefix("p = ")
+    return (f"{head} Westfall–Young step-down (max-T): every claim is re-estimated under the "
+            f"same {n_a} reassignments of the start dates to the {_plural(level, 2)}, which "
+            f"keeps the dependence between the claims, so the adjusted p can be as small as "
+            f"{low}. Holm's adjusted p, shown beside it, ignores that dependence and cannot "
+            f"go below {m} × {low} = {holm_low} here.")
 
 
 def no_answer_sentence(reason: object) -> str:

@@ -90,6 +90,27 @@ def test_adjusted_p_value_decides_and_is_printed() -> None:
         "0.990; p = 0.030; Holm, 4 claims: adjusted p = 0.090).")
 
 
+def test_westfall_young_p_is_printed_with_holm_beside_it() -> None:
+    wy = ratio(0.80, 0.70, 0.91, 1 / 24, p_adjusted=1 / 24,
+               adjustment="Westfall–Young step-down, 4 claims", details=(("p_holm", 4 / 24),),
+               cluster_level="district", n_clusters=4, min_attainable_p=1 / 24)
+    assert w.estimate_sentence(wy) == (
+        "Minor offences in CSO areas fell by 20.0 % (rate ratio 0.800, 95 % CI 0.700 to "
+        "0.910; p = 0.042; Westfall–Young step-down, 4 claims: adjusted p = 0.042; Holm: "
+        "adjusted p = 0.17).")
+    assert w.family_note(wy, 4) == (
+        "The 4 claims are tested as one family: a verdict needs its adjusted p-value below "
+        "0.05. Westfall–Young step-down (max-T): every claim is re-estimated under the same "
+        "24 reassignments of the start dates to the districts, which keeps the dependence "
+        "between the claims, so the adjusted p can be as small as 0.042. Holm's adjusted p, "
+        "shown beside it, ignores that dependence and cannot go below 4 × 0.042 = 0.17 "
+        "here.")
+    holm_only = ratio(0.80, 0.70, 0.91, 0.001, p_adjusted=0.004, adjustment="Holm, 4 claims")
+    assert w.family_note(holm_only, 4) == (
+        "The 4 claims are tested as one family: a verdict needs its adjusted p-value below "
+        "0.05. Adjustment: Holm, 4 claims.")
+
+
 def test_verdict_words_and_claim_sentences() -> None:
     assert w.verdict_label("supported") == "Consistent with the programme's claim"
     assert w.verdict_label("not shown") == "Not shown — no clear change"
