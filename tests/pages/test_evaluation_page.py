@@ -40,6 +40,9 @@ def test_each_claim_states_level_method_and_clusters(at) -> None:
     for line in lines:
         assert "randomization inference" in line and "24 assignments" in line
         assert "clustered by district (4 districts)" in line
+    # above the claims, once: which family adjustment the verdicts use, with Holm beside it
+    family = [c for c in captions if c.startswith("The 4 claims are tested as one family")]
+    assert len(family) == 1 and "Westfall–Young" in family[0] and "Holm" in family[0]
     texts = " ".join(m.value for m in at.markdown)
     assert "Negative control" in texts
     assert any("Placebo" in c for c in captions)
