@@ -58,6 +58,27 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- claims -----------------------------------------------------------------------------
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from analytics.evaluation.claims_cache import store_claims
+
+    path = db.resolve_db_path(args.db)
+    if not path.exists():
+        print(f"error: no database at {path}", file=sys.stderr)
+        return EXIT_USAGE
+    con = db.connect(path)
+    try:
+        seconds = store_claims(con)
+    finally:
+        con.close()
+    if seconds is None:
+        print(f"{path} has no calls or no deployments: the claims cannot be answered yet",
+              file=sys.stderr)
+        return EXIT_USAGE
+    print(f"programme claims answered and stored in {path} ({seconds:.1f} s)")
+    return EXIT_OK
+
+
 # -- init -------------------------------------------------------------------------------
 def _cmd_init(args: argparse.Namespace) -> int:
     path = db.resolve_db_path(args.db)
@@ -259,6 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "server's own (CSO_TIER, default analyst)")
     m.set_defaults(func=_cmd_metrics)
 
+    c = sub.add_parser("claims", help="answer the programme's claims and store them for the "
+                                      "Evaluation page (imports and demo builds do it too)")
+    c.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
+    c.set_defaults(func=_cmd_claims)
+
     # The importer adds its own sub-command.
     from analytics.ingest.cli import register as register_import
 
@@ -363,7 +389,8 @@ def _cmd_bench_import(args: argparse.Namespace) -> int:
 
     out = bench.run_bench_command(args.calls, args.workdir, keep=args.keep,
                                   baseline=not args.no_baseline,
-                                  reimport=not args.no_reimport, csv=args.csv)
+                                  reimport=not args.no_reimport, csv=args.csv,
+                                  profile=getattr(args, "profile", False))
     for line in bench.report_lines(out):
         print(line)
     if args.json:
@@ -406,6 +433,8 @@ def _register_bench(sub: argparse._SubParsersAction) -> None:
                    help="skip the baselines (DuckDB CREATE TABLE AS and pandas)")
     i.add_argument("--no-reimport", action="store_true",
                    help="skip the forced re-import of the same file")
+    i.add_argument("--profile", action="store_true",
+                   help="time every SQL statement (wall and CPU) and print the costliest")
     i.set_defaults(func=_cmd_bench_import)
     a = bsub.add_parser("all", help="every benchmark this checkout has (import at 1M calls)")
     a.add_argument("--json", type=Path, help="write the import figures to this JSON file")

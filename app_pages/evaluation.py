@@ -59,6 +59,9 @@ except CSOError as exc:
     log.warning("claims failed: %s", exc)
     st.warning(f"The claims could not be answered on this data: {components.plain(exc)}")
     claims = []
+stale = next((c["stale_note"] for c in claims if c.get("stale_note")), None)
+if stale:
+    st.info(stale, icon="🕰️")
 _family = next((c.get("family_note") for c in claims if c.get("family_note")), "")
 if _family:  # the multiplicity adjustment the verdicts use (analytics.evaluation.wording)
     st.caption(_family)

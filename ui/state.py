@@ -277,6 +277,20 @@ def writing() -> Iterator[Any]:
         raise DatabaseError(f"this server is read-only ({privacy.server_policy().tier} tier)")
     with _server(str(db_path())).writing() as con:
         yield con
+        _refresh_claims(con)
+
+
+def _refresh_claims(con: Any) -> None:
+    """After a write: the programme's claims stored again if what they read changed (an
+    import, a call-type or area edit), so the next Evaluation visit reads them; nothing
+    when they are current (a saved target). A failure leaves the page to compute them."""
+    from analytics.evaluation.claims_cache import refresh_stored
+
+    try:
+        with st.spinner("Updating the programme's claims for the Evaluation page…"):
+            refresh_stored(con)
+    except Exception:  # noqa: BLE001 - the write itself has been committed
+        log.exception("claims not stored after a write")
 
 
 @st.cache_resource(show_spinner=False)

@@ -13,9 +13,22 @@ and this program's code, so they are stored in table ``claims_cache`` under
 - a **code version**: a hash of the source of the ``analytics`` package, so an upgrade
   (a changed estimator or definition) never shows answers an older version computed.
 
-A changed data or code version misses the store; the answers are computed and stored
-again, replacing the stale rows. Stored answers are plain text (verdict, sentence), never
-pickled objects. A read-only connection computes without storing.
+**Writers compute them, visitors read them** (issue 16): every writer stores the answers
+for the default view (the whole date range) as its last step — the end of an import
+(``python -m analytics import``, and every write of the app's Data page, target or
+call-type forms through ``ui.state.writing``: :func:`refresh_stored`), the end of a demo
+build, and ``python -m analytics claims`` — so the first visit of the Evaluation page
+reads them (milliseconds) instead of computing them (seconds on 10 million calls).
+
+On reading, a changed data or code version misses the store. A connection that can
+write then computes and stores again, replacing the stale rows. A **read-only**
+connection (a command or public server, or the analyst server at rest) does not compute
+the default view on a visitor's render when it holds stored answers of an earlier data
+or code version: it shows those, each marked with ``stale_note`` (when they were computed
+and how to refresh them: any import, or ``python -m analytics claims``). Only with no
+stored answers at all, or for another date range than the stored one, does a read-only
+connection compute (without storing). Stored answers are plain text (verdict, sentence),
+never pickled objects.
 """
 
 from __future__ import annotations
@@ -99,6 +112,16 @@ def _payload(con: duckdb.DuckDBPyConnection, filters: Filters | None) -> dict[st
     stored = _read(con, code, data, fkey)
     if stored is not None:
         return stored
+    if _read_only(con):
+        old = _read_stale(con, fkey)
+        if old is not None:
+            return old
+    out = _compute(con, dates)
+    _write(con, code, data, fkey, out)
+    return out
+
+
+def _compute(con: duckdb.DuckDBPyConnection, dates: Filters) -> dict[str, list]:
     results = answer_claims(con, filters=dates)
     n_answered = sum(r.estimate is not None for r in results)
     claims = [{"key": r.claim.key, "question": r.claim.question, "metric": r.claim.metric,
@@ -114,9 +137,82 @@ def _payload(con: duckdb.DuckDBPyConnection, filters: Filters | None) -> dict[st
     nc = negative_control(con, filters=dates)
     checks = [{"key": nc.key, "label": nc.label, "sentence": nc.sentence,
                "significant": nc.significant, **_estimate_dict(nc.estimate)}]
-    out = {"claims": claims, "checks": checks}
-    _write(con, code, data, fkey, out)
+    return {"claims": claims, "checks": checks}
+
+
+def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
+    return str(scalar(con, "SELECT current_setting('access_mode')")) == "read_only"
+
+
+STALE_NOTE = ("These answers were computed on {when} UTC, before the latest change to the "
+              "data or an upgrade of the program; the server does not recompute them while "
+              "a visitor waits. Any import, or `python -m analytics claims`, brings them up "
+              "to date.")
+
+
+def _read_stale(con: duckdb.DuckDBPyConnection, fkey: str) -> dict | None:
+    """The newest stored answers for ``fkey`` whatever their versions, each claim and check
+    marked with ``stale_note``; None when nothing is stored."""
+    if not _table_exists(con):
+        return None
+    row = con.execute(f"SELECT payload, computed_at FROM {TABLE} WHERE filters = ? "
+                      "ORDER BY computed_at DESC LIMIT 1", [fkey]).fetchall()
+    if not row:
+        return None
+    out = json.loads(str(row[0][0]))
+    note = STALE_NOTE.format(when=f"{row[0][1]:%d %b %Y %H:%M}")
+    for item in (*out.get("claims", ()), *out.get("checks", ())):
+        item["stale_note"] = note
     return out
+
+
+def is_current(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> bool:
+    """True when answers for ``filters``' dates (default: the whole range) are stored under
+    the current data and code versions."""
+    dates = Filters(start=(filters or Filters()).start, end=(filters or Filters()).end)
+    return _read(con, code_version(), data_version(con), _filters_key(dates)) is not None
+
+
+def store_claims(con: duckdb.DuckDBPyConnection) -> float | None:
+    """Compute and store the default view's answers (the whole date range) on a read-write
+    connection, replacing older ones; return the seconds it took, or None when the data
+    cannot answer the claims (no calls or no deployments: nothing is stored, the page says
+    why when visited). The last step of every writer (module docstring)."""
+    import time
+
+    from analytics.errors import CSOError
+
+    t0 = time.perf_counter()
+    if not (_has_rows(con, "calls") and _has_rows(con, "deployments")):
+        return None
+    dates = Filters()
+    try:
+        out = _compute(con, dates)
+    except CSOError as exc:
+        log.info("claims not computed: %s", exc)
+        return None
+    _write(con, code_version(), data_version(con), _filters_key(dates), out, strict=True)
+    return time.perf_counter() - t0
+
+
+def refresh_stored(con: duckdb.DuckDBPyConnection) -> float | None:
+    """:func:`store_claims` unless the stored answers are current already (a few
+    milliseconds then: e.g. after saving a target, which the claims do not read)."""
+    if is_current(con):
+        return 0.0
+    return store_claims(con)
+
+
+def _has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    # table is one of the fixed names "calls" / "deployments"
+    exists = scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                         "AND schema_name = 'main'", [table])
+    return bool(exists) and bool(scalar(con, f"SELECT count(*) > 0 FROM {table}"))
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                            "AND schema_name = 'main'", [TABLE]))
 
 
 def _inference_text(r: Any) -> dict[str, Any]:
@@ -149,8 +245,7 @@ def checks_summary(con: duckdb.DuckDBPyConnection, filters: Filters | None = Non
 
 
 def _read(con: duckdb.DuckDBPyConnection, code: str, data: str, fkey: str) -> dict | None:
-    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
-                       "AND schema_name = 'main'", [TABLE]):
+    if not _table_exists(con):
         return None
     payload = scalar(con, f"SELECT payload FROM {TABLE} WHERE code_version = ? AND "
                           "data_version = ? AND filters = ? LIMIT 1", [code, data, fkey])
@@ -158,7 +253,7 @@ def _read(con: duckdb.DuckDBPyConnection, code: str, data: str, fkey: str) -> di
 
 
 def _write(con: duckdb.DuckDBPyConnection, code: str, data: str, fkey: str,
-           out: dict) -> None:
+           out: dict, *, strict: bool = False) -> None:
     try:
         con.execute("BEGIN TRANSACTION")
         con.execute(_DDL)
@@ -174,3 +269,5 @@ def _write(con: duckdb.DuckDBPyConnection, code: str, data: str, fkey: str,
             con.execute("ROLLBACK")
         except duckdb.Error:
             pass
+        if strict:
+            raise

@@ -34,6 +34,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
             rejects_dir=rejects_dir_for(path), force=args.force,
             progress=None if args.quiet else text_progress_bar(),
         )
+        claims_s = _store_claims(con)
     except CSOError as exc:
         print(f"error: {exc}", file=sys.stderr)
         print("nothing was imported; the database is unchanged.", file=sys.stderr)
@@ -41,8 +42,25 @@ def _cmd_import(args: argparse.Namespace) -> int:
     finally:
         con.close()
     print(result.summary())
+    if claims_s:
+        print(f"programme claims answered and stored for the Evaluation page ({claims_s:.1f} s)")
     print(f"database {path} (import #{result.import_id}, {result.seconds:.1f} s)")
     return EXIT_OK
+
+
+def _store_claims(con: object) -> float | None:
+    """The last step of an import: the programme's claims for the Evaluation page, stored
+    (skipped when they are current, e.g. a repeated file). The import itself is committed
+    already; a failure here is reported and leaves the page to compute them."""
+    from analytics.evaluation.claims_cache import refresh_stored
+
+    try:
+        return refresh_stored(con)  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - the import stands; say what did not happen
+        print(f"note: the programme claims were not stored ({type(exc).__name__}: "
+              f"{str(exc).splitlines()[0][:200]}); the Evaluation page computes them on "
+              "its next visit", file=sys.stderr)
+        return None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

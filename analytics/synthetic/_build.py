@@ -894,5 +894,11 @@ def build(con: duckdb.DuckDBPyConnection, n_calls: int, seed: int,
         [["p1_median", 7.0, "at_most", "demo city example"],
          ["cso_share", 15.0, "at_least", "demo city example"]],
     )
+    # The programme's claims, answered and stored now, so that the first visit of the
+    # Evaluation page reads them (analytics.evaluation.claims_cache).
+    progress(0.95, "programme claims")
+    from analytics.evaluation.claims_cache import store_claims
+
+    store_claims(con)
     progress(1.0, "done")
     return truth

@@ -14,10 +14,12 @@ from analytics.filters import Filters
 
 @pytest.fixture
 def rw_con(demo_db_path, tmp_path):
-    """A writable private copy of the session's 60k demo city."""
+    """A writable private copy of the session's 60k demo city, without the claims its
+    build stored."""
     path = tmp_path / "demo_rw.duckdb"
     shutil.copyfile(demo_db_path, path)
     c = db.connect(path)
+    c.execute(f"DROP TABLE {claims_cache.TABLE}")
     yield c
     c.close()
 
@@ -82,8 +84,81 @@ def test_import_changes_the_data_version(rw_con, tmp_path):
     assert claims_cache.data_version(rw_con) != before
 
 
-def test_read_only_connection_computes_without_storing(demo_con, computed):
+def test_demo_build_stores_the_claims_so_a_read_only_visit_computes_nothing(demo_con,
+                                                                             computed):
+    assert claims_cache.is_current(demo_con)  # stored by the demo build itself
     out = claims_cache.claims_summary(demo_con)
-    assert len(out) == 4 and len(computed) == 1
-    assert not db.scalar(demo_con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
-                         [claims_cache.TABLE])
+    assert len(out) == 4 and computed == []
+    assert all("stale_note" not in c for c in out)
+
+
+def test_read_only_with_nothing_stored_computes_without_storing(rw_con, tmp_path, computed):
+    path = rw_con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
+                          "current_database()").fetchall()[0][0]
+    rw_con.close()
+    ro = db.connect(path, read_only=True)
+    try:
+        out = claims_cache.claims_summary(ro)
+        assert len(out) == 4 and len(computed) == 1
+        assert not db.scalar(ro, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                             [claims_cache.TABLE])
+    finally:
+        ro.close()
+
+
+def test_read_only_with_stale_answers_shows_them_marked_and_computes_nothing(
+        rw_con, computed):
+    fresh = claims_cache.claims_summary(rw_con)
+    rw_con.execute("INSERT INTO deployments VALUES ('D4', DATE '2025-06-01', NULL, 2, 'test')")
+    path = rw_con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
+                          "current_database()").fetchall()[0][0]
+    rw_con.close()
+    ro = db.connect(path, read_only=True)
+    try:
+        assert not claims_cache.is_current(ro)
+        out = claims_cache.claims_summary(ro)
+        checks = claims_cache.checks_summary(ro)
+    finally:
+        ro.close()
+    assert len(computed) == 1  # the fresh answers only
+    assert [c["sentence"] for c in out] == [c["sentence"] for c in fresh]
+    assert all("python -m analytics claims" in c["stale_note"] for c in out + checks)
+    # A writer brings them up to date: computed once, then current.
+    rw = db.connect(path)
+    try:
+        assert claims_cache.refresh_stored(rw) > 0 and len(computed) == 2
+        assert claims_cache.is_current(rw)
+        assert claims_cache.refresh_stored(rw) == 0.0 and len(computed) == 2
+        assert "stale_note" not in claims_cache.claims_summary(rw)[0]
+    finally:
+        rw.close()
+
+
+def test_cli_import_and_claims_command_store_the_claims(demo_db_path, tmp_path, computed,
+                                                        capsys):
+    from analytics.cli import main
+
+    path = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_db_path, path)
+    csv = tmp_path / "deployments.csv"
+    csv.write_text("area_id,start_date,end_date,cso_count,note\nD4,2025-06-01,,2,test\n")
+    assert main(["import", "deployments", str(csv), "--db", str(path), "--quiet"]) == 0
+    assert "programme claims answered and stored" in capsys.readouterr().out
+    con = db.connect(path, read_only=True)
+    assert claims_cache.is_current(con) and len(computed) == 1
+    con.close()
+    assert main(["claims", "--db", str(path)]) == 0
+    assert len(computed) == 2
+    empty = tmp_path / "empty.duckdb"
+    assert main(["init", "--db", str(empty)]) == 0
+    assert main(["claims", "--db", str(empty)]) == 2  # no calls, no deployments: says so
+    assert len(computed) == 2
+
+
+def test_a_write_through_the_app_stores_the_claims(rw_con, computed):
+    from ui import state
+
+    rw_con.execute("INSERT INTO deployments VALUES ('D4', DATE '2025-06-01', NULL, 2, 'test')")
+    assert not claims_cache.is_current(rw_con)
+    state._refresh_claims(rw_con)
+    assert claims_cache.is_current(rw_con) and len(computed) == 1
