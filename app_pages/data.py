@@ -162,7 +162,8 @@ with tab_import:
             else:
                 preset = ingest.load_preset(choice, table)
             if preset is not None:
-                st.markdown("**Preview** — the first rows exactly as they would be stored; "
+                st.markdown("**Preview** — the first rows exactly as they would be stored "
+                            "(times shown in the department's local time); "
                             "*outcome* marks rows the import would reject or leave out")
                 st.dataframe(ingest.preview(con, path, preset, n=10), hide_index=True,
                              placeholder="—")

@@ -638,8 +638,10 @@ def preview(con: duckdb.DuckDBPyConnection, path: str | Path, preset: Preset,
         kinds = {c.name: c.kind for c in spec.columns}
         shown = [f"{clock.local_sql(ident(c), zone)} AS {ident(c)}"
                  if kinds.get(c) == "timestamp" else ident(c) for c in cols]
+        # The whole typed stage (with its checks and DST notes, whose parameters the
+        # plan holds: a SELECT without them fails on unused parameters).
         sql = (f"SELECT {', '.join(shown)}{keep} FROM (SELECT "
-               f"{', '.join(plan.select)} FROM {plan.from_sql(head)})")
+               f"{plan.stage_select()} FROM {plan.from_sql(head)})")
         with tempfile.TemporaryDirectory() as tmp:
             sample = Path(tmp) / "preview_sample.csv"  # our own name: nothing of the user's in SQL
             try:

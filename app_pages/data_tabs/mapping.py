@@ -116,7 +116,11 @@ def render(con: Any, path: Path, table: str) -> dict | None:
         default=guesses[:1], key=K_FORMATS,
         help="Guessed from the values; ISO times are always accepted.")
     tz = c2.text_input("Time zone of the file's times (optional)", key=K_TZ,
-                       placeholder="e.g. America/Chicago; blank = local")
+                       placeholder="e.g. America/Chicago; blank = the database's zone",
+                       help="Times without an offset are read in this zone and stored as UTC; "
+                            "times with an offset (Z, -05:00, PST …) are exact anyway. The "
+                            "first import with a zone makes it the department's zone: every "
+                            "page shows that local time.")
     nulls = c3.multiselect("Values that mean missing", COMMON_NULLS, key=K_NULLS,
                            accept_new_options=True,
                            help="[read] null_values: in any column, case-insensitive. The "

@@ -329,3 +329,14 @@ def test_a_schema_2_database_without_a_zone_opens_as_it_is(tmp_path):
     ro = db.connect(path, read_only=True)  # the demo city: nothing to convert
     assert ro.execute("SELECT received_at FROM calls").fetchall() == [(D(2024, 6, 1, 10),)]
     ro.close()
+
+
+def test_the_data_page_preview_shows_local_time(con, tmp_path):
+    from analytics.ingest import preview
+
+    path = write(tmp_path / "dst.csv", DST_CALLS)
+    df = preview(con, path, parse_preset(_preset()))
+    got = dict(zip(df["call_id"], df["received_at"], strict=True))
+    # stored would be 06:50Z and 05:40Z; the preview shows New York time, as the pages do
+    assert got["S1"] == D(2024, 3, 10, 1, 50) and got["X1"] == D(2024, 11, 3, 1, 40)
+    assert set(df["outcome"]) == {"kept"}
