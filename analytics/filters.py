@@ -155,7 +155,7 @@ class Filters:
         if not self.exclude_sensitive or "sensitive" in table.columns:
             return table
         cf = backend.table("call_facts")
-        return table.filter(table.call_id.isin(cf.filter(cf.sensitive).call_id).negate())
+        return table.filter(table.call_id.notin(cf.filter(cf.sensitive).call_id))
 
     # -- URL query string ------------------------------------------------------------
     def to_query_params(self) -> dict[str, str | list[str]]:

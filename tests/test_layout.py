@@ -102,13 +102,6 @@ def _analytics_import_graph() -> dict[str, set[str]]:
     return graph
 
 
-# Cycles that exist on main and belong to another area, with the reason; a new cycle fails.
-KNOWN_CYCLES = {
-    frozenset({"analytics.evaluation._estimate", "analytics.evaluation.wording"}):
-        "Estimate.sentence() imports wording lazily (issue 11, evaluation wording)",
-}
-
-
 def test_no_import_cycles_in_analytics() -> None:
     graph = _analytics_import_graph()
     cycles: list[list[str]] = []
@@ -129,5 +122,5 @@ def test_no_import_cycles_in_analytics() -> None:
     for m in sorted(graph):
         if m not in state:
             visit(m)
-    new = [c for c in cycles if frozenset(c) not in KNOWN_CYCLES]
-    assert not new, "import cycles: " + "; ".join(" → ".join(c) for c in new)
+    # No allow-list: every cycle fails (lazy imports count, TYPE_CHECKING ones do not).
+    assert not cycles, "import cycles: " + "; ".join(" → ".join(c) for c in cycles)

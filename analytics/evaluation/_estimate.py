@@ -16,36 +16,10 @@ import pandas as pd
 from scipy import stats
 
 from analytics.errors import OptionError, check_option
+from analytics.evaluation.wording import estimate_sentence
 
 Scale = Literal["difference", "ratio", "log"]
 SCALES: tuple[Scale, ...] = ("difference", "ratio", "log")
-
-
-def fmt_number(x: float) -> str:
-    """Round for reading: 3 significant figures, no scientific notation, thousands commas."""
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    ax = abs(x)
-    if ax >= 100:
-        s = f"{x:,.0f}"
-    elif ax >= 10:
-        s = f"{x:,.1f}"
-    elif ax >= 1:
-        s = f"{x:.3g}"
-    elif ax == 0:
-        s = "0"
-    else:
-        s = f"{x:.2g}" if ax >= 0.001 else f"{x:.1e}"
-    return s.replace("-", "−")
-
-
-def fmt_p(p: float) -> str:
-    """p-value as text: 'p < 0.001' or 'p = 0.034'."""
-    if p is None or not np.isfinite(p):
-        return "p n/a"
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
 
 
 def check_alpha(alpha: float) -> None:
@@ -209,8 +183,6 @@ class Estimate:
         ...          label="Priority-1 median response time", unit="minutes").sentence()
         'Priority-1 median response time fell by 1.4 minutes (95 % CI 0.6 to 2.2; p = 0.001).'
         """
-        from analytics.evaluation.wording import estimate_sentence  # wording imports this module
-
         return estimate_sentence(self)
 
 

@@ -27,7 +27,8 @@ import pandas as pd
 
 from analytics.errors import InsufficientDataError, OptionError, check_option
 from analytics.evaluation import wording
-from analytics.evaluation._estimate import Estimate, fmt_p
+from analytics.evaluation._estimate import Estimate
+from analytics.evaluation._format import fmt_p
 from analytics.evaluation.did import (
     Control,
     did_2x2,

@@ -45,7 +45,8 @@ import pandas as pd
 
 from analytics.errors import CSOError, InsufficientDataError, check_option
 from analytics.evaluation import wording
-from analytics.evaluation._estimate import Estimate, fmt_p
+from analytics.evaluation._estimate import Estimate
+from analytics.evaluation._format import fmt_p
 from analytics.evaluation.analysis import REPORTING_CAVEAT, Analysis, analyse
 from analytics.evaluation.panel import Freq, Level, panel_from_metric
 from analytics.evaluation.randomization import westfall_young

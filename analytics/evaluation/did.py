@@ -47,7 +47,8 @@ from scipy import stats
 from analytics.errors import InputDataError, InsufficientDataError, OptionError, check_option
 from analytics.evaluation import randomization as ri
 from analytics.evaluation import wild
-from analytics.evaluation._estimate import Estimate, check_alpha, estimate_from_se, fmt_p
+from analytics.evaluation._estimate import Estimate, check_alpha, estimate_from_se
+from analytics.evaluation._format import fmt_p
 
 Control = Literal["never_treated", "not_yet_treated"]
 CONTROLS: tuple[Control, ...] = ("never_treated", "not_yet_treated")

@@ -25,6 +25,7 @@ from scipy import stats
 
 from analytics.errors import OptionError, check_option
 from analytics.evaluation._estimate import Estimate, check_alpha
+from analytics.evaluation.wording import mde_sentence
 
 Design = Literal["pre_post", "wdd", "did", "its"]
 DESIGNS: tuple[Design, ...] = ("pre_post", "wdd", "did", "its")
@@ -51,8 +52,6 @@ class MDE:
     def sentence(self) -> str:
         """Plain-language statement of the smallest effect this design can reliably see
         (:func:`analytics.evaluation.wording.mde_sentence`)."""
-        from analytics.evaluation.wording import mde_sentence  # wording imports Estimate
-
         return mde_sentence(self)
 
 

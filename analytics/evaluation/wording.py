@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analytics.evaluation._estimate import fmt_number, fmt_p
+from analytics.evaluation._format import fmt_number, fmt_p
 
 if TYPE_CHECKING:
     from analytics.evaluation._estimate import Estimate

@@ -12,7 +12,7 @@ import pytest
 
 from analytics.errors import OptionError
 from analytics.evaluation import Estimate, did_2x2, staggered_did
-from analytics.evaluation._estimate import fmt_number
+from analytics.evaluation._format import fmt_number
 
 
 def test_sentence_difference_significant():
