@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from analytics import engines
+from analytics.core import options
 from analytics.db import KIND_KEY, DatabaseKind, database_kind, scalar
-from analytics.errors import check_option
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ DEMO_TRUTH_KEY = "demo_truth"
 #: Tables whose presence decides what a page can compute, in the order pages report them.
 DataTable = Literal["calls", "assignments", "units", "incidents", "deployments", "staffing",
                     "activities", "areas"]
-DATA_TABLES: tuple[DataTable, ...] = get_args(DataTable)
+DATA_TABLES: tuple[DataTable, ...] = options.choices(DataTable)
 
 
 def is_demo(backend_or_con: Any) -> bool:
@@ -101,7 +101,7 @@ def is_demo(backend_or_con: Any) -> bool:
         st = backend_or_con.table("settings")
         got = st.filter(st.key.isin([KIND_KEY, DEMO_TRUTH_KEY])).select("key", "value").to_pandas()
         values = dict(zip(got["key"], got["value"], strict=True))
-        if values.get(KIND_KEY) in get_args(DatabaseKind):
+        if values.get(KIND_KEY) in options.choices(DatabaseKind):
             return values[KIND_KEY] == "demo"
         return DEMO_TRUTH_KEY in values
     con = getattr(backend_or_con, "con", backend_or_con)
@@ -138,7 +138,7 @@ class DataPresence:
     def missing(self, *tables: str) -> tuple[str, ...]:
         """The named tables (in the order given) that hold no rows."""
         for t in tables:
-            check_option("table", t, DATA_TABLES)
+            options.check("table", t, DataTable)
         return tuple(t for t in tables if getattr(self, t) == 0)
 
     @property
@@ -168,8 +168,7 @@ def data_presence(backend_or_con: Any) -> DataPresence:
 
 def _data_presence_ibis(backend: Any) -> DataPresence:
     """:func:`data_presence` on any Ibis engine, as one query (one job on Spark)."""
-    t = {n: backend.table(n) for n in ("calls", "assignments", "units", "incidents",
-                                       "deployments", "staffing", "activities", "areas")}
+    t = {n: backend.table(n) for n in DATA_TABLES}
     typed = t["assignments"].semi_join(t["units"], "unit_id").limit(1)
     parts = [t[n].aggregate(**{n: t[n].count()}) for n in t]
     parts.append(typed.aggregate(typed_assignments=typed.count()))

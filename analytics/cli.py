@@ -256,11 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_cmd_export)
 
     m = sub.add_parser("metrics", help="compute every headline metric family and write JSON")
-    from typing import get_args
 
+    from analytics.core import options
     from analytics.engines import Engine
 
-    m.add_argument("--engine", choices=get_args(Engine), default="duckdb",
+    m.add_argument("--engine", choices=options.choices(Engine), default="duckdb",
                    help="where the metrics run (default duckdb)")
     src = m.add_mutually_exclusive_group()
     src.add_argument("--db", type=Path,

@@ -31,13 +31,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import ibis
 import pandas as pd
 
 from analytics import engines
 from analytics.core import incidents as core_incidents
+from analytics.core import options
 from analytics.errors import InsufficientDataError, OptionError
 from analytics.filters import Filters
 from analytics.overview import SMALL_COUNT
@@ -45,7 +46,9 @@ from analytics.poisson_change import FLAG_LEVEL_TEXT, change_columns, fmt_pvalue
 
 UNCATEGORISED = "uncategorised"
 ALL = "all"
-WINDOWS: tuple[tuple[str, int], ...] = (("28-day", 28), ("365-day", 365))
+Window = Literal["28-day", "365-day"]
+WINDOW_NAMES: tuple[Window, ...] = options.choices(Window)
+WINDOW_DAYS: dict[Window, int] = {"28-day": 28, "365-day": 365}
 MIN_STL_MONTHS = 24
 
 
@@ -231,8 +234,11 @@ def window_comparison(
     *,
     anchor: dt.date | None = None,
     span: Span | None = None,
+    windows: tuple[Window, ...] = WINDOW_NAMES,
 ) -> CrimeTable:
     """28-day and 365-day counts against the equal window just before, per category.
+
+    ``windows`` picks which of :data:`Window` to compute (default both, in that order).
 
     Columns: ``window``, ``offense_category`` (``all`` first), ``current_start``,
     ``current_end``, ``previous_start``, ``previous_end``, ``current``, ``previous``,
@@ -240,6 +246,8 @@ def window_comparison(
     (Benjamini–Hochberg over every row of the table, both windows) and ``flagged``
     (q < 0.0027).
     """
+    for w in windows:
+        options.check("window", w, Window)
     span = _span(backend, filters, span)
     anchor = anchor or anchor_date(backend, filters, span)
     cols = ["window", "offense_category", "current_start", "current_end", "previous_start",
@@ -251,7 +259,8 @@ def window_comparison(
                   categories)
     spans = {}
     aggs: dict[str, Any] = {}
-    for name, days in WINDOWS:
+    for name in windows:
+        days = WINDOW_DAYS[name]
         cur_lo = anchor - dt.timedelta(days=days - 1)
         prev_hi = cur_lo - dt.timedelta(days=1)
         prev_lo = prev_hi - dt.timedelta(days=days - 1)
@@ -265,7 +274,8 @@ def window_comparison(
             got = pd.concat([got, pd.DataFrame([{"category": c, **dict.fromkeys(aggs, 0)}])])
     got = _with_total(got, list(aggs))
     rows = []
-    for name, days in WINDOWS:
+    for name in windows:
+        days = WINDOW_DAYS[name]
         cur_lo, cur_hi, prev_lo, prev_hi = spans[name]
         for r in got.itertuples():
             rows.append({

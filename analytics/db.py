@@ -14,10 +14,11 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal
 
 import duckdb
 
+from analytics.core import options
 from analytics.errors import DatabaseError
 
 log = logging.getLogger(__name__)
@@ -26,9 +27,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "cso.duckdb"
 SCHEMA_VERSION = 3  # 3: event times are UTC instants when settings.timezone is set
 
-UNIT_TYPES = ("sworn", "cso", "other")
+UnitType = Literal["sworn", "cso", "other"]
+UNIT_TYPES: tuple[UnitType, ...] = options.choices(UnitType)
 CSO_TIERS = ("cso_only", "cso_with_backup", "co_response", "sworn_only")
-AREA_LEVELS = ("beat", "district")
+AreaLevel = Literal["beat", "district"]
+AREA_LEVELS: tuple[AreaLevel, ...] = options.choices(AreaLevel)
 ACTIVITY_TYPES = (
     "foot_patrol",
     "vehicle_patrol",
@@ -266,14 +269,12 @@ KIND_KEY = "database_kind"
 def database_kind(con: duckdb.DuckDBPyConnection) -> DatabaseKind | None:
     """The ``database_kind`` setting, or None for a database made before it existed."""
     value = scalar(con, "SELECT value FROM settings WHERE key = $1", [KIND_KEY])
-    return value if value in get_args(DatabaseKind) else None  # type: ignore[return-value]
+    return value if value in options.choices(DatabaseKind) else None  # type: ignore[return-value]
 
 
 def set_database_kind(con: duckdb.DuckDBPyConnection, kind: DatabaseKind) -> None:
     """Record what the database holds (see :data:`DatabaseKind`)."""
-    from analytics.errors import check_option
-
-    check_option("database kind", kind, get_args(DatabaseKind))
+    options.check("database kind", kind, DatabaseKind)
     con.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ($1, $2)", [KIND_KEY, kind])
 
 

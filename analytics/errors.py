@@ -49,9 +49,3 @@ class OptionError(CSOError, ValueError):
 class InsufficientDataError(CSOError):
     """Too little data for the requested statistic (e.g. no pre-period, one cluster)."""
 
-
-def check_option(name: str, value: object, allowed: tuple[object, ...]) -> None:
-    """Raise :class:`OptionError` unless ``value`` is one of ``allowed``."""
-    if value not in allowed:
-        choices = ", ".join(repr(a) for a in allowed)
-        raise OptionError(f"{name} must be one of {choices}; got {value!r}")

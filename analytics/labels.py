@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Literal, get_args
+from typing import Literal
 
 import pandas as pd
 
+from analytics.core import options
+
 Kind = Literal["count", "share", "percent", "hours", "minutes", "money", "z", "ratio",
                "number", "p_value", "bool", "date", "datetime", "text"]
-KINDS: tuple[Kind, ...] = get_args(Kind)
+KINDS: tuple[Kind, ...] = options.choices(Kind)
 
 YES, NO = "Yes", "No"
 

@@ -32,19 +32,20 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from analytics import catalog, crime_trends, engines, offload, overview, response_times, workload
-from analytics.errors import InsufficientDataError, OptionError, check_option
+from analytics.core import options
+from analytics.errors import InsufficientDataError, OptionError
 from analytics.filters import Filters
 
 FORMAT_VERSION = 1
 Family = Literal["calls", "overview", "response_times", "workload", "offload",
                  "sworn_hours_freed", "crime_trends", "claims"]
-FAMILIES: tuple[Family, ...] = get_args(Family)
+FAMILIES: tuple[Family, ...] = options.choices(Family)
 
 
 # -- plain data ------------------------------------------------------------------------------
@@ -244,7 +245,7 @@ def metrics_report(backend: Any, filters: Filters | None = None,
     if f.beats or f.priorities or f.categories:
         raise OptionError("the metrics report takes dates and districts only")
     for fam in families:
-        check_option("family", fam, FAMILIES)
+        options.check("family", fam, Family)
     opts = catalog.filter_options(backend)
     span = (opts.min_date, opts.max_date)
     out: dict[str, Any] = {

@@ -56,9 +56,9 @@ import pandas as pd
 
 from analytics import db, response_times
 from analytics.core import calls as core_calls
-from analytics.core import treatment
+from analytics.core import options, treatment
 from analytics.core.options import choices
-from analytics.errors import InsufficientDataError, OptionError, check_option
+from analytics.errors import InsufficientDataError, OptionError
 from analytics.filters import Filters
 from analytics.workload import MetricTable, _df, _num, _sql
 
@@ -82,7 +82,7 @@ _PUBLIC_COLUMNS = (
 def public_calls(backend: Any, filters: Filters, area: Area = "all") -> ibis.Table:
     """Filtered public-initiated calls with ``treated`` (a deployment active on the call's
     day in its beat or district), ``handled`` and ``untapped`` flags."""
-    check_option("area", area, AREAS)
+    options.check("area", area, Area)
     f = filters.apply(backend.table("call_facts"))
     # Only the columns offload needs: a narrow projection keeps the SQL (and its
     # compilation, which costs more than running it) small.
@@ -127,7 +127,7 @@ def baseline(backend: Any, start: dt.date | None = None) -> ibis.Table:
 def _group_col(t: ibis.Table, by: GroupBy | None) -> list[Any]:
     if by is None:
         return []
-    check_option("by", by, GROUP_BYS)
+    options.check("by", by, GroupBy)
     if by in ("call_type", "cso_tier", "district", "beat"):
         return [ibis.coalesce(t[by], ibis.literal("(none)")).name(by)]
     return [t[by]]
@@ -469,7 +469,7 @@ class CostSettings:
 
     def rate(self, unit_type: str) -> float:
         """Hourly cost of one unit type (CSO rate without overhead)."""
-        check_option("unit_type", unit_type, db.UNIT_TYPES)
+        options.check("unit_type", unit_type, db.UnitType)
         return {"sworn": self.sworn_per_hour, "cso": self.cso_per_hour,
                 "other": self.other_per_hour}[unit_type]
 
@@ -702,7 +702,10 @@ class TargetMetric:
     help: str
 
 
-TARGET_METRICS: dict[str, TargetMetric] = {
+TargetKey = Literal["cso_share", "diverted_share", "backup_rate", "sworn_hours_freed_week",
+                    "p1_median", "p1_p90"]
+#: One spec per :data:`TargetKey` (tests/test_options.py checks the keys match).
+TARGET_METRICS: dict[TargetKey, TargetMetric] = {
     "cso_share": TargetMetric("CSO-handled share of eligible calls", "%", "at_least",
                               "CSO-handled ÷ CSO-eligible public calls, in percent."),
     "diverted_share": TargetMetric("Diverted share of eligible calls", "%", "at_least",
@@ -731,13 +734,13 @@ def targets(backend: Any) -> pd.DataFrame:
 
 
 def set_target(
-    con: Any, metric: str, target: float, direction: Direction | None = None,
+    con: Any, metric: TargetKey, target: float, direction: Direction | None = None,
     set_by: str | None = None,
 ) -> None:
     """Create or replace the target of one metric (``direction`` defaults per metric)."""
-    check_option("metric", metric, tuple(TARGET_METRICS))
+    options.check("metric", metric, TargetKey)
     direction = direction or TARGET_METRICS[metric].direction
-    check_option("direction", direction, DIRECTIONS)
+    options.check("direction", direction, Direction)
     if not isinstance(target, (int, float)) or not math.isfinite(target):
         raise OptionError(f"target for {metric} must be a finite number; got {target!r}")
     if TARGET_METRICS[metric].unit == "%" and not 0 <= target <= 100:

@@ -38,12 +38,13 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from analytics.errors import OptionError, check_option
+from analytics.core import options
+from analytics.errors import OptionError
 from analytics.filters import Filters
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ __all__ = [
 ]
 
 Tier = Literal["analyst", "command", "public"]
-TIERS: tuple[Tier, ...] = get_args(Tier)
+TIERS: tuple[Tier, ...] = options.choices(Tier)
 DEFAULT_K = 10  # common public-health small-numbers rule (suppress 1–9)
 
 ENV_TIER = "CSO_TIER"
@@ -85,7 +86,7 @@ class Policy:
     parents: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
-        check_option("privacy tier", self.tier, TIERS)
+        options.check("privacy tier", self.tier, Tier)
         if not isinstance(self.k, int) or self.k < 2:
             raise OptionError(f"privacy k must be a whole number of at least 2; got {self.k!r}")
 
@@ -156,7 +157,7 @@ def server_policy(environ: Mapping[str, str] | None = None,
         log.warning("%s is deprecated; set %s instead", ENV_TIER_DEPRECATED, ENV_TIER)
         tier = env.get(ENV_TIER_DEPRECATED)
     tier = (tier or str(secrets.get("tier", "analyst"))).strip().lower()
-    check_option("privacy tier (CSO_TIER)", tier, TIERS)
+    options.check("privacy tier (CSO_TIER)", tier, Tier)
     raw_k = env.get(ENV_K) or secrets.get("k", DEFAULT_K)
     try:
         k = int(raw_k)

@@ -40,7 +40,7 @@ import pandas as pd
 
 from analytics import engines
 from analytics.core import calls as core_calls
-from analytics.core import treatment
+from analytics.core import periods, treatment
 from analytics.core.calls import (
     EXCLUSION_KEYS,
     EXCLUSION_LABELS,
@@ -59,7 +59,7 @@ SEGMENT_LABELS: dict[str, str] = {
     "total": "Total (received → first unit on scene)",
     "sworn_total": "Sworn total (received → first sworn unit on scene)",
 }
-Grain = Literal["week", "month"]
+Grain = periods.Freq
 GRAINS: tuple[Grain, ...] = choices(Grain)
 Split = Literal["none", "treatment", "responder"]
 SPLITS: tuple[Split, ...] = choices(Split)
@@ -69,7 +69,7 @@ DEFAULT_CAP_MIN = RESPONSE_CAP_MIN
 KEPT_COLUMN: dict[str, str] = {"total": "calls", "queue": "calls_queue",
                                "travel": "calls_travel", "sworn_total": "calls_sworn_on_scene"}
 
-TREATMENT_GROUPS = ("treated", "not_yet_treated", "comparison")
+TREATMENT_GROUPS: tuple[treatment.Group, ...] = choices(treatment.Group)
 AREA_PHASE_LABELS = {
     ("treated", "before"): "CSO beats, before CSOs",
     ("treated", "during"): "CSO beats, with CSOs",
@@ -471,7 +471,7 @@ def display_figures(df: pd.DataFrame) -> pd.DataFrame:
     # group keys, then the figures, then the counts behind them (kept, then each exclusion)
     keys = [c for c in ("treatment_group", "phase", "responder", "period", "priority")
             if c in out.columns]
-    seg_order = ("total", "queue", "travel", "sworn_total")
+    seg_order = ("total", *(s for s in SEGMENTS if s != "total"))  # total first
     figs = [f"{stat}_{seg}_min" for seg in seg_order for stat in ("median", "p90")
             if f"{stat}_{seg}_min" in out.columns]
     figs += [c for c in out.columns if c.endswith("_min") and c not in figs]

@@ -37,15 +37,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import ibis
 import pandas as pd
 
 from analytics import db, engines
-from analytics.core import clock, treatment
+from analytics.core import clock, options, treatment
 from analytics.core.periods import hours_between
-from analytics.errors import check_option
 from analytics.facts import DERIVED_TABLES
 from analytics.filters import Filters
 from analytics.numbers import as_float
@@ -53,7 +52,7 @@ from analytics.numbers import as_float
 log = logging.getLogger(__name__)
 
 RULE_OF_60 = 0.60
-UnitType = Literal["sworn", "cso", "other"]
+UnitType = db.UnitType
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -293,7 +292,7 @@ def workload_heatmap(
     span of the data — the average number of units busy on calls at that hour.
     """
     if unit_type is not None:
-        check_option("unit_type", unit_type, db.UNIT_TYPES)
+        options.check("unit_type", unit_type, UnitType)
     h = committed_slots(backend, filters, unit_type)
     expr = (
         h.group_by(["weekday", "hour"])
@@ -427,7 +426,7 @@ def utilization_by_hour(
     above_rule_of_60. Empty when ``staffing`` has no rows for the unit type and filters.
     Exclusions: committed unit-hours in (date, hour, district) cells without staffing.
     """
-    check_option("unit_type", unit_type, db.UNIT_TYPES)
+    options.check("unit_type", unit_type, UnitType)
     # One pass over the committed clock-hour slots: staffing rows and committed slots are
     # stacked and summed per (date, hour, district) cell; a cell is covered when it has
     # staffing. Then per (hour, covered): covered cells give the utilization table, the

@@ -82,7 +82,7 @@ def _fmt_change(cur: int, prev: int, pct: float) -> str:
 st.subheader("Current vs previous")
 wf = windows.frame
 cards = []
-for name in ("28-day", "365-day"):
+for name in ct.WINDOW_NAMES:
     r = wf[(wf["window"] == name) & (wf["offense_category"] == ct.ALL)]
     if len(r):
         r = r.iloc[0]

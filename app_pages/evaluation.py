@@ -104,12 +104,12 @@ metric = c1.selectbox("Outcome", metric_names, key=K_METRIC, bind="query-params"
                       index=metric_names.index("low_level_property"),
                       format_func=lambda m: ev.METRICS[m].label.capitalize())
 district_only = metric == "officer_initiated_per_100_sworn_h"
-level = c2.radio("Areas", ("beat", "district"), key=K_LEVEL, horizontal=True, bind="query-params",
+level = c2.radio("Areas", ev.LEVELS, key=K_LEVEL, horizontal=True, bind="query-params",
                  format_func=str.capitalize, disabled=district_only)
 if district_only:
     level = "district"
     c2.caption("Sworn staffing is recorded by district.")
-freq = c3.radio("Periods", ("month", "week"), key=K_FREQ, horizontal=True, bind="query-params",
+freq = c3.radio("Periods", ev.FREQS, key=K_FREQ, horizontal=True, bind="query-params",
                 format_func=lambda f: f + "ly")
 
 try:
@@ -131,7 +131,7 @@ comparison = c2.multiselect(
     help="Never-treated areas; with 'not yet treated' later-starting areas are used too, "
          "until their own start.")
 c1, c2, c3, c4 = st.columns(4)
-control = c1.radio("Comparison", ("not_yet_treated", "never_treated"), key=K_CONTROL,
+control = c1.radio("Comparison", ev.CONTROLS, key=K_CONTROL,
                    bind="query-params",
                    format_func=lambda c: c.replace("_", "-").capitalize())
 pre = c2.number_input("Periods before (0 = all)", 0, 520, 0, key=K_PRE, bind="query-params")

@@ -35,7 +35,7 @@ segment = c2.selectbox(
     "Segment for the trend and distribution", rt.SEGMENTS, index=2, key="rt_segment",
     format_func=lambda s: rt.SEGMENT_LABELS[s],
 )
-grain = c3.radio("Trend by", rt.GRAINS, index=1, horizontal=True, key="rt_grain",
+grain = c3.radio("Trend by", rt.GRAINS, index=rt.GRAINS.index("month"), horizontal=True, key="rt_grain",
                  format_func=str.capitalize)
 seg_name = segment.replace("_", " ")
 med, p90 = f"Median {seg_name} (min)", f"P90 {seg_name} (min)"

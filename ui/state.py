@@ -19,12 +19,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import streamlit as st
 
 from analytics import catalog, db, engines, facts, labels, privacy
-from analytics.errors import DatabaseError, check_option
+from analytics.core import options
+from analytics.errors import DatabaseError
 from analytics.filters import QUERY_PARAM_KEYS, Filters
 from ui.text import plain
 
@@ -47,7 +48,7 @@ def engine() -> engines.Engine:
     """The engine this server computes on: ``$CSO_ENGINE`` (``duckdb``, default, or
     ``spark``, which serves the Parquet export in ``$CSO_PARQUET``, read-only)."""
     name = os.environ.get("CSO_ENGINE", "duckdb")
-    check_option("CSO_ENGINE", name, get_args(engines.Engine))
+    options.check("CSO_ENGINE", name, engines.Engine)
     return name  # type: ignore[return-value]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from analytics.errors import check_option
+from analytics.errors import OptionError
 
 
 def choices(alias: Any) -> tuple:
@@ -22,5 +22,18 @@ def choices(alias: Any) -> tuple:
 
 
 def check(name: str, value: object, alias: Any) -> None:
-    """Raise ``OptionError`` unless ``value`` is one of the alias's values."""
-    check_option(name, value, choices(alias))
+    """Raise ``OptionError`` unless ``value`` is one of the alias's values.
+
+    Examples
+    --------
+    >>> from typing import Literal
+    >>> check("grain", "week", Literal["week", "month"])
+    >>> check("grain", "day", Literal["week", "month"])
+    Traceback (most recent call last):
+    ...
+    analytics.errors.OptionError: grain must be one of 'week', 'month'; got 'day'
+    """
+    allowed = choices(alias)
+    if value not in allowed:
+        listed = ", ".join(repr(a) for a in allowed)
+        raise OptionError(f"{name} must be one of {listed}; got {value!r}")

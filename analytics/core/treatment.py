@@ -28,10 +28,11 @@ from typing import Any, Literal
 import ibis
 import pandas as pd
 
+from analytics import db
 from analytics.core.options import check
 from analytics.engines import execute
 
-Level = Literal["beat", "district"]
+Level = db.AreaLevel
 Phase = Literal["never", "before", "during", "ended"]
 Group = Literal["treated", "not_yet_treated", "comparison"]
 

@@ -16,15 +16,25 @@ from analytics.evaluation.claims import (
     negative_control,
 )
 from analytics.evaluation.claims_cache import checks_summary, claims_summary
-from analytics.evaluation.did import StaggeredDiD, did_2x2, dose_response, staggered_did, twfe_did
+from analytics.evaluation.did import (
+    CONTROLS,
+    StaggeredDiD,
+    did_2x2,
+    dose_response,
+    staggered_did,
+    twfe_did,
+)
 from analytics.evaluation.its import ITSResult, its
-from analytics.evaluation.panel import METRIC_NAMES, METRICS, panel_from_metric
+from analytics.evaluation.panel import FREQS, LEVELS, METRIC_NAMES, METRICS, panel_from_metric
 from analytics.evaluation.power import MDE, mde, mde_from_estimate
 from analytics.evaluation.rate_tests import PrePostResult, e_test_p, pre_post, rate_ratio_test
 from analytics.evaluation.wdd import WDDResult, wdd, wdd_harm
 
 __all__ = [
     "CLAIMS",
+    "CONTROLS",
+    "FREQS",
+    "LEVELS",
     "METHODS",
     "METHOD_LABELS",
     "METRICS",

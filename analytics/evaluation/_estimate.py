@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analytics.errors import OptionError, check_option
+from analytics.core import options
+from analytics.errors import OptionError
 from analytics.evaluation.wording import estimate_sentence
 
 Scale = Literal["difference", "ratio", "log"]
-SCALES: tuple[Scale, ...] = ("difference", "ratio", "log")
+SCALES: tuple[Scale, ...] = options.choices(Scale)
 
 
 def check_alpha(alpha: float) -> None:
@@ -106,7 +107,7 @@ class Estimate:
     adjustment: str = ""
 
     def __post_init__(self) -> None:
-        check_option("scale", self.scale, SCALES)
+        options.check("scale", self.scale, Scale)
         check_alpha(self.alpha)
         object.__setattr__(self, "caveats", tuple(self.caveats))
         object.__setattr__(self, "details", tuple((str(k), float(v)) for k, v in self.details))

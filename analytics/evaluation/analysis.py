@@ -25,12 +25,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from analytics.errors import InsufficientDataError, OptionError, check_option
+from analytics.core import options
+from analytics.errors import InsufficientDataError, OptionError
 from analytics.evaluation import wording
 from analytics.evaluation._estimate import Estimate
 from analytics.evaluation._format import fmt_p
 from analytics.evaluation.did import (
     Control,
+    DetailKind,
     did_2x2,
     dose_response,
     staggered_did,
@@ -51,8 +53,8 @@ from analytics.evaluation.wdd import wdd
 from analytics.filters import Filters
 
 Method = Literal["callaway_santanna", "did_2x2", "its", "wdd", "pre_post", "dose_response"]
-METHODS: tuple[Method, ...] = ("callaway_santanna", "did_2x2", "its", "wdd", "pre_post",
-                               "dose_response")
+METHODS: tuple[Method, ...] = options.choices(Method)
+AnalysisInference = Literal["auto", "analytic"]
 METHOD_LABELS: dict[str, str] = {
     "callaway_santanna": "Staggered difference-in-differences (Callaway & Sant'Anna)",
     "did_2x2": "Difference-in-differences 2×2",
@@ -277,7 +279,7 @@ def analyse(
     panel: pd.DataFrame | None = None,
     full: bool = True,
     bootstrap: int = 0,
-    inference: Literal["auto", "analytic"] = "auto",
+    inference: AnalysisInference = "auto",
 ) -> Analysis:
     """Run one evaluation.
 
@@ -335,8 +337,8 @@ def analyse(
     design = describe_design(p)
     p = _window(p, design.starts, pre_periods, post_periods, freq)
     m = method or design.recommended
-    check_option("method", m, METHODS)
-    check_option("inference", inference, ("auto", "analytic"))
+    options.check("method", m, Method)
+    options.check("inference", inference, AnalysisInference)
     assigned = detect_cluster_level(p, "area", "first_treated")
     cluster = assigned.column if assigned.column != "area" else None
     if m in COUNT_ONLY and info.kind != "count":
@@ -381,7 +383,7 @@ def analyse(
                 est = replace(est, details=(*est.details, ("counterfactual_mean",
                                                            rel.detail("counterfactual_mean"))))
         if full:
-            for k in ("dynamic", "group", "calendar"):
+            for k in options.choices(DetailKind):
                 extra.append(res.aggregate(k))
             if rel is not None:
                 extra.append(rel)

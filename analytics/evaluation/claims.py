@@ -43,11 +43,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from analytics.errors import CSOError, InsufficientDataError, check_option
+from analytics.core import options
+from analytics.errors import CSOError, InsufficientDataError
 from analytics.evaluation import wording
 from analytics.evaluation._estimate import Estimate
 from analytics.evaluation._format import fmt_p
 from analytics.evaluation.analysis import REPORTING_CAVEAT, Analysis, analyse
+from analytics.evaluation.did import Control
 from analytics.evaluation.panel import Freq, Level, panel_from_metric
 from analytics.evaluation.randomization import westfall_young
 from analytics.filters import Filters
@@ -145,7 +147,7 @@ class ClaimResult:
 
 def claim(key: str) -> Claim:
     """The :class:`Claim` with this key."""
-    check_option("claim", key, CLAIM_KEYS)
+    options.check("claim", key, ClaimKey)
     return next(c for c in CLAIMS if c.key == key)
 
 
@@ -172,7 +174,7 @@ def answer_claim(
     key: ClaimKey,
     *,
     freq: Freq = "month",
-    control: Literal["never_treated", "not_yet_treated"] = "not_yet_treated",
+    control: Control = "not_yet_treated",
     filters: Filters | None = None,
     placebo: bool = True,
 ) -> ClaimResult:
@@ -258,7 +260,7 @@ def negative_control(backend_or_con: Any, *, metric: str = NEGATIVE_CONTROL,
 
 
 def answer_claims(backend_or_con: Any, *, freq: Freq = "month",
-                  control: Literal["never_treated", "not_yet_treated"] = "not_yet_treated",
+                  control: Control = "not_yet_treated",
                   filters: Filters | None = None,
                   negative_control_metric: str = NEGATIVE_CONTROL,
                   checks: bool = True) -> tuple[ClaimResult, ...]:

@@ -34,7 +34,6 @@ periods. *Journal of Econometrics*, 225(2), 200–230.
 from __future__ import annotations
 
 import math
-import typing
 import warnings
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -44,22 +43,24 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from analytics.errors import InputDataError, InsufficientDataError, OptionError, check_option
+from analytics.core import options
+from analytics.errors import InputDataError, InsufficientDataError, OptionError
 from analytics.evaluation import randomization as ri
 from analytics.evaluation import wild
 from analytics.evaluation._estimate import Estimate, check_alpha, estimate_from_se
 from analytics.evaluation._format import fmt_p
 
-Control = Literal["never_treated", "not_yet_treated"]
-CONTROLS: tuple[Control, ...] = ("never_treated", "not_yet_treated")
+Control = Literal["not_yet_treated", "never_treated"]
+CONTROLS: tuple[Control, ...] = options.choices(Control)
 BasePeriod = Literal["varying", "universal", "pre_mean"]
-BASE_PERIODS: tuple[BasePeriod, ...] = ("varying", "universal", "pre_mean")
+BASE_PERIODS: tuple[BasePeriod, ...] = options.choices(BasePeriod)
 Effect = Literal["difference", "ratio"]
-EFFECTS: tuple[Effect, ...] = ("difference", "ratio")
+EFFECTS: tuple[Effect, ...] = options.choices(Effect)
 AggKind = Literal["simple", "group", "dynamic", "calendar"]
-AGG_KINDS: tuple[AggKind, ...] = ("simple", "group", "dynamic", "calendar")
+AGG_KINDS: tuple[AggKind, ...] = options.choices(AggKind)
+DetailKind = Literal["dynamic", "group", "calendar"]
 Inference = Literal["analytic", "bootstrap", "randomization", "auto"]
-INFERENCES: tuple[Inference, ...] = typing.get_args(Inference)
+INFERENCES: tuple[Inference, ...] = options.choices(Inference)
 
 #: Fewer clusters than this (or fewer treated clusters than FEW_TREATED) and the
 #: "auto" inference uses randomization inference instead of the clustered bootstrap.
@@ -155,7 +156,7 @@ def _cluster_ols(
 
 
 RegInference = Literal["cr1", "wild", "auto"]
-REG_INFERENCES: tuple[RegInference, ...] = typing.get_args(RegInference)
+REG_INFERENCES: tuple[RegInference, ...] = options.choices(RegInference)
 
 
 def _reg_inference(y: np.ndarray, X: np.ndarray, j: int, clusters: np.ndarray, level: str,
@@ -165,7 +166,7 @@ def _reg_inference(y: np.ndarray, X: np.ndarray, j: int, clusters: np.ndarray, l
     design: CR1 with t(G − 1), or the wild cluster restricted bootstrap (Webb weights,
     :mod:`analytics.evaluation.wild`); ``"auto"`` = the bootstrap with fewer than
     :data:`FEW_CLUSTERS_RI` clusters or :data:`FEW_TREATED_RI` treated ones."""
-    check_option("inference", inference, REG_INFERENCES)
+    options.check("inference", inference, RegInference)
     g = int(pd.Series(clusters).nunique())
     how = inference
     if how == "auto":
@@ -561,7 +562,7 @@ class StaggeredDiD:
         The overall dynamic effect averages θ(e) over e ≥ 0; the calendar one averages θ(t)
         over post periods; the group one weights θ(g) by group size.
         """
-        check_option("kind", kind, AGG_KINDS)
+        options.check("kind", kind, AggKind)
         if kind in self._cache:
             return self._cache[kind]
         gt = self.group_time
@@ -678,9 +679,9 @@ class StaggeredDiD:
         self._cache["relative"] = est
         return est
 
-    def aggregate_detail(self, kind: Literal["group", "dynamic", "calendar"]) -> pd.DataFrame:
+    def aggregate_detail(self, kind: DetailKind) -> pd.DataFrame:
         """The per-group, per-event-time or per-period components with SE and CI."""
-        check_option("kind", kind, ("group", "dynamic", "calendar"))
+        options.check("kind", kind, DetailKind)
         crit = stats.norm.ppf(1 - self.alpha / 2)
         rows = []
         for key, est, psi in self._components(kind):
@@ -917,15 +918,15 @@ def staggered_did(
     >>> staggered_did(p, "y", "area", "t", "g").aggregate("simple").estimate
     5.0
     """
-    check_option("control", control, CONTROLS)
-    check_option("base_period", base_period, BASE_PERIODS)
-    check_option("effect", effect, EFFECTS)
+    options.check("control", control, Control)
+    options.check("base_period", base_period, BasePeriod)
+    options.check("effect", effect, Effect)
     check_alpha(alpha)
     if not (isinstance(anticipation, (int, np.integer)) and anticipation >= 0):
         raise OptionError(f"anticipation must be a whole number >= 0; got {anticipation!r}")
     if bootstrap < 0:
         raise OptionError("bootstrap must be >= 0")
-    check_option("inference", inference, INFERENCES)
+    options.check("inference", inference, Inference)
     _require_columns(panel, [outcome, unit, time, first_treated, *([cluster] if cluster else [])])
 
     cols = [unit, time, outcome, first_treated]

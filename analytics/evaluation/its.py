@@ -50,13 +50,15 @@ import statsmodels.api as sm
 from scipy import optimize, stats
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
-from analytics.errors import InputDataError, InsufficientDataError, check_option
+from analytics.core import options
+from analytics.errors import InputDataError, InsufficientDataError
 from analytics.evaluation._estimate import Estimate, check_alpha
 
 Family = Literal["gaussian", "poisson", "negbin"]
-FAMILIES: tuple[Family, ...] = ("gaussian", "poisson", "negbin")
+FAMILIES: tuple[Family, ...] = options.choices(Family)
 Seasonality = Literal["fourier", "month"]
-SEASONALITIES: tuple[Seasonality, ...] = ("fourier", "month")
+SEASONALITIES: tuple[Seasonality, ...] = options.choices(Seasonality)
+Aggregate = Literal["sum", "mean"]
 
 ITS_CAVEATS = (
     "An interrupted time series assumes the pre-start trend and season would have "
@@ -312,8 +314,8 @@ def its(
     >>> round(r.level_change.estimate, 1)
     5.0
     """
-    check_option("family", family, FAMILIES)
-    check_option("seasonality", seasonality, SEASONALITIES)
+    options.check("family", family, Family)
+    options.check("seasonality", seasonality, Seasonality)
     check_alpha(alpha)
     for c in (time, value):
         if c not in series.columns:
@@ -508,7 +510,7 @@ def cohort_its(
     first_treated: str,
     family: Family = "gaussian",
     *,
-    aggregate: Literal["sum", "mean"] = "sum",
+    aggregate: Aggregate = "sum",
     alpha: float = 0.05,
     label: str | None = None,
     unit_label: str = "",
@@ -534,8 +536,8 @@ def cohort_its(
     >>> round(r.level_change.estimate, 6)
     -3.0
     """
-    check_option("family", family, FAMILIES)
-    check_option("aggregate", aggregate, ("sum", "mean"))
+    options.check("family", family, Family)
+    options.check("aggregate", aggregate, Aggregate)
     check_alpha(alpha)
     for c in (value, area, period, first_treated):
         if c not in panel.columns:

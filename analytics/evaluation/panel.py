@@ -32,10 +32,10 @@ from analytics.core import calls as core_calls
 from analytics.core import clock, treatment
 from analytics.core import incidents as core_incidents
 from analytics.core.calls import RESPONSE_CAP_MIN
-from analytics.core.options import choices
+from analytics.core.options import check, choices
 from analytics.core.periods import Freq, hours_between, period_of, trunc
 from analytics.engines import execute
-from analytics.errors import InsufficientDataError, OptionError, check_option
+from analytics.errors import InsufficientDataError, OptionError
 from analytics.filters import Filters
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
 
 def metric_info(metric: str) -> MetricInfo:
     """The :class:`MetricInfo` of a metric name (``OptionError`` if unknown)."""
-    check_option("metric", metric, METRIC_NAMES)
+    check("metric", metric, Metric)
     return METRICS[metric]
 
 
@@ -229,8 +229,8 @@ def panel_from_metric(
         ``label``, ``unit``, ``kind``, ``level``, ``freq`` and ``notes``.
     """
     info = metric_info(metric)
-    check_option("level", level, LEVELS)
-    check_option("freq", freq, FREQS)
+    check("level", level, Level)
+    check("freq", freq, Freq)
     if metric == "officer_initiated_per_100_sworn_h" and level != "district":
         raise OptionError("officer-initiated calls per 100 sworn hours needs level='district' "
                           "(sworn staffing is recorded by district)")
@@ -322,7 +322,7 @@ def response_minutes(
     """Per-call total response minutes (received → first arrival) of public calls in
     ``areas``, with the PRODUCT.md section 3 exclusions; columns ``received_at``,
     ``minutes``. For before/after quantile comparisons."""
-    check_option("level", level, LEVELS)
+    check("level", level, Level)
     if not areas:
         raise InsufficientDataError("no areas given")
     f = filters or Filters()

@@ -23,12 +23,14 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-from analytics.errors import OptionError, check_option
+from analytics.core import options
+from analytics.errors import OptionError
 from analytics.evaluation._estimate import Estimate, check_alpha
+from analytics.evaluation.its import Family
 from analytics.evaluation.wording import mde_sentence
 
 Design = Literal["pre_post", "wdd", "did", "its"]
-DESIGNS: tuple[Design, ...] = ("pre_post", "wdd", "did", "its")
+DESIGNS: tuple[Design, ...] = options.choices(Design)
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def _its_design(n_pre: int, n_post: int, period_length: float, harmonics: int) -
 
 
 def mde_its(n_pre: int, n_post: int, *, sigma: float | None = None, rate: float | None = None,
-            family: Literal["gaussian", "poisson", "negbin"] = "gaussian",
+            family: Family = "gaussian",
             dispersion: float = 0.0, period_length: float = 12, harmonics: int = 2,
             alpha: float = 0.05, power: float = 0.8, n_sim: int = 300, seed: int = 0,
             unit: str = "") -> MDE:
@@ -150,7 +152,7 @@ def mde_its(n_pre: int, n_post: int, *, sigma: float | None = None, rate: float 
     from the design matrix; ``"negbin"`` (``rate`` and ``dispersion`` α, Var = μ + αμ²)
     simulates ``n_sim`` series under no effect and uses the spread of the estimates.
     """
-    check_option("family", family, ("gaussian", "poisson", "negbin"))
+    options.check("family", family, Family)
     if n_pre < 3 or n_post < 2:
         raise OptionError("need at least 3 periods before and 2 after")
     X = _its_design(n_pre, n_post, period_length, harmonics)
@@ -192,6 +194,6 @@ def mde_its(n_pre: int, n_post: int, *, sigma: float | None = None, rate: float 
 def mde(design: Design, **kwargs: object) -> MDE:
     """Dispatch to the MDE of a design: ``"pre_post"`` (:func:`mde_rate_ratio`), ``"wdd"``,
     ``"did"`` or ``"its"``; keyword arguments are those of the specific function."""
-    check_option("design", design, DESIGNS)
+    options.check("design", design, Design)
     fn = {"pre_post": mde_rate_ratio, "wdd": mde_wdd, "did": mde_did, "its": mde_its}[design]
     return fn(**kwargs)  # type: ignore[arg-type]

@@ -28,13 +28,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analytics.errors import InsufficientDataError, OptionError, check_option
+from analytics.core import options
+from analytics.errors import InsufficientDataError, OptionError
 from analytics.evaluation._estimate import Estimate, check_alpha
 
 Test = Literal["binomial", "e_test"]
-TESTS: tuple[Test, ...] = ("binomial", "e_test")
+TESTS: tuple[Test, ...] = options.choices(Test)
 Kind = Literal["count", "time"]
-KINDS: tuple[Kind, ...] = ("count", "time")
+KINDS: tuple[Kind, ...] = options.choices(Kind)
 
 NO_CONTROL_CAVEAT = (
     "A before/after comparison has no comparison areas: seasonality, trends and citywide "
@@ -95,7 +96,7 @@ def rate_ratio_test(
     0.75
     """
     check_alpha(alpha)
-    check_option("test", test, TESTS)
+    options.check("test", test, Test)
     k0, k1 = float(count_pre), float(count_post)
     if k0 < 0 or k1 < 0 or exposure_pre <= 0 or exposure_post <= 0:
         raise OptionError("counts must be >= 0 and exposures > 0")
@@ -260,7 +261,7 @@ def pre_post(
         Counts: one rate-ratio :class:`Estimate`. Times: change in the median and in the
         90th percentile.
     """
-    check_option("kind", kind, KINDS)
+    options.check("kind", kind, Kind)
     pre_a = np.atleast_1d(np.asarray(pre, dtype=float))
     post_a = np.atleast_1d(np.asarray(post, dtype=float))
     if kind == "count":

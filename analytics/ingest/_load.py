@@ -293,10 +293,10 @@ def _validate(con: duckdb.DuckDBPyConnection, spec: TableSpec, preset: Preset,
                 "AND NOT (lat = 0 AND lon = 0) "
                 "AND (lat NOT BETWEEN $2 AND $3 OR lon NOT BETWEEN $4 AND $5)",
                 [lat_l, miny - m, maxy + m, minx - m, maxx + m])
-    for level in ("district", "beat"):
+    for level in sorted(db.AREA_LEVELS, reverse=True):  # districts first, then beats
         if level in spec.names and _n(con, "SELECT count(*) FROM areas WHERE level = $1", [level]):
             src = preset.columns.get(level)
-            # Column name from the fixed tuple above.
+            # Column name from the fixed db.AREA_LEVELS.
             add(f"SELECT rowid, $1, {level}, 'unknown {level} (not in areas)', NULL FROM {T} "
                 f"WHERE {level} IS NOT NULL AND {level} NOT IN "
                 f"(SELECT area_id FROM areas WHERE level = $2)",

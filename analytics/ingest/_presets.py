@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analytics import db
 from analytics.errors import InputDataError
 from analytics.ingest._spec import SPECS, TABLE_NAMES
 
@@ -21,7 +22,7 @@ PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
 FORMATS = ("auto", "csv", "xlsx", "parquet", "geojson")
 ENCODINGS = ("auto", "utf-8", "latin-1", "utf-16")
 DURATION_UNITS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0}
-UNIT_TYPES = ("sworn", "cso", "other")
+UNIT_TYPES = db.UNIT_TYPES
 
 # Timestamp formats tried when a preset gives none (ISO first, then common US exports).
 DEFAULT_TIME_FORMATS = (

@@ -19,6 +19,7 @@ import shapely
 import shapely.validation
 from shapely.geometry import mapping, shape
 
+from analytics import db
 from analytics.errors import InputDataError
 from analytics.ingest._presets import Preset
 
@@ -66,7 +67,7 @@ def load_layer(con: duckdb.DuckDBPyConnection, level: str = "beat") -> AreaLayer
 
 def areas_extent(con: duckdb.DuckDBPyConnection) -> tuple[float, float, float, float] | None:
     """Bounding box (min lon, min lat, max lon, max lat) of every area polygon."""
-    layers = [load_layer(con, lvl) for lvl in ("beat", "district")]
+    layers = [load_layer(con, lvl) for lvl in db.AREA_LEVELS]
     bounds = [ly.bounds for ly in layers if ly is not None]
     if not bounds:
         return None

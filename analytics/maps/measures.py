@@ -21,6 +21,7 @@ import pandas as pd
 
 from analytics.core import calls as core_calls
 from analytics.core import incidents as core_incidents
+from analytics.core import treatment as core_treatment
 from analytics.core.calls import RESPONSE_CAP_MIN
 from analytics.core.options import check, choices
 from analytics.engines import compile_sql, execute, has_table
@@ -28,13 +29,12 @@ from analytics.errors import OptionError
 from analytics.facts import AREA_DAY_TABLE
 from analytics.filters import Filters
 from analytics.poisson_change import FLAG_LEVEL, bh_qvalues, change_columns
-from analytics.privacy import DEFAULT_K
+from analytics.privacy import DEFAULT_K, Tier
 
 log = logging.getLogger(__name__)
 
-AreaLevel = Literal["beat", "district"]
+AreaLevel = core_treatment.Level
 AREA_LEVELS: tuple[AreaLevel, ...] = choices(AreaLevel)
-Tier = Literal["analyst", "command", "public"]
 TIERS: tuple[Tier, ...] = choices(Tier)
 DensitySource = Literal["calls", "incidents"]
 DENSITY_SOURCES: tuple[DensitySource, ...] = choices(DensitySource)
