@@ -150,9 +150,7 @@ def build_briefing(con: Any, *, start: dt.date | None = None, end: dt.date | Non
         change_label = (f"Crime incidents, {w.before_start:%d %b %Y} – {w.before_end:%d %b %Y} "
                         f"against {w.after_start:%d %b %Y} – {w.after_end:%d %b %Y} "
                         f"(around the first CSO start)")
-    kind = db.database_kind(con)
-    synthetic = kind == "demo" or (kind is None and bool(db.scalar(
-        con, "SELECT count(*) FROM settings WHERE key = 'demo_truth'")))
+    synthetic = catalog.is_demo(con)
     span = (f"{opts.min_date:%d %b %Y} – {opts.max_date:%d %b %Y}"
             if opts.min_date and opts.max_date else "no data")
     return Briefing(

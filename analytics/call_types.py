@@ -20,9 +20,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import ibis
 import pandas as pd
 
-from analytics import db, facts
+from analytics import db, engines, facts
 from analytics.errors import InputDataError
 
 log = logging.getLogger(__name__)
@@ -40,20 +41,19 @@ def crosswalk(con: Any, *, include_unmapped: bool = False) -> pd.DataFrame:
     ``calls`` = calls of that type in the database. With ``include_unmapped``, call types
     present in the calls but missing from the crosswalk are added with an empty tier.
     """
-    sql = """
-        WITH n AS (SELECT call_type, count(*) AS calls FROM calls
-                   WHERE call_type IS NOT NULL GROUP BY call_type)
-        SELECT ct.call_type, ct.description, ct.category, ct.cso_tier, ct.sensitive,
-               coalesce(n.calls, 0) AS calls
-        FROM call_types ct LEFT JOIN n USING (call_type)
-    """
+    b = engines.as_backend(con)
+    calls, ct = b.table("calls"), b.table("call_types")
+    typed = calls.filter(calls.call_type.notnull())
+    n = typed.group_by("call_type").aggregate(calls=typed.count())
+    j = ct.left_join(n, "call_type")
+    expr = j.select(ct.call_type, ct.description, ct.category, ct.cso_tier, ct.sensitive,
+                    calls=n.calls.fill_null(0))
     if include_unmapped:
-        sql += """
-        UNION ALL
-        SELECT n.call_type, NULL, NULL, NULL, NULL, n.calls
-        FROM n ANTI JOIN call_types ct USING (call_type)
-        """
-    df = con.execute(sql + " ORDER BY call_type").df()
+        unmapped = n.anti_join(ct, "call_type")
+        expr = expr.union(unmapped.select(
+            "call_type", **{c: ibis.null().cast(ct[c].type()) for c in COLUMNS[1:]},
+            calls=unmapped.calls))
+    df = engines.execute(b, expr.order_by("call_type"))[0]
     df["sensitive"] = df["sensitive"].astype("boolean")
     df["calls"] = df["calls"].astype("int64")
     return df.reset_index(drop=True)
@@ -62,15 +62,18 @@ def crosswalk(con: Any, *, include_unmapped: bool = False) -> pd.DataFrame:
 def history(con: Any) -> pd.DataFrame:
     """Every recorded change, newest first: version, changed_at, changed_by, call_type,
     field, old_value, new_value."""
-    return con.execute(
-        "SELECT version, changed_at, changed_by, call_type, field, old_value, new_value "
-        "FROM call_type_history ORDER BY version DESC, call_type, field"
-    ).df()
+    h = engines.as_backend(con).table("call_type_history")
+    expr = (h.select("version", "changed_at", "changed_by", "call_type", "field", "old_value",
+                     "new_value").order_by([h.version.desc(), "call_type", "field"]))
+    return engines.execute(engines.backend_of(expr), expr)[0]
 
 
 def current_version(con: Any) -> int:
     """The latest crosswalk version (0 before any edit)."""
-    return int(db.scalar(con, "SELECT coalesce(max(version), 0) FROM call_type_history"))
+    h = engines.as_backend(con).table("call_type_history")
+    got = engines.execute(engines.backend_of(h), h.aggregate(v=h.version.max()))[0]
+    v = got["v"].iloc[0]
+    return 0 if pd.isna(v) else int(v)
 
 
 def _text(v: Any) -> str | None:

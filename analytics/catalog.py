@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from analytics import engines
 from analytics.core import options
-from analytics.db import KIND_KEY, DatabaseKind, database_kind, scalar
+from analytics.db import KIND_KEY, DatabaseKind
 
 
 @dataclass(frozen=True)
@@ -95,26 +95,16 @@ def is_demo(backend_or_con: Any) -> bool:
     Read from ``settings``: ``database_kind`` = ``demo`` (:func:`analytics.db.database_kind`),
     or, for a demo database built before that key existed, a stored ``demo_truth``. A
     department's own database has neither. Pages, downloads and reports print the
-    synthetic-data notice when this is true.
+    synthetic-data notice when this is true. One Ibis query on every engine.
     """
-    if _other_engine(backend_or_con):  # e.g. Spark over a Parquet export: through Ibis
-        st = backend_or_con.table("settings")
-        got = st.filter(st.key.isin([KIND_KEY, DEMO_TRUTH_KEY])).select("key", "value").to_pandas()
-        values = dict(zip(got["key"], got["value"], strict=True))
-        if values.get(KIND_KEY) in options.choices(DatabaseKind):
-            return values[KIND_KEY] == "demo"
-        return DEMO_TRUTH_KEY in values
-    con = getattr(backend_or_con, "con", backend_or_con)
-    kind = database_kind(con)
-    if kind is not None:
-        return kind == "demo"
-    return bool(scalar(con, "SELECT count(*) FROM settings WHERE key = ?", [DEMO_TRUTH_KEY]))
-
-
-def _other_engine(backend_or_con: Any) -> bool:
-    """True for an Ibis backend that is not DuckDB (its tables are reached through Ibis)."""
-    return hasattr(backend_or_con, "list_tables") and getattr(backend_or_con, "name",
-                                                               None) != "duckdb"
+    backend = engines.as_backend(backend_or_con)
+    st = backend.table("settings")
+    got = engines.execute(backend, st.filter(st.key.isin([KIND_KEY, DEMO_TRUTH_KEY]))
+                          .select("key", "value"))[0]
+    values = dict(zip(got["key"], got["value"], strict=True))
+    if values.get(KIND_KEY) in options.choices(DatabaseKind):
+        return values[KIND_KEY] == "demo"
+    return DEMO_TRUTH_KEY in values
 
 
 @dataclass(frozen=True)
@@ -149,25 +139,9 @@ class DataPresence:
 
 def data_presence(backend_or_con: Any) -> DataPresence:
     """Row counts of calls, unit rows, units, incidents, deployments, staffing, activities
-    and areas, in one query (each ``count(*)`` is answered from DuckDB's row counts)."""
-    if _other_engine(backend_or_con):
-        return _data_presence_ibis(backend_or_con)
-    con = getattr(backend_or_con, "con", backend_or_con)
-    row = con.execute(
-        "SELECT (SELECT count(*) FROM calls), (SELECT count(*) FROM assignments), "
-        "(SELECT count(*) FROM units), "
-        "(SELECT count(*) FROM (SELECT 1 FROM assignments a JOIN units u USING (unit_id) "
-        "LIMIT 1)), "
-        "(SELECT count(*) FROM incidents), (SELECT count(*) FROM deployments), "
-        "(SELECT count(*) FROM staffing), (SELECT count(*) FROM activities), "
-        "(SELECT count(*) FROM areas)").fetchall()[0]
-    c, a, u, ta, i, d, s, act, ar = (int(v or 0) for v in row)
-    return DataPresence(calls=c, assignments=a, units=u, typed_assignments=ta, incidents=i,
-                        deployments=d, staffing=s, activities=act, areas=ar)
-
-
-def _data_presence_ibis(backend: Any) -> DataPresence:
-    """:func:`data_presence` on any Ibis engine, as one query (one job on Spark)."""
+    and areas, as one Ibis query on any engine (one job on Spark; on DuckDB each
+    ``count(*)`` is answered from the table's row count)."""
+    backend = engines.as_backend(backend_or_con)
     t = {n: backend.table(n) for n in DATA_TABLES}
     typed = t["assignments"].semi_join(t["units"], "unit_id").limit(1)
     parts = [t[n].aggregate(**{n: t[n].count()}) for n in t]
@@ -175,7 +149,5 @@ def _data_presence_ibis(backend: Any) -> DataPresence:
     expr = parts[0]
     for p in parts[1:]:
         expr = expr.cross_join(p)
-    row = expr.to_pandas().iloc[0]
-    return DataPresence(**{k: int(row[k]) for k in (
-        "calls", "assignments", "units", "typed_assignments", "incidents", "deployments",
-        "staffing", "activities", "areas")})
+    row = engines.execute(backend, expr)[0].iloc[0]
+    return DataPresence(**{k: int(row[k]) for k in (*DATA_TABLES, "typed_assignments")})

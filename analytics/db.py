@@ -329,6 +329,17 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
     return rows[0][0] if rows else None
 
 
+def is_read_only(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when ``con`` was opened read-only (DuckDB's ``access_mode``)."""
+    return str(scalar(con, "SELECT current_setting('access_mode')")) == "read_only"
+
+
+def setting(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    """The value of one ``settings`` key, or None when it is not set."""
+    value = scalar(con, "SELECT value FROM settings WHERE key = $1", [key])
+    return None if value is None else str(value)
+
+
 def resolve_db_path(db: str | os.PathLike[str] | None = None) -> Path:
     """The database path: explicit argument, else ``$CSO_DB``, else ``data/cso.duckdb``."""
     if db is not None:

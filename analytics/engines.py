@@ -25,7 +25,8 @@ from typing import Any, Literal
 import ibis
 import pandas as pd
 
-from analytics.errors import DatabaseError
+from analytics import db
+from analytics.errors import DatabaseError, OptionError
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,20 @@ _SQL_CACHE_MAX = 512
 def backend_of(expr: Any) -> Any:
     """The Ibis backend an expression is bound to."""
     return expr._find_backend()
+
+
+def as_backend(obj: Any) -> Any:
+    """An Ibis backend: ``obj`` itself, or a DuckDB connection/cursor wrapped as one.
+
+    Write paths (the call-type editor, stores) hold a DuckDB connection; their reads go
+    through Ibis like every metric, so they are wrapped here rather than queried in SQL.
+    """
+    if hasattr(obj, "table") and hasattr(obj, "compile"):
+        return obj
+    con = db.duckdb_connection(obj)  # a connection, cursor or the app's LiveCursor
+    if con is None:
+        raise OptionError(f"need an Ibis backend or a DuckDB connection; got {type(obj).__name__}")
+    return db.ibis_backend(con)
 
 
 def _is_duckdb(backend: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,72 @@ def test_no_import_cycles_in_analytics() -> None:
             visit(m)
     # No allow-list: every cycle fails (lazy imports count, TYPE_CHECKING ones do not).
     assert not cycles, "import cycles: " + "; ".join(" → ".join(c) for c in cycles)
+
+
+# Modules where SQL text is the point: the importer's staging, the schema and derived-table
+# DDL, the executor, the Parquet export, the CLI's table summary and the benchmarks.
+SQL_MODULES = {"analytics/db.py", "analytics/facts.py", "analytics/engines.py",
+               "analytics/parquet.py", "analytics/cli.py", "analytics/bench.py"}
+SQL_PACKAGES = ("analytics/ingest/", "analytics/synthetic/")
+METRIC_MODULES = [p for p in ANALYTICS if str(p.relative_to(ROOT)) not in SQL_MODULES
+                  and not str(p.relative_to(ROOT)).startswith(SQL_PACKAGES)]
+_READ = re.compile(r"\bSELECT\b[\s\S]*\bFROM\b|\bDESCRIBE\b|\bPRAGMA\b")
+_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|COPY|BEGIN|COMMIT)\b")
+
+
+def _sql_strings(path: Path) -> tuple[list[str], list[str]]:
+    """(read queries, writes with interpolated values) written as strings in ``path``.
+
+    Docstrings are prose and skipped. A write may interpolate only a module constant
+    (an upper-case name such as ``TABLE`` or ``_Q``): values must be bound parameters.
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docs = {id(n.body[0].value) for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+            and n.body and isinstance(n.body[0], ast.Expr)
+            and isinstance(n.body[0].value, ast.Constant)}
+    inside_fstring = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)
+                      for v in n.values}
+    reads, writes = [], []
+    for node in ast.walk(tree):
+        if id(node) in docs or id(node) in inside_fstring:
+            continue
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text, holes = node.value, []
+        elif isinstance(node, ast.JoinedStr):
+            text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+            holes = [ast.unparse(v.value) for v in node.values if isinstance(v, ast.FormattedValue)]
+        else:
+            continue
+        where = f"{path.relative_to(ROOT)}:{node.lineno}"
+        if _READ.search(text):
+            reads.append(f"{where}: {text[:60]!r}")
+        elif _WRITE.search(text) and any(not h.lstrip("_").isupper() for h in holes):
+            writes.append(f"{where}: interpolates {holes}")
+    return reads, writes
+
+
+@pytest.mark.parametrize("module", METRIC_MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_metric_modules_have_no_sql_text(module: Path) -> None:
+    # Metric code is Ibis (one executor compiles it); a store's writes may stay SQL with
+    # bound values. Reads written as SQL text fail here.
+    reads, writes = _sql_strings(module)
+    assert not reads, "SQL query text in a metric module (write it in Ibis): " + "; ".join(reads)
+    assert not writes, "bind values as parameters: " + "; ".join(writes)
+
+
+def test_the_sql_scan_finds_sql(tmp_path: Path) -> None:
+    f = tmp_path / "m.py"
+    f.write_text('"""SELECT x FROM doc is prose."""\n'
+                 'q = "SELECT count(*) FROM calls"\n'
+                 'k = "Select the areas from the list"\n'
+                 'w = f"DELETE FROM t WHERE id = {value}"\n'
+                 'ok = f"DELETE FROM {TABLE} WHERE id = ?"\n', encoding="utf-8")
+    original = globals()["ROOT"]
+    globals()["ROOT"] = tmp_path
+    try:
+        reads, writes = _sql_strings(f)
+    finally:
+        globals()["ROOT"] = original
+    assert [r.split(":")[1] for r in reads] == ["2"]
+    assert [w.split(":")[1] for w in writes] == ["4"]

@@ -167,8 +167,7 @@ def calibrate_cities(n_cities: int, *, n_calls: int = 60_000, seed0: int = 1000,
             synthetic.build_demo_database(path, n_calls=n_calls, seed=seed0 + i)
             con = db.connect(path, read_only=True)
             try:
-                truth = json.loads(db.scalar(con, "SELECT value FROM settings "
-                                                  "WHERE key = 'demo_truth'"))["effects"]
+                truth = json.loads(db.setting(con, "demo_truth") or "{}")["effects"]
                 city: dict = {"seed": seed0 + i}
                 for metric, (tk, field) in keys.items():
                     rr = truth[tk]["expected"][field]

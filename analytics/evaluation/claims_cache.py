@@ -42,16 +42,21 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import ibis
+import pandas as pd
 
-from analytics.db import scalar
+from analytics import db, engines
 from analytics.evaluation import wording
 from analytics.evaluation.claims import answer_claims, negative_control
 from analytics.filters import Filters
 
 log = logging.getLogger(__name__)
 
-TABLE = "claims_cache"  # the only identifier put into this module's SQL text; values are bound
-_DDL = (f"CREATE TABLE IF NOT EXISTS {TABLE} (code_version VARCHAR NOT NULL, "
+TABLE = "claims_cache"
+# Writes stay SQL (DDL, delete, insert: Ibis does not write rows); reads are Ibis. The only
+# identifier in this SQL is the constant TABLE, quoted; every value is a bound parameter.
+_Q = f'"{TABLE}"'
+_DDL = (f"CREATE TABLE IF NOT EXISTS {_Q} (code_version VARCHAR NOT NULL, "
         "data_version VARCHAR NOT NULL, filters VARCHAR NOT NULL, payload VARCHAR NOT NULL, "
         "computed_at TIMESTAMP NOT NULL DEFAULT now()::TIMESTAMP)")
 
@@ -75,17 +80,27 @@ def code_version() -> str:
     return h.hexdigest()[:16]
 
 
-def data_version(con: duckdb.DuckDBPyConnection) -> str:
-    """A fingerprint of what the claims read (see the module docstring)."""
-    row = con.execute(
-        "SELECT (SELECT coalesce(max(import_id), 0) FROM imports), "
-        "(SELECT count(*) FROM calls), (SELECT count(*) FROM incidents), "
-        "(SELECT count(*) FROM call_facts), "
-        "(SELECT coalesce(sum(hash(d)), 0) FROM deployments d), "
-        "(SELECT coalesce(sum(hash(c)), 0) FROM call_types c), "
-        "(SELECT coalesce(sum(hash(a)), 0) FROM areas a)"
-    ).fetchall()[0]
-    return "-".join(str(v) for v in row)
+def data_version(con: Any) -> str:
+    """A fingerprint of what the claims read (see the module docstring), one Ibis query."""
+    b = engines.as_backend(con)
+
+    def row_hash_sum(name: str) -> Any:  # order-independent: a sum of per-row hashes
+        t = b.table(name)
+        return t.aggregate(**{name: ibis.struct({c: t[c] for c in t.columns}).hash().sum()
+                              .fill_null(0).cast("string")})  # exact: no float in between
+
+    imports, calls, incidents, cf = (b.table(n) for n in ("imports", "calls", "incidents",
+                                                           "call_facts"))
+    parts = [imports.aggregate(imports=imports.import_id.max().fill_null(0).cast("string")),
+             calls.aggregate(calls=calls.count().cast("string")),
+             incidents.aggregate(incidents=incidents.count().cast("string")),
+             cf.aggregate(call_facts=cf.count().cast("string")),
+             *(row_hash_sum(n) for n in ("deployments", "call_types", "areas"))]
+    expr = parts[0]
+    for part in parts[1:]:
+        expr = expr.cross_join(part)
+    got = engines.execute(b, expr)[0]
+    return "-".join(str(got[c].iloc[0]) for c in got.columns)
 
 
 def _filters_key(filters: Filters) -> str:
@@ -141,7 +156,7 @@ def _compute(con: duckdb.DuckDBPyConnection, dates: Filters) -> dict[str, list]:
 
 
 def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
-    return str(scalar(con, "SELECT current_setting('access_mode')")) == "read_only"
+    return db.is_read_only(con)
 
 
 STALE_NOTE = ("These answers were computed on {when} UTC, before the latest change to the "
@@ -153,14 +168,16 @@ STALE_NOTE = ("These answers were computed on {when} UTC, before the latest chan
 def _read_stale(con: duckdb.DuckDBPyConnection, fkey: str) -> dict | None:
     """The newest stored answers for ``fkey`` whatever their versions, each claim and check
     marked with ``stale_note``; None when nothing is stored."""
-    if not _table_exists(con):
+    b = engines.as_backend(con)
+    if not engines.has_table(b, TABLE):
         return None
-    row = con.execute(f"SELECT payload, computed_at FROM {TABLE} WHERE filters = ? "
-                      "ORDER BY computed_at DESC LIMIT 1", [fkey]).fetchall()
-    if not row:
+    t = b.table(TABLE)
+    got = engines.execute(b, t.filter(t.filters == fkey).select("payload", "computed_at")
+                          .order_by(t.computed_at.desc()).limit(1))[0]
+    if got.empty:
         return None
-    out = json.loads(str(row[0][0]))
-    note = STALE_NOTE.format(when=f"{row[0][1]:%d %b %Y %H:%M}")
+    out = json.loads(str(got["payload"].iloc[0]))
+    note = STALE_NOTE.format(when=f"{pd.Timestamp(got['computed_at'].iloc[0]):%d %b %Y %H:%M}")
     for item in (*out.get("claims", ()), *out.get("checks", ())):
         item["stale_note"] = note
     return out
@@ -204,15 +221,11 @@ def refresh_stored(con: duckdb.DuckDBPyConnection) -> float | None:
 
 
 def _has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    # table is one of the fixed names "calls" / "deployments"
-    exists = scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
-                         "AND schema_name = 'main'", [table])
-    return bool(exists) and bool(scalar(con, f"SELECT count(*) > 0 FROM {table}"))
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
-                            "AND schema_name = 'main'", [TABLE]))
+    b = engines.as_backend(con)
+    if not engines.has_table(b, table):
+        return False
+    t = b.table(table)
+    return not engines.execute(b, t.select(one=ibis.literal(1)).limit(1))[0].empty
 
 
 def _inference_text(r: Any) -> dict[str, Any]:
@@ -244,12 +257,14 @@ def checks_summary(con: duckdb.DuckDBPyConnection, filters: Filters | None = Non
     return _payload(con, filters)["checks"]
 
 
-def _read(con: duckdb.DuckDBPyConnection, code: str, data: str, fkey: str) -> dict | None:
-    if not _table_exists(con):
+def _read(con: Any, code: str, data: str, fkey: str) -> dict | None:
+    b = engines.as_backend(con)
+    if not engines.has_table(b, TABLE):
         return None
-    payload = scalar(con, f"SELECT payload FROM {TABLE} WHERE code_version = ? AND "
-                          "data_version = ? AND filters = ? LIMIT 1", [code, data, fkey])
-    return None if payload is None else json.loads(str(payload))
+    t = b.table(TABLE)
+    got = engines.execute(b, t.filter((t.code_version == code) & (t.data_version == data)
+                                      & (t.filters == fkey)).select("payload").limit(1))[0]
+    return None if got.empty else json.loads(str(got["payload"].iloc[0]))
 
 
 def _write(con: duckdb.DuckDBPyConnection, code: str, data: str, fkey: str,
@@ -258,9 +273,9 @@ def _write(con: duckdb.DuckDBPyConnection, code: str, data: str, fkey: str,
         con.execute("BEGIN TRANSACTION")
         con.execute(_DDL)
         # Rows of other code or data versions can never be read again.
-        con.execute(f"DELETE FROM {TABLE} WHERE code_version <> ? OR data_version <> ? "
+        con.execute(f"DELETE FROM {_Q} WHERE code_version <> ? OR data_version <> ? "
                     "OR filters = ?", [code, data, fkey])
-        con.execute(f"INSERT INTO {TABLE} (code_version, data_version, filters, payload) "
+        con.execute(f"INSERT INTO {_Q} (code_version, data_version, filters, payload) "
                     "VALUES (?, ?, ?, ?)", [code, data, fkey, json.dumps(out)])
         con.execute("COMMIT")
     except duckdb.Error as exc:  # read-only connection, or another session wrote first

@@ -27,14 +27,13 @@ from typing import Any, Literal
 import ibis
 import pandas as pd
 
-from analytics import db
 from analytics.core import calls as core_calls
 from analytics.core import clock, treatment
 from analytics.core import incidents as core_incidents
 from analytics.core.calls import RESPONSE_CAP_MIN
 from analytics.core.options import check, choices
 from analytics.core.periods import Freq, hours_between, period_of, trunc
-from analytics.engines import execute
+from analytics.engines import as_backend, execute
 from analytics.errors import InsufficientDataError, OptionError
 from analytics.filters import Filters
 
@@ -111,12 +110,7 @@ def metric_info(metric: str) -> MetricInfo:
 
 def _backend(backend_or_con: Any) -> Any:
     """An Ibis backend; a DuckDB connection (older callers) is wrapped once."""
-    if hasattr(backend_or_con, "table") and hasattr(backend_or_con, "compile"):
-        return backend_or_con
-    con = db.duckdb_connection(backend_or_con)  # a connection, cursor or the app's LiveCursor
-    if con is not None:
-        return db.ibis_backend(con)
-    raise OptionError("panel_from_metric needs an Ibis backend (or a DuckDB connection)")
+    return as_backend(backend_or_con)
 
 
 def _values(backend: Any, metric: str, level: Level, freq: Freq, *,
