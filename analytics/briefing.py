@@ -37,6 +37,7 @@ import pandas as pd
 
 from analytics import catalog, db, overview, privacy
 from analytics.core import clock
+from analytics.core.results import Result
 from analytics.filters import Filters
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ CHART_W, CHART_H = 900, 380
 
 
 @dataclass(frozen=True)
-class Finding:
+class Finding(Result):
     """One headline finding: a programme claim and the evaluation engine's answer."""
 
     key: str
@@ -72,7 +73,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Briefing:
+class Briefing(Result):
     """Everything the briefing shows, already released for the public tier."""
 
     title: str
@@ -89,7 +90,6 @@ class Briefing:
     shapes: pd.DataFrame = field(compare=False, default_factory=pd.DataFrame)
     sources: pd.DataFrame = field(compare=False, default_factory=pd.DataFrame)
     synthetic: bool = False
-    caveats: tuple[str, ...] = ()
     claims_range: str = ""
 
 

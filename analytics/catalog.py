@@ -8,11 +8,12 @@ from typing import Any, Literal
 
 from analytics import engines
 from analytics.core import options
+from analytics.core.results import Result
 from analytics.db import KIND_KEY, DatabaseKind
 
 
 @dataclass(frozen=True)
-class FilterOptions:
+class FilterOptions(Result):
     """Values offered by the sidebar filters."""
 
     min_date: dt.date | None
@@ -108,7 +109,7 @@ def is_demo(backend_or_con: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class DataPresence:
+class DataPresence(Result):
     """Row counts of the tables pages depend on, to say *which* data are missing.
 
     ``assignments`` are the unit rows (one per unit per call); ``units`` give their types

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import ibis
@@ -39,6 +39,7 @@ import pandas as pd
 from analytics import engines
 from analytics.core import incidents as core_incidents
 from analytics.core import options
+from analytics.core.results import Table
 from analytics.errors import InsufficientDataError, OptionError
 from analytics.filters import Filters
 from analytics.overview import SMALL_COUNT
@@ -52,13 +53,10 @@ WINDOW_DAYS: dict[Window, int] = {"28-day": 28, "365-day": 365}
 MIN_STL_MONTHS = 24
 
 
-@dataclass(frozen=True)
-class CrimeTable:
-    """A tidy result, the SQL behind it and notes to print beside it."""
-
-    frame: pd.DataFrame
-    sql: tuple[str, ...]
-    notes: tuple[str, ...] = field(default_factory=tuple)
+@dataclass(frozen=True, eq=False)
+class CrimeTable(Table):
+    """A tidy crime table (a :class:`~analytics.core.results.Table`): the frame, the SQL
+    behind it and caveats to print beside it."""
 
 
 Span = tuple[dt.date | None, dt.date | None]
@@ -181,7 +179,7 @@ def monthly_counts(
     got, sql = _execute(backend, expr)
     cols = ["month", "offense_category", "incidents", "partial"]
     if got.empty:
-        return CrimeTable(pd.DataFrame(columns=cols), (sql,))
+        return CrimeTable(pd.DataFrame(columns=cols), sql=(sql,))
     if not by_category:
         got["category"] = ALL
     got["month"] = [_date(m) for m in got["month"]]
@@ -207,7 +205,7 @@ def monthly_counts(
                      "areas is not known (areas.population).")
     if df["partial"].any():
         notes.append("Months marked partial are only partly inside the selected period.")
-    return CrimeTable(df, (sql,), tuple(notes))
+    return CrimeTable(df, sql=(sql,), caveats=tuple(notes))
 
 
 def _change_columns(df: pd.DataFrame, previous_windows: float = 1.0) -> pd.DataFrame:
@@ -254,7 +252,7 @@ def window_comparison(
             "previous_end", "current", "previous", "change", "pct_change", "z", "p_exact",
             "q_bh", "flagged"]
     if anchor is None:
-        return CrimeTable(pd.DataFrame(columns=cols), ())
+        return CrimeTable(pd.DataFrame(columns=cols), sql=())
     t = incidents(backend, Filters(districts=filters.districts, beats=filters.beats),
                   categories)
     spans = {}
@@ -294,7 +292,7 @@ def window_comparison(
             notes.append(f"The data start on {lo_data:%d %b %Y}: the previous "
                          f"{' and '.join(short)} window is not fully covered, so its count "
                          "is too low.")
-    return CrimeTable(df[cols], (sql,), tuple(notes))
+    return CrimeTable(df[cols], sql=(sql,), caveats=tuple(notes))
 
 
 def _shift_year(d: dt.date, years: int) -> dt.date:
@@ -327,7 +325,7 @@ def ytd_comparison(
             "prior_year_total", "share_of_prior_year", "change", "pct_change", "z", "p_exact",
             "q_bh", "flagged"]
     if anchor is None:
-        return CrimeTable(pd.DataFrame(columns=cols), ())
+        return CrimeTable(pd.DataFrame(columns=cols), sql=())
     t = incidents(backend, Filters(districts=filters.districts, beats=filters.beats),
                   categories)
     ytd_lo = dt.date(anchor.year, 1, 1)
@@ -354,7 +352,7 @@ def ytd_comparison(
     if lo_data is not None and lo_data > prev_lo:
         notes.append(f"The data start on {lo_data:%d %b %Y}, after 1 January {anchor.year - 1}:"
                      " the prior-year figures are incomplete.")
-    return CrimeTable(df[cols], (sql,), tuple(notes))
+    return CrimeTable(df[cols], sql=(sql,), caveats=tuple(notes))
 
 
 def stl_decomposition(
@@ -404,7 +402,7 @@ def stl_decomposition(
     strength = max(0.0, 1 - var_resid / var_sr) if var_sr > 0 else 0.0
     note = (f"Seasonal strength {strength:.2f} (1 − Var(resid)/Var(seasonal + resid); "
             "0 = none, 1 = strong; Wang, Smith & Hyndman 2006).")
-    return CrimeTable(out, res.sql, (note,))
+    return CrimeTable(out, sql=res.sql, caveats=(note,))
 
 
 def display_changes(df: pd.DataFrame) -> pd.DataFrame:

@@ -21,6 +21,7 @@ Definitions as implemented (also in ``docs/offload.md``):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -28,6 +29,7 @@ import pandas as pd
 
 from analytics.core import clock
 from analytics.core.periods import hours_between
+from analytics.core.results import Result, Table
 from analytics.filters import Filters
 from analytics.workload import MetricTable, _df, _num, _sql
 
@@ -68,15 +70,17 @@ def cso_activities(backend: Any, filters: Filters) -> ibis.Table:
     return t.mutate(week=t.started_local.truncate("W").date())
 
 
-def exclusion_counts(backend: Any, filters: Filters) -> tuple[pd.DataFrame, str]:
-    """Activities per exclusion step (each counted once, at its first step) and kept."""
+def exclusion_counts(backend: Any, filters: Filters) -> Table:
+    """Activities per exclusion step (each counted once, at its first step) and kept.
+
+    Columns: step, label, activities."""
     t = _all(backend, filters)
     expr = t.group_by("exclusion").aggregate(activities=t.count())
     got = _df(expr)
     counts = dict(zip(got["exclusion"], got["activities"], strict=True))
     rows = [(k, label, int(counts.get(k, 0))) for k, label in EXCLUSIONS]
     rows.append(("kept", "CSO activity with hours", int(counts.get("kept", 0))))
-    return pd.DataFrame(rows, columns=["step", "label", "activities"]), _sql(expr)[0]
+    return Table(pd.DataFrame(rows, columns=["step", "label", "activities"]), sql=_sql(expr))
 
 
 def _weeks(t: ibis.Table, filters: Filters) -> float:
@@ -103,8 +107,8 @@ def hours_by_type(backend: Any, filters: Filters) -> MetricTable:
     df["contacts"] = df["contacts"].fillna(0).astype("int64")
     total = df["hours"].sum()
     df["share_of_hours"] = df["hours"] / total if total > 0 else 0.0
-    excl, esql = exclusion_counts(backend, filters)
-    return MetricTable(df, _sql(expr) + (esql,), excl)
+    excl = exclusion_counts(backend, filters)
+    return MetricTable(df, sql=_sql(expr) + excl.sql, exclusions=excl.frame)
 
 
 def monthly_by_type(backend: Any, filters: Filters) -> MetricTable:
@@ -118,7 +122,7 @@ def monthly_by_type(backend: Any, filters: Filters) -> MetricTable:
     )
     df = _df(expr)
     df["hours"] = df["hours"].astype(float).fillna(0.0)
-    return MetricTable(df, _sql(expr))
+    return MetricTable(df, sql=_sql(expr))
 
 
 def patrol_dose(backend: Any, filters: Filters) -> MetricTable:
@@ -135,7 +139,7 @@ def patrol_dose(backend: Any, filters: Filters) -> MetricTable:
     )
     df = _df(expr)
     df["patrol_hours"] = df["patrol_hours"].astype(float).fillna(0.0)
-    return MetricTable(df, _sql(expr))
+    return MetricTable(df, sql=_sql(expr))
 
 
 def beat_table(backend: Any, filters: Filters) -> MetricTable:
@@ -169,15 +173,31 @@ def beat_table(backend: Any, filters: Filters) -> MetricTable:
     df["weeks"] = weeks
     cols = ["beat", "district", "cso_hours", "patrol_hours", "patrol_hours_per_week",
             "community_events", "event_contacts", "referrals", "traffic_control_hours", "weeks"]
-    return MetricTable(df[cols], _sql(expr))
+    return MetricTable(df[cols], sql=_sql(expr))
 
 
-def headline(backend: Any, filters: Filters) -> dict[str, float | int | None]:
-    """Totals for the period: cso_hours, patrol_hours, community_events, event_contacts,
-    referrals, traffic_control_hours, weeks, patrol_hours_per_week."""
+@dataclass(frozen=True)
+class CsoHeadline(Result):
+    """The CSO activity totals for the period (the Activity tab's cards)."""
+
+    activities: int
+    cso_hours: float
+    patrol_hours: float
+    community_events: int
+    event_contacts: int
+    referrals: int
+    traffic_control_hours: float
+    weeks: float
+    patrol_hours_per_week: float | None
+
+
+def headline(backend: Any, filters: Filters) -> CsoHeadline:
+    """Totals for the period: activities, cso_hours, patrol_hours, community_events,
+    event_contacts, referrals, traffic_control_hours, weeks (days in the period ÷ 7) and
+    patrol_hours_per_week (None when the period has no length)."""
     t = cso_activities(backend, filters)
     is_patrol = t.activity_type.isin(list(PATROL_TYPES))
-    r = t.aggregate(
+    expr = t.aggregate(
         activities=t.count(),
         cso_hours=t.hours.sum(),
         patrol_hours=t.hours.sum(where=is_patrol),
@@ -185,9 +205,14 @@ def headline(backend: Any, filters: Filters) -> dict[str, float | int | None]:
         event_contacts=t.contacts.sum(where=t.activity_type == "community_event"),
         referrals=t.contacts.sum(where=t.activity_type == "outreach_referral"),
         traffic_control_hours=t.hours.sum(where=t.activity_type == "traffic_control"),
-    ).to_pandas().iloc[0]
-    out: dict[str, float | int | None] = {k: _num(r[k]) or 0.0 for k in r.index}
+    )
+    r = _df(expr).iloc[0]
+    v = {k: _num(r[k]) or 0.0 for k in r.index}
     weeks = _weeks(t, filters)
-    out["weeks"] = weeks
-    out["patrol_hours_per_week"] = (out["patrol_hours"] or 0.0) / weeks if weeks else None
-    return out
+    return CsoHeadline(
+        activities=int(v["activities"]), cso_hours=float(v["cso_hours"]),
+        patrol_hours=float(v["patrol_hours"]), community_events=int(v["community_events"]),
+        event_contacts=int(v["event_contacts"]), referrals=int(v["referrals"]),
+        traffic_control_hours=float(v["traffic_control_hours"]), weeks=weeks,
+        patrol_hours_per_week=float(v["patrol_hours"]) / weeks if weeks else None,
+        sql=_sql(expr))

@@ -138,7 +138,7 @@ def _response_times(backend: Any, f: Filters) -> dict[str, Any]:
     rt = response_times.response_summary(backend, f, segments=response_times.SEGMENTS)
     return {
         "cap_min": response_times.DEFAULT_CAP_MIN,
-        "by_priority": records(rt.figures, ["priority"]),
+        "by_priority": records(rt.frame, ["priority"]),
         "exclusions": records(rt.exclusions),
     }
 

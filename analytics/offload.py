@@ -58,6 +58,7 @@ from analytics import db, response_times
 from analytics.core import calls as core_calls
 from analytics.core import options, treatment
 from analytics.core.options import choices
+from analytics.core.results import Result, own_values
 from analytics.errors import InsufficientDataError, OptionError
 from analytics.filters import Filters
 from analytics.workload import MetricTable, _df, _num, _sql
@@ -262,7 +263,7 @@ def cso_urgent_primaries(backend: Any, filters: Filters) -> pd.DataFrame:
 
 # -- the five measures ---------------------------------------------------------------------
 @dataclass(frozen=True)
-class OffloadSummary:
+class OffloadSummary(Result):
     """The five offload measures for one selection, kept apart."""
 
     public_calls: int
@@ -286,7 +287,6 @@ class OffloadSummary:
     freed_calls: int
     no_baseline_calls: int
     baseline_start: dt.date | None
-    sql: tuple[str, ...]
 
     def to_frame(self) -> pd.DataFrame:
         """One row per measure: measure, value, unit."""
@@ -300,7 +300,7 @@ class OffloadSummary:
             "sworn_hours_freed_median_based": "sworn unit-hours",
             "baseline_start": "date",
         }
-        rows = [(k, v, units.get(k, "calls")) for k, v in asdict(self).items() if k != "sql"]
+        rows = [(k, v, units.get(k, "calls")) for k, v in own_values(self).items()]
         return pd.DataFrame(rows, columns=["measure", "value", "unit"]).astype({"value": object})
 
 
@@ -319,7 +319,7 @@ def offload_table(
     Freed-hour columns are missing when there is no pre-period (see caveats).
     """
     df, sqls, caveats = _raw_table(backend, filters, by, area)
-    return MetricTable(_finish(df), _sql(*sqls), None, tuple(caveats))
+    return MetricTable(_finish(df), sql=_sql(*sqls), exclusions=None, caveats=tuple(caveats))
 
 
 def _raw_table(
@@ -365,8 +365,8 @@ def _raw_table(
     return df, sqls, caveats
 
 
-@dataclass(frozen=True)
-class OffloadOverview:
+@dataclass(frozen=True, eq=False)
+class OffloadOverview(Result):
     """The Offload tab in one pass: whole selection, by call type and by CSO tier."""
 
     summary: OffloadSummary
@@ -389,13 +389,13 @@ def offload_overview(backend: Any, filters: Filters, area: Area = "all") -> Offl
     if "counterfactual_mean_h" not in raw:
         tier = tier.drop(columns=[c for c in tier.columns if c.startswith("freed")],
                          errors="ignore")
-    by_type = MetricTable(_finish(raw.copy()), sql, None, tuple(caveats))
-    by_tier = MetricTable(_finish(tier), sql, None, tuple(caveats))
+    by_type = MetricTable(_finish(raw.copy()), sql=sql, exclusions=None, caveats=tuple(caveats))
+    by_tier = MetricTable(_finish(tier), sql=sql, exclusions=None, caveats=tuple(caveats))
     start = None
     if "counterfactual_mean_h" in raw:
         start = treatment.programme_start(backend)
     summary = _summary_from_row(_finish(total).iloc[0], start, sql)
-    return OffloadOverview(summary, by_type, by_tier)
+    return OffloadOverview(summary, by_type, by_tier, sql=sql, caveats=tuple(caveats))
 
 
 def offload_summary(backend: Any, filters: Filters, area: Area = "all") -> OffloadSummary:
@@ -507,14 +507,13 @@ def save_cost_settings(con: Any, costs: CostSettings) -> None:
                         [key, repr(float(getattr(costs, field_name)))])
 
 
-@dataclass(frozen=True)
-class CostView:
+@dataclass(frozen=True, eq=False)
+class CostView(Result):
     """Cost per call by primary unit type, and net value of the offload as a range."""
 
     per_call: pd.DataFrame
     net_value: pd.DataFrame
     costs: CostSettings
-    sql: tuple[str, ...]
 
 
 def cost_view(
@@ -567,17 +566,31 @@ def cost_view(
                      lo * r - c * cr, pt * r - c * cr, hi * r - c * cr))
     net = pd.DataFrame(rows, columns=["item", "hours_low", "hours", "hours_high",
                                       "value_low", "value", "value_high"])
-    return CostView(df, net, costs, _sql(expr) + s.sql)
+    return CostView(df, net, costs, sql=_sql(expr) + s.sql)
 
 
 # -- where next ------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class WhereNext:
+class WhereNextAssumptions:
+    """What :func:`where_next`'s expected figures assume (shown beside the ranking)."""
+
+    weeks_in_period: float
+    n_csos: int
+    productive_hours_per_cso_week: float
+    handled_share_used: float | None
+    handled_share_observed_in_treated_beats: float | None
+    cso_hours_per_handled_call: float | None
+    sworn_backup_hours_per_handled_call: float | None
+    capacity_calls_per_week: float | None
+    beats_excluded_as_treated: int
+
+
+@dataclass(frozen=True, eq=False)
+class WhereNext(Result):
     """Untreated beats ranked by untapped eligible workload, with the stated assumptions."""
 
     ranking: pd.DataFrame
-    assumptions: dict[str, Any]
-    sql: tuple[str, ...]
+    assumptions: WhereNextAssumptions
 
 
 def _period_weeks(t: ibis.Table, filters: Filters) -> tuple[float, dt.date | None]:
@@ -677,18 +690,18 @@ def where_next(
         df["expected_cso_hours_per_week"] = float("nan")
     df = df.sort_values(["untapped_sworn_hours_per_week", "beat"], ascending=[False, True])
     df.insert(0, "rank", range(1, len(df) + 1))
-    assumptions = {
-        "weeks_in_period": weeks,
-        "n_csos": n_csos,
-        "productive_hours_per_cso_week": productive_hours_per_cso_week,
-        "handled_share_used": share,
-        "handled_share_observed_in_treated_beats": observed_share,
-        "cso_hours_per_handled_call": cso_h_per_call,
-        "sworn_backup_hours_per_handled_call": backup_h_per_call,
-        "capacity_calls_per_week": capacity,
-        "beats_excluded_as_treated": len(treated_now),
-    }
-    return WhereNext(df.reset_index(drop=True), assumptions, _sql(oexpr, expr))
+    assumptions = WhereNextAssumptions(
+        weeks_in_period=weeks,
+        n_csos=n_csos,
+        productive_hours_per_cso_week=productive_hours_per_cso_week,
+        handled_share_used=share,
+        handled_share_observed_in_treated_beats=observed_share,
+        cso_hours_per_handled_call=cso_h_per_call,
+        sworn_backup_hours_per_handled_call=backup_h_per_call,
+        capacity_calls_per_week=capacity,
+        beats_excluded_as_treated=len(treated_now),
+    )
+    return WhereNext(df.reset_index(drop=True), assumptions, sql=_sql(oexpr, expr))
 
 
 # -- KPI targets -----------------------------------------------------------------------------
@@ -800,7 +813,7 @@ def kpi_monthly(backend: Any, filters: Filters) -> pd.DataFrame:
             mon.get("freed_calls", 0) > 0) / (days / 7.0)
     else:
         out["sworn_hours_freed_week"] = float("nan")
-    rt = response_times.response_trend(backend, filters, grain="month").figures
+    rt = response_times.response_trend(backend, filters, grain="month").frame
     p1 = rt[rt["priority"] == 1][["period", "median_total_min", "p90_total_min"]].rename(
         columns={"period": "month", "median_total_min": "p1_median",
                  "p90_total_min": "p1_p90"})

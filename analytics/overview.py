@@ -33,6 +33,7 @@ import pandas as pd
 
 from analytics.core import calls as core_calls
 from analytics.core import incidents as core_incidents
+from analytics.core.results import Result
 from analytics.filters import Filters
 from analytics.numbers import as_float
 from analytics.poisson_change import FLAG_LEVEL, change_columns, count_change
@@ -42,7 +43,7 @@ Better = Literal["higher", "lower", "neutral"]
 
 
 @dataclass(frozen=True)
-class Kpi:
+class Kpi(Result):
     """One KPI card: value now, value a year earlier, and how to read the change."""
 
     key: str

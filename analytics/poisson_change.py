@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analytics.core.results import Result
 from analytics.errors import InputDataError, OptionError
 
 FLAG_Z = 3.0
@@ -104,7 +105,7 @@ def exact_p(current: float, previous: float, previous_windows: float = 1.0) -> f
 
 
 @dataclass(frozen=True)
-class CountChange:
+class CountChange(Result):
     """One comparison: the counts, z, the exact p-value and the flag (exact p < 0.0027)."""
 
     current: float

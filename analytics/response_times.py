@@ -50,6 +50,7 @@ from analytics.core.calls import (
     check_cap,
 )
 from analytics.core.options import check, choices
+from analytics.core.results import Table
 from analytics.errors import OptionError
 from analytics.filters import Filters
 
@@ -84,18 +85,14 @@ RESPONDER_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class ResponseTable:
+@dataclass(frozen=True, eq=False)
+class ResponseTable(Table):
     """Median/P90 table plus the exclusion counts behind it and the SQL that made it.
 
-    ``figures`` holds one row per group with the exclusion counts of that group beside the
+    ``frame`` holds one row per group with the exclusion counts of that group beside the
     figures; ``exclusions`` is the step-by-step total over all groups (columns ``step``,
-    ``label``, ``calls``, ``share``).
+    ``label``, ``calls``, ``share``); ``sql`` the one query that ran.
     """
-
-    figures: pd.DataFrame
-    exclusions: pd.DataFrame
-    sql: str
 
 
 def facts(backend: Any, filters: Filters) -> ibis.Table:
@@ -205,7 +202,7 @@ def _run(backend: Any, expr: ibis.Table) -> ResponseTable:
         c["kept"] = int(figures[kept_col].sum())
         counts[seg] = c
     figures = figures.drop(columns=[c for c in figures.columns if "__" in c])
-    return ResponseTable(figures=figures, exclusions=_long_exclusions(counts), sql=sql)
+    return ResponseTable(frame=figures, exclusions=_long_exclusions(counts), sql=sql)
 
 
 def _check_segments(segments: tuple[Segment, ...]) -> None:
@@ -235,7 +232,7 @@ def response_summary(
     --------
     >>> from analytics import db, facts as f
     >>> con = db.connect(":memory:"); f.refresh_derived(con)
-    >>> response_summary(db.ibis_backend(con), Filters()).figures.empty
+    >>> response_summary(db.ibis_backend(con), Filters()).frame.empty
     True
     """
     if "priority" not in by:
@@ -412,7 +409,7 @@ def response_distribution(
             "cum_share"]
     df = got[got["bin"].notna()].drop(columns="exclusion") if len(got) else got
     if df.empty:
-        return ResponseTable(figures=pd.DataFrame(columns=cols), exclusions=excl, sql=sql)
+        return ResponseTable(frame=pd.DataFrame(columns=cols), exclusions=excl, sql=sql)
     df = df.groupby(["priority", "bin"], dropna=False, as_index=False)["calls"].sum()
     df = df.sort_values(["priority", "bin"]).reset_index(drop=True)
     df["priority"] = df["priority"].astype("Int64")
@@ -425,7 +422,7 @@ def response_distribution(
     grp = df.groupby("priority", dropna=False)["calls"]
     df["share"] = df["calls"] / grp.transform("sum")
     df["cum_share"] = grp.cumsum() / grp.transform("sum")
-    return ResponseTable(figures=df[cols].reset_index(drop=True), exclusions=excl, sql=sql)
+    return ResponseTable(frame=df[cols].reset_index(drop=True), exclusions=excl, sql=sql)
 
 
 # -- presentation helpers (pure pandas on aggregated rows) ---------------------------------

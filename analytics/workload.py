@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -45,6 +45,7 @@ import pandas as pd
 from analytics import db, engines
 from analytics.core import clock, options, treatment
 from analytics.core.periods import hours_between
+from analytics.core.results import Result, Table
 from analytics.facts import DERIVED_TABLES
 from analytics.filters import Filters
 from analytics.numbers import as_float
@@ -56,19 +57,10 @@ UnitType = db.UnitType
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-@dataclass(frozen=True)
-class MetricTable:
-    """A tidy result frame with the SQL that produced it, exclusion counts and caveats."""
-
-    frame: pd.DataFrame
-    sql: tuple[str, ...] = ()
-    exclusions: pd.DataFrame | None = None
-    caveats: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def empty(self) -> bool:
-        """True when the frame has no rows."""
-        return self.frame.empty
+@dataclass(frozen=True, eq=False)
+class MetricTable(Table):
+    """A tidy metric frame (a :class:`~analytics.core.results.Table`: frame, SQL,
+    exclusion counts, caveats)."""
 
 
 def _df(expr: Any) -> pd.DataFrame:
@@ -207,7 +199,7 @@ def hourly_committed(t: ibis.Table) -> ibis.Table:
 
 # -- workload ------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class WorkloadSummary:
+class WorkloadSummary(Result):
     """The Workload tab's three tables, from one grouped scan (see :func:`workload_summary`)."""
 
     by_unit_type: MetricTable
@@ -252,8 +244,8 @@ def workload_summary(backend: Any, filters: Filters) -> WorkloadSummary:
     monthly = (kept.groupby(["month", "unit_type"], as_index=False)
                .agg(unit_hours=("unit_hours", "sum"))
                .sort_values(["month", "unit_type"], ignore_index=True))
-    return WorkloadSummary(MetricTable(by_type, sql, excl), MetricTable(by_district, sql),
-                           MetricTable(monthly, sql))
+    return WorkloadSummary(MetricTable(by_type, sql=sql, exclusions=excl), MetricTable(by_district, sql=sql),
+                           MetricTable(monthly, sql=sql))
 
 
 def workload_by_unit_type(backend: Any, filters: Filters) -> MetricTable:
@@ -301,7 +293,7 @@ def workload_heatmap(
     )
     df = _df(expr)
     if df.empty:
-        return MetricTable(df.drop(columns=["lo", "hi"]), _sql(expr))
+        return MetricTable(df.drop(columns=["lo", "hi"]), sql=_sql(expr))
     lo = filters.start or pd.Timestamp(df["lo"].min()).date()
     hi = filters.end or pd.Timestamp(df["hi"].max()).date()
     occ = _weekday_hour_occurrences(lo, hi)
@@ -312,11 +304,11 @@ def workload_heatmap(
         for u, w in zip(df["unit_hours"], df["weekday"], strict=True)
     ]
     return MetricTable(df[["weekday", "weekday_name", "hour", "unit_hours",
-                           "mean_units_committed"]], _sql(expr))
+                           "mean_units_committed"]], sql=_sql(expr))
 
 
-@dataclass(frozen=True)
-class CallUnitStats:
+@dataclass(frozen=True, eq=False)
+class CallUnitStats(Result):
     """Units per call, backup rate and zero-time-on-scene share, with the SQL."""
 
     calls: int
@@ -327,7 +319,6 @@ class CallUnitStats:
     zero_on_scene_assignments: int
     zero_on_scene_share: float | None
     by_priority: pd.DataFrame
-    sql: tuple[str, ...]
 
 
 def call_unit_stats(backend: Any, filters: Filters) -> CallUnitStats:
@@ -468,18 +459,16 @@ def utilization_by_hour(
             "unit_hours": [float(out["committed_unit_hours"].sum())],
         }
     )
-    return MetricTable(df, _sql(expr), excl, _ignored_filter_caveat(filters))
+    return MetricTable(df, sql=_sql(expr), exclusions=excl, caveats=_ignored_filter_caveat(filters))
 
 
 # -- patrol time ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PatrolTime:
+@dataclass(frozen=True, eq=False)
+class PatrolTime(Result):
     """Patrol time per district and month, and before/after each district's deployment."""
 
     monthly: pd.DataFrame
     before_after: pd.DataFrame
-    sql: tuple[str, ...]
-    caveats: tuple[str, ...]
 
 
 def _patrol_daily(backend: Any, filters: Filters) -> ibis.Table:
@@ -540,7 +529,7 @@ def patrol_time(backend: Any, filters: Filters) -> PatrolTime:
     caveats = list(_ignored_filter_caveat(filters))
     if start is None:
         caveats.append("No deployments and no CSO-handled calls: no before/after split.")
-        return PatrolTime(monthly, pd.DataFrame(), _sql(mexpr), tuple(caveats))
+        return PatrolTime(monthly, pd.DataFrame(), sql=_sql(mexpr), caveats=tuple(caveats))
     ft = treatment.first_treated_expr(backend, "district")
     dd = ft.select(district=ft.area, d_start=ft.first_start)
     j = daily.left_join(dd, "district")
@@ -566,4 +555,4 @@ def patrol_time(backend: Any, filters: Filters) -> PatrolTime:
                 f"Never-treated districts are split at the programme start ({start}) as a "
                 "comparison."
             )
-    return PatrolTime(monthly, ba, _sql(mexpr, bexpr), tuple(caveats))
+    return PatrolTime(monthly, ba, sql=_sql(mexpr, bexpr), caveats=tuple(caveats))

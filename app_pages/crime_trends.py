@@ -104,7 +104,7 @@ for col, (label, r, period_text) in zip(cols, cards, strict=False):
         flag = " — notable change (BH q < 0.0027)" if r.flagged else ""
         st.caption(f"Poisson z = {r.z:+.2f}, exact p {pc.fmt_pvalue(r.p_exact)}{flag}. "
                    f"{period_text}.")
-for n in (*windows.notes, *ytd.notes):
+for n in (*windows.caveats, *ytd.caveats):
     st.caption(f"⚠️ {n}")
 
 st.markdown("**By offense category** — 28-day and 365-day windows")
@@ -151,7 +151,7 @@ if _is_open("Monthly counts"):
         total = mf.groupby("month", as_index=False)[ycol].sum()
         st.caption(takeaways.trend(total, "month", ycol, what=f"{ytitle}, all selected "
                                    "categories"))
-        for n in monthly.notes:
+        for n in monthly.caveats:
             st.caption(n)
         with st.expander(f"Monthly table ({len(mf)} rows)"):
             components.table_with_downloads(ct.display_monthly(mf), "Crime incidents per month",
@@ -183,7 +183,7 @@ if _is_open("Seasonal decomposition"):
             fig.update_xaxes(title_text="Month", row=4, col=1)
             fig.update_layout(height=640, margin={"t": 40})
             st.plotly_chart(fig, width="stretch")
-            for n in stl.notes:
+            for n in stl.caveats:
                 st.caption(n)
             with st.expander("Decomposition table"):
                 components.table_with_downloads(sf.round(2), f"STL decomposition {series}",

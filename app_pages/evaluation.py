@@ -58,41 +58,41 @@ try:
 except CSOError as exc:
     log.warning("claims failed: %s", exc)
     st.warning(f"The claims could not be answered on this data: {components.plain(exc)}")
-    claims = []
-stale = next((c["stale_note"] for c in claims if c.get("stale_note")), None)
+    claims = ()
+stale = next((c.stale_note for c in claims if c.stale_note), None)
 if stale:
     st.info(stale, icon="🕰️")
-_family = next((c.get("family_note") for c in claims if c.get("family_note")), "")
+_family = next((c.family_note for c in claims if c.family_note), "")
 if _family:  # the multiplicity adjustment the verdicts use (analytics.evaluation.wording)
     st.caption(_family)
 cols = st.columns(2) if claims else []
 for i, c in enumerate(claims):
     with cols[i % 2].container(border=True):
-        st.markdown(f"**{c['question']}**")
+        st.markdown(f"**{c.question}**")
         # the sentence starts with the verdict in words (analytics.evaluation.wording)
-        head, sep, rest = c["sentence"].partition(" — ")
-        st.markdown(f"**{head}**{sep}{rest}" if sep else c["sentence"])
-        placebo = (c.get("placebo") or {}).get("sentence")
-        for line in (c.get("inference"), *c.get("design_notes", ()), placebo):
+        head, sep, rest = c.sentence.partition(" — ")
+        st.markdown(f"**{head}**{sep}{rest}" if sep else c.sentence)
+        placebo = c.placebo.sentence if c.placebo else None
+        for line in (c.inference, *c.design_notes, placebo):
             if line:
                 st.caption(line)
-        for line in c.get("warnings", ()):
+        for line in c.caveats:
             st.warning(line)
-        if c["note"]:
-            st.caption(c["note"])
-        st.button("Open the full analysis ↓", key=f"ev_open_{c['key']}",
-                  on_click=_open_claim, args=(c["metric"],))
+        if c.note:
+            st.caption(c.note)
+        st.button("Open the full analysis ↓", key=f"ev_open_{c.key}",
+                  on_click=_open_claim, args=(c.metric,))
 
 if claims:
     try:
         checks = cached(ev.checks_summary, con, dates, spinner=False)
     except CSOError as exc:
         log.warning("checks failed: %s", exc)
-        checks = []
+        checks = ()
     for chk in checks:
         with st.container(border=True):
-            st.markdown(f"**{chk['label']}**")
-            (st.warning if chk.get("significant") else st.write)(chk["sentence"])
+            st.markdown(f"**{chk.label}**")
+            (st.warning if chk.significant else st.write)(chk.sentence)
 
 # -- 2. free-form analysis -------------------------------------------------------------------
 st.subheader("Analyse an outcome")

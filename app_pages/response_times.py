@@ -55,8 +55,8 @@ components.period_caption(
 if state.data_presence().missing("calls"):
     components.missing_data(["calls"], "Response times")
     st.stop()
-if summary.figures.empty or int(summary.figures["calls"].sum()) == 0:
-    total = 0 if summary.figures.empty else int(summary.figures["calls_total"].sum())
+if summary.frame.empty or int(summary.frame["calls"].sum()) == 0:
+    total = 0 if summary.frame.empty else int(summary.frame["calls_total"].sum())
     excl = summary.exclusions.set_index("step")["calls"] if len(summary.exclusions) else {}
     public = total - int(excl.get("officer_initiated", 0))
     if public > 0:  # public calls exist, but none has a usable time: say why, not "widen"
@@ -74,7 +74,7 @@ if summary.figures.empty or int(summary.figures["calls"].sum()) == 0:
     st.stop()
 
 # -- 1. headline cards, the figures by priority, the exclusions -------------------------------
-fig_rows = summary.figures.dropna(subset=["priority"])
+fig_rows = summary.frame.dropna(subset=["priority"])
 head = fig_rows[fig_rows["calls"] > 0].head(2)
 cards = st.columns(max(len(head), 1) * 2)
 for i, r in enumerate(head.itertuples()):
@@ -90,8 +90,8 @@ for i, r in enumerate(head.itertuples()):
         st.caption(f"median queue {r.median_queue_min:.1f} · travel {r.median_travel_min:.1f} min")
 
 st.subheader("Median and 90th percentile by priority")
-disp = rt.display_figures(summary.figures)
-table = rt.table_figures(summary.figures)
+disp = rt.display_figures(summary.frame)
+table = rt.table_figures(summary.frame)
 counts_fmt = {c: st.column_config.NumberColumn(format="localized")
               for c in table.columns if c.startswith(("Calls", "Excl."))}
 components.table_with_downloads(table, "Response times by priority", filters=filters,
@@ -128,7 +128,7 @@ st.caption(takeaways.ranking(shown, "Priority", "Median total (min)", kind="minu
 # -- breakdowns in tabs (lazy: only the open tab runs its queries) -----------------------------
 TABS = ["Trend", "CSO areas vs comparison", "Sworn vs CSO responders", "Distribution"]
 tabs = dict(zip(TABS, st.tabs(TABS, key="rt_tab", on_change="rerun", bind="query-params"), strict=True))
-sqls = [summary.sql]
+sqls = [*summary.sql]
 
 
 def _is_open(name: str) -> bool:
@@ -151,7 +151,7 @@ if _is_open("Trend"):
         st.subheader(f"Trend by {grain}")
         trend = cached(rt.response_trend, backend, filters, grain=grain, segments=(segment,),
                        split="none", cap_min=cap_min)
-        tdisp = rt.display_figures(trend.figures)
+        tdisp = rt.display_figures(trend.frame)
         stat = st.radio("Statistic", [med, p90], horizontal=True, key="rt_trend_stat")
         fig = go.Figure()
         for prio in [p for p in PRIORITY_ORDER["Priority"] if p in set(tdisp["Priority"])]:
@@ -169,10 +169,10 @@ if _is_open("Trend"):
                           yaxis_title=f"{stat.replace('(min)', '')}(minutes)")
         st.plotly_chart(fig, width="stretch")
         with st.expander(f"Trend table ({len(tdisp)} rows, with the exclusions of each {grain})"):
-            components.table_with_downloads(rt.table_figures(trend.figures), f"Response-time trend by {grain}", filters=filters,
+            components.table_with_downloads(rt.table_figures(trend.frame), f"Response-time trend by {grain}", filters=filters,
                                             key="rt_trend")
 
-        sqls.append(trend.sql)
+        sqls.extend(trend.sql)
 
 if _is_open("CSO areas vs comparison"):
     with tabs["CSO areas vs comparison"]:
@@ -180,7 +180,7 @@ if _is_open("CSO areas vs comparison"):
         treated = cached(rt.treated_vs_comparison, backend, filters,
                          segments=("queue", "travel", "total"), by_phase=True,
                          cap_min=cap_min)
-        gdisp = rt.display_figures(treated.figures)
+        gdisp = rt.display_figures(treated.frame)
         if gdisp.empty:
             st.info("No calls in deployed or comparison beats for these filters.")
         else:
@@ -195,11 +195,11 @@ if _is_open("CSO areas vs comparison"):
             gplot = gdisp[gdisp["Calls kept"] > 0]
             _median_bars(gplot, "Areas", height=380)
             components.table_with_downloads(
-                rt.table_figures(treated.figures), "Response times CSO vs comparison areas",
+                rt.table_figures(treated.frame), "Response times CSO vs comparison areas",
                 filters=filters, key="rt_treated")
             ttrend = cached(rt.response_trend, backend, filters, grain=grain,
                             segments=(segment,), split="treatment", cap_min=cap_min)
-            ttd = rt.display_figures(ttrend.figures)
+            ttd = rt.display_figures(ttrend.frame)
             ttd = ttd[ttd["Calls kept"] > 0]
             if not ttd.empty:
                 st.markdown(f"**{med.replace(' (min)', '')} by {grain}: CSO beats (all periods) "
@@ -215,7 +215,7 @@ if _is_open("CSO areas vs comparison"):
                 st.plotly_chart(fig, width="stretch")
                 with st.expander("Trend by area group (table)"):
                     components.table_with_downloads(
-                        rt.table_figures(ttrend.figures),
+                        rt.table_figures(ttrend.frame),
                         f"Response-time trend by area group by {grain}", filters=filters,
                         key="rt_treated_trend")
             with st.expander("Which beats are in which group"):
@@ -223,13 +223,13 @@ if _is_open("CSO areas vs comparison"):
                 components.table_with_downloads(rt.display_groups(groups),
                                                 "Beats by treatment group", filters=filters,
                                                 key="rt_groups")
-        sqls.append(treated.sql)
+        sqls.extend(treated.sql)
 
 if _is_open("Sworn vs CSO responders"):
     with tabs["Sworn vs CSO responders"]:
         st.subheader("Sworn vs CSO responders")
         resp = cached(rt.responder_summary, backend, filters, cap_min=cap_min)
-        rdisp = rt.display_figures(resp.figures)
+        rdisp = rt.display_figures(resp.frame)
         st.caption(
             "Split by the call's primary unit type, so CSO-handled calls get their own figures. "
             "Total = first unit of any type on scene; sworn total = first sworn unit on scene "
@@ -237,20 +237,20 @@ if _is_open("Sworn vs CSO responders"):
         )
         rplot = rdisp[rdisp["Calls kept"] > 0]
         _median_bars(rplot, "Primary responder", height=360)
-        components.table_with_downloads(rt.table_figures(resp.figures), "Response times by primary responder", filters=filters,
+        components.table_with_downloads(rt.table_figures(resp.frame), "Response times by primary responder", filters=filters,
                                         key="rt_responders")
 
-        sqls.append(resp.sql)
+        sqls.extend(resp.sql)
 
 if _is_open("Distribution"):
     with tabs["Distribution"]:
         st.subheader(f"Distribution of {rt.SEGMENT_LABELS[segment].split(' (')[0].lower()} time")
         dist = cached(rt.response_distribution, backend, filters, segment=segment,
                       cap_min=cap_min)
-        if dist.figures.empty:
+        if dist.frame.empty:
             st.info("No kept calls to draw a distribution for this segment.")
         else:
-            ddf = dist.figures.assign(Priority=[rt.priority_label(p) for p in dist.figures["priority"]])
+            ddf = dist.frame.assign(Priority=[rt.priority_label(p) for p in dist.frame["priority"]])
             top = float(ddf["bin_start_min"].max())
             h1, h2 = st.columns(2)
             with h1:
@@ -269,10 +269,10 @@ if _is_open("Distribution"):
                 fig.update_layout(height=360, margin={"t": 30}, yaxis_tickformat=".0%")
                 st.plotly_chart(fig, width="stretch")
             with st.expander("Distribution table (binned in the database)"):
-                components.table_with_downloads(dist.figures, f"Response-time distribution {segment}",
+                components.table_with_downloads(dist.frame, f"Response-time distribution {segment}",
                                                 filters=filters, key="rt_dist")
 
-        sqls.append(dist.sql)
+        sqls.extend(dist.sql)
 
 components.how_computed(
     rt.__doc__ or "",

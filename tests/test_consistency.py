@@ -119,7 +119,7 @@ def test_calls_share_and_response_times_agree_across_pages(backend, combos, k) -
     calls_map = maps.area_metric(backend, f, "district", "calls")
     calls_via_map = calls_map.frame["n"].sum() + calls_map.unmapped
     # Calls for service
-    assert cards["calls"] == calls_via_map == int(rts.figures["calls_total"].sum())
+    assert cards["calls"] == calls_via_map == int(rts.frame["calls_total"].sum())
     no_district = cards["calls"] - table["calls"].sum()
     assert no_district >= 0
     # (calls without a district are in the card and not in the by-district table)
@@ -138,23 +138,23 @@ def test_calls_share_and_response_times_agree_across_pages(backend, combos, k) -
         assert close(card, float(m.loc[d, "value"]) if m.loc[d, "n"] else None)
 
     # P1 / P2 median and P90 of the total response
-    p1 = _priority_row(rts.figures, 1)
+    p1 = _priority_row(rts.frame, 1)
     if p1 is not None and p1.calls:
         assert close(cards["p1_median"], p1.median_total_min)
         assert close(targets["p1_median"], p1.median_total_min)
         assert close(targets["p1_p90"], p1.p90_total_min)
     for p in (1, 2):
-        row = _priority_row(rts.figures, p)
+        row = _priority_row(rts.frame, p)
         if row is None or not row.calls:
             continue
-        alone = _priority_row(rt.response_summary(backend, f.with_(priorities=(p,))).figures, p)
+        alone = _priority_row(rt.response_summary(backend, f.with_(priorities=(p,))).frame, p)
         assert (alone.calls, alone.calls_total) == (row.calls, row.calls_total)
         assert close(alone.median_total_min, row.median_total_min)
         assert close(alone.p90_total_min, row.p90_total_min)
     for d in (f.districts or ("D2",))[:1]:
         one = f.with_(districts=(d,), beats=())
         m = maps.area_metric(backend, one, "district", "p1_median_min").frame.set_index("area_id")
-        r1 = _priority_row(rt.response_summary(backend, one).figures, 1)
+        r1 = _priority_row(rt.response_summary(backend, one).frame, 1)
         if r1 is not None and r1.calls:
             assert close(float(m.loc[d, "value"]), r1.median_total_min)
             assert int(m.loc[d, "n"]) == r1.calls

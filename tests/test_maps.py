@@ -131,7 +131,7 @@ def test_calls_and_rate_per_beat(con) -> None:
     assert rate.loc["D2-B02", "value"] == 0.0
     am = maps.area_metric(db.ibis_backend(con), MARCH, "beat", "calls")
     assert am.unmapped == 2          # the two calls in DX-B99 have no boundary
-    assert "GROUP BY" in am.sql and "MAKE_TIMESTAMP(2025, 3, 1," in am.sql  # the period start
+    assert "GROUP BY" in am.sql_text and "MAKE_TIMESTAMP(2025, 3, 1," in am.sql_text  # the period start
 
 
 def test_cso_share_and_p1_median(con) -> None:
@@ -422,10 +422,10 @@ def test_area_day_table_gives_the_same_numbers_as_call_facts(con) -> None:
             maps.change_by_area(db.ibis_backend(con), Filters(), "beat", "calls", w).frame,
         )
 
-    assert "area_day_facts" in maps.area_metric(db.ibis_backend(con), MARCH, "beat", "calls").sql
+    assert "area_day_facts" in maps.area_metric(db.ibis_backend(con), MARCH, "beat", "calls").sql_text
     fast = snapshot()
     con.execute("DROP TABLE area_day_facts")
-    assert "call_facts" in maps.area_metric(db.ibis_backend(con), MARCH, "beat", "calls").sql
+    assert "call_facts" in maps.area_metric(db.ibis_backend(con), MARCH, "beat", "calls").sql_text
     slow = snapshot()
     for a, b in zip(fast, slow, strict=True):
         pd.testing.assert_frame_equal(a, b, check_dtype=False)

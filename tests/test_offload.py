@@ -191,11 +191,11 @@ def test_where_next_ranking(backend) -> None:
     # Treated D1-B01 is left out; period 10 Jan – 9 Feb = 31 days = 31/7 weeks.
     assert list(wn.ranking["beat"]) == ["D1-B02", "D2-B01"]
     weeks = 31 / 7
-    assert wn.assumptions["weeks_in_period"] == pytest.approx(weeks)
+    assert wn.assumptions.weeks_in_period == pytest.approx(weeks)
     assert r.loc["D1-B02", "untapped_sworn_hours_per_week"] == pytest.approx(3 / weeks)
     # Observed in treated beats: share 3/3, CSO 1 h per handled call, sworn backup 0.25/3 h.
-    assert wn.assumptions["handled_share_used"] == pytest.approx(1.0)
-    assert wn.assumptions["cso_hours_per_handled_call"] == pytest.approx(1.0)
+    assert wn.assumptions.handled_share_used == pytest.approx(1.0)
+    assert wn.assumptions.cso_hours_per_handled_call == pytest.approx(1.0)
     # D1-B02: 2 eligible/4.43 weeks × share 1 = 0.4516 calls/week (capacity 20 is not binding)
     # × (3 sworn h per untapped call − 1/12 backup) = 1.317 h/week.
     calls = 2 / weeks

@@ -126,7 +126,7 @@ def row(df, **match):
 
 def test_summary_by_priority_hand_computed(backend):
     res = rt.response_summary(backend, Filters(), segments=rt.SEGMENTS)
-    p1 = row(res.figures, priority=1)
+    p1 = row(res.frame, priority=1)
     # P1 totals kept: c1 8, c2 5, c3 20, c4 5 (c4's travel is negative, its total is not).
     assert (p1.calls_total, p1.officer_initiated, p1.no_arrival, p1.out_of_order,
             p1.above_cap, p1.calls) == (5, 1, 0, 0, 0, 4)
@@ -143,7 +143,7 @@ def test_summary_by_priority_hand_computed(backend):
     assert p1.median_total_min == pytest.approx(6.5)
     assert p1.p90_total_min == pytest.approx(16.4)      # h = 2.7: 8 + 0.7·(20 − 8)
     # segments are not additive: median queue 3 + median travel 6 ≠ median total 6.5
-    p2 = row(res.figures, priority=2)
+    p2 = row(res.frame, priority=2)
     # P2 totals: c6 no arrival, c9 above cap; kept c7 (q10 t20 T30, sworn 40), c8 (q5 t10 T15).
     assert (p2.calls_total, p2.officer_initiated, p2.no_arrival, p2.out_of_order,
             p2.above_cap, p2.calls) == (4, 0, 1, 0, 1, 2)
@@ -180,16 +180,16 @@ def test_exclusion_table_in_step_order(backend):
     assert list(rt.exclusion_counts(backend, Filters())["calls"]) == [1, 1, 0, 1, 6]
     assert list(rt.exclusion_counts(backend, Filters(), segment="travel")["calls"]) == \
         [1, 1, 1, 1, 5]
-    assert "QUANTILE_CONT" in res.sql.upper()
+    assert "QUANTILE_CONT" in res.sql_text.upper()
 
 
 def test_cap_is_configurable(backend):
     res = rt.response_summary(backend, Filters(), cap_min=25.0)
     # 25-min cap: c7 (30 min) joins c9 above the cap; c3 (20) stays.
-    p2 = row(res.figures, priority=2)
+    p2 = row(res.frame, priority=2)
     assert (p2.above_cap, p2.calls) == (2, 1)
     assert p2.median_total_min == pytest.approx(15.0)
-    assert row(res.figures, priority=1).calls == 4  # c1 8, c2 5, c3 20, c4 5
+    assert row(res.frame, priority=1).calls == 4  # c1 8, c2 5, c3 20, c4 5
     with pytest.raises(OptionError):
         rt.response_summary(backend, Filters(), cap_min=0)
 
@@ -204,27 +204,27 @@ def test_always_by_priority_and_segment_options(backend):
 def test_filters_apply(backend):
     res = rt.response_summary(backend, Filters(beats=("D1-B02",)))
     # D1-B02: c3 (total 20) and c4 (total 5) kept (P1); c9 above cap (P2)
-    p1 = row(res.figures, priority=1)
+    p1 = row(res.frame, priority=1)
     assert (p1.calls_total, p1.out_of_order, p1.calls) == (2, 0, 2)
     assert p1.median_total_min == pytest.approx(12.5)
     empty = rt.response_summary(backend, Filters(start=dt.date(2030, 1, 1)))
-    assert empty.figures.empty
+    assert empty.frame.empty
     assert int(empty.exclusions["calls"].sum()) == 0
 
 
 def test_responder_split_cso_calls_get_own_figures(backend):
     res = rt.responder_summary(backend, Filters())
-    cso = row(res.figures, responder="cso", priority=2)
+    cso = row(res.frame, responder="cso", priority=2)
     # c7 (30, sworn backup 40) and c8 (15, no sworn)
     assert cso.calls == 2
     assert cso.median_total_min == pytest.approx(22.5)
     assert cso.calls_sworn_on_scene == 1
     assert cso.median_sworn_total_min == pytest.approx(40.0)
-    sworn1 = row(res.figures, responder="sworn", priority=1)
+    sworn1 = row(res.frame, responder="sworn", priority=1)
     assert (sworn1.calls_total, sworn1.calls) == (4, 3)  # c1 c2 c3 + officer-initiated c5
     # c4 has no assignment: responder "none"; its total (5 min) is kept, it had no sworn
     # unit on scene, so no sworn figure
-    none1 = row(res.figures, responder="none", priority=1)
+    none1 = row(res.frame, responder="none", priority=1)
     assert (none1.out_of_order, none1.calls, none1.calls_sworn_on_scene) == (0, 1, 0)
     assert none1.median_total_min == pytest.approx(5.0)
     assert math.isnan(none1.median_sworn_total_min)  # no kept call: no figure
@@ -242,7 +242,7 @@ def test_area_groups_split(backend):
 
 def test_treated_vs_comparison(backend):
     res = rt.treated_vs_comparison(backend, Filters(), as_of=dt.date(2024, 6, 30))
-    f = res.figures
+    f = res.frame
     treated = row(f, treatment_group="treated", priority=1)
     # treated P1: c1 (8), c2 (5), officer-initiated c5
     assert (treated.calls_total, treated.officer_initiated, treated.calls) == (3, 1, 2)
@@ -253,10 +253,10 @@ def test_treated_vs_comparison(backend):
     nyt = row(f, treatment_group="not_yet_treated", priority=2)
     assert nyt.calls == 2
     # default as-of = latest call date (5 Feb 2024): the same split
-    default = rt.treated_vs_comparison(backend, Filters()).figures
+    default = rt.treated_vs_comparison(backend, Filters()).frame
     assert set(default["treatment_group"]) == {"treated", "comparison", "not_yet_treated"}
     phased = rt.treated_vs_comparison(backend, Filters(), as_of=dt.date(2025, 6, 30),
-                                      by_phase=True).figures
+                                      by_phase=True).frame
     # D2-B01 calls in Jan 2024 precede their district's 2025 deployment
     assert row(phased, treatment_group="treated", phase="before", priority=2).calls == 2
     assert row(phased, treatment_group="treated", phase="during", priority=1).calls == 2
@@ -264,7 +264,7 @@ def test_treated_vs_comparison(backend):
 
 def test_trend_by_month(backend):
     res = rt.response_trend(backend, Filters(), grain="month")
-    f = res.figures
+    f = res.frame
     f["period"] = f["period"].astype("datetime64[ns]")
     jan = row(f, period="2024-01-01", priority=1)
     # January P1: c1 (8), c3 (20), c4 (5) kept; c5 officer-initiated
@@ -272,7 +272,7 @@ def test_trend_by_month(backend):
     assert jan.median_total_min == pytest.approx(8.0)
     feb = row(f, period="2024-02-01", priority=1)
     assert (feb.calls_total, feb.calls, feb.median_total_min) == (1, 1, 5.0)
-    weekly = rt.response_trend(backend, Filters(), grain="week", split="treatment").figures
+    weekly = rt.response_trend(backend, Filters(), grain="week", split="treatment").frame
     # 2 Jan 2024 is a Tuesday: its week starts Monday 1 Jan
     weekly["period"] = weekly["period"].astype("datetime64[ns]")
     assert row(weekly, treatment_group="treated", period="2024-01-01", priority=1).calls == 1
@@ -282,7 +282,7 @@ def test_trend_by_month(backend):
 
 def test_distribution_binned(backend):
     res = rt.response_distribution(backend, Filters(), bin_min=10, max_min=30)
-    f = res.figures
+    f = res.frame
     # P1 totals 5, 5, 8 → bin [0,10); 20 → [20,30)
     b0 = row(f, priority=1, bin_start_min=0.0)
     assert (b0.calls, b0.cum_share) == (3, pytest.approx(3 / 4))
@@ -293,11 +293,11 @@ def test_distribution_binned(backend):
     assert f.groupby("priority")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
     assert int(res.exclusions.loc[res.exclusions.step == "kept", "calls"].iloc[0]) == 6
     empty = rt.response_distribution(backend, Filters(start=dt.date(2030, 1, 1)))
-    assert empty.figures.empty
+    assert empty.frame.empty
 
 
 def test_display_figures_has_no_raw_names(backend):
-    disp = rt.display_figures(rt.response_summary(backend, Filters()).figures)
+    disp = rt.display_figures(rt.response_summary(backend, Filters()).frame)
     assert list(disp["Priority"]) == ["P1", "P2"]
     assert "Excl. above cap" in disp.columns and "Median total (min)" in disp.columns
 
@@ -323,7 +323,7 @@ def test_kept_plus_excluded_is_total_and_p50_le_p90(calls, cap):
     facts.refresh_derived(con)
     b = db.ibis_backend(con)
     res = rt.response_summary(b, Filters(), segments=rt.SEGMENTS, cap_min=cap)
-    f = res.figures
+    f = res.frame
     # every segment's steps (and kept) add up to all calls
     for col in ("calls", "queue", "travel", "sworn_total"):
         assert int(res.exclusions[col].sum()) == len(calls)
@@ -369,7 +369,7 @@ def test_demo_treated_post_median_matches_planted_truth(demo_con):
     assert n == pytest.approx(truth["n_calls"], rel=0.01)
     assert _median_min(post) == pytest.approx(truth["median_total_min_treated_post"], abs=0.1)
     # the page's table (split by priority) covers exactly those calls
-    f = rt.treated_vs_comparison(b, Filters(priorities=(1, 2)), by_phase=True).figures
+    f = rt.treated_vs_comparison(b, Filters(priorities=(1, 2)), by_phase=True).frame
     during = f[(f.treatment_group == "treated") & (f.phase == "during")]
     assert int(during["calls"].sum()) == n
 

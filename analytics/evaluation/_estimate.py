@@ -8,7 +8,7 @@ language with units. Results are never mutated: use :meth:`Estimate.with_caveats
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from analytics.core import options
+from analytics.core.results import EstimatorResult
 from analytics.errors import OptionError
 from analytics.evaluation.wording import estimate_sentence
 
@@ -43,8 +44,13 @@ def normal_ci(estimate: float, se: float, alpha: float, df: float | None = None)
 
 
 @dataclass(frozen=True)
-class Estimate:
+class Estimate(EstimatorResult):
     """One effect estimate with its uncertainty, sample size, method and caveats.
+
+    The estimator fields (``estimate`` … ``method``) come from
+    :class:`~analytics.core.results.EstimatorResult`; ``caveats``, ``sql``,
+    ``definition`` and ``exclusions`` (keyword-only) from
+    :class:`~analytics.core.results.Result`.
 
     Attributes
     ----------
@@ -85,14 +91,6 @@ class Estimate:
         uses ``p_adjusted``.
     """
 
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    n: int
-    method: str
-    caveats: tuple[str, ...] = ()
     label: str = "the outcome"
     unit: str = ""
     scale: Scale = "difference"
@@ -107,9 +105,9 @@ class Estimate:
     adjustment: str = ""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         options.check("scale", self.scale, Scale)
         check_alpha(self.alpha)
-        object.__setattr__(self, "caveats", tuple(self.caveats))
         object.__setattr__(self, "details", tuple((str(k), float(v)) for k, v in self.details))
 
     # -- derived ---------------------------------------------------------------------
@@ -136,11 +134,6 @@ class Estimate:
     def detail(self, name: str, default: float = math.nan) -> float:
         """The value of one named detail (see ``details``)."""
         return dict(self.details).get(name, default)
-
-    def with_caveats(self, *more: str) -> Estimate:
-        """A copy with extra caveats appended (duplicates dropped; self is unchanged)."""
-        merged = tuple(dict.fromkeys((*self.caveats, *(m for m in more if m))))
-        return replace(self, caveats=merged)
 
     # -- outputs ---------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.core import options
+from analytics.core.results import Result
 from analytics.errors import InsufficientDataError, OptionError
 from analytics.evaluation import wording
 from analytics.evaluation._estimate import Estimate
@@ -73,7 +74,7 @@ REPORTING_CAVEAT = (
 
 
 @dataclass(frozen=True)
-class Design:
+class Design(Result):
     """The treated areas, their starts and the comparison areas of a panel."""
 
     treated: tuple[str, ...]
@@ -103,7 +104,7 @@ def describe_design(panel: pd.DataFrame) -> Design:
 
 
 @dataclass(frozen=True, eq=False)
-class Analysis:
+class Analysis(Result):
     """Everything the page shows for one evaluation run."""
 
     metric: str
@@ -118,7 +119,6 @@ class Analysis:
     trends: pd.DataFrame
     design: Design
     pretrend_p: float
-    caveats: tuple[str, ...]
     panel: pd.DataFrame = field(repr=False)
     settings: dict[str, Any] = field(default_factory=dict)
     #: The randomization inference of the headline (Callaway–Sant'Anna with few clusters):
@@ -475,4 +475,5 @@ def analyse(
                 "periods": f"{p['period'].min().date()} to {p['period'].max().date()}",
                 "alpha": alpha}
     return Analysis(metric, info.label, unit, m, est, tuple(extra), mde, es, its_fit, trends,
-                    design, pretrend, all_cav, p, settings, randomization=ri_result)
+                    design, pretrend, caveats=all_cav, panel=p, settings=settings,
+                    randomization=ri_result)

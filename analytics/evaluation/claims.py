@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.core import options
+from analytics.core.results import Result
 from analytics.errors import CSOError, InsufficientDataError
 from analytics.evaluation import wording
 from analytics.evaluation._estimate import Estimate
@@ -117,7 +118,7 @@ def holm(p_values: list[float] | tuple[float, ...]) -> list[float]:
 
 
 @dataclass(frozen=True, eq=False)
-class Check:
+class Check(Result):
     """A standing check beside the claims (negative control or placebo in time)."""
 
     key: str
@@ -133,7 +134,7 @@ class Check:
 
 
 @dataclass(frozen=True, eq=False)
-class ClaimResult:
+class ClaimResult(Result):
     """A claim's verdict, its one-sentence answer and the analysis behind it."""
 
     claim: Claim
@@ -142,7 +143,6 @@ class ClaimResult:
     estimate: Estimate | None
     analysis: Analysis | None
     placebo: Check | None = None
-    warnings: tuple[str, ...] = ()
 
 
 def claim(key: str) -> Claim:
@@ -198,7 +198,7 @@ def _result(c: Claim, est: Estimate, a: Analysis, pl: Check | None,
     v = verdict_of(est, c.direction)
     # every word from the wording module: verdict, "no clear change", adjusted p, MDE
     text = wording.claim_sentence(v, est, mde=wording.mde_text(a.mde))
-    return ClaimResult(c, v, text, est, a, pl, warnings)
+    return ClaimResult(c, v, text, est, a, pl, caveats=warnings)
 
 
 def _check_of(key: str, label: str, panel: pd.DataFrame, metric: str, backend_or_con: Any,
@@ -278,7 +278,7 @@ def answer_claims(backend_or_con: Any, *, freq: Freq = "month",
     out = []
     for r in raw:
         if r.estimate is None or r.analysis is None:
-            out.append(dataclasses.replace(r, warnings=warn))
+            out.append(dataclasses.replace(r, caveats=warn))
             continue
         i = answered.index(r)
         pa = adj[i]

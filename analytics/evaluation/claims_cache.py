@@ -38,6 +38,7 @@ import hashlib
 import json
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ import ibis
 import pandas as pd
 
 from analytics import db, engines
+from analytics.core.results import Result
 from analytics.evaluation import wording
 from analytics.evaluation.claims import answer_claims, negative_control
 from analytics.filters import Filters
@@ -141,7 +143,7 @@ def _compute(con: duckdb.DuckDBPyConnection, dates: Filters) -> dict[str, list]:
     n_answered = sum(r.estimate is not None for r in results)
     claims = [{"key": r.claim.key, "question": r.claim.question, "metric": r.claim.metric,
                "verdict": r.verdict, "sentence": r.sentence, "note": r.claim.note,
-               **_estimate_dict(r.estimate), "warnings": list(r.warnings),
+               **_estimate_dict(r.estimate), "warnings": list(r.caveats),
                **_inference_text(r),
                "family_note": (wording.family_note(r.estimate, n_answered)
                                if r.estimate is not None and r.estimate.adjustment else ""),
@@ -238,23 +240,106 @@ def _inference_text(r: Any) -> dict[str, Any]:
                                                       mde=wording.mde_text(a.mde)))}
 
 
-def claims_summary(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> list[dict[str, Any]]:
-    """The four claims as plain dicts (key, question, metric, verdict, sentence, note,
-    the estimate with its inference fields — ``cluster_level``, ``n_clusters``,
-    ``inference_method``, ``min_attainable_p``, ``p_value``, ``p_adjusted``,
-    ``adjustment``, ``p_holm`` — its ``inference`` line, the ``family_note`` (what the
-    adjustment is) and ``design_notes`` (worded by
-    :mod:`analytics.evaluation.wording`), the claim's ``placebo`` and ``warnings``), from
-    the store when it is current.
+@dataclass(frozen=True)
+class StoredEstimate(Result):
+    """The numbers of a stored estimate (see :class:`~analytics.evaluation.Estimate`)."""
+
+    scale: str
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    p_adjusted: float | None
+    adjustment: str
+    cluster_level: str | None
+    n_clusters: int | None
+    inference_method: str
+    min_attainable_p: float | None
+    method: str
+    p_holm: float | None = None
+
+
+@dataclass(frozen=True)
+class StoredCheck(Result):
+    """A stored check (negative control, or a claim's placebo in time)."""
+
+    key: str
+    label: str
+    sentence: str
+    significant: bool
+    estimate: StoredEstimate | None = None
+    stale_note: str = ""
+
+
+@dataclass(frozen=True)
+class StoredClaim(Result):
+    """One programme claim's stored answer, worded by :mod:`analytics.evaluation.wording`.
+
+    ``caveats`` are the claim's warnings (failed placebo or negative control).
+    """
+
+    key: str
+    question: str
+    metric: str
+    verdict: str
+    sentence: str
+    note: str
+    estimate: StoredEstimate | None
+    inference: str
+    design_notes: tuple[str, ...]
+    placebo: StoredCheck | None
+    family_note: str = ""
+    stale_note: str = ""
+
+
+_ESTIMATE_KEYS = ("scale", "estimate", "ci_low", "ci_high", "p_value", "p_adjusted",
+                  "adjustment", "cluster_level", "n_clusters", "inference_method",
+                  "min_attainable_p", "method", "p_holm")
+
+
+def _stored_estimate(d: dict[str, Any]) -> StoredEstimate | None:
+    if "scale" not in d:  # no estimate (the claim had no answer)
+        return None
+    return StoredEstimate(**{k: d.get(k) for k in _ESTIMATE_KEYS})
+
+
+def _stored_check(d: dict[str, Any] | None, key: str = "placebo",
+                  label: str = "Placebo in time") -> StoredCheck | None:
+    if d is None:
+        return None
+    return StoredCheck(key=d.get("key", key), label=d.get("label", label),
+                       sentence=d["sentence"], significant=bool(d.get("significant")),
+                       estimate=_stored_estimate(d), stale_note=d.get("stale_note", ""))
+
+
+def _stored_claim(d: dict[str, Any]) -> StoredClaim:
+    return StoredClaim(key=d["key"], question=d["question"], metric=d["metric"],
+                       verdict=d["verdict"], sentence=d["sentence"], note=d["note"],
+                       estimate=_stored_estimate(d), inference=d.get("inference", ""),
+                       design_notes=tuple(d.get("design_notes", ())),
+                       placebo=_stored_check(d.get("placebo")),
+                       family_note=d.get("family_note", ""), stale_note=d.get("stale_note", ""),
+                       caveats=tuple(d.get("warnings", ())))
+
+
+def claims_summary(con: Any, filters: Filters | None = None) -> tuple[StoredClaim, ...]:
+    """The four claims' answers (:class:`StoredClaim`: key, question, metric, verdict,
+    sentence, note, the estimate with its inference fields — ``cluster_level``,
+    ``n_clusters``, ``inference_method``, ``min_attainable_p``, ``p_value``,
+    ``p_adjusted``, ``adjustment``, ``p_holm`` — its ``inference`` line, the
+    ``family_note`` (what the adjustment is) and ``design_notes`` (worded by
+    :mod:`analytics.evaluation.wording`), the claim's ``placebo``, its warnings as
+    ``caveats`` and, for stale answers on a read-only server, ``stale_note``), from the
+    store when it is current.
 
     Only the date range of ``filters`` applies (as in :func:`answer_claims` on the page).
     """
-    return _payload(con, filters)["claims"]
+    return tuple(_stored_claim(d) for d in _payload(con, filters)["claims"])
 
 
-def checks_summary(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> list[dict[str, Any]]:
-    """The standing checks beside the claims (the negative control), as plain dicts."""
-    return _payload(con, filters)["checks"]
+def checks_summary(con: Any, filters: Filters | None = None) -> tuple[StoredCheck, ...]:
+    """The standing checks beside the claims (the negative control)."""
+    return tuple(_stored_check(d) for d in _payload(con, filters)["checks"])
 
 
 def _read(con: Any, code: str, data: str, fkey: str) -> dict | None:

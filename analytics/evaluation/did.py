@@ -44,6 +44,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from analytics.core import options
+from analytics.core.results import Result
 from analytics.errors import InputDataError, InsufficientDataError, OptionError
 from analytics.evaluation import randomization as ri
 from analytics.evaluation import wild
@@ -386,7 +387,7 @@ def _mammen(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class StaggeredDiD:
+class StaggeredDiD(Result):
     """Callaway & Sant'Anna (2021) group-time ATTs and their aggregations.
 
     Attributes
@@ -422,7 +423,6 @@ class StaggeredDiD:
     baseline: float
     n_units: int
     n_periods: int
-    caveats: tuple[str, ...] = ()
     bootstrap: int = 0
     seed: int = 0
     y_wide: np.ndarray | None = field(default=None, repr=False)

@@ -51,6 +51,7 @@ from scipy import optimize, stats
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
 from analytics.core import options
+from analytics.core.results import Result
 from analytics.errors import InputDataError, InsufficientDataError
 from analytics.evaluation._estimate import Estimate, check_alpha
 
@@ -68,7 +69,7 @@ ITS_CAVEATS = (
 
 
 @dataclass(frozen=True, eq=False)
-class ITSResult:
+class ITSResult(Result):
     """Segmented-regression result.
 
     ``level_change`` and ``slope_change`` are :class:`Estimate` s (log scale for count
@@ -453,7 +454,7 @@ STAGGER_CAVEAT = (
 
 
 @dataclass(frozen=True, eq=False)
-class CohortITS:
+class CohortITS(Result):
     """Cohort-wise (stacked) ITS: one :class:`ITSResult` per start date, pooled.
 
     ``level_change`` and ``slope_change`` are the weighted averages

@@ -24,6 +24,7 @@ import numpy as np
 from scipy import stats
 
 from analytics.core import options
+from analytics.core.results import Result
 from analytics.errors import OptionError
 from analytics.evaluation._estimate import Estimate, check_alpha
 from analytics.evaluation.its import Family
@@ -34,7 +35,7 @@ DESIGNS: tuple[Design, ...] = options.choices(Design)
 
 
 @dataclass(frozen=True)
-class MDE:
+class MDE(Result):
     """A minimum detectable effect.
 
     ``value`` is on the outcome scale for ``scale="difference"`` and a percent change for

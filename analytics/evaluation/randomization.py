@@ -42,14 +42,15 @@ from __future__ import annotations
 
 import itertools
 import math
-import typing
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from analytics.errors import InsufficientDataError, OptionError, check_option
+from analytics.core import options
+from analytics.core.results import Result
+from analytics.errors import InsufficientDataError, OptionError
 from analytics.evaluation._inversion import invert_test
 
 #: Enumerate every distinct assignment up to this many; beyond, Monte Carlo.
@@ -246,7 +247,7 @@ def ri_p_value(stats: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
-class RIResult:
+class RIResult(Result):
     """Randomization inference for one statistic."""
 
     estimate: float
@@ -364,7 +365,7 @@ def westfall_young(stats: list[np.ndarray] | np.ndarray, *, method: WYMethod = "
     1/24 (Holm's is m/24). Non-finite statistics never count as extreme; a claim whose
     observed statistic is not finite gets NaN and is left out of the family.
     """
-    check_option("method", method, typing.get_args(WYMethod))
+    options.check("method", method, WYMethod)
     S = np.abs(np.atleast_2d(np.asarray(stats, dtype=float)))
     m, A = S.shape
     out = np.full(m, np.nan)

@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from analytics.core import options
+from analytics.core.results import Result
 from analytics.errors import InsufficientDataError, OptionError
 from analytics.evaluation._estimate import Estimate, check_alpha
 
@@ -209,7 +210,7 @@ def quantile_change(
 
 
 @dataclass(frozen=True)
-class PrePostResult:
+class PrePostResult(Result):
     """Pre/post comparison: ``main`` is the headline estimate, ``estimates`` all of them."""
 
     estimates: tuple[Estimate, ...]

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analytics.core.results import Result
 from analytics.errors import InputDataError, OptionError
 from analytics.evaluation._estimate import Estimate, check_alpha, estimate_from_se
 
@@ -48,7 +49,7 @@ OVERDISPERSION_CAVEAT = (
 
 
 @dataclass(frozen=True)
-class WDDResult:
+class WDDResult(Result):
     """Local, displacement and total WDD estimates (counts per weighted unit).
 
     ``z`` is the total estimate divided by its standard error (the paper's test statistic).

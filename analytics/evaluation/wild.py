@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analytics.core.results import Result
 from analytics.errors import InsufficientDataError
 from analytics.evaluation._inversion import invert_test
 
@@ -38,7 +39,7 @@ DRAWS = 9999
 
 
 @dataclass(frozen=True)
-class WildResult:
+class WildResult(Result):
     """Estimate, CR1 SE, WCR p-value and CI of one coefficient."""
 
     estimate: float

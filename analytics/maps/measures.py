@@ -24,6 +24,7 @@ from analytics.core import incidents as core_incidents
 from analytics.core import treatment as core_treatment
 from analytics.core.calls import RESPONSE_CAP_MIN
 from analytics.core.options import check, choices
+from analytics.core.results import Result
 from analytics.engines import compile_sql, execute, has_table
 from analytics.errors import OptionError
 from analytics.facts import AREA_DAY_TABLE
@@ -84,8 +85,8 @@ Metric = Literal["calls", "calls_per_1k", "cso_share", "p1_median_min", "inciden
 
 
 # -- results ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class AreaMetric:
+@dataclass(frozen=True, eq=False)
+class AreaMetric(Result):
     """One metric per area: ``frame`` has area_id, name, value, n, population, suppressed.
 
     ``n`` is the count behind the value (calls, eligible calls, P1 calls or incidents).
@@ -95,24 +96,22 @@ class AreaMetric:
     metric: str
     level: str
     frame: pd.DataFrame
-    sql: str
     unmapped: int = 0
 
 
-@dataclass(frozen=True)
-class DensityGrid:
+@dataclass(frozen=True, eq=False)
+class DensityGrid(Result):
     """Counts per square grid cell: ``frame`` has lat_min, lat_max, lon_min, lon_max, n."""
 
     source: str
     cell_m: float
     frame: pd.DataFrame
-    sql: str
     n_total: int
     n_suppressed_cells: int = 0
 
 
-@dataclass(frozen=True)
-class Deployments:
+@dataclass(frozen=True, eq=False)
+class Deployments(Result):
     """Deployment areas: ``frame`` has area_id, level, name, district, geometry, periods,
     label, start_date, cso_count (one row per area; ``periods`` lists every period of that
     area). ``labels`` has one map label per group of areas of a district that share the
@@ -120,7 +119,6 @@ class Deployments:
     one label instead of six."""
 
     frame: pd.DataFrame
-    sql: str
     labels: pd.DataFrame | None = None
 
 
@@ -152,8 +150,8 @@ class ChangeWindows:
         return (self.after_end - self.after_start).days + 1
 
 
-@dataclass(frozen=True)
-class ChangeMap:
+@dataclass(frozen=True, eq=False)
+class ChangeMap(Result):
     """Before/after counts per area: ``frame`` has area_id, name, before, after, diff,
     pct (None on small counts), z, p_exact, q_bh (over the areas in the filter), flagged,
     small."""
@@ -162,17 +160,15 @@ class ChangeMap:
     level: str
     windows: ChangeWindows
     frame: pd.DataFrame
-    sql: str
 
 
-@dataclass(frozen=True)
-class IncidentPoints:
+@dataclass(frozen=True, eq=False)
+class IncidentPoints(Result):
     """Incident points or the reason they are withheld (``frame`` is None then)."""
 
     n_total: int
     frame: pd.DataFrame | None
     reason: str | None
-    sql: str
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -380,7 +376,7 @@ def area_metric(
         "population": out["population"], "suppressed": suppressed,
     })
     frame = _outside_filter(frame, filters, level, shapes)
-    return AreaMetric(metric, level, frame, sql, unmapped)
+    return AreaMetric(metric, level, frame, sql=sql, unmapped=unmapped)
 def _outside_filter(frame: pd.DataFrame, filters: Filters, level: AreaLevel,
                     shapes: pd.DataFrame) -> pd.DataFrame:
     """Mark areas excluded by the district/beat filters (drawn as blank outlines)."""
@@ -437,7 +433,7 @@ def density_cells(
     mean_lat = _run(backend, sample.aggregate(m=sample.lat.mean()))[0]["m"].iloc[0]
     empty = pd.DataFrame(columns=["lat_min", "lat_max", "lon_min", "lon_max", "n"])
     if mean_lat is None or mean_lat != mean_lat:
-        return DensityGrid(source, cell_m, empty, "", 0)
+        return DensityGrid(source, cell_m, empty, sql="", n_total=0)
     coslat = max(math.cos(math.radians(float(mean_lat))), 0.05)
     size = float(cell_m)
     for _ in range(12):
@@ -462,7 +458,7 @@ def density_cells(
         "lon_max": (cells["ix"].astype("float64") + 1) * dlon,
         "n": cells["n"].astype("int64"),
     }).sort_values(["lat_min", "lon_min"]).reset_index(drop=True)
-    return DensityGrid(source, size, frame, sql, n_total, suppressed)
+    return DensityGrid(source, size, frame, sql=sql, n_total=n_total, n_suppressed_cells=suppressed)
 
 
 # -- deployments --------------------------------------------------------------------------
@@ -532,7 +528,7 @@ def deployment_areas(backend: Any, filters: Filters | None = None) -> Deployment
     cols = ["area_id", "level", "name", "district", "geometry", "periods", "start_date",
             "cso_count", "label"]
     frame = pd.DataFrame([{k: o[k] for k in cols} for o in out], columns=cols)
-    return Deployments(frame, sql, _group_labels(out))
+    return Deployments(frame, sql=sql, labels=_group_labels(out))
 
 
 def _group_labels(areas: list[dict]) -> pd.DataFrame:
@@ -706,7 +702,7 @@ def change_by_area(
     inside = frame["in_filter"]
     frame["q_bh"] = pd.Series(bh_qvalues(frame.loc[inside, "p_exact"]), index=frame.index[inside])
     frame["flagged"] = frame["q_bh"] < FLAG_LEVEL
-    return ChangeMap(outcome, level, windows, frame, sql)
+    return ChangeMap(outcome, level, windows, frame, sql=sql)
 
 
 # -- incident points ----------------------------------------------------------------------
@@ -732,11 +728,11 @@ def incident_points(
     if tier != "analyst":
         return IncidentPoints(0, None, f"Incident points are shown to the analyst tier only "
                               f"(this server runs the {tier} tier): see the density layer.",
-                              "")
+                              sql="")
     n = int(_run(backend, t.aggregate(n=t.count()))[0]["n"].iloc[0] or 0)
     sql = compile_sql(backend, expr)
     if n > max_points:
         return IncidentPoints(n, None, f"{n:,} incidents match the filters; points are drawn "
                               f"only for {max_points:,} or fewer. Narrow the dates or areas "
-                              "in the sidebar, or use the density layer.", sql)
-    return IncidentPoints(n, _run(backend, expr)[0], None, sql)
+                              "in the sidebar, or use the density layer.", sql=sql)
+    return IncidentPoints(n, _run(backend, expr)[0], None, sql=sql)

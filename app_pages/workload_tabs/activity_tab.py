@@ -21,19 +21,19 @@ def render(backend, filters: Filters) -> None:
     beats = cached(cso_activity.beat_table, backend, filters)
     if state.data_presence().missing("activities"):
         components.missing_data(["activities"], "CSO activity (patrol hours, events, referrals)")
-    elif not head.get("activities"):
+    elif not head.activities:
         components.no_data(filters, "CSO activities")
     else:
         c = st.columns(6)
-        c[0].metric("CSO hours", fmt_hours(head["cso_hours"]), border=True)
-        c[1].metric("Patrol hours / week", "—" if head["patrol_hours_per_week"] is None
-                    else f"{head['patrol_hours_per_week']:,.1f} h", border=True,
+        c[0].metric("CSO hours", fmt_hours(head.cso_hours), border=True)
+        c[1].metric("Patrol hours / week", "—" if head.patrol_hours_per_week is None
+                    else f"{head.patrol_hours_per_week:,.1f} h", border=True,
                     help="Foot + vehicle patrol: the treatment dose.")
-        c[2].metric("Community events", f"{head['community_events']:,.0f}", border=True)
-        c[3].metric("People reached at events", f"{head['event_contacts']:,.0f}",
+        c[2].metric("Community events", f"{head.community_events:,.0f}", border=True)
+        c[3].metric("People reached at events", f"{head.event_contacts:,.0f}",
                     border=True)
-        c[4].metric("Referrals made", f"{head['referrals']:,.0f}", border=True)
-        c[5].metric("Traffic control hours", fmt_hours(head["traffic_control_hours"]),
+        c[4].metric("Referrals made", f"{head.referrals:,.0f}", border=True)
+        c[5].metric("Traffic control hours", fmt_hours(head.traffic_control_hours),
                     border=True)
         left, right = st.columns(2)
         with left:

@@ -104,16 +104,16 @@ def render(backend, filters: Filters) -> None:
         st.info("No untapped sworn workload in the untreated beats for this period: no "
                 "eligible call there was handled by sworn units only.")
     else:
-        share_txt = ("—" if a["handled_share_used"] is None
-                     else f"{a['handled_share_used'] * 100:.1f} %")
-        cso_h = a["cso_hours_per_handled_call"]
+        share_txt = ("—" if a.handled_share_used is None
+                     else f"{a.handled_share_used * 100:.1f} %")
+        cso_h = a.cso_hours_per_handled_call
         st.caption(
-            f"Assumptions: {a['n_csos']} CSO(s) × {a['productive_hours_per_cso_week']:.0f} "
+            f"Assumptions: {a.n_csos} CSO(s) × {a.productive_hours_per_cso_week:.0f} "
             f"productive call hours/week; handled share {share_txt} "
             f"(observed in treated beats: "
-            f"{'—' if a['handled_share_observed_in_treated_beats'] is None else format(a['handled_share_observed_in_treated_beats'] * 100, '.1f') + ' %'}); "
+            f"{'—' if a.handled_share_observed_in_treated_beats is None else format(a.handled_share_observed_in_treated_beats * 100, '.1f') + ' %'}); "
             f"CSO hours per handled call {'—' if cso_h is None else format(cso_h, '.2f')}; "
-            f"period {a['weeks_in_period']:.1f} weeks.")
+            f"period {a.weeks_in_period:.1f} weeks.")
         top = wn.ranking.head(20)
         cols = ["untapped_sworn_hours_per_week", "expected_sworn_hours_freed_per_week"]
         wide, names = labels.wide(top, cols)

@@ -47,8 +47,8 @@ def test_second_read_comes_from_the_store_and_equals_a_fresh_answer(rw_con, comp
     first = claims_cache.claims_summary(rw_con)
     again = claims_cache.claims_summary(rw_con, Filters(districts=("D1",)))  # areas ignored
     assert len(computed) == 1 and again == first
-    assert [(c["key"], c["verdict"], c["sentence"]) for c in first] == _direct(rw_con, Filters())
-    assert [c["key"] for c in first] == ["minor_offences", "suspicious_reports", "sworn_time",
+    assert [(c.key, c.verdict, c.sentence) for c in first] == _direct(rw_con, Filters())
+    assert [c.key for c in first] == ["minor_offences", "suspicious_reports", "sworn_time",
                                          "urgent_response"]
 
 
