@@ -31,7 +31,7 @@ import math
 import threading
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -39,6 +39,9 @@ from analytics import catalog, db, overview, privacy
 from analytics.core import clock
 from analytics.core.results import Result
 from analytics.filters import Filters
+
+if TYPE_CHECKING:  # plotly is imported when a chart is drawn
+    import plotly.graph_objects as go
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +120,8 @@ def build_briefing(con: Any, *, start: dt.date | None = None, end: dt.date | Non
     kpis = tuple(privacy.release(list(kpis), policy))
     districts = pd.DataFrame()
     if period is not None:
-        districts = privacy.release_frame(overview.by_district(backend, filters, period), policy)
+        districts = privacy.release_frame(overview.by_district(backend, filters, period).frame,
+                                           policy)
 
     # The claims: the evaluation engine (the same call as the Evaluation page's claims) on
     # every month of data up to the end of the period — a before/after evaluation needs
@@ -245,7 +249,7 @@ def _png(fig: Any, width: int = CHART_W, height: int = CHART_H) -> bytes:
         return pio.to_image(fig, format="png", width=width, height=height, scale=2)
 
 
-def findings_chart(findings: tuple[Finding, ...]) -> Any:
+def findings_chart(findings: tuple[Finding, ...]) -> go.Figure:
     """The claims' effects with 95 % CIs (percent change for counts, minutes for times)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -281,7 +285,7 @@ def _short(question: str) -> str:
     return q if len(q) <= 48 else q[:46].rsplit(" ", 1)[0] + " …"
 
 
-def monthly_chart(monthly: pd.DataFrame) -> Any:
+def monthly_chart(monthly: pd.DataFrame) -> go.Figure:
     """Calls for service and crime incidents per month, citywide (two panels)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -309,7 +313,7 @@ def _rings(geometry: Any) -> list[list[list[float]]]:
     return []
 
 
-def map_figure(b: Briefing) -> Any:
+def map_figure(b: Briefing) -> go.Figure:
     """Districts coloured by the before/after change in crime (suppressed districts grey),
     CSO deployment beats outlined in purple; boundaries only, no tiles."""
     import plotly.graph_objects as go

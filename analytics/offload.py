@@ -49,7 +49,7 @@ import datetime as dt
 import logging
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import ibis
 import pandas as pd
@@ -58,10 +58,13 @@ from analytics import db, response_times
 from analytics.core import calls as core_calls
 from analytics.core import options, treatment
 from analytics.core.options import choices
-from analytics.core.results import Result, own_values
+from analytics.core.results import Result, Table, own_values
 from analytics.errors import InsufficientDataError, OptionError
 from analytics.filters import Filters
 from analytics.workload import MetricTable, _df, _num, _sql
+
+if TYPE_CHECKING:  # overview imports this module
+    from analytics.overview import Kpi, Period
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +236,7 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
 URGENT_PRIORITY = 2
 
 
-def cso_urgent_primaries(backend: Any, filters: Filters) -> pd.DataFrame:
+def cso_urgent_primaries(backend: Any, filters: Filters) -> MetricTable:
     """CSO-primary public calls of priority 1 and 2, by priority: a data-quality or policy
     note (CSOs are civilians; urgent calls are not in their remit).
 
@@ -245,20 +248,21 @@ def cso_urgent_primaries(backend: Any, filters: Filters) -> pd.DataFrame:
     """
     t = filters.apply(backend.table("call_facts"))
     t = t.filter(~t.self_initiated & t.priority.notnull() & (t.priority <= URGENT_PRIORITY))
-    df = t.group_by("priority").aggregate(
+    expr = t.group_by("priority").aggregate(
         public_calls=t.count(),
         cso_primary_calls=t.cso_primary.sum(),
         with_sworn_unit=(t.cso_primary & (t.n_sworn_units > 0)).sum(),
-    ).to_pandas()
+    )
+    df = _df(expr)
     cols = ["priority", "cso_primary_calls", "with_sworn_unit", "public_calls", "share"]
     if df.empty:
-        return pd.DataFrame(columns=cols)
+        return MetricTable(pd.DataFrame(columns=cols), sql=_sql(expr))
     for c in ("public_calls", "cso_primary_calls", "with_sworn_unit"):
         df[c] = df[c].fillna(0).astype("int64")
     df = df[df["cso_primary_calls"] > 0].copy()
     df["share"] = df["cso_primary_calls"] / df["public_calls"]
     df["priority"] = df["priority"].astype("int64")
-    return df[cols].sort_values("priority").reset_index(drop=True)
+    return MetricTable(df[cols].sort_values("priority").reset_index(drop=True), sql=_sql(expr))
 
 
 # -- the five measures ---------------------------------------------------------------------
@@ -771,38 +775,58 @@ def delete_target(con: Any, metric: str) -> None:
     con.execute("DELETE FROM kpi_targets WHERE metric = ?", [metric])
 
 
-def kpi_values(backend: Any, filters: Filters) -> dict[str, float | None]:
+@dataclass(frozen=True)
+class KpiValues(Result):
+    """The value of every target metric (:data:`TargetKey`) in the units of
+    :data:`TARGET_METRICS`; None when the data cannot give it."""
+
+    cso_share: float | None
+    diverted_share: float | None
+    backup_rate: float | None
+    sworn_hours_freed_week: float | None
+    p1_median: float | None
+    p1_p90: float | None
+
+    def get(self, key: TargetKey) -> float | None:
+        """The value of one target metric."""
+        options.check("metric", key, TargetKey)
+        return getattr(self, key)
+
+
+def kpi_values(backend: Any, filters: Filters) -> KpiValues:
     """Current value of every target metric for the filters (units as TARGET_METRICS)."""
     s = offload_summary(backend, filters)
     t = public_calls(backend, filters)
     weeks, _ = _period_weeks(t, filters)
     p1 = core_calls.valid_calls(
         core_calls.calls(backend, filters).filter(lambda x: x.priority == 1))
-    q = p1.aggregate(med=p1.total_s.median(), p90=p1.total_s.quantile(0.9)).to_pandas()
+    qexpr = p1.aggregate(med=p1.total_s.median(), p90=p1.total_s.quantile(0.9))
+    q = _df(qexpr)
     med, p90 = _num(q["med"].iloc[0]), _num(q["p90"].iloc[0])
 
     def pct(v: float | None) -> float | None:
         return None if v is None else v * 100.0
 
-    return {
-        "cso_share": pct(s.handled_share),
-        "diverted_share": pct(s.diverted_share),
-        "backup_rate": pct(s.backup_rate),
-        "sworn_hours_freed_week": (s.sworn_hours_freed / weeks
-                                   if s.sworn_hours_freed is not None and weeks > 0 else None),
-        "p1_median": None if med is None else med / 60.0,
-        "p1_p90": None if p90 is None else p90 / 60.0,
-    }
+    return KpiValues(
+        cso_share=pct(s.handled_share),
+        diverted_share=pct(s.diverted_share),
+        backup_rate=pct(s.backup_rate),
+        sworn_hours_freed_week=(s.sworn_hours_freed / weeks
+                                if s.sworn_hours_freed is not None and weeks > 0 else None),
+        p1_median=None if med is None else med / 60.0,
+        p1_p90=None if p90 is None else p90 / 60.0,
+        sql=(*s.sql, *_sql(qexpr)))
 
 
-def kpi_monthly(backend: Any, filters: Filters) -> pd.DataFrame:
+def kpi_monthly(backend: Any, filters: Filters) -> Table:
     """Every target metric month by month over the filters' period (the KPI cards' trend
     line), in the units of :data:`TARGET_METRICS`.
 
     Columns: month, then one column per target metric. Sworn hours freed per week is the
     month's point estimate ÷ the weeks in that month.
     """
-    mon = offload_table(backend, filters, "month").frame
+    mt = offload_table(backend, filters, "month")
+    mon = mt.frame
     out = pd.DataFrame({"month": pd.to_datetime(mon["month"])})
     out["cso_share"] = mon["handled_share"] * 100.0
     out["diverted_share"] = mon["diverted_share"] * 100.0
@@ -813,18 +837,19 @@ def kpi_monthly(backend: Any, filters: Filters) -> pd.DataFrame:
             mon.get("freed_calls", 0) > 0) / (days / 7.0)
     else:
         out["sworn_hours_freed_week"] = float("nan")
-    rt = response_times.response_trend(backend, filters, grain="month").frame
+    trend = response_times.response_trend(backend, filters, grain="month")
+    rt = trend.frame
     p1 = rt[rt["priority"] == 1][["period", "median_total_min", "p90_total_min"]].rename(
         columns={"period": "month", "median_total_min": "p1_median",
                  "p90_total_min": "p1_p90"})
     p1["month"] = pd.to_datetime(p1["month"])
     out = out.merge(p1, on="month", how="outer").sort_values("month").reset_index(drop=True)
-    return out[["month", *TARGET_METRICS]]
+    return Table(out[["month", *TARGET_METRICS]], sql=(*mt.sql, *trend.sql))
 
 
 def targets_vs_values(
     backend: Any, filters: Filters, values: dict[str, float | None] | None = None
-) -> pd.DataFrame:
+) -> Table:
     """Every target metric with its value, target, gap and whether it is met.
 
     ``values`` (metric → value) skips recomputing values already shown (e.g. the KPI
@@ -845,8 +870,9 @@ def targets_vs_values(
         if gap is not None:
             meets = gap <= 0 if direction == "at_most" else gap >= 0
         rows.append((key, m.label, m.unit, v, target, direction, gap, meets))
-    return pd.DataFrame(rows, columns=["metric", "label", "unit", "value", "target",
-                                       "direction", "gap", "meets_target"])
+    return Table(pd.DataFrame(rows, columns=["metric", "label", "unit", "value", "target",
+                                             "direction", "gap", "meets_target"]),
+                 sql=() if values is not None else vals.sql)
 
 
 def targets_display(frame: pd.DataFrame) -> pd.DataFrame:
@@ -873,7 +899,7 @@ def targets_display(frame: pd.DataFrame) -> pd.DataFrame:
 
 def target_kpis(
     backend: Any, filters: Filters, data_min: dt.date | None, data_max: dt.date | None
-) -> tuple[Any, list[Any]]:
+) -> tuple[Period | None, list[Kpi]]:
     """KPI cards (``overview.Kpi``) for every target metric: value in the period, value a
     year earlier (trend arrow; none when the data do not reach back a year), and the
     stored target. The period is the sidebar's (:func:`analytics.overview.kpi_period`)."""
@@ -890,16 +916,16 @@ def target_kpis(
         prev = kpi_values(backend, replace(filters, start=period.prev_start,
                                            end=period.prev_end))
     else:
-        prev = dict.fromkeys(cur)
+        prev = KpiValues(**dict.fromkeys(TARGET_METRICS))
     tg = targets(backend)
     tmap = {r.metric: (float(r.target), str(r.direction)) for r in tg.itertuples()}
-    monthly = kpi_monthly(backend, now)
+    monthly = kpi_monthly(backend, now).frame
     out = []
     for key, m in TARGET_METRICS.items():
         target, direction = tmap.get(key, (None, None))
         better = "lower" if m.direction == "at_most" else "higher"
         trend = tuple(float(v) for v in monthly[key].dropna())
-        out.append(Kpi(key, m.label, cur[key], prev[key], m.unit, better, m.help,
+        out.append(Kpi(key, m.label, cur.get(key), prev.get(key), m.unit, better, m.help,
                        "points" if m.unit == "%" else "absolute",
                        target=target, target_direction=direction,
                        trend=trend if len(trend) >= 3 else ()))

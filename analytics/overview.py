@@ -33,7 +33,7 @@ import pandas as pd
 
 from analytics.core import calls as core_calls
 from analytics.core import incidents as core_incidents
-from analytics.core.results import Result
+from analytics.core.results import Result, Table
 from analytics.filters import Filters
 from analytics.numbers import as_float
 from analytics.poisson_change import FLAG_LEVEL, change_columns, count_change
@@ -218,7 +218,7 @@ def overview_kpis(backend: Any, filters: Filters, data_min: dt.date | None,
     return period, kpis
 
 
-def by_district(backend: Any, filters: Filters, period: Period) -> pd.DataFrame:
+def by_district(backend: Any, filters: Filters, period: Period) -> Table:
     """The Overview cards split by district (the drill-down table), for the KPI period.
 
     Same definitions as the cards. Columns: ``district``, ``calls``,
@@ -264,4 +264,4 @@ def by_district(backend: Any, filters: Filters, period: Period) -> pd.DataFrame:
         out["crimes_flagged"] = ch["flagged"]
         cols += ["crimes_last_year", "crimes_poisson_z", "crimes_exact_p", "crimes_bh_q",
                  "crimes_flagged"]
-    return out[cols].sort_values("district").reset_index(drop=True)
+    return Table(out[cols].sort_values("district").reset_index(drop=True))

@@ -125,15 +125,16 @@ def _long_exclusions(counts: dict[str, dict[str, int]]) -> pd.DataFrame:
 def exclusion_counts(
     backend: Any, filters: Filters, cap_min: float = DEFAULT_CAP_MIN,
     segment: Segment = "total",
-) -> pd.DataFrame:
+) -> Table:
     """Counts per exclusion step (and kept) of one segment, in step order, with the share
     of all calls. Columns: ``step``, ``label``, ``calls``, ``share``; ``calls`` sums to the
     filtered total."""
     check("segment", segment, Segment)
     t = with_exclusion_reason(facts(backend, filters), cap_min, (segment,))
     col = t[f"x_{segment}"]
-    got = _execute(backend, t.group_by(step=col).aggregate(calls=t.count()))[0]
-    return _long_exclusions({"total": dict(zip(got["step"], got["calls"], strict=True))})
+    got, sql = _execute(backend, t.group_by(step=col).aggregate(calls=t.count()))
+    return Table(_long_exclusions({"total": dict(zip(got["step"], got["calls"], strict=True))}),
+                 sql=sql)
 
 
 # -- the one grouped query behind every figure ---------------------------------------------

@@ -85,7 +85,8 @@ for page, text, icon, params in DETAIL:
 
 
 st.subheader("By district")
-table = cached(overview.by_district, backend, filters, period, spinner="Splitting by district…")
+table = cached(overview.by_district, backend, filters, period,
+               spinner="Splitting by district…").frame
 if "incidents" in missing:  # no crime data: no column of zeros
     table = table[[c for c in table.columns if not c.startswith("crimes")]]
 if table.empty:

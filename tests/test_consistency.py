@@ -114,7 +114,7 @@ def test_calls_share_and_response_times_agree_across_pages(backend, combos, k) -
     cards = _kpis(backend, f)
     opts = catalog.filter_options(backend)
     period = overview.kpi_period(f, opts.min_date, opts.max_date)
-    table = overview.by_district(backend, f, period)
+    table = overview.by_district(backend, f, period).frame
     rts = rt.response_summary(backend, f, segments=rt.SEGMENTS)
     calls_map = maps.area_metric(backend, f, "district", "calls")
     calls_via_map = calls_map.frame["n"].sum() + calls_map.unmapped
@@ -130,7 +130,7 @@ def test_calls_share_and_response_times_agree_across_pages(backend, combos, k) -
     targets = offload.kpi_values(backend, f)
     share_off = None if off.handled_share is None else off.handled_share * 100.0
     assert close(cards["cso_share"], share_off)
-    assert close(cards["cso_share"], targets["cso_share"])
+    assert close(cards["cso_share"], targets.cso_share)
     for d in (f.districts or ("D1",))[:1]:
         one = f.with_(districts=(d,), beats=())
         m = maps.area_metric(backend, one, "district", "cso_share").frame.set_index("area_id")
@@ -172,7 +172,7 @@ def test_crime_counts_agree_across_pages(backend, combos, k) -> None:
     assert crimes == int(m.frame["n"].sum()) + m.unmapped
     opts = catalog.filter_options(backend)
     table = overview.by_district(backend, f, overview.kpi_period(f, opts.min_date,
-                                                                 opts.max_date))
+                                                                 opts.max_date)).frame
     assert int(table["crimes"].sum()) <= crimes
     if not inc_f.beats:
         panel = panel_from_metric(backend, "incidents", "district", "month",
@@ -204,7 +204,7 @@ def test_hours_agree_across_pages(backend, combos, k) -> None:
         assert row["hours_low"] == pytest.approx(off.sworn_hours_freed_low, rel=1e-9)
         assert row["hours_high"] == pytest.approx(off.sworn_hours_freed_high, rel=1e-9)
         weeks = ((f.end - f.start).days + 1) / 7.0
-        per_week = offload.kpi_values(backend, f)["sworn_hours_freed_week"]
+        per_week = offload.kpi_values(backend, f).sworn_hours_freed_week
         assert per_week * weeks == pytest.approx(off.sworn_hours_freed, rel=1e-6)
     # Sworn unit-hours: Workload card = Evaluation panel (dates and areas only)
     g = Filters(start=f.start, end=f.end, districts=f.districts)

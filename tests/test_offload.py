@@ -221,7 +221,7 @@ def test_targets_round_trip(con, backend) -> None:
     assert t.loc["cso_share", "set_by"] == "Capt. Diaz"
     offload.set_target(con, "cso_share", 40.0, "at_least")  # replace, not duplicate
     assert len(offload.targets(backend)) == 2
-    tv = offload.targets_vs_values(backend, ALL).set_index("metric")
+    tv = offload.targets_vs_values(backend, ALL).frame.set_index("metric")
     # Handled share 3/9 = 33.3 % vs 40 % → gap −6.7 points, not met.
     assert tv.loc["cso_share", "value"] == pytest.approx(100 / 3)
     assert tv.loc["cso_share", "gap"] == pytest.approx(100 / 3 - 40)
@@ -372,7 +372,7 @@ def test_cso_primaries_on_urgent_calls(con, backend) -> None:
                 "('q8', 'S1', '2024-02-11 10:02', NULL, '2024-02-11 10:09', '2024-02-11 11:00', false), "
                 "('q9', 'C1', '2024-02-12 10:01', NULL, '2024-02-12 10:05', '2024-02-12 11:00', true)")
     facts.refresh_derived(con)
-    t = offload.cso_urgent_primaries(backend, ALL).set_index("priority")
+    t = offload.cso_urgent_primaries(backend, ALL).frame.set_index("priority")
     # Public P1 calls: p5, q4, q8 → 1 CSO-primary of 3, with a sworn unit; P2: q9, alone.
     assert list(t.index) == [1, 2]
     assert t.loc[1, "cso_primary_calls"] == 1 and t.loc[1, "public_calls"] == 3
@@ -381,7 +381,7 @@ def test_cso_primaries_on_urgent_calls(con, backend) -> None:
 
 
 def test_kpi_monthly_by_hand(backend) -> None:
-    m = offload.kpi_monthly(backend, ALL).set_index("month")
+    m = offload.kpi_monthly(backend, ALL).frame.set_index("month")
     # January: eligible p1 p2 p3 (NOISE) + p4 (THEFT), none by a CSO → 0 %;
     # February: eligible q1 q2 q3 q5 q7, CSO-handled q1 q2 q7 → 3/5 = 60 %.
     assert list(m["cso_share"].round(6)) == [0.0, 60.0]

@@ -114,7 +114,7 @@ def test_by_district_by_hand(backend) -> None:
     facts.refresh_derived(con)
     f = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
     period = overview.kpi_period(f, dt.date(2024, 3, 1), dt.date(2025, 3, 31))
-    t = overview.by_district(backend, f, period).set_index("district")
+    t = overview.by_district(backend, f, period).frame.set_index("district")
     assert list(t.index) == ["D1", "D2"]
     # D1: 12 report calls, 3 by a CSO -> 25 %; no P1 calls; 16 crimes vs 9 -> z = √2(4 - 3)
     assert t.loc["D1", "calls"] == 12 and t.loc["D1", "cso_share_pct"] == 25.0

@@ -177,8 +177,8 @@ def test_exclusion_table_in_step_order(backend):
     assert list(ex["queue"]) == [1, 0, 0, 0, 8]
     assert list(ex["travel"]) == [1, 1, 1, 1, 5]
     # the stand-alone function agrees with the single-pass one
-    assert list(rt.exclusion_counts(backend, Filters())["calls"]) == [1, 1, 0, 1, 6]
-    assert list(rt.exclusion_counts(backend, Filters(), segment="travel")["calls"]) == \
+    assert list(rt.exclusion_counts(backend, Filters()).frame["calls"]) == [1, 1, 0, 1, 6]
+    assert list(rt.exclusion_counts(backend, Filters(), segment="travel").frame["calls"]) == \
         [1, 1, 1, 1, 5]
     assert "QUANTILE_CONT" in res.sql_text.upper()
 

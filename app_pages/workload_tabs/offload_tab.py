@@ -53,7 +53,7 @@ def render(backend, filters: Filters) -> None:
                     help="Eligible calls handled by sworn units only.")
         c[4].caption(f"{fmt_hours(s.untapped_sworn_hours)} of sworn time")
 
-        urgent = cached(offload.cso_urgent_primaries, backend, filters)
+        urgent = cached(offload.cso_urgent_primaries, backend, filters).frame
         if not urgent.empty:
             parts = [f"{int(r.cso_primary_calls):,} priority-{int(r.priority)} calls "
                      f"({r.share * 100:.1f} % of them; {int(r.with_sworn_unit):,} with a "

@@ -29,7 +29,7 @@ def render(backend, filters: Filters) -> None:
             components.missing_data(missing, "The CSO share, backup rate and sworn hours freed")
     values = None if period is None else tuple((k.key, k.value) for k in kpis)
     tv = cached(offload.targets_vs_values, backend, filters,
-            dict(values) if values is not None else None)
+                dict(values) if values is not None else None).frame
     st.markdown("**Values against targets** (the cards' period; gap = value − target)")
     st.dataframe(offload.targets_display(tv), hide_index=True, placeholder="—")
     components.download_table(tv, "KPI targets", filters=filters, key="tg_table")
