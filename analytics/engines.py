@@ -8,6 +8,12 @@ that knows which engine is underneath:
   costs more than running on small data) and run on the connection; on any other Ibis
   backend it goes through the backend's own ``execute``, and the SQL shown is compiled in
   that backend's dialect.
+- A backend over a Parquet export is a read-only *snapshot* (:func:`mark_snapshot`):
+  :func:`execute` keeps each small result (at most :data:`SNAPSHOT_ROWS_MAX` rows) per
+  compiled SQL for the backend's life, so the lookups several metrics share (areas, first
+  treated periods, the programme start, date spans) run once per snapshot instead of once
+  per metric — on Spark each is a job. A live DuckDB file is never cached here: an
+  import changes it.
 - :func:`has_table` asks whether a table exists on any backend.
 - :func:`spark_backend` opens the tables of a Parquet export (``python -m analytics export
   --parquet DIR``) as Spark temporary views behind an Ibis PySpark backend. Spark runs in
@@ -71,16 +77,32 @@ def compile_sql(backend: Any, expr: Any) -> str:
     return sql
 
 
+#: Results of a snapshot backend kept per compiled SQL when they have at most this many rows.
+SNAPSHOT_ROWS_MAX = 20_000
+_SNAPSHOT_ATTR = "_cso_snapshot_results"
+
+
+def mark_snapshot(backend: Any) -> Any:
+    """Mark ``backend`` as a read-only snapshot (a Parquet export); returns it."""
+    setattr(backend, _SNAPSHOT_ATTR, {})
+    return backend
+
+
 def execute(backend: Any, expr: Any) -> tuple[pd.DataFrame, str]:
     """Run ``expr`` on ``backend``; return (frame, SQL). The SQL shown is the SQL that ran.
 
     DuckDB runs the cached compiled SQL on its connection (``DataFrame`` as DuckDB returns
-    it); other engines run the expression through Ibis (``backend.execute``).
+    it); other engines run the expression through Ibis (``backend.execute``). On a
+    snapshot backend a small result is kept and a repeat returns a copy of it.
     """
     sql = compile_sql(backend, expr)
-    if _is_duckdb(backend):
-        return backend.con.sql(sql).df(), sql
-    return backend.execute(expr), sql
+    kept = getattr(backend, _SNAPSHOT_ATTR, None)
+    if kept is not None and sql in kept:
+        return kept[sql].copy(), sql
+    df = backend.con.sql(sql).df() if _is_duckdb(backend) else backend.execute(expr)
+    if kept is not None and len(df) <= SNAPSHOT_ROWS_MAX:
+        kept[sql] = df.copy()  # callers may change the frame they get
+    return df, sql
 
 
 def has_table(backend: Any, name: str) -> bool:
@@ -119,7 +141,7 @@ def duckdb_parquet_connection(parquet_dir: str | os.PathLike[str]) -> Any:
 
 def duckdb_parquet_backend(parquet_dir: str | os.PathLike[str]) -> Any:
     """An Ibis DuckDB backend over :func:`duckdb_parquet_connection`."""
-    return ibis.duckdb.from_connection(duckdb_parquet_connection(parquet_dir))
+    return mark_snapshot(ibis.duckdb.from_connection(duckdb_parquet_connection(parquet_dir)))
 
 
 # -- Spark ---------------------------------------------------------------------------------
@@ -197,4 +219,4 @@ def spark_backend(parquet_dir: str | os.PathLike[str]) -> Any:
     for name in manifest["tables"]:
         path = parquet.table_path(parquet_dir, name)
         session.read.parquet(str(path)).createOrReplaceTempView(name)
-    return ibis.pyspark.connect(session)
+    return mark_snapshot(ibis.pyspark.connect(session))

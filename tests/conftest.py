@@ -63,3 +63,62 @@ def app_db_path(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) ->
     path = tmp_path_factory.mktemp("app_db") / "demo.duckdb"
     shutil.copyfile(demo_db_path, path)
     return path
+
+
+# -- engine parity and the Spark-served app: one small city, one export, one Spark session ----
+#: Calls in the city the engine tests run on. Spark's cost is mostly fixed per query (a job
+#: each), so a smaller city than DEMO_N_CALLS keeps the parity run short while every metric
+#: family, the claims' panels included, still has data (docs/scale.md).
+ENGINE_N_CALLS = 8_000
+
+#: Spark SQL settings for that small city, set on the one session at run time: one shuffle
+#: partition, no adaptive re-planning (a job per stage) and no whole-stage code generation
+#: (compiling Java costs more than running it on a few thousand rows). Same numbers.
+SMALL_DATA_SPARK_SQL = {
+    "spark.sql.shuffle.partitions": "1",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.codegen.wholeStage": "false",
+}
+
+
+@pytest.fixture(scope="session")
+def engine_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small demo city (seed 7) the engine tests share; read-only for them."""
+    from analytics import synthetic
+
+    path = tmp_path_factory.mktemp("engine_city") / "demo.duckdb"
+    synthetic.build_demo_database(path, n_calls=ENGINE_N_CALLS, seed=DEMO_SEED)
+    return path
+
+
+@pytest.fixture(scope="session")
+def engine_export(engine_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """That city exported with the real command (``export --parquet``), once per session."""
+    from analytics import cli
+
+    copy = tmp_path_factory.mktemp("engine_city_copy") / "demo.duckdb"
+    shutil.copyfile(engine_db_path, copy)
+    out = tmp_path_factory.mktemp("engine_export") / "export"
+    assert cli.main(["export", "--parquet", str(out), "--db", str(copy)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def spark_session():  # noqa: ANN201 - pyspark's type is optional at import
+    """The process's one Spark session (``engines.spark_session``), tuned for the small
+    city. Without Java: skipped on a developer machine, a failure under
+    ``CSO_REQUIRE_SPARK=1`` (CI)."""
+    import os
+
+    from analytics import engines
+
+    if not engines.java_available():
+        if os.environ.get("CSO_REQUIRE_SPARK") == "1":
+            pytest.fail("CSO_REQUIRE_SPARK=1 but no Java on this machine: install "
+                        "openjdk-17-jre-headless (.ci/run does)")
+        pytest.skip("no Java on this developer machine: Spark not run "
+                    "(CI runs it with CSO_REQUIRE_SPARK=1)")
+    session = engines.spark_session()
+    for key, value in SMALL_DATA_SPARK_SQL.items():
+        session.conf.set(key, value)
+    return session

@@ -30,6 +30,27 @@ def test_execute_returns_the_frame_and_the_sql_that_ran(backend) -> None:
     assert engines.compile_sql(backend, expr) is engines.compile_sql(backend, expr)
 
 
+def test_a_snapshot_runs_each_small_query_once(backend, monkeypatch) -> None:
+    u = backend.table("units")
+    expr = u.group_by("unit_type").aggregate(n=u.count()).order_by("unit_type")
+    con = backend.con
+    engines.execute(backend, expr)
+    con.execute("INSERT INTO units VALUES ('S2', 'sworn', 'D1')")
+    # a live database is never cached: the new row is counted
+    assert list(engines.execute(backend, expr)[0]["n"]) == [1, 2]
+    engines.mark_snapshot(backend)
+    first, _ = engines.execute(backend, expr)
+    first.loc[0, "n"] = 99  # a caller changing its frame does not change the kept one
+    con.execute("INSERT INTO units VALUES ('S3', 'sworn', 'D1')")  # (a snapshot never does)
+    again, sql = engines.execute(backend, expr)
+    assert list(again["n"]) == [1, 2] and "GROUP BY" in sql.upper()
+    monkeypatch.setattr(engines, "SNAPSHOT_ROWS_MAX", 1)  # a large result is not kept
+    big = u.select("unit_id").order_by("unit_id")
+    assert len(engines.execute(backend, big)[0]) == 4
+    con.execute("INSERT INTO units VALUES ('S4', 'sworn', 'D1')")
+    assert len(engines.execute(backend, big)[0]) == 5
+
+
 def test_has_table(backend) -> None:
     assert engines.has_table(backend, "units")
     assert not engines.has_table(backend, "no_such_table")

@@ -11,9 +11,10 @@ Both become a non-strict ``xfail`` raising the named exception for the listed en
 once the gap closes the same test body compares the numbers.
 
 Each engine runs the real command, ``python -m analytics metrics``, once per test session
-(one Spark session for the whole run) on the session's demo city (60,000 calls) with a date
-range and two districts: the DuckDB file is the reference; DuckDB over the Parquet export
-checks the export itself; Spark reads the same export.
+(one Spark session for the whole run, shared with tests/pages/test_spark_engine.py) on the
+session's small engine city (``tests/conftest.py``: 8,000 calls, one Parquet export) with a
+date range and two districts: the DuckDB file is the reference; DuckDB over the Parquet
+export checks the export itself; Spark reads the same export.
 
 Tolerances (docs/scale.md): counts, dates and text exactly; sums and ratios to 1e-9
 relative (engines add floating-point numbers in a different order); percentiles to the
@@ -21,8 +22,8 @@ same 1e-9, because ibis compiles them to exact percentiles on both engines (Duck
 ``quantile_cont``, Spark ``percentile``), not Spark's approximate ``percentile_approx``.
 
 Spark's cases are marked ``slow`` (``make test-slow``, which ``.ci/run`` runs): a JVM start
-and one Spark job per query cost minutes on two shared cores. DuckDB over the export runs
-in every ``make test``.
+and one Spark job per query cost minutes on two shared cores (docs/scale.md has the
+measured time). DuckDB over the export runs in every ``make test``.
 
 Java: Spark needs it. On a developer machine without Java the Spark cases are skipped and
 say so; with ``CSO_REQUIRE_SPARK=1`` (set by ``.ci/run``) a missing Java fails instead.
@@ -31,13 +32,12 @@ say so; with ``CSO_REQUIRE_SPARK=1`` (set by ``.ci/run``) a missing Java fails i
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from analytics import cli, engines
+from analytics import cli
 from analytics.errors import OptionError
 from analytics.metrics_report import FAMILIES, differences
 
@@ -58,26 +58,10 @@ CASES = list(FAMILIES)
 
 
 # -- fixtures: one per engine ------------------------------------------------------------------
-def _require_java() -> None:
-    if engines.java_available():
-        return
-    if os.environ.get("CSO_REQUIRE_SPARK") == "1":
-        pytest.fail("CSO_REQUIRE_SPARK=1 but no Java on this machine: install "
-                    "openjdk-17-jre-headless (.ci/run does)")
-    pytest.skip("no Java on this developer machine: Spark parity not run "
-                "(CI runs it with CSO_REQUIRE_SPARK=1)")
-
-
 @pytest.fixture(scope="session")
-def parity_export(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo city exported with the real command (a private copy of the file first)."""
-    import shutil
-
-    copy = tmp_path_factory.mktemp("parity_db") / "demo.duckdb"
-    shutil.copyfile(demo_db_path, copy)
-    out = tmp_path_factory.mktemp("parity") / "export"
-    assert cli.main(["export", "--parquet", str(out), "--db", str(copy)]) == 0
-    return out
+def parity_export(engine_export: Path) -> Path:
+    """The engine city exported with the real command (tests/conftest.py)."""
+    return engine_export
 
 
 def _run_metrics(argv: list[str], out: Path) -> dict[str, Any]:
@@ -86,13 +70,13 @@ def _run_metrics(argv: list[str], out: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def reference(parity_export: Path, demo_db_path: Path,
+def reference(parity_export: Path, engine_db_path: Path,
               tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The metrics JSON from the DuckDB file: what every other engine must reproduce."""
     import shutil
 
     copy = tmp_path_factory.mktemp("parity_ref") / "demo.duckdb"
-    shutil.copyfile(demo_db_path, copy)
+    shutil.copyfile(engine_db_path, copy)
     return _run_metrics(["--engine", "duckdb", "--db", str(copy)],
                         tmp_path_factory.mktemp("ref") / "duckdb.json")
 
@@ -120,7 +104,7 @@ def report(engine: str, request: pytest.FixtureRequest, parity_export: Path,
                     reason=f"{kind} on {engine}: {m.kwargs['reason']}",
                     raises=m.kwargs["raises"], strict=False))
     if engine == "spark":
-        _require_java()
+        request.getfixturevalue("spark_session")  # the one session, tuned; skips without Java
     if engine not in _REPORTS:
         cli_engine = "spark" if engine == "spark" else "duckdb"
         _REPORTS[engine] = _run_metrics(["--engine", cli_engine, "--parquet", str(parity_export)],

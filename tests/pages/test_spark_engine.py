@@ -6,31 +6,20 @@ Java it is skipped on a developer machine and fails under ``CSO_REQUIRE_SPARK=1`
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import cli, engines
 from tests.pages.conftest import ROOT, assert_clean
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def spark_export(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not engines.java_available():
-        if os.environ.get("CSO_REQUIRE_SPARK") == "1":
-            pytest.fail("CSO_REQUIRE_SPARK=1 but no Java on this machine")
-        pytest.skip("no Java on this developer machine: the Spark-served app is not tested")
-    import shutil
-
-    copy = tmp_path_factory.mktemp("spark_app_db") / "demo.duckdb"
-    shutil.copyfile(demo_db_path, copy)
-    out = tmp_path_factory.mktemp("spark_app") / "export"
-    assert cli.main(["export", "--parquet", str(out), "--db", str(copy)]) == 0
-    return out
+def spark_export(engine_export: Path, spark_session: object) -> Path:
+    """The engine city's export (tests/conftest.py), served by the one Spark session."""
+    return engine_export
 
 
 @pytest.mark.parametrize("page", [None, "app_pages/response_times.py"])
