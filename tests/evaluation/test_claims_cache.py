@@ -89,7 +89,7 @@ def test_demo_build_stores_the_claims_so_a_read_only_visit_computes_nothing(demo
     assert claims_cache.is_current(demo_con)  # stored by the demo build itself
     out = claims_cache.claims_summary(demo_con)
     assert len(out) == 4 and computed == []
-    assert all("stale_note" not in c for c in out)
+    assert all(not c.stale_note for c in out)
 
 
 def test_read_only_with_nothing_stored_computes_without_storing(rw_con, tmp_path, computed):
@@ -121,15 +121,15 @@ def test_read_only_with_stale_answers_shows_them_marked_and_computes_nothing(
     finally:
         ro.close()
     assert len(computed) == 1  # the fresh answers only
-    assert [c["sentence"] for c in out] == [c["sentence"] for c in fresh]
-    assert all("python -m analytics claims" in c["stale_note"] for c in out + checks)
+    assert [c.sentence for c in out] == [c.sentence for c in fresh]
+    assert all("python -m analytics claims" in c.stale_note for c in out + checks)
     # A writer brings them up to date: computed once, then current.
     rw = db.connect(path)
     try:
         assert claims_cache.refresh_stored(rw) > 0 and len(computed) == 2
         assert claims_cache.is_current(rw)
         assert claims_cache.refresh_stored(rw) == 0.0 and len(computed) == 2
-        assert "stale_note" not in claims_cache.claims_summary(rw)[0]
+        assert not claims_cache.claims_summary(rw)[0].stale_note
     finally:
         rw.close()
 
