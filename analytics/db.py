@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -379,6 +379,25 @@ def _migrate_1_to_2(con: duckdb.DuckDBPyConnection) -> None:
                     "'event tables keep their keys unique without an index')")
 
 
+#: Rebuilds the derived tables after a migration changed the canonical ones. Set by
+#: :mod:`analytics.facts` when it is imported (facts builds on this module, so this module
+#: never imports it: no cycle); every writer (CLI, app, importer) imports facts.
+_DERIVED_REBUILDER: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+
+
+def set_derived_rebuilder(fn: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
+    """Register the function that rebuilds every derived table (``facts.refresh_derived``)."""
+    global _DERIVED_REBUILDER
+    _DERIVED_REBUILDER = fn
+
+
+def _rebuild_derived(con: duckdb.DuckDBPyConnection) -> None:
+    if _DERIVED_REBUILDER is None:  # nothing may leave derived tables out of date
+        raise DatabaseError("this upgrade must rebuild the derived tables: run "
+                            "`python -m analytics upgrade --db PATH`")
+    _DERIVED_REBUILDER(con)
+
+
 def _migrate_2_to_3(con: duckdb.DuckDBPyConnection) -> None:
     """Schema 3 stores event times as UTC instants (analytics.core.clock); schema 2 stored
     the department's wall clock. A database with a zone has its event columns converted
@@ -393,11 +412,9 @@ def _migrate_2_to_3(con: duckdb.DuckDBPyConnection) -> None:
                 sets = ", ".join(f"{c} = timezone('UTC', timezone({z}, {c}))" for c in cols)
                 log.info("schema 3: %s times from %s wall clock to UTC", table, zone)
                 con.execute(f"UPDATE {table} SET {sets}")
-            from analytics import facts  # facts imports this module
-
             if scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = "
                            "'call_facts' AND schema_name = 'main'"):
-                facts.refresh_derived(con)
+                _rebuild_derived(con)
         con.execute("INSERT INTO schema_version (version, note) VALUES (3, "
                     "'event times are UTC instants (zone in settings)')")
 

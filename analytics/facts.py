@@ -357,3 +357,6 @@ def init_database(path: str | os.PathLike[str]) -> Path:
     finally:
         con.close()
     return path
+
+
+db.set_derived_rebuilder(refresh_derived)  # schema migrations rebuild through it
