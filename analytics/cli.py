@@ -296,23 +296,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
+    import json
+
     from analytics.evaluation import calibration
 
-    rows = calibration.calibrate(args.panels, seed=args.seed)
+    rows = [] if args.skip_panels else calibration.calibrate(args.panels, seed=args.seed)
+    n_family = args.panels if args.family_panels is None else args.family_panels
+    family = calibration.calibrate_family(n_family, seed=args.seed) if n_family else None
+    jsonl = args.cities_jsonl
+
     def city_done(i: int, city: dict) -> None:
-        print(f"city {i + 1}/{args.cities} (seed {city['seed']}): planted effect covered: "
+        print(f"city {i + 1}/{args.cities} (seed {city['seed']}): planted value covered: "
               + ", ".join(f"{k} {'yes' if v['covered'] else 'NO'}"
                           for k, v in city.items() if isinstance(v, dict)), flush=True)
+        if jsonl is not None:  # one line per city as it finishes: a stopped run keeps them
+            with jsonl.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(city) + "\n")
 
-    cities = (calibration.calibrate_cities(args.cities, n_calls=args.city_calls,
-                                           progress=city_done)
-              if args.cities else None)
-    for line in calibration.report_lines(rows, cities):
+    if args.cities_from is not None:  # summarise cities computed before (JSON lines)
+        lines = args.cities_from.read_text(encoding="utf-8").splitlines()
+        cities = calibration.summarize_cities([json.loads(x) for x in lines if x.strip()])
+    else:
+        cities = (calibration.calibrate_cities(args.cities, n_calls=args.city_calls,
+                                               seed0=args.city_seed, progress=city_done)
+                  if args.cities else None)
+    for line in calibration.report_lines(rows, cities, family):
         print(line)
     if args.json:
-        import json
-
-        Path(args.json).write_text(json.dumps({"panels": rows, "cities": cities}, indent=2)
+        Path(args.json).write_text(json.dumps({"panels": rows, "family": family,
+                                               "cities": cities}, indent=2)
                                    + "\n", encoding="utf-8")
         print(f"figures written to {args.json}")
     return 0
@@ -325,10 +337,22 @@ def _register_calibrate(sub: argparse._SubParsersAction) -> None:
                                          "report false positives, CI coverage, pre-trend size")
     c.add_argument("--panels", type=_positive_int, default=500,
                    help="simulated panels per claim and district-shock size (default 500)")
+    c.add_argument("--family-panels", type=int, default=None,
+                   help="simulated families of the 4 claims per shock size for the "
+                        "family-wise error and power (default: --panels; 0 = skip)")
+    c.add_argument("--skip-panels", action="store_true",
+                   help="skip the per-claim panels (e.g. to run only the family or cities)")
     c.add_argument("--cities", type=int, default=0,
                    help="also build this many demo cities (different seeds; default 0)")
     c.add_argument("--city-calls", type=_positive_int, default=60_000,
                    help="calls per demo city (default 60,000)")
+    c.add_argument("--city-seed", type=int, default=1000,
+                   help="seed of the first demo city (default 1000; the next get +1, +2, …)")
+    c.add_argument("--cities-jsonl", type=Path,
+                   help="append each city's results to this file as it finishes")
+    c.add_argument("--cities-from", type=Path,
+                   help="summarise the cities in this --cities-jsonl file instead of "
+                        "building new ones")
     c.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
     c.add_argument("--json", type=Path, help="write the figures to this JSON file")
     c.set_defaults(func=_cmd_calibrate)

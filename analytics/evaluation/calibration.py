@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analytics.evaluation.randomization import assignments, cs_batch, ri_p_value
+from analytics.evaluation.randomization import assignments, cs_batch, ri_p_value, westfall_young
 
 #: Demo-shaped schedule: first treated month (1-based) of each district; 0 = never.
 SCHEDULE = (19, 28, 40, 0)
@@ -64,9 +64,12 @@ CLAIM_SIMS: tuple[ClaimSim, ...] = (
 
 
 def simulate(sim: ClaimSim, rng: np.random.Generator, *, beats: int, shock_sd: float,
-             effect: bool, schedule: tuple[int, ...] = SCHEDULE, T: int = N_MONTHS
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One panel: (Y units × T, each unit's cluster index, each cluster's schedule)."""
+             effect: bool, schedule: tuple[int, ...] = SCHEDULE, T: int = N_MONTHS,
+             shock: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One panel: (Y units × T, each unit's cluster index, each cluster's schedule).
+
+    ``shock`` (clusters × T, log scale) replaces the panel's own district-month shock, so
+    several outcomes can share one (:func:`calibrate_family`)."""
     C = len(schedule)
     uc = np.repeat(np.arange(C), beats)
     sched = np.asarray(schedule)
@@ -74,7 +77,10 @@ def simulate(sim: ClaimSim, rng: np.random.Generator, *, beats: int, shock_sd: f
     t = np.arange(1, T + 1)
     treated = (g[:, None] > 0) & (t[None, :] >= g[:, None])
     season = 0.15 * np.sin(2 * np.pi * t / 12)
-    shock = rng.normal(0.0, shock_sd, (C, T))[uc] if shock_sd > 0 else 0.0
+    if shock is not None:
+        shock = np.asarray(shock)[uc]
+    else:
+        shock = rng.normal(0.0, shock_sd, (C, T))[uc] if shock_sd > 0 else 0.0
     if sim.kind == "count":
         base = sim.level * rng.uniform(0.6, 1.4, (uc.size, 1))
         mu = base * np.exp(season[None, :] + shock)
@@ -138,73 +144,215 @@ def calibrate(panels: int, *, beats: int = 6, beats_large: int = 24, seed: int =
     return rows
 
 
+def calibrate_family(panels: int, *, beats: int = 6, seed: int = 0,
+                     shocks: tuple[float, ...] = SHOCKS, alpha: float = 0.05) -> list[dict]:
+    """The four claims as one family: family-wise error and power of the verdicts.
+
+    Each simulated city draws the four outcomes of :data:`CLAIM_SIMS` on the same 24 beats
+    with **one** district-month shock shared by all four (the strongest dependence between
+    the claims: a bad month in a district moves every outcome), and tests them together
+    as the claims do: Westfall–Young step-down max-T over the same 24 assignments
+    (:func:`~analytics.evaluation.randomization.westfall_young`), Holm beside it.
+
+    - **family-wise error**: panels with no effect anywhere in which *any* claim gets a
+      verdict other than "not shown" (adjusted p < α; the CI then excludes no change, as it
+      is the inverted unadjusted test);
+    - **power**: panels with every planted effect in which a claim is "consistent with the
+      claim" (adjusted p < α and the estimate on the claimed side), per claim.
+
+    Returns one row per shock size: ``shock_sd``, ``panels``, ``fwer_wy``, ``fwer_holm``,
+    ``fwer_unadjusted`` and ``power_wy``, ``power_holm``, ``power_unadjusted`` (dicts by
+    claim key).
+    """
+    from analytics.evaluation.claims import holm
+
+    sched = np.asarray(SCHEDULE)
+    SA, _ = assignments(sched)
+    keys = [c.key for c in CLAIM_SIMS]
+    direction = {"minor_offences": -1, "suspicious_reports": 1, "sworn_time": 1,
+                 "urgent_response": -1}
+    rows = []
+    for sd in shocks:
+        rng = np.random.default_rng([seed, 77, int(round(sd * 1000))])
+        fwe = dict.fromkeys(("wy", "holm", "unadjusted"), 0)
+        power = {k: dict.fromkeys(keys, 0) for k in fwe}
+        for _ in range(panels):
+            for effect in (False, True):
+                shock = rng.normal(0.0, sd, (len(SCHEDULE), N_MONTHS)) if sd > 0 else None
+                stats = []
+                for sim in CLAIM_SIMS:
+                    Y, uc, _s = simulate(sim, rng, beats=beats, shock_sd=sd, effect=effect,
+                                         shock=shock)
+                    st, _ = cs_batch(Y, SA[:, uc], pre_periods=0,
+                                     effect="ratio" if sim.kind == "count" else "difference")
+                    stats.append(st)
+                raw = [ri_p_value(st) for st in stats]
+                adj = {"wy": westfall_young(stats), "holm": holm(raw), "unadjusted": raw}
+                for how, ps in adj.items():
+                    if not effect:
+                        fwe[how] += any(p < alpha for p in ps)
+                        continue
+                    for k, st, p in zip(keys, stats, ps, strict=True):
+                        power[how][k] += bool(p < alpha and np.sign(st[0]) == direction[k])
+        rows.append({"shock_sd": sd, "panels": panels,
+                     **{f"fwer_{h}": v / panels for h, v in fwe.items()},
+                     **{f"power_{h}": {k: v / panels for k, v in pw.items()}
+                        for h, pw in power.items()}})
+    return rows
+
+
+def mc_se(rate: float, n: int) -> float:
+    """Monte-Carlo (binomial) standard error of a rate measured on ``n`` panels."""
+    if n <= 0 or not np.isfinite(rate):
+        return math.nan
+    return math.sqrt(rate * (1 - rate) / n)
+
+
 def calibrate_cities(n_cities: int, *, n_calls: int = 60_000, seed0: int = 1000,
                      workdir: str | None = None,
                      progress: Callable[[int, dict], None] | None = None) -> dict:
-    """Build ``n_cities`` demo cities (seeds ``seed0 …``) and check the claims' design.
+    """Build ``n_cities`` demo cities (seeds ``seed0 …``) and answer the claims on each.
 
-    For each planted count effect (minor offences, suspicious calls, officer-initiated
-    calls) and the planted null (violent crime): the recommended analysis's CI (the
-    claims' inference) contains the planted rate ratio. Returns per-outcome coverage,
-    the null's significance rate and the seconds taken; ``progress(i, city)`` is called
-    after each city with its own results (covered flags, violent-crime p-value).
+    Per city: the four claims exactly as the page answers them (:func:`answer_claims`,
+    Westfall–Young family adjustment; standing checks off), whether each claim's 95 % CI
+    contains the generator's planted value — the rate ratio of the truth file for the
+    three counts, and for urgent response the estimand itself,
+    ``att_beat_month_median_min`` — each claim's verdict, and the planted null (violent
+    crime, same design) and whether it is significant. Returns per-outcome coverage, the
+    null's significance rate, the share of cities whose claim is "consistent" (under
+    Westfall–Young and, for comparison, under Holm) and the seconds taken;
+    ``progress(i, city)`` is called after each city with its own results.
     """
     import json
 
     from analytics import db, synthetic
     from analytics.evaluation.analysis import analyse
+    from analytics.evaluation.claims import answer_claims
 
-    keys = {"low_level_property": ("low_level_property", "average_rate_ratio"),
-            "suspicious_calls": ("suspicious_calls", "rate_ratio"),
-            "officer_initiated_calls": ("officer_initiated", "rate_ratio"),
-            "violent_crime": ("violent_crime", "rate_ratio")}
-    covered = dict.fromkeys(keys, 0)
-    null_sig = 0
+    truth_of = {"minor_offences": ("low_level_property", "average_rate_ratio"),
+                "suspicious_reports": ("suspicious_calls", "rate_ratio"),
+                "sworn_time": ("officer_initiated", "rate_ratio"),
+                "urgent_response": ("p12_response_time", "att_beat_month_median_min")}
+    done: list[dict] = []
     t0 = time.perf_counter()
+
+    def interval(e) -> tuple[float, float, float]:
+        if e.scale == "log":
+            return math.exp(e.estimate), math.exp(e.ci_low), math.exp(e.ci_high)
+        return e.estimate, e.ci_low, e.ci_high
+
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         for i in range(n_cities):
             path = Path(tmp) / f"city{i}.duckdb"
+            t1 = time.process_time()
             synthetic.build_demo_database(path, n_calls=n_calls, seed=seed0 + i)
             con = db.connect(path, read_only=True)
             try:
                 truth = json.loads(db.setting(con, "demo_truth") or "{}")["effects"]
-                city: dict = {"seed": seed0 + i}
-                for metric, (tk, field) in keys.items():
-                    rr = truth[tk]["expected"][field]
-                    e = analyse(con, metric, full=False).estimate
-                    hit = bool(math.exp(e.ci_low) < rr < math.exp(e.ci_high))
-                    covered[metric] += hit
-                    city[metric] = {"planted": rr, "estimate": math.exp(e.estimate),
-                                    "ci": [math.exp(e.ci_low), math.exp(e.ci_high)],
-                                    "covered": hit, "p": e.p_value}
-                    if metric == "violent_crime":
-                        null_sig += e.p_value <= e.alpha
+                city: dict = {"seed": seed0 + i, "n_calls": n_calls}
+                for r in answer_claims(con, checks=False):
+                    tk, field = truth_of[r.claim.key]
+                    planted = float(truth[tk]["expected"][field])
+                    e = r.estimate
+                    if e is None:
+                        city[r.claim.key] = {"planted": planted, "verdict": r.verdict,
+                                             "covered": False, "holm_consistent": False}
+                        continue
+                    est, lo, hi = interval(e)
+                    holm_p = e.detail("p_holm")
+                    city[r.claim.key] = {
+                        "planted": planted, "estimate": est, "ci": [lo, hi],
+                        "covered": bool(lo < planted < hi), "p": e.p_value,
+                        "p_wy": e.p_adjusted, "p_holm": holm_p, "verdict": r.verdict,
+                        "holm_consistent": bool(np.isfinite(holm_p) and holm_p < e.alpha and
+                                                np.sign(e.estimate) == r.claim.direction)}
+                e = analyse(con, "violent_crime", full=False).estimate
+                est, lo, hi = interval(e)
+                city["violent_crime"] = {"planted": 1.0, "estimate": est, "ci": [lo, hi],
+                                         "covered": bool(lo < 1.0 < hi), "p": e.p_value,
+                                         "significant": bool(e.p_value <= e.alpha)}
+                city["cpu_s"] = time.process_time() - t1
+                done.append(city)
                 if progress is not None:
                     progress(i, city)
             finally:
                 con.close()
             path.unlink(missing_ok=True)
-    return {"cities": n_cities, "n_calls": n_calls,
-            "coverage": {k: v / n_cities for k, v in covered.items()},
-            "null_significant": null_sig / n_cities,
-            "seconds": time.perf_counter() - t0}
+    return summarize_cities(done, seconds=time.perf_counter() - t0)
 
 
-def report_lines(rows: list[dict], cities: dict | None = None) -> list[str]:
-    """A Markdown table of :func:`calibrate` rows (and the demo-city summary)."""
-    def pct(x: float) -> str:
-        return "—" if x is None or not np.isfinite(x) else f"{100 * x:.1f} %"
+#: The claims' outcomes and the planted null, in the order of the city tables.
+CITY_OUTCOMES = ("minor_offences", "suspicious_reports", "sworn_time", "urgent_response",
+                 "violent_crime")
 
+
+def summarize_cities(cities: list[dict], *, seconds: float = math.nan) -> dict:
+    """Coverage, the null's significance rate and the share of "consistent" verdicts
+    (Westfall–Young, and Holm for comparison) over per-city results of
+    :func:`calibrate_cities` (e.g. read back from ``--cities-jsonl``)."""
+    n = len(cities)
+    claims = CITY_OUTCOMES[:-1]
+
+    def share(pred) -> float:
+        return sum(bool(pred(c)) for c in cities) / n if n else math.nan
+
+    return {"cities": n, "n_calls": sorted({c["n_calls"] for c in cities}),
+            "seed0": min((c["seed"] for c in cities), default=None),
+            "seeds": sorted(c["seed"] for c in cities),
+            "coverage": {k: share(lambda c, k=k: c[k]["covered"]) for k in CITY_OUTCOMES},
+            "null_significant": share(lambda c: c["violent_crime"]["significant"]),
+            "consistent_wy": {k: share(lambda c, k=k: c[k]["verdict"] == "supported")
+                              for k in claims},
+            "consistent_holm": {k: share(lambda c, k=k: c[k]["holm_consistent"])
+                                for k in claims},
+            "cpu_s_per_city": (sum(c.get("cpu_s", 0.0) for c in cities) / n) if n else math.nan,
+            "seconds": seconds}
+
+
+def _pct_se(x: float, n: int) -> str:
+    if x is None or not np.isfinite(x):
+        return "—"
+    return f"{100 * x:.1f} % ± {100 * mc_se(x, n):.1f}"
+
+
+def report_lines(rows: list[dict], cities: dict | None = None,
+                 family: list[dict] | None = None) -> list[str]:
+    """Markdown tables of :func:`calibrate` rows, :func:`calibrate_family` rows and the
+    demo-city summary; every rate with its Monte-Carlo SE (± one binomial SE)."""
     out = ["| claim | district shock SD | beats | panels | false positives | "
            "95 % CI coverage | pre-trend rejections |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        out.append(f"| {r['claim']} | {r['shock_sd']:.2f} | {r['beats']} | {r['panels']} | "
-                   f"{pct(r['fpr'])} | {pct(r['coverage'])} | {pct(r['pretrend'])} |")
+        n = r["panels"]
+        out.append(f"| {r['claim']} | {r['shock_sd']:.2f} | {r['beats']} | {n} | "
+                   f"{_pct_se(r['fpr'], n)} | {_pct_se(r['coverage'], n)} | "
+                   f"{_pct_se(r['pretrend'], n)} |")
+    if family:
+        keys = list(family[0]["power_wy"])
+        out += ["", "| district shock SD (shared by the 4 outcomes) | panels | family-wise "
+                    "error: Westfall–Young | Holm | unadjusted | "
+                + " | ".join(f"power {k}: WY / Holm" for k in keys) + " |",
+                "|---|---|---|---|---|" + "---|" * len(keys)]
+        for r in family:
+            n = r["panels"]
+            out.append(f"| {r['shock_sd']:.2f} | {n} | {_pct_se(r['fwer_wy'], n)} | "
+                       f"{_pct_se(r['fwer_holm'], n)} | {_pct_se(r['fwer_unadjusted'], n)} | "
+                       + " | ".join(f"{100 * r['power_wy'][k]:.1f} % / "
+                                    f"{100 * r['power_holm'][k]:.1f} %" for k in keys) + " |")
     if cities:
-        out += ["", f"Demo cities: {cities['cities']} seeds, {cities['n_calls']:,} calls each "
-                    f"({cities['seconds']:.0f} s)", "",
-                "| outcome | planted effect inside the 95 % CI |", "|---|---|"]
-        out += [f"| {k} | {pct(v)} |" for k, v in cities["coverage"].items()]
+        n = cities["cities"]
+        calls = cities["n_calls"]
+        calls_txt = (", ".join(f"{c:,}" for c in calls) if isinstance(calls, list)
+                     else f"{calls:,}")
+        out += ["", f"Demo cities: {n} seeds from {cities.get('seed0')}, {calls_txt} calls "
+                    f"each ({cities.get('cpu_s_per_city', math.nan):.1f} CPU-s per city)", "",
+                "| outcome | planted value inside the 95 % CI | consistent: Westfall–Young | "
+                "consistent: Holm |", "|---|---|---|---|"]
+        for k, v in cities["coverage"].items():
+            wy = cities.get("consistent_wy", {}).get(k)
+            hm = cities.get("consistent_holm", {}).get(k)
+            out.append(f"| {k} | {_pct_se(v, n)} | "
+                       f"{'—' if wy is None else f'{100 * wy:.1f} %'} | "
+                       f"{'—' if hm is None else f'{100 * hm:.1f} %'} |")
         out.append(f"| violent crime (planted null) significant | "
-                   f"{pct(cities['null_significant'])} |")
+                   f"{_pct_se(cities['null_significant'], n)} | | |")
     return out
