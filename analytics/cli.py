@@ -316,6 +316,9 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     if args.cities_from is not None:  # summarise cities computed before (JSON lines)
         lines = args.cities_from.read_text(encoding="utf-8").splitlines()
         cities = calibration.summarize_cities([json.loads(x) for x in lines if x.strip()])
+    elif args.cities and args.generator_cities:  # counts from the generator, no database
+        cities = calibration.summarize_cities(calibration.calibrate_generator(
+            args.cities, n_calls=args.city_calls, seed0=args.city_seed, progress=city_done))
     else:
         cities = (calibration.calibrate_cities(args.cities, n_calls=args.city_calls,
                                                seed0=args.city_seed, progress=city_done)
@@ -350,6 +353,9 @@ def _register_calibrate(sub: argparse._SubParsersAction) -> None:
                    help="seed of the first demo city (default 1000; the next get +1, +2, …)")
     c.add_argument("--cities-jsonl", type=Path,
                    help="append each city's results to this file as it finishes")
+    c.add_argument("--generator-cities", action="store_true",
+                   help="take the cities' beat-month counts straight from the demo "
+                        "generator (no database: ~0.4 CPU-s a city; no urgent response)")
     c.add_argument("--cities-from", type=Path,
                    help="summarise the cities in this --cities-jsonl file instead of "
                         "building new ones")

@@ -736,7 +736,11 @@ def insert_staffing(con, m: Model, sworn_on: np.ndarray, shifts: dict) -> int:
 
 
 # -- incidents ----------------------------------------------------------------------------
-def generate_incidents(con, m: Model, rng: np.random.Generator) -> dict:
+def incident_cell_counts(m: Model, rng: np.random.Generator) -> np.ndarray:
+    """Incidents per (day, beat, offence), flattened: one multinomial draw of exactly
+    ``n_calls × INCIDENTS_PER_CALL`` over the intensity with the planted effects (the
+    low-level property patrol effect, the violent-crime null). The first draws of
+    :func:`generate_incidents`; the calibration reads it directly (no database)."""
     nb = len(m.city.beat_ids)
     n_inc = int(round(m.n_calls * P.INCIDENTS_PER_CALL))
     cat = P.OFF_CATEGORY
@@ -751,7 +755,31 @@ def generate_incidents(con, m: Model, rng: np.random.Generator) -> dict:
     rr = np.where(post, np.exp(P.PROPERTY_BETA_PER_100H * m.dose_h_week / 100.0)[None, :], 1.0)
     lam[:, :, P.OFF_LOW_LEVEL] *= rr[:, :, None]
     lam[:, :, cat == "violent"] *= np.where(post, P.VIOLENT_RATE_RATIO, 1.0)[:, :, None]
-    counts = rng.multinomial(n_inc, lam.ravel() / lam.sum())
+    return rng.multinomial(n_inc, lam.ravel() / lam.sum())
+
+
+def property_rate_ratios(m: Model) -> dict:
+    """The planted low-level property rate ratios: per beat, per cohort and on average,
+    each weighted by the beat's counterfactual expected low-level count in its treated
+    periods (what a ratio of sums over treated beat-periods estimates)."""
+    bw_prop = m.beat_w_public / m.beat_w_public.sum()
+    post = np.arange(P.N_DAYS)[:, None] >= m.start_day[None, :]
+    base = (m.day_factor[:, None] * bw_prop[None, :])  # (day, beat) ∝ expected low-level
+    w = (base * post).sum(0)
+    rr_b = np.exp(P.PROPERTY_BETA_PER_100H * m.dose_h_week / 100.0)
+    avg_rr = float((w * rr_b).sum() / w.sum()) if w.sum() > 0 else 1.0
+    by_cohort = {}
+    for d, name in enumerate(P.DISTRICTS):
+        sel = (m.city.beat_district == d) & (w > 0)
+        if sel.any():
+            by_cohort[name] = float((w[sel] * rr_b[sel]).sum() / w[sel].sum())
+    return {"avg_rr": avg_rr, "rr_beat": rr_b, "rr_cohort": by_cohort}
+
+
+def generate_incidents(con, m: Model, rng: np.random.Generator) -> dict:
+    nb = len(m.city.beat_ids)
+    cat = P.OFF_CATEGORY
+    counts = incident_cell_counts(m, rng)
     nz = np.flatnonzero(counts)
     cell = np.repeat(nz, counts[nz])
     no = len(P.OFF_NAME)
@@ -781,18 +809,7 @@ def generate_incidents(con, m: Model, rng: np.random.Generator) -> dict:
         "lon": pa.array(lon),
     })
     _insert(con, "incidents", tbl, "printf('I%09d', i + 1), * EXCLUDE (i)")
-    # expected rate ratio for the planted property effect, weighted by counterfactual
-    # expected low-level counts in treated beat-periods
-    base = (m.day_factor[:, None] * bw_prop[None, :])  # (day, beat) ∝ expected low-level
-    w = (base * post).sum(0)
-    rr_b = np.exp(P.PROPERTY_BETA_PER_100H * m.dose_h_week / 100.0)
-    avg_rr = float((w * rr_b).sum() / w.sum()) if w.sum() > 0 else 1.0
-    by_cohort = {}
-    for d, name in enumerate(P.DISTRICTS):
-        sel = (m.city.beat_district == d) & (w > 0)
-        if sel.any():
-            by_cohort[name] = float((w[sel] * rr_b[sel]).sum() / w[sel].sum())
-    return {"n": n, "avg_rr": avg_rr, "rr_beat": rr_b, "rr_cohort": by_cohort}
+    return {"n": n, **property_rate_ratios(m)}
 
 
 # -- small tables ----------------------------------------------------------------------------

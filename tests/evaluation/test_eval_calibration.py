@@ -6,6 +6,7 @@ level (beat-level errors reject 10–23 % of null panels in these designs, issue
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analytics.evaluation import calibration
@@ -66,3 +67,23 @@ def test_summarize_cities_by_hand():
     assert s["null_significant"] == 0.25
     assert s["consistent_wy"]["sworn_time"] == 0.5 and s["consistent_holm"]["sworn_time"] == 0.25
     assert calibration.mc_se(0.25, 4) == pytest.approx((0.25 * 0.75 / 4) ** 0.5)
+
+
+def test_generator_city_counts_equal_the_built_citys_panels(demo_con):
+    """The generator-level city (no database) has exactly the beat-month counts that the
+    Evaluation panels read from the built demo city with the same size and seed — so the
+    thousands of generator-level cities in docs/evaluation.md are the demo cities."""
+    from analytics.evaluation.panel import panel_from_metric
+    from tests.conftest import DEMO_N_CALLS, DEMO_SEED
+
+    c = calibration.generator_city(DEMO_N_CALLS, DEMO_SEED)
+    for metric, Y in c["Y"].items():
+        p = panel_from_metric(demo_con, metric)
+        wide = p.pivot(index="area", columns="period", values="value").reindex(c["beats"])
+        assert wide.shape == Y.shape, metric
+        assert np.array_equal(wide.fillna(0).to_numpy(), Y), metric
+        first = p.drop_duplicates("area").set_index("area")["first_treated"].reindex(c["beats"])
+        months = list(wide.columns)
+        got = [0 if pd.isna(f) else months.index(f) + 1 for f in first]
+        assert got == list(c["schedule"][c["unit_cluster"]]), metric
+    assert 0.7 < c["planted"]["low_level_property"] < 0.9
