@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.support import error_boxes, screenshot, wait_for_app
 
@@ -49,9 +50,12 @@ def test_filters_persist_across_pages_and_in_the_url(app_url, page) -> None:
     pg.goto(app_url + "/response_times?district=D3")
     wait_for_app(pg)
     sidebar = pg.locator('[data-testid="stSidebar"]')
-    assert "D3" in sidebar.locator('[data-testid="stMultiSelect"]').first.inner_text()
+    # The District box by its label, waited for: under load a rerun can leave the sidebar
+    # half drawn for a moment, and the first multiselect is then the Beat box.
+    district_box = sidebar.locator('[data-testid="stMultiSelect"]', has_text="District")
+    expect(district_box).to_contain_text("D3", timeout=30_000)
     pg.locator('[data-testid="stSidebarNavLink"]', has_text="Overview").click()
     wait_for_app(pg)
     assert "district=D3" in pg.url
-    assert "D3" in sidebar.locator('[data-testid="stMultiSelect"]').first.inner_text()
+    expect(district_box).to_contain_text("D3", timeout=30_000)
     assert "district D3" in pg.locator('[data-testid="stCaptionContainer"]').first.inner_text()
