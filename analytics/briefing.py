@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from analytics import catalog, db, overview, privacy
-from analytics.core import clock
+from analytics.core import clock, periods
 from analytics.core.results import Result
 from analytics.filters import Filters
 
@@ -45,7 +45,8 @@ if TYPE_CHECKING:  # plotly is imported when a chart is drawn
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Briefing", "Finding", "briefing_html", "briefing_pdf", "build_briefing"]
+__all__ = ["Briefing", "Finding", "ReportingPeriod", "briefing_html", "briefing_pdf",
+           "build_briefing", "reporting_period"]
 
 CHART_W, CHART_H = 900, 380
 
@@ -97,24 +98,55 @@ class Briefing(Result):
 
 
 def _public_policy(backend: Any) -> privacy.Policy:
-    k = privacy.server_policy().k
-    return privacy.Policy("public", k).with_data(
-        sensitive_types=privacy.sensitive_call_types(backend),
-        parents=privacy.area_parents(backend))
+    server = privacy.server_policy()
+    return privacy.for_data(
+        privacy.Policy("public", server.k, period_unit=server.period_unit), backend)
+
+
+@dataclass(frozen=True)
+class ReportingPeriod:
+    """A public reporting period: one whole cell of the grid ("2025", or "Q3 2025")."""
+
+    start: dt.date
+    end: dt.date
+    label: str
+    unit: periods.GridUnit
+
+
+def reporting_period(con: Any, *, start: dt.date | None = None, end: dt.date | None = None
+                     ) -> ReportingPeriod | None:
+    """The briefing's period: the public grid cell (a whole calendar year by default, see
+    :func:`analytics.core.periods.public_period`) that contains ``end`` (else ``start``),
+    or the latest one the data cover when neither is given — the same rule, in the same
+    place, as the public sidebar's period. None without data."""
+    backend = db.ibis_backend(con)
+    policy = _public_policy(backend)
+    cell = _cell(policy, start, end)
+    if cell is None:
+        return None
+    return ReportingPeriod(*cell, periods.describe_cell(cell, policy.period_unit),
+                           policy.period_unit)
+
+
+def _cell(policy: privacy.Policy, start: dt.date | None, end: dt.date | None
+          ) -> tuple[dt.date, dt.date] | None:
+    cell = policy.public_period(end or start)
+    if cell is None and policy.data_span is not None:  # no whole cell yet: the latest one
+        cell = periods.grid_cell(policy.data_span[1], policy.period_unit)
+    return cell
 
 
 def build_briefing(con: Any, *, start: dt.date | None = None, end: dt.date | None = None,
                    now: dt.datetime | None = None) -> Briefing:
-    """Compute the briefing for the period ``start``–``end`` (default: the Overview's
-    default period, the last 365 days of data) on a DuckDB connection."""
+    """Compute the briefing on a DuckDB connection for the public period containing
+    ``end`` (else ``start``; default the latest, :func:`reporting_period`)."""
     from analytics import maps
     from analytics.evaluation import answer_claims
 
     backend = db.ibis_backend(con)
     policy = _public_policy(backend)
     opts = catalog.filter_options(backend)
-    if start is None and end is None:
-        start, end = default_period(opts.max_date)
+    start, end = _cell(policy, start, end) or (None, None)
     filters = privacy.scope_filters(Filters(start=start, end=end), policy)
     period, kpis = overview.overview_kpis(backend, filters, opts.min_date, opts.max_date)
     kpis = tuple(privacy.release(list(kpis), policy))
@@ -126,7 +158,7 @@ def build_briefing(con: Any, *, start: dt.date | None = None, end: dt.date | Non
     # The claims: the evaluation engine (the same call as the Evaluation page's claims) on
     # every month of data up to the end of the period — a before/after evaluation needs
     # the months before the CSOs started, not just the reporting year.
-    claim_dates = Filters(end=filters.end if end is not None else None)
+    claim_dates = Filters(end=filters.end)
     findings = []
     caveats: list[str] = []
     for r in answer_claims(con, filters=claim_dates):
@@ -167,18 +199,6 @@ def build_briefing(con: Any, *, start: dt.date | None = None, end: dt.date | Non
         sources=_sources(backend), synthetic=synthetic, caveats=tuple(caveats),
         claims_range=(f"all data up to {claim_dates.end:%d %b %Y}" if claim_dates.end
                       else f"all data ({span})"))
-
-
-def default_period(data_max: dt.date | None) -> tuple[dt.date | None, dt.date | None]:
-    """The last twelve complete calendar months of data (a council reports by month)."""
-    if data_max is None:
-        return None, None
-    end = privacy.snap_month_end(data_max)
-    if end != data_max:  # the last month is not complete: end with the month before
-        end = data_max.replace(day=1) - dt.timedelta(days=1)
-    start = (dt.date(end.year, 1, 1) if end.month == 12
-             else dt.date(end.year - 1, end.month + 1, 1))
-    return start, end
 
 
 def _monthly_calls_and_crime(backend: Any, filters: Filters, policy: privacy.Policy

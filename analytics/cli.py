@@ -206,10 +206,9 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
         source = str(path)
     start = time.perf_counter()
     try:
-        policy = privacy.Policy(tier, server.k)
-        if tier != "analyst":  # the tier needs the crosswalk's flags and the beat parents
-            policy = policy.with_data(sensitive_types=privacy.sensitive_call_types(backend),
-                                      parents=privacy.area_parents(backend))
+        policy = privacy.Policy(tier, server.k, period_unit=server.period_unit)
+        if tier != "analyst":  # the tier needs the crosswalk's flags, parents, date span
+            policy = privacy.for_data(policy, backend)
         report = privacy.release_report(
             metrics_report(backend, privacy.scope_filters(filters, policy)), policy)
     finally:
@@ -378,10 +377,12 @@ def _register_briefing(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--out", type=Path, required=True, metavar="FILE.{html,pdf}",
                    help="output file; its extension chooses HTML or PDF")
     b.add_argument("--from", dest="start", type=_iso_date, metavar="DATE",
-                   help="first day of the reporting period (default: 12 complete months "
-                        "ending with the last complete month of data)")
+                   help="a day in the reporting period; the briefing covers the whole "
+                        "public period (calendar year, or quarter with CSO_PUBLIC_PERIOD) "
+                        "that contains --to (else --from); default the latest one the data "
+                        "cover")
     b.add_argument("--to", dest="end", type=_iso_date, metavar="DATE",
-                   help="last day of the reporting period")
+                   help="last day of the reporting period (see --from)")
     b.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
     b.set_defaults(func=_cmd_briefing)
 
@@ -409,7 +410,9 @@ def _cmd_briefing(args: argparse.Namespace) -> int:
     data = text.encode("utf-8") if kind == "html" else briefing.briefing_pdf(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(data)
-    print(f"briefing written to {args.out} ({len(data):,} bytes; public tier; "
+    period = (f"period {b.period.start:%Y-%m-%d} – {b.period.end:%Y-%m-%d}; "
+              if b.period is not None else "")
+    print(f"briefing written to {args.out} ({len(data):,} bytes; {period}public tier; "
           f"{'synthetic demo data' if b.synthetic else 'real data'})")
     return EXIT_OK
 

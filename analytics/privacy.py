@@ -10,14 +10,17 @@ Three tiers, chosen by the server's configuration only (never by a URL or a sess
   (they therefore appear in no area, month or category below the city); no points, no
   free text, no record-level tables; every count between 1 and ``k - 1`` (default
   ``k = 10``) is suppressed, with complementary suppression so that no hidden value can
-  be recovered from the totals (see :func:`suppression_mask`). The period is widened to
-  whole calendar months and the area, priority and category filters are not offered, so
-  that the tables of two views cannot be subtracted to isolate a small group.
+  be recovered from the totals (see :func:`suppression_mask`). A period is one cell of a
+  fixed grid — a whole calendar year by default, or a quarter
+  (:func:`analytics.core.periods.public_period`) — and the area, priority and category
+  filters are not offered, so that the tables of two views cannot be subtracted to
+  isolate a small group (two public periods are the same cell or disjoint).
 
 Where the tier comes from (:func:`server_policy`): ``$CSO_TIER`` (``$CSO_PRIVACY_TIER``
 is read as a deprecated alias), else ``tier`` under ``[privacy]`` in
 ``.streamlit/secrets.toml`` (project folder, then the user's home), else ``analyst``.
-``k`` likewise: ``$CSO_PUBLIC_K`` or ``k`` under ``[privacy]``.
+``k`` likewise: ``$CSO_PUBLIC_K`` or ``k`` under ``[privacy]``; the public period grid
+``$CSO_PUBLIC_PERIOD`` (``year`` or ``quarter``) or ``period`` under ``[privacy]``.
 
 Pages and exports reach results through :func:`scope_call` (the arguments a tier may
 ask for) and :func:`release` (what the tier may see); both are called in one place, the
@@ -26,7 +29,6 @@ cached-call helper, and by the downloads, the briefing and the ``metrics`` comma
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
 import datetime as dt
 import itertools
@@ -43,7 +45,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from analytics.core import options
+from analytics.core import options, periods
 from analytics.errors import OptionError
 from analytics.filters import Filters
 
@@ -55,6 +57,7 @@ __all__ = [
     "Policy",
     "Tier",
     "area_parents",
+    "for_data",
     "release",
     "release_frame",
     "scope_call",
@@ -70,6 +73,7 @@ DEFAULT_K = 10  # common public-health small-numbers rule (suppress 1–9)
 ENV_TIER = "CSO_TIER"
 ENV_TIER_DEPRECATED = "CSO_PRIVACY_TIER"
 ENV_K = "CSO_PUBLIC_K"
+ENV_PERIOD = "CSO_PUBLIC_PERIOD"
 
 
 @dataclass(frozen=True)
@@ -84,9 +88,14 @@ class Policy:
     k: int = DEFAULT_K
     sensitive_types: frozenset[str] = field(default_factory=frozenset)
     parents: tuple[tuple[str, str], ...] = ()
+    period_unit: periods.GridUnit = "year"
+    # The data's first and last date: public periods are the grid cells they cover fully.
+    data_span: tuple[dt.date, dt.date] | None = None
 
     def __post_init__(self) -> None:
         options.check("privacy tier", self.tier, Tier)
+        options.check("public period grid (CSO_PUBLIC_PERIOD)", self.period_unit,
+                      periods.GridUnit)
         if not isinstance(self.k, int) or self.k < 2:
             raise OptionError(f"privacy k must be a whole number of at least 2; got {self.k!r}")
 
@@ -106,10 +115,20 @@ class Policy:
         return self.tier != "analyst"
 
     def with_data(self, *, sensitive_types: Sequence[str] = (),
-                  parents: Mapping[str, str] | None = None) -> Policy:
-        """A copy that knows the sensitive call types and the beat → district parents."""
+                  parents: Mapping[str, str] | None = None,
+                  data_span: tuple[dt.date | None, dt.date | None] | None = None) -> Policy:
+        """A copy that knows the sensitive call types, the beat → district parents and
+        the data's first and last date (for the public period grid)."""
+        span = (data_span if data_span is not None and None not in data_span else None)
         return dataclasses.replace(self, sensitive_types=frozenset(sensitive_types),
-                                   parents=tuple(sorted((parents or {}).items())))
+                                   parents=tuple(sorted((parents or {}).items())),
+                                   data_span=span)  # type: ignore[arg-type]
+
+    def public_period(self, end: dt.date | None = None) -> tuple[dt.date, dt.date] | None:
+        """The public reporting period containing ``end`` (default: the latest), a whole
+        cell of the grid that the data cover (:func:`analytics.core.periods.public_period`)."""
+        lo, hi = self.data_span or (None, None)
+        return periods.public_period(end, lo, hi, self.period_unit)
 
     def stamp(self) -> str:
         """One line saying what this tier shows, for every page, download and report."""
@@ -120,7 +139,8 @@ class Policy:
                     "assault, juvenile, mental-health crisis …) are left out of every figure.")
         return (f"Privacy tier: public — area totals only; counts from 1 to {self.k - 1} "
                 "are suppressed, with further cells hidden so that they cannot be worked "
-                "out from totals; sensitive call types are left out; whole months only.")
+                "out from totals; sensitive call types are left out; whole calendar "
+                f"{'years' if self.period_unit == 'year' else 'quarters'} only.")
 
 
 # -- where the tier comes from ---------------------------------------------------------
@@ -163,7 +183,8 @@ def server_policy(environ: Mapping[str, str] | None = None,
         k = int(raw_k)
     except (TypeError, ValueError):
         raise OptionError(f"privacy k ({ENV_K}) must be a whole number; got {raw_k!r}") from None
-    return Policy(tier=tier, k=k)  # type: ignore[arg-type]
+    unit = str(env.get(ENV_PERIOD) or secrets.get("period", "year")).strip().lower()
+    return Policy(tier=tier, k=k, period_unit=unit)  # type: ignore[arg-type]
 
 
 def area_parents(backend: Any) -> dict[str, str]:
@@ -171,6 +192,17 @@ def area_parents(backend: Any) -> dict[str, str]:
     t = backend.table("areas")
     df = t.filter(t.parent_id.notnull()).select("area_id", "parent_id").execute()
     return dict(zip(df["area_id"].astype(str), df["parent_id"].astype(str), strict=True))
+
+
+def for_data(policy: Policy, backend: Any) -> Policy:
+    """``policy`` knowing the database (an Ibis backend): its sensitive call types, beat →
+    district parents and call date span (the public period grid needs it)."""
+    from analytics import catalog
+
+    opts = catalog.filter_options(backend)
+    return policy.with_data(sensitive_types=sensitive_call_types(backend),
+                            parents=area_parents(backend),
+                            data_span=(opts.min_date, opts.max_date))
 
 
 def sensitive_call_types(backend: Any) -> tuple[str, ...]:
@@ -184,19 +216,26 @@ def sensitive_call_types(backend: Any) -> tuple[str, ...]:
 def scope_filters(filters: Filters, policy: Policy) -> Filters:
     """The filters a tier is allowed to run.
 
-    command: sensitive call types excluded. public: also whole calendar months (start
-    moved back to the 1st, end forward to the month's last day) and no area, priority or
-    category restriction (tables are split by area instead), so that two views cannot
-    be subtracted to isolate a group smaller than ``k``.
+    command: sensitive call types excluded. public: also no area, priority or category
+    restriction (tables are split by area instead), and a dated period becomes one cell
+    of the public grid — the whole calendar year (or quarter) containing its end that
+    the data cover fully (:meth:`Policy.public_period`; the cell containing the end when
+    the policy does not know the data, or they cover no whole cell) — so that two views
+    cannot be subtracted to isolate a group smaller than ``k``. An undated side stays
+    open (all data up to / from the other side), as the evaluation needs.
     """
     if policy.tier == "analyst":
         return filters
     out = filters.with_(exclude_sensitive=True)
     if policy.is_public:
-        start = out.start.replace(day=1) if out.start else None
-        end = out.end
-        if end is not None:
-            end = end.replace(day=calendar.monthrange(end.year, end.month)[1])
+        start, end = out.start, out.end
+        if start is not None and end is not None:
+            start, end = (policy.public_period(end)
+                          or periods.grid_cell(end, policy.period_unit))
+        elif end is not None:
+            end = (policy.public_period(end) or periods.grid_cell(end, policy.period_unit))[1]
+        elif start is not None:
+            start = periods.grid_cell(start, policy.period_unit)[0]
         out = out.with_(start=start, end=end, districts=(), beats=(), priorities=(),
                         categories=())
     return out
@@ -529,11 +568,32 @@ def frame_layout(df: pd.DataFrame, parents: Mapping[str, str] | None = None
     return areas, dims, counts, work
 
 
+# Columns that date a row's own window (Crime trends' 28-day, 365-day and year-to-date).
+WINDOW_SPANS = (("current_start", "current_end"), ("previous_start", "previous_end"),
+                ("ytd_start", "ytd_end"))
+
+
+def _whole_period_rows(df: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Rows whose windows are whole cells of the public grid. A window that is not (the
+    last 28 or 365 days, a part-year to date) overlaps the period's months in part: its
+    count minus a month's would isolate a few days, so it is not released."""
+    keep = np.ones(len(df), dtype=bool)
+    for lo, hi in WINDOW_SPANS:
+        if lo in df.columns and hi in df.columns:
+            keep &= np.array([
+                not (pd.isna(a) or pd.isna(b))
+                and periods.grid_cell(pd.Timestamp(a).date(), policy.period_unit)
+                == (pd.Timestamp(a).date(), pd.Timestamp(b).date())
+                for a, b in zip(df[lo], df[hi], strict=True)], dtype=bool)
+    return df if keep.all() else df[keep]
+
+
 def release_frame(df: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """The part of a result table the policy's tier may see (a new frame).
 
     command and public: rows of sensitive call types dropped. public also: point,
-    free-text and record-level tables removed, and small counts suppressed with
+    free-text and record-level tables removed, windows that are not whole periods of the
+    public grid dropped (:func:`_whole_period_rows`), and small counts suppressed with
     :func:`suppression_mask` — a hidden row keeps its dimensions (area, month …), its
     labels and flags, and loses every number; a ``suppressed`` column, where the table
     has one, says so. (Results hold numbers, not formatted text: pages format after.)
@@ -553,7 +613,7 @@ def release_frame(df: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         return out.iloc[0:0].drop(columns=[c for c in out.columns
                                            if str(c).lower() in POINT_COLUMNS | FREE_TEXT_COLUMNS])
     drop = [c for c in out.columns if str(c).lower() in POINT_COLUMNS | FREE_TEXT_COLUMNS]
-    out = out.drop(columns=drop).reset_index(drop=True)
+    out = _whole_period_rows(out.drop(columns=drop), policy).reset_index(drop=True)
     areas, dims, counts, work = frame_layout(out, dict(policy.parents))
     if not counts:
         return out
@@ -719,8 +779,3 @@ def _plain_value(value: Any, is_date: bool) -> Any:
     if is_date and isinstance(value, pd.Timestamp):
         return value.date().isoformat() if value == value.normalize() else value.isoformat()
     return value.item() if hasattr(value, "item") else value
-
-
-def snap_month_end(day: dt.date) -> dt.date:
-    """The last day of ``day``'s month."""
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])

@@ -7,9 +7,10 @@ import streamlit.components.v1 as st_components
 
 from analytics import briefing
 from analytics.errors import CSOError
+from analytics.overview import fmt_date
 from ui import state
 from ui.cache import cached
-from ui.text import plain
+from ui.text import md, plain
 
 K_READY = "briefing_ready"
 
@@ -24,11 +25,17 @@ st.markdown(
     "shows: small counts suppressed, no sensitive call types, no locations or free text.")
 
 filters = state.current_filters()
-period = ("the last 12 complete months of data" if not (filters.start or filters.end)
-          else f"the sidebar's dates ({plain(filters.describe())})")
-st.caption(f"Reporting period: {period}, widened to whole months. The claims use every "
-           "month of data up to the period's end. The same file comes from "
-           "`python -m analytics briefing --out briefing.pdf`.")
+period = cached(briefing.reporting_period, state.get_con(), start=filters.start, end=filters.end)
+if period is None:
+    st.info("There are no calls yet: the briefing needs data.")
+    st.stop()
+st.caption(md(
+    "Reporting period: {} ({} – {}). The public tier publishes whole calendar {} only, so "
+    "that two reports can never be subtracted to reveal a small count: the one containing "
+    "the sidebar's end date, else the latest the data cover fully. The claims use every "
+    "month of data up to the period's end.", period.label, fmt_date(period.start),
+    fmt_date(period.end), f"{period.unit}s")
+    + " The same file comes from `python -m analytics briefing --out briefing.pdf`.")
 
 if st.button("📄 Make the council briefing", type="primary", key="briefing_make"):
     try:

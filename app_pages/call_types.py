@@ -10,6 +10,7 @@ from analytics import call_types, db
 from analytics.errors import CSOError
 from ui import components, state
 from ui.cache import cached
+from ui.text import md
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,8 @@ xw = cached(call_types.crosswalk, con, include_unmapped=True)
 hist = cached(call_types.history, con)
 version = cached(call_types.current_version, con)
 n_unmapped = int(xw["cso_tier"].isna().sum())
-st.caption(f"Current version: **{version}** · {len(xw) - n_unmapped:,} mapped call types"
-           + (f" · **{n_unmapped} call type(s) in the calls have no mapping** (empty tier: "
+st.caption(md("Current version: **{}** · {:,} mapped call types", version, len(xw) - n_unmapped)
+           + (f" · **{n_unmapped:,} call type(s) in the calls have no mapping** (empty tier: "
               "not eligible)" if n_unmapped else ""))
 
 if xw.empty:
@@ -65,11 +66,11 @@ edited = st.data_editor(
 def _after_save(version: int | None, unchanged: str, saved: str) -> None:
     """Say what a save did; on a new version drop caches and the editor's edits, rerun."""
     if version is None:
-        st.info(unchanged)
+        st.info(components.plain(unchanged))
         return
     state.data_changed()
     st.session_state.pop("ct_editor", None)
-    st.toast(saved.format(version=version))
+    st.toast(components.plain(saved.format(version=version)))
     st.rerun()
 
 

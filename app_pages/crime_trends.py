@@ -16,6 +16,7 @@ from analytics import poisson_change as pc
 from analytics.errors import CSOError, InsufficientDataError
 from ui import components, state
 from ui.cache import cached
+from ui.text import md, plain
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ components.period_caption(
     "occurrence, else report time. The monthly series covers the period; the 28-day, "
     "365-day and year-to-date windows end on the period's last day and may reach back "
     "before its start (their dates are on each card)."
-    + (f" Note: {'; '.join(notes_on_filters)}." if notes_on_filters else ""))
+    + (f" Note: {plain('; '.join(notes_on_filters))}." if notes_on_filters else ""))
 
 try:
     # area filters only: the span of the data, computed once for every table below
@@ -61,7 +62,7 @@ try:
                      span=span, spinner="Counting incidents…")
 except CSOError as exc:
     log.warning("monthly incident counts failed: %s", exc)
-    st.warning(str(exc))
+    st.warning(plain(exc))
     st.stop()
 
 if monthly.frame.empty or int(monthly.frame["incidents"].sum()) == 0:
@@ -98,14 +99,14 @@ if len(yf):
 cols = st.columns(max(len(cards), 1))
 for col, (label, r, period_text) in zip(cols, cards, strict=False):
     with col:
-        st.metric(f"{label} (incidents)", f"{int(r.current):,}",
+        st.metric(md("{} (incidents)", label), f"{int(r.current):,}",
                   delta=_fmt_change(int(r.current), int(r.previous), r["pct_change"]),
-                  delta_color="inverse", border=True, help=period_text)
+                  delta_color="inverse", border=True, help=plain(period_text))
         flag = " — notable change (BH q < 0.0027)" if r.flagged else ""
-        st.caption(f"Poisson z = {r.z:+.2f}, exact p {pc.fmt_pvalue(r.p_exact)}{flag}. "
-                   f"{period_text}.")
+        st.caption(md("Poisson z = {:+.2f}, exact p {}{}. {}.", r.z, pc.fmt_pvalue(r.p_exact),
+                      flag, period_text))
 for n in (*windows.caveats, *ytd.caveats):
-    st.caption(f"⚠️ {n}")
+    st.caption(f"⚠️ {plain(n)}")
 
 st.markdown("**By offense category** — 28-day and 365-day windows")
 st.caption(pc.TABLE_FLAG_NOTE)
@@ -149,10 +150,10 @@ if _is_open("Monthly counts"):
         fig.update_layout(height=420, margin={"t": 30})
         st.plotly_chart(fig, width="stretch")
         total = mf.groupby("month", as_index=False)[ycol].sum()
-        st.caption(takeaways.trend(total, "month", ycol, what=f"{ytitle}, all selected "
-                                   "categories"))
+        st.caption(plain(takeaways.trend(total, "month", ycol,
+                                         what=f"{ytitle}, all selected categories")))
         for n in monthly.caveats:
-            st.caption(n)
+            st.caption(plain(n))
         with st.expander(f"Monthly table ({len(mf)} rows)"):
             components.table_with_downloads(ct.display_monthly(mf), "Crime incidents per month",
                                             filters=inc_filters, key="ct_monthly",
@@ -170,7 +171,7 @@ if _is_open("Seasonal decomposition"):
             stl = cached(ct.stl_decomposition, backend, inc_filters, stl_cats, span=span,
                          spinner="Decomposing the series…")
         except InsufficientDataError as exc:
-            st.info(str(exc))
+            st.info(plain(exc))
             stl = None
         if stl is not None:
             sf = stl.frame
@@ -184,7 +185,7 @@ if _is_open("Seasonal decomposition"):
             fig.update_layout(height=640, margin={"t": 40})
             st.plotly_chart(fig, width="stretch")
             for n in stl.caveats:
-                st.caption(n)
+                st.caption(plain(n))
             with st.expander("Decomposition table"):
                 components.table_with_downloads(sf.round(2), f"STL decomposition {series}",
                                                 filters=inc_filters, key="ct_stl")

@@ -14,14 +14,15 @@ from analytics.db import CSO_TIERS
 from analytics.errors import CSOError
 from app_pages.data_tabs import mapping as data_mapping
 from ui import components, state, uploads
+from ui.text import md, plain
 
 log = logging.getLogger(__name__)
 
 if state.read_only():
     # Not in the navigation of a read-only server; a direct link lands here.
     st.title("📥 Data")
-    st.error("The Data page is not available on this server: it is read-only "
-             f"({state.policy().tier} tier) and offers no upload, save or import.")
+    st.error(md("The Data page is not available on this server: it is read-only ({} tier) "
+                "and offers no upload, save or import.", state.policy().tier))
     st.stop()
 
 # Page-local widget keys.
@@ -59,10 +60,10 @@ def _upload_path(upload) -> Path | None:
     try:
         return uploads.save(upload, DB_FILE)
     except uploads.UploadTooLarge as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
     except OSError as exc:
-        st.error("The upload could not be saved on the server: "
-                 + uploads.public_message(exc, None, None, DB_FILE))
+        st.error(md("The upload could not be saved on the server: {}",
+                    uploads.public_message(exc, None, None, DB_FILE)))
     return None
 
 
@@ -74,16 +75,15 @@ def _show_result(result: ingest.ImportResult) -> None:
     if result.already_imported:
         st.info("This exact file was imported before: nothing was added.")
     else:
-        st.success(
-            f"Imported **{result.file}** into `{result.table}`: {result.rows_loaded:,} new, "
-            f"{result.rows_updated:,} updated, {result.rows_unchanged:,} already present, "
-            f"{result.rows_rejected:,} rejected (of {result.rows_read:,} rows read)."
-        )
+        st.success(md(
+            "Imported **{}** into {}: {:,} new, {:,} updated, {:,} already present, "
+            "{:,} rejected (of {:,} rows read).", result.file, result.table, result.rows_loaded,
+            result.rows_updated, result.rows_unchanged, result.rows_rejected, result.rows_read))
     for t, (n, u, s) in result.also.items():
-        st.caption(f"{t}: {n:,} new, {u:,} updated, {s:,} already present")
+        st.caption(md("{}: {:,} new, {:,} updated, {:,} already present", t, n, u, s))
     if result.warnings:
         st.warning("Kept, but incomplete:\n" + "\n".join(
-            f"- {n:,} rows {reason}" for reason, n in sorted(result.warnings.items())))
+            md("- {:,} rows {}", n, reason) for reason, n in sorted(result.warnings.items())))
     if result.rows_filtered:
         st.caption(f"{result.rows_filtered:,} rows left out by the preset's filter "
                    "(not rejects).")
@@ -116,7 +116,7 @@ def _import(table: str, path: Path, preset, name: str, **kw) -> None:
                 progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m), **kw)
     except CSOError as exc:
         bar.empty()
-        st.error(f"Nothing was imported: {_say(exc, path, name)}")
+        st.error(md("Nothing was imported: {}", _say(exc, path, name)))
         return
     finally:
         uploads.discard(path)  # imported or refused: the copy is not needed any more
@@ -168,7 +168,7 @@ with tab_import:
                 st.dataframe(ingest.preview(con, path, preset, n=10), hide_index=True,
                              placeholder="—")
         except CSOError as exc:
-            st.error(_say(exc, path, upload.name))
+            st.error(plain(_say(exc, path, upload.name)))
             preset = None
 
     if upload is not None and preset is not None:
@@ -180,7 +180,7 @@ with tab_import:
                 st.session_state[K_CHECK] = (fingerprint, ingest.check_file(
                     con, table, path, preset=preset, display_name=upload.name))
             except CSOError as exc:
-                st.error(f"This file cannot be imported: {_say(exc, path, upload.name)}")
+                st.error(md("This file cannot be imported: {}", _say(exc, path, upload.name)))
         if b2.button("📥 Import", type="primary", key="data_import"):
             st.session_state.pop(K_CHECK, None)
             _import(table, path, preset, upload.name)
@@ -192,10 +192,10 @@ with tab_import:
         if check is not None:
             left_out = (f", {check.rows_filtered:,} left out by the preset's filter"
                         if check.rows_filtered else "")
-            st.info(f"Validation: {check.rows_read:,} rows read, {check.rows_rejected:,} would "
-                    f"be rejected{left_out}. Nothing has been imported yet.")
+            st.info(md("Validation: {:,} rows read, {:,} would be rejected{}. Nothing has been "
+                       "imported yet.", check.rows_read, check.rows_rejected, left_out))
             if check.warnings:
-                st.caption("; ".join(f"{n:,} rows {r}" for r, n in check.warnings.items()))
+                st.caption("; ".join(md("{:,} rows {}", n, r) for r, n in check.warnings.items()))
             if check.rejects:
                 _rejects_table(pd.DataFrame([r.__dict__ for r in check.rejects]), "check")
             if check.flagged_values:
@@ -215,9 +215,10 @@ with tab_import:
                     try:
                         ingest.save_preset({**preset_data, "name": safe}, target)
                     except CSOError as exc:
-                        st.error(str(exc))
+                        st.error(plain(exc))
                     else:
-                        st.success(f"Saved as preset **{safe}** ({target}); pick it next time.")
+                        st.success(md("Saved as preset **{}** ({}); pick it next time.", safe,
+                                      target))
                 st.download_button("⬇️ Download preset (.toml)", toml_text.encode("utf-8"),
                                    file_name=f"{name or 'preset'}.toml", key="data_dl_preset",
                                    on_click="ignore")
@@ -234,7 +235,7 @@ with tab_areas:
         try:
             props, first = ingest.geojson_properties(gpath)
         except CSOError as exc:
-            st.error(_say(exc, gpath, geo.name))
+            st.error(plain(_say(exc, gpath, geo.name)))
     if geo is not None and props:
         st.dataframe(pd.DataFrame(first), hide_index=True, placeholder="—")
         g1, g2, g3 = st.columns(3)
@@ -258,7 +259,7 @@ with tab_areas:
                                                "read": {"format": "geojson"},
                                                "areas": areas_cfg}, where=geo.name)
             except CSOError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 _import("areas", gpath, gpreset, geo.name)
                 r = st.session_state.pop(K_RESULT, None)
@@ -267,10 +268,10 @@ with tab_areas:
 
 
 def _edit_reference(table: str, column_config: dict, help_text: str) -> None:
-    st.markdown(help_text)
-    up = st.file_uploader(f"Upload {table} (.csv, columns named as below)", type=["csv"],
+    st.markdown(help_text)  # md-safe: callers are checked (tests/test_layout.py)
+    up = st.file_uploader(md("Upload {} (.csv, columns named as below)", table), type=["csv"],
                           key=f"data_{table}_csv")
-    if up is not None and st.button(f"Import {table} file", key=f"data_{table}_csv_go"):
+    if up is not None and st.button(md("Import {} file", table), key=f"data_{table}_csv_go"):
         up_path = _upload_path(up)
         if up_path is not None:
             _import(table, up_path, "canonical", up.name)
@@ -282,7 +283,7 @@ def _edit_reference(table: str, column_config: dict, help_text: str) -> None:
     current = ingest.table_frame(con, table)
     edited = st.data_editor(current, num_rows="dynamic", hide_index=True,
                             column_config=column_config, key=f"data_{table}_editor")
-    if st.button(f"Save {table}", key=f"data_{table}_save"):
+    if st.button(md("Save {}", table), key=f"data_{table}_save"):
         try:
             with state.writing() as wcon:
                 r = ingest.import_frame(wcon, table, edited, name=f"{table} edited in the app",
@@ -328,11 +329,11 @@ with tab_history:
         st.info("No imports yet. The demo city was generated, not imported.")
     else:
         last = hist.iloc[0]
-        st.markdown(
-            f"Latest: import #{int(last['import_id'])} of **{last['file_name']}** into "
-            f"`{last['table_name']}` — {int(last['rows_loaded']):,} new, "
-            f"{int(last['rows_updated']):,} updated, {int(last['rows_unchanged']):,} already "
-            f"present, {int(last['rows_rejected']):,} rejected.")
+        st.markdown(md(
+            "Latest: import #{} of **{}** into {} — {:,} new, {:,} updated, {:,} already "
+            "present, {:,} rejected.", int(last["import_id"]), last["file_name"],
+            last["table_name"], int(last["rows_loaded"]), int(last["rows_updated"]),
+            int(last["rows_unchanged"]), int(last["rows_rejected"])))
         components.table_with_downloads(hist, "import history", key="data_history")
         pick = st.selectbox("Show the rejected rows of import", hist["import_id"].tolist(),
                             key="data_hist_pick")

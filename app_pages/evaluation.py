@@ -15,6 +15,7 @@ from analytics.evaluation.analysis import describe_design
 from analytics.filters import Filters
 from ui import components, state
 from ui.cache import cached
+from ui.text import md, plain
 
 log = logging.getLogger(__name__)
 
@@ -68,18 +69,18 @@ if _family:  # the multiplicity adjustment the verdicts use (analytics.evaluatio
 cols = st.columns(2) if claims else []
 for i, c in enumerate(claims):
     with cols[i % 2].container(border=True):
-        st.markdown(f"**{c.question}**")
+        st.markdown(md("**{}**", c.question))
         # the sentence starts with the verdict in words (analytics.evaluation.wording)
         head, sep, rest = c.sentence.partition(" — ")
-        st.markdown(f"**{head}**{sep}{rest}" if sep else c.sentence)
+        st.markdown(md("**{}**{}{}", head, sep, rest) if sep else plain(c.sentence))
         placebo = c.placebo.sentence if c.placebo else None
         for line in (c.inference, *c.design_notes, placebo):
             if line:
-                st.caption(line)
+                st.caption(plain(line))
         for line in c.caveats:
-            st.warning(line)
+            st.warning(plain(line))
         if c.note:
-            st.caption(c.note)
+            st.caption(plain(c.note))
         st.button("Open the full analysis ↓", key=f"ev_open_{c.key}",
                   on_click=_open_claim, args=(c.metric,))
 
@@ -91,8 +92,8 @@ if claims:
         checks = ()
     for chk in checks:
         with st.container(border=True):
-            st.markdown(f"**{chk.label}**")
-            (st.warning if chk.significant else st.write)(chk.sentence)
+            st.markdown(md("**{}**", chk.label))
+            (st.warning if chk.significant else st.write)(plain(chk.sentence))
 
 # -- 2. free-form analysis -------------------------------------------------------------------
 st.subheader("Analyse an outcome")
@@ -143,17 +144,17 @@ anticipation = c4.number_input("Anticipation (periods)", 0, 12, 0, key=K_ANTICIP
 starts_txt = ", ".join(s.date().isoformat() for s in design.starts) or "none"
 c1, c2 = st.columns([1, 3])
 override = c1.checkbox("Set one start date", key=K_OVERRIDE,
-                       help=f"Default: each area's start from deployments ({starts_txt}).")
+                       help=md("Default: each area's start from deployments ({}).", starts_txt))
 start = c2.date_input("Start date", value=design.starts[0].date() if design.starts else None,
                       key=K_START, disabled=not override) if override else None
-c2.caption(f"Starts from deployments: {starts_txt}")
+c2.caption(md("Starts from deployments: {}", starts_txt))
 
 methods = [RECOMMENDED, *ev.METHODS]
 method = st.selectbox(
     "Method", methods, key=K_METHOD, bind="query-params", index=0,
     format_func=lambda m: (f"Recommended: {ev.METHOD_LABELS[design.recommended]}"
                            if m == RECOMMENDED else ev.METHOD_LABELS[m]),
-    help=f"Recommended because: {design.reason}.")
+    help=md("Recommended because: {}.", design.reason))
 use_boot = st.checkbox(
     "Multiplier bootstrap (999 draws) for the staggered design", key="ev_bootstrap",
     help="Bootstrap standard errors clustered by area, with simultaneous bands for the "
@@ -183,18 +184,18 @@ if ratio is not None:
               help="1.00 = no change; 0.80 = 20 % fewer.")
     c2.metric("95 % CI", f"{lo:.2f} to {hi:.2f}", border=True)
 else:
-    c1.metric(f"Effect ({a.unit})", f"{e.estimate:+.2f}", border=True)
+    c1.metric(md("Effect ({})", a.unit), f"{e.estimate:+.2f}", border=True)
     c2.metric("95 % CI", f"{e.ci_low:.2f} to {e.ci_high:.2f}", border=True)
 c3.metric("p-value", "< 0.001" if e.p_value < 0.001 else f"{e.p_value:.3f}", border=True)
 c4.metric("Pre-trend test p", "—" if a.pretrend_p != a.pretrend_p else f"{a.pretrend_p:.3f}",
           border=True, help="Joint test that treated and comparison areas moved alike before "
                             "the start; a small p-value means the comparison is doubtful.")
-(st.success if wording.is_clear(e) else st.info)(a.sentence())
-st.caption(f"Method: {e.method}. Design: {design.reason}.")
+(st.success if wording.is_clear(e) else st.info)(plain(a.sentence()))
+st.caption(md("Method: {}. Design: {}.", e.method, design.reason))
 for line in a.notes:  # inference method, clusters, few-clusters and pre-trend caveats
-    st.caption(line)
+    st.caption(plain(line))
 if a.mde is not None:
-    st.caption("Power: " + a.mde.sentence())
+    st.caption("Power: " + plain(a.mde.sentence()))
 
 es = a.event_study_frame()
 if es is not None:
@@ -249,7 +250,7 @@ fig.update_layout(title=f"Treated vs comparison areas: mean per area and {freq}"
 st.plotly_chart(fig, key="ev_trend_chart")
 
 st.markdown("**Caveats**")
-st.markdown("\n".join(f"- {c}" for c in a.caveats) or "- none")
+st.markdown("\n".join(f"- {plain(c)}" for c in a.caveats) or "- none")
 
 table = a.to_frame()
 st.markdown("**All estimates**")

@@ -12,6 +12,7 @@ from analytics.errors import CSOError
 from analytics.filters import Filters
 from ui import components, state
 from ui.cache import cached
+from ui.text import md, plain
 
 MAP_HEIGHT = 620
 KEY_LAYER = "maps_layer"
@@ -176,9 +177,9 @@ with c4:
                               "counts.") if layer != "deployments" else True
 
 components.period_caption(
-    filters, f"Privacy tier: **{tier}** · basemap: "
-    f"{'tiles from ' + tiles.url if tiles else 'none (boundaries only)'} · "
-    "click an area (or a table row) to filter every page to it.")
+    filters, md("Privacy tier: **{}** · basemap: {} · click an area (or a table row) to filter "
+                "every page to it.", tier,
+                "tiles from " + tiles.url if tiles else "none (boundaries only)"))
 _presence = state.data_presence()
 if layer != "density" and _presence.missing("areas"):
     components.missing_data(["areas"], "Maps by beat and district (the boundaries to draw)")
@@ -203,13 +204,14 @@ try:
         show_map(html, f"choro-{hash(html)}")
         spec = maps.METRICS[metric]
         if values.unmapped:
-            st.caption(f"{values.unmapped:,} {spec.source} are in areas without a boundary "
-                       "and are not drawn.")
+            st.caption(md("{:,} {} are in areas without a boundary and are not drawn.",
+                          values.unmapped, spec.source))
         df = values.frame[values.frame["in_filter"]].drop(columns=["in_filter"])
         df = df.rename(columns={"area_id": "area", "value": spec.label,
                                 "n": "count behind the value"})
         _table(df.reset_index(drop=True), f"{spec.label} by {level}", level)
-        components.how_computed(f"**{spec.label}** — {spec.definition}\n\n{maps.__doc__}",
+        components.how_computed(md("**{}** — {}\n\n", spec.label, spec.definition)
+                                + (maps.__doc__ or ""),
                                 sql=values.sql, key="maps_how")
 
     elif layer == "density":
@@ -225,8 +227,8 @@ try:
         if grid.n_total == 0:
             components.no_data(filters, f"{source} with coordinates")
         show_map(html, f"density-{hash(html)}")
-        st.caption(f"{grid.n_total:,} {source} with coordinates in {len(grid.frame):,} cells "
-                   f"of {grid.cell_m:,.0f} m.")
+        st.caption(md("{:,} {} with coordinates in {:,} cells of {:,.0f} m.", grid.n_total,
+                      source, len(grid.frame), grid.cell_m))
         components.how_computed(maps.density_cells.__doc__ or "", sql=grid.sql,
                                 key="maps_how")
 
@@ -264,8 +266,8 @@ try:
                 "custom", after_start - dt.timedelta(days=days),
                 after_start - dt.timedelta(days=1), after_start,
                 after_start + dt.timedelta(days=days - 1))
-            w3.caption(f"Before: {windows.before_start} – {windows.before_end}  \n"
-                       f"After: {windows.after_start} – {windows.after_end}")
+            w3.caption(md("Before: {} – {}  \nAfter: {} – {}", windows.before_start,
+                          windows.before_end, windows.after_start, windows.after_end))
         else:
             windows = options[labels.index(choice)]
         html, change = cached(_change, backend, filters, level, outcome, windows, show_dep, tiles,
@@ -289,7 +291,7 @@ try:
     else:  # points (analyst tier only)
         html, pts = cached(_points, backend, filters, tier, show_dep, tiles, spinner=DRAWING)
         if html is None:
-            st.info(pts.reason)
+            st.info(plain(pts.reason))
         else:
             show_map(html, f"points-{hash(html)}")
             _table(pts.frame, "Incident points", None)

@@ -81,7 +81,7 @@ DETAIL = [
     ("app_pages/maps.py", "Maps by beat and district", "🗺️", None),
 ]
 for page, text, icon, params in DETAIL:
-    st.page_link(page, label=text, icon=icon, query_params=params)
+    st.page_link(page, label=text, icon=icon, query_params=params)  # md-safe: DETAIL literals
 
 
 st.subheader("By district")

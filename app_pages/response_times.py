@@ -13,6 +13,7 @@ from analytics import takeaways
 from analytics.errors import CSOError
 from ui import components, state
 from ui.cache import cached
+from ui.text import md, plain
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +82,11 @@ for i, r in enumerate(head.itertuples()):
     label = rt.priority_label(r.priority)
     excluded = int(r.calls_total - r.calls)
     with cards[2 * i]:
-        st.metric(f"{label} median total response", f"{r.median_total_min:.1f} min",
+        st.metric(md("{} median total response", label), f"{r.median_total_min:.1f} min",
                   border=True, help="Received → first unit of any type on scene.")
         st.caption(f"{int(r.calls):,} calls kept · {excluded:,} excluded")
     with cards[2 * i + 1]:
-        st.metric(f"{label} 90th percentile", f"{r.p90_total_min:.1f} min", border=True,
+        st.metric(md("{} 90th percentile", label), f"{r.p90_total_min:.1f} min", border=True,
                   help="9 in 10 kept calls had a unit on scene within this time.")
         st.caption(f"median queue {r.median_queue_min:.1f} · travel {r.median_travel_min:.1f} min")
 
@@ -121,8 +122,8 @@ fig = go.Figure([
 fig.update_layout(barmode="group", height=380, margin={"t": 30},
                   xaxis_title="Priority", yaxis_title="Response time (minutes)")
 st.plotly_chart(fig, width="stretch")
-st.caption(takeaways.ranking(shown, "Priority", "Median total (min)", kind="minutes",
-                             what="Median total response (received → first unit on scene)")
+st.caption(plain(takeaways.ranking(shown, "Priority", "Median total (min)", kind="minutes",
+                                   what="Median total response (received → first unit on scene)"))
            + " The numbers are in the table above.")
 
 # -- breakdowns in tabs (lazy: only the open tab runs its queries) -----------------------------
@@ -148,7 +149,7 @@ def _median_bars(frame, color: str, *, height: int) -> None:
 
 if _is_open("Trend"):
     with tabs["Trend"]:
-        st.subheader(f"Trend by {grain}")
+        st.subheader(md("Trend by {}", grain))
         trend = cached(rt.response_trend, backend, filters, grain=grain, segments=(segment,),
                        split="none", cap_min=cap_min)
         tdisp = rt.display_figures(trend.frame)
@@ -168,7 +169,8 @@ if _is_open("Trend"):
                           xaxis_title=f"{grain.capitalize()} (calls by date received)",
                           yaxis_title=f"{stat.replace('(min)', '')}(minutes)")
         st.plotly_chart(fig, width="stretch")
-        with st.expander(f"Trend table ({len(tdisp)} rows, with the exclusions of each {grain})"):
+        with st.expander(md("Trend table ({} rows, with the exclusions of each {})", len(tdisp),
+                              grain)):
             components.table_with_downloads(rt.table_figures(trend.frame), f"Response-time trend by {grain}", filters=filters,
                                             key="rt_trend")
 
@@ -202,8 +204,8 @@ if _is_open("CSO areas vs comparison"):
             ttd = rt.display_figures(ttrend.frame)
             ttd = ttd[ttd["Calls kept"] > 0]
             if not ttd.empty:
-                st.markdown(f"**{med.replace(' (min)', '')} by {grain}: CSO beats (all periods) "
-                            "vs comparison beats**")
+                st.markdown(md("**{} by {}: CSO beats (all periods) vs comparison beats**",
+                               med.replace(" (min)", ""), grain))
                 prios = [p for p in PRIORITY_ORDER["Priority"] if p in set(ttd["Priority"])]
                 fig = px.line(ttd, x="Period", y=med, color="Areas", facet_col="Priority",
                               facet_col_wrap=2, category_orders={"Priority": prios},
@@ -244,7 +246,8 @@ if _is_open("Sworn vs CSO responders"):
 
 if _is_open("Distribution"):
     with tabs["Distribution"]:
-        st.subheader(f"Distribution of {rt.SEGMENT_LABELS[segment].split(' (')[0].lower()} time")
+        st.subheader(md("Distribution of {} time",
+                        rt.SEGMENT_LABELS[segment].split(" (")[0].lower()))
         dist = cached(rt.response_distribution, backend, filters, segment=segment,
                       cap_min=cap_min)
         if dist.frame.empty:

@@ -43,9 +43,9 @@ def test_kpis_are_the_overview_figures_for_the_period(made, demo_con) -> None:
     b, text, _ = made
     backend = db.ibis_backend(demo_con)
     opts = catalog.filter_options(backend)
-    # 12 complete months ending with the data's last complete month
+    # the latest calendar year the data cover fully (analytics.core.periods.public_period)
     last = opts.max_date
-    assert b.period.end <= last and b.period.start.day == 1
+    assert b.period.end <= last and (b.period.start.month, b.period.start.day) == (1, 1)
     assert (b.period.end + dt.timedelta(days=1)).day == 1
     assert b.period.days in (365, 366)
     f = Filters(start=b.period.start, end=b.period.end, exclude_sensitive=True)
@@ -97,12 +97,22 @@ def test_pdf_has_two_to_four_pages_with_text(made, tmp_path) -> None:
     assert len(list(ARTIFACTS.glob("page-*.png"))) == pages
 
 
-def test_default_period_is_twelve_complete_months() -> None:
-    assert briefing.default_period(dt.date(2025, 12, 31)) == (dt.date(2025, 1, 1),
-                                                             dt.date(2025, 12, 31))
-    assert briefing.default_period(dt.date(2025, 6, 17)) == (dt.date(2024, 6, 1),
-                                                            dt.date(2025, 5, 31))
-    assert briefing.default_period(None) == (None, None)
+def test_briefing_period_is_the_public_sidebars_period(demo_con) -> None:
+    # One rule (analytics.core.periods.public_period) for the briefing's default, the CLI
+    # and the public sidebar: the latest calendar year the data cover fully.
+    lo, hi = demo_con.execute("SELECT min(received_at)::DATE, max(received_at)::DATE "
+                              "FROM calls").fetchone()
+    year = hi.year if (hi.month, hi.day) == (12, 31) else hi.year - 1
+    expected = (dt.date(year, 1, 1), dt.date(year, 12, 31))
+    got = briefing.reporting_period(demo_con)
+    assert (got.start, got.end, got.label) == (*expected, str(year))
+    policy = briefing._public_policy(db.ibis_backend(demo_con))
+    assert policy.public_period() == expected
+    # a date inside an earlier whole year picks that year; the claims still get their
+    # months before the start (they use all data up to the period's end)
+    got = briefing.reporting_period(demo_con, start=dt.date(year - 1, 3, 5),
+                                    end=dt.date(year - 1, 4, 30))
+    assert (got.start, got.end) == (dt.date(year - 1, 1, 1), dt.date(year - 1, 12, 31))
 
 
 def test_cli_writes_html_and_refuses_other_extensions(demo_db_path, tmp_path) -> None:
@@ -117,4 +127,6 @@ def test_cli_writes_html_and_refuses_other_extensions(demo_db_path, tmp_path) ->
     assert cli.main(["briefing", "--out", str(out), "--db", str(copy),
                      "--from", "2024-03-10", "--to", "2024-08-20"]) == 0
     text = out.read_text(encoding="utf-8")
-    assert "01 March 2024 – 31 August 2024" in text  # whole months
+    # the public grid: 10 Mar – 20 Aug 2024 lies in 2024, so the whole of 2024 (the demo
+    # city covers 2022–2025), against 2023
+    assert "01 January 2024 – 31 December 2024, compared with 01 January 2023" in text

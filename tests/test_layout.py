@@ -196,3 +196,154 @@ def test_the_sql_scan_finds_sql(tmp_path: Path) -> None:
         globals()["ROOT"] = original
     assert [r.split(":")[1] for r in reads] == ["2"]
     assert [w.split(":")[1] for w in writes] == ["4"]
+
+
+# -- data values never reach a Markdown renderer unescaped (ui/text.py) -------------------
+# Streamlit calls that render their text as Markdown: the first positional argument ...
+MD_FIRST_ARG = {
+    "markdown", "caption", "write", "info", "warning", "error", "success", "toast",
+    "title", "header", "subheader", "expander", "popover", "spinner", "status", "metric",
+    "button", "download_button", "link_button", "checkbox", "toggle", "radio", "selectbox",
+    "multiselect", "slider", "select_slider", "number_input", "text_input", "text_area",
+    "date_input", "time_input", "file_uploader", "color_picker", "segmented_control",
+    "pills", "data_editor_label", "tabs",
+}
+# ... and these keywords of any Streamlit call.
+MD_KEYWORDS = {"label", "help", "body"}
+# Page helpers that hand a Markdown argument on to st.markdown/caption: (function, position,
+# keyword). (Helpers taking plain text — chart_with_table's takeaway, missing_data,
+# no_data — escape it themselves.)
+MD_HELPERS = {("how_computed", 0, "definition"), ("period_caption", 1, "note"),
+              ("_edit_reference", 2, "help_text"),
+              ("_value_picker", 0, "label"), ("_value_picker", 6, "help_text")}
+# Functions whose result is escaped, or a number as text (no Markdown can come out).
+ESCAPERS = {"plain", "md"}
+NUMBER_TEXT = {"len", "int", "round", "fmt_pvalue", "_fmt", "fmt_date", "fmt_pct", "fmt_hours"}
+# Receivers that are not Streamlit (logging has .info/.warning/.error too).
+NOT_STREAMLIT = {"log", "logger", "logging", "warnings"}
+# A format spec makes a field a number or a date: formatting a string with it raises.
+NUMBER_SPEC = re.compile(r"^[+\- ]?0?\d*[,_]?(\.\d+)?[dfeg%]$|^[+\- ]?0?\d*[,_](\.\d+)?$|^%")
+MD_SAFE_NOTE = re.compile(r"# md-safe: \S")
+MD_CODE = [*PAGE_CODE, ROOT / "ui" / "components.py", ROOT / "ui" / "state.py",
+           ROOT / "dashboard.py"]
+
+
+def _call_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def _spec_text(spec: ast.expr | None) -> str | None:
+    if spec is None:
+        return None
+    if isinstance(spec, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in spec.values):
+        return "".join(str(v.value) for v in spec.values)
+    return None
+
+
+def md_safe(node: ast.expr) -> bool:
+    """True when ``node`` can only produce code-authored Markdown and escaped values."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name):
+        return node.id.isupper() or node.id in {"None", "True", "False"}
+    if isinstance(node, ast.Attribute):
+        return node.attr.isupper() or node.attr == "__doc__"
+    if isinstance(node, ast.JoinedStr):
+        return all(md_safe(v) for v in node.values)
+    if isinstance(node, ast.FormattedValue):
+        spec = _spec_text(node.format_spec)
+        return md_safe(node.value) or (spec is not None and bool(NUMBER_SPEC.match(spec)))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return md_safe(node.left) and md_safe(node.right)
+    if isinstance(node, ast.BoolOp):
+        return all(md_safe(v) for v in node.values)
+    if isinstance(node, ast.IfExp):
+        return md_safe(node.body) and md_safe(node.orelse)
+    if isinstance(node, ast.List | ast.Tuple):
+        return all(md_safe(e) for e in node.elts)
+    if isinstance(node, ast.GeneratorExp | ast.ListComp):
+        return md_safe(node.elt)
+    if isinstance(node, ast.Call):
+        name = _call_name(node.func)
+        if name in NUMBER_TEXT:
+            return True
+        if name in ESCAPERS:  # md's template must itself be safe (a literal)
+            return name == "plain" or (bool(node.args) and md_safe(node.args[0]))
+        if name in {"list", "tuple"} and len(node.args) == 1:
+            return md_safe(node.args[0])
+        if name == "join" and isinstance(node.func, ast.Attribute):
+            return md_safe(node.func.value) and all(md_safe(a) for a in node.args)
+        if name == "strftime":
+            return True
+    return False
+
+
+def _streamlit_sink(call: ast.Call) -> bool:
+    func = call.func
+    if isinstance(func, ast.IfExp):  # (st.warning if x else st.write)(text)
+        return any(isinstance(f, ast.Attribute) and f.attr in MD_FIRST_ARG
+                   for f in (func.body, func.orelse))
+    if not isinstance(func, ast.Attribute):
+        return False
+    receiver = func.value
+    while isinstance(receiver, ast.Attribute):
+        receiver = receiver.value
+    return not (isinstance(receiver, ast.Name) and receiver.id in NOT_STREAMLIT)
+
+
+def unescaped_markdown(path: Path) -> list[str]:
+    """``file:line`` of every Markdown-rendering argument that is not provably safe."""
+    bad = []
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    for node in ast.walk(ast.parse(text)):
+        if not isinstance(node, ast.Call):
+            continue
+        # A call may say why its non-literal text is code-authored Markdown (rarely needed).
+        if MD_SAFE_NOTE.search(lines[node.lineno - 1]):
+            continue
+        name = _call_name(node.func) if not isinstance(node.func, ast.IfExp) else "write"
+        checked: list[ast.expr] = []
+        if _streamlit_sink(node):
+            if name in MD_FIRST_ARG and node.args:
+                checked.append(node.args[0])
+            checked += [k.value for k in node.keywords if k.arg in MD_KEYWORDS]
+        for helper, pos, kw in MD_HELPERS:
+            if name == helper:
+                checked += node.args[pos:pos + 1] + [k.value for k in node.keywords if k.arg == kw]
+        where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+        bad += [f"{where}:{a.lineno}: {ast.unparse(a)[:90]}"
+                for a in checked if not md_safe(a)]
+    return bad
+
+
+@pytest.mark.parametrize("path", MD_CODE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_data_values_reach_markdown_only_escaped(path: Path) -> None:
+    # Data values are shown as text (issue 13): see ui/text.py for the allowed forms.
+    bad = unescaped_markdown(path)
+    assert not bad, "pass data values through ui.text.plain()/md():\n" + "\n".join(bad)
+
+
+def test_markdown_check_catches_an_unescaped_value(tmp_path: Path) -> None:
+    src = tmp_path / "probe.py"
+    cases = {
+        'st.caption(f"category {cat}")': False, 'st.caption(f"category {plain(cat)}")': True,
+        'st.caption(f"{n:,} calls")': True, 'st.caption(f"{name:>10}")': False,
+        'st.caption(f"{h:02d}:00 {x:.1f} {d:%d %b}")': True, 'st.caption(f"{name:10}")': False,
+        'st.info(note)': False, 'st.info(NOTE)': True, 'col.metric(label, "3")': False,
+        'st.metric("P1", "3", help=f"from {src}")': False,
+        'st.markdown(md("**{}**", name))': True, 'st.markdown(md(template, name))': False,
+        'st.tabs([f"{x}" for x in xs])': False, 'log.warning("%s", value)': True,
+        '(st.warning if a else st.write)(text)': False,
+        'components.how_computed(f"{spec.definition}")': False,
+        'st.caption("; ".join(f"{n:,} rows {plain(r)}" for r, n in w))': True,
+        'st.markdown(text)  # md-safe: built from the constants above': True,
+        'st.markdown(text)  # md-safe:': False,
+    }
+    for code, safe in cases.items():
+        src.write_text(code + "\n", encoding="utf-8")
+        assert (unescaped_markdown(src) == []) is safe, code

@@ -60,12 +60,15 @@ def test_url_cannot_set_sensitive_or_tier() -> None:
     assert pub.exclude_sensitive and pub.districts == ()
 
 
-def test_public_scope_whole_months_no_subgroups() -> None:
+def test_public_scope_one_grid_cell_no_subgroups() -> None:
     f = Filters(start=dt.date(2024, 3, 17), end=dt.date(2024, 2 + 3, 2), districts=("D1",),
                 beats=("D1-B01",), priorities=(1,), categories=("traffic",))
     pub = privacy.scope_filters(f, privacy.Policy("public"))
-    assert pub == Filters(start=dt.date(2024, 3, 1), end=dt.date(2024, 5, 31),
+    # 17 Mar – 2 May 2024 lies in calendar year 2024: the whole year, the whole city
+    assert pub == Filters(start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31),
                           exclude_sensitive=True)
+    quarters = privacy.scope_filters(f, privacy.Policy("public", period_unit="quarter"))
+    assert (quarters.start, quarters.end) == (dt.date(2024, 4, 1), dt.date(2024, 6, 30))
     cmd = privacy.scope_filters(f, privacy.Policy("command"))
     assert cmd == f.with_(exclude_sensitive=True)
     assert privacy.scope_filters(f, privacy.Policy("analyst")) is f
@@ -297,3 +300,74 @@ def _crosswalk_csv(path) -> str:
 
     with duckdb.connect(str(path), read_only=True) as con:
         return con.execute("SELECT call_type, sensitive FROM call_types").df().to_csv(index=False)
+
+
+# -- periods on a grid: two public views never overlap in part (the differencing attack) --
+SPAN = (dt.date(2022, 1, 1), dt.date(2025, 6, 17))  # 2022–2024 complete, 2025 not
+
+
+def _public(unit: str = "year") -> privacy.Policy:
+    return privacy.Policy("public", period_unit=unit).with_data(data_span=SPAN)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=st.tuples(st.dates(dt.date(2021, 6, 1), dt.date(2025, 12, 31)),
+                   st.dates(dt.date(2021, 6, 1), dt.date(2025, 12, 31))),
+       b=st.tuples(st.dates(dt.date(2021, 6, 1), dt.date(2025, 12, 31)),
+                   st.dates(dt.date(2021, 6, 1), dt.date(2025, 12, 31))),
+       unit=st.sampled_from(["year", "quarter"]))
+def test_two_public_periods_are_equal_or_disjoint(a, b, unit) -> None:
+    # Jan–Jun and Jan–Jul published side by side would give July by subtraction; on the
+    # grid any two requested periods come out as the same cell or as cells that share no day.
+    pol = _public(unit)
+    fa = privacy.scope_filters(Filters(start=min(a), end=max(a)), pol)
+    fb = privacy.scope_filters(Filters(start=min(b), end=max(b)), pol)
+    same = (fa.start, fa.end) == (fb.start, fb.end)
+    assert same or fa.end < fb.start or fb.end < fa.start, (fa, fb)
+    for f in (fa, fb):  # a whole cell, inside the data
+        assert SPAN[0] <= f.start and f.end <= SPAN[1]
+        if unit == "year":
+            assert (f.start.month, f.start.day, f.end.month, f.end.day) == (1, 1, 12, 31)
+        else:
+            assert f.start.day == 1 and f.start.month in (1, 4, 7, 10)
+            assert (f.end + dt.timedelta(days=1)).month == (f.start.month + 3 - 1) % 12 + 1
+
+
+def test_a_period_the_data_do_not_cover_fully_becomes_the_latest_whole_one() -> None:
+    pol = _public()
+    # 2025 runs only to 17 June: asking for it (a link, a CLI date) gives 2024, never a
+    # part year that a later, fuller 2025 could be subtracted from
+    f = privacy.scope_filters(Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 3, 31)), pol)
+    assert (f.start, f.end) == (dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    f = privacy.scope_filters(Filters(start=dt.date(2023, 2, 1), end=dt.date(2023, 2, 28)), pol)
+    assert (f.start, f.end) == (dt.date(2023, 1, 1), dt.date(2023, 12, 31))
+    # undated (the evaluation's "all data up to the end") stays open on that side
+    f = privacy.scope_filters(Filters(end=dt.date(2023, 5, 1)), pol)
+    assert (f.start, f.end) == (None, dt.date(2023, 12, 31))
+
+
+def test_period_grid_comes_from_server_configuration(tmp_path) -> None:
+    none = [tmp_path / "none.toml"]
+    assert privacy.server_policy({"CSO_TIER": "public"}, none).period_unit == "year"
+    assert privacy.server_policy({"CSO_TIER": "public", "CSO_PUBLIC_PERIOD": "quarter"},
+                                 none).period_unit == "quarter"
+    with pytest.raises(OptionError):
+        privacy.server_policy({"CSO_TIER": "public", "CSO_PUBLIC_PERIOD": "month"}, none)
+
+
+def test_windows_that_are_not_whole_public_periods_are_not_released() -> None:
+    # Crime trends' windows end on the period's last day: the last 28 days of 2025 are
+    # 4–31 Dec, so December's count minus theirs would give 1–3 December.
+    d = dt.date
+    df = pd.DataFrame({
+        "window": ["28-day", "365-day"], "offense_category": ["all", "all"],
+        "current_start": [d(2025, 12, 4), d(2025, 1, 1)],
+        "current_end": [d(2025, 12, 31), d(2025, 12, 31)],
+        "previous_start": [d(2025, 11, 6), d(2024, 1, 1)],
+        "previous_end": [d(2025, 12, 3), d(2024, 12, 31)],
+        "current": [120, 1500], "previous": [110, 1400]})
+    out = privacy.release_frame(df, privacy.Policy("public"))
+    assert out["window"].tolist() == ["365-day"]   # 2025 against 2024: whole years
+    quarters = privacy.release_frame(df, privacy.Policy("public", period_unit="quarter"))
+    assert quarters.empty
+    assert privacy.release_frame(df, privacy.Policy("command")).equals(df)

@@ -105,7 +105,7 @@ def cached(fn: Callable[..., T], *args: Any, spinner: str | bool = False, **kwar
     args, kwargs = privacy.scope_call(args, kwargs, policy)
     call_kwargs = {k.removeprefix("_") if k.startswith("_") else k: v
                    for k, v in kwargs.items()}
-    key = (*cache_key(fn, args, kwargs), policy.tier, policy.k)
+    key = (*cache_key(fn, args, kwargs), policy.tier, policy.k, policy.period_unit)
     try:
         return _cached_compute(spinner)(key, fn, args, call_kwargs, policy)
     except UnhashableParamError as exc:

@@ -13,7 +13,7 @@ from analytics.filters import Filters
 from analytics.overview import Kpi
 from analytics.poisson_change import fmt_pvalue
 from ui import charts, state  # noqa: F401 - charts sets the colour-blind-safe palette
-from ui.text import plain
+from ui.text import md, plain
 
 # -- downloads (every one goes through analytics.exports: formulas neutralised, missing
 # values empty, stamped with filters, period and privacy tier) ------------------------------
@@ -133,7 +133,7 @@ def view_download(page_title: str) -> None:
                                  tier=stamp),
         file_name=f"{exports.slug(page_title)}_view_{tier}.zip", mime="application/zip",
         key="cso_view_zip", on_click="ignore")
-    st.caption(stamp)
+    st.caption(plain(stamp))
 
 
 def chart_with_table(fig: object, df: pd.DataFrame, takeaway: str, *,
@@ -141,19 +141,24 @@ def chart_with_table(fig: object, df: pd.DataFrame, takeaway: str, *,
                      key: str | None = None) -> None:
     """A chart, its one-line takeaway and (behind an expander) the table it was drawn from.
 
-    The takeaway is what the chart says in words, for readers who cannot see it.
+    The takeaway is what the chart says in words, for readers who cannot see it; plain
+    text, shown literally (data values in it are never read as Markdown).
     """
     st.plotly_chart(fig, width="stretch", key=key)
-    st.caption(takeaway)
-    with st.expander(table_title):
+    st.caption(plain(takeaway))
+    with st.expander(plain(table_title)):
         show_table(df)
 
 
 def how_computed(definition: str, *, exclusions: pd.DataFrame | None = None,
                  sql: str | Sequence[str] | None = None, key: str | None = None) -> None:
-    """Expander with the metric definition, the exclusion counts and the SQL behind it."""
+    """Expander with the metric definition, the exclusion counts and the SQL behind it.
+
+    ``definition`` is Markdown written in the code (a literal, a constant, a docstring or
+    :func:`ui.text.md`); ``tests/test_layout.py`` checks every caller passes one.
+    """
     with st.expander("ℹ️ How this is computed"):
-        st.markdown(definition)
+        st.markdown(definition)  # md-safe: callers are checked (tests/test_layout.py)
         if exclusions is not None and len(exclusions):
             st.markdown("**Exclusions** (each call counted at the first step that excludes it)")
             show_table(exclusions)
@@ -193,24 +198,25 @@ def missing_data(tables: Sequence[str], needed_for: str) -> None:
         what, tab, choice = _MISSING[t]
         where = f"**Data → {tab}**" + (f", choose *{choice}*" if choice else "")
         lines.append(f"- The database has {what}: add them on {where}.")
-    st.warning(f"**{needed_for} cannot be shown.**\n" + "\n".join(lines))
+    st.warning(md("**{} cannot be shown.**\n", needed_for) + "\n".join(lines))  # md-safe: _MISSING
     for tab in dict.fromkeys(_MISSING[t][1] for t in tables):
-        st.page_link(DATA_PAGE, label=f"Open Data → {tab}", icon="📥",
+        st.page_link(DATA_PAGE, label=md("Open Data → {}", tab), icon="📥",
                      query_params={DATA_TAB_KEY: tab})
 
 
 def period_caption(filters: Filters, note: str = "") -> None:
     """The one caption every page puts under its title: exact dates, filters, and any
-    note about figures that use another window (``note``)."""
+    note about figures that use another window (``note``, Markdown written in the code or
+    built with :func:`ui.text.md`)."""
     opts = state.filter_options(state.get_backend())
     text = filters.describe_view(opts.min_date, opts.max_date)
-    st.caption(f"{plain(text)}." + (f" {note}" if note else ""))
+    st.caption(f"{plain(text)}." + (f" {note}" if note else ""))  # md-safe: callers checked
 
 
 def no_data(filters: Filters, what: str = "calls") -> None:
     """The message shown instead of a chart when the filters leave nothing."""
     st.info(
-        f"No {what} match the current filters ({plain(filters.describe())}). "
+        f"No {plain(what)} match the current filters ({plain(filters.describe())}). "
         "Widen the date range or clear the district, beat, priority or category filters "
         "in the sidebar."
     )
@@ -277,9 +283,9 @@ def kpi_cards(kpis: Sequence[Kpi]) -> None:
             exact = f", exact p {fmt_pvalue(k.change_p)}" if k.change_p is not None else ""
             notes.append(f"Poisson z = {k.z:+.1f}{exact}{flag}")
         with col:
-            st.metric(k.label, _fmt(k.value, k.unit), delta=_delta_text(k),
+            st.metric(plain(k.label), _fmt(k.value, k.unit), delta=_delta_text(k),
                       delta_color=color, delta_arrow="off" if unchanged else "auto",
-                      help=k.help, border=True, chart_data=list(k.trend) or None,
+                      help=plain(k.help), border=True, chart_data=list(k.trend) or None,
                       chart_type="line")
             if k.trend:
                 first, last = k.trend[0], k.trend[-1]
@@ -287,4 +293,4 @@ def kpi_cards(kpis: Sequence[Kpi]) -> None:
                              f"{_fmt(first, k.unit)} in the first month, "
                              f"{_fmt(last, k.unit)} in the last.")
             for n in notes:
-                st.caption(n)
+                st.caption(plain(n))

@@ -24,10 +24,10 @@ from typing import Any
 import streamlit as st
 
 from analytics import catalog, db, engines, facts, labels, privacy
-from analytics.core import options
+from analytics.core import options, periods
 from analytics.errors import DatabaseError
 from analytics.filters import QUERY_PARAM_KEYS, Filters
-from ui.text import plain
+from ui.text import md, plain
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ KEY_PRIORITIES = "flt_priorities"
 KEY_CATEGORIES = "flt_categories"
 KEY_FILTERS_INIT = "flt_initialised"
 KEY_QP_NOTICE = "flt_link_notice"
+KEY_PUBLIC_PERIOD = "flt_public_period"
 
 
 def engine() -> engines.Engine:
@@ -70,7 +71,7 @@ def policy() -> privacy.Policy:
     base = privacy.server_policy()
     if base.tier == "analyst":
         return base
-    return _policy_for(str(db_path()), base.tier, base.k)
+    return _policy_for(str(db_path()), base.tier, base.k, base.period_unit)
 
 
 def read_only() -> bool:
@@ -80,11 +81,9 @@ def read_only() -> bool:
 
 
 @st.cache_resource(show_spinner=False)
-def _policy_for(path: str, tier: str, k: int) -> privacy.Policy:
+def _policy_for(path: str, tier: str, k: int, unit: str) -> privacy.Policy:
     backend = db.ibis_backend(_open(path).cursor())
-    return privacy.Policy(tier, k).with_data(  # type: ignore[arg-type]
-        sensitive_types=privacy.sensitive_call_types(backend),
-        parents=privacy.area_parents(backend))
+    return privacy.for_data(privacy.Policy(tier, k, period_unit=unit), backend)  # type: ignore[arg-type]
 
 
 def _open(path: str) -> Any:
@@ -356,17 +355,17 @@ def ensure_database() -> None:
     try:
         path = db_path()
     except DatabaseError as exc:  # CSO_ENGINE=spark without CSO_PARQUET
-        st.error(str(exc))
+        st.error(plain(exc))
         st.stop()
     if path.exists():
         return
     if read_only():
-        st.error(f"There is no database at `{path}`, and this server is read-only "
-                 f"({privacy.server_policy().tier} tier): ask the analyst who runs it.")
+        st.error(md("There is no database at {}, and this server is read-only ({} tier): ask "
+                    "the analyst who runs it.", path, privacy.server_policy().tier))
         st.stop()
     default = path.resolve() == db.DEFAULT_DB_PATH.resolve()
     st.title("🚓 CSO Impact — first start")
-    st.markdown(f"There is no database at `{path}` yet. How do you want to start?")
+    st.markdown(md("There is no database at {} yet. How do you want to start?", path))
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("**Explore the demo city** — a synthetic city with a million calls and a "
@@ -385,7 +384,7 @@ def ensure_database() -> None:
         try:
             facts.init_database(path)
         except DatabaseError as exc:
-            st.error(f"Cannot create the database: {exc}")
+            st.error(md("Cannot create the database: {}", exc))
             st.stop()
         st.switch_page("app_pages/data.py")
     if demo:
@@ -447,7 +446,7 @@ def get_con() -> Any:
                 live._live()  # open now, so a problem shows here
                 slots[tid] = live
         except DatabaseError as exc:
-            st.error(f"Cannot open the database: {exc}")
+            st.error(md("Cannot open the database: {}", exc))
             st.stop()
     return slots[tid]
 
@@ -543,9 +542,9 @@ def _set_dates(start: dt.date, end: dt.date) -> None:
 
 def _period_presets(lo: dt.date, hi: dt.date) -> None:
     """One-click periods under the date input: the last 12 months, the year to date, all
-    data (each ends on the latest call date)."""
-    last12 = max(lo, Filters(start=hi).shifted_years(-1).start + dt.timedelta(days=1))
-    ytd = max(lo, dt.date(hi.year, 1, 1))
+    data (each ends on the latest call date; the rules are in analytics.core.periods)."""
+    last12, _ = periods.last_12_months(lo, hi)
+    ytd, _ = periods.year_to_date(lo, hi)
     c1, c2, c3 = st.columns(3)
     c1.button("1 year", key="flt_last12", on_click=_set_dates, args=(last12, hi),
               help=f"The last 12 months: {last12:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
@@ -553,6 +552,33 @@ def _period_presets(lo: dt.date, hi: dt.date) -> None:
               help=f"Year to date: {ytd:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
     c3.button("All", key="flt_all", on_click=_set_dates, args=(lo, hi),
               help=f"All data: {lo:%d %b %Y} – {hi:%d %b %Y}", width="stretch")
+
+
+def _public_period_filter(opts: catalog.FilterOptions, pol: privacy.Policy) -> Filters:
+    """A public server's only filter: one period of the public grid (whole calendar years,
+    or quarters), the whole city. A link's dates pick the period containing its end."""
+    cells = periods.complete_cells(opts.min_date, opts.max_date, pol.period_unit)
+    if cells:
+        names = [periods.describe_cell(c, pol.period_unit) for c in cells]
+        if st.session_state.get(KEY_PUBLIC_PERIOD) not in names:
+            asked = st.session_state.get(KEY_DATES)
+            cell = pol.public_period(asked[-1] if asked else None) or cells[0]
+            st.session_state[KEY_PUBLIC_PERIOD] = names[cells.index(cell)]
+        name = st.selectbox(
+            "Year" if pol.period_unit == "year" else "Quarter", names, key=KEY_PUBLIC_PERIOD,
+            help="The public view publishes whole calendar periods the data cover fully, "
+                 "so that two views can never be subtracted to reveal a small count.")
+        start, end = cells[names.index(name)]
+    else:  # the data cover no whole period yet: the one containing the latest date
+        start, end = ((periods.grid_cell(opts.max_date, pol.period_unit)) if opts.max_date
+                      else (None, None))
+    filters = privacy.scope_filters(Filters(start=start, end=end), pol)
+    st.caption(md("Showing: {}. Public view: whole calendar {}, the whole city (tables split "
+                  "it by area).", filters.describe(), f"{pol.period_unit}s"))
+    st.caption(plain(pol.stamp()))
+    st.session_state[KEY_FILTERS] = filters
+    _mirror_url(filters)
+    return filters
 
 
 def sidebar_filters() -> Filters:
@@ -566,7 +592,9 @@ def sidebar_filters() -> Filters:
         st.markdown("### Filters")
         notice = st.session_state.pop(KEY_QP_NOTICE, None)
         if notice:
-            st.warning(notice)
+            st.warning(plain(notice))
+        if pol.is_public:
+            return _public_period_filter(opts, pol)
         start = end = None
         if opts.min_date and opts.max_date:
             dates = st.date_input(
@@ -585,16 +613,6 @@ def sidebar_filters() -> Filters:
                 start = None
             if end == opts.max_date:
                 end = None
-        if pol.is_public:
-            # A public server: the whole city, split by area in the tables; no sub-group
-            # filters, whole months (see analytics.privacy.scope_filters).
-            filters = privacy.scope_filters(Filters(start=start, end=end), pol)
-            st.caption(f"Showing: {plain(filters.describe())}. Public view: whole calendar months, "
-                       "the whole city (tables split it by area).")
-            st.caption(pol.stamp())
-            st.session_state[KEY_FILTERS] = filters
-            _mirror_url(filters)
-            return filters
         districts = st.multiselect("District", opts.districts, key=KEY_DISTRICTS,
                                    placeholder="All districts")
         beat_choices = opts.beats_in(tuple(districts))
@@ -614,7 +632,7 @@ def sidebar_filters() -> Filters:
                     priorities=tuple(priorities), categories=tuple(categories)), pol)
         st.caption(f"Showing: {plain(filters.describe())}")
         if pol.tier != "analyst":
-            st.caption(pol.stamp())
+            st.caption(plain(pol.stamp()))
     st.session_state[KEY_FILTERS] = filters
     _mirror_url(filters)
     return filters

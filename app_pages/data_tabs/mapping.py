@@ -51,7 +51,7 @@ def _value_picker(label: str, con: Any, path: Path, reader: Any, column: str, ke
                   help_text: str | None = None) -> list[str]:
     vals = _values(con, path, reader, column)
     counts = dict(zip(vals["value"], vals["rows"], strict=True))
-    return st.multiselect(label, list(counts), key=key, help=help_text,
+    return st.multiselect(label, list(counts), key=key, help=help_text,  # md-safe: callers checked
                           format_func=lambda v: f"{v} ({counts.get(v, 0):,} rows)")
 
 
@@ -103,7 +103,7 @@ def render(con: Any, path: Path, table: str) -> dict | None:
     mapping = {c: (None if s == NO_COLUMN else s)
                for c, s in zip(edited["canonical column"], edited["source column"], strict=True)}
     mapped_txt = "; ".join(f"{c} ← {src}" for c, src in mapping.items() if src)
-    st.caption(f"Mapping in use: {mapped_txt or 'nothing mapped yet'}")
+    st.caption(f"Mapping in use: {plain(mapped_txt) or 'nothing mapped yet'}")
 
     time_src = next((mapping[c] for c in ("received_at", "occurred_at", "started_at",
                                           "reported_at") if mapping.get(c)), None)

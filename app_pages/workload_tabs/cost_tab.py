@@ -12,6 +12,7 @@ from analytics.filters import Filters
 from app_pages.workload_tabs._common import AREA_LABELS
 from ui import components, state
 from ui.cache import cached
+from ui.text import plain
 
 
 def render(backend, filters: Filters) -> None:
@@ -107,13 +108,13 @@ def render(backend, filters: Filters) -> None:
         share_txt = ("—" if a.handled_share_used is None
                      else f"{a.handled_share_used * 100:.1f} %")
         cso_h = a.cso_hours_per_handled_call
-        st.caption(
+        st.caption(plain(
             f"Assumptions: {a.n_csos} CSO(s) × {a.productive_hours_per_cso_week:.0f} "
             f"productive call hours/week; handled share {share_txt} "
             f"(observed in treated beats: "
             f"{'—' if a.handled_share_observed_in_treated_beats is None else format(a.handled_share_observed_in_treated_beats * 100, '.1f') + ' %'}); "
             f"CSO hours per handled call {'—' if cso_h is None else format(cso_h, '.2f')}; "
-            f"period {a.weeks_in_period:.1f} weeks.")
+            f"period {a.weeks_in_period:.1f} weeks."))
         top = wn.ranking.head(20)
         cols = ["untapped_sworn_hours_per_week", "expected_sworn_hours_freed_per_week"]
         wide, names = labels.wide(top, cols)

@@ -11,6 +11,7 @@ from analytics.filters import Filters
 from app_pages.workload_tabs._common import AREA_LABELS, fmt_hours, fmt_pct
 from ui import components, state
 from ui.cache import cached
+from ui.text import plain
 
 
 def render(backend, filters: Filters) -> None:
@@ -60,7 +61,7 @@ def render(backend, filters: Filters) -> None:
                      "sworn unit also assigned)" for r in urgent.itertuples()]
             st.warning(
                 "**Data-quality or policy note: CSOs are recorded as the primary unit on "
-                f"urgent calls** — {'; '.join(parts)}. CSOs are civilians and urgent calls "
+                f"urgent calls** — {plain('; '.join(parts))}. CSOs are civilians and urgent calls "
                 "are not in their remit, so check whether these are data errors (a unit "
                 "typed as CSO that is sworn, a wrong priority, the first unit recorded as "
                 "primary although a sworn unit led) or a dispatch practice to review.",
@@ -131,7 +132,7 @@ def render(backend, filters: Filters) -> None:
                                   what="Untapped eligible calls by call type"),
                 key="off_types_chart")
         for cav in ct.caveats:
-            st.caption(cav)
+            st.caption(plain(cav))
         st.markdown("**By CSO tier**")
         components.table_with_downloads(tier.frame, "Offload by CSO tier", filters=filters,
                                         key="off_tier")

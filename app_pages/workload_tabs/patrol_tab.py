@@ -9,6 +9,7 @@ from analytics import labels, takeaways, workload
 from analytics.filters import Filters
 from ui import components
 from ui.cache import cached
+from ui.text import plain
 
 # Three measures that public reports run together, named apart (docs/metrics.md).
 DEFINITIONS = (
@@ -32,7 +33,7 @@ def render(backend, filters: Filters) -> None:
     else:
         pt = cached(workload.patrol_time, backend, filters, spinner="Computing patrol time…")
         for cav in pt.caveats:
-            st.caption(cav)
+            st.caption(plain(cav))
         if pt.monthly.empty:
             components.no_data(filters, "sworn staffing records")
         else:

@@ -9,6 +9,7 @@ from analytics.errors import CSOError
 from analytics.filters import Filters
 from ui import components, state
 from ui.cache import cached
+from ui.text import md, plain
 
 
 def render(backend, filters: Filters) -> None:
@@ -19,7 +20,7 @@ def render(backend, filters: Filters) -> None:
     if period is None:
         components.no_data(filters)
     else:
-        st.caption(f"Period {period.describe()}."
+        st.caption(f"Period {plain(period.describe())}."
                    + ("" if period.comparable else " No change is shown: the data do not "
                       "reach back a year before the period's start."))
         components.kpi_cards(kpis[:3])
@@ -39,7 +40,7 @@ def render(backend, filters: Filters) -> None:
         _target_form()
     components.how_computed(
         "Targets are stored in the `kpi_targets` table (metric, target, direction, who, "
-        "when). Values: " + "; ".join(f"**{m.label}** — {m.help}"
+        "when). Values: " + "; ".join(md("**{}** — {}", m.label, m.help)
                                        for m in offload.TARGET_METRICS.values()),
         key="tg_how")
 

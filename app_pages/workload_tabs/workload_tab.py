@@ -10,6 +10,7 @@ from analytics.filters import Filters
 from app_pages.workload_tabs._common import UNIT_LABELS, fmt_hours, fmt_pct
 from ui import charts, components, state
 from ui.cache import cached
+from ui.text import plain
 
 
 def render(backend, filters: Filters) -> None:
@@ -105,7 +106,7 @@ def render(backend, filters: Filters) -> None:
                                       key="wl_util_unit", format_func=UNIT_LABELS.get)
             util = cached(workload.utilization_by_hour, backend, filters, uu or "sworn")
             for cav in util.caveats:
-                st.caption(cav)
+                st.caption(plain(cav))
             if util.frame.empty:
                 st.info("No staffing records for this unit type and these filters.")
             else:

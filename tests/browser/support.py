@@ -45,9 +45,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(db_path: Path) -> tuple[subprocess.Popen, str]:
+def start_app(db_path: Path, **env_vars: str) -> tuple[subprocess.Popen, str]:
+    """Serve ``db_path`` on a loopback port (extra environment, e.g. ``CSO_TIER="public"``)."""
     port = free_port()
-    env = dict(os.environ, CSO_DB=str(db_path))
+    env = dict(os.environ, CSO_DB=str(db_path), **env_vars)
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
            "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
+
+# Streamlit renders Markdown with raw HTML off; so does this (CommonMark).
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+def rendered(markdown: str) -> str:
+    """The HTML Streamlit makes of a Markdown string (CommonMark, raw HTML shown as text)."""
+    return _MARKDOWN.render(markdown)
+
+
+def shown(markdown: str) -> str:
+    """The text a reader sees of a Markdown string (escapes resolved, no markup)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", rendered(markdown))).strip()
 
 ROOT = Path(__file__).resolve().parents[2]
 

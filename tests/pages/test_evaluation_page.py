@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pages.conftest import assert_clean
+from tests.pages.conftest import assert_clean, shown
 
 PAGE = "app_pages/evaluation.py"
 
@@ -34,7 +34,7 @@ def test_claims_and_default_analysis(at) -> None:
 def test_each_claim_states_level_method_and_clusters(at) -> None:
     """Beside every verdict: the clustering level, the inference method and the number of
     clusters (the demo assigns CSOs by district: 4 districts, 24 assignments)."""
-    captions = [c.value for c in at.caption]
+    captions = [shown(c.value) for c in at.caption]  # as read: Markdown escapes resolved
     lines = [c for c in captions if c.startswith("Inference:")]
     assert len(lines) == 5, lines  # four claims and the analysis below
     for line in lines:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.pages.conftest import assert_clean
+from tests.pages.conftest import assert_clean, shown
 
 
 def as_list(v) -> list[str]:
@@ -14,11 +14,11 @@ def as_list(v) -> list[str]:
 def test_kpi_cards_show_numbers(run_page) -> None:
     at = run_page()
     assert_clean(at)
-    labels = [m.label for m in at.metric]
+    labels = [shown(m.label) for m in at.metric]  # as read: Markdown escapes resolved
     # The chief's first screen: the demo city's two targets lead, then the counts.
     assert labels == ["CSO-handled share of eligible calls", "P1 median response",
                       "Calls for service", "Crime incidents"]
-    targets = [c.value for c in at.caption if c.value.startswith("Target ")]
+    targets = [shown(c.value) for c in at.caption if shown(c.value).startswith("Target ")]
     assert len(targets) == 2 and all("gap" in t for t in targets), targets
     # The period is named with exact dates, and the whole span has no year-earlier data.
     assert re.match(r"Period \d{1,2} \w{3} \d{4} – \d{1,2} \w{3} \d{4} ", at.caption[0].value)

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import privacy
 from analytics.filters import Filters
-from tests.pages.conftest import assert_clean
+from tests.pages.conftest import assert_clean, shown
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [p for p in re.findall(r'"(app_pages/[a-z_]+\.py)"',
@@ -74,7 +74,7 @@ def small_counts(df: pd.DataFrame) -> list[tuple[str, float]]:
 
 
 def stamps(at: AppTest) -> str:
-    return " ".join(c.value for c in at.sidebar.caption)
+    return " ".join(shown(c.value) for c in at.sidebar.caption)
 
 
 @pytest.mark.parametrize("page", PAGES)
