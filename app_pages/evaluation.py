@@ -62,10 +62,10 @@ except CSOError as exc:
     claims = ()
 stale = next((c.stale_note for c in claims if c.stale_note), None)
 if stale:
-    st.info(stale, icon="🕰️")
+    st.info(plain(stale), icon="🕰️")
 _family = next((c.family_note for c in claims if c.family_note), "")
 if _family:  # the multiplicity adjustment the verdicts use (analytics.evaluation.wording)
-    st.caption(_family)
+    st.caption(plain(_family))
 cols = st.columns(2) if claims else []
 for i, c in enumerate(claims):
     with cols[i % 2].container(border=True):
