@@ -40,6 +40,7 @@ METRIC_MODULES = (
 SPECS = {
     "Filters": "the filter a page passes in",
     "Period": "a reporting window (dates), an input to the KPI cards",
+    "ReportingPeriod": "the briefing's public period (one grid cell), an input to its figures",
     "ChangeWindows": "before/after windows a user picks for the change map",
     "CostSettings": "hourly costs the user stores",
     "Claim": "a programme claim's definition",
