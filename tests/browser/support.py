@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +69,18 @@ def start_app(db_path: Path, **env_vars: str) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("streamlit did not become healthy in 90 s")
 
 
+@contextmanager
+def served_app(db_path: Path, **env_vars: str) -> Iterator[str]:
+    """The URL of a server started by :func:`start_app`, stopped (its whole process group)
+    when the block ends."""
+    proc, url = start_app(db_path, **env_vars)
+    try:
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
 @pytest.fixture(scope="session")
 def app_url(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     need_browser()
@@ -75,12 +88,8 @@ def app_url(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     # every later test out of the shared demo file: serve a private copy instead.
     served = tmp_path_factory.mktemp("browser_db") / "demo.duckdb"
     shutil.copyfile(demo_db_path, served)
-    proc, url = start_app(served)
-    try:
+    with served_app(served) as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
 
 
 @dataclass

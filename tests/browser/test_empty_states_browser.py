@@ -5,15 +5,13 @@ link opens that tab (the Data page's tabs are bound to the URL)."""
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from analytics.cli import main
-from tests.browser.support import error_boxes, need_browser, screenshot, start_app, wait_for_app
+from tests.browser.support import error_boxes, need_browser, screenshot, served_app, wait_for_app
 from tests.ingest.conftest import shared_file
 
 pytestmark = pytest.mark.browser
@@ -34,12 +32,8 @@ def calls_only_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path: Path = tmp_path_factory.mktemp("calls_only_browser") / "seattle.duckdb"
     assert main(["import", "calls", str(shared_file(SEATTLE)), "--preset", "seattle_spd_calls",
                  "--db", str(path), "-q"]) == 0
-    proc, url = start_app(path)
-    try:
+    with served_app(path) as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
 
 
 @pytest.mark.parametrize(("path", "phrase", "tab"), VIEWS)

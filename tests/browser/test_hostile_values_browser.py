@@ -5,14 +5,12 @@ literal text; no image from them is created and no request leaves the machine.
 
 from __future__ import annotations
 
-import os
-import signal
 from urllib.parse import quote
 
 import pytest
 
 from tests import hostile_city as hc
-from tests.browser.support import error_boxes, need_browser, screenshot, start_app, wait_for_app
+from tests.browser.support import error_boxes, need_browser, screenshot, served_app, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -28,12 +26,8 @@ CSV = ("call_id,received_at,call_type,priority\n"
 def hostile_app(tmp_path_factory, browser):
     need_browser()
     path = hc.build(tmp_path_factory.mktemp("hostile_browser") / "hostile.duckdb")
-    proc, url = start_app(path)
-    try:
+    with served_app(path) as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
 
 
 def hostile_images(pg) -> list[str]:

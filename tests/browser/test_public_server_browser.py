@@ -9,15 +9,13 @@ no visible table cell holds a count from 1 to k − 1. The database is opened re
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 
 import pytest
 
 from analytics import privacy
-from tests.browser.support import error_boxes, need_browser, screenshot, start_app, wait_for_app
+from tests.browser.support import error_boxes, need_browser, screenshot, served_app, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -39,12 +37,8 @@ def public_url(demo_db_path, tmp_path_factory, browser):
     need_browser()
     served = tmp_path_factory.mktemp("public_browser") / "demo.duckdb"
     shutil.copyfile(demo_db_path, served)
-    proc, url = start_app(served, CSO_TIER="public")
-    try:
+    with served_app(served, CSO_TIER="public") as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
 
 
 def small_cells(pg) -> tuple[list[tuple[str, str]], int]:

@@ -6,13 +6,10 @@ and find it in the import history. The app runs on its own throw-away database.
 
 from __future__ import annotations
 
-import os
-import signal
-
 import pytest
 
 from analytics import db
-from tests.browser.support import error_boxes, need_browser, screenshot, start_app, wait_for_app
+from tests.browser.support import error_boxes, need_browser, screenshot, served_app, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -30,12 +27,8 @@ def data_app(tmp_path_factory, browser):
     folder = tmp_path_factory.mktemp("data_page")
     path = folder / "cso.duckdb"
     db.connect(path).close()  # an empty canonical database: nothing imported yet
-    proc, url = start_app(path)
-    try:
+    with served_app(path) as url:
         yield url, folder
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
 
 
 def test_new_user_maps_and_imports_a_cad_export(data_app, page) -> None:

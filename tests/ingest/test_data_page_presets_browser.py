@@ -8,13 +8,10 @@ police rows (4 calls), every NULL is a missing value, none is rejected.
 
 from __future__ import annotations
 
-import os
-import signal
-
 import pytest
 
 from analytics import db, facts
-from tests.browser.support import error_boxes, need_browser, screenshot, start_app, wait_for_app
+from tests.browser.support import error_boxes, need_browser, screenshot, served_app, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -49,8 +46,7 @@ def test_police_only_extract_with_null_markers_unit_types_and_sequence_primary(
     path = facts.init_database(tmp_path / "ours.duckdb")
     cad = tmp_path / "weekly_extract.csv"
     cad.write_text(MIXED, encoding="utf-8")
-    proc, url = start_app(path)
-    try:
+    with served_app(path) as url:
         ctx = browser.new_context(viewport={"width": 1500, "height": 2400})
         pg = ctx.new_page()
         pg.goto(url + "/data")
@@ -86,9 +82,6 @@ def test_police_only_extract_with_null_markers_unit_types_and_sequence_primary(
         screenshot(pg, "data-mixed-agency-imported")
         assert error_boxes(pg) == []
         ctx.close()
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
     con = db.connect(path, read_only=True)
     try:
         assert sorted(r[0] for r in con.execute("SELECT call_id FROM calls").fetchall()) == \
