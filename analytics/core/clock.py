@@ -106,6 +106,9 @@ def local(value: ibis.Value, zone: str | None | bool = True) -> ibis.Value:
 def local_select(table: str, zone: str | None) -> str:
     """DuckDB SQL: canonical ``table`` with every event column (``db.EVENT_TIME_COLUMNS``)
     as local wall clock, the other columns as stored."""
+    # SQL, not Ibis: this is the body of the ``local_*`` views' DDL (define_local_views),
+    # which metric code never reads. Nothing a user sends is interpolated: ``table`` and
+    # its columns come from the fixed db.EVENT_TIME_COLUMNS, the zone through zone_sql.
     cols = db.EVENT_TIME_COLUMNS[table]  # KeyError for a table without event times
     if not zone:
         return f"SELECT * FROM {table}"
