@@ -12,8 +12,6 @@ from typing import Literal
 
 import ibis
 
-from analytics.core import options
-
 Freq = Literal["month", "week"]
 _UNIT = {"month": "M", "week": "W"}
 
@@ -47,7 +45,6 @@ def hours_between(start: ibis.Value, end: ibis.Value) -> ibis.Value:
 # and `python -m analytics briefing`) and the privacy scope all call these.
 
 GridUnit = Literal["year", "quarter"]
-GRID_UNITS: tuple[GridUnit, ...] = options.choices(GridUnit)
 DateSpan = tuple[dt.date, dt.date]
 
 
