@@ -33,7 +33,9 @@ from analytics.core.results import Result, Table
 from analytics.filters import Filters
 from analytics.workload import MetricTable, _df, _num, _sql
 
-PATROL_TYPES = ("foot_patrol", "vehicle_patrol")
+#: Activity types that count as CSO patrol hours: the treatment *dose* of the
+#: dose-response design (PRODUCT.md section 2, `activities`) and this module's patrol figures.
+PATROL_TYPES: tuple[str, ...] = ("foot_patrol", "vehicle_patrol")
 
 EXCLUSIONS = (
     ("not_cso", "Unit is not a CSO (or unknown unit)"),

@@ -33,6 +33,7 @@ from analytics.core import incidents as core_incidents
 from analytics.core.calls import RESPONSE_CAP_MIN
 from analytics.core.options import check, choices
 from analytics.core.periods import Freq, hours_between, period_of, trunc
+from analytics.cso_activity import PATROL_TYPES
 from analytics.engines import as_backend, execute
 from analytics.errors import InsufficientDataError, OptionError
 from analytics.filters import Filters
@@ -48,7 +49,6 @@ FREQS: tuple[Freq, ...] = choices(Freq)
 LOW_LEVEL_OFFENSES: tuple[str, ...] = ("PETTY THEFT", "VANDALISM")
 #: Call types counted as "reports of suspicious activity" (demo truth: 'SUSPICIOUS').
 SUSPICIOUS_CALL_TYPES: tuple[str, ...] = ("SUSPICIOUS",)
-PATROL_ACTIVITY_TYPES: tuple[str, ...] = ("foot_patrol", "vehicle_patrol")
 DEFAULT_CAP_MIN = RESPONSE_CAP_MIN
 
 Metric = Literal[
@@ -139,7 +139,7 @@ def _values(backend: Any, metric: str, level: Level, freq: Freq, *,
         u = backend.table("units")
         j = a.inner_join(u, "unit_id")
         j = j.filter((j.unit_type == "cso") & (j.ended_at >= j.started_at)
-                     & j.activity_type.isin(list(PATROL_ACTIVITY_TYPES)))
+                     & j.activity_type.isin(list(PATROL_TYPES)))
         j = j.mutate(area=j[level], period=period_of(clock.local(j.started_at), freq),
                      h=hours_between(j.started_at, j.ended_at))
         return j.group_by(["area", "period"]).aggregate(value=j.h.sum(), n=j.count())
