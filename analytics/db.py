@@ -334,6 +334,16 @@ def is_read_only(con: duckdb.DuckDBPyConnection) -> bool:
     return str(scalar(con, "SELECT current_setting('access_mode')")) == "read_only"
 
 
+def read_only_path(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The file of ``con``'s current database when ``con`` was opened read-only; None for a
+    read-write or in-memory database (one query, a fraction of a millisecond)."""
+    rows = con.execute(
+        "SELECT current_setting('access_mode'), (SELECT path FROM duckdb_databases() "
+        "WHERE database_name = current_database())").fetchall()
+    mode, path = rows[0] if rows else (None, None)
+    return str(path) if str(mode) == "read_only" and path else None
+
+
 def setting(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
     """The value of one ``settings`` key, or None when it is not set."""
     value = scalar(con, "SELECT value FROM settings WHERE key = $1", [key])

@@ -12,8 +12,15 @@ that knows which engine is underneath:
   :func:`execute` keeps each small result (at most :data:`SNAPSHOT_ROWS_MAX` rows) per
   compiled SQL for the backend's life, so the lookups several metrics share (areas, first
   treated periods, the programme start, date spans) run once per snapshot instead of once
-  per metric — on Spark each is a job. A live DuckDB file is never cached here: an
-  import changes it.
+  per metric — on Spark each is a job.
+- A DuckDB **file opened read-only** (the analyst server at rest, every command or public
+  server) cannot change while it is open: :func:`execute` keeps each small result per
+  compiled SQL under the file's identity (path, size and modification time of the file
+  and of its WAL, :func:`read_only_file_key`), so the lookups and filter-independent
+  queries a page repeats (the evaluation panels' values, periods and treatment timing,
+  the programme start) run once per version of the file; a write changes the file, and
+  with it the key. A read-write connection is never cached this way, except inside
+  :func:`reusing_results`, a block whose caller promises that nothing writes.
 - :func:`has_table` asks whether a table exists on any backend.
 - :func:`spark_backend` opens the tables of a Parquet export (``python -m analytics export
   --parquet DIR``) as Spark temporary views behind an Ibis PySpark backend. Spark runs in
@@ -23,8 +30,14 @@ that knows which engine is underneath:
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -88,20 +101,96 @@ def mark_snapshot(backend: Any) -> Any:
     return backend
 
 
+#: Small results of read-only DuckDB files kept at most (least recently used dropped).
+FILE_RESULTS_MAX = 256
+_FILE_RESULTS: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+_FILE_LOCK = threading.Lock()
+_REUSE: contextvars.ContextVar[dict | None] = contextvars.ContextVar("cso_reuse", default=None)
+
+
+def _stat_key(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+# A connection's mode and file never change: asked once per DuckDB connection or cursor.
+_RO_PATHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def read_only_file_key(backend: Any) -> tuple | None:
+    """The identity of the database file behind a DuckDB backend opened **read-only**:
+    (path, size and modification time of the file, of its WAL); None for a read-write
+    or in-memory connection, or another engine. Equal keys = the same data."""
+    if not _is_duckdb(backend):
+        return None
+    con = db.duckdb_connection(backend.con)
+    if con is None:
+        return None
+    try:
+        path = _RO_PATHS[con]
+    except KeyError:
+        path = _RO_PATHS[con] = db.read_only_path(con)
+    except TypeError:  # not weak-referenceable: ask every time
+        path = db.read_only_path(con)
+    if path is None:
+        return None
+    main = _stat_key(path)
+    return None if main is None else (path, main, _stat_key(path + ".wal"))
+
+
+@contextmanager
+def reusing_results() -> Iterator[None]:
+    """Within the block, :func:`execute` runs each compiled SQL once per DuckDB connection
+    and returns a copy of its result on a repeat, also on a read-write connection. For a
+    caller that runs many reads and no write (e.g. the claims for several date ranges,
+    whose panels do not depend on the dates)."""
+    token = _REUSE.set({})
+    try:
+        yield
+    finally:
+        _REUSE.reset(token)
+
+
 def execute(backend: Any, expr: Any) -> tuple[pd.DataFrame, str]:
     """Run ``expr`` on ``backend``; return (frame, SQL). The SQL shown is the SQL that ran.
 
     DuckDB runs the cached compiled SQL on its connection (``DataFrame`` as DuckDB returns
     it); other engines run the expression through Ibis (``backend.execute``). On a
-    snapshot backend a small result is kept and a repeat returns a copy of it.
+    snapshot backend or a read-only DuckDB file (module docstring) a small result is kept
+    and a repeat returns a copy of it.
     """
     sql = compile_sql(backend, expr)
     kept = getattr(backend, _SNAPSHOT_ATTR, None)
     if kept is not None and sql in kept:
         return kept[sql].copy(), sql
+    scope = _REUSE.get() if _is_duckdb(backend) else None
+    skey = None if scope is None else (id(db.duckdb_connection(backend.con) or backend.con), sql)
+    if skey is not None and skey in scope:
+        return scope[skey].copy(), sql
+    file_key = None
+    if _is_duckdb(backend):
+        file_key = read_only_file_key(backend)
+        if file_key is not None:
+            with _FILE_LOCK:
+                got = _FILE_RESULTS.get((file_key, sql))
+                if got is not None:
+                    _FILE_RESULTS.move_to_end((file_key, sql))
+            if got is not None:
+                return got.copy(), sql
     df = backend.con.sql(sql).df() if _is_duckdb(backend) else backend.execute(expr)
-    if kept is not None and len(df) <= SNAPSHOT_ROWS_MAX:
+    small = len(df) <= SNAPSHOT_ROWS_MAX
+    if kept is not None and small:
         kept[sql] = df.copy()  # callers may change the frame they get
+    if file_key is not None and small:
+        with _FILE_LOCK:
+            _FILE_RESULTS[(file_key, sql)] = df.copy()
+            while len(_FILE_RESULTS) > FILE_RESULTS_MAX:
+                _FILE_RESULTS.popitem(last=False)
+    elif skey is not None and small:
+        scope[skey] = df.copy()
     return df, sql
 
 

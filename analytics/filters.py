@@ -56,6 +56,14 @@ class Filters:
             raise OptionError(f"start date {self.start} is after end date {self.end}")
 
     # -- convenience -----------------------------------------------------------------
+    @classmethod
+    def for_span(cls, start: dt.date | None, end: dt.date | None, *,
+                 data_min: dt.date | None, data_max: dt.date | None) -> Filters:
+        """The date filter of a chosen span: an end at the data's first or last date is
+        no restriction (None), so pages pick their own default period (the sidebar's rule)."""
+        return cls(start=None if start == data_min else start,
+                   end=None if end == data_max else end)
+
     def with_(self, **changes: Any) -> Filters:
         """A copy with some fields changed (the original is never mutated)."""
         return replace(self, **changes)

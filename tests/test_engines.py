@@ -51,6 +51,53 @@ def test_a_snapshot_runs_each_small_query_once(backend, monkeypatch) -> None:
     assert len(engines.execute(backend, big)[0]) == 5
 
 
+def test_a_read_only_file_runs_each_small_query_once_per_version_of_the_file(tmp_path) -> None:
+    path = tmp_path / "ro.duckdb"
+    rw = db.connect(path)
+    rw.execute("INSERT INTO units VALUES ('S1', 'sworn', 'D1'), ('C1', 'cso', 'D1')")
+    rwb = db.ibis_backend(rw)
+    assert engines.read_only_file_key(rwb) is None  # read-write: never kept
+    rw.close()
+
+    def counts(con):
+        b = db.ibis_backend(con)
+        u = b.table("units")
+        return engines.execute(b, u.group_by("unit_type").aggregate(n=u.count())
+                               .order_by("unit_type"))[0]
+
+    ro = db.connect(path, read_only=True)
+    try:
+        assert engines.read_only_file_key(db.ibis_backend(ro))[0] == str(path)
+        first = counts(ro)
+        first.loc[0, "n"] = 99  # a caller changing its frame does not change the kept one
+        cur = ro.cursor()  # another cursor on the same file shares the kept results
+        kept = len(engines._FILE_RESULTS)
+        again = counts(cur)  # a hit: nothing new kept
+        assert list(again["n"]) == [1, 1] and len(engines._FILE_RESULTS) == kept
+    finally:
+        ro.close()
+    rw = db.connect(path)  # a write changes the file, hence the key: counted afresh
+    rw.execute("INSERT INTO units VALUES ('S2', 'sworn', 'D1')")
+    rw.execute("CHECKPOINT")
+    rw.close()
+    ro = db.connect(path, read_only=True)
+    try:
+        assert list(counts(ro)["n"]) == [1, 2]
+    finally:
+        ro.close()
+
+
+def test_reusing_results_runs_each_query_once_in_the_block(backend) -> None:
+    u = backend.table("units")
+    expr = u.group_by("unit_type").aggregate(n=u.count()).order_by("unit_type")
+    con = backend.con
+    with engines.reusing_results():
+        assert list(engines.execute(backend, expr)[0]["n"]) == [1, 1]
+        con.execute("INSERT INTO units VALUES ('S2', 'sworn', 'D1')")  # (the caller promised
+        assert list(engines.execute(backend, expr)[0]["n"]) == [1, 1]  # not to write)
+    assert list(engines.execute(backend, expr)[0]["n"]) == [1, 2]  # after the block: live
+
+
 def test_has_table(backend) -> None:
     assert engines.has_table(backend, "units")
     assert not engines.has_table(backend, "no_such_table")

@@ -607,12 +607,10 @@ def sidebar_filters() -> Filters:
             )
             _period_presets(opts.min_date, opts.max_date)
             if isinstance(dates, (tuple, list)) and len(dates) == 2:
-                start, end = dates
-            # The full span is "no restriction": pages then pick their own default period.
-            if start == opts.min_date:
-                start = None
-            if end == opts.max_date:
-                end = None
+                # The full span is "no restriction": pages then pick their own default period.
+                span = Filters.for_span(*dates, data_min=opts.min_date,
+                                        data_max=opts.max_date)
+                start, end = span.start, span.end
         districts = st.multiselect("District", opts.districts, key=KEY_DISTRICTS,
                                    placeholder="All districts")
         beat_choices = opts.beats_in(tuple(districts))

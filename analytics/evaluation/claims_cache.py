@@ -14,7 +14,8 @@ and this program's code, so they are stored in table ``claims_cache`` under
   (a changed estimator or definition) never shows answers an older version computed.
 
 **Writers compute them, visitors read them** (issue 16): every writer stores the answers
-for the default view (the whole date range) as its last step — the end of an import
+for the default view (the whole date range) and for the sidebar's one-click periods
+("1 year", "YTD": :func:`preset_dates`) as its last step — the end of an import
 (``python -m analytics import``, and every write of the app's Data page, target or
 call-type forms through ``ui.state.writing``: :func:`refresh_stored`), the end of a demo
 build, and ``python -m analytics claims`` — so the first visit of the Evaluation page
@@ -33,11 +34,13 @@ never pickled objects.
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
 import logging
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,17 +126,33 @@ def _estimate_dict(e: Any) -> dict[str, Any]:
             "p_holm": num(e.detail("p_holm"))}
 
 
+#: Answers a read-only connection computed (it cannot store them), per database file
+#: version (:func:`~analytics.engines.read_only_file_key`), code, data and date range: the
+#: page asks for the claims and for the checks, which come from one computation.
+_COMPUTED: OrderedDict[tuple, dict[str, list]] = OrderedDict()
+_COMPUTED_MAX = 16
+
+
 def _payload(con: duckdb.DuckDBPyConnection, filters: Filters | None) -> dict[str, list]:
     dates = Filters(start=(filters or Filters()).start, end=(filters or Filters()).end)
     code, data, fkey = code_version(), data_version(con), _filters_key(dates)
     stored = _read(con, code, data, fkey)
     if stored is not None:
         return stored
+    memo = None
     if _read_only(con):
         old = _read_stale(con, fkey)
         if old is not None:
             return old
+        file_key = engines.read_only_file_key(engines.as_backend(con))
+        memo = None if file_key is None else (file_key, code, data, fkey)
+        if memo in _COMPUTED:
+            return copy.deepcopy(_COMPUTED[memo])
     out = _compute(con, dates)
+    if memo is not None:
+        _COMPUTED[memo] = copy.deepcopy(out)
+        while len(_COMPUTED) > _COMPUTED_MAX:
+            _COMPUTED.popitem(last=False)
     _write(con, code, data, fkey, out)
     return out
 
@@ -192,11 +211,35 @@ def is_current(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -
     return _read(con, code_version(), data_version(con), _filters_key(dates)) is not None
 
 
+def preset_dates(con: Any) -> tuple[Filters, ...]:
+    """The sidebar's one-click periods other than all data ("1 year", "YTD": rules in
+    :mod:`analytics.core.periods`) as the date filters the page passes, over the data's
+    date span (:func:`analytics.catalog.filter_options`); empty without calls."""
+    from analytics import catalog
+    from analytics.core import periods
+
+    opts = catalog.filter_options(engines.as_backend(con))
+    lo, hi = opts.min_date, opts.max_date
+    if lo is None or hi is None:
+        return ()
+    out: list[Filters] = []
+    for span in (periods.last_12_months(lo, hi), periods.year_to_date(lo, hi)):
+        f = Filters.for_span(*span, data_min=lo, data_max=hi)
+        if f != Filters() and f not in out:
+            out.append(f)
+    return tuple(out)
+
+
 def store_claims(con: duckdb.DuckDBPyConnection) -> float | None:
-    """Compute and store the default view's answers (the whole date range) on a read-write
-    connection, replacing older ones; return the seconds it took, or None when the data
-    cannot answer the claims (no calls or no deployments: nothing is stored, the page says
-    why when visited). The last step of every writer (module docstring)."""
+    """Compute and store the answers of the default view (the whole date range) and of the
+    sidebar's one-click periods (:func:`preset_dates`) on a read-write connection,
+    replacing older ones; return the seconds it took, or None when the data cannot answer
+    the claims (no calls or no deployments: nothing is stored, the page says why when
+    visited). The last step of every writer (module docstring).
+
+    The panels do not depend on the dates (only their periods are cut), so they are
+    built once for all the ranges (:func:`analytics.engines.reusing_results`); a one-click
+    period the data cannot answer is left to the page (logged)."""
     import time
 
     from analytics.errors import CSOError
@@ -205,12 +248,20 @@ def store_claims(con: duckdb.DuckDBPyConnection) -> float | None:
     if not (_has_rows(con, "calls") and _has_rows(con, "deployments")):
         return None
     dates = Filters()
-    try:
-        out = _compute(con, dates)
-    except CSOError as exc:
-        log.info("claims not computed: %s", exc)
-        return None
-    _write(con, code_version(), data_version(con), _filters_key(dates), out, strict=True)
+    with engines.reusing_results():
+        try:
+            outs = [(dates, _compute(con, dates))]
+        except CSOError as exc:
+            log.info("claims not computed: %s", exc)
+            return None
+        for preset in preset_dates(con):
+            try:
+                outs.append((preset, _compute(con, preset)))
+            except CSOError as exc:
+                log.info("claims for %s not computed: %s", _filters_key(preset), exc)
+    code, data = code_version(), data_version(con)
+    for f, out in outs:
+        _write(con, code, data, _filters_key(f), out, strict=True)
     return time.perf_counter() - t0
 
 

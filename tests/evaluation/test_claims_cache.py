@@ -126,9 +126,10 @@ def test_read_only_with_stale_answers_shows_them_marked_and_computes_nothing(
     # A writer brings them up to date: computed once, then current.
     rw = db.connect(path)
     try:
-        assert claims_cache.refresh_stored(rw) > 0 and len(computed) == 2
+        per_store = 1 + len(claims_cache.preset_dates(rw))  # default view + one-click periods
+        assert claims_cache.refresh_stored(rw) > 0 and len(computed) == 1 + per_store
         assert claims_cache.is_current(rw)
-        assert claims_cache.refresh_stored(rw) == 0.0 and len(computed) == 2
+        assert claims_cache.refresh_stored(rw) == 0.0 and len(computed) == 1 + per_store
         assert not claims_cache.claims_summary(rw)[0].stale_note
     finally:
         rw.close()
@@ -145,14 +146,15 @@ def test_cli_import_and_claims_command_store_the_claims(demo_db_path, tmp_path, 
     assert main(["import", "deployments", str(csv), "--db", str(path), "--quiet"]) == 0
     assert "programme claims answered and stored" in capsys.readouterr().out
     con = db.connect(path, read_only=True)
-    assert claims_cache.is_current(con) and len(computed) == 1
+    per_store = 1 + len(claims_cache.preset_dates(con))  # default view + one-click periods
+    assert claims_cache.is_current(con) and len(computed) == per_store
     con.close()
     assert main(["claims", "--db", str(path)]) == 0
-    assert len(computed) == 2
+    assert len(computed) == 2 * per_store
     empty = tmp_path / "empty.duckdb"
     assert main(["init", "--db", str(empty)]) == 0
     assert main(["claims", "--db", str(empty)]) == 2  # no calls, no deployments: says so
-    assert len(computed) == 2
+    assert len(computed) == 2 * per_store
 
 
 def test_a_write_through_the_app_stores_the_claims(rw_con, computed):
@@ -161,4 +163,49 @@ def test_a_write_through_the_app_stores_the_claims(rw_con, computed):
     rw_con.execute("INSERT INTO deployments VALUES ('D4', DATE '2025-06-01', NULL, 2, 'test')")
     assert not claims_cache.is_current(rw_con)
     state._refresh_claims(rw_con)
-    assert claims_cache.is_current(rw_con) and len(computed) == 1
+    per_store = 1 + len(claims_cache.preset_dates(rw_con))
+    assert claims_cache.is_current(rw_con) and len(computed) == per_store
+
+
+def test_a_writer_stores_the_one_click_periods_too(rw_con, computed):
+    """After a store, a read-only server answers the sidebar's "1 year" (and "YTD") from
+    the store: nothing computed, the same sentences as a direct computation."""
+    from analytics.core import periods
+
+    lo, hi = rw_con.execute("SELECT min(day), max(day) FROM call_facts").fetchall()[0]
+    presets = claims_cache.preset_dates(rw_con)
+    one_year = Filters(start=periods.last_12_months(lo, hi)[0])  # the data end on `hi`
+    assert one_year in presets and Filters() not in presets
+    assert claims_cache.store_claims(rw_con) is not None
+    assert len(computed) == 1 + len(presets)
+    direct = {f: _direct(rw_con, f) for f in presets}
+    path = rw_con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
+                          "current_database()").fetchall()[0][0]
+    rw_con.close()
+    ro = db.connect(path, read_only=True)
+    try:
+        n = len(computed)
+        for f in presets:
+            got = claims_cache.claims_summary(ro, f)
+            assert [(c.key, c.verdict, c.sentence) for c in got] == direct[f]
+            assert not any(c.stale_note for c in got)
+        assert len(computed) == n  # read, not computed
+    finally:
+        ro.close()
+
+
+def test_read_only_computes_another_range_once_for_claims_and_checks(rw_con, computed):
+    claims_cache.store_claims(rw_con)
+    path = rw_con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
+                          "current_database()").fetchall()[0][0]
+    rw_con.close()
+    ro = db.connect(path, read_only=True)
+    try:
+        n = len(computed)
+        other = Filters(start=dt.date(2023, 1, 1), end=dt.date(2025, 6, 30))
+        claims = claims_cache.claims_summary(ro, other)
+        checks = claims_cache.checks_summary(ro, other)
+        again = claims_cache.claims_summary(ro, other)
+        assert len(computed) == n + 1 and again == claims and len(checks) == 1
+    finally:
+        ro.close()
