@@ -514,6 +514,48 @@ def connect(
     return con
 
 
+#: DuckDB's memory limit for the app server's read connection (``$CSO_SERVER_MEMORY``):
+#: DuckDB keeps up to 80 % of the machine's RAM of table data in its buffer pool by
+#: default, which took a 10M-call server from ~860 MB to 1.2 GB with no gain in speed
+#: (docs/performance.md, "Server memory"). Queries that need more spill to disk.
+SERVER_MEMORY_DEFAULT = "512MB"
+_MEMORY_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20,
+                 "GIB": 2**30}
+
+
+def memory_limit_bytes(text: str, name: str = "CSO_SERVER_MEMORY") -> int:
+    """``text`` such as ``512MB`` or ``1.5GiB`` in bytes; a clear error naming ``name``
+    otherwise (at least 64 MB: DuckDB needs that much to run the pages' queries)."""
+    import re
+
+    from analytics.errors import OptionError
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]i?B)\s*", text or "", re.IGNORECASE)
+    if m is None:
+        raise OptionError(f"{name} = {text[:40]!r} is not a memory size; write e.g. 512MB "
+                          "or 2GB")
+    size = int(float(m.group(1)) * _MEMORY_UNITS[m.group(2).upper()])
+    if size < 64 * 10**6:
+        raise OptionError(f"{name} = {text[:40]!r} is below 64MB, too little for DuckDB")
+    return size
+
+
+def limit_server_memory(con: duckdb.DuckDBPyConnection, limit: str | None = None,
+                        spill_dir: str | os.PathLike[str] | None = None) -> int:
+    """Cap DuckDB's memory on the app server's connection; returns the limit in bytes.
+
+    ``limit`` defaults to ``$CSO_SERVER_MEMORY`` or :data:`SERVER_MEMORY_DEFAULT`.
+    ``spill_dir`` is where a query larger than the limit spills (a read-only database
+    cannot spill next to its file on a read-only disk); DuckDB removes its files there.
+    """
+    size = memory_limit_bytes(limit if limit is not None
+                              else os.environ.get("CSO_SERVER_MEMORY", SERVER_MEMORY_DEFAULT))
+    con.execute(f"SET memory_limit = '{size}B'")  # an integer: nothing user-typed in SQL
+    if spill_dir is not None:
+        con.execute("SET temp_directory = ?", [str(spill_dir)])
+    return size
+
+
 def storage_problem(exc: BaseException) -> str:
     """One line saying what went wrong with the database file: disk full, read-only, in
     use by another process, else the first line of the error (cut to 200 characters)."""

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from analytics import db
-from analytics.errors import DatabaseError
+from analytics.errors import DatabaseError, OptionError
 
 SPEC_COLUMNS = {  # PRODUCT.md section 2, column by column
     "calls": ["call_id", "received_at", "dispatched_at", "enroute_at", "arrived_at",
@@ -233,3 +233,36 @@ def test_space_left_by_a_killed_transaction_is_given_back_on_the_next_opening(tm
 def test_storage_problems_are_one_plain_line(err, words):
     msg = db.storage_problem(err)
     assert words in msg and "\n" not in msg and "/x/y" not in msg
+
+
+# -- the app server's memory cap (docs/performance.md, "Server memory") ------------------
+
+
+@pytest.mark.parametrize(("text", "size"), [
+    ("512MB", 512_000_000), ("2GB", 2_000_000_000), ("1.5 GiB", 1_610_612_736),
+    ("64mb", 64_000_000), ("100000KB", 100_000_000), ("96MiB", 100_663_296),
+])
+def test_memory_limit_bytes_reads_sizes(text, size):
+    assert db.memory_limit_bytes(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "lots", "512", "-1GB", "1TB", "512MB; DROP TABLE x",
+                                  "10MB"])
+def test_memory_limit_bytes_refuses_with_the_variable_named(text):
+    with pytest.raises(OptionError, match="CSO_SERVER_MEMORY"):
+        db.memory_limit_bytes(text)
+
+
+def test_limit_server_memory_caps_duckdb_and_sets_the_spill_folder(tmp_path, monkeypatch):
+    con = db.connect(":memory:")
+    monkeypatch.setenv("CSO_SERVER_MEMORY", "256MiB")
+    assert db.limit_server_memory(con, spill_dir=tmp_path) == 256 * 2**20
+    assert db.scalar(con, "SELECT current_setting('memory_limit')") == "256.0 MiB"
+    assert db.scalar(con, "SELECT current_setting('temp_directory')") == str(tmp_path)
+    monkeypatch.delenv("CSO_SERVER_MEMORY")
+    assert db.limit_server_memory(con) == db.memory_limit_bytes(db.SERVER_MEMORY_DEFAULT)
+    # a query larger than the cap spills instead of failing: a 3M-row sort under 64 MB
+    db.limit_server_memory(con, "64MB", spill_dir=tmp_path)
+    got = db.scalar(con, "SELECT count(*) FROM (SELECT range AS v, md5(range::VARCHAR) AS h "
+                         "FROM range(3000000) ORDER BY h)")
+    assert got == 3_000_000

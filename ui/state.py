@@ -201,7 +201,7 @@ def _server(path: str) -> _Server:
 def _open_shared(path: str) -> Any:
     """Open read-only; first build the derived tables if the file lacks them (a database
     created empty, or by an older version)."""
-    con = db.connect(path, read_only=True)
+    con = _limited(db.connect(path, read_only=True))
     if db.scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'call_facts'"):
         return con
     con.close()
@@ -212,7 +212,25 @@ def _open_shared(path: str) -> Any:
         facts.refresh_derived(rw)
     finally:
         rw.close()
-    return db.connect(path, read_only=True)
+    return _limited(db.connect(path, read_only=True))
+
+
+_SPILL_DIR: list[str] = []
+
+
+def _limited(con: Any) -> Any:
+    """The server's read connection with DuckDB's memory capped (``$CSO_SERVER_MEMORY``,
+    default ``db.SERVER_MEMORY_DEFAULT``) and a private folder (mode 0700, removed at
+    exit) to spill to: pages' memory stays bounded whatever the data's size."""
+    if not _SPILL_DIR:
+        import atexit
+        import shutil
+        import tempfile
+
+        _SPILL_DIR.append(tempfile.mkdtemp(prefix="cso_spill_"))
+        atexit.register(shutil.rmtree, _SPILL_DIR[0], True)
+    db.limit_server_memory(con, spill_dir=_SPILL_DIR[0])
+    return con
 
 
 def _open_for_writing(path: str, wait_s: float) -> Any:
@@ -306,7 +324,7 @@ def _spark_backend(path: str) -> Any:
 @st.cache_resource(show_spinner=False)
 def _connection(path: str, read_only: bool = False) -> Any:
     if read_only:
-        con = db.connect(path, read_only=True)
+        con = _limited(db.connect(path, read_only=True))
         if not db.scalar(con, "SELECT count(*) FROM duckdb_tables() "
                               "WHERE table_name = 'call_facts'"):
             raise DatabaseError(f"{path} has no derived tables yet; open it once with the "
