@@ -48,13 +48,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import ibis
 import pandas as pd
 
-from analytics import db, response_times
+from analytics import db
 from analytics.core import calls as core_calls
 from analytics.core import options, treatment
 from analytics.core.options import choices
@@ -83,6 +83,12 @@ _PUBLIC_COLUMNS = (
 )
 
 
+def is_handled(t: ibis.Table) -> ibis.Value:
+    """CSO-handled: a CSO was the primary unit and the call type is CSO-eligible (the one
+    rule for the handled share; ``t`` holds ``call_facts`` columns)."""
+    return t.eligible & t.cso_primary
+
+
 def public_calls(backend: Any, filters: Filters, area: Area = "all") -> ibis.Table:
     """Filtered public-initiated calls with ``treated`` (a deployment active on the call's
     day in its beat or district), ``handled`` and ``untapped`` flags."""
@@ -95,7 +101,7 @@ def public_calls(backend: Any, filters: Filters, area: Area = "all") -> ibis.Tab
     j = treatment.with_treatment(f, backend, None)
     t = j.select(*[j[c] for c in f.columns], treated=j.deployed)
     t = t.mutate(
-        handled=t.eligible & t.cso_primary,
+        handled=is_handled(t),
         untapped=t.eligible & (t.n_sworn_units > 0) & (t.n_cso_units == 0),
     )
     if area == "treated":
@@ -599,7 +605,12 @@ class WhereNext(Result):
 
 def _period_weeks(t: ibis.Table, filters: Filters) -> tuple[float, dt.date | None]:
     span = t.aggregate(lo=t.day.min(), hi=t.day.max()).to_pandas()
-    lo_v, hi_v = span["lo"].iloc[0], span["hi"].iloc[0]
+    return _weeks_to(filters, span["lo"].iloc[0], span["hi"].iloc[0])
+
+
+def _weeks_to(filters: Filters, lo_v: Any, hi_v: Any) -> tuple[float, dt.date | None]:
+    """Weeks of the period and its last day: the filters' dates, else the first and last
+    call day (``lo_v``, ``hi_v``)."""
     lo = filters.start or (pd.Timestamp(lo_v).date() if lo_v is not None and lo_v == lo_v else None)
     hi = filters.end or (pd.Timestamp(hi_v).date() if hi_v is not None and hi_v == hi_v else None)
     if lo is None or hi is None:
@@ -793,58 +804,140 @@ class KpiValues(Result):
         return getattr(self, key)
 
 
-def kpi_values(backend: Any, filters: Filters) -> KpiValues:
-    """Current value of every target metric for the filters (units as TARGET_METRICS)."""
-    s = offload_summary(backend, filters)
-    t = public_calls(backend, filters)
-    weeks, _ = _period_weeks(t, filters)
-    p1 = core_calls.valid_calls(
-        core_calls.calls(backend, filters).filter(lambda x: x.priority == 1))
-    qexpr = p1.aggregate(med=p1.total_s.median(), p90=p1.total_s.quantile(0.9))
-    q = _df(qexpr)
-    med, p90 = _num(q["med"].iloc[0]), _num(q["p90"].iloc[0])
-
-    def pct(v: float | None) -> float | None:
-        return None if v is None else v * 100.0
-
-    return KpiValues(
-        cso_share=pct(s.handled_share),
-        diverted_share=pct(s.diverted_share),
-        backup_rate=pct(s.backup_rate),
-        sworn_hours_freed_week=(s.sworn_hours_freed / weeks
-                                if s.sworn_hours_freed is not None and weeks > 0 else None),
-        p1_median=None if med is None else med / 60.0,
-        p1_p90=None if p90 is None else p90 / 60.0,
-        sql=(*s.sql, *_sql(qexpr)))
+#: Target metrics that need the offload measures (deployments joined, the pre-period
+#: baseline): :func:`offload_summary` / :func:`offload_table`. The others
+#: (:data:`CALL_METRICS`) come from one aggregate over ``call_facts``.
+OFFLOAD_METRICS: tuple[TargetKey, ...] = ("diverted_share", "backup_rate",
+                                          "sworn_hours_freed_week")
+CALL_METRICS: tuple[TargetKey, ...] = ("cso_share", "p1_median", "p1_p90")
+_P1_QUANTILES: dict[TargetKey, float] = {"p1_median": 0.5, "p1_p90": 0.9}
 
 
-def kpi_monthly(backend: Any, filters: Filters) -> Table:
-    """Every target metric month by month over the filters' period (the KPI cards' trend
+def _wanted(metrics: tuple[TargetKey, ...] | None) -> tuple[TargetKey, ...]:
+    """``metrics`` checked, in :data:`TARGET_METRICS` order (None = all six)."""
+    if metrics is None:
+        return tuple(TARGET_METRICS)
+    for m in metrics:
+        options.check("metric", m, TargetKey)
+    return tuple(k for k in TARGET_METRICS if k in metrics)
+
+
+def call_metric_aggregates(t: ibis.Table, metrics: tuple[TargetKey, ...]) -> dict[str, Any]:
+    """Aggregates over ``call_facts`` rows ``t`` (filters applied, all calls) for the
+    :data:`CALL_METRICS` in ``metrics``; :func:`call_metric_values` turns a result row into
+    the metrics. The one place those rules are written for a period, a month or a
+    district: handled share = CSO-handled ÷ eligible public calls (:func:`is_handled`);
+    P1 median / P90 = quantiles of the total response of priority-1 calls kept by the
+    response-time rule (:func:`analytics.core.calls.is_valid`)."""
+    aggs: dict[str, Any] = {}
+    if "cso_share" in metrics:
+        public = ~t.self_initiated
+        aggs["eligible_calls"] = (public & t.eligible).sum()
+        aggs["handled_calls"] = (public & is_handled(t)).sum()
+    qs = [q for k, q in _P1_QUANTILES.items() if k in metrics]
+    if qs:  # one sort gives every quantile: quantile_cont(x, [0.5, 0.9])
+        aggs["p1_total_q"] = t.total_s.quantile(
+            qs, where=(t.priority == 1) & core_calls.is_valid(t))
+    return aggs
+
+
+def call_metric_values(row: Any, metrics: tuple[TargetKey, ...]) -> dict[str, float | None]:
+    """The :data:`CALL_METRICS` in ``metrics`` from a row of :func:`call_metric_aggregates`
+    (units of :data:`TARGET_METRICS`: percent, minutes)."""
+    out: dict[str, float | None] = {}
+    if "cso_share" in metrics:
+        eligible = _num(row["eligible_calls"]) or 0.0
+        handled = _num(row["handled_calls"]) or 0.0
+        out["cso_share"] = handled / eligible * 100.0 if eligible else None
+    wanted = [k for k in _P1_QUANTILES if k in metrics]
+    if wanted:
+        q = row["p1_total_q"]
+        q = list(q) if q is not None and hasattr(q, "__len__") else [None] * len(wanted)
+        for k, v in zip(wanted, q, strict=True):
+            v = _num(v)
+            out[k] = None if v is None else v / 60.0
+    return out
+
+
+def kpi_values(backend: Any, filters: Filters,
+               metrics: tuple[TargetKey, ...] | None = None) -> KpiValues:
+    """Current value of the target metrics for the filters (units as TARGET_METRICS).
+
+    ``metrics`` (default: all six) names the metrics to compute; the others are None. The
+    offload measures (:data:`OFFLOAD_METRICS`) run only when one of them is asked for;
+    the handled share and the P1 quantiles come from one aggregate over ``call_facts``.
+    """
+    want = _wanted(metrics)
+    vals: dict[str, float | None] = dict.fromkeys(TARGET_METRICS)
+    sql: list[str] = []
+    light = [k for k in want if k in CALL_METRICS]
+    t = core_calls.calls(backend, filters)
+    aggs = call_metric_aggregates(t, tuple(light))
+    if "sworn_hours_freed_week" in want:  # the period's weeks: first to last public call day
+        pub = ~t.self_initiated
+        aggs.update(day_lo=t.day.min(where=pub), day_hi=t.day.max(where=pub))
+    if any(k in OFFLOAD_METRICS for k in want):
+        s = offload_summary(backend, filters)
+        sql += s.sql
+        for k, v in (("diverted_share", s.diverted_share), ("backup_rate", s.backup_rate)):
+            if k in want:
+                vals[k] = _pct(v)
+    if aggs:
+        expr = t.aggregate(**aggs)
+        row = _df(expr).iloc[0]
+        sql += _sql(expr)
+        vals.update(call_metric_values(row, tuple(light)))
+        if "sworn_hours_freed_week" in want:
+            weeks, _ = _weeks_to(filters, row["day_lo"], row["day_hi"])
+            vals["sworn_hours_freed_week"] = (s.sworn_hours_freed / weeks
+                                              if s.sworn_hours_freed is not None and weeks > 0
+                                              else None)
+    return KpiValues(**{k: vals[k] for k in TARGET_METRICS}, sql=tuple(sql))
+
+
+def _pct(v: float | None) -> float | None:
+    return None if v is None else v * 100.0
+
+
+def kpi_monthly(backend: Any, filters: Filters,
+                metrics: tuple[TargetKey, ...] | None = None) -> Table:
+    """The target metrics month by month over the filters' period (the KPI cards' trend
     line), in the units of :data:`TARGET_METRICS`.
 
-    Columns: month, then one column per target metric. Sworn hours freed per week is the
-    month's point estimate ÷ the weeks in that month.
+    Columns: month, then one column per metric of ``metrics`` (default: all six). Sworn
+    hours freed per week is the month's point estimate ÷ the weeks in that month. The
+    offload measures run only when one of :data:`OFFLOAD_METRICS` is asked for.
     """
-    mt = offload_table(backend, filters, "month")
-    mon = mt.frame
-    out = pd.DataFrame({"month": pd.to_datetime(mon["month"])})
-    out["cso_share"] = mon["handled_share"] * 100.0
-    out["diverted_share"] = mon["diverted_share"] * 100.0
-    out["backup_rate"] = mon["backup_rate"] * 100.0
-    if "sworn_hours_freed" in mon:
-        days = out["month"].dt.days_in_month
-        out["sworn_hours_freed_week"] = mon["sworn_hours_freed"].where(
-            mon.get("freed_calls", 0) > 0) / (days / 7.0)
-    else:
-        out["sworn_hours_freed_week"] = float("nan")
-    trend = response_times.response_trend(backend, filters, grain="month")
-    rt = trend.frame
-    p1 = rt[rt["priority"] == 1][["period", "median_total_min", "p90_total_min"]].rename(
-        columns={"period": "month", "median_total_min": "p1_median",
-                 "p90_total_min": "p1_p90"})
-    p1["month"] = pd.to_datetime(p1["month"])
-    out = out.merge(p1, on="month", how="outer").sort_values("month").reset_index(drop=True)
-    return Table(out[["month", *TARGET_METRICS]], sql=(*mt.sql, *trend.sql))
+    want = _wanted(metrics)
+    sql: list[str] = []
+    out = pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]")})
+    if any(k in OFFLOAD_METRICS for k in want):
+        mt = offload_table(backend, filters, "month")
+        sql += mt.sql
+        mon = mt.frame
+        off = pd.DataFrame({"month": pd.to_datetime(mon["month"])})
+        off["diverted_share"] = mon["diverted_share"] * 100.0
+        off["backup_rate"] = mon["backup_rate"] * 100.0
+        if "sworn_hours_freed" in mon:
+            days = off["month"].dt.days_in_month
+            off["sworn_hours_freed_week"] = mon["sworn_hours_freed"].where(
+                mon.get("freed_calls", 0) > 0) / (days / 7.0)
+        else:
+            off["sworn_hours_freed_week"] = float("nan")
+        out = off[["month", *(k for k in OFFLOAD_METRICS if k in want)]]
+    light = tuple(k for k in want if k in CALL_METRICS)
+    if light:
+        t = core_calls.calls(backend, filters)
+        expr = t.group_by("month").aggregate(**call_metric_aggregates(t, light)).order_by("month")
+        mon = _df(expr)
+        sql += _sql(expr)
+        rows = [call_metric_values(r, light) for _, r in mon.iterrows()]
+        calls_m = pd.DataFrame(rows, columns=list(light), dtype="float64")
+        calls_m.insert(0, "month", pd.to_datetime(mon["month"]).reset_index(drop=True))
+        out = calls_m if not len(out.columns) > 1 else out.merge(calls_m, on="month",
+                                                                 how="outer")
+    out = out.astype({"month": "datetime64[ns]"}).sort_values("month").reset_index(drop=True)
+    return Table(out[["month", *want]], sql=tuple(sql))
 
 
 def targets_vs_values(
@@ -859,8 +952,7 @@ def targets_vs_values(
     = above target), meets_target (None without a target).
     """
     vals = values if values is not None else kpi_values(backend, filters)
-    tg = targets(backend)
-    tmap = {r.metric: (float(r.target), str(r.direction)) for r in tg.itertuples()}
+    tmap = target_map(backend)
     rows = []
     for key, m in TARGET_METRICS.items():
         v = vals.get(key)
@@ -897,36 +989,62 @@ def targets_display(frame: pd.DataFrame) -> pd.DataFrame:
                                        "status"])
 
 
+def target_map(backend: Any) -> dict[str, tuple[float, str]]:
+    """The stored targets as metric → (target, direction)."""
+    return {r.metric: (float(r.target), str(r.direction)) for r in targets(backend).itertuples()}
+
+
 def target_kpis(
-    backend: Any, filters: Filters, data_min: dt.date | None, data_max: dt.date | None
+    backend: Any, filters: Filters, data_min: dt.date | None, data_max: dt.date | None,
+    only_targeted: bool = False,
 ) -> tuple[Period | None, list[Kpi]]:
     """KPI cards (``overview.Kpi``) for every target metric: value in the period, value a
-    year earlier (trend arrow; none when the data do not reach back a year), and the
-    stored target. The period is the sidebar's (:func:`analytics.overview.kpi_period`)."""
-    from dataclasses import replace
-
-    from analytics.overview import Kpi, kpi_period
+    year earlier (trend arrow; none when the data do not reach back a year), the monthly
+    trend, and the stored target. The period is the sidebar's
+    (:func:`analytics.overview.kpi_period`). ``only_targeted``: only the metrics that have
+    a target (what the Overview shows), and only those are computed."""
+    from analytics.overview import kpi_period
 
     period = kpi_period(filters, data_min, data_max)
     if period is None:
         return None, []
-    now = replace(filters, start=period.start, end=period.end)
-    cur = kpi_values(backend, now)
+    tmap = target_map(backend)
+    metrics = tuple(k for k in TARGET_METRICS if k in tmap or not only_targeted)
+    if not metrics:
+        return period, []
+    cur, prev = period_kpi_values(backend, filters, period, metrics)
+    monthly = kpi_monthly(backend, replace(filters, start=period.start, end=period.end),
+                          metrics).frame
+    return period, target_cards(metrics, cur, prev, tmap, monthly)
+
+
+def period_kpi_values(backend: Any, filters: Filters, period: Period,
+                      metrics: tuple[TargetKey, ...]) -> tuple[KpiValues, KpiValues]:
+    """:func:`kpi_values` for the period and for the same dates a year earlier (all None
+    when the period is not comparable)."""
+    cur = kpi_values(backend, replace(filters, start=period.start, end=period.end), metrics)
     if period.comparable:
         prev = kpi_values(backend, replace(filters, start=period.prev_start,
-                                           end=period.prev_end))
+                                           end=period.prev_end), metrics)
     else:
         prev = KpiValues(**dict.fromkeys(TARGET_METRICS))
-    tg = targets(backend)
-    tmap = {r.metric: (float(r.target), str(r.direction)) for r in tg.itertuples()}
-    monthly = kpi_monthly(backend, now).frame
+    return cur, prev
+
+
+def target_cards(metrics: tuple[TargetKey, ...], cur: KpiValues, prev: KpiValues,
+                 tmap: dict[str, tuple[float, str]], monthly: pd.DataFrame) -> list[Kpi]:
+    """One KPI card per metric: values now and a year earlier, target, monthly trend (a
+    trend needs at least three months)."""
+    from analytics.overview import Kpi
+
     out = []
-    for key, m in TARGET_METRICS.items():
+    for key in metrics:
+        m = TARGET_METRICS[key]
         target, direction = tmap.get(key, (None, None))
         better = "lower" if m.direction == "at_most" else "higher"
         trend = tuple(float(v) for v in monthly[key].dropna())
         out.append(Kpi(key, m.label, cur.get(key), prev.get(key), m.unit, better, m.help,
                        "points" if m.unit == "%" else "absolute",
-                       target=target, target_direction=direction,
+                       target=target, target_direction=direction,  # type: ignore[arg-type]
                        trend=trend if len(trend) >= 3 else ()))
-    return period, out
+    return out

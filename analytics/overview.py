@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from analytics import offload
 from analytics.core import calls as core_calls
 from analytics.core import incidents as core_incidents
 from analytics.core.results import Result, Table
@@ -146,65 +147,78 @@ def _scalar(expr: Any) -> float | None:
     return as_float(expr.to_pandas() if hasattr(expr, "to_pandas") else expr.execute())
 
 
-def _call_values(backend: Any, f: Filters) -> dict[str, float | None]:
-    t = core_calls.calls(backend, f)
-    calls = _scalar(t.count())
-    public = t.filter(~t.self_initiated)
-    eligible = public.filter(public.eligible)
-    n_eligible = _scalar(eligible.count()) or 0.0
-    n_cso = _scalar(eligible.filter(eligible.cso_primary).count()) or 0.0
-    share = (n_cso / n_eligible * 100.0) if n_eligible else None
-    p1 = core_calls.valid_calls(t.filter(t.priority == 1))
-    p1_median = _scalar(p1.total_s.median())
-    return {
-        "calls": calls,
-        "cso_share": share,
-        "p1_median": None if p1_median is None else p1_median / 60.0,
-    }
+def _counts(backend: Any, f: Filters) -> tuple[float, float]:
+    """Calls for service and crime incidents in the period of ``f``."""
+    calls = _scalar(core_calls.calls(backend, f).count()) or 0.0
+    return calls, _scalar(core_incidents.incidents(backend, f).count()) or 0.0
 
 
-def _crime_count(backend: Any, f: Filters) -> float:
-    inc = core_incidents.incidents(backend, f)
-    return _scalar(inc.count()) or 0.0
+#: The target metrics that are also headline cards (their values are computed once,
+#: by :func:`analytics.offload.kpi_values`, for both kinds of card).
+HEADLINE_METRICS = ("cso_share", "p1_median")
 
 
-def _targets(backend: Any) -> dict[str, tuple[float, str]]:
-    t = backend.table("kpi_targets").to_pandas()
-    return {r.metric: (float(r.target), str(r.direction)) for r in t.itertuples()}
+@dataclass(frozen=True)
+class OverviewCards(Result):
+    """Every card of the Overview: the headline cards (calls, CSO-handled share, P1
+    median, crime incidents) and one card per target metric that has a target set."""
+
+    period: Period | None
+    headline: tuple[Kpi, ...] = ()
+    targeted: tuple[Kpi, ...] = ()
 
 
 def overview_kpis(backend: Any, filters: Filters, data_min: dt.date | None,
                   data_max: dt.date | None) -> tuple[Period | None, list[Kpi]]:
     """The four Overview cards for the sidebar's period against a year earlier (no change
     shown when the data do not cover the year-earlier span)."""
+    cards = _cards(backend, filters, data_min, data_max, with_targeted=False)
+    return cards.period, list(cards.headline)
+
+
+def overview_cards(backend: Any, filters: Filters, data_min: dt.date | None,
+                   data_max: dt.date | None) -> OverviewCards:
+    """What the Overview shows, each value computed once: the headline cards and a card
+    per *targeted* metric (value, a year earlier, target, monthly trend;
+    :func:`analytics.offload.target_kpis` with ``only_targeted``). Metrics without a
+    target are not computed; a targeted metric that is also a headline card
+    (:data:`HEADLINE_METRICS`) shares its values with it."""
+    return _cards(backend, filters, data_min, data_max, with_targeted=True)
+
+
+def _cards(backend: Any, filters: Filters, data_min: dt.date | None,
+           data_max: dt.date | None, with_targeted: bool) -> OverviewCards:
     period = kpi_period(filters, data_min, data_max)
     if period is None:
-        return None, []
+        return OverviewCards(None)
+    tmap = offload.target_map(backend)
+    targeted = tuple(k for k in offload.TARGET_METRICS if k in tmap) if with_targeted else ()
+    metrics = tuple(k for k in offload.TARGET_METRICS
+                    if k in targeted or k in HEADLINE_METRICS)
+    cur, prev = offload.period_kpi_values(backend, filters, period, metrics)
     now = replace(filters, start=period.start, end=period.end)
-    cur, crime_now = _call_values(backend, now), _crime_count(backend, now)
+    calls_now, crime_now = _counts(backend, now)
+    calls_before: float | None = None
+    crime_before: float | None = None
     if period.comparable:
-        before = replace(filters, start=period.prev_start, end=period.prev_end)
-        prev: dict[str, float | None] = _call_values(backend, before)
-        crime_before: float | None = _crime_count(backend, before)
-    else:
-        prev, crime_before = dict.fromkeys(cur), None
-    targets = _targets(backend)
+        calls_before, crime_before = _counts(
+            backend, replace(filters, start=period.prev_start, end=period.prev_end))
     crime_change = None if crime_before is None else count_change(crime_now, crime_before)
 
     def target(key: str) -> dict[str, Any]:
-        if key not in targets:
+        if key not in tmap:
             return {}
-        value, direction = targets[key]
+        value, direction = tmap[key]
         return {"target": value, "target_direction": direction}
 
-    kpis = [
-        Kpi("calls", "Calls for service", cur["calls"], prev["calls"], "calls", "neutral",
+    headline = (
+        Kpi("calls", "Calls for service", calls_now, calls_before, "calls", "neutral",
             "All calls received in the period, public and officer-initiated.", "percent"),
-        Kpi("cso_share", "CSO-handled share", cur["cso_share"], prev["cso_share"], "%",
+        Kpi("cso_share", "CSO-handled share", cur.cso_share, prev.cso_share, "%",
             "higher",
             "CSO-primary calls ÷ CSO-eligible public calls (call types whose CSO tier is not "
             "'sworn only'). Change in percentage points.", "points", **target("cso_share")),
-        Kpi("p1_median", "P1 median response", cur["p1_median"], prev["p1_median"], "min",
+        Kpi("p1_median", "P1 median response", cur.p1_median, prev.p1_median, "min",
             "lower",
             "Median minutes from call received to first unit on scene, priority-1 public "
             "calls; officer-initiated, missing-arrival, out-of-order and >24 h calls "
@@ -214,8 +228,12 @@ def overview_kpis(backend: Any, filters: Filters, data_min: dt.date | None,
             "missing); not calls for service.", "percent",
             z=None if crime_change is None else crime_change.z,
             change_p=None if crime_change is None else crime_change.p_exact),
-    ]
-    return period, kpis
+    )
+    cards: tuple[Kpi, ...] = ()
+    if targeted:
+        monthly = offload.kpi_monthly(backend, now, targeted).frame
+        cards = tuple(offload.target_cards(targeted, cur, prev, tmap, monthly))
+    return OverviewCards(period, headline, cards)
 
 
 def by_district(backend: Any, filters: Filters, period: Period) -> Table:
@@ -230,31 +248,30 @@ def by_district(backend: Any, filters: Filters, period: Period) -> Table:
     now = replace(filters, start=period.start, end=period.end)
     before = replace(filters, start=period.prev_start, end=period.prev_end)
     t = core_calls.calls(backend, now)
-    public_eligible = t.filter(~t.self_initiated & t.eligible)
-    calls = t.group_by("district").aggregate(calls=t.count()).to_pandas()
-    share = public_eligible.group_by("district").aggregate(
-        eligible=public_eligible.count(),
-        cso=public_eligible.cso_primary.sum(),
-    ).to_pandas()
-    p1 = core_calls.valid_calls(t.filter(t.priority == 1))
-    p1m = p1.group_by("district").aggregate(p1_median_s=p1.total_s.median()).to_pandas()
+    metrics = HEADLINE_METRICS
+    grouped = t.group_by("district").aggregate(
+        calls=t.count(), **offload.call_metric_aggregates(t, metrics)).to_pandas()
+    values = pd.DataFrame([offload.call_metric_values(r, metrics)
+                           for _, r in grouped.iterrows()],
+                          columns=list(metrics), dtype="float64", index=grouped.index)
+    calls = pd.concat([grouped[["district", "calls"]], values], axis=1)
 
     def crimes(f: Filters, name: str) -> pd.DataFrame:
         inc = core_incidents.incidents(backend, f)
         return inc.group_by("district").aggregate(**{name: inc.count()}).to_pandas()
 
     out = calls
-    for frame in (share, p1m, crimes(now, "crimes"), crimes(before, "crimes_last_year")):
+    for frame in (crimes(now, "crimes"), crimes(before, "crimes_last_year")):
         out = out.merge(frame, on="district", how="outer")
     out = out[out["district"].notna()]
     if not period.comparable:  # a partial year-earlier span: no comparison columns
         out = out.drop(columns=["crimes_last_year"])
-    for col in ("calls", "eligible", "cso", "crimes", "crimes_last_year"):
+    for col in ("calls", "crimes", "crimes_last_year"):
         if col not in out:
             continue
         out[col] = out[col].fillna(0).astype("int64")
-    out["cso_share_pct"] = (out["cso"] / out["eligible"].where(out["eligible"] > 0) * 100).round(1)
-    out["p1_median_min"] = (out["p1_median_s"] / 60.0).round(1)
+    out["cso_share_pct"] = out["cso_share"].round(1)
+    out["p1_median_min"] = out["p1_median"].round(1)
     cols = ["district", "calls", "cso_share_pct", "p1_median_min", "crimes"]
     if period.comparable:
         ch = change_columns(out, "crimes", "crimes_last_year")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics import offload, overview
+from analytics import overview
 from ui import components, state
 from ui.cache import cached
 
@@ -17,8 +17,9 @@ backend = state.get_backend()
 filters = state.current_filters()
 opts = state.filter_options(backend)
 
-period, kpis = cached(overview.overview_kpis, backend, filters, opts.min_date, opts.max_date,
-                      spinner="Computing KPIs…")
+cards = cached(overview.overview_cards, backend, filters, opts.min_date, opts.max_date,
+               spinner="Computing KPIs…")
+period = cards.period
 if period is None:
     components.missing_data(["calls"], "The programme overview")
     st.stop()
@@ -40,9 +41,7 @@ else:
         icon="📅")
 
 # -- 1. the targets command staff set --------------------------------------------------------
-_, target_cards = cached(offload.target_kpis, backend, filters, opts.min_date, opts.max_date,
-                        spinner="Comparing with the targets…")
-with_target = [k for k in target_cards if k.target is not None]
+with_target = list(cards.targeted)
 st.subheader("Against the targets")
 if with_target:
     for i in range(0, len(with_target), 4):
@@ -60,7 +59,7 @@ shown = {k.key for k in with_target}
 missing = state.data_presence().missing("assignments", "units", "incidents")
 if "incidents" in missing:
     shown.add("crimes")  # no crime data: no "0 crimes" card
-components.kpi_cards([k for k in kpis if k.key not in shown])
+components.kpi_cards([k for k in cards.headline if k.key not in shown])
 if missing:
     components.missing_data(missing, "Some cards (CSO-handled share, crime incidents)")
 st.markdown(

@@ -258,6 +258,56 @@ def test_target_kpis_have_trend_and_target(con, backend) -> None:
     assert k.previous is None  # no data a year earlier
 
 
+def _no_offload_measures(monkeypatch) -> None:
+    def refuse(*_a, **_k):
+        raise AssertionError("the offload measures ran for metrics that do not need them")
+    monkeypatch.setattr(offload, "offload_summary", refuse)
+    monkeypatch.setattr(offload, "offload_table", refuse)
+
+
+def test_kpi_values_compute_only_the_metrics_asked_for(backend, monkeypatch) -> None:
+    _no_offload_measures(monkeypatch)
+    v = offload.kpi_values(backend, ALL, ("cso_share", "p1_median"))
+    # Handled q1 q2 q7 of the 9 eligible public calls; P1 public calls p5 (19:55 → 20:05)
+    # and q4 (14:55 → 15:05): 10 min each.
+    assert v.cso_share == pytest.approx(300 / 9) and v.p1_median == pytest.approx(10.0)
+    assert v.p1_p90 is None and v.backup_rate is None and v.sworn_hours_freed_week is None
+    m = offload.kpi_monthly(backend, ALL, ("cso_share",)).frame
+    assert list(m.columns) == ["month", "cso_share"]
+    assert list(m["cso_share"].round(6)) == [0.0, 60.0]  # as in test_kpi_monthly_by_hand
+
+
+def test_kpi_values_subsets_agree_with_all_six(backend) -> None:
+    f = Filters(start=dt.date(2024, 1, 1), end=dt.date(2024, 2, 29))
+    everything = offload.kpi_values(backend, f)
+    monthly = offload.kpi_monthly(backend, f).frame
+    for subset in [("backup_rate",), ("sworn_hours_freed_week", "p1_p90"), ("cso_share",)]:
+        v = offload.kpi_values(backend, f, subset)
+        m = offload.kpi_monthly(backend, f, subset).frame
+        for key in offload.TARGET_METRICS:
+            assert v.get(key) == (everything.get(key) if key in subset else None)
+        assert m.equals(monthly[["month", *subset]])
+    # 1 Jan – 29 Feb 2024 is 60 days: freed hours (10/3 + 1/4 by hand) per 60/7 weeks
+    assert everything.sworn_hours_freed_week == pytest.approx((10 / 3 + 0.25) / (60 / 7))
+
+
+def test_target_kpis_only_targeted(con, backend, monkeypatch) -> None:
+    offload.set_target(con, "cso_share", 20.0)
+    offload.set_target(con, "p1_p90", 15.0)
+    period, kpis = offload.target_kpis(backend, ALL, dt.date(2024, 1, 1), dt.date(2024, 2, 10),
+                                       only_targeted=True)
+    assert [k.key for k in kpis] == ["cso_share", "p1_p90"]
+    _, every = offload.target_kpis(backend, ALL, dt.date(2024, 1, 1), dt.date(2024, 2, 10))
+    assert len(every) == 6
+    same = {k.key: k for k in every}
+    assert all(k == same[k.key] for k in kpis)
+    offload.set_target(con, "backup_rate", 40.0)
+    _no_offload_measures(monkeypatch)  # now a target needs them
+    with pytest.raises(AssertionError, match="offload measures"):
+        offload.target_kpis(backend, ALL, dt.date(2024, 1, 1), dt.date(2024, 2, 10),
+                            only_targeted=True)
+
+
 # -- properties --------------------------------------------------------------------------
 UNIT_TYPES = ("sworn", "cso", "other")
 call_strategy = st.fixed_dictionaries({

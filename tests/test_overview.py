@@ -128,3 +128,37 @@ def test_by_district_by_hand(backend) -> None:
     assert t.loc["D2", "calls"] == 3 and t.loc["D2", "p1_median_min"] == 8.0
     assert math.isnan(t.loc["D2", "cso_share_pct"])  # no eligible calls: no share
     assert t.loc["D2", "crimes"] == 0
+
+
+def test_overview_cards_compute_each_value_once_and_only_what_is_shown(backend, monkeypatch
+                                                                       ) -> None:
+    from analytics import offload
+
+    asked: list[tuple[str, ...]] = []
+    kpi_values = offload.kpi_values
+
+    def counting(b, f, metrics=None):
+        asked.append(tuple(metrics or offload.TARGET_METRICS))
+        return kpi_values(b, f, metrics)
+
+    def refuse(*_a, **_k):
+        raise AssertionError("offload measures computed though no card shows them")
+
+    monkeypatch.setattr(offload, "kpi_values", counting)
+    monkeypatch.setattr(offload, "offload_summary", refuse)
+    monkeypatch.setattr(offload, "offload_table", refuse)
+    f = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
+    cards = overview.overview_cards(backend, f, dt.date(2024, 3, 1), dt.date(2025, 3, 31))
+    # The only target is the P1 median (7 min): one target card, whose values are the
+    # headline card's (6 and 10 min → 8; a year earlier 12), computed once per period.
+    assert [k.key for k in cards.targeted] == ["p1_median"]
+    target, = cards.targeted
+    assert target.value == pytest.approx(8.0) and target.previous == pytest.approx(12.0)
+    assert target.target == 7.0 and target.meets_target is False
+    head = {k.key: k for k in cards.headline}
+    assert (head["p1_median"].value, head["p1_median"].previous) == (target.value,
+                                                                     target.previous)
+    assert asked == [("cso_share", "p1_median")] * 2  # the period and a year earlier
+    _, kpis = overview.overview_kpis(backend, f, dt.date(2024, 3, 1), dt.date(2025, 3, 31))
+    assert [(k.key, k.value, k.previous) for k in kpis] == [
+        (k.key, k.value, k.previous) for k in cards.headline]
