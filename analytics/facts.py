@@ -329,11 +329,86 @@ CREATE OR REPLACE TABLE {AREA_DAY_TABLE} AS
 SELECT day, district, beat, priority, category, sensitive,
        count(*) AS calls,
        count_if(NOT self_initiated AND eligible) AS eligible_public_calls,
-       count_if(NOT self_initiated AND eligible AND cso_primary) AS cso_primary_calls
+       count_if(NOT self_initiated AND eligible AND cso_primary) AS cso_primary_calls,
+       -- units per call (analytics.workload.call_unit_stats)
+       count_if(n_units > 0) AS dispatched_calls,
+       sum(n_units) AS units,
+       count_if(n_units >= 2) AS multi_unit_calls,
+       -- officer-initiated activity (analytics.workload.patrol_time)
+       count_if(self_initiated AND n_sworn_units > 0) AS sworn_self_initiated_calls
 FROM call_facts
 GROUP BY ALL
 ORDER BY day
 """
+
+
+#: Columns of ``area_day_facts`` that older databases lack (readers check for them).
+AREA_DAY_UNIT_COLUMNS = ("dispatched_calls", "units", "multi_unit_calls",
+                         "sworn_self_initiated_calls")
+
+# -- small daily aggregates of the workload tables (the Workload tab reads them) --------
+# Committed hours exactly as analytics.workload.assignment_hours computes them
+# (analytics.core.periods.hours_between: microseconds ÷ 3.6e9, kept assignments only).
+ASSIGNMENT_DAY_TABLE = "assignment_day_facts"
+SLOT_CELL_TABLE = "slot_cell_facts"
+SLOT_DAY_TABLE = "slot_day_facts"
+WORKLOAD_AGGREGATES = (ASSIGNMENT_DAY_TABLE, SLOT_CELL_TABLE, SLOT_DAY_TABLE)
+_ASSIGNMENT_DAY_SQL = f"""
+CREATE OR REPLACE TABLE {ASSIGNMENT_DAY_TABLE} AS
+SELECT CAST(a.received_at AS DATE) AS day, a.district, a.beat, a.priority, a.category,
+       f.sensitive, a.unit_type, a.exclusion,
+       count(*) AS assignments,
+       count(a.committed_h) AS timed_assignments,
+       sum(a.committed_h) AS unit_hours,
+       count_if(a.exclusion = 'kept' AND (a.arrived_at IS NULL OR a.cleared_at <= a.arrived_at))
+           AS zero_on_scene
+FROM (SELECT *, CASE WHEN exclusion = 'kept'
+                     THEN CAST(date_diff('microsecond', start_at, cleared_at) AS DOUBLE)
+                          / 3600000000.0 END AS committed_h
+      FROM assignment_facts) a
+JOIN call_facts f USING (call_id)
+GROUP BY ALL
+ORDER BY day
+"""
+_SLOT_CELL_SQL = f"""
+CREATE OR REPLACE TABLE {SLOT_CELL_TABLE} AS
+SELECT "date", "hour", district, unit_type, sum(unit_hours) AS unit_hours
+FROM assignment_slots
+GROUP BY ALL
+ORDER BY "date"
+"""
+_SLOT_DAY_SQL = f"""
+CREATE OR REPLACE TABLE {SLOT_DAY_TABLE} AS
+SELECT CAST(s.received_at AS DATE) AS day, s.district, f.sensitive, s.unit_type, s.weekday,
+       s."hour", sum(s.unit_hours) AS unit_hours, min(s."date") AS lo, max(s."date") AS hi
+FROM assignment_slots s
+JOIN call_facts f USING (call_id)
+GROUP BY ALL
+ORDER BY day
+"""
+
+
+def build_workload_aggregates(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)build the Workload tab's small aggregates (after ``assignment_facts`` and
+    ``assignment_slots``):
+
+    - ``assignment_day_facts``: assignments per call day × district × beat × priority ×
+      call category × sensitive × unit type × exclusion, with the timed ones, their
+      committed unit-hours and the zero-time-on-scene ones (``workload_summary``,
+      ``call_unit_stats``; the call filters apply to whole days, so they are exact here);
+    - ``slot_cell_facts``: committed unit-hours per clock-hour cell (date × hour ×
+      district) and unit type (``utilization_by_hour``, ``patrol_time``: staffing is
+      recorded per such cell, and only dates and districts apply to them);
+    - ``slot_day_facts``: committed unit-hours per call day × district × sensitive × unit
+      type × weekday × hour of the clock-hour slot, with the slots' first and last date
+      (``workload_heatmap`` when no beat, priority or category filter is set: a
+      hundredth of ``assignment_slots``).
+
+    Readers fall back to the tables above when a database has no aggregates yet.
+    """
+    for sql in (_ASSIGNMENT_DAY_SQL, _SLOT_CELL_SQL, _SLOT_DAY_SQL):
+        con.execute(sql)
+    log.info("%s rebuilt", ", ".join(WORKLOAD_AGGREGATES))
 
 
 def build_area_day(con: duckdb.DuckDBPyConnection) -> int:
@@ -356,7 +431,8 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, call_ids_sql: str | None = N
 
     With ``call_ids_sql`` (see :func:`update_call_facts`) only those calls' rows of
     ``call_facts``, ``assignment_facts`` and ``assignment_slots`` are rebuilt when that is
-    cheaper; ``area_day_facts`` (area × day counts) is rebuilt whole.
+    cheaper; ``area_day_facts`` (area × day counts) and the workload aggregates
+    (:func:`build_workload_aggregates`) are rebuilt whole.
     """
     n = None if call_ids_sql is None else update_call_facts(con, call_ids_sql, keep_ids=True)
     try:
@@ -368,6 +444,7 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, call_ids_sql: str | None = N
     finally:
         con.execute(f"DROP TABLE IF EXISTS {IDS_TABLE}")
     build_area_day(con)  # area × day counts: small, rebuilt whole
+    build_workload_aggregates(con)  # small too, rebuilt whole
 
 
 def init_database(path: str | os.PathLike[str]) -> Path:

@@ -46,7 +46,14 @@ from analytics import db, engines
 from analytics.core import clock, options, treatment
 from analytics.core.periods import hours_between
 from analytics.core.results import Result, Table
-from analytics.facts import DERIVED_TABLES
+from analytics.facts import (
+    AREA_DAY_TABLE,
+    AREA_DAY_UNIT_COLUMNS,
+    ASSIGNMENT_DAY_TABLE,
+    DERIVED_TABLES,
+    SLOT_CELL_TABLE,
+    SLOT_DAY_TABLE,
+)
 from analytics.filters import Filters
 from analytics.numbers import as_float
 
@@ -83,6 +90,34 @@ def call_facts(backend: Any, filters: Filters) -> ibis.Table:
 
 def _has_derived(backend: Any) -> bool:
     return all(engines.has_table(backend, t) for t in DERIVED_TABLES)
+
+
+def _has_aggregate(backend: Any, table: str, columns: tuple[str, ...] = ()) -> bool:
+    """True when the small daily aggregate ``table`` (``analytics.facts``) exists, with
+    ``columns`` (a database built by an older version may lack it, or them: readers then
+    scan the per-assignment tables, with the same result)."""
+    if not engines.has_table(backend, table):
+        return False
+    return not columns or set(columns) <= set(backend.table(table).columns)
+
+
+def _slot_cells(backend: Any, filters: Filters, unit_type: str) -> ibis.Table:
+    """Committed unit-hours of one unit type per clock-hour cell: ``date``, ``hour``,
+    ``district``, ``unit_hours``, for the filters' districts and *slot* dates (staffing
+    is recorded per such cell; the other filters do not apply). From ``slot_cell_facts``
+    when the database has it, else the per-assignment slots (rows summed per cell by
+    the callers either way)."""
+    f = _district_filters(filters)
+    if not _has_aggregate(backend, SLOT_CELL_TABLE):
+        return committed_slots(backend, f, unit_type, slot_dates=True)
+    h = f.apply(backend.table(SLOT_CELL_TABLE), time_col=None, beat_col=None,
+                priority_col=None, category_col=None)
+    h = h.filter(h.unit_type == unit_type)
+    if filters.start is not None:
+        h = h.filter(h.date >= filters.start)
+    if filters.end is not None:
+        h = h.filter(h.date <= filters.end)
+    return h
 
 
 def assignment_hours(backend: Any, filters: Filters) -> ibis.Table:
@@ -214,12 +249,22 @@ def workload_summary(backend: Any, filters: Filters) -> WorkloadSummary:
     (a few thousand rows) from which the three tables are summed: the same numbers as
     three separate scans at a third of the cost on 10 million assignments.
     """
-    t = assignment_hours(backend, filters)
-    g = t.mutate(district=ibis.coalesce(t.district, ibis.literal("(none)")),
-                 month=t.received_at.truncate("M").date())
-    expr = g.group_by(["unit_type", "exclusion", "district", "month"]).aggregate(
-        assignments=g.count(), timed_assignments=g.committed_h.count(),
-        unit_hours=g.committed_h.sum())
+    keys = ["unit_type", "exclusion", "district", "month"]
+    if _has_aggregate(backend, ASSIGNMENT_DAY_TABLE):  # per call day: the filters are exact
+        a = filters.apply(backend.table(ASSIGNMENT_DAY_TABLE), time_col="day")
+        g = a.mutate(district=ibis.coalesce(a.district, ibis.literal("(none)")),
+                     month=a.day.truncate("M"))
+        expr = g.group_by(keys).aggregate(
+            assignments=g.assignments.sum().cast("int64"),
+            timed_assignments=g.timed_assignments.sum().cast("int64"),
+            unit_hours=g.unit_hours.sum())
+    else:
+        t = assignment_hours(backend, filters)
+        g = t.mutate(district=ibis.coalesce(t.district, ibis.literal("(none)")),
+                     month=t.received_at.truncate("M").date())
+        expr = g.group_by(keys).aggregate(
+            assignments=g.count(), timed_assignments=g.committed_h.count(),
+            unit_hours=g.committed_h.sum())
     r = _df(expr)
     r["unit_hours"] = r["unit_hours"].fillna(0.0).astype(float)
     sql = _sql(expr)
@@ -285,12 +330,20 @@ def workload_heatmap(
     """
     if unit_type is not None:
         options.check("unit_type", unit_type, UnitType)
-    h = committed_slots(backend, filters, unit_type)
-    expr = (
-        h.group_by(["weekday", "hour"])
-        .aggregate(unit_hours=h.unit_hours.sum(), lo=h.date.min(), hi=h.date.max())
-        .order_by(["weekday", "hour"])
-    )
+    if (not (filters.beats or filters.priorities or filters.categories)
+            and _has_aggregate(backend, SLOT_DAY_TABLE)):  # per call day and district
+        d = filters.apply(backend.table(SLOT_DAY_TABLE), time_col="day", beat_col=None,
+                          priority_col=None, category_col=None)
+        if unit_type is not None:
+            d = d.filter(d.unit_type == unit_type)
+        expr = (d.group_by(["weekday", "hour"])
+                .aggregate(unit_hours=d.unit_hours.sum(), lo=d.lo.min(), hi=d.hi.max())
+                .order_by(["weekday", "hour"]))
+    else:
+        h = committed_slots(backend, filters, unit_type)
+        expr = (h.group_by(["weekday", "hour"])
+                .aggregate(unit_hours=h.unit_hours.sum(), lo=h.date.min(), hi=h.date.max())
+                .order_by(["weekday", "hour"]))
     df = _df(expr)
     if df.empty:
         return MetricTable(df.drop(columns=["lo", "hi"]), sql=_sql(expr))
@@ -326,18 +379,21 @@ def call_unit_stats(backend: Any, filters: Filters) -> CallUnitStats:
 
     ``by_priority`` columns: priority, calls, dispatched_calls, units_per_call, backup_rate.
     """
-    f = call_facts(backend, filters).select("priority", "n_units")
-    f = f.mutate(has_units=f.n_units > 0, multi=f.n_units >= 2)
-    by = (
-        f.group_by("priority")
-        .aggregate(
+    if _has_aggregate(backend, AREA_DAY_TABLE, AREA_DAY_UNIT_COLUMNS):  # calls per day
+        d = filters.apply(backend.table(AREA_DAY_TABLE), time_col="day")
+        by = d.group_by("priority").aggregate(
+            calls=d.calls.sum(), dispatched_calls=d.dispatched_calls.sum(),
+            units=d.units.sum(), multi_unit_calls=d.multi_unit_calls.sum())
+    else:
+        f = call_facts(backend, filters).select("priority", "n_units")
+        f = f.mutate(has_units=f.n_units > 0, multi=f.n_units >= 2)
+        by = f.group_by("priority").aggregate(
             calls=f.count(),
             dispatched_calls=f.has_units.sum(),
             units=f.n_units.sum(),
             multi_unit_calls=f.multi.sum(),
         )
-        .order_by("priority")
-    )
+    by = by.order_by("priority")
     df = _df(by)
     for c in ("calls", "dispatched_calls", "units", "multi_unit_calls"):
         df[c] = df[c].fillna(0).astype("int64")
@@ -349,12 +405,17 @@ def call_unit_stats(backend: Any, filters: Filters) -> CallUnitStats:
     units = int(df["units"].sum())
     multi = int(df["multi_unit_calls"].sum())
 
-    t = assignment_hours(backend, filters)
-    t = t.filter(t.exclusion == "kept")
-    zero = t.arrived_at.isnull() | (t.cleared_at <= t.arrived_at)
-    zexpr = t.aggregate(timed=t.count(), zero=zero.sum())
+    if _has_aggregate(backend, ASSIGNMENT_DAY_TABLE):
+        a = filters.apply(backend.table(ASSIGNMENT_DAY_TABLE), time_col="day")
+        a = a.filter(a.exclusion == "kept")
+        zexpr = a.aggregate(timed=a.assignments.sum(), zero=a.zero_on_scene.sum())
+    else:
+        t = assignment_hours(backend, filters)
+        t = t.filter(t.exclusion == "kept")
+        zero = t.arrived_at.isnull() | (t.cleared_at <= t.arrived_at)
+        zexpr = t.aggregate(timed=t.count(), zero=zero.sum())
     z = _df(zexpr)
-    timed = int(z["timed"].iloc[0] or 0)
+    timed = int(_num(z["timed"].iloc[0]) or 0)
     nzero = int(_num(z["zero"].iloc[0]) or 0)
     return CallUnitStats(
         calls=n_calls,
@@ -395,7 +456,7 @@ def _district_filters(filters: Filters) -> Filters:
 
 def _committed_cells(backend: Any, filters: Filters, unit_type: str) -> ibis.Table:
     """Committed unit-hours per (date, hour, district) for one unit type."""
-    h = committed_slots(backend, _district_filters(filters), unit_type, slot_dates=True)
+    h = _slot_cells(backend, filters, unit_type)
     return h.group_by(["date", "hour", "district"]).aggregate(committed_h=h.unit_hours.sum())
 
 
@@ -424,7 +485,7 @@ def utilization_by_hour(
     # others the exclusion (committed time where no staffing was recorded).
     keys = ["date", "hour", "district"]
     s = _staffing(backend, filters, unit_type)
-    h = committed_slots(backend, _district_filters(filters), unit_type, slot_dates=True)
+    h = _slot_cells(backend, filters, unit_type)
     key_types = {"date": "date", "hour": "int16", "district": "string"}  # nullable on both sides
 
     def cols(t: ibis.Table) -> dict[str, Any]:
@@ -481,9 +542,15 @@ def _patrol_daily(backend: Any, filters: Filters) -> ibis.Table:
     daily = j.group_by(["date", "district"]).aggregate(
         on_duty_h=j.on_duty_h.sum(), committed_h=j.committed_h.sum()
     )
-    f = call_facts(backend, _district_filters(filters))
-    si = f.filter(f.self_initiated & (f.n_sworn_units > 0))
-    si = si.group_by([si.day.name("date"), "district"]).aggregate(self_initiated_calls=si.count())
+    if _has_aggregate(backend, AREA_DAY_TABLE, AREA_DAY_UNIT_COLUMNS):  # calls per day
+        a = _district_filters(filters).apply(backend.table(AREA_DAY_TABLE), time_col="day")
+        si = a.group_by([a.day.name("date"), "district"]).aggregate(
+            self_initiated_calls=a.sworn_self_initiated_calls.sum().cast("int64"))
+    else:
+        f = call_facts(backend, _district_filters(filters))
+        si = f.filter(f.self_initiated & (f.n_sworn_units > 0))
+        si = si.group_by([si.day.name("date"), "district"]).aggregate(
+            self_initiated_calls=si.count())
     d = daily.left_join(si, ["date", "district"])
     return d.select(
         date=d.date,

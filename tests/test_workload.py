@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
-from analytics import db, facts, workload
+from analytics import db, engines, facts, workload
 from analytics.core import treatment
 from analytics.errors import OptionError
 from analytics.filters import Filters
@@ -185,8 +186,8 @@ def test_same_numbers_without_the_derived_tables(con, backend) -> None:
     with_derived = (workload.workload_by_unit_type(backend, ALL).frame,
                     workload.workload_heatmap(backend, ALL).frame,
                     workload.utilization_by_hour(backend, ALL).frame)
-    for t in facts.DERIVED_TABLES:
-        con.execute(f"DROP TABLE {t}")  # names from a fixed tuple
+    for t in (*facts.WORKLOAD_AGGREGATES, *facts.DERIVED_TABLES):
+        con.execute(f"DROP TABLE {t}")  # names from fixed tuples
     without = (workload.workload_by_unit_type(backend, ALL).frame,
                workload.workload_heatmap(backend, ALL).frame,
                workload.utilization_by_hour(backend, ALL).frame)
@@ -208,3 +209,83 @@ def test_workload_summary_monthly_by_hand(backend):
     # The one scan gives the same totals three ways.
     assert s.by_unit_type.frame["unit_hours"].sum() == pytest.approx(8.5 + 2 + 5 / 60 + 3.0)
     assert s.by_district.frame["unit_hours"].sum() == pytest.approx(8.5 + 2 + 5 / 60 + 3.0)
+
+
+# -- the small daily aggregates (analytics.facts.build_workload_aggregates) ---------------
+_AGG_FILTERS = [
+    Filters(),
+    Filters(districts=("D1",)),
+    Filters(start=dt.date(2023, 6, 15), end=dt.date(2024, 2, 10)),
+    Filters(start=dt.date(2025, 3, 1)),
+    Filters(beats=("D1-B01", "D3-B02"), priorities=(1, 2)),
+    Filters(categories=("property", "disorder")),
+    Filters(districts=("D2",), end=dt.date(2024, 12, 31), exclude_sensitive=True),
+]
+
+
+def _frames(backend, f):
+    s = workload.workload_summary(backend, f)
+    u = workload.call_unit_stats(backend, f)
+    p = workload.patrol_time(backend, f)
+    return {"by_type": s.by_unit_type.frame, "excl": s.by_unit_type.exclusions,
+            "by_district": s.by_district.frame, "monthly": s.monthly.frame,
+            "by_priority": u.by_priority,
+            "unit_stats": pd.DataFrame([{k: getattr(u, k) for k in (
+                "calls", "dispatched_calls", "units_per_call", "backup_rate",
+                "timed_assignments", "zero_on_scene_assignments", "zero_on_scene_share")}]),
+            "util_sworn": workload.utilization_by_hour(backend, f, "sworn").frame,
+            "util_cso": workload.utilization_by_hour(backend, f, "cso").frame,
+            "util_excl": workload.utilization_by_hour(backend, f, "sworn").exclusions,
+            "patrol_monthly": p.monthly, "patrol_ba": p.before_after,
+            **{f"heatmap_{u}": workload.workload_heatmap(backend, f, u).frame
+               for u in (None, "sworn", "cso")}}
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame, what: str) -> None:
+    assert list(a.columns) == list(b.columns), what
+    assert len(a) == len(b), what
+    for c in a.columns:
+        if pd.api.types.is_float_dtype(a[c]) or pd.api.types.is_float_dtype(b[c]):
+            assert a[c].to_numpy(dtype=float) == pytest.approx(
+                b[c].to_numpy(dtype=float), rel=1e-12, abs=1e-9, nan_ok=True), (what, c)
+        else:
+            assert a[c].tolist() == b[c].tolist(), (what, c)
+            assert a[c].dtype == b[c].dtype, (what, c)
+
+
+@pytest.mark.parametrize("f", _AGG_FILTERS, ids=lambda f: f.describe())
+def test_daily_aggregates_give_the_per_assignment_numbers(demo_con, f, monkeypatch) -> None:
+    """On the demo city, every Workload-tab table from the aggregates equals the same
+    table computed from every assignment and clock-hour slot (the aggregates hidden)."""
+    backend = db.ibis_backend(demo_con)
+    assert all(engines.has_table(backend, t) for t in facts.WORKLOAD_AGGREGATES)
+    fast = _frames(backend, f)
+    monkeypatch.setattr(workload, "_has_aggregate", lambda *a, **k: False)
+    slow = _frames(backend, f)
+    for k in fast:
+        _same(fast[k], slow[k], k)
+
+
+def test_daily_aggregate_totals_match_the_base_tables(demo_con) -> None:
+    """Independent of the metric code: the aggregates' totals are the base tables' ones."""
+    q = lambda sql: demo_con.execute(sql).fetchall()[0]  # noqa: E731
+    n, timed, hours = q("SELECT count(*), count(*) FILTER (WHERE exclusion = 'kept'), "
+                        "sum(epoch(cleared_at - start_at)) FILTER (WHERE exclusion = 'kept') "
+                        "/ 3600 FROM assignment_facts")
+    a_n, a_timed, a_hours = q("SELECT sum(assignments), sum(timed_assignments), "
+                              "sum(unit_hours) FROM assignment_day_facts")
+    assert (a_n, a_timed) == (n, timed) and a_hours == pytest.approx(hours, rel=1e-9)
+    slots = q("SELECT sum(unit_hours), count(DISTINCT (date, hour, district, unit_type)) "
+              "FROM assignment_slots")
+    cells = q("SELECT sum(unit_hours), count(*) FROM slot_cell_facts")
+    assert cells[1] == slots[1] and cells[0] == pytest.approx(slots[0], rel=1e-9)
+    by_day = q("SELECT sum(unit_hours), min(lo), max(hi) FROM slot_day_facts")
+    span = q("SELECT min(date), max(date) FROM assignment_slots")
+    assert by_day[0] == pytest.approx(slots[0], rel=1e-9) and by_day[1:] == span
+    calls = q("SELECT count(*), count(*) FILTER (WHERE n_units > 0), sum(n_units), "
+              "count(*) FILTER (WHERE n_units >= 2) FROM call_facts")
+    calls = (*calls, q("SELECT count(*) FROM call_facts WHERE self_initiated "
+                       "AND n_sworn_units > 0")[0])
+    day = q("SELECT sum(calls), sum(dispatched_calls), sum(units), sum(multi_unit_calls), "
+            "sum(sworn_self_initiated_calls) FROM area_day_facts")
+    assert tuple(int(v) for v in day) == tuple(int(v) for v in calls)
