@@ -168,9 +168,9 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def duckdb_floor(csv_path: Path, db_path: Path) -> tuple[float, float]:
+def duckdb_floor(csv_path: Path, db_path: Path) -> tuple[float, float, float, float]:
     """Seconds for DuckDB's simplest loads of the file into a fresh database file:
-    (one table, two tables).
+    (one table, two tables, and the CPU-seconds of each, all threads).
 
     One table: ``CREATE TABLE … AS SELECT * FROM read_csv(…)`` with the reader's own type
     detection and the file's timestamp format — no keys, no checks. Two tables: that, plus
@@ -189,13 +189,13 @@ def duckdb_floor(csv_path: Path, db_path: Path) -> tuple[float, float]:
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute("SET preserve_insertion_order = false")
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu()
         con.execute("CREATE TABLE raw_calls AS SELECT * FROM read_csv($p, timestampformat = $f)",
                     params)
-        one = time.perf_counter() - t
+        one, one_cpu = time.perf_counter() - t, _cpu() - c
         con.execute(f"CREATE TABLE raw_units AS SELECT {sel} FROM read_csv($p, timestampformat = $f)",
                     params)
-        return one, time.perf_counter() - t
+        return one, time.perf_counter() - t, one_cpu, _cpu() - c
     finally:
         con.close()
 
@@ -266,8 +266,9 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
         reimport_s = time.perf_counter() - t3
     raw.close()
     rss_reimport = _peak_rss_mb()
-    floor_s, floor2_s = (duckdb_floor(csv_path, workdir / "bench_floor.duckdb") if baseline
-                         else (None, None))
+    floor_s, floor2_s, floor_cpu, floor2_cpu = (
+        duckdb_floor(csv_path, workdir / "bench_floor.duckdb") if baseline
+        else (None, None, None, None))
     dash_s = import_s + derived_s + claims_s
     out = {
         "n_calls": n_calls,
@@ -286,6 +287,8 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
         "claims_stored": stored is not None,
         "file_to_dashboard_s": round(dash_s, 2),
         "ratio_file_to_dashboard_vs_import": round(dash_s / import_s, 2),
+        "cpu_ratio_file_to_dashboard_vs_import": round(
+            (import_cpu + derived_cpu + claims_cpu) / import_cpu, 2),
         "import_plus_derived_rows_per_s": round(n_calls / (import_s + derived_s)),
         "forced_reimport_s": round(reimport_s, 2) if again else None,
         "forced_reimport_unchanged": again.rows_unchanged if again else None,
@@ -302,6 +305,9 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
     if floor_s is not None and floor2_s is not None:
         out.update({
             "duckdb_ctas_s": round(floor_s, 2),
+            "duckdb_ctas_cpu_s": round(floor_cpu, 2),
+            "duckdb_two_tables_cpu_s": round(floor2_cpu, 2),
+            "cpu_ratio_import_vs_duckdb_two_tables": round(floor2_cpu / import_cpu, 2),
             "duckdb_ctas_rows_per_s": round(n_calls / floor_s),
             "ratio_import_vs_duckdb_ctas": round(floor_s / import_s, 2),
             "duckdb_two_tables_s": round(floor2_s, 2),
@@ -313,19 +319,21 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
 
         gc.collect()
         pcon = db.connect(workdir / "bench_pandas.duckdb")
-        t3 = time.perf_counter()
+        t3, c3 = time.perf_counter(), _cpu()
         df = pd.read_csv(csv_path)
         read_s = time.perf_counter() - t3
         pcon.register("bench_df", df)
         pcon.execute("CREATE TABLE raw_calls AS SELECT * FROM bench_df")
         pcon.unregister("bench_df")
-        pandas_s = time.perf_counter() - t3
+        pandas_s, pandas_cpu = time.perf_counter() - t3, _cpu() - c3
         del df
         pcon.close()
         out.update({
             "pandas_read_s": round(read_s, 2),
             "pandas_read_insert_s": round(pandas_s, 2),
             "pandas_rows_per_s": round(n_calls / pandas_s),
+            "pandas_read_insert_cpu_s": round(pandas_cpu, 2),
+            "cpu_ratio_import_vs_pandas": round(pandas_cpu / import_cpu, 2),
             "ratio_import_vs_pandas": round(pandas_s / import_s, 2),
             "peak_rss_mb_with_pandas": round(_peak_rss_mb()),
         })
@@ -344,7 +352,8 @@ def report_lines(out: dict) -> list[str]:
         f"  + programme claims: {out['claims_s']} s ({out['claims_cpu_s']} CPU-s)"
         + ("" if out["claims_stored"] else " (not answerable: nothing stored)"),
         f"file to dashboard (import + derived + claims): {out['file_to_dashboard_s']} s = "
-        f"{out['ratio_file_to_dashboard_vs_import']}x the import alone; peak RSS "
+        f"{out['ratio_file_to_dashboard_vs_import']}x the import alone (CPU-s: "
+        f"{out['cpu_ratio_file_to_dashboard_vs_import']}x); peak RSS "
         f"{out['peak_rss_mb_file_to_dashboard']:,} MB",
     ]
     if out["forced_reimport_s"] is not None:
@@ -354,13 +363,14 @@ def report_lines(out: dict) -> list[str]:
                  f"{out['load_average_1m_at_end']} at end, on {out['machine']}")
     if "duckdb_ctas_rows_per_s" in out:
         lines.append(f"DuckDB alone, the same two tables the importer writes (calls + unit "
-                     f"rows): {out['duckdb_two_tables_s']} s = "
-                     f"{out['duckdb_two_tables_rows_per_s']:,} rows/s")
+                     f"rows): {out['duckdb_two_tables_s']} s ({out['duckdb_two_tables_cpu_s']} "
+                     f"CPU-s) = {out['duckdb_two_tables_rows_per_s']:,} rows/s")
         lines.append(f"DuckDB alone, CREATE TABLE AS SELECT * FROM read_csv (one table, no "
-                     f"checks): {out['duckdb_ctas_s']} s = {out['duckdb_ctas_rows_per_s']:,} "
-                     f"rows/s")
+                     f"checks): {out['duckdb_ctas_s']} s ({out['duckdb_ctas_cpu_s']} CPU-s) = "
+                     f"{out['duckdb_ctas_rows_per_s']:,} rows/s")
     if "pandas_rows_per_s" in out:
-        lines.append(f"pandas read_csv + DuckDB insert: {out['pandas_read_insert_s']} s = "
+        lines.append(f"pandas read_csv + DuckDB insert: {out['pandas_read_insert_s']} s "
+                     f"({out['pandas_read_insert_cpu_s']} CPU-s) = "
                      f"{out['pandas_rows_per_s']:,} rows/s")
     ratios = [(k, out.get(f"ratio_import_vs_{k}")) for k in
               ("duckdb_two_tables", "pandas", "duckdb_ctas")]
@@ -369,6 +379,10 @@ def report_lines(out: dict) -> list[str]:
                  "duckdb_ctas": "DuckDB one table"}
         lines.append("ratio (importer speed / baseline speed): " + ", ".join(
             f"÷ {names[k]} {v}x" for k, v in ratios if v is not None))
+        cpu = [(k, out.get(f"cpu_ratio_import_vs_{k}")) for k in ("duckdb_two_tables", "pandas")]
+        lines.append("CPU-seconds ratio (baseline CPU-s / importer CPU-s; steadier on a busy "
+                     "machine): " + ", ".join(f"÷ {names[k]} {v}x" for k, v in cpu
+                                              if v is not None))
     for p in out.get("profile_top_statements", ()):
         lines.append(f"  profile {p['phase']:<16} {p['wall_s']:8.3f} s {p['cpu_s']:8.3f} "
                      f"CPU-s  x{p['count']:<3} {p['sql'][:90]}")

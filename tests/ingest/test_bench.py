@@ -27,6 +27,18 @@ def test_bench_import_small(tmp_path, capsys):
     assert abs(figures["file_to_dashboard_s"] - parts) < 0.05
     assert figures["claims_stored"] is True  # the benchmark city's deployments answer them
     assert 0 < figures["peak_rss_mb_import"] <= figures["peak_rss_mb_file_to_dashboard"]
+    # CPU-seconds of the baselines beside their wall times, and the ratios from them.
+    assert "CPU-seconds ratio" in text
+    assert figures["duckdb_two_tables_cpu_s"] > figures["duckdb_ctas_cpu_s"] > 0
+    imp = figures["import_cpu_s"]
+    cpu_parts = imp + figures["derived_refresh_cpu_s"] + figures["claims_cpu_s"]
+    for ratio, numerator in (("cpu_ratio_import_vs_duckdb_two_tables", "duckdb_two_tables_cpu_s"),
+                             ("cpu_ratio_import_vs_pandas", "pandas_read_insert_cpu_s"),
+                             ("cpu_ratio_file_to_dashboard_vs_import", cpu_parts)):
+        r = figures[ratio]
+        b = figures[numerator] if isinstance(numerator, str) else numerator
+        # every figure is rounded to 0.01: ratio x import = baseline within what that allows
+        assert abs(r * imp - b) <= 0.02 + 0.005 * (imp + r), ratio
     # Two tables take longer than one (same file, the second table on top).
     assert figures["duckdb_two_tables_s"] > figures["duckdb_ctas_s"] > 0
     # Only the database files go; a CSV given with --csv is imported and kept.
