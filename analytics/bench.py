@@ -318,7 +318,10 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
         import pandas as pd
 
         gc.collect()
-        pcon = db.connect(workdir / "bench_pandas.duckdb")
+        pandas_db = workdir / "bench_pandas.duckdb"
+        for p in (pandas_db, Path(f"{pandas_db}.wal")):  # left by an earlier --keep run
+            p.unlink(missing_ok=True)
+        pcon = db.connect(pandas_db)
         t3, c3 = time.perf_counter(), _cpu()
         df = pd.read_csv(csv_path)
         read_s = time.perf_counter() - t3
