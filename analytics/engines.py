@@ -79,8 +79,14 @@ def _is_duckdb(backend: Any) -> bool:
 
 
 def compile_sql(backend: Any, expr: Any) -> str:
-    """The SQL of ``expr`` in ``backend``'s dialect, compiled once per expression shape."""
-    key = (getattr(backend, "name", None), expr)
+    """The SQL of ``expr`` in ``backend``'s dialect, compiled once per expression shape.
+
+    The key is the expression's operation tree, which Ibis compares by structure (an
+    expression object itself compares with ``==`` as a new expression, so an expression
+    built again, by the next function or the next session, never matched): the same
+    query rebuilt on another session's cursor of the same database finds its SQL here.
+    """
+    key = (getattr(backend, "name", None), expr.op())
     sql = _SQL_CACHE.get(key)
     if sql is None:
         sql = str(ibis.to_sql(expr, dialect=backend.name))

@@ -44,14 +44,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analytics.core.results import Result
 from analytics.errors import InputDataError, OptionError
 
 FLAG_Z = 3.0
 #: Two-sided p of |z| ≥ 3 under a standard normal: the level of every change flag.
-FLAG_LEVEL = float(2 * stats.norm.sf(FLAG_Z))
+FLAG_LEVEL = math.erfc(FLAG_Z / math.sqrt(2.0))  # = 2·(1 − Φ(3))
 FLAG_LEVEL_TEXT = "0.0027"
 
 
@@ -101,6 +100,10 @@ def exact_p(current: float, previous: float, previous_windows: float = 1.0) -> f
     n = a + b
     if n == 0:
         return 1.0
+    # scipy.stats costs ~0.5 s to import: only when a test runs (the Overview's default
+    # view, the whole data span, compares nothing and never needs it).
+    from scipy import stats
+
     return float(stats.binomtest(int(a), int(n), 1.0 / (1.0 + k)).pvalue)
 
 

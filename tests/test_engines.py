@@ -30,6 +30,33 @@ def test_execute_returns_the_frame_and_the_sql_that_ran(backend) -> None:
     assert engines.compile_sql(backend, expr) is engines.compile_sql(backend, expr)
 
 
+def test_an_expression_built_again_on_another_cursor_compiles_once(monkeypatch) -> None:
+    con = db.connect(":memory:")
+    compiled: list[object] = []
+    to_sql = ibis.to_sql
+
+    def counting(expr, *args, **kwargs):
+        compiled.append(expr)
+        return to_sql(expr, *args, **kwargs)
+
+    monkeypatch.setattr(ibis, "to_sql", counting)
+
+    def build(b):  # what one session's page builds: a fresh expression every time
+        u = b.table("units")
+        t = u.filter(u.home_district == "D7")
+        return t.aggregate(n=t.count())
+
+    sessions = [db.ibis_backend(con.cursor()) for _ in range(3)]
+    sqls = {engines.compile_sql(b, build(b)) for b in sessions}
+    assert len(sqls) == 1 and len(compiled) == 1
+    b = sessions[0]
+    u = b.table("units")
+    t = u.filter(u.home_district == "D8")
+    other = engines.compile_sql(b, t.aggregate(n=t.count()))
+    assert "'D8'" in other and len(compiled) == 2  # another literal: another shape
+    con.close()
+
+
 def test_a_snapshot_runs_each_small_query_once(backend, monkeypatch) -> None:
     u = backend.table("units")
     expr = u.group_by("unit_type").aggregate(n=u.count()).order_by("unit_type")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -162,3 +165,17 @@ def test_overview_cards_compute_each_value_once_and_only_what_is_shown(backend, 
     _, kpis = overview.overview_kpis(backend, f, dt.date(2024, 3, 1), dt.date(2025, 3, 31))
     assert [(k.key, k.value, k.previous) for k in kpis] == [
         (k.key, k.value, k.previous) for k in cards.headline]
+
+
+def test_the_overview_imports_no_scipy_until_a_change_is_tested() -> None:
+    # scipy.stats costs ~0.5 s to import; the Overview's default view (the whole data span)
+    # compares no counts, so its first render must not pay for it (poisson_change imports
+    # it inside exact_p).
+    code = ("import sys; import ui.state, ui.components, ui.cache, analytics.overview, "
+            "analytics.offload, analytics.catalog; "
+            "from analytics import poisson_change as pc; "
+            "before = 'scipy.stats' in sys.modules; pc.exact_p(16, 4); "
+            "print(before, 'scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parents[1])
+    assert out.stdout.split() == ["False", "True"]
