@@ -347,6 +347,10 @@ AREA_DAY_UNIT_COLUMNS = ("dispatched_calls", "units", "multi_unit_calls",
                          "sworn_self_initiated_calls")
 
 # -- small daily aggregates of the workload tables (the Workload tab reads them) --------
+# Whether a call is sensitive, from the sensitive calls only: every row of
+# assignment_facts / assignment_slots has its call in call_facts (both are built from
+# it), and a join against the few sensitive calls is much cheaper than one against all.
+_SENSITIVE_CALLS = "(SELECT call_id FROM call_facts WHERE sensitive)"
 # Committed hours exactly as analytics.workload.assignment_hours computes them
 # (analytics.core.periods.hours_between: microseconds ÷ 3.6e9, kept assignments only).
 ASSIGNMENT_DAY_TABLE = "assignment_day_facts"
@@ -356,7 +360,7 @@ WORKLOAD_AGGREGATES = (ASSIGNMENT_DAY_TABLE, SLOT_CELL_TABLE, SLOT_DAY_TABLE)
 _ASSIGNMENT_DAY_SQL = f"""
 CREATE OR REPLACE TABLE {ASSIGNMENT_DAY_TABLE} AS
 SELECT CAST(a.received_at AS DATE) AS day, a.district, a.beat, a.priority, a.category,
-       f.sensitive, a.unit_type, a.exclusion,
+       f.call_id IS NOT NULL AS sensitive, a.unit_type, a.exclusion,
        count(*) AS assignments,
        count(a.committed_h) AS timed_assignments,
        sum(a.committed_h) AS unit_hours,
@@ -366,7 +370,7 @@ FROM (SELECT *, CASE WHEN exclusion = 'kept'
                      THEN CAST(date_diff('microsecond', start_at, cleared_at) AS DOUBLE)
                           / 3600000000.0 END AS committed_h
       FROM assignment_facts) a
-JOIN call_facts f USING (call_id)
+LEFT JOIN {_SENSITIVE_CALLS} f USING (call_id)
 GROUP BY ALL
 ORDER BY day
 """
@@ -379,10 +383,11 @@ ORDER BY "date"
 """
 _SLOT_DAY_SQL = f"""
 CREATE OR REPLACE TABLE {SLOT_DAY_TABLE} AS
-SELECT CAST(s.received_at AS DATE) AS day, s.district, f.sensitive, s.unit_type, s.weekday,
+SELECT CAST(s.received_at AS DATE) AS day, s.district, f.call_id IS NOT NULL AS sensitive,
+       s.unit_type, s.weekday,
        s."hour", sum(s.unit_hours) AS unit_hours, min(s."date") AS lo, max(s."date") AS hi
 FROM assignment_slots s
-JOIN call_facts f USING (call_id)
+LEFT JOIN {_SENSITIVE_CALLS} f USING (call_id)
 GROUP BY ALL
 ORDER BY day
 """
