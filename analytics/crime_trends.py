@@ -42,7 +42,7 @@ from analytics.core import options
 from analytics.core.results import Table
 from analytics.errors import InsufficientDataError, OptionError
 from analytics.filters import Filters
-from analytics.overview import SMALL_COUNT
+from analytics.kpi import SMALL_COUNT
 from analytics.poisson_change import FLAG_LEVEL_TEXT, change_columns, fmt_pvalue
 
 UNCATEGORISED = "uncategorised"

@@ -49,7 +49,7 @@ import datetime as dt
 import logging
 import math
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import ibis
 import pandas as pd
@@ -61,10 +61,8 @@ from analytics.core.options import choices
 from analytics.core.results import Result, Table, own_values
 from analytics.errors import InsufficientDataError, OptionError
 from analytics.filters import Filters
+from analytics.kpi import Kpi, Period, kpi_period
 from analytics.workload import MetricTable, _df, _num, _sql
-
-if TYPE_CHECKING:  # overview imports this module
-    from analytics.overview import Kpi, Period
 
 log = logging.getLogger(__name__)
 
@@ -998,13 +996,11 @@ def target_kpis(
     backend: Any, filters: Filters, data_min: dt.date | None, data_max: dt.date | None,
     only_targeted: bool = False,
 ) -> tuple[Period | None, list[Kpi]]:
-    """KPI cards (``overview.Kpi``) for every target metric: value in the period, value a
+    """KPI cards (:class:`analytics.kpi.Kpi`) for every target metric: value in the period, value a
     year earlier (trend arrow; none when the data do not reach back a year), the monthly
     trend, and the stored target. The period is the sidebar's
-    (:func:`analytics.overview.kpi_period`). ``only_targeted``: only the metrics that have
+    (:func:`analytics.kpi.kpi_period`). ``only_targeted``: only the metrics that have
     a target (what the Overview shows), and only those are computed."""
-    from analytics.overview import kpi_period
-
     period = kpi_period(filters, data_min, data_max)
     if period is None:
         return None, []
@@ -1035,8 +1031,6 @@ def target_cards(metrics: tuple[TargetKey, ...], cur: KpiValues, prev: KpiValues
                  tmap: dict[str, tuple[float, str]], monthly: pd.DataFrame) -> list[Kpi]:
     """One KPI card per metric: values now and a year earlier, target, monthly trend (a
     trend needs at least three months)."""
-    from analytics.overview import Kpi
-
     out = []
     for key in metrics:
         m = TARGET_METRICS[key]

@@ -10,7 +10,7 @@ import streamlit as st
 
 from analytics import exports, labels
 from analytics.filters import Filters
-from analytics.overview import Kpi
+from analytics.kpi import Kpi
 from analytics.poisson_change import fmt_pvalue
 from ui import charts, state  # noqa: F401 - charts sets the colour-blind-safe palette
 from ui.text import md, plain
