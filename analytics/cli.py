@@ -97,10 +97,15 @@ def _cmd_upgrade(args: argparse.Namespace) -> int:
     try:
         version = db.scalar(con, "SELECT max(version) FROM schema_version")
         zone = db.department_timezone(con)
+        built = facts.build_missing_derived(con)  # derived tables added since it was made
+        if built:
+            con.execute("CHECKPOINT")
     finally:
         con.close()
     print(f"database {path} is at schema {version}"
           + (f"; event times are UTC, shown in {zone}" if zone else ""))
+    if built:
+        print("built the derived tables it lacked: " + ", ".join(built))
     return EXIT_OK
 
 

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics import db
+from analytics import db, response_hist
 from analytics.core import clock
 from analytics.db import scalar
 from analytics.errors import DatabaseError
@@ -193,6 +193,7 @@ def build_call_facts(con: duckdb.DuckDBPyConnection) -> int:
 
 
 IDS_TABLE = "_cf_ids"  # the calls an incremental refresh rebuilds (temporary)
+DAYS_TABLE = "_cf_days"  # their local days, before and after the update (temporary)
 
 
 def update_call_facts(con: duckdb.DuckDBPyConnection, call_ids_sql: str,
@@ -204,8 +205,10 @@ def update_call_facts(con: duckdb.DuckDBPyConnection, call_ids_sql: str,
     ``calls`` or whose assignments changed (a superset is fine); unit and call-type
     changes touch many calls and need :func:`build_call_facts`. The rows are deleted and
     inserted again with the same SELECT as the full build, so they are identical to it.
-    With ``keep_ids`` the temporary table ``IDS_TABLE`` listing those calls is left for
-    the caller (who drops it) when the update went ahead.
+    With ``keep_ids`` the temporary table ``IDS_TABLE`` listing those calls, and
+    ``DAYS_TABLE`` listing their days before and after the update (the days whose
+    per-day tables change), are left for the caller (who drops them) when the update
+    went ahead.
     """
     if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'call_facts' "
                        "AND schema_name = 'main'"):
@@ -219,18 +222,25 @@ def update_call_facts(con: duckdb.DuckDBPyConnection, call_ids_sql: str,
         n_all = int(scalar(con, "SELECT count(*) FROM call_facts") or 0)
         if n_ids > INCREMENTAL_MAX_SHARE * n_all:
             return None
+        ids_days = (f"SELECT DISTINCT day FROM call_facts "
+                    f"WHERE call_id IN (SELECT call_id FROM {IDS_TABLE})")
+        if keep_ids:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {DAYS_TABLE} AS {ids_days}")
         if n_ids:
             clock.define_local(con)
             con.execute(f"DELETE FROM call_facts WHERE call_id IN (SELECT call_id FROM {IDS_TABLE})")
             con.execute("INSERT INTO call_facts" + CALL_FACTS_SELECT.format(
                 where_a=f"WHERE a.call_id IN (SELECT call_id FROM {IDS_TABLE})",
                 where_c=f"WHERE c.call_id IN (SELECT call_id FROM {IDS_TABLE})"))
+            if keep_ids:
+                con.execute(f"INSERT INTO {DAYS_TABLE} {ids_days}")
         log.info("call_facts updated for %d calls", n_ids)
         done = True
         return n_ids
     finally:
         if not (done and keep_ids):
             con.execute(f"DROP TABLE IF EXISTS {IDS_TABLE}")
+            con.execute(f"DROP TABLE IF EXISTS {DAYS_TABLE}")
 
 
 # -- per-assignment facts and clock-hour slots (the workload pages read these) ----------
@@ -430,13 +440,73 @@ def build_area_day(con: duckdb.DuckDBPyConnection) -> int:
     return n
 
 
+# -- response-time histograms per day (the response-time figures read them) ------------
+RESPONSE_HIST_TABLE = response_hist.TABLE
+_RH_SOURCE = "_rh_source"  # the calls of the days an incremental refresh rebuilds (temporary)
+
+
+def build_response_hist(con: duckdb.DuckDBPyConnection) -> int:
+    """(Re)build ``response_hist`` (:mod:`analytics.response_hist`: per month × district ×
+    beat × priority × sensitive × segment, the exclusion counts and the kept times in
+    5-second bins) from ``call_facts``; return its row count.
+
+    The rows come from the Ibis expression :func:`analytics.response_hist.build_expr`,
+    which applies the one validity rule (:func:`analytics.core.calls.exclusion_step`).
+    Ordered by month so that a date filter reads only the months it needs.
+    """
+    con.execute(f"CREATE OR REPLACE TABLE {RESPONSE_HIST_TABLE} AS SELECT * FROM "
+                f"({response_hist.build_sql()}) ORDER BY month")
+    n = int(scalar(con, f"SELECT count(*) FROM {RESPONSE_HIST_TABLE}") or 0)
+    log.info("%s rebuilt: %d rows", RESPONSE_HIST_TABLE, n)
+    return n
+
+
+def has_response_hist(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the database has ``response_hist``."""
+    return bool(scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                            "AND schema_name = 'main'", [RESPONSE_HIST_TABLE]))
+
+
+def update_response_hist(con: duckdb.DuckDBPyConnection, days_table: str) -> None:
+    """Rebuild the ``response_hist`` rows of the months of the days listed in temporary
+    table ``days_table`` (column ``day``) only, after ``call_facts`` was updated: the same
+    expression as :func:`build_response_hist` over those months' calls, so the rows are
+    those of a full rebuild. Builds the table whole when it does not exist yet."""
+    if not has_response_hist(con):
+        build_response_hist(con)
+        return
+    # days_table and _RH_SOURCE are fixed temporary-table names chosen by analytics.facts.
+    in_months = (f"month IN (SELECT DISTINCT CAST(date_trunc('month', day) AS DATE) "
+                 f"FROM {days_table})")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {_RH_SOURCE} AS "
+                f"SELECT * FROM call_facts WHERE {in_months}")
+    try:
+        con.execute(f"DELETE FROM {RESPONSE_HIST_TABLE} WHERE {in_months}")
+        con.execute(f"INSERT INTO {RESPONSE_HIST_TABLE} SELECT * FROM "
+                    f"({response_hist.build_sql(_RH_SOURCE)})")
+    finally:
+        con.execute(f"DROP VIEW IF EXISTS {_RH_SOURCE}")
+
+
+def build_missing_derived(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Build the derived tables that a database made by an older version lacks (while
+    ``call_facts`` exists); return their names. ``python -m analytics upgrade`` runs it."""
+    built = []
+    if scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'call_facts' "
+                   "AND schema_name = 'main'") and not has_response_hist(con):
+        build_response_hist(con)
+        built.append(RESPONSE_HIST_TABLE)
+    return built
+
+
 def refresh_derived(con: duckdb.DuckDBPyConnection, call_ids_sql: str | None = None) -> None:
     """Rebuild every derived table. Call after any change to calls, assignments, units
     or call_types.
 
     With ``call_ids_sql`` (see :func:`update_call_facts`) only those calls' rows of
-    ``call_facts``, ``assignment_facts`` and ``assignment_slots`` are rebuilt when that is
-    cheaper; ``area_day_facts`` (area × day counts) and the workload aggregates
+    ``call_facts``, ``assignment_facts`` and ``assignment_slots``, and the
+    ``response_hist`` rows of their months, are rebuilt when that is cheaper;
+    ``area_day_facts`` (area × day counts) and the workload aggregates
     (:func:`build_workload_aggregates`) are rebuilt whole.
     """
     n = None if call_ids_sql is None else update_call_facts(con, call_ids_sql, keep_ids=True)
@@ -444,10 +514,13 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, call_ids_sql: str | None = N
         if n is None:
             build_call_facts(con)
             build_workload_tables(con)
+            build_response_hist(con)
         else:
             update_workload_tables(con, IDS_TABLE)
+            update_response_hist(con, DAYS_TABLE)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {IDS_TABLE}")
+        con.execute(f"DROP TABLE IF EXISTS {DAYS_TABLE}")
     build_area_day(con)  # area × day counts: small, rebuilt whole
     build_workload_aggregates(con)  # small too, rebuilt whole
 

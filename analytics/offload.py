@@ -54,7 +54,7 @@ from typing import Any, Literal
 import ibis
 import pandas as pd
 
-from analytics import db
+from analytics import db, response_times
 from analytics.core import calls as core_calls
 from analytics.core import options, treatment
 from analytics.core.options import choices
@@ -825,35 +825,41 @@ def call_metric_aggregates(t: ibis.Table, metrics: tuple[TargetKey, ...]) -> dic
     :data:`CALL_METRICS` in ``metrics``; :func:`call_metric_values` turns a result row into
     the metrics. The one place those rules are written for a period, a month or a
     district: handled share = CSO-handled ÷ eligible public calls (:func:`is_handled`);
-    P1 median / P90 = quantiles of the total response of priority-1 calls kept by the
-    response-time rule (:func:`analytics.core.calls.is_valid`)."""
+    the P1 median / P90 are not aggregated here: they come from :func:`p1_values`, the
+    path of every response-time figure."""
     aggs: dict[str, Any] = {}
     if "cso_share" in metrics:
         public = ~t.self_initiated
         aggs["eligible_calls"] = (public & t.eligible).sum()
         aggs["handled_calls"] = (public & is_handled(t)).sum()
-    qs = [q for k, q in _P1_QUANTILES.items() if k in metrics]
-    if qs:  # one sort gives every quantile: quantile_cont(x, [0.5, 0.9])
-        aggs["p1_total_q"] = t.total_s.quantile(
-            qs, where=(t.priority == 1) & core_calls.is_valid(t))
     return aggs
 
 
+def p1_values(backend: Any, filters: Filters, metrics: tuple[TargetKey, ...],
+              by: tuple[str, ...] = ()) -> Table:
+    """The P1 median and 90th percentile (minutes) of ``metrics`` per ``by`` group
+    (``call_facts`` columns, e.g. ``district`` or ``month``) through
+    :func:`analytics.response_times.priority_figures` — the Response times page's path
+    (5-second histograms within 2.5 s of exact, or exact), so a "P1 median response" is
+    the same number on every page. Columns: ``by``, then the wanted of ``p1_median``,
+    ``p1_p90``."""
+    wanted = [k for k in _P1_QUANTILES if k in metrics]
+    got = response_times.priority_figures(backend, filters, 1, by=by)
+    cols = {"p1_median": "median_total_min", "p1_p90": "p90_total_min"}
+    frame = pd.DataFrame({c: got.frame[c] for c in by})
+    for k in wanted:
+        frame[k] = pd.to_numeric(got.frame[cols[k]], errors="coerce").astype("float64")
+    return Table(frame.reset_index(drop=True), sql=got.sql, caveats=got.caveats)
+
+
 def call_metric_values(row: Any, metrics: tuple[TargetKey, ...]) -> dict[str, float | None]:
-    """The :data:`CALL_METRICS` in ``metrics`` from a row of :func:`call_metric_aggregates`
-    (units of :data:`TARGET_METRICS`: percent, minutes)."""
+    """The handled share (percent), when in ``metrics``, from a row of
+    :func:`call_metric_aggregates` (the P1 figures come from :func:`p1_values`)."""
     out: dict[str, float | None] = {}
     if "cso_share" in metrics:
         eligible = _num(row["eligible_calls"]) or 0.0
         handled = _num(row["handled_calls"]) or 0.0
         out["cso_share"] = handled / eligible * 100.0 if eligible else None
-    wanted = [k for k in _P1_QUANTILES if k in metrics]
-    if wanted:
-        q = row["p1_total_q"]
-        q = list(q) if q is not None and hasattr(q, "__len__") else [None] * len(wanted)
-        for k, v in zip(wanted, q, strict=True):
-            v = _num(v)
-            out[k] = None if v is None else v / 60.0
     return out
 
 
@@ -890,7 +896,15 @@ def kpi_values(backend: Any, filters: Filters,
             vals["sworn_hours_freed_week"] = (s.sworn_hours_freed / weeks
                                               if s.sworn_hours_freed is not None and weeks > 0
                                               else None)
-    return KpiValues(**{k: vals[k] for k in TARGET_METRICS}, sql=tuple(sql))
+    caveats: tuple[str, ...] = ()
+    if any(k in _P1_QUANTILES for k in want):
+        p1 = p1_values(backend, filters, want)
+        sql += p1.sql
+        caveats = p1.caveats
+        for k in _P1_QUANTILES:
+            if k in want:
+                vals[k] = _num(p1.frame[k].iloc[0]) if len(p1.frame) else None
+    return KpiValues(**{k: vals[k] for k in TARGET_METRICS}, sql=tuple(sql), caveats=caveats)
 
 
 def _pct(v: float | None) -> float | None:
@@ -923,17 +937,23 @@ def kpi_monthly(backend: Any, filters: Filters,
         else:
             off["sworn_hours_freed_week"] = float("nan")
         out = off[["month", *(k for k in OFFLOAD_METRICS if k in want)]]
-    light = tuple(k for k in want if k in CALL_METRICS)
-    if light:
+    parts = []
+    if "cso_share" in want:
         t = core_calls.calls(backend, filters)
-        expr = t.group_by("month").aggregate(**call_metric_aggregates(t, light)).order_by("month")
+        expr = t.group_by("month").aggregate(
+            **call_metric_aggregates(t, ("cso_share",))).order_by("month")
         mon = _df(expr)
         sql += _sql(expr)
-        rows = [call_metric_values(r, light) for _, r in mon.iterrows()]
-        calls_m = pd.DataFrame(rows, columns=list(light), dtype="float64")
-        calls_m.insert(0, "month", pd.to_datetime(mon["month"]).reset_index(drop=True))
-        out = calls_m if not len(out.columns) > 1 else out.merge(calls_m, on="month",
-                                                                 how="outer")
+        rows = [call_metric_values(r, ("cso_share",)) for _, r in mon.iterrows()]
+        share = pd.DataFrame(rows, columns=["cso_share"], dtype="float64")
+        share.insert(0, "month", pd.to_datetime(mon["month"]).reset_index(drop=True))
+        parts.append(share)
+    if any(k in _P1_QUANTILES for k in want):
+        p1 = p1_values(backend, filters, want, by=("month",))
+        sql += p1.sql
+        parts.append(p1.frame.assign(month=pd.to_datetime(p1.frame["month"])))
+    for part in parts:
+        out = part if not len(out.columns) > 1 else out.merge(part, on="month", how="outer")
     out = out.astype({"month": "datetime64[ns]"}).sort_values("month").reset_index(drop=True)
     return Table(out[["month", *want]], sql=tuple(sql))
 

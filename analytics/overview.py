@@ -149,13 +149,15 @@ def by_district(backend: Any, filters: Filters, period: Period) -> Table:
     now = replace(filters, start=period.start, end=period.end)
     before = replace(filters, start=period.prev_start, end=period.prev_end)
     t = core_calls.calls(backend, now)
-    metrics = HEADLINE_METRICS
     grouped = t.group_by("district").aggregate(
-        calls=t.count(), **offload.call_metric_aggregates(t, metrics)).to_pandas()
-    values = pd.DataFrame([offload.call_metric_values(r, metrics)
+        calls=t.count(), **offload.call_metric_aggregates(t, ("cso_share",))).to_pandas()
+    values = pd.DataFrame([offload.call_metric_values(r, ("cso_share",))
                            for _, r in grouped.iterrows()],
-                          columns=list(metrics), dtype="float64", index=grouped.index)
+                          columns=["cso_share"], dtype="float64", index=grouped.index)
     calls = pd.concat([grouped[["district", "calls"]], values], axis=1)
+    # the P1 median through the Response times page's path (one number per label)
+    p1 = offload.p1_values(backend, now, ("p1_median",), by=("district",)).frame
+    calls = calls.merge(p1, on="district", how="left")
 
     def crimes(f: Filters, name: str) -> pd.DataFrame:
         inc = core_incidents.incidents(backend, f)

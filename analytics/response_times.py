@@ -39,11 +39,13 @@ import ibis
 import pandas as pd
 
 from analytics import engines
+from analytics import response_hist as rh
 from analytics.core import calls as core_calls
 from analytics.core import periods, treatment
 from analytics.core.calls import (
     EXCLUSION_KEYS,
     EXCLUSION_LABELS,
+    MAX_CAP_MIN,
     RESPONSE_CAP_MIN,
     SEGMENTS,
     Segment,
@@ -65,6 +67,8 @@ GRAINS: tuple[Grain, ...] = choices(Grain)
 Split = Literal["none", "treatment", "responder"]
 SPLITS: tuple[Split, ...] = choices(Split)
 DEFAULT_CAP_MIN = RESPONSE_CAP_MIN
+#: The largest cap the page offers (the histograms hold every kept time up to it).
+MAX_CAP_MIN = MAX_CAP_MIN
 
 #: The kept-call count column of each segment in a figures table.
 KEPT_COLUMN: dict[str, str] = {"total": "calls", "queue": "calls_queue",
@@ -190,7 +194,36 @@ def _split_quantiles(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _run(backend: Any, expr: ibis.Table) -> ResponseTable:
+def _summarize(
+    backend: Any, filters: Filters, by: tuple[str, ...], segments: tuple[Segment, ...],
+    cap_min: float, *, needs: tuple[str, ...] = (),
+    extra: Any = None,
+) -> ResponseTable:
+    """The one path of every response-time figure: from the 5-second histograms
+    (:mod:`analytics.response_hist`, within 2.5 s of exact) when they can answer, else
+    exact over ``call_facts``; the result's caveats say which ran.
+
+    ``needs`` are the columns of the calls the grouping is made from (besides ``by``'s
+    own, e.g. ``day`` for the deployment phase); ``extra(table, hist)`` adds grouping
+    columns to a call-level table (``hist`` False) or to the histogram rows (True).
+    """
+    derived = {"period", "treatment_group", "phase", "responder"}
+    columns = tuple(dict.fromkeys((*needs, *(c for c in by if c not in derived))))
+    reason = rh.reason_for_exact(backend, filters, cap_min, columns)
+    if reason is None:
+        h = rh.source(backend, filters, tuple(dict.fromkeys(("total", *segments))))
+        if extra is not None:
+            h = extra(h, True)
+        return _run(backend, rh.summary_expr(h, by, segments, cap_min, KEPT_COLUMN),
+                    caveat=rh.HIST_CAVEAT)
+    t = facts(backend, filters)
+    if extra is not None:
+        t = extra(t, False)
+    return _run(backend, _summary_expr(t, by, segments, cap_min),
+                caveat=rh.exact_caveat(reason))
+
+
+def _run(backend: Any, expr: ibis.Table, caveat: str = "") -> ResponseTable:
     figures, sql = _execute(backend, expr)
     figures = _split_quantiles(figures)
     counts: dict[str, dict[str, int]] = {}
@@ -203,7 +236,8 @@ def _run(backend: Any, expr: ibis.Table) -> ResponseTable:
         c["kept"] = int(figures[kept_col].sum())
         counts[seg] = c
     figures = figures.drop(columns=[c for c in figures.columns if "__" in c])
-    return ResponseTable(frame=figures, exclusions=_long_exclusions(counts), sql=sql)
+    return ResponseTable(frame=figures, exclusions=_long_exclusions(counts), sql=sql,
+                         caveats=(caveat,) if caveat else ())
 
 
 def _check_segments(segments: tuple[Segment, ...]) -> None:
@@ -240,7 +274,27 @@ def response_summary(
         raise OptionError("response times are always split by priority: include 'priority' in by")
     _check_segments(segments)
     check_cap(cap_min)
-    return _run(backend, _summary_expr(facts(backend, filters), by, segments, cap_min))
+    return _summarize(backend, filters, tuple(by), segments, cap_min)
+
+
+def priority_figures(
+    backend: Any, filters: Filters, priority: int = 1, *, by: tuple[str, ...] = (),
+    cap_min: float = DEFAULT_CAP_MIN,
+) -> ResponseTable:
+    """The total response of one priority (``median_total_min``, ``p90_total_min``,
+    ``calls`` kept, …) split by ``by``: the "P1 median response" of the Overview card
+    and table, the targets, the maps and the briefing, through the same path as
+    :func:`response_summary` (so the same label shows the same number on every page).
+    Only rows of ``priority``; none when the priority filter leaves it out."""
+    if filters.priorities and priority not in filters.priorities:
+        return ResponseTable(frame=pd.DataFrame(columns=[*by, "priority", "calls",
+                                                         "median_total_min",
+                                                         "p90_total_min"]))
+    got = response_summary(backend, filters.with_(priorities=(priority,)),
+                           segments=("total",), by=(*by, "priority"), cap_min=cap_min)
+    frame = got.frame[got.frame["priority"] == priority].reset_index(drop=True)
+    return ResponseTable(frame=frame, exclusions=got.exclusions, sql=got.sql,
+                         caveats=got.caveats)
 
 
 # -- treated vs comparison areas -----------------------------------------------------------
@@ -297,9 +351,22 @@ def treated_vs_comparison(
     _check_segments(segments)
     as_of = _as_of_date(backend, filters, as_of)
     check_cap(cap_min)
-    t = with_treatment(facts(backend, filters), backend, as_of)
     by = ("treatment_group", "phase", "priority") if by_phase else ("treatment_group", "priority")
-    return _run(backend, _summary_expr(t, by, segments, cap_min))
+    return _summarize(backend, filters, by, segments, cap_min,
+                      needs=("beat", "district", *(("day",) if by_phase else ())),
+                      extra=_treatment_columns(backend, as_of))
+
+
+def _treatment_columns(backend: Any, as_of: dt.date | None) -> Any:
+    """``extra`` for :func:`_summarize`: the treatment group (and, on calls, the phase).
+    The group depends on the beat only; on histogram rows (whole months) the phase is
+    not asked for (``needs`` sends a phase split to the exact path)."""
+    def add(t: ibis.Table, hist: bool) -> ibis.Table:
+        if hist:
+            return treatment.with_treatment(t, backend, as_of, day_col="month").drop(
+                "deployment_end", "deployed", "phase")
+        return with_treatment(t, backend, as_of)
+    return add
 
 
 # -- sworn vs CSO responders ---------------------------------------------------------------
@@ -324,8 +391,8 @@ def responder_summary(
     """
     _check_segments(segments)
     check_cap(cap_min)
-    t = _with_responder(facts(backend, filters))
-    return _run(backend, _summary_expr(t, ("responder", "priority"), segments, cap_min))
+    return _summarize(backend, filters, ("responder", "priority"), segments, cap_min,
+                      needs=("primary_unit_type",), extra=lambda t, _h: _with_responder(t))
 
 
 # -- trend ---------------------------------------------------------------------------------
@@ -350,16 +417,20 @@ def response_trend(
     check("split", split, Split)
     check_cap(cap_min)
     _check_segments(segments)
-    t = facts(backend, filters)
     by: tuple[str, ...] = ("period", "priority")
+    needs: tuple[str, ...] = (grain,)
+    add: Any = None
     if split == "treatment":
-        t = with_treatment(t, backend, _as_of_date(backend, filters, as_of))
-        by = ("treatment_group", "period", "priority")
+        add = _treatment_columns(backend, _as_of_date(backend, filters, as_of))
+        by, needs = ("treatment_group", "period", "priority"), (grain, "beat", "district")
     elif split == "responder":
-        t = _with_responder(t)
-        by = ("responder", "period", "priority")
-    t = t.mutate(period=t[grain])
-    return _run(backend, _summary_expr(t, by, segments, cap_min))
+        add = lambda t, _h: _with_responder(t)  # noqa: E731
+        by, needs = ("responder", "period", "priority"), (grain, "primary_unit_type")
+
+    def extra(t: ibis.Table, hist: bool) -> ibis.Table:
+        t = t if add is None else add(t, hist)
+        return t.mutate(period=t[grain])
+    return _summarize(backend, filters, by, segments, cap_min, needs=needs, extra=extra)
 
 
 # -- distribution --------------------------------------------------------------------------

@@ -27,7 +27,7 @@ PRIORITY_ORDER = {"Priority": [f"P{i}" for i in range(1, 10)] + ["No priority"]}
 
 c1, c2, c3 = st.columns([1, 1, 1])
 cap_min = c1.number_input(
-    "Cap (minutes)", min_value=1.0, max_value=7 * 24 * 60.0, value=rt.DEFAULT_CAP_MIN,
+    "Cap (minutes)", min_value=1.0, max_value=rt.MAX_CAP_MIN, value=rt.DEFAULT_CAP_MIN,
     step=60.0, key="rt_cap", format="%.0f",
     help="Calls whose total response is above the cap are excluded and counted "
     "(default 24 h = 1,440 min).",
@@ -97,6 +97,7 @@ counts_fmt = {c: st.column_config.NumberColumn(format="localized")
               for c in table.columns if c.startswith(("Calls", "Excl."))}
 components.table_with_downloads(table, "Response times by priority", filters=filters,
                                 key="rt_summary", column_config=counts_fmt)
+st.caption(plain(" ".join(summary.caveats)))  # which path computed the figures
 st.markdown("**Exclusions, per segment** — each segment is judged on its own (a call with no "
             "dispatch time still has a total); for each segment a call is counted once, at "
             "the first step that excludes it. The per-priority counts of the total are in "

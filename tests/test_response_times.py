@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics import db, facts
+from analytics import response_hist as rh
 from analytics import response_times as rt
 from analytics.core.calls import valid_calls
 from analytics.errors import OptionError
@@ -111,9 +112,27 @@ def city():
     con.close()
 
 
+@pytest.fixture(params=["hist", "exact"])
+def path(request, city) -> str:
+    """Every hand-computed test runs twice: on the 5-second histograms
+    (``response_hist``, within 2.5 s of the hand answers) and on the exact path (the
+    table dropped, as in a database made before it: exact answers)."""
+    if request.param == "exact":
+        city.execute(f"DROP TABLE {rh.TABLE}")
+    return request.param
+
+
 @pytest.fixture()
-def backend(city):
+def backend(city, path):
     return db.ibis_backend(city)
+
+
+@pytest.fixture()
+def near(path):
+    """``near(x)``: a figure in minutes equal to the hand answer ``x`` — exactly on the
+    exact path, within the documented bound (2.5 s) on the histogram path."""
+    bound = rh.ERROR_BOUND_S / 60.0 + 1e-9 if path == "hist" else 1e-9
+    return lambda x: pytest.approx(x, abs=bound)
 
 
 def row(df, **match):
@@ -124,7 +143,7 @@ def row(df, **match):
     return sel.iloc[0]
 
 
-def test_summary_by_priority_hand_computed(backend):
+def test_summary_by_priority_hand_computed(backend, near):
     res = rt.response_summary(backend, Filters(), segments=rt.SEGMENTS)
     p1 = row(res.frame, priority=1)
     # P1 totals kept: c1 8, c2 5, c3 20, c4 5 (c4's travel is negative, its total is not).
@@ -132,38 +151,38 @@ def test_summary_by_priority_hand_computed(backend):
             p1.above_cap, p1.calls) == (5, 1, 0, 0, 0, 4)
     # queues kept: c1 2, c2 1, c3 4, c4 10 → sorted 1 2 4 10
     assert p1.calls_queue == 4
-    assert p1.median_queue_min == pytest.approx(3.0)    # (2 + 4) / 2
-    assert p1.p90_queue_min == pytest.approx(8.2)       # h = 2.7: 4 + 0.7·(10 − 4)
+    assert p1.median_queue_min == near(3.0)    # (2 + 4) / 2
+    assert p1.p90_queue_min == near(8.2)       # h = 2.7: 4 + 0.7·(10 − 4)
     # travels kept: c1 6, c2 4, c3 16 (c4 out of order)
     assert p1.calls_travel == 3
-    assert p1.median_travel_min == pytest.approx(6.0)
-    assert p1.p90_travel_min == pytest.approx(14.0)     # 6 + 0.8·(16 − 6)
+    assert p1.median_travel_min == near(6.0)
+    assert p1.p90_travel_min == near(14.0)     # 6 + 0.8·(16 − 6)
     # c1's first arrival is the backup S2 at 8 min, not the primary S1 at 12 min.
     # totals sorted 5 5 8 20
-    assert p1.median_total_min == pytest.approx(6.5)
-    assert p1.p90_total_min == pytest.approx(16.4)      # h = 2.7: 8 + 0.7·(20 − 8)
+    assert p1.median_total_min == near(6.5)
+    assert p1.p90_total_min == near(16.4)      # h = 2.7: 8 + 0.7·(20 − 8)
     # segments are not additive: median queue 3 + median travel 6 ≠ median total 6.5
     p2 = row(res.frame, priority=2)
     # P2 totals: c6 no arrival, c9 above cap; kept c7 (q10 t20 T30, sworn 40), c8 (q5 t10 T15).
     assert (p2.calls_total, p2.officer_initiated, p2.no_arrival, p2.out_of_order,
             p2.above_cap, p2.calls) == (4, 0, 1, 0, 1, 2)
-    assert p2.median_total_min == pytest.approx(22.5)
-    assert p2.p90_total_min == pytest.approx(28.5)      # 15 + 0.9·15
+    assert p2.median_total_min == near(22.5)
+    assert p2.p90_total_min == near(28.5)      # 15 + 0.9·15
     # queues: c6 3, c7 10, c8 5, c9 30 → sorted 3 5 10 30
     assert p2.calls_queue == 4
-    assert p2.median_queue_min == pytest.approx(7.5)    # (5 + 10) / 2
-    assert p2.p90_queue_min == pytest.approx(24.0)      # h = 2.7: 10 + 0.7·(30 − 10)
+    assert p2.median_queue_min == near(7.5)    # (5 + 10) / 2
+    assert p2.p90_queue_min == near(24.0)      # h = 2.7: 10 + 0.7·(30 − 10)
     # travels: c7 20, c8 10 (c6 no arrival, c9 1,470 min above the cap)
     assert p2.calls_travel == 2
-    assert p2.median_travel_min == pytest.approx(15.0)
+    assert p2.median_travel_min == near(15.0)
     # sworn response: only c7 had a sworn unit on scene (backup S2 at 40 min).
     assert p2.calls_sworn_on_scene == 1
-    assert p2.median_sworn_total_min == pytest.approx(40.0)
+    assert p2.median_sworn_total_min == near(40.0)
     assert p1.calls_sworn_on_scene == 3
-    assert p1.median_sworn_total_min == pytest.approx(8.0)
+    assert p1.median_sworn_total_min == near(8.0)
 
 
-def test_exclusion_table_in_step_order(backend):
+def test_exclusion_table_in_step_order(backend, path):
     res = rt.response_summary(backend, Filters())
     ex = res.exclusions
     assert list(ex["step"]) == ["officer_initiated", "no_arrival", "out_of_order",
@@ -180,15 +199,19 @@ def test_exclusion_table_in_step_order(backend):
     assert list(rt.exclusion_counts(backend, Filters()).frame["calls"]) == [1, 1, 0, 1, 6]
     assert list(rt.exclusion_counts(backend, Filters(), segment="travel").frame["calls"]) == \
         [1, 1, 1, 1, 5]
-    assert "QUANTILE_CONT" in res.sql_text.upper()
+    # the SQL shown is the SQL that ran, and the caveat names the path
+    assert ("QUANTILE_CONT" in res.sql_text.upper()) == (path == "exact")
+    assert (rh.TABLE in res.sql_text) == (path == "hist")
+    assert res.caveats == ((rh.HIST_CAVEAT,) if path == "hist" else
+                           (rh.exact_caveat(rh.reason_for_exact(backend, Filters(), 1440.0)),))
 
 
-def test_cap_is_configurable(backend):
+def test_cap_is_configurable(backend, near):
     res = rt.response_summary(backend, Filters(), cap_min=25.0)
     # 25-min cap: c7 (30 min) joins c9 above the cap; c3 (20) stays.
     p2 = row(res.frame, priority=2)
     assert (p2.above_cap, p2.calls) == (2, 1)
-    assert p2.median_total_min == pytest.approx(15.0)
+    assert p2.median_total_min == near(15.0)
     assert row(res.frame, priority=1).calls == 4  # c1 8, c2 5, c3 20, c4 5
     with pytest.raises(OptionError):
         rt.response_summary(backend, Filters(), cap_min=0)
@@ -201,32 +224,32 @@ def test_always_by_priority_and_segment_options(backend):
         rt.response_summary(backend, Filters(), segments=("dispatch",))  # type: ignore[arg-type]
 
 
-def test_filters_apply(backend):
+def test_filters_apply(backend, near):
     res = rt.response_summary(backend, Filters(beats=("D1-B02",)))
     # D1-B02: c3 (total 20) and c4 (total 5) kept (P1); c9 above cap (P2)
     p1 = row(res.frame, priority=1)
     assert (p1.calls_total, p1.out_of_order, p1.calls) == (2, 0, 2)
-    assert p1.median_total_min == pytest.approx(12.5)
+    assert p1.median_total_min == near(12.5)
     empty = rt.response_summary(backend, Filters(start=dt.date(2030, 1, 1)))
     assert empty.frame.empty
     assert int(empty.exclusions["calls"].sum()) == 0
 
 
-def test_responder_split_cso_calls_get_own_figures(backend):
+def test_responder_split_cso_calls_get_own_figures(backend, near):
     res = rt.responder_summary(backend, Filters())
     cso = row(res.frame, responder="cso", priority=2)
     # c7 (30, sworn backup 40) and c8 (15, no sworn)
     assert cso.calls == 2
-    assert cso.median_total_min == pytest.approx(22.5)
+    assert cso.median_total_min == near(22.5)
     assert cso.calls_sworn_on_scene == 1
-    assert cso.median_sworn_total_min == pytest.approx(40.0)
+    assert cso.median_sworn_total_min == near(40.0)
     sworn1 = row(res.frame, responder="sworn", priority=1)
     assert (sworn1.calls_total, sworn1.calls) == (4, 3)  # c1 c2 c3 + officer-initiated c5
     # c4 has no assignment: responder "none"; its total (5 min) is kept, it had no sworn
     # unit on scene, so no sworn figure
     none1 = row(res.frame, responder="none", priority=1)
     assert (none1.out_of_order, none1.calls, none1.calls_sworn_on_scene) == (0, 1, 0)
-    assert none1.median_total_min == pytest.approx(5.0)
+    assert none1.median_total_min == near(5.0)
     assert math.isnan(none1.median_sworn_total_min)  # no kept call: no figure
 
 
@@ -240,16 +263,16 @@ def test_area_groups_split(backend):
     assert g25.loc["D2-B01", "treatment_group"] == "treated"
 
 
-def test_treated_vs_comparison(backend):
+def test_treated_vs_comparison(backend, near):
     res = rt.treated_vs_comparison(backend, Filters(), as_of=dt.date(2024, 6, 30))
     f = res.frame
     treated = row(f, treatment_group="treated", priority=1)
     # treated P1: c1 (8), c2 (5), officer-initiated c5
     assert (treated.calls_total, treated.officer_initiated, treated.calls) == (3, 1, 2)
-    assert treated.median_total_min == pytest.approx(6.5)
+    assert treated.median_total_min == near(6.5)
     comp = row(f, treatment_group="comparison", priority=1)
     assert (comp.calls_total, comp.out_of_order, comp.calls) == (2, 0, 2)  # c3 20, c4 5
-    assert comp.median_total_min == pytest.approx(12.5)
+    assert comp.median_total_min == near(12.5)
     nyt = row(f, treatment_group="not_yet_treated", priority=2)
     assert nyt.calls == 2
     # default as-of = latest call date (5 Feb 2024): the same split
@@ -262,16 +285,16 @@ def test_treated_vs_comparison(backend):
     assert row(phased, treatment_group="treated", phase="during", priority=1).calls == 2
 
 
-def test_trend_by_month(backend):
+def test_trend_by_month(backend, near):
     res = rt.response_trend(backend, Filters(), grain="month")
     f = res.frame
     f["period"] = f["period"].astype("datetime64[ns]")
     jan = row(f, period="2024-01-01", priority=1)
     # January P1: c1 (8), c3 (20), c4 (5) kept; c5 officer-initiated
     assert (jan.calls_total, jan.calls) == (4, 3)
-    assert jan.median_total_min == pytest.approx(8.0)
+    assert jan.median_total_min == near(8.0)
     feb = row(f, period="2024-02-01", priority=1)
-    assert (feb.calls_total, feb.calls, feb.median_total_min) == (1, 1, 5.0)
+    assert (feb.calls_total, feb.calls, feb.median_total_min) == (1, 1, near(5.0))
     weekly = rt.response_trend(backend, Filters(), grain="week", split="treatment").frame
     # 2 Jan 2024 is a Tuesday: its week starts Monday 1 Jan
     weekly["period"] = weekly["period"].astype("datetime64[ns]")

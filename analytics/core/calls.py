@@ -56,6 +56,9 @@ KEPT = "kept"
 
 #: The response-time cap in minutes (24 h). The one default every caller uses.
 RESPONSE_CAP_MIN = 24 * 60.0
+#: The largest cap a user can choose on the Response times page (7 days); the per-day
+#: histograms (analytics.response_hist) hold every kept time up to it.
+MAX_CAP_MIN = 7 * 24 * 60.0
 
 
 def calls(backend: Any, filters: Filters | None = None) -> ibis.Table:

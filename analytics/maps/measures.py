@@ -19,10 +19,10 @@ from typing import Any, Literal
 import ibis
 import pandas as pd
 
+from analytics import response_times
 from analytics.core import calls as core_calls
 from analytics.core import incidents as core_incidents
 from analytics.core import treatment as core_treatment
-from analytics.core.calls import RESPONSE_CAP_MIN
 from analytics.core.options import check, choices
 from analytics.core.results import Result
 from analytics.engines import compile_sql, execute, has_table
@@ -267,12 +267,15 @@ def _level_col(level: AreaLevel) -> str:
 
 def call_metrics_expr(backend: Any, filters: Filters, level: AreaLevel,
                       metric: Metric = "calls", *, tier: Tier = "analyst",
-                      cap_min: float = RESPONSE_CAP_MIN, area_day: bool = False) -> ibis.Table:
+                      area_day: bool = False) -> ibis.Table:
     """One call metric per area: only the aggregates that metric needs, so the scan stays
     cheap on 10 million calls. With ``area_day`` the counts come from the
     ``area_day_facts`` table (same numbers; whole days, as the date filter is)."""
     col = _level_col(level)
-    if area_day and metric != "p1_median_min":
+    if metric == "p1_median_min":
+        raise OptionError("the P1 median has one path for every page "
+                          "(analytics.response_times.priority_figures; area_metric uses it)")
+    if area_day:
         t = _calls(backend, filters, tier, area_day=True)
         aggs: dict[str, Any] = {"calls": t.calls.sum()}
         if metric == "cso_share":
@@ -284,14 +287,24 @@ def call_metrics_expr(backend: Any, filters: Filters, level: AreaLevel,
         elig = ~t.self_initiated & t.eligible
         aggs = {"calls": t.count(), "eligible_public_calls": t.count(where=elig),
                 "cso_primary_calls": t.count(where=elig & t.cso_primary)}
-    elif metric == "p1_median_min":
-        # The validity rule as a filter, so only valid priority-1 public calls are read.
-        t = core_calls.valid_calls(t.filter(t.priority == 1), "total", cap_min)
-        aggs = {"calls": t.count(), "p1_calls": t.count(),
-                "p1_median_min": t.total_s.median() / 60.0}
     else:
         aggs = {"calls": t.count()}
     return t.group_by(area_id=t[col]).aggregate(**aggs)
+
+
+def _p1_by_area(backend: Any, filters: Filters, level: AreaLevel,
+                tier: Tier) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The P1 median per area through :func:`analytics.response_times.priority_figures`,
+    the path of every "P1 median response" figure (so the map shows the Response times
+    page's number). Columns ``area_id``, ``calls``, ``p1_calls`` (both the kept calls),
+    ``p1_median_min``."""
+    col = _level_col(level)
+    f = filters.with_(exclude_sensitive=True) if tier == "public" else filters
+    p1 = response_times.priority_figures(backend, f, 1, by=(col,))
+    fr = p1.frame
+    agg = pd.DataFrame({"area_id": fr[col], "calls": fr["calls"], "p1_calls": fr["calls"],
+                        "p1_median_min": fr["median_total_min"]})
+    return agg, p1.sql
 
 
 def incident_metrics_expr(backend: Any, filters: Filters, level: AreaLevel) -> ibis.Table:
@@ -334,12 +347,16 @@ def area_metric(
     check("tier", tier, Tier)
     shapes = area_shapes(backend, level) if shapes is None else shapes
     spec = METRICS[metric]
-    if spec.source == "calls":
-        expr = call_metrics_expr(backend, filters, level, metric, tier=tier,
-                                 area_day=_has_area_day(backend))
+    sql: str | tuple[str, ...]
+    if metric == "p1_median_min":
+        agg, sql = _p1_by_area(backend, filters, level, tier)
     else:
-        expr = incident_metrics_expr(backend, filters, level)
-    agg, sql = _run(backend, expr)
+        if spec.source == "calls":
+            expr = call_metrics_expr(backend, filters, level, metric, tier=tier,
+                                     area_day=_has_area_day(backend))
+        else:
+            expr = incident_metrics_expr(backend, filters, level)
+        agg, sql = _run(backend, expr)
     out = shapes[["area_id", "name", "population"]].merge(agg, on="area_id", how="left")
     known = set(shapes["area_id"])
     count_col = {"calls": "calls", "incidents": "incidents"}[spec.source]

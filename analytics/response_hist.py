@@ -1,0 +1,270 @@
+"""Response-time medians and 90th percentiles from monthly 5-second histograms.
+
+``response_hist`` (built by :mod:`analytics.facts` at import, demo build and app writes)
+holds, per local month × district × beat × priority × sensitive × segment, the number
+of calls at each exclusion step of :func:`analytics.core.calls.exclusion_step` — the
+one validity rule — judged with the largest cap a user may choose
+(:data:`~analytics.core.calls.MAX_CAP_MIN`, 7 days), and for the calls that rule keeps,
+their count per 5-second bin:
+
+- bin ``k = ceil(seconds / 5)``: bin 0 holds exactly 0 s, bin ``k ≥ 1`` holds
+  ``(5k − 5, 5k]`` seconds (closed on the right, so a cap that is a whole multiple of
+  5 s — every whole-minute cap — is a bin boundary: a call is kept for cap ``c`` exactly
+  when its bin is ``≤ c / 5``, the rule's ``seconds ≤ cap``).
+- Each bin stands for its centre: 0 for bin 0, ``5k − 2.5`` s otherwise, so every value
+  in a bin is within 2.5 s of it.
+
+**Days, not only months.** A date filter is whole local days. The months it covers
+whole are read from ``response_hist``; the days of a month it covers only in part are
+binned on the fly from ``call_facts`` with the same expression (:func:`build_expr`) —
+``call_facts`` is in time order, so that reads only those days. The result is the
+per-day histogram of exactly the filtered days. (Per-day rows were measured first: at
+5-second bins a day × area × priority cell holds about one call per bin, so a per-day
+table is as long as ``call_facts`` and no faster; docs/metrics.md.)
+
+**Estimator and error bound.** With ``n`` kept values in a group, DuckDB's exact
+``quantile_cont(p)`` is ``x_(a) + f·(x_(b) − x_(a))`` where ``h = (n − 1)·p``,
+``a = ⌊h⌋ + 1``, ``b = ⌈h⌉ + 1``, ``f = h − ⌊h⌋`` and ``x_(i)`` is the i-th smallest
+value. The histogram finds the bins of the a-th and b-th smallest values from the
+cumulative counts and returns ``c_a + f·(c_b − c_a)`` with their centres ``c``. Since
+``|c_a − x_(a)| ≤ 2.5 s`` and ``|c_b − x_(b)| ≤ 2.5 s``, the difference is
+``(1 − f)(c_a − x_(a)) + f(c_b − x_(b))``: **at most 2.5 s (1/24 min ≈ 0.042 min) from the
+exact figure**, for every group, filter and ``p`` (tests/test_response_hist.py checks it
+against ``quantile_cont`` on random data). The counts (kept, each exclusion step) are
+exact.
+
+**When the histogram is used.** The date, district, beat and priority filters and the
+public tier's sensitive-call exclusion are columns of the table, and so are the
+groupings the pages use (priority, district, beat, month, treatment group, which
+depends on the beat only). The exact path (``quantile_cont`` over ``call_facts``) runs
+instead when the table does not exist (a database made before it, until
+``python -m analytics upgrade`` or the next import builds it; a Parquet export), when a
+call-category filter is set, when the cap is not a whole multiple of 5 s or is above
+:data:`~analytics.core.calls.MAX_CAP_MIN`, or when a grouping is not a column of the
+table (week, deployment phase, primary responder). :func:`reason_for_exact` says which;
+the result's caveats say which path ran.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import ibis
+
+from analytics import engines
+from analytics.core import calls as core_calls
+from analytics.core.calls import EXCLUSION_KEYS, MAX_CAP_MIN, SEGMENTS, Segment
+from analytics.filters import Filters
+
+TABLE = "response_hist"
+BIN_S = 5
+#: Half a bin: the largest distance of a value from the centre of its bin (seconds).
+ERROR_BOUND_S = BIN_S / 2.0
+#: The filter and grouping columns the table holds (besides segment, step, bin, calls).
+KEYS: tuple[str, ...] = ("month", "district", "beat", "priority", "sensitive")
+#: ``call_facts`` columns the build reads, with their types (the build compiles against it).
+SOURCE_SCHEMA = {
+    "month": "date", "district": "string", "beat": "string", "priority": "int16",
+    "sensitive": "boolean", "self_initiated": "boolean",
+    **{f"{s}_s": "float64" for s in SEGMENTS},
+}
+
+HIST_CAVEAT = (f"Medians and 90th percentiles from {BIN_S}-second histograms (table "
+               f"{TABLE}, whole months; other days binned from the calls): each within "
+               f"{ERROR_BOUND_S:g} s (0.04 min) of the exact figure; the call counts are exact.")
+
+
+def build_expr(t: ibis.Table | str = "call_facts",
+               segments: tuple[Segment, ...] = SEGMENTS) -> ibis.Table:
+    """The rows of ``response_hist`` from ``t`` (an Ibis table with ``call_facts``'
+    columns, or the name of such a table or view): one per key × segment × exclusion
+    step × bin, with ``calls`` (only the rows of ``segments``)."""
+    if isinstance(t, str):
+        t = ibis.table(SOURCE_SCHEMA, name=t)
+    parts = []
+    for s in segments:
+        step = core_calls.exclusion_step(t, s, MAX_CAP_MIN)
+        secs = core_calls.segment_seconds(t, s)
+        k = ibis.cases((step == core_calls.KEPT, (secs / BIN_S).ceil().cast("int32")),
+                       else_=ibis.null("int32"))
+        one = t.mutate(segment=ibis.literal(s), step=step, bin=k)
+        parts.append(one.group_by([*KEYS, "segment", "step", "bin"])
+                     .aggregate(calls=one.count()))
+    return ibis.union(*parts)
+
+
+def build_sql(source: str = "call_facts") -> str:
+    """DuckDB SQL of :func:`build_expr` (the derived-table DDL in analytics.facts runs it)."""
+    return str(ibis.to_sql(build_expr(source), dialect="duckdb"))
+
+
+def cap_bin(cap_min: float) -> int | None:
+    """The last kept bin for ``cap_min``, or None when the cap is not a bin boundary
+    (not a whole multiple of 5 s) or is above :data:`MAX_CAP_MIN`."""
+    core_calls.check_cap(cap_min)
+    cap_s = cap_min * 60.0
+    k = round(cap_s / BIN_S)
+    if cap_min > MAX_CAP_MIN or abs(k * BIN_S - cap_s) > 1e-9:
+        return None
+    return k
+
+
+def reason_for_exact(backend: Any, filters: Filters, cap_min: float,
+                     columns: tuple[str, ...] = ()) -> str | None:
+    """Why the exact path must run (``None``: the histogram can answer). ``columns`` are
+    the grouping columns the summary needs from the calls."""
+    if filters.categories:
+        return f"a call-category filter is set ({TABLE} is not split by category)"
+    if cap_bin(cap_min) is None:
+        return (f"the cap ({cap_min:g} min) is not a whole multiple of {BIN_S} s or is above "
+                f"{MAX_CAP_MIN:g} min")
+    missing = [c for c in columns if c not in KEYS]
+    if missing:
+        return "grouped by " + ", ".join(missing) + f", which {TABLE} does not hold"
+    if not engines.has_table(backend, TABLE):
+        return (f"this database has no {TABLE} table yet (run `python -m analytics upgrade` "
+                "or import again to build it)")
+    return None
+
+
+def exact_caveat(reason: str) -> str:
+    """The caveat of a result computed on the exact path."""
+    return ("Medians and 90th percentiles exact (quantile_cont over every kept call) "
+            f"because {reason}.")
+
+
+def _centre_s(k: ibis.Value) -> ibis.Value:
+    return ibis.cases((k == 0, 0.0), else_=k.cast("float64") * BIN_S - ERROR_BOUND_S)
+
+
+def _binned(h: ibis.Table, by: tuple[str, ...], cap_min: float) -> ibis.Table:
+    """One pass over the histogram rows: calls per ``by`` × segment × step × bin, with
+    the cap applied (``step`` is ``kept`` up to the cap's bin, ``above_cap`` beyond)."""
+    k = cap_bin(cap_min)
+    kept = (h.step == core_calls.KEPT) & (h.bin <= k)
+    step = ibis.cases((kept, core_calls.KEPT), (h.step == core_calls.KEPT, "above_cap"),
+                      else_=h.step)
+    h = h.mutate(step=step, bin=ibis.cases((kept, h.bin), else_=ibis.null("int32")))
+    return h.group_by([*by, "segment", "step", "bin"]).aggregate(calls=h.calls.sum())
+
+
+def quantiles_expr(g: ibis.Table, by: tuple[str, ...], segments: tuple[Segment, ...],
+                   probs: tuple[float, ...] = (0.5, 0.9)) -> ibis.Table:
+    """Per ``by`` group and segment: ``n`` kept and, per ``p`` in ``probs``, ``q<p>_s``
+    (the estimator of the module docstring, seconds). ``g`` is :func:`_binned`."""
+    kept = g.filter(g.step == core_calls.KEPT, g.segment.isin(list(segments)))
+    part = [*by, "segment"]
+    g = kept.mutate(
+        cum=kept.calls.sum().over(ibis.cumulative_window(group_by=part, order_by="bin")),
+        n=kept.calls.sum().over(ibis.window(group_by=part)))
+    aggs: dict[str, Any] = {"n": g.n.max()}
+    for p in probs:
+        pos = (g.n - 1).cast("float64") * p
+        lo, hi = pos.floor() + 1, pos.ceil() + 1
+        aggs[f"a{p}"] = g.bin.min(where=g.cum >= lo)
+        aggs[f"b{p}"] = g.bin.min(where=g.cum >= hi)
+        aggs[f"f{p}"] = (pos - pos.floor()).max()
+    q = g.group_by(part).aggregate(**aggs)
+    out = {f"q{p}_s": _centre_s(q[f"a{p}"])
+           + q[f"f{p}"] * (_centre_s(q[f"b{p}"]) - _centre_s(q[f"a{p}"])) for p in probs}
+    return q.select(*part, "n", **out)
+
+
+def summary_expr(h: ibis.Table, by: tuple[str, ...], segments: tuple[Segment, ...],
+                 cap_min: float, kept_column: dict[str, str]) -> ibis.Table:
+    """The columns of the exact summary (:func:`analytics.response_times._summary_expr`
+    after its quantiles are split) from histogram rows ``h`` (:func:`source`): per
+    ``by`` group the total's counts (``calls_total``, ``officer_initiated``,
+    ``no_arrival``, ``out_of_order``, ``above_cap``, ``calls``), every other segment's as
+    ``<step>__<segment>`` and its kept count ``kept_column[segment]``, and
+    ``median_<seg>_min`` / ``p90_<seg>_min``. ``by`` is never empty (response times are
+    always split by priority)."""
+    g = _binned(h, by, cap_min)
+    counted: tuple[Segment, ...] = tuple(dict.fromkeys(("total", *segments)))
+    is_total = g.segment == "total"
+    aggs: dict[str, Any] = {
+        "calls_total": g.calls.sum(where=is_total),
+        "officer_initiated": g.calls.sum(where=is_total & (g.step == "officer_initiated")),
+    }
+    for s in counted:
+        on = g.segment == s
+        suffix = "" if s == "total" else f"__{s}"
+        for key in EXCLUSION_KEYS[1:]:
+            aggs[f"{key}{suffix}"] = g.calls.sum(where=on & (g.step == key))
+        aggs[kept_column[s]] = g.calls.sum(where=on & (g.step == core_calls.KEPT))
+    counts = g.group_by(list(by)).aggregate(**{c: v.fill_null(0) for c, v in aggs.items()})
+    q = quantiles_expr(g, by, segments)
+    figs: dict[str, Any] = {}
+    for s in segments:
+        on = q.segment == s
+        figs[f"median_{s}_min"] = (q["q0.5_s"] / 60.0).max(where=on)
+        figs[f"p90_{s}_min"] = (q["q0.9_s"] / 60.0).max(where=on)
+    wide = q.group_by(list(by)).aggregate(**figs)
+    wide = wide.rename({f"_k_{c}": c for c in by})
+    # NULL-safe keys: a call with no priority (or no district) is a group of its own
+    j = counts.left_join(wide, [counts[c].identical_to(wide[f"_k_{c}"]) for c in by])
+    return j.drop(*[f"_k_{c}" for c in by]).order_by(list(by))
+
+
+def _next_month(d: dt.date) -> dt.date:
+    return (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _whole_months(filters: Filters) -> tuple[dt.date | None, dt.date | None] | None:
+    """(first, last) month start the date filter covers whole (None = unbounded), or
+    None when it covers no whole month."""
+    try:
+        return _whole_months_of(filters)
+    except OverflowError:  # a date at the end of the calendar: no whole month to read
+        return None
+
+
+def _whole_months_of(filters: Filters) -> tuple[dt.date | None, dt.date | None] | None:
+    first = None
+    if filters.start is not None:
+        s = filters.start
+        first = s if s.day == 1 else _next_month(s)
+    last = None
+    if filters.end is not None and filters.end < dt.date.max:
+        e = filters.end
+        nxt = e + dt.timedelta(days=1)
+        last = e.replace(day=1) if nxt.day == 1 else (e.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    if first is not None and last is not None and last < first:
+        return None
+    return first, last
+
+
+def source(backend: Any, filters: Filters,
+           segments: tuple[Segment, ...] = SEGMENTS) -> ibis.Table:
+    """The histogram rows of ``segments`` for exactly the filtered days:
+    ``response_hist`` for the months the date filter covers whole, unioned with the
+    other days' calls binned by :func:`build_expr`. ``filters`` must have no category
+    filter."""
+    t = core_calls.calls(backend, filters)
+    months = _whole_months(filters)
+    if months is None:
+        return build_expr(t, segments)
+    first, last = months
+    h = filters.with_(start=None, end=None).apply(backend.table(TABLE), time_col=None)
+    if set(segments) != set(SEGMENTS):
+        h = h.filter(h.segment.isin(list(segments)))
+    in_months = []
+    if first is not None:
+        in_months.append(h.month >= first)
+    if last is not None:
+        in_months.append(h.month <= last)
+    h = h.filter(in_months) if in_months else h
+    if first is None and last is None:
+        return h
+    edge = ibis.literal(False)
+    if first is not None:
+        edge |= t.month < first
+    if last is not None:
+        edge |= t.month > last
+    return ibis.union(h, build_expr(t.filter(edge), segments))
+
+
+__all__ = ["BIN_S", "ERROR_BOUND_S", "HIST_CAVEAT", "KEYS", "TABLE", "build_expr",
+           "build_sql", "cap_bin", "exact_caveat", "quantiles_expr", "reason_for_exact",
+           "source", "summary_expr"]
