@@ -330,6 +330,88 @@ def offload_table(
     return MetricTable(_finish(df), sql=_sql(*sqls), exclusions=None, caveats=tuple(caveats))
 
 
+#: Groupings rolled up from the measures' cells (:func:`_cells`) instead of a scan each.
+_CELL_GROUPS = (None, "month", "call_type", "cso_tier", "priority")
+_COUNT_COLUMNS = ("public_calls", "eligible_calls", "eligible_dispatched_calls",
+                  "cso_primary_calls", "handled_calls", "diverted_calls", "backup_calls",
+                  "untapped_calls", "untapped_sworn_hours", "handled_cso_hours",
+                  "handled_sworn_hours")
+_FREED_COLUMNS = ("freed_calls", "no_baseline_calls", "counterfactual_mean_h",
+                  "counterfactual_median_h", "actual_sworn_h", "freed_var")
+
+
+def _cells(backend: Any, filters: Filters, area: Area) -> tuple[pd.DataFrame, Any]:
+    """The summed measures (:func:`_counts`) per month × call type × CSO tier × priority of
+    the filtered public calls: one grouped scan, a few thousand rows. Every grouping of
+    :data:`_CELL_GROUPS` is a sum of these cells, and so is the sworn-hours-freed
+    counterfactual, whose (call type, priority) cells each lie in one of them — so the
+    Offload tab's tables (and the Cost tab's and Targets' summaries: same SQL, kept on
+    a read-only server by :func:`analytics.engines.execute`) share one scan."""
+    t = public_calls(backend, filters, area)
+    expr = _counts(t, [t.month, t.call_type, t.cso_tier, t.priority])
+    return _df(expr), expr
+
+
+def _label(cells: pd.DataFrame, by: GroupBy) -> pd.Series:
+    """A group's value per cell, as :func:`_group_col` names it."""
+    col = cells[by]
+    return col.astype(object).where(col.notna(), "(none)") if by in ("call_type", "cso_tier") \
+        else col
+
+
+def _rolled_up(cells: pd.DataFrame, base: pd.DataFrame | None, by: GroupBy | None
+               ) -> pd.DataFrame:
+    """:func:`_counts` and :func:`_freed` per group, summed from the cells (the same sums as
+    the grouped SQL: counts add up, and the freed-hour terms are computed per (group, call
+    type, priority) cell from its handled calls, as :func:`_freed` does)."""
+    c = cells.copy()
+    for col in _COUNT_COLUMNS:
+        c[col] = c[col].astype(float).fillna(0.0)
+    names = [by] if by else []
+    if by == "call_type":
+        names = ["call_type", "cso_tier"]
+    for n in names:
+        c["_g_" + n] = _label(c, n)
+    gk = ["_g_" + n for n in names]
+    if gk:
+        counts = c.groupby(gk, dropna=False, sort=False)[list(_COUNT_COLUMNS)].sum().reset_index()
+    else:
+        counts = c[list(_COUNT_COLUMNS)].sum().to_frame().T
+    if base is not None:
+        h = c[c["handled_calls"] > 0]
+        fk = gk[:1]  # the group (call type's tier follows from the call type)
+        cell = (h.assign(_ct=h["call_type"].astype(object), _pr=h["priority"].astype(float))
+                .groupby([*fk, "_ct", "_pr"], dropna=False, sort=False)
+                [["handled_calls", "handled_sworn_hours"]].sum().reset_index())
+        b = base[base["call_type"].notna() & base["priority"].notna()]
+        b = b.assign(_ct=b["call_type"].astype(object), _pr=b["priority"].astype(float))
+        j = cell.merge(b[["_ct", "_pr", "n_pre", "mean_h", "median_h", "var_h"]],
+                       on=["_ct", "_pr"], how="left")
+        has = j["n_pre"].notna() & j["_ct"].notna() & j["_pr"].notna()
+        m = j["handled_calls"]
+        parts = pd.DataFrame({
+            "freed_calls": m.where(has, 0.0),
+            "no_baseline_calls": m.where(~has, 0.0),
+            "counterfactual_mean_h": (m * j["mean_h"]).where(has, 0.0),
+            "counterfactual_median_h": (m * j["median_h"]).where(has, 0.0),
+            "actual_sworn_h": j["handled_sworn_hours"].where(has, 0.0),
+            "freed_var": (m * m * j["var_h"] / j["n_pre"]).where(has, 0.0),
+        })
+        for k in fk:
+            parts[k] = j[k]
+        if fk:
+            fr = parts.groupby(fk, dropna=False, sort=False)[list(_FREED_COLUMNS)].sum()
+            counts = counts.merge(fr.reset_index(), on=fk, how="left")
+        else:
+            fr = parts[list(_FREED_COLUMNS)].sum().to_frame().T
+            counts = pd.concat([counts.reset_index(drop=True), fr.reset_index(drop=True)],
+                               axis=1)
+    out = counts.rename(columns={"_g_" + n: n for n in names})
+    if names:
+        out = out.sort_values(names[0], kind="stable", ignore_index=True)
+    return out
+
+
 def _raw_table(
     backend: Any, filters: Filters, by: GroupBy | None, area: Area
 ) -> tuple[pd.DataFrame, list[Any], list[str]]:
@@ -337,16 +419,9 @@ def _raw_table(
 
     Grouped by call type, the rows also carry the type's CSO tier and ``freed_var``, so
     that tiers and the whole selection can be rolled up from them exactly (every
-    (call type, priority) cell lies in one call type and one tier).
+    (call type, priority) cell lies in one call type and one tier). The groupings of
+    :data:`_CELL_GROUPS` are summed from :func:`_cells`; district and beat are scanned.
     """
-    t = public_calls(backend, filters, area)
-    keys = _group_col(t, by)
-    names = [by] if by else []
-    count_keys = keys
-    if by == "call_type":
-        count_keys = [*keys, ibis.coalesce(t.cso_tier, ibis.literal("(none)")).name("cso_tier")]
-    counts = _counts(t, count_keys)
-    sqls = [counts]
     caveats: list[str] = []
     try:
         start = treatment.programme_start(backend)
@@ -354,20 +429,39 @@ def _raw_table(
     except InsufficientDataError as exc:
         caveats.append(str(exc))
         base = None
-    if base is not None:
-        fr = _freed(t, base, keys, names)
-        sqls.append(fr)
-        if names:
-            expr = counts.left_join(fr, names)
-            expr = expr.select(*[c for c in expr.columns if not c.endswith("_right")])
-        else:
-            expr = counts.cross_join(fr)
-        expr = expr.order_by(names) if names else expr
-        df = _df(expr)
-        caveats.append(f"Pre-period for sworn hours freed: calls before {start}.")
+    if by in _CELL_GROUPS:
+        if by is not None:
+            options.check("by", by, GroupBy)
+        cells, cexpr = _cells(backend, filters, area)
+        sqls = [cexpr]
+        base_df = None
+        if base is not None:
+            base_df = _df(base)  # filter-independent: kept on a read-only server
+            sqls.append(base)
+            caveats.append(f"Pre-period for sworn hours freed: calls before {start}.")
+        df = _rolled_up(cells, base_df, by)
     else:
-        expr = counts.order_by(names) if names else counts
-        df = _df(expr)
+        t = public_calls(backend, filters, area)
+        keys = _group_col(t, by)
+        names = [by] if by else []
+        count_keys = keys
+        if by == "call_type":
+            count_keys = [*keys,
+                          ibis.coalesce(t.cso_tier, ibis.literal("(none)")).name("cso_tier")]
+        counts = _counts(t, count_keys)
+        sqls = [counts]
+        if base is not None:
+            fr = _freed(t, base, keys, names)
+            sqls.append(fr)
+            if names:
+                expr = counts.left_join(fr, names)
+                expr = expr.select(*[c for c in expr.columns if not c.endswith("_right")])
+            else:
+                expr = counts.cross_join(fr)
+            caveats.append(f"Pre-period for sworn hours freed: calls before {start}.")
+        else:
+            expr = counts
+        df = _df(expr.order_by(names) if names else expr)
     if by == "month" and not df.empty:
         df["month"] = pd.to_datetime(df["month"]).dt.date
     return df, sqls, caveats

@@ -442,3 +442,62 @@ def test_kpi_monthly_by_hand(backend) -> None:
     # P1 median: January p5 received 19:55, first arrival 20:05 → 10 min.
     assert m["p1_median"].iloc[0] == pytest.approx(10.0, abs=rh.ERROR_BOUND_S / 60 + 1e-9)
     assert list(m.columns) == list(offload.TARGET_METRICS)
+
+
+# -- the Offload tab's tables from one scan of cells (offload._cells) -------------------
+_CELL_CASES = [
+    (ALL, "all"), (ALL, "treated"), (ALL, "untreated"),
+    (Filters(districts=("D1",), start=dt.date(2024, 1, 1)), "all"),
+    (Filters(start=dt.date(2023, 3, 15), end=dt.date(2024, 8, 20), priorities=(2, 3, 4)),
+     "treated"),
+    (Filters(beats=("D2-B01", "D4-B03"), categories=("property", "disorder", "service")),
+     "untreated"),
+    (Filters(districts=("D3",), exclude_sensitive=True), "all"),
+]
+
+
+def _assert_same_frame(a, b, what) -> None:
+    import pandas as pd
+
+    assert list(a.columns) == list(b.columns), what
+    assert len(a) == len(b), what
+    for c in a.columns:
+        x, y = a[c].reset_index(drop=True), b[c].reset_index(drop=True)
+        if pd.api.types.is_float_dtype(x) or pd.api.types.is_float_dtype(y):
+            assert x.to_numpy(dtype=float) == pytest.approx(
+                y.to_numpy(dtype=float), rel=1e-12, abs=1e-9, nan_ok=True), (what, c)
+        else:
+            assert x.tolist() == y.tolist() and x.dtype == y.dtype, (what, c)
+
+
+@pytest.mark.parametrize(("f", "area"), _CELL_CASES,
+                         ids=[f"{f.describe()} / {a}" for f, a in _CELL_CASES])
+def test_groupings_summed_from_the_cells_equal_a_scan_per_grouping(demo_con, f, area,
+                                                                    monkeypatch) -> None:
+    """On the demo city, every grouping of offload_table and the Offload tab's overview,
+    summed from the month × call type × tier × priority cells, equal the grouped SQL
+    each grouping ran before (the cells turned off)."""
+    b = db.ibis_backend(demo_con)
+
+    def tables():
+        out = {by: offload.offload_table(b, f, by, area).frame
+               for by in (None, "month", "call_type", "cso_tier", "priority")}
+        ov = offload.offload_overview(b, f, area)
+        out["overview type"] = ov.by_call_type.frame
+        out["overview tier"] = ov.by_tier.frame
+        out["summary"] = ov.summary.to_frame()
+        return out
+
+    fast = tables()
+    monkeypatch.setattr(offload, "_CELL_GROUPS", ())
+    slow = tables()
+    for k, v in fast.items():
+        if k == "summary":
+            assert v["measure"].tolist() == slow[k]["measure"].tolist()
+            for m, x, y in zip(v["measure"], v["value"], slow[k]["value"], strict=True):
+                if isinstance(x, float) or isinstance(y, float):
+                    assert x == pytest.approx(y, rel=1e-12, abs=1e-9, nan_ok=True), (k, m)
+                else:
+                    assert x == y, (k, m)
+        else:
+            _assert_same_frame(v, slow[k], k)
