@@ -492,10 +492,26 @@ def build_missing_derived(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Build the derived tables that a database made by an older version lacks (while
     ``call_facts`` exists); return their names. ``python -m analytics upgrade`` runs it."""
     built = []
-    if scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'call_facts' "
-                   "AND schema_name = 'main'") and not has_response_hist(con):
+    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'call_facts' "
+                       "AND schema_name = 'main'"):
+        return built
+    if not has_response_hist(con):
         build_response_hist(con)
         built.append(RESPONSE_HIST_TABLE)
+    # area_day_facts without the units-per-call columns (added with the workload aggregates)
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+        "AND schema_name = 'main'", [AREA_DAY_TABLE]).fetchall()}
+    if not set(AREA_DAY_UNIT_COLUMNS) <= have:
+        build_area_day(con)
+        built.append(AREA_DAY_TABLE)
+    if _derived_exist(con):
+        missing = [t for t in WORKLOAD_AGGREGATES if not scalar(
+            con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                 "AND schema_name = 'main'", [t])]
+        if missing:
+            build_workload_aggregates(con)
+            built.extend(missing)
     return built
 
 

@@ -289,3 +289,36 @@ def test_daily_aggregate_totals_match_the_base_tables(demo_con) -> None:
     day = q("SELECT sum(calls), sum(dispatched_calls), sum(units), sum(multi_unit_calls), "
             "sum(sworn_self_initiated_calls) FROM area_day_facts")
     assert tuple(int(v) for v in day) == tuple(int(v) for v in calls)
+
+
+def test_an_older_database_reads_the_per_assignment_tables_and_upgrade_builds_the_aggregates(
+        demo_db_path, tmp_path) -> None:
+    import shutil
+
+    from analytics import cli
+
+    path = tmp_path / "older.duckdb"
+    shutil.copyfile(demo_db_path, path)
+    con = db.connect(path)
+    want = _frames(db.ibis_backend(con), Filters(districts=("D2",)))
+    for t in facts.WORKLOAD_AGGREGATES:  # as a database made before they existed
+        con.execute(f"DROP TABLE {t}")  # names from a fixed tuple
+    for c in facts.AREA_DAY_UNIT_COLUMNS:
+        con.execute(f"ALTER TABLE area_day_facts DROP COLUMN {c}")  # fixed names
+    con.close()
+    ro = db.connect(path, read_only=True)
+    b = db.ibis_backend(ro)
+    assert not workload._has_aggregate(b, facts.ASSIGNMENT_DAY_TABLE)
+    assert not workload._has_aggregate(b, facts.AREA_DAY_TABLE, facts.AREA_DAY_UNIT_COLUMNS)
+    older = _frames(b, Filters(districts=("D2",)))
+    ro.close()
+    assert cli.main(["upgrade", "--db", str(path)]) == 0
+    ro = db.connect(path, read_only=True)
+    b = db.ibis_backend(ro)
+    assert all(workload._has_aggregate(b, t) for t in facts.WORKLOAD_AGGREGATES)
+    assert workload._has_aggregate(b, facts.AREA_DAY_TABLE, facts.AREA_DAY_UNIT_COLUMNS)
+    upgraded = _frames(b, Filters(districts=("D2",)))
+    ro.close()
+    for k in want:
+        _same(older[k], want[k], k)
+        _same(upgraded[k], want[k], k)
