@@ -25,11 +25,12 @@ $(DB): | $(STAMP)
 	@echo "==> [2/3] No database at $(DB): building the synthetic demo city (about a minute)…"
 	$(PY) -m analytics demo --db $(DB)
 
-## run: install, build the demo city if there is no database, start the app
+## run: install, build the demo city if there is no database, start the app (ui/serve.py:
+## `streamlit run dashboard.py` with the default view computed before the first visitor)
 run: $(STAMP) $(DB)
 	@echo "==> [3/3] Starting the app on $(DB). Open http://localhost:$(PORT) in your browser"
 	@echo "    (Ctrl+C stops it)."
-	CSO_DB=$(DB) $(PY) -m streamlit run dashboard.py --server.address $(HOST) \
+	CSO_DB=$(DB) $(PY) -m ui.serve --server.address $(HOST) \
 		--server.port $(PORT) --browser.gatherUsageStats false
 
 ## test: ruff + the test suite (slow tests excluded; `make test-slow` runs those)

@@ -21,7 +21,7 @@ def _recipe(host: str | None) -> str:
     out = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True,
                          env=env, check=True).stdout
     return " ".join(line for line in out.splitlines() if "streamlit run" in line or
-                    "server.port" in line)
+                    "ui.serve" in line or "server.port" in line)
 
 
 def test_make_run_binds_localhost_by_default() -> None:

@@ -78,3 +78,30 @@ def test_clear_drops_every_entry(backend) -> None:
     cache.clear()
     cache.cached(count_calls, backend, Filters(), 1)
     assert len(CALLS) == 2
+
+
+SLOW_STARTED = threading.Event()
+
+
+def slow_square(backend, n: int) -> int:
+    CALLS.append(n)
+    SLOW_STARTED.set()
+    threading.Event().wait(0.3)  # long enough for the second caller to arrive meanwhile
+    return n * n
+
+
+def test_a_caller_arriving_during_a_computation_waits_for_it(backend) -> None:
+    # The warm start (ui/serve.py) and a first visitor asking for the same result: one
+    # computation, both get it.
+    SLOW_STARTED.clear()
+    before = cache.computed()
+    got: list[int] = []
+    first = threading.Thread(target=lambda: got.append(cache.cached(slow_square, backend, 7)))
+    first.start()
+    assert SLOW_STARTED.wait(10)
+    got.append(cache.cached(slow_square, backend, 7))  # arrives while the first computes
+    first.join(10)
+    assert got == [49, 49] and CALLS == [7]
+    assert cache.computed() - before == 1
+    cache.cached(slow_square, backend, 7)
+    assert cache.computed() - before == 1  # a hit computes nothing

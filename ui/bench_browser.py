@@ -124,31 +124,61 @@ def peak_rss_mb(pid: int) -> float:
 
 
 class Server:
-    """``streamlit run dashboard.py`` on a free loopback port, in its own session."""
+    """``streamlit run dashboard.py`` on a free loopback port, in its own session; with
+    ``warm``, ``python -m ui.serve`` instead, waited for until its warm start has
+    finished (the default view computed before the first visitor, ``ui/serve.py``)."""
 
-    def __init__(self, db_path: Path, tier: str | None, log_path: Path | None) -> None:
+    def __init__(self, db_path: Path, tier: str | None, log_path: Path | None,
+                 warm: bool = False) -> None:
+        from ui import serve
         from ui.bench_sessions import free_port, wait_healthy
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, CSO_DB=str(db_path))
+        env = dict(os.environ, CSO_DB=str(db_path), CSO_WARM_START="1" if warm else "0")
         if tier:
             env["CSO_TIER"] = tier
-        cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
-               "--server.headless", "true", "--server.port", str(self.port),
-               "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
+        options = ["--server.headless", "true", "--server.port", str(self.port),
+                   "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+                   "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
+        cmd = ([sys.executable, "-m", "ui.serve", *options] if warm else
+               [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), *options])
+        self._tmp_log = None
+        if warm and log_path is None:  # the warm-start line is read from the log
+            import tempfile
+
+            fd, name = tempfile.mkstemp(prefix="cso_bench_server_", suffix=".log")
+            os.close(fd)
+            self._tmp_log = log_path = Path(name)
+        self._log_path = log_path
         self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+        self._log_start = log_path.stat().st_size if log_path else 0
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self.warm_line: str | None = None
         try:
             wait_healthy(self.url, self.proc)
+            if warm:
+                self.warm_line = self._wait_for_line(serve.DONE_PREFIX, 600.0)
         except Exception:
             self.stop()
             raise
         self.start_s = time.perf_counter() - t0
         self.start_cpu_s = self.cpu_s()
+
+    def _wait_for_line(self, prefix: str, timeout_s: float) -> str:
+        deadline = time.time() + timeout_s
+        while time.time() < deadline:
+            with open(self._log_path, "rb") as fh:  # type: ignore[arg-type]
+                fh.seek(self._log_start)
+                for raw in fh.read().decode(errors="replace").splitlines():
+                    if raw.startswith(prefix):
+                        return raw
+            if self.proc.poll() is not None:
+                raise RuntimeError("the server exited during its warm start")
+            time.sleep(0.2)
+        raise RuntimeError(f"no warm-start line within {timeout_s:.0f} s")
 
     @property
     def pid(self) -> int:
@@ -170,6 +200,8 @@ class Server:
                 self.proc.wait(timeout=30)
         if self._log is not subprocess.DEVNULL:
             self._log.close()
+        if self._tmp_log is not None:
+            self._tmp_log.unlink(missing_ok=True)
 
 
 # -- one browser page and its websocket ----------------------------------------------------
@@ -362,7 +394,7 @@ def baseline_scan(db_path: Path) -> dict:
 def run(db_path: Path, *, only: list[str] | None = None, one_server: bool = False,
         tier: str | None = None, district: str | None = None, quiet: float = 0.5,
         timeout: float = 180.0, log_path: Path | None = None,
-        progress: Any = None) -> dict:
+        progress: Any = None, warm_start: bool = False) -> dict:
     """Run the benchmark; return every figure (see the module docstring)."""
     from playwright.sync_api import sync_playwright
 
@@ -386,10 +418,11 @@ def run(db_path: Path, *, only: list[str] | None = None, one_server: bool = Fals
                     if server is not None:
                         servers[-1]["peak_rss_mb"] = round(peak_rss_mb(server.pid))
                         server.stop()
-                    server = Server(db_path, tier, log_path)
+                    server = Server(db_path, tier, log_path, warm=warm_start)
                     servers.append({"for": ref.title if not one_server else "all pages",
                                     "start_s": round(server.start_s, 2),
-                                    "start_cpu_s": round(server.start_cpu_s, 2)})
+                                    "start_cpu_s": round(server.start_cpu_s, 2),
+                                    "warm_start": server.warm_line})
                 driver = Driver(browser, server, quiet=quiet, timeout=timeout)
                 try:
                     got = run_page(driver, ref, district)
@@ -415,6 +448,7 @@ def run(db_path: Path, *, only: list[str] | None = None, one_server: bool = Fals
     return {
         "db": str(db_path), "calls": base0["calls"], "tier": tier or "analyst",
         "fresh_server_per_page": not one_server, "quiet_s": quiet,
+        "warm_start": warm_start,
         "baseline_start": base0, "baseline_end": base1,
         "servers": servers,
         "peak_rss_mb": max((s.get("peak_rss_mb", 0) for s in servers), default=0),
@@ -445,7 +479,8 @@ def report_lines(out: dict) -> list[str]:
                  f"{b0['wall_s']} s wall / {b0['cpu_s']} CPU-s at start, "
                  f"{b1['wall_s']} s / {b1['cpu_s']} CPU-s at end")
     starts = [s["start_s"] for s in out["servers"]]
-    lines.append(f"servers: {len(starts)}, start {min(starts):.1f}–{max(starts):.1f} s; "
+    lines.append(f"servers: {len(starts)}, start {min(starts):.1f}–{max(starts):.1f} s"
+                 f"{' (warm start included)' if out.get('warm_start') else ''}; "
                  f"peak RSS {out['peak_rss_mb']:,} MB")
     lines.append(f"load average {out['load_avg_start']} at start, {out['load_avg_end']} at "
                  f"end; {out['machine']['cpus']} CPUs")
@@ -474,6 +509,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--timeout", type=float, default=180.0,
                     help="seconds an interaction may take before it is reported as failed")
     ap.add_argument("--server-log", type=Path, help="append the servers' output to this file")
+    ap.add_argument("--warm-start", action="store_true",
+                    help="start servers with `python -m ui.serve` and visit each page only "
+                         "after its warm start has finished (default: plain streamlit run)")
 
 
 def run_command(a: argparse.Namespace) -> int:
@@ -484,7 +522,8 @@ def run_command(a: argparse.Namespace) -> int:
           flush=True)
     out = run(a.db, only=a.pages.split(",") if a.pages else None, one_server=a.one_server,
               tier=a.tier, district=a.district, quiet=a.quiet, timeout=a.timeout,
-              log_path=a.server_log, progress=lambda s: print(step_line(s), flush=True))
+              log_path=a.server_log, progress=lambda s: print(step_line(s), flush=True),
+              warm_start=a.warm_start)
     for line in report_lines(out)[len(out["steps"]) + 1:]:
         print(line)
     if a.json:

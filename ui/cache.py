@@ -32,6 +32,7 @@ The optional ``spinner`` text is shown while a result is computed (never on a hi
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -66,9 +67,22 @@ def function_key(fn: Callable[..., Any]) -> str:
     return f"{module}.{name}"
 
 
+_COMPUTED = 0
+_COMPUTED_LOCK = threading.Lock()
+
+
+def computed() -> int:
+    """How many results this process has computed (cache misses) since it started."""
+    return _COMPUTED
+
+
 def _compute(key: tuple, _fn: Callable[..., Any], _args: tuple, _kwargs: dict,
              _policy: privacy.Policy) -> Any:
-    return privacy.release(_fn(*_args, **_kwargs), _policy)
+    global _COMPUTED
+    out = privacy.release(_fn(*_args, **_kwargs), _policy)
+    with _COMPUTED_LOCK:
+        _COMPUTED += 1
+    return out
 
 
 @functools.cache

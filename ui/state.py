@@ -343,6 +343,7 @@ def _connection(path: str, read_only: bool = False) -> Any:
 # server in the background after the first page view, so that the first visit to those
 # pages does not pay for it.
 WARM_MODULES = ("analytics.evaluation", "offlinefolium")
+WARM_UP_THREAD = "cso-warm-up"  # ui/serve.py's warm start waits for it
 
 
 @st.cache_resource(show_spinner=False)
@@ -357,7 +358,7 @@ def warm_up() -> threading.Thread:
             except Exception:  # noqa: BLE001 - the page will import it again and report
                 log.exception("background import of %s failed", name)
 
-    t = threading.Thread(target=run, name="cso-warm-up", daemon=True)
+    t = threading.Thread(target=run, name=WARM_UP_THREAD, daemon=True)
     t.start()
     return t
 
