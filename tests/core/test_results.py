@@ -62,6 +62,15 @@ FRAME_READERS = {
     "analytics.offload.targets": "the stored KPI targets (settings), edited on a page",
 }
 
+#: Functions that return building blocks of a query or a lookup, not figures, with the reason.
+BUILDERS = {
+    "analytics.offload.call_metric_aggregates":
+        "Ibis aggregate expressions (the handled-share rule) that callers compose into a query",
+    "analytics.offload.call_metric_values": "one result row turned into metric values, "
+                                            "which the caller puts in its Result",
+    "analytics.offload.target_map": "the stored targets as a lookup, an input to the cards",
+}
+
 _SCALARS = (str, int, float, bool, bytes, dt.date, dt.datetime, type(None))
 _BACKEND_PARAMS = {"backend", "backend_or_con", "con"}
 
@@ -109,6 +118,8 @@ def _hints(fn: typing.Callable[..., typing.Any]) -> dict[str, typing.Any]:
 
 
 def _problems(qualname: str, fn: typing.Callable[..., typing.Any]) -> list[str]:
+    if qualname in BUILDERS:
+        return []
     hints = _hints(fn)
     if "return" not in hints:
         return [f"{qualname} has no return annotation"]
@@ -134,6 +145,8 @@ def _problems(qualname: str, fn: typing.Callable[..., typing.Any]) -> list[str]:
 def test_every_metric_function_returns_the_result_family() -> None:
     funcs = _public_functions()
     assert len(funcs) > 80, "the scan found too few functions to mean anything"
+    names = {q for q, _ in funcs}
+    assert set(BUILDERS) <= names, f"stale BUILDERS entries: {set(BUILDERS) - names}"
     problems = [p for q, fn in funcs for p in _problems(q, fn)]
     assert not problems, "\n".join(problems)
 
