@@ -695,11 +695,6 @@ class WhereNext(Result):
     assumptions: WhereNextAssumptions
 
 
-def _period_weeks(t: ibis.Table, filters: Filters) -> tuple[float, dt.date | None]:
-    span = t.aggregate(lo=t.day.min(), hi=t.day.max()).to_pandas()
-    return _weeks_to(filters, span["lo"].iloc[0], span["hi"].iloc[0])
-
-
 def _weeks_to(filters: Filters, lo_v: Any, hi_v: Any) -> tuple[float, dt.date | None]:
     """Weeks of the period and its last day: the filters' dates, else the first and last
     call day (``lo_v``, ``hi_v``)."""
@@ -739,16 +734,24 @@ def where_next(
     if handled_share is not None and not 0 <= handled_share <= 1:
         raise OptionError(f"handled share must be between 0 and 1; got {handled_share}")
     t = public_calls(backend, filters, "all")
-    weeks, period_end = _period_weeks(t, filters)
-    # Observed rates in treated beats.
-    tr = t.filter(t.treated)
-    oexpr = tr.aggregate(
-        eligible=tr.eligible.sum(),
-        handled=tr.handled.sum(),
-        cso_h=tr.cso_unit_hours.sum(where=tr.handled),
-        sworn_h=tr.sworn_unit_hours.sum(where=tr.handled),
+    # One grouped scan per beat, district and treated flag: the period's first and last
+    # day, the rates observed in treated beats and each beat's untapped workload are all
+    # sums (or the min and max) over its rows.
+    gexpr = t.group_by(["beat", "district", "treated"]).aggregate(
+        lo=t.day.min(), hi=t.day.max(),
+        eligible=t.eligible.sum(), handled=t.handled.sum(),
+        cso_h=t.cso_unit_hours.sum(where=t.handled),
+        sworn_h=t.sworn_unit_hours.sum(where=t.handled),
+        untapped=t.untapped.sum(),
+        untapped_sworn_hours=t.sworn_unit_hours.sum(where=t.untapped),
     )
-    o = _df(oexpr).iloc[0]
+    g = _df(gexpr)
+    for c in ("eligible", "handled", "cso_h", "sworn_h", "untapped", "untapped_sworn_hours"):
+        g[c] = g[c].astype(float)
+    weeks, period_end = _weeks_to(filters, g["lo"].min() if len(g) else None,
+                                  g["hi"].max() if len(g) else None)
+    # Observed rates in treated beats.
+    o = g[g["treated"].astype(bool)][["eligible", "handled", "cso_h", "sworn_h"]].sum()
     n_el, n_h = _num(o["eligible"]) or 0.0, _num(o["handled"]) or 0.0
     observed_share = n_h / n_el if n_el else None
     share = handled_share if handled_share is not None else observed_share
@@ -761,18 +764,10 @@ def where_next(
         b for b, s, e in zip(bt["beat"], bt["start_date"], bt["end_date"], strict=True)
         if s is not None and s == s and s <= active_end and (e is None or e != e or e >= active_end)
     }
-    u = t.filter(t.beat.notnull())
-    if treated_now:
-        u = u.filter(~u.beat.isin(sorted(treated_now)))
-    expr = (
-        u.group_by(["beat", "district"])
-        .aggregate(
-            eligible_calls=u.eligible.sum(),
-            untapped_calls=u.untapped.sum(),
-            untapped_sworn_hours=u.sworn_unit_hours.sum(where=u.untapped),
-        )
-    )
-    df = _df(expr)
+    u = g[g["beat"].notna() & ~g["beat"].isin(sorted(treated_now))]
+    df = (u.groupby(["beat", "district"], dropna=False, sort=False)
+          [["eligible", "untapped", "untapped_sworn_hours"]].sum(min_count=0).reset_index()
+          .rename(columns={"eligible": "eligible_calls", "untapped": "untapped_calls"}))
     for c in ("eligible_calls", "untapped_calls"):
         df[c] = df[c].fillna(0).astype("int64")
     df["untapped_sworn_hours"] = df["untapped_sworn_hours"].astype(float).fillna(0.0)
@@ -808,7 +803,7 @@ def where_next(
         capacity_calls_per_week=capacity,
         beats_excluded_as_treated=len(treated_now),
     )
-    return WhereNext(df.reset_index(drop=True), assumptions, sql=_sql(oexpr, expr))
+    return WhereNext(df.reset_index(drop=True), assumptions, sql=_sql(gexpr))
 
 
 # -- KPI targets -----------------------------------------------------------------------------

@@ -501,3 +501,28 @@ def test_groupings_summed_from_the_cells_equal_a_scan_per_grouping(demo_con, f, 
                     assert x == y, (k, m)
         else:
             _assert_same_frame(v, slow[k], k)
+
+
+@pytest.mark.parametrize("f", [ALL, Filters(start=dt.date(2024, 1, 1), end=dt.date(2025, 3, 31)),
+                               Filters(priorities=(3, 4), exclude_sensitive=True)],
+                         ids=lambda f: f.describe())
+def test_where_next_from_one_scan_equals_the_offload_table_by_beat(demo_con, f) -> None:
+    """where_next's one grouped scan against two other paths: the beats' workload from
+    offload_table by beat (its own grouped SQL), the observed rates from the treated-area
+    summary."""
+    b = db.ibis_backend(demo_con)
+    wn = offload.where_next(b, f, n_csos=2)
+    by_beat = offload.offload_table(b, f, "beat").frame.set_index("beat")
+    got = wn.ranking.set_index("beat")
+    assert 0 < len(got) <= len(by_beat)  # the beats without an active deployment
+    for beat, r in got.iterrows():
+        row = by_beat.loc[beat]
+        assert (r["eligible_calls"], r["untapped_calls"]) == (row["eligible_calls"],
+                                                              row["untapped_calls"])
+        assert r["untapped_sworn_hours"] == pytest.approx(row["untapped_sworn_hours"],
+                                                          rel=1e-12, abs=1e-9)
+    tr = offload.offload_summary(b, f, "treated")
+    a = wn.assumptions
+    assert a.handled_share_observed_in_treated_beats == pytest.approx(tr.handled_share)
+    assert a.cso_hours_per_handled_call == pytest.approx(tr.handled_cso_hours
+                                                         / tr.handled_calls)
