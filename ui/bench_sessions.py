@@ -201,6 +201,14 @@ def summarise(level: int, results: list[SessionResult]) -> dict:
     }
 
 
+def _server_cpu_s(proc: subprocess.Popen | None) -> float:
+    if proc is None:
+        return 0.0
+    from ui.bench_browser import session_cpu_s
+
+    return session_cpu_s(proc.pid)
+
+
 def measure(db_path: Path, levels: list[int], url: str | None = None, budget_s: float = 5.0
             ) -> dict:
     """Run every level (fresh filters for each, so no level reuses another's cache)."""
@@ -220,8 +228,13 @@ def measure(db_path: Path, levels: list[int], url: str | None = None, budget_s: 
             filters = session_filters(db_path, n, offset)
             offset += n
             expected = [expected_calls(db_path, f) for f in filters]
+            cpu0 = _server_cpu_s(proc)
             res = run_level(url, filters, expected)
-            rows.append(summarise(n, asyncio.run(res)))
+            row = summarise(n, asyncio.run(res))
+            if proc is not None:  # the server's own CPU-seconds for the level (all sessions)
+                row["server_cpu_s"] = round(_server_cpu_s(proc) - cpu0, 2)
+            row["load_1m"] = round(os.getloadavg()[0], 2)
+            rows.append(row)
     finally:
         if proc is not None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -244,8 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     out = measure(args.db, [int(x) for x in args.levels.split(",")], args.url, args.budget)
     for r in out["levels"]:
+        cpu = f", server {r['server_cpu_s']} CPU-s" if "server_cpu_s" in r else ""
         print(f"{r['sessions']:>3} sessions: rendered {r['rendered']}, correct {r['correct']}, "
-              f"median {r['median_s']} s, slowest {r['max_s']} s  {r['errors'] or ''}")
+              f"median {r['median_s']} s, slowest {r['max_s']} s{cpu}, load {r['load_1m']}  "
+              f"{r['errors'] or ''}")
     la = ", ".join(f"{x:.2f}" for x in out["load_average"])
     print(f"capacity at ≤ {out['budget_s']:g} s first render: {out['capacity']} sessions "
           f"({out['cpus']} CPUs, load average {la})")
