@@ -87,17 +87,27 @@ def is_handled(t: ibis.Table) -> ibis.Value:
     return t.eligible & t.cso_primary
 
 
-def public_calls(backend: Any, filters: Filters, area: Area = "all") -> ibis.Table:
+def public_calls(backend: Any, filters: Filters, area: Area = "all", *,
+                 treated: bool = True) -> ibis.Table:
     """Filtered public-initiated calls with ``treated`` (a deployment active on the call's
-    day in its beat or district), ``handled`` and ``untapped`` flags."""
+    day in its beat or district), ``handled`` and ``untapped`` flags.
+
+    ``treated=False`` (only with ``area="all"``) leaves the ``treated`` flag out: the same
+    rows without the join against the deployments, for sums that do not split by it."""
     options.check("area", area, Area)
+    if not treated and area != "all":
+        raise OptionError("the treated/untreated areas need the treated flag")
     f = filters.apply(backend.table("call_facts"))
     # Only the columns offload needs: a narrow projection keeps the SQL (and its
     # compilation, which costs more than running it) small.
     f = f.filter(~f.self_initiated).select(*_PUBLIC_COLUMNS)
-    # deployed on the call's day in its beat or district (analytics.core.treatment)
-    j = treatment.with_treatment(f, backend, None)
-    t = j.select(*[j[c] for c in f.columns], treated=j.deployed)
+    if treated:
+        # deployed on the call's day in its beat or district (analytics.core.treatment);
+        # one row per call (one window per area id), so no call is repeated or lost
+        j = treatment.with_treatment(f, backend, None)
+        t = j.select(*[j[c] for c in f.columns], treated=j.deployed)
+    else:
+        t = f
     t = t.mutate(
         handled=is_handled(t),
         untapped=t.eligible & (t.n_sworn_units > 0) & (t.n_cso_units == 0),
@@ -347,7 +357,7 @@ def _cells(backend: Any, filters: Filters, area: Area) -> tuple[pd.DataFrame, An
     counterfactual, whose (call type, priority) cells each lie in one of them — so the
     Offload tab's tables (and the Cost tab's and Targets' summaries: same SQL, kept on
     a read-only server by :func:`analytics.engines.execute`) share one scan."""
-    t = public_calls(backend, filters, area)
+    t = public_calls(backend, filters, area, treated=area != "all")
     expr = _counts(t, [t.month, t.call_type, t.cso_tier, t.priority])
     return _df(expr), expr
 
@@ -632,7 +642,7 @@ def cost_view(
     overhead, negative), "Net value" (the difference); columns: item, hours_low, hours,
     hours_high, value_low, value, value_high.
     """
-    t = public_calls(backend, filters, area)
+    t = public_calls(backend, filters, area, treated=area != "all")
     t = t.filter(t.n_units > 0)
     put = ibis.coalesce(t.primary_unit_type, ibis.literal("other")).name("primary_unit_type")
     expr = (

@@ -526,3 +526,14 @@ def test_where_next_from_one_scan_equals_the_offload_table_by_beat(demo_con, f) 
     assert a.handled_share_observed_in_treated_beats == pytest.approx(tr.handled_share)
     assert a.cso_hours_per_handled_call == pytest.approx(tr.handled_cso_hours
                                                          / tr.handled_calls)
+
+
+def test_public_calls_without_the_treated_flag_are_the_same_rows(backend) -> None:
+    with_flag = offload.public_calls(backend, ALL).drop("treated").to_pandas()
+    without = offload.public_calls(backend, ALL, treated=False).to_pandas()
+    key = ["day", "call_type", "priority", "beat", "sworn_unit_hours", "cso_unit_hours"]
+    a = with_flag.sort_values(key, ignore_index=True)
+    b = without[list(with_flag.columns)].sort_values(key, ignore_index=True)
+    assert len(a) == len(b) > 0 and a.equals(b)
+    with pytest.raises(OptionError):
+        offload.public_calls(backend, ALL, "treated", treated=False)
