@@ -413,3 +413,194 @@ def run_bench_command(calls: int, workdir: Path | None, *, keep: bool, baseline:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit("run: python -m analytics bench import --calls N")
+
+
+# -- bench metrics: the project's metric functions against pandas on the same rows ----------
+#: Runs per side; the best (least wall) of them is reported.
+METRICS_REPEATS = 3
+
+
+def _best_of(fn: Any, repeats: int) -> tuple[dict[str, float], Any]:
+    """Run ``fn`` ``repeats`` times; the run with the least wall time: wall and CPU-s.
+    Kept query results are dropped before each run (every run queries the database)."""
+    from analytics import engines
+
+    best: dict[str, float] | None = None
+    result = None
+    for _ in range(repeats):
+        engines.forget_results()
+        gc.collect()
+        w, c = time.perf_counter(), _cpu()
+        got = fn()
+        wall, cpu = time.perf_counter() - w, _cpu() - c
+        if best is None or wall < best["wall_s"]:
+            best, result = {"wall_s": round(wall, 4), "cpu_s": round(cpu, 4)}, got
+    assert best is not None
+    return best, result
+
+
+def _response_rows(backend: Any) -> Any:
+    """The pandas side's rows, loaded from DuckDB before any timing: every call's month,
+    priority, total in seconds and its exclusion step from the one validity rule
+    (:func:`analytics.core.calls.exclusion_step`, default cap), so pandas applies no rule
+    of its own — it keeps the ``kept`` rows and groups them."""
+    from analytics.core import calls as core_calls
+
+    t = backend.table("call_facts")
+    df = t.select(month=t.month, priority=t.priority, total_s=t.total_s,
+                  step=core_calls.exclusion_step(t, "total")).to_pandas()
+    df["step"] = df["step"].astype("category")
+    return df
+
+
+def _pandas_response(df: Any) -> Any:
+    """Median and P90 (minutes, linear interpolation = ``quantile_cont``) and the kept
+    count of the total response by month × priority, in pandas."""
+    import pandas as pd
+
+    kept = df[df["step"] == "kept"]
+    g = (kept["total_s"] / 60.0).groupby([kept["month"], kept["priority"]], sort=True,
+                                           dropna=False)
+    q = g.quantile([0.5, 0.9]).unstack()
+    out = pd.DataFrame({"calls": g.size(), "median_total_min": q[0.5], "p90_total_min": q[0.9]})
+    return out.reset_index()
+
+
+def _workload_rows(backend: Any) -> Any:
+    """The pandas side's rows for unit-hours: every assignment's unit type, district,
+    call received time, start, clear and exclusion step (``assignment_facts``), loaded
+    before any timing; text columns as pandas categories (its fastest grouping)."""
+    t = backend.table("assignment_facts")
+    df = t.select("unit_type", "district", "received_at", "start_at", "cleared_at",
+                  "exclusion").to_pandas()
+    for c in ("unit_type", "district", "exclusion"):
+        df[c] = df[c].astype("category")
+    return df
+
+
+def _pandas_workload(df: Any) -> Any:
+    """Committed unit-hours (start → clear, kept assignments) by unit type × district ×
+    month of the call, in pandas."""
+    kept = df[df["exclusion"] == "kept"]
+    hours = (kept["cleared_at"] - kept["start_at"]).dt.total_seconds() / 3600.0
+    month = kept["received_at"].dt.to_period("M").dt.start_time
+    district = kept["district"].cat.add_categories(["(none)"]).fillna("(none)")
+    return (hours.groupby([kept["unit_type"], district, month], observed=True, sort=True)
+            .sum().rename("unit_hours").reset_index()
+            .rename(columns={"received_at": "month"}))
+
+
+def _max_abs(a: Any, b: Any) -> float:
+    import numpy as np
+
+    x, y = np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64")
+    both = ~(np.isnan(x) | np.isnan(y))
+    if (np.isnan(x) != np.isnan(y)).any():
+        return float("inf")
+    return float(np.abs(x[both] - y[both]).max()) if both.any() else 0.0
+
+
+def run_metrics_bench(db_path: str | os.PathLike[str], *,
+                      repeats: int = METRICS_REPEATS) -> dict[str, Any]:
+    """``bench metrics --db PATH``: the project's response-time and workload functions
+    against pandas on the same rows, side by side in one run.
+
+    - *Response times*: median and P90 of the total response by month × priority —
+      :func:`analytics.response_times.response_trend` (its path is named in
+      ``response.path``: the 5-second histograms, within 2.5 s of exact, or exact) against
+      pandas' ``groupby(...).quantile([0.5, 0.9])`` over every call's month, priority,
+      total and exclusion step (from the one validity rule), loaded from DuckDB before the
+      clock starts.
+    - *Workload*: committed unit-hours by unit type × district × month —
+      :func:`analytics.workload.workload_summary` (one grouped scan; its by-district and
+      by-month tables) against pandas over every assignment's unit type, district, times
+      and exclusion step, loaded beforehand.
+
+    Each side runs ``repeats`` times; the fastest run's wall and CPU seconds (this
+    process, every thread) are reported with the ratio pandas ÷ project, and the largest
+    absolute difference between the two answers (minutes; unit-hours).
+    """
+    import pandas as pd
+
+    from analytics import response_hist, response_times, workload
+    from analytics.filters import Filters
+
+    con = db.connect(db_path, read_only=True)
+    try:
+        backend = db.ibis_backend(con)
+        f = Filters()
+        out: dict[str, Any] = {"db": str(db_path), "repeats": repeats,
+                               "calls": int(db.scalar(con, "SELECT count(*) FROM call_facts") or 0),
+                               "load_before": os.getloadavg()[0]}
+
+        # response times
+        rows = _response_rows(backend)
+        proj_t, proj = _best_of(lambda: response_times.response_trend(
+            backend, f, grain="month", segments=("total",)), repeats)
+        pd_t, pdr = _best_of(lambda: _pandas_response(rows), repeats)
+        pf = proj.frame[proj.frame["calls"] > 0][["period", "priority", "calls",
+                                                  "median_total_min", "p90_total_min"]]
+        pf = pf.rename(columns={"period": "month"})
+        pf["month"] = pd.to_datetime(pf["month"])
+        pdr["month"] = pd.to_datetime(pdr["month"])
+        pf["priority"] = pf["priority"].astype("float64")
+        pdr["priority"] = pdr["priority"].astype("float64")
+        m = pf.merge(pdr, on=["month", "priority"], how="outer", suffixes=("", "_pd"))
+        hist = proj.caveats == (response_hist.HIST_CAVEAT,)
+        out["response"] = {
+            "what": "median and P90 of the total response (min) by month × priority",
+            "path": "5-second histograms (within 2.5 s)" if hist else "exact",
+            "rows_in": len(rows), "groups": len(m),
+            "project": proj_t, "pandas": pd_t,
+            "max_abs_diff_min": max(_max_abs(m["median_total_min"], m["median_total_min_pd"]),
+                                    _max_abs(m["p90_total_min"], m["p90_total_min_pd"])),
+            "bound_min": response_hist.ERROR_BOUND_S / 60.0 if hist else 0.0,
+            "same_counts": bool((m["calls"].fillna(-1) == m["calls_pd"].fillna(-1)).all()),
+        }
+        del rows
+
+        # workload
+        rows = _workload_rows(backend)
+        proj_t, proj_w = _best_of(lambda: workload.workload_summary(backend, f), repeats)
+        pd_t, pdw = _best_of(lambda: _pandas_workload(rows), repeats)
+        by_d = pdw.groupby(["district", "unit_type"], observed=True)["unit_hours"].sum()
+        by_m = pdw.groupby(["month", "unit_type"], observed=True)["unit_hours"].sum()
+        pd_d = proj_w.by_district.frame.set_index(["district", "unit_type"])["unit_hours"]
+        pd_m = proj_w.monthly.frame.assign(month=lambda d: pd.to_datetime(d["month"])) \
+            .set_index(["month", "unit_type"])["unit_hours"]
+        by_d.index = by_d.index.set_levels([lv.astype(str) for lv in by_d.index.levels])
+        by_m.index = by_m.index.set_levels([by_m.index.levels[0],
+                                            by_m.index.levels[1].astype(str)])
+        jd = pd.concat([pd_d.rename("p"), by_d.rename("q")], axis=1)
+        jm = pd.concat([pd_m.rename("p"), by_m.rename("q")], axis=1)
+        out["workload"] = {
+            "what": "committed unit-hours by unit type × district × month",
+            "rows_in": len(rows), "groups": len(pdw),
+            "project": proj_t, "pandas": pd_t,
+            "max_abs_diff_h": max(_max_abs(jd["p"], jd["q"]), _max_abs(jm["p"], jm["q"])),
+        }
+        for k in ("response", "workload"):
+            r = out[k]
+            r["ratio_wall"] = round(r["pandas"]["wall_s"] / max(r["project"]["wall_s"], 1e-9), 2)
+            r["ratio_cpu"] = round(r["pandas"]["cpu_s"] / max(r["project"]["cpu_s"], 1e-9), 2)
+        out["load_after"] = os.getloadavg()[0]
+        return out
+    finally:
+        con.close()
+
+
+def metrics_report_lines(out: dict[str, Any]) -> list[str]:
+    """:func:`run_metrics_bench` as console lines."""
+    lines = [f"bench metrics on {out['db']} ({out['calls']:,} calls), best of {out['repeats']}, "
+             f"load {out['load_before']:.2f} → {out['load_after']:.2f}"]
+    for key, unit in (("response", "min"), ("workload", "h")):
+        r = out[key]
+        diff = r.get(f"max_abs_diff_{unit}")
+        lines.append(f"{r['what']}: {r['rows_in']:,} rows in, {r['groups']:,} groups"
+                     + (f" ({r['path']})" if "path" in r else ""))
+        lines.append(f"  project {r['project']['wall_s']:.3f} s wall, {r['project']['cpu_s']:.3f} CPU-s"
+                     f" · pandas {r['pandas']['wall_s']:.3f} s wall, {r['pandas']['cpu_s']:.3f} CPU-s")
+        lines.append(f"  pandas ÷ project: {r['ratio_wall']:.1f}× wall, {r['ratio_cpu']:.1f}× CPU"
+                     f" · max |difference| {diff:.4g} {unit}"
+                     + (f" (bound {r['bound_min']:.4g} min)" if key == "response" else ""))
+    return lines

@@ -442,6 +442,23 @@ def _cmd_bench_import(args: argparse.Namespace) -> int:
 def _cmd_bench_metrics(args: argparse.Namespace) -> int:
     import json
 
+    if args.parquet is None:  # the metric functions against pandas on the same rows
+        from analytics import bench
+
+        if not Path(args.db).exists():
+            print(f"no database at {args.db}", file=sys.stderr)
+            return EXIT_USAGE
+        res = bench.run_metrics_bench(args.db, repeats=args.repeats)
+        for line in bench.metrics_report_lines(res):
+            print(line)
+        if args.json:
+            Path(args.json).write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+            print(f"figures written to {args.json}")
+        return EXIT_OK
+    if args.workdir is None:
+        print("--parquet needs --workdir (the folder for the two metrics JSON files)",
+              file=sys.stderr)
+        return EXIT_USAGE
     from analytics import bench_engines
 
     out = bench_engines.bench_metrics(args.db, args.parquet, args.workdir)
@@ -484,12 +501,17 @@ def _register_bench(sub: argparse._SubParsersAction) -> None:
 
     bench_browser.add_arguments(pg)
     pg.set_defaults(func=bench_browser.run_command)
-    m = bsub.add_parser("metrics", help="time the metrics command on DuckDB and on Spark")
+    m = bsub.add_parser("metrics", help="time the response-time and workload functions "
+                                         "against pandas on the same rows; with --parquet, "
+                                         "the metrics command on DuckDB and on Spark")
     m.add_argument("--db", type=Path, required=True, help="DuckDB database file")
-    m.add_argument("--parquet", type=Path, required=True, metavar="DIR",
-                   help="its Parquet export (`export --parquet DIR`)")
-    m.add_argument("--workdir", type=Path, required=True,
-                   help="folder for the two metrics JSON files")
+    m.add_argument("--repeats", type=_positive_int, default=3,
+                   help="runs per side, the best reported (default 3; against pandas)")
+    m.add_argument("--parquet", type=Path, metavar="DIR",
+                   help="its Parquet export (`export --parquet DIR`): time DuckDB against "
+                        "Spark instead")
+    m.add_argument("--workdir", type=Path,
+                   help="with --parquet: folder for the two metrics JSON files")
     m.add_argument("--json", type=Path, help="write the figures to this JSON file")
     m.set_defaults(func=_cmd_bench_metrics)
 

@@ -147,6 +147,13 @@ def read_only_file_key(backend: Any) -> tuple | None:
     return None if main is None else (path, main, _stat_key(path + ".wal"))
 
 
+def forget_results() -> None:
+    """Drop every kept result of read-only DuckDB files (a benchmark times the query, not
+    the memory of an earlier run)."""
+    with _FILE_LOCK:
+        _FILE_RESULTS.clear()
+
+
 @contextmanager
 def reusing_results() -> Iterator[None]:
     """Within the block, :func:`execute` runs each compiled SQL once per DuckDB connection

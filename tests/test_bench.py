@@ -1,0 +1,47 @@
+"""``python -m analytics bench metrics --db PATH``: the project's response-time and
+workload functions beside pandas on the same rows (analytics/bench.py). Runs on the tiny
+city and checks that it produces rows and the same answers — never its timings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analytics import bench, cli, db
+from analytics import response_hist as rh
+from tests import tiny_city
+
+
+@pytest.fixture(scope="module")
+def tiny_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny") / "tiny.duckdb"
+    con = db.connect(path)
+    tiny_city.build(con)
+    con.close()
+    return path
+
+
+def test_metrics_bench_rows_and_same_answers(tiny_db) -> None:
+    out = bench.run_metrics_bench(tiny_db, repeats=1)
+    r, w = out["response"], out["workload"]
+    assert out["calls"] == 12 and r["rows_in"] == 12 and w["rows_in"] > 0
+    assert r["groups"] > 0 and w["groups"] > 0
+    assert r["path"].startswith("5-second histograms")
+    # the histogram answer is within its bound of pandas' exact quantiles, counts equal
+    assert r["same_counts"] and r["max_abs_diff_min"] <= rh.ERROR_BOUND_S / 60 + 1e-9
+    assert w["max_abs_diff_h"] < 1e-9
+    for side in ("project", "pandas"):
+        assert set(r[side]) == set(w[side]) == {"wall_s", "cpu_s"}
+    lines = bench.metrics_report_lines(out)
+    assert any("pandas ÷ project" in line for line in lines) and len(lines) == 7
+
+
+def test_metrics_bench_command_writes_json(tiny_db, tmp_path, capsys) -> None:
+    path = tmp_path / "bench.json"
+    assert cli.main(["bench", "metrics", "--db", str(tiny_db), "--repeats", "1",
+                     "--json", str(path)]) == 0
+    got = json.loads(path.read_text(encoding="utf-8"))
+    assert got["response"]["groups"] > 0 and got["workload"]["groups"] > 0
+    assert "median and P90" in capsys.readouterr().out
+    assert cli.main(["bench", "metrics", "--db", str(tmp_path / "none.duckdb")]) == 2
