@@ -458,7 +458,18 @@ def build_response_hist(con: duckdb.DuckDBPyConnection) -> int:
                 f"({response_hist.build_sql()}) ORDER BY month")
     n = int(scalar(con, f"SELECT count(*) FROM {RESPONSE_HIST_TABLE}") or 0)
     log.info("%s rebuilt: %d rows", RESPONSE_HIST_TABLE, n)
+    build_response_hist_city(con)
     return n
+
+
+def build_response_hist_city(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)build ``response_hist_city``: ``response_hist`` summed over districts and
+    beats (:func:`analytics.response_hist.city_expr`), for city-wide figures; small
+    (0.7 M rows at 10 M calls) and rebuilt whole from ``response_hist``."""
+    # SUM of a BIGINT is a HUGEINT in DuckDB: stored as BIGINT like response_hist's counts
+    con.execute(f"CREATE OR REPLACE TABLE {response_hist.CITY_TABLE} AS SELECT * REPLACE "
+                f"(CAST(calls AS BIGINT) AS calls) FROM ({response_hist.city_sql()}) "
+                "ORDER BY month")
 
 
 def has_response_hist(con: duckdb.DuckDBPyConnection) -> bool:
@@ -486,6 +497,7 @@ def update_response_hist(con: duckdb.DuckDBPyConnection, days_table: str) -> Non
                     f"({response_hist.build_sql(_RH_SOURCE)})")
     finally:
         con.execute(f"DROP VIEW IF EXISTS {_RH_SOURCE}")
+    build_response_hist_city(con)
 
 
 def build_missing_derived(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -496,8 +508,12 @@ def build_missing_derived(con: duckdb.DuckDBPyConnection) -> list[str]:
                        "AND schema_name = 'main'"):
         return built
     if not has_response_hist(con):
-        build_response_hist(con)
-        built.append(RESPONSE_HIST_TABLE)
+        build_response_hist(con)  # builds response_hist_city too
+        built += [RESPONSE_HIST_TABLE, response_hist.CITY_TABLE]
+    elif not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                         "AND schema_name = 'main'", [response_hist.CITY_TABLE]):
+        build_response_hist_city(con)
+        built.append(response_hist.CITY_TABLE)
     # area_day_facts without the units-per-call columns (added with the workload aggregates)
     have = {r[0] for r in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "

@@ -58,6 +58,8 @@ from analytics.core.calls import EXCLUSION_KEYS, MAX_CAP_MIN, SEGMENTS, Segment
 from analytics.filters import Filters
 
 TABLE = "response_hist"
+#: The same histograms summed over districts and beats (city-wide views read it).
+CITY_TABLE = "response_hist_city"
 BIN_S = 5
 #: Half a bin: the largest distance of a value from the centre of its bin (seconds).
 ERROR_BOUND_S = BIN_S / 2.0
@@ -236,17 +238,26 @@ def _whole_months_of(filters: Filters) -> tuple[dt.date | None, dt.date | None] 
 
 
 def source(backend: Any, filters: Filters,
-           segments: tuple[Segment, ...] = SEGMENTS) -> ibis.Table:
+           segments: tuple[Segment, ...] = SEGMENTS, *,
+           columns: tuple[str, ...] = ()) -> ibis.Table:
     """The histogram rows of ``segments`` for exactly the filtered days:
     ``response_hist`` for the months the date filter covers whole, unioned with the
     other days' calls binned by :func:`build_expr`. ``filters`` must have no category
-    filter."""
+    filter. When neither the filters nor ``columns`` (the grouping's columns of the
+    calls) name a district or beat, the city-wide rollup :data:`CITY_TABLE` (the same
+    rows summed over the areas, an eighth as long) is read instead, without those two
+    columns."""
     t = core_calls.calls(backend, filters)
     months = _whole_months(filters)
     if months is None:
         return build_expr(t, segments)
     first, last = months
-    h = filters.with_(start=None, end=None).apply(backend.table(TABLE), time_col=None)
+    city = (not filters.districts and not filters.beats
+            and not {"district", "beat"} & set(columns)
+            and engines.has_table(backend, CITY_TABLE))
+    h = filters.with_(start=None, end=None).apply(
+        backend.table(CITY_TABLE if city else TABLE), time_col=None,
+        district_col=None if city else "district", beat_col=None if city else "beat")
     if set(segments) != set(SEGMENTS):
         h = h.filter(h.segment.isin(list(segments)))
     in_months = []
@@ -262,9 +273,25 @@ def source(backend: Any, filters: Filters,
         edge |= t.month < first
     if last is not None:
         edge |= t.month > last
-    return ibis.union(h, build_expr(t.filter(edge), segments))
+    rows = build_expr(t.filter(edge), segments)
+    return ibis.union(h, rows.drop("district", "beat") if city else rows)
 
 
-__all__ = ["BIN_S", "ERROR_BOUND_S", "HIST_CAVEAT", "KEYS", "TABLE", "build_expr",
-           "build_sql", "cap_bin", "exact_caveat", "quantiles_expr", "reason_for_exact",
+def city_expr(h: ibis.Table) -> ibis.Table:
+    """:data:`CITY_TABLE`'s rows from ``response_hist`` rows ``h``: summed over the
+    areas."""
+    keys = [c for c in (*KEYS, "segment", "step", "bin") if c not in ("district", "beat")]
+    return h.group_by(keys).aggregate(calls=h.calls.sum())
+
+
+def city_sql(source_table: str = TABLE) -> str:
+    """DuckDB SQL of :func:`city_expr` over the table ``source_table``."""
+    schema = {**{k: SOURCE_SCHEMA[k] for k in KEYS}, "segment": "string", "step": "string",
+              "bin": "int32", "calls": "int64"}
+    return str(ibis.to_sql(city_expr(ibis.table(schema, name=source_table)),
+                           dialect="duckdb"))
+
+
+__all__ = ["BIN_S", "CITY_TABLE", "ERROR_BOUND_S", "HIST_CAVEAT", "KEYS", "TABLE",
+           "build_expr", "build_sql", "cap_bin", "city_expr", "city_sql", "exact_caveat", "quantiles_expr", "reason_for_exact",
            "source", "summary_expr"]

@@ -211,7 +211,8 @@ def _summarize(
     columns = tuple(dict.fromkeys((*needs, *(c for c in by if c not in derived))))
     reason = rh.reason_for_exact(backend, filters, cap_min, columns)
     if reason is None:
-        h = rh.source(backend, filters, tuple(dict.fromkeys(("total", *segments))))
+        h = rh.source(backend, filters, tuple(dict.fromkeys(("total", *segments))),
+                      columns=columns)
         if extra is not None:
             h = extra(h, True)
         return _run(backend, rh.summary_expr(h, by, segments, cap_min, KEPT_COLUMN),

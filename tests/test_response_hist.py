@@ -255,7 +255,8 @@ def test_trend_and_groups_within_bound_of_exact(small) -> None:
 
 
 def _rows_of(con) -> list[tuple]:
-    return con.execute(f"SELECT * FROM {rh.TABLE} ORDER BY ALL").fetchall()
+    return [con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in (rh.TABLE, rh.CITY_TABLE)]
 
 
 def test_incremental_refresh_equals_a_full_rebuild() -> None:
@@ -302,6 +303,24 @@ def test_database_without_the_table_uses_exact_then_upgrade_builds_it(tmp_path) 
     # 120 s is the top of bin 24 (115, 120]: centre 117.5 s
     assert res.frame.iloc[0].median_total_min == pytest.approx(117.5 / 60)
     ro.close()
+
+
+def test_city_rollup_is_the_area_rows_summed_and_answers_the_same(small) -> None:
+    b = db.ibis_backend(small)
+    per_area = small.execute(
+        f"SELECT month, priority, sensitive, segment, step, bin, sum(calls) FROM {rh.TABLE} "
+        "GROUP BY ALL ORDER BY ALL").fetchall()
+    assert per_area == small.execute(f"SELECT * FROM {rh.CITY_TABLE} ORDER BY ALL").fetchall()
+    f = Filters(start=dt.date(2024, 1, 5), end=dt.date(2024, 3, 31))
+    city = rt.response_summary(b, f)            # no area filter: the rollup
+    assert rh.CITY_TABLE in city.sql_text
+    small.execute(f"ALTER TABLE {rh.CITY_TABLE} RENAME TO hidden")
+    try:
+        areas = rt.response_summary(b, f)       # without it: the per-area table, same rows
+        assert rh.CITY_TABLE not in areas.sql_text and rh.TABLE in areas.sql_text
+        assert city.frame.equals(areas.frame)
+    finally:
+        small.execute(f"ALTER TABLE hidden RENAME TO {rh.CITY_TABLE}")
 
 
 def test_cap_bin() -> None:
