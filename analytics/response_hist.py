@@ -54,7 +54,9 @@ import ibis
 
 from analytics import engines
 from analytics.core import calls as core_calls
+from analytics.core import treatment
 from analytics.core.calls import EXCLUSION_KEYS, MAX_CAP_MIN, SEGMENTS, Segment
+from analytics.core.options import choices
 from analytics.filters import Filters
 
 TABLE = "response_hist"
@@ -65,6 +67,8 @@ BIN_S = 5
 ERROR_BOUND_S = BIN_S / 2.0
 #: The filter and grouping columns the table holds (besides segment, step, bin, calls).
 KEYS: tuple[str, ...] = ("month", "district", "beat", "priority", "sensitive")
+#: The area columns, which :data:`CITY_TABLE` sums over.
+AREA_KEYS: tuple[str, ...] = choices(treatment.Level)
 #: ``call_facts`` columns the build reads, with their types (the build compiles against it).
 SOURCE_SCHEMA = {
     "month": "date", "district": "string", "beat": "string", "priority": "int16",
@@ -253,7 +257,7 @@ def source(backend: Any, filters: Filters,
         return build_expr(t, segments)
     first, last = months
     city = (not filters.districts and not filters.beats
-            and not {"district", "beat"} & set(columns)
+            and not set(AREA_KEYS) & set(columns)
             and engines.has_table(backend, CITY_TABLE))
     h = filters.with_(start=None, end=None).apply(
         backend.table(CITY_TABLE if city else TABLE), time_col=None,
@@ -274,13 +278,13 @@ def source(backend: Any, filters: Filters,
     if last is not None:
         edge |= t.month > last
     rows = build_expr(t.filter(edge), segments)
-    return ibis.union(h, rows.drop("district", "beat") if city else rows)
+    return ibis.union(h, rows.drop(*AREA_KEYS) if city else rows)
 
 
 def city_expr(h: ibis.Table) -> ibis.Table:
     """:data:`CITY_TABLE`'s rows from ``response_hist`` rows ``h``: summed over the
     areas."""
-    keys = [c for c in (*KEYS, "segment", "step", "bin") if c not in ("district", "beat")]
+    keys = [c for c in (*KEYS, "segment", "step", "bin") if c not in AREA_KEYS]
     return h.group_by(keys).aggregate(calls=h.calls.sum())
 
 
