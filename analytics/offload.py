@@ -152,13 +152,8 @@ def _group_col(t: ibis.Table, by: GroupBy | None) -> list[Any]:
 
 
 def _counts(t: ibis.Table, keys: list[Any]) -> ibis.Table:
-    aggs = _count_aggs(t)
-    return t.group_by(keys).aggregate(**aggs) if keys else t.aggregate(**aggs)
-
-
-def _count_aggs(t: ibis.Table) -> dict[str, Any]:
     el = t.eligible
-    return dict(
+    aggs = dict(
         public_calls=t.count(),
         eligible_calls=el.sum(),
         eligible_dispatched_calls=(el & (t.n_units > 0)).sum(),
@@ -171,6 +166,7 @@ def _count_aggs(t: ibis.Table) -> dict[str, Any]:
         handled_cso_hours=t.cso_unit_hours.sum(where=t.handled),
         handled_sworn_hours=t.sworn_unit_hours.sum(where=t.handled),
     )
+    return t.group_by(keys).aggregate(**aggs) if keys else t.aggregate(**aggs)
 
 
 def _freed(t: ibis.Table, base: ibis.Table, keys: list[Any], key_names: list[str]) -> ibis.Table:
@@ -346,7 +342,6 @@ def offload_table(
 
 #: Groupings rolled up from the measures' cells (:func:`_cells`) instead of a scan each.
 _CELL_GROUPS = (None, "month", "call_type", "cso_tier", "priority")
-_PER_CALL_HOURS = ("sworn_unit_hours", "cso_unit_hours", "other_unit_hours")
 _COUNT_COLUMNS = ("public_calls", "eligible_calls", "eligible_dispatched_calls",
                   "cso_primary_calls", "handled_calls", "diverted_calls", "backup_calls",
                   "untapped_calls", "untapped_sworn_hours", "handled_cso_hours",
@@ -363,16 +358,7 @@ def _cells(backend: Any, filters: Filters, area: Area) -> tuple[pd.DataFrame, An
     Offload tab's tables (and the Cost tab's and Targets' summaries: same SQL, kept on
     a read-only server by :func:`analytics.engines.execute`) share one scan."""
     t = public_calls(backend, filters, area, treated=area != "all")
-    keys = [t.month, t.call_type, t.cso_tier, t.priority]
-    # The cost per call's sums by primary unit type (:func:`cost_view`), in the same scan.
-    put = ibis.coalesce(t.primary_unit_type, ibis.literal("other"))
-    extra = {}
-    for u in db.UNIT_TYPES:
-        on = (t.n_units > 0) & (put == u)
-        extra[f"pc_{u}_calls"] = on.sum()
-        for h in _PER_CALL_HOURS:
-            extra[f"pc_{u}_{h}"] = t[h].sum(where=on)
-    expr = t.group_by(keys).aggregate(**_count_aggs(t), **extra)
+    expr = _counts(t, [t.month, t.call_type, t.cso_tier, t.priority])
     return _df(expr), expr
 
 
@@ -656,16 +642,20 @@ def cost_view(
     overhead, negative), "Net value" (the difference); columns: item, hours_low, hours,
     hours_high, value_low, value, value_high.
     """
-    cells, expr = _cells(backend, filters, area)  # the Offload tab's scan (kept per SQL)
-    rows = []
-    for u in sorted(db.UNIT_TYPES):  # dispatched public calls by primary unit type
-        n_u = cells[f"pc_{u}_calls"].astype(float).fillna(0.0).sum()
-        if n_u > 0:
-            rows.append({"primary_unit_type": u, "calls": int(n_u),
-                         **{h: float(cells[f"pc_{u}_{h}"].astype(float).sum())
-                            for h in _PER_CALL_HOURS}})
-    df = pd.DataFrame(rows, columns=["primary_unit_type", "calls", *_PER_CALL_HOURS]).astype(
-        {"calls": "int64", **dict.fromkeys(_PER_CALL_HOURS, "float64")})
+    t = public_calls(backend, filters, area, treated=area != "all")
+    t = t.filter(t.n_units > 0)
+    put = ibis.coalesce(t.primary_unit_type, ibis.literal("other")).name("primary_unit_type")
+    expr = (
+        t.group_by(put)
+        .aggregate(
+            calls=t.count(),
+            sworn_unit_hours=t.sworn_unit_hours.sum(),
+            cso_unit_hours=t.cso_unit_hours.sum(),
+            other_unit_hours=t.other_unit_hours.sum(),
+        )
+        .order_by("primary_unit_type")
+    )
+    df = _df(expr)
     df["cost"] = (df["sworn_unit_hours"] * costs.sworn_per_hour
                   + df["cso_unit_hours"] * costs.cso_loaded_per_hour
                   + df["other_unit_hours"] * costs.other_per_hour)

@@ -537,28 +537,3 @@ def test_public_calls_without_the_treated_flag_are_the_same_rows(backend) -> Non
     assert len(a) == len(b) > 0 and a.equals(b)
     with pytest.raises(OptionError):
         offload.public_calls(backend, ALL, "treated", treated=False)
-
-
-@pytest.mark.parametrize(("f", "area"), [(ALL, "all"), (Filters(districts=("D1",)), "all"),
-                                         (Filters(start=dt.date(2024, 6, 1)), "treated"),
-                                         (Filters(priorities=(2, 3)), "untreated")],
-                         ids=lambda v: v.describe() if isinstance(v, Filters) else v)
-def test_cost_per_call_from_the_cells_equals_its_own_grouped_scan(demo_con, f, area) -> None:
-    """The cost per call's sums by primary unit type, summed from the Offload tab's cells,
-    equal one grouped scan of the dispatched public calls (the query it ran before)."""
-    import ibis
-
-    b = db.ibis_backend(demo_con)
-    got = offload.cost_view(b, f, offload.CostSettings(), area).per_call
-    t = offload.public_calls(b, f, area)
-    t = t.filter(t.n_units > 0)
-    put = ibis.coalesce(t.primary_unit_type, ibis.literal("other")).name("primary_unit_type")
-    want = (t.group_by(put).aggregate(calls=t.count(), sworn_unit_hours=t.sworn_unit_hours.sum(),
-                                      cso_unit_hours=t.cso_unit_hours.sum(),
-                                      other_unit_hours=t.other_unit_hours.sum())
-            .order_by("primary_unit_type").to_pandas())
-    assert got["primary_unit_type"].tolist() == want["primary_unit_type"].tolist()
-    assert got["calls"].tolist() == want["calls"].astype("int64").tolist()
-    for c in ("sworn_unit_hours", "cso_unit_hours", "other_unit_hours"):
-        assert got[c].to_numpy() == pytest.approx(want[c].to_numpy(dtype=float), rel=1e-12)
-    assert got["cost_per_call"].notna().all()
