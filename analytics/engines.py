@@ -107,9 +107,12 @@ def mark_snapshot(backend: Any) -> Any:
     return backend
 
 
-#: Small results of read-only DuckDB files kept at most (least recently used dropped).
+#: Small results of read-only DuckDB files kept at most, in number and in bytes (least
+#: recently used dropped first): the server's memory bound (issue 16: RSS ≤ 1 GB) holds.
 FILE_RESULTS_MAX = 256
+FILE_RESULTS_MAX_BYTES = 64 * 2**20
 _FILE_RESULTS: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+_FILE_BYTES: dict[tuple, int] = {}
 _FILE_LOCK = threading.Lock()
 _REUSE: contextvars.ContextVar[dict | None] = contextvars.ContextVar("cso_reuse", default=None)
 
@@ -198,10 +201,14 @@ def execute(backend: Any, expr: Any) -> tuple[pd.DataFrame, str]:
     if kept is not None and small:
         kept[sql] = df.copy()  # callers may change the frame they get
     if file_key is not None and small:
+        size = int(df.memory_usage(index=True, deep=True).sum())
         with _FILE_LOCK:
             _FILE_RESULTS[(file_key, sql)] = df.copy()
-            while len(_FILE_RESULTS) > FILE_RESULTS_MAX:
-                _FILE_RESULTS.popitem(last=False)
+            _FILE_BYTES[(file_key, sql)] = size
+            while len(_FILE_RESULTS) > FILE_RESULTS_MAX or (
+                    len(_FILE_RESULTS) > 1 and sum(_FILE_BYTES.values()) > FILE_RESULTS_MAX_BYTES):
+                old_key, _ = _FILE_RESULTS.popitem(last=False)
+                _FILE_BYTES.pop(old_key, None)
     elif skey is not None and small:
         scope[skey] = df.copy()
     return df, sql

@@ -114,6 +114,31 @@ def test_a_read_only_file_runs_each_small_query_once_per_version_of_the_file(tmp
         ro.close()
 
 
+def test_the_kept_results_of_a_read_only_file_are_bounded_in_bytes(tmp_path,
+                                                                   monkeypatch) -> None:
+    path = tmp_path / "ro.duckdb"
+    rw = db.connect(path)
+    rw.execute("INSERT INTO units VALUES ('S1', 'sworn', 'D1'), ('C1', 'cso', 'D1')")
+    rw.close()
+    monkeypatch.setattr(engines, "_FILE_RESULTS", type(engines._FILE_RESULTS)())
+    monkeypatch.setattr(engines, "_FILE_BYTES", {})
+    monkeypatch.setattr(engines, "FILE_RESULTS_MAX_BYTES", 1)  # room for one result only
+    ro = db.connect(path, read_only=True)
+    try:
+        b = db.ibis_backend(ro)
+        u = b.table("units")
+        first = u.filter(u.unit_type == "sworn").select("unit_id")
+        second = u.filter(u.unit_type == "cso").select("unit_id")
+        engines.execute(b, first)
+        assert len(engines._FILE_RESULTS) == 1
+        engines.execute(b, second)  # the older one goes
+        assert len(engines._FILE_RESULTS) == 1
+        assert [k[1] for k in engines._FILE_RESULTS] == [engines.compile_sql(b, second)]
+        assert set(engines._FILE_BYTES) == set(engines._FILE_RESULTS)
+    finally:
+        ro.close()
+
+
 def test_reusing_results_runs_each_query_once_in_the_block(backend) -> None:
     u = backend.table("units")
     expr = u.group_by("unit_type").aggregate(n=u.count()).order_by("unit_type")
