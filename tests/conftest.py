@@ -122,3 +122,16 @@ def spark_session():  # noqa: ANN201 - pyspark's type is optional at import
     for key, value in SMALL_DATA_SPARK_SQL.items():
         session.conf.set(key, value)
     return session
+
+
+@pytest.fixture(scope="module")
+def tiny_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hand-built tiny city (tests/tiny_city.py) in a database file, once per module."""
+    from analytics import db
+    from tests import tiny_city
+
+    path = tmp_path_factory.mktemp("tiny") / "tiny.duckdb"
+    con = db.connect(path)
+    tiny_city.build(con)
+    con.close()
+    return path

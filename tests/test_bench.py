@@ -6,24 +6,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from analytics import bench, cli, db
+from analytics import bench, cli
 from analytics import response_hist as rh
-from tests import tiny_city
 
 
-@pytest.fixture(scope="module")
-def tiny_db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tiny") / "tiny.duckdb"
-    con = db.connect(path)
-    tiny_city.build(con)
-    con.close()
-    return path
-
-
-def test_metrics_bench_rows_and_same_answers(tiny_db) -> None:
-    out = bench.run_metrics_bench(tiny_db, repeats=1)
+def test_metrics_bench_rows_and_same_answers(tiny_db_file) -> None:
+    out = bench.run_metrics_bench(tiny_db_file, repeats=1)
     r, w = out["response"], out["workload"]
     assert out["calls"] == 12 and r["rows_in"] == 12 and w["rows_in"] > 0
     assert r["groups"] > 0 and w["groups"] > 0
@@ -37,9 +25,9 @@ def test_metrics_bench_rows_and_same_answers(tiny_db) -> None:
     assert any("pandas ÷ project" in line for line in lines) and len(lines) == 7
 
 
-def test_metrics_bench_command_writes_json(tiny_db, tmp_path, capsys) -> None:
+def test_metrics_bench_command_writes_json(tiny_db_file, tmp_path, capsys) -> None:
     path = tmp_path / "bench.json"
-    assert cli.main(["bench", "metrics", "--db", str(tiny_db), "--repeats", "1",
+    assert cli.main(["bench", "metrics", "--db", str(tiny_db_file), "--repeats", "1",
                      "--json", str(path)]) == 0
     got = json.loads(path.read_text(encoding="utf-8"))
     assert got["response"]["groups"] > 0 and got["workload"]["groups"] > 0

@@ -10,26 +10,16 @@ from analytics import cli, db, metrics_report
 from analytics import response_hist as rh
 from analytics.errors import OptionError
 from analytics.filters import Filters
-from tests import tiny_city
 
 
-@pytest.fixture(scope="module")
-def tiny_db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tiny") / "tiny.duckdb"
-    con = db.connect(path)
-    tiny_city.build(con)
-    con.close()
-    return path
-
-
-def _metrics(tiny_db, tmp_path, *args) -> dict:
+def _metrics(tiny_db_file, tmp_path, *args) -> dict:
     out = tmp_path / "m.json"
-    assert cli.main(["metrics", "--db", str(tiny_db), *args, "--json", str(out)]) == 0
+    assert cli.main(["metrics", "--db", str(tiny_db_file), *args, "--json", str(out)]) == 0
     return json.loads(out.read_text())
 
 
-def test_every_family_in_order_with_filters_and_period(tiny_db, tmp_path) -> None:
-    m = _metrics(tiny_db, tmp_path)
+def test_every_family_in_order_with_filters_and_period(tiny_db_file, tmp_path) -> None:
+    m = _metrics(tiny_db_file, tmp_path)
     assert list(m) == ["format_version", "privacy_tier", "filters", "period",
                        *metrics_report.FAMILIES]
     assert m["privacy_tier"].startswith("Privacy tier: analyst")
@@ -39,8 +29,8 @@ def test_every_family_in_order_with_filters_and_period(tiny_db, tmp_path) -> Non
                            "data_start": "2024-01-10", "data_end": "2024-02-10"}
 
 
-def test_calls_response_and_workload_figures_by_hand(tiny_db, tmp_path) -> None:
-    m = _metrics(tiny_db, tmp_path)
+def test_calls_response_and_workload_figures_by_hand(tiny_db_file, tmp_path) -> None:
+    m = _metrics(tiny_db_file, tmp_path)
     c = m["calls"]
     # 12 calls; q6 is the only officer-initiated one
     assert (c["calls"], c["public_calls"], c["officer_initiated_calls"]) == (12, 11, 1)
@@ -64,8 +54,8 @@ def test_calls_response_and_workload_figures_by_hand(tiny_db, tmp_path) -> None:
     assert m["crime_trends"]["anchor_date"] is None  # the tiny city has no incidents
 
 
-def test_district_and_dates_filter_every_family(tiny_db, tmp_path) -> None:
-    m = _metrics(tiny_db, tmp_path, "--district", "D2", "--from", "2024-02-01",
+def test_district_and_dates_filter_every_family(tiny_db_file, tmp_path) -> None:
+    m = _metrics(tiny_db_file, tmp_path, "--district", "D2", "--from", "2024-02-01",
                  "--to", "2024-02-29")
     assert m["filters"] == {"from": "2024-02-01", "to": "2024-02-29", "districts": ["D2"]}
     assert m["period"]["start"] == "2024-02-01" and m["period"]["end"] == "2024-02-29"
@@ -95,14 +85,14 @@ def test_bad_arguments_exit_2(argv) -> None:
     assert exc.value.code == 2
 
 
-def test_dates_in_the_wrong_order_exit_2(tiny_db, tmp_path, capsys) -> None:
-    assert cli.main(["metrics", "--db", str(tiny_db), "--from", "2024-02-01", "--to",
+def test_dates_in_the_wrong_order_exit_2(tiny_db_file, tmp_path, capsys) -> None:
+    assert cli.main(["metrics", "--db", str(tiny_db_file), "--from", "2024-02-01", "--to",
                      "2024-01-01", "--json", str(tmp_path / "m.json")]) == 2
     assert "after end date" in capsys.readouterr().err
 
 
-def test_report_takes_dates_and_districts_only(tiny_db) -> None:
-    con = db.connect(tiny_db, read_only=True)
+def test_report_takes_dates_and_districts_only(tiny_db_file) -> None:
+    con = db.connect(tiny_db_file, read_only=True)
     try:
         with pytest.raises(OptionError, match="dates and districts"):
             metrics_report.metrics_report(db.ibis_backend(con), Filters(priorities=(1,)))

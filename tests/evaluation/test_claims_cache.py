@@ -92,11 +92,20 @@ def test_demo_build_stores_the_claims_so_a_read_only_visit_computes_nothing(demo
     assert all(not c.stale_note for c in out)
 
 
-def test_read_only_with_nothing_stored_computes_without_storing(rw_con, tmp_path, computed):
-    path = rw_con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
-                          "current_database()").fetchall()[0][0]
+def _db_path(con):  # noqa: ANN001, ANN202 - a DuckDB connection
+    return con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
+                       "current_database()").fetchall()[0][0]
+
+
+def _reopen_read_only(rw_con):  # noqa: ANN001, ANN202 - a DuckDB connection in and out
+    """Close the test's read-write connection and open its file read-only (as a server)."""
+    path = _db_path(rw_con)
     rw_con.close()
-    ro = db.connect(path, read_only=True)
+    return db.connect(path, read_only=True)
+
+
+def test_read_only_with_nothing_stored_computes_without_storing(rw_con, tmp_path, computed):
+    ro = _reopen_read_only(rw_con)
     try:
         out = claims_cache.claims_summary(ro)
         assert len(out) == 4 and len(computed) == 1
@@ -110,10 +119,8 @@ def test_read_only_with_stale_answers_shows_them_marked_and_computes_nothing(
         rw_con, computed):
     fresh = claims_cache.claims_summary(rw_con)
     rw_con.execute("INSERT INTO deployments VALUES ('D4', DATE '2025-06-01', NULL, 2, 'test')")
-    path = rw_con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
-                          "current_database()").fetchall()[0][0]
-    rw_con.close()
-    ro = db.connect(path, read_only=True)
+    path = _db_path(rw_con)
+    ro = _reopen_read_only(rw_con)
     try:
         assert not claims_cache.is_current(ro)
         out = claims_cache.claims_summary(ro)
@@ -179,10 +186,7 @@ def test_a_writer_stores_the_one_click_periods_too(rw_con, computed):
     assert claims_cache.store_claims(rw_con) is not None
     assert len(computed) == 1 + len(presets)
     direct = {f: _direct(rw_con, f) for f in presets}
-    path = rw_con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
-                          "current_database()").fetchall()[0][0]
-    rw_con.close()
-    ro = db.connect(path, read_only=True)
+    ro = _reopen_read_only(rw_con)
     try:
         n = len(computed)
         for f in presets:
@@ -196,10 +200,7 @@ def test_a_writer_stores_the_one_click_periods_too(rw_con, computed):
 
 def test_read_only_computes_another_range_once_for_claims_and_checks(rw_con, computed):
     claims_cache.store_claims(rw_con)
-    path = rw_con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
-                          "current_database()").fetchall()[0][0]
-    rw_con.close()
-    ro = db.connect(path, read_only=True)
+    ro = _reopen_read_only(rw_con)
     try:
         n = len(computed)
         other = Filters(start=dt.date(2023, 1, 1), end=dt.date(2025, 6, 30))
