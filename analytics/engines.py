@@ -155,6 +155,7 @@ def forget_results() -> None:
     the memory of an earlier run)."""
     with _FILE_LOCK:
         _FILE_RESULTS.clear()
+        _FILE_BYTES.clear()  # else their sizes still count against the byte bound
 
 
 @contextmanager

@@ -139,6 +139,32 @@ def test_the_kept_results_of_a_read_only_file_are_bounded_in_bytes(tmp_path,
         ro.close()
 
 
+def test_forgetting_the_kept_results_forgets_their_sizes(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "ro.duckdb"
+    rw = db.connect(path)
+    rw.execute("INSERT INTO units VALUES ('S1', 'sworn', 'D1'), ('C1', 'cso', 'D1')")
+    rw.close()
+    monkeypatch.setattr(engines, "_FILE_RESULTS", type(engines._FILE_RESULTS)())
+    monkeypatch.setattr(engines, "_FILE_BYTES", {})
+    ro = db.connect(path, read_only=True)
+    try:
+        b = db.ibis_backend(ro)
+        u = b.table("units")
+        engines.execute(b, u.filter(u.unit_type == "sworn").select("unit_id"))
+        size = sum(engines._FILE_BYTES.values())
+        assert size > 0
+        engines.forget_results()
+        assert not engines._FILE_RESULTS and not engines._FILE_BYTES
+        # with room for exactly one result, two kept results must still both fit after a
+        # forget: stale sizes would evict the first when the second arrives
+        monkeypatch.setattr(engines, "FILE_RESULTS_MAX_BYTES", 3 * size)
+        engines.execute(b, u.filter(u.unit_type == "sworn").select("unit_id"))
+        engines.execute(b, u.filter(u.unit_type == "cso").select("unit_id"))
+        assert len(engines._FILE_RESULTS) == 2
+    finally:
+        ro.close()
+
+
 def test_reusing_results_runs_each_query_once_in_the_block(backend) -> None:
     u = backend.table("units")
     expr = u.group_by("unit_type").aggregate(n=u.count()).order_by("unit_type")
