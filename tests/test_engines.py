@@ -114,16 +114,22 @@ def test_a_read_only_file_runs_each_small_query_once_per_version_of_the_file(tmp
         ro.close()
 
 
-def test_the_kept_results_of_a_read_only_file_are_bounded_in_bytes(tmp_path,
-                                                                   monkeypatch) -> None:
+@pytest.fixture()
+def units_file(tmp_path, monkeypatch):
+    """A database file with two units, and an empty store of kept file results."""
     path = tmp_path / "ro.duckdb"
     rw = db.connect(path)
     rw.execute("INSERT INTO units VALUES ('S1', 'sworn', 'D1'), ('C1', 'cso', 'D1')")
     rw.close()
     monkeypatch.setattr(engines, "_FILE_RESULTS", type(engines._FILE_RESULTS)())
     monkeypatch.setattr(engines, "_FILE_BYTES", {})
+    return path
+
+
+def test_the_kept_results_of_a_read_only_file_are_bounded_in_bytes(units_file,
+                                                                   monkeypatch) -> None:
     monkeypatch.setattr(engines, "FILE_RESULTS_MAX_BYTES", 1)  # room for one result only
-    ro = db.connect(path, read_only=True)
+    ro = db.connect(units_file, read_only=True)
     try:
         b = db.ibis_backend(ro)
         u = b.table("units")
@@ -139,14 +145,8 @@ def test_the_kept_results_of_a_read_only_file_are_bounded_in_bytes(tmp_path,
         ro.close()
 
 
-def test_forgetting_the_kept_results_forgets_their_sizes(tmp_path, monkeypatch) -> None:
-    path = tmp_path / "ro.duckdb"
-    rw = db.connect(path)
-    rw.execute("INSERT INTO units VALUES ('S1', 'sworn', 'D1'), ('C1', 'cso', 'D1')")
-    rw.close()
-    monkeypatch.setattr(engines, "_FILE_RESULTS", type(engines._FILE_RESULTS)())
-    monkeypatch.setattr(engines, "_FILE_BYTES", {})
-    ro = db.connect(path, read_only=True)
+def test_forgetting_the_kept_results_forgets_their_sizes(units_file, monkeypatch) -> None:
+    ro = db.connect(units_file, read_only=True)
     try:
         b = db.ibis_backend(ro)
         u = b.table("units")
