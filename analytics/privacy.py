@@ -752,7 +752,9 @@ def _release_plain(v: Any, policy: Policy) -> Any:
             df = pd.DataFrame(v, columns=keys)
             for c in df.columns:  # ISO dates back to datetimes: dimensions, not labels
                 if str(c).lower() in {"month", "week", "day", "date", "period"}:
-                    parsed = pd.to_datetime(df[c], errors="coerce")
+                    # Our plain results carry ISO 8601 dates only; naming the format keeps
+                    # labels such as "before"/"after" text instead of guessing per element.
+                    parsed = pd.to_datetime(df[c], errors="coerce", format="ISO8601")
                     if parsed.notna().sum() == df[c].notna().sum():
                         df[c] = parsed
             rel = release_frame(df, policy)
