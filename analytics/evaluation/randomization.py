@@ -164,72 +164,117 @@ def cs_batch(Y: np.ndarray, GA: np.ndarray, *, effect: str = "ratio",
         Arrays of length A: the simple ATT and the root mean square of the dynamic
         pre-period effects θ(e), e = −``pre_periods`` … −1 (NaN without pre cells).
     """
-    Y = np.asarray(Y, dtype=float)
-    GA = np.asarray(GA)
-    A, n = GA.shape
-    T = Y.shape[1]
-    fin = np.isfinite(Y)
-    Y0 = np.where(fin, Y, 0.0)
-    tt = np.arange(1, T + 1)
-    num = np.zeros(A)
-    den = np.zeros(A)
-    K = max(int(pre_periods), 0)
-    pre_num = np.zeros((A, K))
-    pre_den = np.zeros((A, K))
-    never = GA == 0
-    d = int(anticipation)
-    for g in np.unique(GA[GA > 0]):
-        b = g - d - 1  # last period before the (anticipation-adjusted) start
-        if b < 1:
-            raise InsufficientDataError("a cohort starts in the first period (no before period)")
-        if base == "pre_mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cnt_pre = fin[:, :b].sum(axis=1)
-                P = np.where(cnt_pre > 0, Y0[:, :b].sum(axis=1) / np.maximum(cnt_pre, 1), np.nan)
-        else:
-            P = Y[:, b - 1]
-        pf = np.isfinite(P)
-        P0 = np.where(pf, P, 0.0)
+    return CSBatch(GA, effect=effect, control=control, base=base,
+                   anticipation=anticipation)(Y, pre_periods=pre_periods)
+
+
+class CSBatch:
+    """:func:`cs_batch` for one set of assignments, called for many outcome arrays.
+
+    The comparison masks (assignments × units × periods, one per cohort) and the cell
+    counts depend only on the assignments and on *which* cells of ``Y`` (and of each
+    area's base) are finite, not on the values; the test inversion of a CI evaluates the
+    same assignments on some hundred shifted copies of ``Y`` with the same finite cells.
+    They are built on the first call and reused while the finite cells stay the same
+    (rebuilt when they differ); every value is computed by the same operations as
+    without the reuse, so the results are the same to the bit.
+    """
+
+    def __init__(self, GA: np.ndarray, *, effect: str = "ratio",
+                 control: str = "not_yet_treated", base: str = "pre_mean",
+                 anticipation: int = 0) -> None:
+        self.GA = np.asarray(GA)
+        self.effect, self.control, self.base = effect, control, base
+        self.d = int(anticipation)
+        self.never = self.GA == 0
+        self.cohorts = np.unique(self.GA[self.GA > 0])
+        for g in self.cohorts:
+            if g - self.d - 1 < 1:
+                raise InsufficientDataError("a cohort starts in the first period (no before period)")
+        self._fin: np.ndarray | None = None
+        self._masks: dict[int, tuple] = {}  # cohort -> (pf, seen, in_g, cnt_g, Cf, cnt_c)
+
+    def _cohort(self, g: int, fin: np.ndarray, pf: np.ndarray, tt: np.ndarray) -> tuple:
+        hit = self._masks.get(g)
+        if hit is not None and np.array_equal(hit[0], pf):
+            return hit
+        GA, n, A = self.GA, self.GA.shape[1], self.GA.shape[0]
+        T = tt.size
+        b = g - self.d - 1
         seen = (fin & pf[:, None]).astype(float)  # n × T
         in_g = (GA == g).astype(float)  # A × n
         cnt_g = in_g @ seen
-        sy_g = in_g @ (Y0 * seen)
-        sp_g = in_g @ (P0[:, None] * seen)
-        thr = np.maximum(tt, b) + d  # comparison: starts after max(t, b) + δ
-        if control == "never_treated":
-            C = np.broadcast_to(never[:, :, None], (A, n, T))
+        thr = np.maximum(tt, b) + self.d  # comparison: starts after max(t, b) + δ
+        if self.control == "never_treated":
+            C = np.broadcast_to(self.never[:, :, None], (A, n, T))
         else:
-            C = never[:, :, None] | ((GA[:, :, None] > thr[None, None, :]) & (GA != g)[:, :, None])
+            C = self.never[:, :, None] | ((GA[:, :, None] > thr[None, None, :])
+                                          & (GA != g)[:, :, None])
         Cf = C * seen[None, :, :]
-        cnt_c = Cf.sum(axis=1)
-        sy_c = np.einsum("ant,nt->at", Cf, Y0)
-        sp_c = np.einsum("ant,n->at", Cf, P0)
-        ok = (cnt_g > 0) & (cnt_c > 0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if effect == "difference":
-                att = (sy_g - sp_g) / cnt_g - (sy_c - sp_c) / cnt_c
+        out = (pf, seen, in_g, cnt_g, Cf, Cf.sum(axis=1))
+        self._masks[g] = out
+        return out
+
+    def __call__(self, Y: np.ndarray, *, pre_periods: int = PRETREND_PERIODS
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """(simple, pretrend) for outcomes ``Y`` (units × periods), as :func:`cs_batch`."""
+        Y = np.asarray(Y, dtype=float)
+        A = self.GA.shape[0]
+        T = Y.shape[1]
+        fin = np.isfinite(Y)
+        if self._fin is None or not np.array_equal(self._fin, fin):
+            self._fin, self._masks = fin, {}
+        Y0 = np.where(fin, Y, 0.0)
+        tt = np.arange(1, T + 1)
+        num = np.zeros(A)
+        den = np.zeros(A)
+        K = max(int(pre_periods), 0)
+        pre_num = np.zeros((A, K))
+        pre_den = np.zeros((A, K))
+        d = self.d
+        for g in self.cohorts:
+            b = g - d - 1  # last period before the (anticipation-adjusted) start
+            if self.base == "pre_mean":
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    cnt_pre = fin[:, :b].sum(axis=1)
+                    P = np.where(cnt_pre > 0, Y0[:, :b].sum(axis=1) / np.maximum(cnt_pre, 1),
+                                 np.nan)
             else:
-                att = np.log(sy_g / sp_g) - np.log(sy_c / sp_c)
-        ok &= np.isfinite(att)
-        att = np.where(ok, att, 0.0)
-        w = in_g.mean(axis=1)[:, None]  # P(G = g): weight of each of g's cells
-        post = tt >= g
-        num += np.sum(att * ok * post * w, axis=1)
-        den += np.sum(ok * post * w, axis=1)
-        for k in range(1, K + 1):  # event time e = −k is period t = g − k
-            t = g - k
-            if t < 1:
-                break
-            if base != "pre_mean" and t == b:
-                continue  # the reference period itself
-            pre_num[:, k - 1] += att[:, t - 1] * ok[:, t - 1] * w[:, 0]
-            pre_den[:, k - 1] += ok[:, t - 1] * w[:, 0]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        simple = np.where(den > 0, num / den, np.nan)
-        theta = np.where(pre_den > 0, pre_num / pre_den, np.nan)
-        have = (pre_den > 0).sum(axis=1)
-        rms = np.where(have > 0, np.sqrt(np.nansum(theta**2, axis=1) / np.maximum(have, 1)), np.nan)
-    return simple, rms
+                P = Y[:, b - 1]
+            pf = np.isfinite(P)
+            P0 = np.where(pf, P, 0.0)
+            _, seen, in_g, cnt_g, Cf, cnt_c = self._cohort(int(g), fin, pf, tt)
+            sy_g = in_g @ (Y0 * seen)
+            sp_g = in_g @ (P0[:, None] * seen)
+            sy_c = np.einsum("ant,nt->at", Cf, Y0)
+            sp_c = np.einsum("ant,n->at", Cf, P0)
+            ok = (cnt_g > 0) & (cnt_c > 0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                if self.effect == "difference":
+                    att = (sy_g - sp_g) / cnt_g - (sy_c - sp_c) / cnt_c
+                else:
+                    att = np.log(sy_g / sp_g) - np.log(sy_c / sp_c)
+            ok &= np.isfinite(att)
+            att = np.where(ok, att, 0.0)
+            w = in_g.mean(axis=1)[:, None]  # P(G = g): weight of each of g's cells
+            post = tt >= g
+            num += np.sum(att * ok * post * w, axis=1)
+            den += np.sum(ok * post * w, axis=1)
+            for k in range(1, K + 1):  # event time e = −k is period t = g − k
+                t = g - k
+                if t < 1:
+                    break
+                if self.base != "pre_mean" and t == b:
+                    continue  # the reference period itself
+                pre_num[:, k - 1] += att[:, t - 1] * ok[:, t - 1] * w[:, 0]
+                pre_den[:, k - 1] += ok[:, t - 1] * w[:, 0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            simple = np.where(den > 0, num / den, np.nan)
+            theta = np.where(pre_den > 0, pre_num / pre_den, np.nan)
+            have = (pre_den > 0).sum(axis=1)
+            rms = np.where(have > 0, np.sqrt(np.nansum(theta**2, axis=1) / np.maximum(have, 1)),
+                           np.nan)
+        return simple, rms
 
 
 def ri_p_value(stats: np.ndarray) -> float:
@@ -301,7 +346,8 @@ def randomization_inference(Y: np.ndarray, unit_cluster: np.ndarray, cluster_sch
     SA, exact = assignments(sched, seed=seed, exact_limit=exact_limit, draws=draws)
     GA = SA[:, uc]  # assignments × units
     kw = {"effect": effect, "control": control, "base": base, "anticipation": anticipation}
-    stats, pre = cs_batch(Y, GA, pre_periods=pre_periods, **kw)
+    batch = CSBatch(GA, **kw)
+    stats, pre = batch(Y, pre_periods=pre_periods)
     est = float(stats[0])
     if not np.isfinite(est):
         raise InsufficientDataError("no post-treatment cells with comparison areas")
@@ -311,7 +357,7 @@ def randomization_inference(Y: np.ndarray, unit_cluster: np.ndarray, cluster_sch
     se = float(np.std(null, ddof=1)) if null.size > 1 else math.nan
     lo = hi = math.nan
     if ci:
-        lo, hi = _invert(Y, GA, est, se, alpha=alpha, **kw)
+        lo, hi = _invert(Y, batch, est, se, alpha=alpha, effect=effect)
     return RIResult(est, p, lo, hi, se, int(SA.shape[0]), exact, 1.0 / SA.shape[0], pre_p, null,
                     stats=np.asarray(stats, dtype=float),
                     keys=assignment_keys(SA, cluster_labels, period_labels))
@@ -403,17 +449,16 @@ def westfall_young(stats: list[np.ndarray] | np.ndarray, *, method: WYMethod = "
     return out.tolist()
 
 
-def _invert(Y: np.ndarray, GA: np.ndarray, est: float, scale: float, *, effect: str,
-            control: str, alpha: float, base: str, anticipation: int) -> tuple[float, float]:
+def _invert(Y: np.ndarray, batch: CSBatch, est: float, scale: float, *, effect: str,
+            alpha: float) -> tuple[float, float]:
     """Endpoints of {τ : p(τ) > α}, searched outward from the estimate (bisection)."""
     T = Y.shape[1]
-    g_obs = GA[0]
+    g_obs = batch.GA[0]
     D = ((g_obs[:, None] > 0) & (np.arange(1, T + 1)[None, :] >= g_obs[:, None])).astype(float)
 
     def rejected(tau: float) -> bool:
         Yt = Y * np.exp(-tau * D) if effect == "ratio" else Y - tau * D
-        s, _ = cs_batch(Yt, GA, effect=effect, control=control, pre_periods=0, base=base,
-                        anticipation=anticipation)
+        s, _ = batch(Yt, pre_periods=0)
         return ri_p_value(s) <= alpha
 
     step0 = scale if np.isfinite(scale) and scale > 0 else max(abs(est), 1e-3)

@@ -13,6 +13,7 @@ import statsmodels.api as sm
 from analytics.evaluation import staggered_did
 from analytics.evaluation.claims import holm, placebo_panel
 from analytics.evaluation.randomization import (
+    CSBatch,
     assignment_keys,
     assignments,
     cs_batch,
@@ -119,6 +120,35 @@ def test_westfall_young_reaches_the_smallest_p_when_every_claim_is_extreme():
     S[:, 0] = [8, -9, 7, 10]
     assert westfall_young(S) == pytest.approx([1 / 24] * 4)
     assert holm([ri_p_value(r) for r in S]) == pytest.approx([4 / 24] * 4)
+
+
+@pytest.mark.parametrize(("effect", "control", "base"), [
+    ("ratio", "not_yet_treated", "pre_mean"), ("difference", "never_treated", "universal")])
+def test_cs_batch_reused_over_outcomes_matches_a_fresh_batch_bit_for_bit(effect, control, base):
+    """One CSBatch evaluated on several outcome arrays (as the CI inversion does) gives
+    exactly what a fresh cs_batch gives on each, also after the missing cells change (the
+    kept comparison masks must then be rebuilt: with the first array's masks the second
+    array's ATT differs)."""
+    SA, _ = assignments(np.array([10, 18, 26, 0]))
+    uc = np.repeat(np.arange(4), 6)
+    GA = SA[:, uc]
+    rng = np.random.default_rng(5)
+    Y = rng.poisson(5.0, (24, 36)).astype(float) + 1.0
+    gaps = Y.copy()
+    gaps[[0, 7, 13, 20], [2, 11, 25, 30]] = np.nan  # other cells missing
+    batch = CSBatch(GA, effect=effect, control=control, base=base)
+    for y in (Y, Y * 1.3, gaps, gaps - 0.5, Y):
+        for k in (0, 3):
+            got = batch(y, pre_periods=k)
+            want = cs_batch(y, GA, effect=effect, control=control, base=base, pre_periods=k)
+            for g_, w_ in zip(got, want, strict=True):
+                np.testing.assert_array_equal(g_, w_)
+    stale = CSBatch(GA, effect=effect, control=control, base=base)
+    stale(Y, pre_periods=0)
+    stale._fin = np.isfinite(gaps)  # pretend the masks were built for the gaps' pattern
+    assert not np.array_equal(stale(gaps, pre_periods=0)[0],
+                              cs_batch(gaps, GA, effect=effect, control=control, base=base,
+                                       pre_periods=0)[0])
 
 
 def test_westfall_young_family_wise_error_under_the_global_null_small_simulation():
