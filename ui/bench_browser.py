@@ -16,7 +16,9 @@ headless, every request off the machine refused) through every page of ``dashboa
 
 For each interaction it records the wall time from the action to **settled**, the server
 process's CPU-seconds over that interval (user + system of every process in the server's
-session, from ``/proc/<pid>/stat``, children included) and its resident memory; the
+session, from ``/proc/<pid>/stat``, children included), the benchmark's own chromium's
+CPU-seconds over the same interval (where the rest of the wall time goes when browser and
+server share the cores) and the server's resident memory; the
 server's peak RSS (``VmHWM``) at the end. Beside them, in the same run, a **baseline
 scan** of the database (``count(*)`` and the median of ``total_s`` over ``call_facts``,
 best of three, wall and CPU) so that ratios can be compared on a noisy machine, and the
@@ -102,6 +104,39 @@ def session_cpu_s(sid: int) -> float:
         # rest[0] = state (field 3); session = field 6; utime..cstime = fields 14-17
         if int(rest[3]) == sid:
             total += sum(int(x) for x in rest[11:15])
+    return total / _TICK
+
+
+def browser_cpu_s(root: int | None = None) -> float:
+    """User + system CPU-seconds of the live chromium processes descended from ``root``
+    (default this process: the benchmark's own headless browser), children included.
+
+    Beside the server's CPU-seconds it shows where an interaction's wall time went on a
+    machine whose cores the browser shares with the server.
+    """
+    root = os.getpid() if root is None else root
+    procs: dict[int, tuple[int, str, int]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat", "rb") as fh:
+                raw = fh.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        comm = raw[raw.find("(") + 1:raw.rfind(")")]
+        rest = raw[raw.rfind(")") + 2:].split()  # rest[1] = ppid (field 4)
+        procs[int(d)] = (int(rest[1]), comm, sum(int(x) for x in rest[11:15]))
+    total = 0
+    for pid, (_ppid, comm, ticks) in procs.items():
+        if not comm.startswith("chrom"):
+            continue
+        up, seen = pid, set()
+        while up in procs and up not in seen and up != root:
+            seen.add(up)
+            up = procs[up][0]
+        if up == root:
+            total += ticks
     return total / _TICK
 
 
@@ -269,6 +304,7 @@ class Step:
     rss_mb: float
     problems: list[str]
     load_1m: float
+    browser_cpu_s: float = 0.0  # the benchmark's chromium over the same interval
 
 
 class Driver:
@@ -300,7 +336,7 @@ class Driver:
 
     def measure(self, title: str, interaction: str, action: Any) -> Step:
         before = self.watch.snapshot()
-        cpu0 = self.server.cpu_s()
+        cpu0, browser0 = self.server.cpu_s(), browser_cpu_s()
         t0 = time.perf_counter()
         problems: list[str] = []
         try:
@@ -313,6 +349,7 @@ class Driver:
             wall = None
             problems.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
         cpu = self.server.cpu_s() - cpu0
+        browser = browser_cpu_s() - browser0
         try:
             problems += [e.inner_text()[:160] for e in self.page.locator(PROBLEMS).all()]
         except Exception:  # noqa: BLE001
@@ -322,7 +359,7 @@ class Driver:
             self.outside.clear()
         return Step(title, interaction, None if wall is None else round(wall, 3),
                     round(cpu, 2), round(rss_mb(self.server.pid)), problems,
-                    os.getloadavg()[0])
+                    os.getloadavg()[0], round(max(browser, 0.0), 2))
 
 
 def _pick_district(page: Any, district: str) -> str:
@@ -462,18 +499,22 @@ def run(db_path: Path, *, only: list[str] | None = None, one_server: bool = Fals
     }
 
 
+HEADER = (f"{'page':<20} {'interaction':<30} {'wall':>8}  {'server CPU':>11}  "
+          f"{'browser CPU':>11}  {'RSS':>9}  load")
+
+
 def step_line(s: Step | dict) -> str:
     d = s if isinstance(s, dict) else s.__dict__
     wall = "   —  " if d["wall_s"] is None else f"{d['wall_s']:6.2f}"
     flag = ("  PROBLEM: " + "; ".join(d["problems"])) if d["problems"] else ""
     return (f"{d['page']:<20} {d['interaction']:<30} {wall} s  {d['cpu_s']:5.2f} CPU-s  "
+            f"{d.get('browser_cpu_s', 0.0):5.2f} CPU-s  "
             f"{d['rss_mb']:6,.0f} MB  load {d['load_1m']:.2f}{flag}")
 
 
 def report_lines(out: dict) -> list[str]:
     b0, b1 = out["baseline_start"], out["baseline_end"]
-    lines = [f"{'page':<20} {'interaction':<30} {'wall':>8}  {'server CPU':>11}  "
-             f"{'RSS':>9}  load"]
+    lines = [HEADER]
     lines += [step_line(s) for s in out["steps"]]
     lines.append(f"baseline scan ({b0['sql']}) over {out['calls']:,} calls: "
                  f"{b0['wall_s']} s wall / {b0['cpu_s']} CPU-s at start, "
@@ -518,8 +559,7 @@ def run_command(a: argparse.Namespace) -> int:
     if not a.db.exists():
         print(f"no database at {a.db}", file=sys.stderr)
         return 2
-    print(f"{'page':<20} {'interaction':<30} {'wall':>8}  {'server CPU':>11}  {'RSS':>9}  load",
-          flush=True)
+    print(HEADER, flush=True)
     out = run(a.db, only=a.pages.split(",") if a.pages else None, one_server=a.one_server,
               tier=a.tier, district=a.district, quiet=a.quiet, timeout=a.timeout,
               log_path=a.server_log, progress=lambda s: print(step_line(s), flush=True),

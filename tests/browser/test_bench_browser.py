@@ -38,7 +38,9 @@ def test_bench_pages_measures_every_page_and_writes_json(demo_db_path: Path, tmp
     # every tab after the first of the tabbed pages was clicked
     assert any(i.startswith("tab: ") for p, i in seen if p == "Workload & offload")
     assert all(s["wall_s"] is not None and s["cpu_s"] >= 0 and s["rss_mb"] > 0
-               for s in out["steps"])
+               and s["browser_cpu_s"] >= 0 for s in out["steps"])
+    # loading the frontend into a new browser session costs chromium CPU time
+    assert all(s["browser_cpu_s"] > 0 for s in out["steps"] if s["interaction"] == "cold")
     # the district picked is the data's first (an independent query here)
     con = db.connect(served, read_only=True)
     first = con.execute("SELECT min(district) FROM calls").fetchall()[0][0]
