@@ -144,14 +144,21 @@ def _centre_s(k: ibis.Value) -> ibis.Value:
     return ibis.cases((k == 0, 0.0), else_=k.cast("float64") * BIN_S - ERROR_BOUND_S)
 
 
-def _binned(h: ibis.Table, by: tuple[str, ...], cap_min: float) -> ibis.Table:
-    """One pass over the histogram rows: calls per ``by`` × segment × step × bin, with
-    the cap applied (``step`` is ``kept`` up to the cap's bin, ``above_cap`` beyond)."""
+def capped_step(h: ibis.Table, cap_min: float) -> ibis.Value:
+    """The exclusion step of histogram rows ``h`` for the cap ``cap_min`` (a bin
+    boundary, :func:`cap_bin`): ``kept`` up to the cap's bin, ``above_cap`` beyond."""
     k = cap_bin(cap_min)
     kept = (h.step == core_calls.KEPT) & (h.bin <= k)
-    step = ibis.cases((kept, core_calls.KEPT), (h.step == core_calls.KEPT, "above_cap"),
+    return ibis.cases((kept, core_calls.KEPT), (h.step == core_calls.KEPT, "above_cap"),
                       else_=h.step)
-    h = h.mutate(step=step, bin=ibis.cases((kept, h.bin), else_=ibis.null("int32")))
+
+
+def _binned(h: ibis.Table, by: tuple[str, ...], cap_min: float) -> ibis.Table:
+    """One pass over the histogram rows: calls per ``by`` × segment × step × bin, with
+    the cap applied (:func:`capped_step`; bin NULL for the calls it does not keep)."""
+    step = capped_step(h, cap_min)
+    h = h.mutate(step=step, bin=ibis.cases((step == core_calls.KEPT, h.bin),
+                                           else_=ibis.null("int32")))
     return h.group_by([*by, "segment", "step", "bin"]).aggregate(calls=h.calls.sum())
 
 
@@ -297,5 +304,5 @@ def city_sql(source_table: str = TABLE) -> str:
 
 
 __all__ = ["BIN_S", "CITY_TABLE", "ERROR_BOUND_S", "HIST_CAVEAT", "KEYS", "TABLE",
-           "build_expr", "build_sql", "cap_bin", "city_expr", "city_sql", "exact_caveat", "quantiles_expr", "reason_for_exact",
+           "build_expr", "build_sql", "cap_bin", "capped_step", "city_expr", "city_sql", "exact_caveat", "quantiles_expr", "reason_for_exact",
            "source", "summary_expr"]

@@ -353,19 +353,23 @@ def treated_vs_comparison(
     as_of = _as_of_date(backend, filters, as_of)
     check_cap(cap_min)
     by = ("treatment_group", "phase", "priority") if by_phase else ("treatment_group", "priority")
+    # the phase of a call needs its day, unless every phase boundary is a month boundary
+    # (then the monthly histograms hold it: the phase of the month's first day)
+    by_day = by_phase and not treatment.phases_follow_months(backend)
     return _summarize(backend, filters, by, segments, cap_min,
-                      needs=("beat", "district", *(("day",) if by_phase else ())),
+                      needs=("beat", "district", *(("day",) if by_day else ())),
                       extra=_treatment_columns(backend, as_of))
 
 
 def _treatment_columns(backend: Any, as_of: dt.date | None) -> Any:
-    """``extra`` for :func:`_summarize`: the treatment group (and, on calls, the phase).
-    The group depends on the beat only; on histogram rows (whole months) the phase is
-    not asked for (``needs`` sends a phase split to the exact path)."""
+    """``extra`` for :func:`_summarize`: the treatment group and the phase. The group
+    depends on the beat only; on histogram rows the phase is that of the row's month
+    (the right one only when :func:`analytics.core.treatment.phases_follow_months`:
+    callers that split by phase send the other case to the exact path)."""
     def add(t: ibis.Table, hist: bool) -> ibis.Table:
         if hist:
             return treatment.with_treatment(t, backend, as_of, day_col="month").drop(
-                "deployment_end", "deployed", "phase")
+                "deployment_end", "deployed")
         return with_treatment(t, backend, as_of)
     return add
 
@@ -437,6 +441,15 @@ def response_trend(
 # -- distribution --------------------------------------------------------------------------
 
 
+def distribution_bin(seconds: ibis.Value, width_s: float, n_bins: int) -> ibis.Value:
+    """The bin of a time in ``seconds`` among bins ``(k·w, (k+1)·w]`` of ``w = width_s``
+    (0 s in the first bin), bins from ``n_bins`` on pooled into one: closed on the right
+    so that a bin's cumulative share is the share of calls answered *within* its upper
+    edge (the ECDF there)."""
+    k = ibis.greatest((seconds / width_s).ceil() - 1, 0)
+    return ibis.least(k, n_bins).cast("int64")
+
+
 def response_distribution(
     backend: Any,
     filters: Filters,
@@ -448,11 +461,16 @@ def response_distribution(
 ) -> ResponseTable:
     """Histogram of a segment over kept calls, binned in the database, by priority.
 
-    Bins are ``[k·bin_min, (k+1)·bin_min)`` minutes up to ``max_min`` (default: the cap,
-    at most 120 min); longer times (still within the cap) share one overflow bin whose
-    ``bin_start_min`` is ``max_min``. Columns: ``priority``, ``bin_start_min``,
-    ``bin_end_min``, ``overflow``, ``calls``, ``share`` (of the priority's kept calls) and
-    ``cum_share`` (the ECDF at ``bin_end_min``).
+    Bins are ``(k·bin_min, (k+1)·bin_min]`` minutes (the first also holds 0) up to
+    ``max_min`` (default: the cap, at most 120 min); longer times (still within the cap)
+    share one overflow bin whose ``bin_start_min`` is ``max_min``. Columns:
+    ``priority``, ``bin_start_min``, ``bin_end_min``, ``overflow``, ``calls``, ``share``
+    (of the priority's kept calls) and ``cum_share`` (the ECDF at ``bin_end_min``: the
+    share answered within it).
+
+    When the bins are whole multiples of 5 s the counts come from the 5-second
+    histograms (:mod:`analytics.response_hist`, whose bins nest in them: the same counts
+    as from the calls), else from the calls (:func:`analytics.response_hist.reason_for_exact`).
     """
     check("segment", segment, Segment)
     check_cap(cap_min)
@@ -463,18 +481,33 @@ def response_distribution(
     if not max_min > 0:
         raise OptionError(f"histogram range must be above 0 minutes; got {max_min}")
     n_bins = int(-(-max_min // bin_min))  # ceil
-    t = with_exclusion_reason(facts(backend, filters), cap_min, (segment,))
-    t = t.mutate(exclusion=t[f"x_{segment}"])
-    x = t[f"{segment}_s"] / 60.0
-    in_hist = t.exclusion == "kept"
-    # One scan: excluded rows get bin NULL and still count towards the exclusion table.
-    k = ibis.cases((in_hist, ibis.least((x / bin_min).floor(), n_bins)), else_=ibis.null("int64"))
-    expr = (
-        t.mutate(bin=k)
-        .group_by(["priority", "exclusion", "bin"])
-        .aggregate(calls=lambda s: s.count())
-        .order_by(["priority", "exclusion", "bin"])
-    )
+    width_s = bin_min * 60.0
+    nested = abs(width_s / rh.BIN_S - round(width_s / rh.BIN_S)) < 1e-9
+    if nested and rh.reason_for_exact(backend, filters, cap_min) is None:
+        h = rh.source(backend, filters, (segment,))
+        exclusion = rh.capped_step(h, cap_min)
+        # a histogram bin's upper edge (0 for bin 0) lies in the same distribution bin
+        # as every time the bin holds
+        edge_s = h.bin.cast("float64") * rh.BIN_S
+        k = ibis.cases((exclusion == core_calls.KEPT, distribution_bin(edge_s, width_s, n_bins)),
+                       else_=ibis.null("int64"))
+        rows = h.mutate(exclusion=exclusion, bin=k)
+        expr = (rows.group_by(["priority", "exclusion", "bin"])
+                .aggregate(calls=rows.calls.sum().cast("int64"))
+                .order_by(["priority", "exclusion", "bin"]))
+    else:
+        t = with_exclusion_reason(facts(backend, filters), cap_min, (segment,))
+        t = t.mutate(exclusion=t[f"x_{segment}"])
+        # One scan: excluded rows get bin NULL and still count towards the exclusion table.
+        k = ibis.cases((t.exclusion == "kept",
+                        distribution_bin(core_calls.segment_seconds(t, segment), width_s, n_bins)),
+                       else_=ibis.null("int64"))
+        expr = (
+            t.mutate(bin=k)
+            .group_by(["priority", "exclusion", "bin"])
+            .aggregate(calls=lambda s: s.count())
+            .order_by(["priority", "exclusion", "bin"])
+        )
     got, sql = _execute(backend, expr)
     counts = got.groupby("exclusion")["calls"].sum().to_dict() if len(got) else {}
     excl = _long_exclusions({"total": {k_: int(v) for k_, v in counts.items()}})

@@ -261,7 +261,7 @@ if _is_open("Distribution"):
                 fig = px.bar(ddf, x="bin_start_min", y="share", color="Priority",
                              category_orders=PRIORITY_ORDER, barmode="overlay", opacity=0.6,
                              labels={"bin_start_min": f"Response time, 1-minute bins (minutes; last "
-                                                      f"bar = {top:.0f} min or more)",
+                                                      f"bar = over {top:.0f} min)",
                                      "share": "Share of the priority's kept calls"})
                 fig.update_layout(height=360, margin={"t": 30}, yaxis_tickformat=".0%")
                 st.plotly_chart(fig, width="stretch")

@@ -229,8 +229,6 @@ def test_groupings_the_table_lacks_fall_back(small) -> None:
     assert "week" in weekly.caveats[0] and "QUANTILE_CONT" in weekly.sql_text.upper()
     responder = rt.responder_summary(b, Filters())
     assert "primary_unit_type" in responder.caveats[0]
-    phase = rt.treated_vs_comparison(b, Filters(), by_phase=True)
-    assert "day" in phase.caveats[0]
     monthly = rt.response_trend(b, Filters(start=dt.date(2024, 1, 9)), grain="month")
     assert monthly.caveats == (rh.HIST_CAVEAT,)
     groups = rt.treated_vs_comparison(b, Filters(), by_phase=False)
@@ -329,3 +327,102 @@ def test_cap_bin() -> None:
     assert rh.cap_bin(10.01) is None      # 600.6 s: not a bin edge
     assert rh.cap_bin(7 * 24 * 60.0) == 120960
     assert rh.cap_bin(7 * 24 * 60.0 + 60) is None
+
+
+# -- the phase split and the distribution from the histograms ----------------------------
+
+
+def _phase_table(res: rt.ResponseTable) -> pd.DataFrame:
+    return res.frame.set_index(["treatment_group", "phase", "priority"]).sort_index()
+
+
+@pytest.mark.parametrize(("start", "end", "hist"), [
+    (dt.date(2024, 2, 1), None, True),                      # from a month's first day
+    (dt.date(2024, 2, 1), dt.date(2024, 3, 31), True),      # to a month's last day
+    (dt.date(2024, 2, 14), None, False),                    # mid-month: by day, exact
+    (dt.date(2024, 2, 1), dt.date(2024, 3, 15), False),     # ends mid-month: exact
+])
+def test_phase_split_from_months_when_every_boundary_is_a_month_boundary(start, end, hist) -> None:
+    con = _city(_random_rows(random.Random(5), 800))
+    try:
+        con.execute("INSERT INTO deployments (area_id, start_date, end_date) VALUES "
+                    "('D1-B1', ?, ?)", [start, end])
+        b = db.ibis_backend(con)
+        for f in (Filters(), Filters(start=dt.date(2024, 1, 10), end=dt.date(2024, 3, 20))):
+            got = rt.treated_vs_comparison(b, f, by_phase=True)
+            exact = rt._run(b, rt._summary_expr(
+                rt.with_treatment(rt.facts(b, f), b, rt._as_of_date(b, f, None)),
+                ("treatment_group", "phase", "priority"), ("queue", "travel", "total"),
+                rt.DEFAULT_CAP_MIN))
+            if not hist:
+                assert "grouped by day" in got.caveats[0]
+                assert got.frame.equals(exact.frame)
+                continue
+            assert got.caveats == (rh.HIST_CAVEAT,)
+            g, e = _phase_table(got), _phase_table(exact)
+            assert list(g.index) == list(e.index)
+            assert {"before", "during"} <= set(g.index.get_level_values("phase"))
+            counts = [c for c in g.columns if not c.endswith("_min")]
+            assert g[counts].equals(e[counts])
+            figs = [c for c in g.columns if c.endswith("_min")]
+            gv, ev = g[figs].to_numpy("float64"), e[figs].to_numpy("float64")
+            assert (np.isnan(gv) == np.isnan(ev)).all()
+            assert np.nanmax(np.abs(gv - ev)) <= BOUND_MIN
+    finally:
+        con.close()
+
+
+def _exact_distribution(b, f: Filters, **kw) -> rt.ResponseTable:
+    """The distribution from the calls: the histogram tables hidden."""
+    con = b.con
+    con.execute(f"ALTER TABLE {rh.TABLE} RENAME TO hidden_a")
+    con.execute(f"ALTER TABLE {rh.CITY_TABLE} RENAME TO hidden_b")
+    try:
+        return rt.response_distribution(b, f, **kw)
+    finally:
+        con.execute(f"ALTER TABLE hidden_a RENAME TO {rh.TABLE}")
+        con.execute(f"ALTER TABLE hidden_b RENAME TO {rh.CITY_TABLE}")
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n=st.integers(0, 300), a=dates, b=dates,
+       bin_min=st.sampled_from([1.0, 0.5, 5.0, 1 / 12]),
+       segment=st.sampled_from(["total", "queue"]),
+       cap=st.sampled_from([1440.0, 10.0]), district=st.sampled_from([(), ("D2",)]))
+def test_distribution_from_histograms_equals_the_calls(seed, n, a, b, bin_min, segment, cap,
+                                                       district) -> None:
+    # the 5-second bins nest in every bin that is a whole multiple of 5 s: the same counts
+    con = _city(_random_rows(random.Random(seed), n))
+    try:
+        be = db.ibis_backend(con)
+        f = Filters(start=min(a, b), end=max(a, b), districts=district)
+        kw = {"segment": segment, "bin_min": bin_min, "cap_min": cap, "max_min": 15.0}
+        hist = rt.response_distribution(be, f, **kw)
+        exact = _exact_distribution(be, f, **kw)
+        assert rh.TABLE not in exact.sql_text
+        assert hist.frame.equals(exact.frame)
+        assert hist.exclusions.equals(exact.exclusions)
+    finally:
+        con.close()
+
+
+def test_distribution_bins_closed_on_the_right_by_hand() -> None:
+    # P1 totals 0, 5, 60, 61, 120 and 200 s; 1-minute bins up to 2 min: [0, 1], (1, 2],
+    # then the overflow (above 2 min). 60 s is "within 1 minute", 120 s within 2.
+    rows = [(1, "D1-B1", DAY0 + dt.timedelta(hours=i), 0.0, t, False)
+            for i, t in enumerate([0.0, 5.0, 60.0, 61.0, 120.0, 200.0])]
+    con = _city(rows)
+    try:
+        b = db.ibis_backend(con)
+        for res in (rt.response_distribution(b, Filters(), max_min=2.0),
+                    _exact_distribution(b, Filters(), max_min=2.0)):
+            f = res.frame
+            assert f["calls"].tolist() == [3, 2, 1]
+            assert f["bin_end_min"].tolist() == [1.0, 2.0, 1440.0]
+            assert f["overflow"].tolist() == [False, False, True]
+            assert f["cum_share"].tolist() == pytest.approx([3 / 6, 5 / 6, 1.0])
+        # a 6-second bin is not a whole multiple of 5 s: from the calls
+        odd = rt.response_distribution(b, Filters(), bin_min=0.1, max_min=2.0)
+        assert rh.TABLE not in odd.sql_text and rh.CITY_TABLE not in odd.sql_text
+    finally:
+        con.close()

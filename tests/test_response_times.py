@@ -304,15 +304,19 @@ def test_trend_by_month(backend, near):
 
 
 def test_distribution_binned(backend):
-    res = rt.response_distribution(backend, Filters(), bin_min=10, max_min=30)
+    res = rt.response_distribution(backend, Filters(), bin_min=10, max_min=20)
     f = res.frame
-    # P1 totals 5, 5, 8 → bin [0,10); 20 → [20,30)
+    # bins (0, 10], (10, 20] min, closed on the right; above 20 min: the overflow bin.
+    # P1 totals 5, 5, 8 → (0, 10]; 20 (on the edge) → (10, 20]
     b0 = row(f, priority=1, bin_start_min=0.0)
-    assert (b0.calls, b0.cum_share) == (3, pytest.approx(3 / 4))
-    assert row(f, priority=1, bin_start_min=20.0).cum_share == pytest.approx(1.0)
-    # P2 totals 15 → [10,20); 30 ≥ 30 → overflow bin ending at the cap
+    assert (b0.calls, b0.bin_end_min, b0.cum_share) == (3, 10.0, pytest.approx(3 / 4))
+    b1 = row(f, priority=1, bin_start_min=10.0)
+    assert (b1.calls, b1.overflow, b1.cum_share) == (1, False, pytest.approx(1.0))
+    # P2 totals 15 → (10, 20]; 30 > 20 → overflow bin ending at the cap
+    assert row(f, priority=2, bin_start_min=10.0).calls == 1
     over = row(f, priority=2, overflow=True)
-    assert (over.calls, over.bin_start_min, over.bin_end_min) == (1, 30.0, 1440.0)
+    assert (over.calls, over.bin_start_min, over.bin_end_min) == (1, 20.0, 1440.0)
+    assert len(f) == 4
     assert f.groupby("priority")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
     assert int(res.exclusions.loc[res.exclusions.step == "kept", "calls"].iloc[0]) == 6
     empty = rt.response_distribution(backend, Filters(start=dt.date(2030, 1, 1)))

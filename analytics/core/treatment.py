@@ -18,6 +18,8 @@ Views (every module uses these; none re-derives them):
   start (a beat from its own or its district's deployment, a district from its own or
   its first beat's), end dates ignored: the evaluation panels' rule.
 - :func:`programme_start` — the first deployment start (else the first CSO-primary call).
+- :func:`phases_follow_months` — whether every phase boundary falls on a month boundary
+  (then a month's calls share one phase).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import pandas as pd
 
 from analytics import db
 from analytics.core.options import check
-from analytics.engines import execute
+from analytics.engines import execute, has_table
 
 Level = db.AreaLevel
 Phase = Literal["never", "before", "during", "ended"]
@@ -84,10 +86,26 @@ def with_treatment(t: ibis.Table, backend: Any, as_of: dt.date | None = None, *,
     return out.drop("b_start", "b_end", "d_start", "d_end")
 
 
+def phases_follow_months(backend: Any) -> bool:
+    """True when every deployment starts on the first day of a month and ends (when it
+    ends) on the last day of one, so that :func:`with_treatment`'s ``phase`` is the same
+    on every day of a calendar month and can be computed from the month's first day
+    (the monthly response-time histograms use it)."""
+    d = backend.table("deployments")
+    mid = (d.start_date.day() != 1) | (
+        d.end_date.notnull() & ((d.end_date + ibis.interval(days=1)).day() != 1))
+    got = execute(backend, d.aggregate(n=d.count(where=mid)))[0]["n"].iloc[0]
+    return not int(got or 0)
+
+
 def beat_districts(backend: Any) -> ibis.Table:
-    """Every known beat with its district: ``areas`` (level beat) and the calls' beats."""
+    """Every known beat with its district: ``areas`` (level beat) and the calls' beats
+    (read from the small ``area_day_facts``, one row per day × area × …, when the
+    database has it: the same beats and districts as ``call_facts``)."""
+    from analytics.facts import AREA_DAY_TABLE  # here: analytics.facts imports this module
+
     a = backend.table("areas")
-    f = backend.table("call_facts")
+    f = backend.table(AREA_DAY_TABLE if has_table(backend, AREA_DAY_TABLE) else "call_facts")
     from_areas = a.filter(a.level == "beat").select(
         beat=a.area_id.cast("string"), district=a.parent_id.cast("string"))
     from_calls = f.filter(f.beat.notnull()).select(
