@@ -54,12 +54,13 @@ from typing import Any, Literal
 import ibis
 import pandas as pd
 
-from analytics import db, response_times
+from analytics import db, engines, response_times
 from analytics.core import calls as core_calls
 from analytics.core import options, treatment
 from analytics.core.options import choices
 from analytics.core.results import Result, Table, own_values
 from analytics.errors import InsufficientDataError, OptionError
+from analytics.facts import PUBLIC_MONTH_TABLE
 from analytics.filters import Filters
 from analytics.kpi import Kpi, Period, kpi_period
 from analytics.workload import MetricTable, _df, _num, _sql
@@ -90,24 +91,36 @@ def is_handled(t: ibis.Table) -> ibis.Value:
 def public_calls(backend: Any, filters: Filters, area: Area = "all", *,
                  treated: bool = True) -> ibis.Table:
     """Filtered public-initiated calls with ``treated`` (a deployment active on the call's
-    day in its beat or district), ``handled`` and ``untapped`` flags.
+    day in its beat or district), ``handled`` and ``untapped`` flags, one row per call
+    (``calls`` = 1, ``day_lo`` = ``day_hi`` = ``day``: the columns of :func:`public_rows`).
 
     ``treated=False`` (only with ``area="all"``) leaves the ``treated`` flag out: the same
     rows without the join against the deployments, for sums that do not split by it."""
+    _check_area(area, treated)
+    return _flagged(_call_rows(backend, filters), backend, area, treated)
+
+
+def _check_area(area: Area, treated: bool) -> None:
     options.check("area", area, Area)
     if not treated and area != "all":
         raise OptionError("the treated/untreated areas need the treated flag")
-    f = filters.apply(backend.table("call_facts"))
+
+
+def _call_rows(backend: Any, filters: Filters) -> ibis.Table:
     # Only the columns offload needs: a narrow projection keeps the SQL (and its
     # compilation, which costs more than running it) small.
+    f = filters.apply(backend.table("call_facts"))
     f = f.filter(~f.self_initiated).select(*_PUBLIC_COLUMNS)
+    return f.mutate(calls=ibis.literal(1, "int64"), day_lo=f.day, day_hi=f.day)
+
+
+def _flagged(t: ibis.Table, backend: Any, area: Area, treated: bool) -> ibis.Table:
+    """``t`` with ``treated`` (when asked), ``handled`` and ``untapped``, cut to ``area``."""
     if treated:
-        # deployed on the call's day in its beat or district (analytics.core.treatment);
-        # one row per call (one window per area id), so no call is repeated or lost
-        j = treatment.with_treatment(f, backend, None)
-        t = j.select(*[j[c] for c in f.columns], treated=j.deployed)
-    else:
-        t = f
+        # deployed on the row's day in its beat or district (analytics.core.treatment);
+        # one row per input row (one window per area id), so no call is repeated or lost
+        j = treatment.with_treatment(t, backend, None)
+        t = j.select(*[j[c] for c in t.columns], treated=j.deployed)
     t = t.mutate(
         handled=is_handled(t),
         untapped=t.eligible & (t.n_sworn_units > 0) & (t.n_cso_units == 0),
@@ -117,6 +130,97 @@ def public_calls(backend: Any, filters: Filters, area: Area = "all", *,
     elif area == "untreated":
         t = t.filter(~t.treated)
     return t
+
+
+def _month_start(d: dt.date) -> dt.date:
+    return d.replace(day=1)
+
+
+def _next_month(d: dt.date) -> dt.date:
+    return (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _whole_months(filters: Filters) -> tuple[dt.date | None, dt.date | None]:
+    """The filters' whole months as [first, end) month starts (None: unbounded)."""
+    lo = None if filters.start is None else (
+        filters.start if filters.start.day == 1 else _next_month(filters.start))
+    end = filters.end if filters.end is not None and filters.end < dt.date.max else None
+    hi = None if end is None else (
+        _next_month(end) if _next_month(end) - dt.timedelta(days=1) == end
+        else _month_start(end))
+    return lo, hi
+
+
+def _mixed_months(backend: Any) -> list[dt.date]:
+    """Months in which a treatment window (:func:`analytics.core.treatment.area_windows`)
+    starts after the 1st or ends before the last day: the only months whose calls the
+    ``treated`` flag can split (a window's bounds are its first start and last end)."""
+    w = _df(treatment.area_windows(backend))
+    out: set[dt.date] = set()
+    for col, bound_ok in (("dep_start", lambda d: d.day == 1),
+                          ("dep_end", lambda d: _next_month(d) - dt.timedelta(days=1) == d)):
+        for v in w[col]:
+            if v is not None and v == v and not bound_ok(pd.Timestamp(v).date()):
+                out.add(_month_start(pd.Timestamp(v).date()))
+    return sorted(out)
+
+
+def public_rows(backend: Any, filters: Filters, area: Area = "all", *,
+                treated: bool | None = None) -> ibis.Table:
+    """The rows of :func:`public_calls`, summed: every sum over them must weight by
+    ``calls`` (a row stands for ``calls`` public calls with the same month, area,
+    priority, category, call type, tier, primary unit type and flags, first and last day
+    ``day_lo`` / ``day_hi``; the unit counts only say 0 or more). ``treated`` defaults to
+    ``area != "all"``.
+
+    From ``public_month_facts`` (:func:`analytics.facts.build_public_month`) for the
+    filters' whole months, and from ``call_facts`` (one row per call) for the days a
+    date filter cuts a month and, when the ``treated`` flag is asked for, for the months
+    a treatment window starts or ends inside (the flag is the same for all of a row's
+    calls elsewhere, so a row's ``day`` is its month's first day). Without the aggregate
+    (an older database, another engine's files), :func:`public_calls`. Same sums either
+    way: tests/test_offload.py compares them.
+    """
+    treated = area != "all" if treated is None else treated
+    _check_area(area, treated)
+    if not engines.has_table(backend, PUBLIC_MONTH_TABLE):
+        return public_calls(backend, filters, area, treated=treated)
+    lo, hi = _whole_months(filters)
+    exact: list[tuple[dt.date, dt.date]] = []  # [from, to) days read per call
+    if lo is not None and hi is not None and lo >= hi:  # within one month
+        lo = hi = None
+        exact.append((filters.start, filters.end + dt.timedelta(days=1)))  # type: ignore[operator]
+        whole = False
+    else:
+        whole = True
+        if filters.start is not None and filters.start != lo:
+            exact.append((filters.start, lo))  # type: ignore[arg-type]
+        if hi is not None and filters.end is not None and filters.end >= hi:
+            exact.append((hi, filters.end + dt.timedelta(days=1)))
+    mixed = [m for m in (_mixed_months(backend) if treated else [])
+             if (lo is None or m >= lo) and (hi is None or m < hi)] if whole else []
+    exact += [(m, _next_month(m)) for m in mixed]
+    agg = backend.table(PUBLIC_MONTH_TABLE)
+    schema = agg.schema()
+    cols = [c for c in schema.names if c not in ("category", "sensitive")]
+    parts = []
+    if whole:
+        a = filters.apply(agg, time_col=None)
+        if lo is not None:
+            a = a.filter(a.month >= lo)
+        if hi is not None:
+            a = a.filter(a.month < hi)
+        if mixed:
+            a = a.filter(a.month.notin(mixed))
+        parts.append(a.select(*cols, day=a.month))
+    if exact:
+        c = _call_rows(backend, filters)
+        c = c.mutate(n_units=c.n_units > 0, n_sworn_units=c.n_sworn_units > 0,
+                     n_cso_units=c.n_cso_units > 0)
+        c = c.filter(ibis.or_(*[(c.day >= a_) & (c.day < b_) for a_, b_ in exact]))
+        parts.append(c.select(*[c[n].cast(schema[n]).name(n) for n in cols], day=c.day))
+    t = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
+    return _flagged(t, backend, area, treated)
 
 
 def baseline(backend: Any, start: dt.date | None = None) -> ibis.Table:
@@ -151,17 +255,23 @@ def _group_col(t: ibis.Table, by: GroupBy | None) -> list[Any]:
     return [t[by]]
 
 
+def _n(t: ibis.Table, where: Any = None) -> ibis.Value:
+    """How many calls the rows ``t`` (of :func:`public_rows` or :func:`public_calls`) stand
+    for, where ``where`` holds: the sum of their ``calls``."""
+    return t.calls.sum(where=where).cast("int64")
+
+
 def _counts(t: ibis.Table, keys: list[Any]) -> ibis.Table:
     el = t.eligible
     aggs = dict(
-        public_calls=t.count(),
-        eligible_calls=el.sum(),
-        eligible_dispatched_calls=(el & (t.n_units > 0)).sum(),
-        cso_primary_calls=t.cso_primary.sum(),
-        handled_calls=t.handled.sum(),
-        diverted_calls=(t.diverted & el).sum(),
-        backup_calls=(t.cso_primary & (t.n_sworn_units > 0)).sum(),
-        untapped_calls=t.untapped.sum(),
+        public_calls=_n(t),
+        eligible_calls=_n(t, el),
+        eligible_dispatched_calls=_n(t, el & (t.n_units > 0)),
+        cso_primary_calls=_n(t, t.cso_primary),
+        handled_calls=_n(t, t.handled),
+        diverted_calls=_n(t, t.diverted & el),
+        backup_calls=_n(t, t.cso_primary & (t.n_sworn_units > 0)),
+        untapped_calls=_n(t, t.untapped),
         untapped_sworn_hours=t.sworn_unit_hours.sum(where=t.untapped),
         handled_cso_hours=t.cso_unit_hours.sum(where=t.handled),
         handled_sworn_hours=t.sworn_unit_hours.sum(where=t.handled),
@@ -260,12 +370,12 @@ def cso_urgent_primaries(backend: Any, filters: Filters) -> MetricTable:
     sworn unit was also assigned), public_calls (all public calls of that priority),
     share (cso_primary_calls ÷ public_calls). Empty when there are none.
     """
-    t = filters.apply(backend.table("call_facts"))
-    t = t.filter(~t.self_initiated & t.priority.notnull() & (t.priority <= URGENT_PRIORITY))
+    t = public_rows(backend, filters)
+    t = t.filter(t.priority.notnull() & (t.priority <= URGENT_PRIORITY))
     expr = t.group_by("priority").aggregate(
-        public_calls=t.count(),
-        cso_primary_calls=t.cso_primary.sum(),
-        with_sworn_unit=(t.cso_primary & (t.n_sworn_units > 0)).sum(),
+        public_calls=_n(t),
+        cso_primary_calls=_n(t, t.cso_primary),
+        with_sworn_unit=_n(t, t.cso_primary & (t.n_sworn_units > 0)),
     )
     df = _df(expr)
     cols = ["priority", "cso_primary_calls", "with_sworn_unit", "public_calls", "share"]
@@ -357,7 +467,7 @@ def _cells(backend: Any, filters: Filters, area: Area) -> tuple[pd.DataFrame, An
     counterfactual, whose (call type, priority) cells each lie in one of them — so the
     Offload tab's tables (and the Cost tab's and Targets' summaries: same SQL, kept on
     a read-only server by :func:`analytics.engines.execute`) share one scan."""
-    t = public_calls(backend, filters, area, treated=area != "all")
+    t = public_rows(backend, filters, area)
     expr = _counts(t, [t.month, t.call_type, t.cso_tier, t.priority])
     return _df(expr), expr
 
@@ -642,13 +752,13 @@ def cost_view(
     overhead, negative), "Net value" (the difference); columns: item, hours_low, hours,
     hours_high, value_low, value, value_high.
     """
-    t = public_calls(backend, filters, area, treated=area != "all")
+    t = public_rows(backend, filters, area)
     t = t.filter(t.n_units > 0)
     put = ibis.coalesce(t.primary_unit_type, ibis.literal("other")).name("primary_unit_type")
     expr = (
         t.group_by(put)
         .aggregate(
-            calls=t.count(),
+            calls=_n(t),
             sworn_unit_hours=t.sworn_unit_hours.sum(),
             cso_unit_hours=t.cso_unit_hours.sum(),
             other_unit_hours=t.other_unit_hours.sum(),
@@ -743,16 +853,16 @@ def where_next(
                           f"{productive_hours_per_cso_week}")
     if handled_share is not None and not 0 <= handled_share <= 1:
         raise OptionError(f"handled share must be between 0 and 1; got {handled_share}")
-    t = public_calls(backend, filters, "all")
+    t = public_rows(backend, filters, "all", treated=True)
     # One grouped scan per beat, district and treated flag: the period's first and last
     # day, the rates observed in treated beats and each beat's untapped workload are all
     # sums (or the min and max) over its rows.
     gexpr = t.group_by(["beat", "district", "treated"]).aggregate(
-        lo=t.day.min(), hi=t.day.max(),
-        eligible=t.eligible.sum(), handled=t.handled.sum(),
+        lo=t.day_lo.min(), hi=t.day_hi.max(),
+        eligible=_n(t, t.eligible), handled=_n(t, t.handled),
         cso_h=t.cso_unit_hours.sum(where=t.handled),
         sworn_h=t.sworn_unit_hours.sum(where=t.handled),
-        untapped=t.untapped.sum(),
+        untapped=_n(t, t.untapped),
         untapped_sworn_hours=t.sworn_unit_hours.sum(where=t.untapped),
     )
     g = _df(gexpr)

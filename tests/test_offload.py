@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import math
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -537,3 +538,54 @@ def test_public_calls_without_the_treated_flag_are_the_same_rows(backend) -> Non
     assert len(a) == len(b) > 0 and a.equals(b)
     with pytest.raises(OptionError):
         offload.public_calls(backend, ALL, "treated", treated=False)
+
+
+def _without_month_facts(monkeypatch) -> None:
+    real = offload.engines.has_table
+    monkeypatch.setattr(offload.engines, "has_table",
+                        lambda b, name: name != facts.PUBLIC_MONTH_TABLE and real(b, name))
+
+
+@pytest.mark.parametrize("f", [
+    ALL,
+    Filters(start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31)),  # whole months only
+    Filters(start=dt.date(2024, 1, 10), end=dt.date(2024, 3, 20)),  # cut months at both ends
+    Filters(start=dt.date(2024, 2, 3), end=dt.date(2024, 2, 20)),   # inside one month
+    Filters(end=dt.date(2024, 2, 14), exclude_sensitive=True),
+])
+def test_month_facts_give_the_same_numbers_as_the_calls(con, backend, monkeypatch, f) -> None:
+    # a deployment starting and ending inside months: those months are read per call
+    con.execute("INSERT INTO deployments VALUES ('D1-B02', DATE '2024-01-15', "
+                "DATE '2024-02-10', 1, 'short')")
+    assert con.execute(f"SELECT count(*) FROM {facts.PUBLIC_MONTH_TABLE}").fetchall()[0][0] > 0
+    assert offload._mixed_months(backend) == [dt.date(2024, 1, 1), dt.date(2024, 2, 1)]
+
+    def answers():
+        out = []
+        for area in offload.AREAS:
+            ov = offload.offload_overview(backend, f, area)
+            out += [ov.by_call_type.frame, ov.by_tier.frame, ov.summary.to_frame(),
+                    offload.offload_table(backend, f, "month", area).frame,
+                    offload.cost_view(backend, f, offload.CostSettings(), area).per_call]
+        wn = offload.where_next(backend, f, n_csos=2)
+        return out + [offload.cso_urgent_primaries(backend, f).frame, wn.ranking,
+                      pd.DataFrame([vars(wn.assumptions)])]
+
+    new = answers()
+    with monkeypatch.context() as m:
+        _without_month_facts(m)
+        old = answers()
+    for a, b in zip(new, old, strict=True):
+        pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True),
+                                      check_exact=False, rtol=1e-12)
+
+
+def test_whole_months_of_a_filter() -> None:
+    d = dt.date
+    assert offload._whole_months(Filters()) == (None, None)
+    assert offload._whole_months(Filters(start=d(2024, 1, 1), end=d(2024, 3, 31))) == (
+        d(2024, 1, 1), d(2024, 4, 1))
+    assert offload._whole_months(Filters(start=d(2024, 1, 2), end=d(2024, 3, 30))) == (
+        d(2024, 2, 1), d(2024, 3, 1))
+    assert offload._whole_months(Filters(start=d(2024, 12, 2), end=d(2024, 12, 31))) == (
+        d(2025, 1, 1), d(2025, 1, 1))
