@@ -4,10 +4,14 @@ Metric code is written once in Ibis (PRODUCT.md section 7). This module is the o
 that knows which engine is underneath:
 
 - :func:`execute` runs an Ibis expression on its backend and returns the result frame with
-  the SQL that ran. On DuckDB the compiled SQL is cached per expression shape (compiling
-  costs more than running on small data) and run on the connection; on any other Ibis
-  backend it goes through the backend's own ``execute``, and the SQL shown is compiled in
-  that backend's dialect.
+  the SQL that ran. On DuckDB the SQL is compiled once per expression *shape* — the
+  expression with its compared values (filter values and the constants rules compare
+  with) as slots, :mod:`analytics.sql_shapes` — and each further expression of that shape
+  gets its values written into the compiled text (compiling costs more than running on
+  small data, and a filter change is a new set of values, not a new shape); the SQL is
+  run on the connection. On any other Ibis backend the expression goes through the
+  backend's own ``execute``, and the SQL shown is compiled in that backend's dialect, once
+  per expression.
 - A backend over a Parquet export is a read-only *snapshot* (:func:`mark_snapshot`):
   :func:`execute` keeps each small result (at most :data:`SNAPSHOT_ROWS_MAX` rows) per
   compiled SQL for the backend's life, so the lookups several metrics share (areas, first
@@ -44,7 +48,7 @@ from typing import Any, Literal
 import ibis
 import pandas as pd
 
-from analytics import db
+from analytics import db, sql_shapes
 from analytics.errors import DatabaseError, OptionError
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,15 @@ Engine = Literal["duckdb", "spark"]
 
 _SQL_CACHE: dict[Any, str] = {}
 _SQL_CACHE_MAX = 512
+_TEMPLATES: dict[Any, str | None] = {}
+_LITERALS: dict[Any, str] = {}
+#: Dialects whose SQL is compiled once per expression shape (:mod:`analytics.sql_shapes`);
+#: the others once per expression (their backend compiles again to execute).
+SHAPED_DIALECTS = ("duckdb",)
+#: When True, every SQL written from a shape is checked against the expression's own
+#: compilation (tests; an AssertionError names both).
+VERIFY_SHAPES = False
+_COMPILATIONS = [0]
 
 
 def backend_of(expr: Any) -> Any:
@@ -81,19 +94,76 @@ def _is_duckdb(backend: Any) -> bool:
 def compile_sql(backend: Any, expr: Any) -> str:
     """The SQL of ``expr`` in ``backend``'s dialect, compiled once per expression shape.
 
-    The key is the expression's operation tree, which Ibis compares by structure (an
-    expression object itself compares with ``==`` as a new expression, so an expression
-    built again, by the next function or the next session, never matched): the same
-    query rebuilt on another session's cursor of the same database finds its SQL here.
+    Two caches: per expression (the key is the expression's operation tree, which Ibis
+    compares by structure — an expression object itself compares with ``==`` as a new
+    expression, so an expression built again never matched), so the same query rebuilt
+    on another session's cursor of the same database finds its SQL at once; and, on a
+    miss, per shape (:data:`SHAPED_DIALECTS`): the expression with its compared values
+    as slots (:func:`analytics.sql_shapes.shape_of`), compiled once with a token per
+    slot, each value then written in its token's place as the compiler writes that
+    literal. The text is the plain compilation's (checked when :data:`VERIFY_SHAPES`).
     """
-    key = (getattr(backend, "name", None), expr.op())
+    dialect = getattr(backend, "name", None)
+    op = expr.op()
+    key = (dialect, op)
     sql = _SQL_CACHE.get(key)
     if sql is None:
-        sql = str(ibis.to_sql(expr, dialect=backend.name))
-        if len(_SQL_CACHE) >= _SQL_CACHE_MAX:
-            _SQL_CACHE.clear()
-        _SQL_CACHE[key] = sql
+        sql = _shaped_sql(dialect, op) if dialect in SHAPED_DIALECTS else None
+        if sql is None:
+            sql = _compile(expr, dialect)
+        elif VERIFY_SHAPES:
+            plain = _compile(expr, dialect)
+            if sql_shapes.normal_sql(plain) != sql_shapes.normal_sql(sql):
+                raise AssertionError(f"SQL from the shape differs from the expression's own "
+                                     f"compilation:\n{sql}\n--- expected ---\n{plain}")
+        _remember(_SQL_CACHE, key, sql)
     return sql
+
+
+def compilations() -> int:
+    """How many expressions and shapes this process has compiled (a cache miss each)."""
+    return _COMPILATIONS[0]
+
+
+def _compile(expr: Any, dialect: str | None) -> str:
+    _COMPILATIONS[0] += 1
+    return str(ibis.to_sql(expr, dialect=dialect))
+
+
+def _remember(cache: dict, key: Any, value: Any) -> None:
+    if len(cache) >= _SQL_CACHE_MAX:
+        cache.clear()
+    cache[key] = value
+
+
+def _shaped_sql(dialect: str, op: Any) -> str | None:
+    """The SQL of ``op`` written from its shape's compiled template; None when it has no
+    slot values or its shape does not compile to a template."""
+    got = sql_shapes.shape_of(op)
+    if got is None:
+        return None
+    shape, values = got
+    import ibis.backends.sql.compilers as sc
+
+    compiler = getattr(sc, dialect).compiler
+    skey = (dialect, shape)
+    if skey in _TEMPLATES:
+        template = _TEMPLATES[skey]
+    else:
+        _COMPILATIONS[0] += 1
+        template = sql_shapes.compile_template(compiler, shape, len(values))
+        _remember(_TEMPLATES, skey, template)
+    if template is None:
+        return None
+    texts = []
+    for v in values:
+        lkey = (dialect, v)
+        text = _LITERALS.get(lkey)
+        if text is None:
+            text = sql_shapes.literal_sql(compiler, v)
+            _remember(_LITERALS, lkey, text)
+        texts.append(text)
+    return sql_shapes.fill(template, tuple(texts))
 
 
 #: Results of a snapshot backend kept per compiled SQL when they have at most this many rows.

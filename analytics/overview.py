@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from analytics import offload
+from analytics import engines, offload
 from analytics.core import calls as core_calls
 from analytics.core import incidents as core_incidents
 from analytics.core.results import Result, Table
@@ -44,14 +44,20 @@ from analytics.numbers import as_float
 from analytics.poisson_change import change_columns, count_change
 
 
-def _scalar(expr: Any) -> float | None:
-    return as_float(expr.to_pandas() if hasattr(expr, "to_pandas") else expr.execute())
+def _frame(backend: Any, expr: Any) -> pd.DataFrame:
+    """``expr`` run through the engine layer (SQL compiled once per shape, small results
+    of a read-only file kept)."""
+    return engines.execute(backend, expr)[0]
+
+
+def _scalar(backend: Any, expr: Any) -> float | None:
+    return as_float(_frame(backend, expr).iloc[0, 0])
 
 
 def _counts(backend: Any, f: Filters) -> tuple[float, float]:
     """Calls for service and crime incidents in the period of ``f``."""
-    calls = _scalar(core_calls.calls(backend, f).count()) or 0.0
-    return calls, _scalar(core_incidents.incidents(backend, f).count()) or 0.0
+    calls = _scalar(backend, core_calls.calls(backend, f).count()) or 0.0
+    return calls, _scalar(backend, core_incidents.incidents(backend, f).count()) or 0.0
 
 
 #: The target metrics that are also headline cards (their values are computed once,
@@ -149,8 +155,8 @@ def by_district(backend: Any, filters: Filters, period: Period) -> Table:
     now = replace(filters, start=period.start, end=period.end)
     before = replace(filters, start=period.prev_start, end=period.prev_end)
     t = core_calls.calls(backend, now)
-    grouped = t.group_by("district").aggregate(
-        calls=t.count(), **offload.call_metric_aggregates(t, ("cso_share",))).to_pandas()
+    grouped = _frame(backend, t.group_by("district").aggregate(
+        calls=t.count(), **offload.call_metric_aggregates(t, ("cso_share",))))
     values = pd.DataFrame([offload.call_metric_values(r, ("cso_share",))
                            for _, r in grouped.iterrows()],
                           columns=["cso_share"], dtype="float64", index=grouped.index)
@@ -161,7 +167,7 @@ def by_district(backend: Any, filters: Filters, period: Period) -> Table:
 
     def crimes(f: Filters, name: str) -> pd.DataFrame:
         inc = core_incidents.incidents(backend, f)
-        return inc.group_by("district").aggregate(**{name: inc.count()}).to_pandas()
+        return _frame(backend, inc.group_by("district").aggregate(**{name: inc.count()}))
 
     out = calls
     for frame in (crimes(now, "crimes"), crimes(before, "crimes_last_year")):
