@@ -40,7 +40,6 @@ from analytics.kpi import SMALL_COUNT as SMALL_COUNT  # noqa: F401 - re-exported
 from analytics.kpi import Better as Better  # noqa: F401
 from analytics.kpi import Kpi, Period, kpi_period
 from analytics.kpi import fmt_date as fmt_date  # noqa: F401
-from analytics.numbers import as_float
 from analytics.poisson_change import change_columns, count_change
 
 
@@ -50,14 +49,43 @@ def _frame(backend: Any, expr: Any) -> pd.DataFrame:
     return engines.execute(backend, expr)[0]
 
 
-def _scalar(backend: Any, expr: Any) -> float | None:
-    return as_float(_frame(backend, expr).iloc[0, 0])
+#: The call aggregates of one period, per district and month (:func:`_call_cells`).
+CALL_SUMS = ("calls", "eligible_calls", "handled_calls")
 
 
-def _counts(backend: Any, f: Filters) -> tuple[float, float]:
-    """Calls for service and crime incidents in the period of ``f``."""
-    calls = _scalar(backend, core_calls.calls(backend, f).count()) or 0.0
-    return calls, _scalar(backend, core_incidents.incidents(backend, f).count()) or 0.0
+def _call_cells(backend: Any, f: Filters) -> pd.DataFrame:
+    """Calls, CSO-eligible and CSO-handled public calls (the handled share's parts,
+    :func:`analytics.offload.call_metric_aggregates`) per district and month of ``f``'s
+    calls: one scan of ``call_facts`` from which the cards (all rows summed), their
+    monthly trend (by month) and the district table (by district) are read. The same
+    query for the cards and the table, so on a read-only file the table reads the kept
+    result (:mod:`analytics.engines`)."""
+    t = core_calls.calls(backend, f)
+    frame = _frame(backend, t.group_by("district", "month").aggregate(
+        calls=t.count(), **offload.call_metric_aggregates(t, ("cso_share",))))
+    return frame.astype({c: "float64" for c in CALL_SUMS})
+
+
+def _summed(cells: pd.DataFrame, by: str) -> pd.DataFrame:
+    """:func:`_call_cells` summed per ``by`` (``district``: a missing district is a group)."""
+    return cells.groupby(by, dropna=False, sort=True)[list(CALL_SUMS)].sum().reset_index()
+
+
+def _share(row: Any) -> float | None:
+    return offload.call_metric_values(row, ("cso_share",))["cso_share"]
+
+
+def _incidents_by_district(backend: Any, f: Filters, name: str) -> pd.DataFrame:
+    inc = core_incidents.incidents(backend, f)
+    return _frame(backend, inc.group_by("district").aggregate(**{name: inc.count()}))
+
+
+def _counts(backend: Any, f: Filters) -> tuple[float, float | None, float]:
+    """Calls for service, the CSO-handled share and crime incidents in the period of
+    ``f`` (from the per-district queries the district table runs too)."""
+    total = _call_cells(backend, f)[list(CALL_SUMS)].sum()
+    crimes = float(_incidents_by_district(backend, f, "crimes")["crimes"].sum())
+    return float(total["calls"]), _share(total), crimes
 
 
 #: The target metrics that are also headline cards (their values are computed once,
@@ -102,14 +130,19 @@ def _cards(backend: Any, filters: Filters, data_min: dt.date | None,
     targeted = tuple(k for k in offload.TARGET_METRICS if k in tmap) if with_targeted else ()
     metrics = tuple(k for k in offload.TARGET_METRICS
                     if k in targeted or k in HEADLINE_METRICS)
-    cur, prev = offload.period_kpi_values(backend, filters, period, metrics)
+    # the handled share comes with the call counts (one scan per period); the other
+    # metrics from offload
+    cur, prev = offload.period_kpi_values(backend, filters, period,
+                                          tuple(k for k in metrics if k != "cso_share"))
     now = replace(filters, start=period.start, end=period.end)
-    calls_now, crime_now = _counts(backend, now)
+    calls_now, share_now, crime_now = _counts(backend, now)
+    cur = replace(cur, cso_share=share_now)
     calls_before: float | None = None
     crime_before: float | None = None
     if period.comparable:
-        calls_before, crime_before = _counts(
+        calls_before, share_before, crime_before = _counts(
             backend, replace(filters, start=period.prev_start, end=period.prev_end))
+        prev = replace(prev, cso_share=share_before)
     crime_change = None if crime_before is None else count_change(crime_now, crime_before)
 
     def target(key: str) -> dict[str, Any]:
@@ -138,9 +171,26 @@ def _cards(backend: Any, filters: Filters, data_min: dt.date | None,
     )
     cards: tuple[Kpi, ...] = ()
     if targeted:
-        monthly = offload.kpi_monthly(backend, now, targeted).frame
+        monthly = _monthly(backend, now, targeted)
         cards = tuple(offload.target_cards(targeted, cur, prev, tmap, monthly))
     return OverviewCards(period, headline, cards)
+
+
+def _monthly(backend: Any, f: Filters, metrics: tuple[offload.TargetKey, ...]) -> pd.DataFrame:
+    """:func:`analytics.offload.kpi_monthly` of ``metrics``, the handled share read from
+    :func:`_call_cells` (the scan the cards made) instead of a scan of its own."""
+    rest = tuple(k for k in metrics if k != "cso_share")
+    frame = offload.kpi_monthly(backend, f, rest).frame if rest else None
+    if "cso_share" not in metrics:
+        return frame
+    mon = _summed(_call_cells(backend, f), "month")
+    share = pd.DataFrame({"month": pd.to_datetime(mon["month"]),
+                          "cso_share": [_share(r) for _, r in mon.iterrows()]})
+    share = share.astype({"month": "datetime64[ns]", "cso_share": "float64"})
+    if frame is None:
+        return share
+    out = frame.merge(share, on="month", how="outer").sort_values("month")
+    return out[["month", *metrics]].reset_index(drop=True)
 
 
 def by_district(backend: Any, filters: Filters, period: Period) -> Table:
@@ -154,23 +204,17 @@ def by_district(backend: Any, filters: Filters, period: Period) -> Table:
     """
     now = replace(filters, start=period.start, end=period.end)
     before = replace(filters, start=period.prev_start, end=period.prev_end)
-    t = core_calls.calls(backend, now)
-    grouped = _frame(backend, t.group_by("district").aggregate(
-        calls=t.count(), **offload.call_metric_aggregates(t, ("cso_share",))))
-    values = pd.DataFrame([offload.call_metric_values(r, ("cso_share",))
-                           for _, r in grouped.iterrows()],
-                          columns=["cso_share"], dtype="float64", index=grouped.index)
+    grouped = _summed(_call_cells(backend, now), "district")
+    values = pd.Series([_share(r) for _, r in grouped.iterrows()], index=grouped.index,
+                       dtype="float64", name="cso_share")
     calls = pd.concat([grouped[["district", "calls"]], values], axis=1)
     # the P1 median through the Response times page's path (one number per label)
     p1 = offload.p1_values(backend, now, ("p1_median",), by=("district",)).frame
     calls = calls.merge(p1, on="district", how="left")
 
-    def crimes(f: Filters, name: str) -> pd.DataFrame:
-        inc = core_incidents.incidents(backend, f)
-        return _frame(backend, inc.group_by("district").aggregate(**{name: inc.count()}))
-
     out = calls
-    for frame in (crimes(now, "crimes"), crimes(before, "crimes_last_year")):
+    for frame in (_incidents_by_district(backend, now, "crimes"),
+                  _incidents_by_district(backend, before, "crimes_last_year")):
         out = out.merge(frame, on="district", how="outer")
     out = out[out["district"].notna()]
     if not period.comparable:  # a partial year-earlier span: no comparison columns

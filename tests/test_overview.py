@@ -12,6 +12,7 @@ import pytest
 
 from analytics import db, facts, overview
 from analytics import response_hist as rh
+from analytics.core import calls as core_calls
 from analytics.filters import Filters
 
 
@@ -166,7 +167,8 @@ def test_overview_cards_compute_each_value_once_and_only_what_is_shown(backend, 
     head = {k.key: k for k in cards.headline}
     assert (head["p1_median"].value, head["p1_median"].previous) == (target.value,
                                                                      target.previous)
-    assert asked == [("cso_share", "p1_median")] * 2  # the period and a year earlier
+    # the period and a year earlier; the handled share comes with the call counts
+    assert asked == [("p1_median",)] * 2
     _, kpis = overview.overview_kpis(backend, f, dt.date(2024, 3, 1), dt.date(2025, 3, 31))
     assert [(k.key, k.value, k.previous) for k in kpis] == [
         (k.key, k.value, k.previous) for k in cards.headline]
@@ -184,3 +186,29 @@ def test_the_overview_imports_no_scipy_until_a_change_is_tested() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parents[1])
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_overview_cards_are_the_target_kpis_of_offload(demo_con) -> None:
+    """The cards' handled share and its monthly trend come from the call counts' scan;
+    offload's own path (target_kpis: kpi_values and kpi_monthly) gives the same."""
+    from analytics import catalog, offload
+
+    b = db.ibis_backend(demo_con)
+    opts = catalog.filter_options(b)
+    lo, hi = opts.min_date, opts.max_date
+    year = Filters(start=dt.date(hi.year - 1, hi.month, 1), end=hi)
+    tmap = offload.target_map(b)
+    assert "cso_share" in tmap  # the demo city has a handled-share target
+    for f in (Filters(), year, year.with_(districts=opts.districts[:1]),
+              year.with_(priorities=(1, 2), exclude_sensitive=True)):
+        cards = overview.overview_cards(b, f, lo, hi)
+        _, kpis = offload.target_kpis(b, f, lo, hi, only_targeted=True)
+        assert [k.key for k in cards.targeted] == [k.key for k in kpis]
+        for got, want in zip(cards.targeted, kpis, strict=True):
+            assert got.value == pytest.approx(want.value, rel=1e-12)
+            assert (got.previous is None) == (want.previous is None)
+            if want.previous is not None:
+                assert got.previous == pytest.approx(want.previous, rel=1e-12)
+            assert got.trend == pytest.approx(want.trend, rel=1e-12)
+        now = f.with_(start=cards.period.start, end=cards.period.end)
+        assert cards.headline[0].value == core_calls.calls(b, now).count().to_pandas()
