@@ -489,7 +489,7 @@ _RH_SOURCE = "_rh_source"  # the calls of the days an incremental refresh rebuil
 
 def build_response_hist(con: duckdb.DuckDBPyConnection) -> int:
     """(Re)build ``response_hist`` (:mod:`analytics.response_hist`: per month × district ×
-    beat × priority × sensitive × segment, the exclusion counts and the kept times in
+    beat × priority × sensitive × primary unit type × segment, the exclusion counts and the kept times in
     5-second bins) from ``call_facts``; return its row count.
 
     The rows come from the Ibis expression :func:`analytics.response_hist.build_expr`,
@@ -515,9 +515,12 @@ def build_response_hist_city(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def has_response_hist(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when the database has ``response_hist``."""
-    return bool(scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
-                            "AND schema_name = 'main'", [RESPONSE_HIST_TABLE]))
+    """True when the database has ``response_hist`` with every key column of this
+    version (a table built before a key was added is rebuilt whole)."""
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+        "AND schema_name = 'main'", [RESPONSE_HIST_TABLE]).fetchall()}
+    return bool(have) and set(response_hist.KEYS) <= have
 
 
 def update_response_hist(con: duckdb.DuckDBPyConnection, days_table: str) -> None:

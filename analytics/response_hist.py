@@ -1,7 +1,8 @@
 """Response-time medians and 90th percentiles from monthly 5-second histograms.
 
 ``response_hist`` (built by :mod:`analytics.facts` at import, demo build and app writes)
-holds, per local month × district × beat × priority × sensitive × segment, the number
+holds, per local month × district × beat × priority × sensitive × primary unit type
+(``primary_unit_type``: sworn / cso / other / NULL) × segment, the number
 of calls at each exclusion step of :func:`analytics.core.calls.exclusion_step` — the
 one validity rule — judged with the largest cap a user may choose
 (:data:`~analytics.core.calls.MAX_CAP_MIN`, 7 days), and for the calls that rule keeps,
@@ -35,13 +36,18 @@ exact.
 
 **When the histogram is used.** The date, district, beat and priority filters and the
 public tier's sensitive-call exclusion are columns of the table, and so are the
-groupings the pages use (priority, district, beat, month, treatment group, which
-depends on the beat only). The exact path (``quantile_cont`` over ``call_facts``) runs
-instead when the table does not exist (a database made before it, until
+groupings the pages use (priority, district, beat, month, primary responder,
+treatment group, which depends on the beat only, and deployment phase when every
+deployment starts on a month's first day and ends on a month's last day,
+:func:`analytics.core.treatment.phases_follow_months`, so that a month's calls share
+one phase). The exact path (``quantile_cont`` over ``call_facts``) runs
+instead when the table does not exist or lacks a key column (a database made before
+it, until
 ``python -m analytics upgrade`` or the next import builds it; a Parquet export), when a
 call-category filter is set, when the cap is not a whole multiple of 5 s or is above
 :data:`~analytics.core.calls.MAX_CAP_MIN`, or when a grouping is not a column of the
-table (week, deployment phase, primary responder). :func:`reason_for_exact` says which;
+table (week; the phase when a deployment starts or ends inside a month).
+:func:`reason_for_exact` says which;
 the result's caveats say which path ran.
 """
 
@@ -66,13 +72,14 @@ BIN_S = 5
 #: Half a bin: the largest distance of a value from the centre of its bin (seconds).
 ERROR_BOUND_S = BIN_S / 2.0
 #: The filter and grouping columns the table holds (besides segment, step, bin, calls).
-KEYS: tuple[str, ...] = ("month", "district", "beat", "priority", "sensitive")
+KEYS: tuple[str, ...] = ("month", "district", "beat", "priority", "sensitive",
+                         "primary_unit_type")
 #: The area columns, which :data:`CITY_TABLE` sums over.
 AREA_KEYS: tuple[str, ...] = choices(treatment.Level)
 #: ``call_facts`` columns the build reads, with their types (the build compiles against it).
 SOURCE_SCHEMA = {
     "month": "date", "district": "string", "beat": "string", "priority": "int16",
-    "sensitive": "boolean", "self_initiated": "boolean",
+    "sensitive": "boolean", "primary_unit_type": "string", "self_initiated": "boolean",
     **{f"{s}_s": "float64" for s in SEGMENTS},
 }
 
@@ -131,6 +138,10 @@ def reason_for_exact(backend: Any, filters: Filters, cap_min: float,
     if not engines.has_table(backend, TABLE):
         return (f"this database has no {TABLE} table yet (run `python -m analytics upgrade` "
                 "or import again to build it)")
+    old = [c for c in columns if c not in backend.table(TABLE).columns]
+    if old:
+        return (f"this database's {TABLE} was built before it held " + ", ".join(old)
+                + " (run `python -m analytics upgrade` or import again to rebuild it)")
     return None
 
 
@@ -285,7 +296,8 @@ def source(backend: Any, filters: Filters,
     if last is not None:
         edge |= t.month > last
     rows = build_expr(t.filter(edge), segments)
-    return ibis.union(h, rows.drop(*AREA_KEYS) if city else rows)
+    # a table built before a key was added lacks it: the binned days drop it too
+    return ibis.union(h, rows.select(*h.columns))
 
 
 def city_expr(h: ibis.Table) -> ibis.Table:

@@ -228,7 +228,7 @@ def test_groupings_the_table_lacks_fall_back(small) -> None:
     weekly = rt.response_trend(b, Filters(), grain="week")
     assert "week" in weekly.caveats[0] and "QUANTILE_CONT" in weekly.sql_text.upper()
     responder = rt.responder_summary(b, Filters())
-    assert "primary_unit_type" in responder.caveats[0]
+    assert responder.caveats == (rh.HIST_CAVEAT,)
     monthly = rt.response_trend(b, Filters(start=dt.date(2024, 1, 9)), grain="month")
     assert monthly.caveats == (rh.HIST_CAVEAT,)
     groups = rt.treated_vs_comparison(b, Filters(), by_phase=False)
@@ -303,11 +303,42 @@ def test_database_without_the_table_uses_exact_then_upgrade_builds_it(tmp_path) 
     ro.close()
 
 
+def test_table_without_the_responder_key_still_answers_then_upgrade_rebuilds_it(tmp_path) -> None:
+    # a response_hist built before primary_unit_type was a key: the responder split runs
+    # exact (and says why), the other figures still read the table; upgrade rebuilds it
+    path = tmp_path / "old.duckdb"
+    con = db.connect(path)
+    for i, t in enumerate([60.0, 120.0, 300.0, 400.0]):
+        con.execute("INSERT INTO calls (call_id, received_at, arrived_at, call_type, priority, "
+                    "source, self_initiated, district, beat) VALUES (?, ?, ?, 'A', 1, '911', "
+                    "false, 'D1', 'D1-B1')",
+                    [f"c{i}", DAY0 + dt.timedelta(days=20 * i), DAY0 + dt.timedelta(days=20 * i, seconds=t)])
+    facts.refresh_derived(con)
+    for table in (rh.TABLE, rh.CITY_TABLE):
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * EXCLUDE (primary_unit_type, "
+                    f"calls), CAST(sum(calls) AS BIGINT) AS calls FROM {table} GROUP BY ALL")
+    con.close()
+    ro = db.connect(path, read_only=True)
+    b = db.ibis_backend(ro)
+    res = rt.responder_summary(b, Filters())
+    assert "built before it held primary_unit_type" in res.caveats[0]
+    assert res.frame["calls"].sum() == 4
+    part = rt.response_summary(b, Filters(start=dt.date(2024, 1, 10)))  # table + binned days
+    assert part.caveats == (rh.HIST_CAVEAT,) and part.frame["calls"].sum() == 3
+    ro.close()
+    from analytics import cli
+    assert cli.main(["upgrade", "--db", str(path)]) == 0
+    ro = db.connect(path, read_only=True)
+    res = rt.responder_summary(db.ibis_backend(ro), Filters())
+    assert res.caveats == (rh.HIST_CAVEAT,) and res.frame["calls"].sum() == 4
+    ro.close()
+
+
 def test_city_rollup_is_the_area_rows_summed_and_answers_the_same(small) -> None:
     b = db.ibis_backend(small)
     per_area = small.execute(
-        f"SELECT month, priority, sensitive, segment, step, bin, sum(calls) FROM {rh.TABLE} "
-        "GROUP BY ALL ORDER BY ALL").fetchall()
+        f"SELECT month, priority, sensitive, primary_unit_type, segment, step, bin, sum(calls) "
+        f"FROM {rh.TABLE} GROUP BY ALL ORDER BY ALL").fetchall()
     assert per_area == small.execute(f"SELECT * FROM {rh.CITY_TABLE} ORDER BY ALL").fetchall()
     f = Filters(start=dt.date(2024, 1, 5), end=dt.date(2024, 3, 31))
     city = rt.response_summary(b, f)            # no area filter: the rollup
