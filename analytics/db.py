@@ -21,6 +21,10 @@ import duckdb
 from analytics.core import options
 from analytics.errors import DatabaseError
 
+# The small per day × area table built by analytics.facts; named here, below every module
+# that reads it (analytics.core.treatment reads it and analytics.facts imports treatment).
+AREA_DAY_TABLE = "area_day_facts"
+
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

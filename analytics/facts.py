@@ -333,7 +333,7 @@ def _derived_exist(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 # -- calls per area and day (the count maps and filter options read it) ---------------
-AREA_DAY_TABLE = "area_day_facts"
+AREA_DAY_TABLE = db.AREA_DAY_TABLE
 AREA_DAY_SQL = f"""
 CREATE OR REPLACE TABLE {AREA_DAY_TABLE} AS
 SELECT day, district, beat, priority, category, sensitive,

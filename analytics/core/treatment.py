@@ -102,10 +102,9 @@ def beat_districts(backend: Any) -> ibis.Table:
     """Every known beat with its district: ``areas`` (level beat) and the calls' beats
     (read from the small ``area_day_facts``, one row per day × area × …, when the
     database has it: the same beats and districts as ``call_facts``)."""
-    from analytics.facts import AREA_DAY_TABLE  # here: analytics.facts imports this module
-
     a = backend.table("areas")
-    f = backend.table(AREA_DAY_TABLE if has_table(backend, AREA_DAY_TABLE) else "call_facts")
+    f = backend.table(db.AREA_DAY_TABLE if has_table(backend, db.AREA_DAY_TABLE)
+                      else "call_facts")
     from_areas = a.filter(a.level == "beat").select(
         beat=a.area_id.cast("string"), district=a.parent_id.cast("string"))
     from_calls = f.filter(f.beat.notnull()).select(
