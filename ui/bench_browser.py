@@ -88,10 +88,12 @@ def pages(only: list[str] | None = None) -> list[PageRef]:
 
 
 # -- the server and its resources ----------------------------------------------------------
-def session_cpu_s(sid: int) -> float:
-    """User + system CPU-seconds of every live process in session ``sid`` (the server
-    started with ``start_new_session``), including their waited-for children."""
-    total = 0
+def _processes() -> dict[int, tuple[str, list[str]]]:
+    """Every live process: pid → (command name, the ``/proc/<pid>/stat`` fields after it).
+
+    In those fields: [0] state (field 3), [1] ppid (4), [3] session (6), [11:15] utime,
+    stime, cutime, cstime (14-17)."""
+    out = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -100,11 +102,18 @@ def session_cpu_s(sid: int) -> float:
                 raw = fh.read().decode("ascii", "replace")
         except OSError:
             continue
-        rest = raw[raw.rfind(")") + 2:].split()  # fields after the command name
-        # rest[0] = state (field 3); session = field 6; utime..cstime = fields 14-17
-        if int(rest[3]) == sid:
-            total += sum(int(x) for x in rest[11:15])
-    return total / _TICK
+        out[int(d)] = (raw[raw.find("(") + 1:raw.rfind(")")], raw[raw.rfind(")") + 2:].split())
+    return out
+
+
+def _ticks(rest: list[str]) -> int:
+    return sum(int(x) for x in rest[11:15])
+
+
+def session_cpu_s(sid: int) -> float:
+    """User + system CPU-seconds of every live process in session ``sid`` (the server
+    started with ``start_new_session``), including their waited-for children."""
+    return sum(_ticks(rest) for _c, rest in _processes().values() if int(rest[3]) == sid) / _TICK
 
 
 def browser_cpu_s(root: int | None = None) -> float:
@@ -115,18 +124,8 @@ def browser_cpu_s(root: int | None = None) -> float:
     machine whose cores the browser shares with the server.
     """
     root = os.getpid() if root is None else root
-    procs: dict[int, tuple[int, str, int]] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat", "rb") as fh:
-                raw = fh.read().decode("ascii", "replace")
-        except OSError:
-            continue
-        comm = raw[raw.find("(") + 1:raw.rfind(")")]
-        rest = raw[raw.rfind(")") + 2:].split()  # rest[1] = ppid (field 4)
-        procs[int(d)] = (int(rest[1]), comm, sum(int(x) for x in rest[11:15]))
+    procs = {pid: (int(rest[1]), comm, _ticks(rest))
+             for pid, (comm, rest) in _processes().items()}
     total = 0
     for pid, (_ppid, comm, ticks) in procs.items():
         if not comm.startswith("chrom"):
