@@ -193,6 +193,17 @@ def _monthly(backend: Any, f: Filters, metrics: tuple[offload.TargetKey, ...]) -
     return out[["month", *metrics]].reset_index(drop=True)
 
 
+def _district_key(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its ``district`` key as Python objects (text, ``None`` where
+    missing). A column that holds no district at all comes back from the engine as
+    float64 (all NaN) while another frame's holds text; pandas refuses to merge the two,
+    so every frame is put on the one key type before :func:`by_district` joins them."""
+    col = frame["district"]
+    key = pd.Series([None if pd.isna(v) else str(v) for v in col], index=frame.index,
+                    dtype="object")
+    return frame.assign(district=key)
+
+
 def by_district(backend: Any, filters: Filters, period: Period) -> Table:
     """The Overview cards split by district (the drill-down table), for the KPI period.
 
@@ -207,15 +218,18 @@ def by_district(backend: Any, filters: Filters, period: Period) -> Table:
     grouped = _summed(_call_cells(backend, now), "district")
     values = pd.Series([_share(r) for _, r in grouped.iterrows()], index=grouped.index,
                        dtype="float64", name="cso_share")
-    calls = pd.concat([grouped[["district", "calls"]], values], axis=1)
+    calls = _district_key(pd.concat([grouped[["district", "calls"]], values], axis=1))
     # the P1 median through the Response times page's path (one number per label)
     p1 = offload.p1_values(backend, now, ("p1_median",), by=("district",)).frame
-    calls = calls.merge(p1, on="district", how="left")
+    calls = calls.merge(_district_key(p1), on="district", how="left")
 
     out = calls
     for frame in (_incidents_by_district(backend, now, "crimes"),
                   _incidents_by_district(backend, before, "crimes_last_year")):
-        out = out.merge(frame, on="district", how="outer")
+        out = out.merge(_district_key(frame), on="district", how="outer")
+    nameless = out[out["district"].isna()]
+    no_calls = int(nameless["calls"].fillna(0).sum())
+    no_crimes = int(nameless["crimes"].fillna(0).sum()) if "crimes" in nameless else 0
     out = out[out["district"].notna()]
     if not period.comparable:  # a partial year-earlier span: no comparison columns
         out = out.drop(columns=["crimes_last_year"])
@@ -234,4 +248,11 @@ def by_district(backend: Any, filters: Filters, period: Period) -> Table:
         out["crimes_flagged"] = ch["flagged"]
         cols += ["crimes_last_year", "crimes_poisson_z", "crimes_exact_p", "crimes_bh_q",
                  "crimes_flagged"]
-    return Table(out[cols].sort_values("district").reset_index(drop=True))
+    caveats = []
+    if no_calls or no_crimes:  # counted in the cards, named here (nothing silently dropped)
+        parts = [f"{n:,} {w}" for n, w in ((no_calls, "calls"), (no_crimes, "crime incidents"))
+                 if n]
+        caveats.append(f"{' and '.join(parts)} in this period have no district: they count "
+                       "in the cards above but in no row of this table.")
+    return Table(out[cols].sort_values("district").reset_index(drop=True),
+                 caveats=tuple(caveats))

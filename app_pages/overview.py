@@ -8,6 +8,7 @@ import streamlit as st
 from analytics import overview
 from ui import components, state
 from ui.cache import cached
+from ui.text import plain
 
 st.title("🚓 CSO programme overview")
 if state.empty_database_notice():  # an `init` database before its first import
@@ -84,14 +85,20 @@ for page, text, icon, params in DETAIL:
 
 
 st.subheader("By district")
-table = cached(overview.by_district, backend, filters, period,
-               spinner="Splitting by district…").frame
+split = cached(overview.by_district, backend, filters, period,
+               spinner="Splitting by district…")
+table = split.frame
 if "incidents" in missing:  # no crime data: no column of zeros
     table = table[[c for c in table.columns if not c.startswith("crimes")]]
-if table.empty:
+if table.empty and split.caveats:  # calls in the period, none with a district
+    st.info("No call or crime incident in this period carries a district, so there is "
+            "nothing to split: the cards above cover them all.")
+elif table.empty:
     components.no_data(filters)
 else:
     st.caption("Same definitions and period as the cards. Pick a district in the sidebar to "
                "see every page for it alone.")
     components.table_with_downloads(table, "Overview by district", filters=filters)
+for cav in split.caveats:
+    st.caption(plain(cav))
 components.how_computed(overview.__doc__ or "")

@@ -136,6 +136,33 @@ def test_by_district_by_hand(backend) -> None:
     assert t.loc["D2", "crimes"] == 0
 
 
+def test_by_district_with_no_district_anywhere_is_an_empty_table(backend) -> None:
+    # The fixture's calls and incidents carry no district at all (as a Seattle export
+    # cut to one beat does): the engine returns such a key column as all-NaN floats, and
+    # the table must still be built, with no rows, rather than fail on the join.
+    f = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
+    period = overview.kpi_period(f, dt.date(2024, 3, 1), dt.date(2025, 3, 31))
+    res = overview.by_district(backend, f, period)
+    t = res.frame
+    assert len(t) == 0
+    # nothing silently dropped: March 2025 holds 15 calls and 16 incidents, all nameless
+    assert any("15 calls and 16 crime incidents" in c for c in res.caveats), res.caveats
+    assert {"district", "calls", "cso_share_pct", "p1_median_min", "crimes"} <= set(t.columns)
+
+
+def test_by_district_with_districts_on_calls_only(backend) -> None:
+    # Calls in one district, incidents in none: the calls' rows stand, crimes are 0.
+    con = backend.con
+    con.execute("UPDATE calls SET district = 'D1'")
+    facts.refresh_derived(con)
+    f = Filters(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
+    period = overview.kpi_period(f, dt.date(2024, 3, 1), dt.date(2025, 3, 31))
+    t = overview.by_district(backend, f, period).frame.set_index("district")
+    assert list(t.index) == ["D1"]
+    assert t.loc["D1", "calls"] == 15 and t.loc["D1", "crimes"] == 0
+    assert t.loc["D1", "cso_share_pct"] == 25.0   # 3 of 12 eligible calls
+
+
 def test_overview_cards_compute_each_value_once_and_only_what_is_shown(backend, monkeypatch
                                                                        ) -> None:
     from analytics import offload
