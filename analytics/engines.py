@@ -59,6 +59,8 @@ _SQL_CACHE: dict[Any, str] = {}
 _SQL_CACHE_MAX = 512
 _TEMPLATES: dict[Any, str | None] = {}
 _LITERALS: dict[Any, str] = {}
+#: Whether a table exists, per read-only file version (:func:`has_table`).
+_TABLES: dict[Any, bool] = {}
 #: Dialects whose SQL is compiled once per expression shape (:mod:`analytics.sql_shapes`);
 #: the others once per expression (their backend compiles again to execute).
 SHAPED_DIALECTS = ("duckdb",)
@@ -187,14 +189,6 @@ _FILE_LOCK = threading.Lock()
 _REUSE: contextvars.ContextVar[dict | None] = contextvars.ContextVar("cso_reuse", default=None)
 
 
-def _stat_key(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
 # A connection's mode and file never change: asked once per DuckDB connection or cursor.
 _RO_PATHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -216,8 +210,8 @@ def read_only_file_key(backend: Any) -> tuple | None:
         path = db.read_only_path(con)
     if path is None:
         return None
-    main = _stat_key(path)
-    return None if main is None else (path, main, _stat_key(path + ".wal"))
+    key = db.file_identity(path)
+    return None if key[1] is None else key
 
 
 def forget_results() -> None:
@@ -292,12 +286,18 @@ def has_table(backend: Any, name: str) -> bool:
     directly there.)
     """
     if _is_duckdb(backend):
-        rows = backend.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-            "AND table_schema = 'main'",
-            [name],
-        ).fetchall()
-        return bool(rows[0][0])
+        file_key = read_only_file_key(backend)  # a read-only file: asked once per version
+        got = _TABLES.get((file_key, name)) if file_key is not None else None
+        if got is None:
+            rows = backend.con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+                "AND table_schema = 'main'",
+                [name],
+            ).fetchall()
+            got = bool(rows[0][0])
+            if file_key is not None:
+                _remember(_TABLES, (file_key, name), got)
+        return got
     return name in backend.list_tables()
 
 

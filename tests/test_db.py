@@ -266,3 +266,32 @@ def test_limit_server_memory_caps_duckdb_and_sets_the_spill_folder(tmp_path, mon
     got = db.scalar(con, "SELECT count(*) FROM (SELECT range AS v, md5(range::VARCHAR) AS h "
                          "FROM range(3000000) ORDER BY h)")
     assert got == 3_000_000
+
+
+def test_read_only_backend_reads_a_schema_once_per_file_version(tmp_path, monkeypatch) -> None:
+    import ibis.backends.duckdb as ibis_duckdb
+
+    path = tmp_path / "s.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE t (a INTEGER)")
+    asked: list[str] = []
+    plain = ibis_duckdb.Backend.get_schema
+
+    def counting(self, name, **kw):
+        asked.append(name)
+        return plain(self, name, **kw)
+
+    monkeypatch.setattr(ibis_duckdb.Backend, "get_schema", counting)
+    with duckdb.connect(str(path), read_only=True) as con:
+        for _ in range(3):  # a backend per script run, as the app makes them
+            assert list(db.ibis_backend(con.cursor()).table("t").columns) == ["a"]
+    assert asked == ["t"]
+    with duckdb.connect(str(path)) as con:  # a new version of the file: read again
+        con.execute("ALTER TABLE t ADD COLUMN b VARCHAR")
+        backend = db.ibis_backend(con)  # read-write: asked every time
+        assert list(backend.table("t").columns) == ["a", "b"]
+        backend.table("t")
+    assert asked == ["t", "t", "t"]
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert list(db.ibis_backend(con).table("t").columns) == ["a", "b"]
+    assert asked == ["t", "t", "t", "t"]

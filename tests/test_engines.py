@@ -177,6 +177,21 @@ def test_has_table(backend) -> None:
     assert not engines.has_table(backend, "no_such_table")
 
 
+def test_has_table_on_a_read_only_file_follows_the_file_version(tmp_path) -> None:
+    import duckdb
+
+    path = tmp_path / "h.duckdb"
+    duckdb.connect(str(path)).close()
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert not engines.has_table(db.ibis_backend(con), "late")
+        assert not engines.has_table(db.ibis_backend(con.cursor()), "late")  # kept answer
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE late (x INTEGER)")
+        assert engines.has_table(db.ibis_backend(con), "late")  # read-write: asked
+    with duckdb.connect(str(path), read_only=True) as con:  # another version of the file
+        assert engines.has_table(db.ibis_backend(con), "late")
+
+
 def test_hours_between_keeps_fractions_of_a_second(backend) -> None:
     # 10:00:00.500 → 10:00:01.250 is 0.75 s = 0.75 / 3600 h; 08:00 → 09:30 is 1.5 h.
     t = ibis.memtable({

@@ -19,8 +19,12 @@ OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "
 CALM, ALERT = "#0072B2", "#D55E00"
 
 px.defaults.color_discrete_sequence = list(OKABE_ITO)
-pio.templates["cso"] = go.layout.Template(layout={"colorway": list(OKABE_ITO)})
-pio.templates.default = "plotly+cso"
+# Merged once here: a combined default such as "plotly+cso" is re-merged and re-validated on
+# every figure, a third of a plotly-express call's CPU (measured: 60-72 ms vs 39-42 ms per
+# bar chart + JSON, same merged template).
+pio.templates["cso"] = pio.templates.merge_templates(
+    "plotly", go.layout.Template(layout={"colorway": list(OKABE_ITO)}))
+pio.templates.default = "cso"
 
 #: The same colour for a unit type on every chart (legend entries are the labelled values).
 UNIT_COLOURS = {"Sworn": OKABE_ITO[0], "CSO": OKABE_ITO[1], "Other": OKABE_ITO[2]}
