@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import components, state
+from ui import components, navigation, state
 
 st.set_page_config(page_title="CSO Impact", page_icon="🚓", layout="wide")
 
@@ -29,13 +29,12 @@ SECTIONS: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 
-# A command or public server is read-only: no Data page (no upload, save or import).
-WRITE_PAGES = {"app_pages/data.py"}
 page = st.navigation({
     section: [
         st.Page(HERE / path, title=title, icon=icon, default=(path == "app_pages/overview.py"))
         for path, title, icon in pages
-        if not (state.read_only() and path in WRITE_PAGES)
+        # a command or public server is read-only: no Data page (no upload, save or import)
+        if not (state.read_only() and path in navigation.WRITE_PAGES)
     ]
     for section, pages in SECTIONS.items()
 })

@@ -14,7 +14,7 @@ from analytics import crime_trends as ct
 from analytics import labels, takeaways
 from analytics import poisson_change as pc
 from analytics.errors import CSOError, InsufficientDataError
-from ui import components, state
+from ui import components, navigation, state
 from ui.cache import cached
 from ui.text import md, plain
 
@@ -119,8 +119,7 @@ components.table_with_downloads(ct.display_changes(yf), "Crime year to date", fi
                                 key="ct_ytd", column_config=COUNTS)
 
 # -- monthly series and decomposition in tabs (lazy: only the open tab runs) -----------------
-TABS = ["Monthly counts", "Seasonal decomposition"]
-tabs = dict(zip(TABS, st.tabs(TABS, key="ct_tab", on_change="rerun", bind="query-params"), strict=True))
+tabs = navigation.open_tabs("app_pages/crime_trends.py")  # labels: ui.navigation.LAZY_TABS
 
 
 def _is_open(name: str) -> bool:

@@ -11,7 +11,7 @@ import streamlit as st
 from analytics import response_times as rt
 from analytics import takeaways
 from analytics.errors import CSOError
-from ui import components, state
+from ui import components, navigation, state
 from ui.cache import cached
 from ui.text import md, plain
 
@@ -128,8 +128,7 @@ st.caption(plain(takeaways.ranking(shown, "Priority", "Median total (min)", kind
            + " The numbers are in the table above.")
 
 # -- breakdowns in tabs (lazy: only the open tab runs its queries) -----------------------------
-TABS = ["Trend", "CSO areas vs comparison", "Sworn vs CSO responders", "Distribution"]
-tabs = dict(zip(TABS, st.tabs(TABS, key="rt_tab", on_change="rerun", bind="query-params"), strict=True))
+tabs = navigation.open_tabs("app_pages/response_times.py")  # labels: ui.navigation.LAZY_TABS
 sqls = [*summary.sql]
 
 

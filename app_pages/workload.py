@@ -16,7 +16,7 @@ from app_pages.workload_tabs import (
     targets_tab,
     workload_tab,
 )
-from ui import components, state
+from ui import components, navigation, state
 
 st.title("👥 Workload & offload")
 if state.empty_database_notice():  # an `init` database before its first import
@@ -27,19 +27,12 @@ filters = state.current_filters()
 components.period_caption(filters, "Sworn hours freed compare with the calls before the "
                           "programme start, whatever the period.")
 
-# Tab label → the module that draws it (the labels are the URL/session keys: keep them).
-TABS = {
-    "Workload": workload_tab,
-    "Offload": offload_tab,
-    "Cost & where next": cost_tab,
-    "Patrol time": patrol_tab,
-    "CSO activity": activity_tab,
-    "Targets": targets_tab,
-}
+# The module that draws each tab, in the order of the labels (ui.navigation.LAZY_TABS: the
+# labels are the URL/session keys).
+MODULES = (workload_tab, offload_tab, cost_tab, patrol_tab, activity_tab, targets_tab)
 
 # Lazy: only the open tab runs (.open is None when tab state is not tracked: then all run).
-for tab, module in zip(st.tabs(list(TABS), key="wl_tab", on_change="rerun",
-                                       bind="query-params"), TABS.values(),
+for tab, module in zip(navigation.open_tabs("app_pages/workload.py").values(), MODULES,
                        strict=True):
     if tab.open is not False:
         with tab:

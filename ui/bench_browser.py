@@ -54,6 +54,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ui import navigation
+
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
 BUSY = ('[data-testid="stStatusWidget"], [data-testid="stSpinner"], '
@@ -66,25 +68,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-@dataclass(frozen=True)
-class PageRef:
-    path: str   # app_pages/x.py
-    title: str
-    url_path: str  # "" for the default page
-
-
-def pages(only: list[str] | None = None) -> list[PageRef]:
-    """The pages of ``dashboard.py`` in navigation order (``only``: file stems or titles)."""
-    text = (ROOT / "dashboard.py").read_text(encoding="utf-8")
-    out = []
-    for path, title in re.findall(r'\("(app_pages/[a-z_]+\.py)", "([^"]+)"', text):
-        stem = Path(path).stem
-        default = f'default=(path == "{path}")' in text
-        out.append(PageRef(path, title, "" if default else stem))
-    if only:
-        keep = {o.strip().lower() for o in only}
-        out = [p for p in out if Path(p.path).stem in keep or p.title.lower() in keep]
-    return out
+PageRef = navigation.PageRef  # the pages are read from dashboard.py in one place
+pages = navigation.pages
 
 
 # -- the server and its resources ----------------------------------------------------------

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from tests.browser.support import ROOT, error_boxes, free_port, need_browser, wait_for_app
-from ui import serve
+from ui import navigation, serve
 
 pytestmark = pytest.mark.browser
 
@@ -49,10 +49,11 @@ def test_the_warm_start_fills_the_cache_before_the_first_visitor(
         # No browser has connected yet: the results were computed by the warm start (the
         # sidebar's choices, data presence, the demo flag, the Overview's cards, the
         # district table).
-        m = re.match(re.escape(serve.DONE_PREFIX) + r" ok in [\d.]+ s \((\d+) results computed",
-                     line)
+        m = re.match(re.escape(serve.DONE_PREFIX)
+                     + r" ok in [\d.]+ s \((\d+) results computed, (\d+) views\)", line)
         assert m, line
         assert int(m.group(1)) >= 5, line
+        assert int(m.group(2)) == len(navigation.views()), line  # every page and lazy tab
         pg, watch = page
         pg.goto(f"http://127.0.0.1:{port}/")
         wait_for_app(pg)
