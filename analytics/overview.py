@@ -32,7 +32,6 @@ from typing import Any
 import pandas as pd
 
 from analytics import engines, offload
-from analytics.core import calls as core_calls
 from analytics.core import incidents as core_incidents
 from analytics.core.results import Result, Table
 from analytics.filters import Filters
@@ -55,14 +54,11 @@ CALL_SUMS = ("calls", "eligible_calls", "handled_calls")
 
 def _call_cells(backend: Any, f: Filters) -> pd.DataFrame:
     """Calls, CSO-eligible and CSO-handled public calls (the handled share's parts,
-    :func:`analytics.offload.call_metric_aggregates`) per district and month of ``f``'s
-    calls: one scan of ``call_facts`` from which the cards (all rows summed), their
-    monthly trend (by month) and the district table (by district) are read. The same
-    query for the cards and the table, so on a read-only file the table reads the kept
-    result (:mod:`analytics.engines`)."""
-    t = core_calls.calls(backend, f)
-    frame = _frame(backend, t.group_by("district", "month").aggregate(
-        calls=t.count(), **offload.call_metric_aggregates(t, ("cso_share",))))
+    :func:`analytics.offload.share_counts`) per district and month of ``f``'s calls: one
+    query from which the cards (all rows summed), their monthly trend (by month) and the
+    district table (by district) are read. The same query for the cards and the table, so
+    on a read-only file the table reads the kept result (:mod:`analytics.engines`)."""
+    frame = _frame(backend, offload.share_counts(backend, f, ("district", "month")))
     return frame.astype({c: "float64" for c in CALL_SUMS})
 
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import db, facts, offload
+from analytics import db, engines, facts, offload
 from analytics import response_hist as rh
 from analytics.errors import InsufficientDataError, OptionError
 from analytics.filters import Filters
@@ -589,3 +589,57 @@ def test_whole_months_of_a_filter() -> None:
         d(2024, 2, 1), d(2024, 3, 1))
     assert offload._whole_months(Filters(start=d(2024, 12, 2), end=d(2024, 12, 31))) == (
         d(2025, 1, 1), d(2025, 1, 1))
+
+
+@pytest.mark.parametrize("filters", [
+    Filters(),
+    Filters(districts=("D1", "D3"), start=dt.date(2023, 2, 14), end=dt.date(2024, 7, 3)),
+    Filters(priorities=(1, 4), categories=("traffic", "disorder"), exclude_sensitive=True),
+    Filters(beats=("D1-B01",), start=dt.date(2025, 12, 31), end=dt.date(2025, 12, 31)),
+])
+@pytest.mark.parametrize("by", [(), ("district", "month"), ("month",), ("priority", "beat")])
+@pytest.mark.parametrize("area_day", [True, False])
+def test_share_counts_equal_a_count_of_the_calls(demo_con, monkeypatch, filters, by,
+                                                 area_day) -> None:
+    """The same counts from area_day_facts (the fast path) and from call_facts (the
+    fallback) as counted here with the rule written out in SQL (eligible public /
+    eligible CSO-primary)."""
+    backend = db.ibis_backend(demo_con)
+    assert engines.has_table(backend, db.AREA_DAY_TABLE)
+    if not area_day:  # a database without the table
+        has = engines.has_table
+        monkeypatch.setattr(offload.engines, "has_table",
+                            lambda b, name: name != db.AREA_DAY_TABLE and has(b, name))
+    expr = offload.share_counts(backend, filters, by)
+    assert (db.AREA_DAY_TABLE in engines.compile_sql(backend, expr)) is area_day
+    got = engines.execute(backend, expr)[0]
+    where = ["TRUE"]
+    if filters.start:
+        where.append(f"day >= DATE '{filters.start}'")
+    if filters.end:
+        where.append(f"day <= DATE '{filters.end}'")
+    for col, vals in (("district", filters.districts), ("beat", filters.beats),
+                      ("category", filters.categories)):
+        if vals:
+            where.append(f"{col} IN ({', '.join(repr(v) for v in vals)})")
+    if filters.priorities:
+        where.append(f"priority IN ({', '.join(str(p) for p in filters.priorities)})")
+    if filters.exclude_sensitive:
+        where.append("NOT sensitive")
+    keys = ", ".join(by)
+    sql = (f"SELECT {keys + ', ' if by else ''}count(*) AS calls, "
+           "count_if(NOT self_initiated AND eligible) AS eligible_calls, "
+           "count_if(NOT self_initiated AND eligible AND cso_primary) AS handled_calls "
+           f"FROM call_facts WHERE {' AND '.join(where)}"
+           + (f" GROUP BY {keys}" if by else ""))
+    want = demo_con.execute(sql).df()
+    if not by:
+        got, want = got.sum().to_frame().T, want
+    else:
+        got = got.sort_values(list(by), na_position="first").reset_index(drop=True)
+        want = want.sort_values(list(by), na_position="first").reset_index(drop=True)
+    assert len(got) == len(want) and len(want) > 0
+    for c in ("calls", "eligible_calls", "handled_calls"):
+        assert [int(v) for v in got[c]] == [int(v) for v in want[c]], c
+    for k in by:
+        assert [str(v) for v in got[k]] == [str(v) for v in want[k]], k
