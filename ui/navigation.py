@@ -8,13 +8,15 @@ browser: the warm start (:mod:`ui.serve`) and the browser benchmark
   bind="query-params")``: only the open tab runs its queries, and the open tab is the
   query parameter ``key`` (``?wl_tab=Offload``). The pages take their tab labels from here
   (:func:`open_tabs`), so a tab the warm start visits is a tab the page has.
-- :func:`views` lists every page × lazy tab as a (URL path, query string) pair: what the
-  warm start renders once at server start so that a first visit, or a first click on a
-  tab, finds its results computed (issue 16).
+- :func:`views` lists every page × lazy tab as a (URL path, query string) pair, then
+  each page under a few filters (:func:`filter_variants`): what the warm start renders
+  once at server start so that a first visit, a first click on a tab or a first filter
+  change finds its results computed or its SQL compiled (issue 16).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,16 +81,42 @@ def open_tabs(page_path: str) -> dict[str, Any]:
     return dict(zip(spec.labels, made, strict=True))
 
 
-def views(read_only: bool = False) -> list[tuple[str, str]]:
+def views(read_only: bool = False, variants: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """Every page's default view and every further lazy tab of it, as (URL path, query
-    string), in navigation order; the default page first, with an empty URL path.
-    ``read_only``: without :data:`WRITE_PAGES` (a read-only server has no such page)."""
+    string), in navigation order; the default page first, with an empty URL path. Then
+    every page's default view once more per query string of ``variants`` (filters, e.g.
+    ``district=D9``). ``read_only``: without :data:`WRITE_PAGES` (a read-only server has
+    no such page)."""
+    shown = [ref for ref in pages() if not (read_only and ref.path in WRITE_PAGES)]
     out: list[tuple[str, str]] = []
-    for ref in pages():
-        if read_only and ref.path in WRITE_PAGES:
-            continue
+    for ref in shown:
         out.append((ref.url_path, ""))
         spec = LAZY_TABS.get(ref.path)
         if spec is not None:
             out += [(ref.url_path, urlencode({spec.key: label})) for label in spec.labels[1:]]
+    out += [(ref.url_path, q) for q in variants for ref in shown]
     return out
+
+
+def filter_variants(districts: tuple[str, ...], last_12: tuple[dt.date, dt.date] | None
+                    ) -> tuple[str, ...]:
+    """The filtered views the warm start renders besides the default ones, as query
+    strings: the **last** district of the sidebar's list; that district over the sidebar's
+    "1 year" (``last_12``: its start and end); and the "1 year" city-wide.
+
+    Why: a filter change builds queries of a new *shape* (a district or a date range in
+    the WHERE clause), and compiling a shape the first time costs 0.3–0.6 CPU-s on a
+    page (:mod:`analytics.sql_shapes`; py-spy at 10 M calls, issue 16). These views
+    compile the shapes of "one district", "one district over a period" and "a period"
+    before the first visitor changes a filter; their results are cached as well, so the
+    last district and the "1 year" button are instant. Any other district or period then
+    finds its shapes compiled and runs only its queries."""
+    out: list[str] = []
+    if districts:
+        out.append(urlencode({"district": districts[-1]}))
+    if last_12 is not None:
+        period = {"start": last_12[0].isoformat(), "end": last_12[1].isoformat()}
+        if districts:
+            out.append(urlencode({"district": districts[-1], **period}))
+        out.append(urlencode(period))
+    return tuple(out)

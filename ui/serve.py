@@ -10,7 +10,11 @@ the shared result cache (:mod:`ui.cache`) with each view's results and run the b
 imports of ``ui.state.warm_up`` (the line below is printed when all have finished). The
 first visitor then gets what every later visitor gets: cached results and imported
 libraries, on every page and on every tab's first click, not only on the Overview
-(issue 16: a tab's first click cost 0.9–2.4 CPU-s at 10 M calls before).
+(issue 16: a tab's first click cost 0.9–2.4 CPU-s at 10 M calls before). Then every
+page once more under three filters (:func:`ui.navigation.filter_variants`: the last
+district, that district over the "1 year" period, the "1 year" city-wide), so that the
+SQL shapes of a district or period filter are compiled before anyone changes a filter
+(0.3–0.6 CPU-s of a page's first filter change before). Last, :func:`_freeze_heap`.
 
 A visitor who arrives while the warm start still runs does not pay for it twice: Python
 imports each module once (its import lock), and Streamlit computes one cache key once
@@ -18,7 +22,7 @@ imports each module once (its import lock), and Streamlit computes one cache key
 
 When it has finished, the server prints one line to stderr::
 
-    CSO Impact: warm start ok in 31.4 s (84 results computed, 18 views)
+    CSO Impact: warm start ok in 38.2 s (112 results computed, 45 views)
 
 ``CSO_WARM_START=0`` turns it off (the server then starts as ``streamlit run`` does). A
 failure of the warm start is printed and leaves the server running: a visitor's first run
@@ -109,21 +113,67 @@ def _run_views(timeout_s: float) -> tuple[bool, str, int]:
     if runtime is None:
         return False, "the server did not start", 0
     loop = runtime._get_async_objs().eventloop  # noqa: SLF001 - no public accessor
-    ok_default, msg, done = True, "ok", 0
-    for i, (page, query) in enumerate(navigation.views(read_only=state.read_only())):
-        run = asyncio.run_coroutine_threadsafe(_run_view(runtime, page, query, timeout_s), loop)
-        ok = run.result()
-        done += ok
-        if i == 0:
-            ok_default, msg = ok, "ok" if ok else "error"
-            # the first run started ui.state.warm_up (the other pages' libraries): the
-            # other views wait for it rather than import the same modules beside it
-            for t in threading.enumerate():
-                if t.name == state.WARM_UP_THREAD:
-                    t.join(timeout_s)
-            if not ok:
-                break
-    return ok_default, msg, done
+
+    def run(page: str, query: str) -> bool:
+        got = asyncio.run_coroutine_threadsafe(_run_view(runtime, page, query, timeout_s), loop)
+        return bool(got.result())
+
+    plain = navigation.views(read_only=state.read_only())
+    if not run(*plain[0]):
+        return False, "error", 0
+    # the first run started ui.state.warm_up (the other pages' libraries): the other
+    # views wait for it rather than import the same modules beside it
+    for t in threading.enumerate():
+        if t.name == state.WARM_UP_THREAD:
+            t.join(timeout_s)
+    done = 1 + sum(run(page, query) for page, query in plain[1:])
+    variants = _filter_variants()
+    if variants:
+        views = navigation.views(read_only=state.read_only(), variants=variants)
+        done += sum(run(page, query) for page, query in views[len(plain):])
+    return True, "ok", done
+
+
+def _filter_variants() -> tuple[str, ...]:
+    """:func:`ui.navigation.filter_variants` of the served database (its districts and
+    the sidebar's "1 year"), read on a read-only connection of this process (the one the
+    pages use is the same DuckDB instance); none on Spark or when that fails."""
+    from analytics import catalog, db
+    from analytics.core import periods
+    from ui import navigation, state
+
+    if state.engine() == "spark":
+        return ()
+    try:
+        con = db.connect(state.db_path(), read_only=True)
+    except Exception:  # noqa: BLE001 - then only the default views are warm
+        return ()
+    try:
+        opts = catalog.filter_options(db.ibis_backend(con))
+    except Exception:  # noqa: BLE001 - e.g. a database with no calls yet
+        return ()
+    finally:
+        con.close()
+    span = (None if opts.min_date is None or opts.max_date is None else
+            (periods.last_12_months(opts.min_date, opts.max_date)[0], opts.max_date))
+    return navigation.filter_variants(tuple(opts.districts), span)
+
+
+def _freeze_heap() -> None:
+    """Move every object alive after the warm start (modules, compiled SQL, the default
+    views' results) to the garbage collector's permanent generation (``gc.freeze``).
+
+    Streamlit runs a full collection after every script run (``runner.postScriptGC``),
+    and a full collection walks every tracked object: with the libraries and the cached
+    views of the warm start loaded that walk was 0.4–0.5 CPU-s of each filter change at
+    10 M calls (py-spy, issue 16) — the largest single cost of an interaction. Frozen
+    objects are never walked; they live as long as the server does anyway (a module, a
+    cached result the cache itself drops is freed by reference counting as before). The
+    collection after each run still frees that run's own cycles."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def warm_start(timeout_s: float = START_WAIT_S) -> threading.Thread:
@@ -138,6 +188,7 @@ def warm_start(timeout_s: float = START_WAIT_S) -> threading.Thread:
             ok, msg, views = _run_views(timeout_s)
         except Exception as exc:  # noqa: BLE001 - the server runs on without a warm start
             ok, msg = False, f"{type(exc).__name__}: {exc}"
+        _freeze_heap()
         done = "ok" if ok else f"failed ({msg})"
         print(f"{DONE_PREFIX} {done} in {time.perf_counter() - t0:.1f} s "
               f"({cache.computed() - n0} results computed, {views} views)", file=sys.stderr,

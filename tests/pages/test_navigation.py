@@ -36,3 +36,19 @@ def test_a_lazy_tab_named_in_the_query_is_the_one_that_renders(run_page, path: s
     assert labels[:len(spec.labels)] == list(spec.labels)  # the page draws these tabs
     drawn = {t.label: len(t.children) for t in at.tabs if t.label in spec.labels}
     assert drawn[last] > 0 and drawn[spec.labels[0]] == 0, drawn  # lazy: only the named one
+
+
+def test_filter_variants_are_the_last_district_and_the_one_year_period() -> None:
+    import datetime as dt
+
+    span = (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+    got = [parse_qs(q) for q in navigation.filter_variants(("D1", "D2", "D9"), span)]
+    assert got == [{"district": ["D9"]},
+                   {"district": ["D9"], "start": ["2025-01-01"], "end": ["2025-12-31"]},
+                   {"start": ["2025-01-01"], "end": ["2025-12-31"]}]
+    assert navigation.filter_variants((), None) == ()
+    assert [parse_qs(q) for q in navigation.filter_variants((), span)] == [got[2]]
+    views = navigation.views(variants=("district=D9",))
+    plain = navigation.views()
+    assert views[:len(plain)] == plain  # the default views and tabs first
+    assert views[len(plain):] == [(r.url_path, "district=D9") for r in navigation.pages()]
