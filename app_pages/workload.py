@@ -27,13 +27,20 @@ filters = state.current_filters()
 components.period_caption(filters, "Sworn hours freed compare with the calls before the "
                           "programme start, whatever the period.")
 
-# The module that draws each tab, in the order of the labels (ui.navigation.LAZY_TABS: the
-# labels are the URL/session keys).
-MODULES = (workload_tab, offload_tab, cost_tab, patrol_tab, activity_tab, targets_tab)
+# Tab label (ui.navigation.LAZY_TABS: the labels are the URL/session keys) → the module
+# that draws it; a label without a module fails here, not by drawing another tab.
+MODULES = {
+    "Workload": workload_tab,
+    "Offload": offload_tab,
+    "Cost & where next": cost_tab,
+    "Patrol time": patrol_tab,
+    "CSO activity": activity_tab,
+    "Targets": targets_tab,
+}
 
 # Lazy: only the open tab runs (.open is None when tab state is not tracked: then all run).
-for tab, module in zip(navigation.open_tabs("app_pages/workload.py").values(), MODULES,
-                       strict=True):
+for label, tab in navigation.open_tabs("app_pages/workload.py").items():
+    module = MODULES[label]
     if tab.open is not False:
         with tab:
             module.render(backend, filters)
