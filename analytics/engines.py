@@ -214,6 +214,43 @@ def read_only_file_key(backend: Any) -> tuple | None:
     return None if key[1] is None else key
 
 
+#: Expressions kept per backend (:func:`planned`), most recent last, at most this many each.
+PLANS_MAX = 256
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_PLANS_LOCK = threading.Lock()
+
+
+def planned(backend: Any, key: tuple, build: Any) -> Any:
+    """``build()`` — an Ibis expression (or a tuple holding one) for ``backend`` — kept
+    per backend and ``key`` while the backend's read-only file is unchanged, so that a
+    repeated question skips building the expression again (at 10 M calls, 0.016 of the
+    0.10 CPU-s of a response-time trend; docs/performance.md). ``key`` must name every
+    argument the expression depends on besides the backend and its file. Ibis backends on
+    one database compare equal, so every session's cursor on the file shares the plans
+    (:func:`execute` runs the SQL on the cursor it is given). A read-write,
+    in-memory or other engine's backend gets ``build()`` every time (its data may change
+    under the same key)."""
+    file_key = read_only_file_key(backend)
+    if file_key is None:
+        return build()
+    full = (file_key, key)
+    try:
+        with _PLANS_LOCK:
+            kept = _PLANS.setdefault(backend, OrderedDict())
+            got = kept.get(full)
+            if got is not None:
+                kept.move_to_end(full)
+                return got
+    except TypeError:  # a backend that cannot be weakly referenced: no memory
+        return build()
+    got = build()
+    with _PLANS_LOCK:
+        kept[full] = got
+        while len(kept) > PLANS_MAX:
+            kept.popitem(last=False)
+    return got
+
+
 def forget_results() -> None:
     """Drop every kept result of read-only DuckDB files (a benchmark times the query, not
     the memory of an earlier run)."""

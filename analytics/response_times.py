@@ -197,7 +197,7 @@ def _split_quantiles(df: pd.DataFrame) -> pd.DataFrame:
 def _summarize(
     backend: Any, filters: Filters, by: tuple[str, ...], segments: tuple[Segment, ...],
     cap_min: float, *, needs: tuple[str, ...] = (),
-    extra: Any = None,
+    extra: Any = None, extra_key: tuple | None = None,
 ) -> ResponseTable:
     """The one path of every response-time figure: from the 5-second histograms
     (:mod:`analytics.response_hist`, within 2.5 s of exact) when they can answer, else
@@ -205,8 +205,20 @@ def _summarize(
 
     ``needs`` are the columns of the calls the grouping is made from (besides ``by``'s
     own, e.g. ``day`` for the deployment phase); ``extra(table, hist)`` adds grouping
-    columns to a call-level table (``hist`` False) or to the histogram rows (True).
+    columns to a call-level table (``hist`` False) or to the histogram rows (True), and
+    ``extra_key`` names what ``extra`` depends on: with it (or without ``extra``) the
+    expression is built once per question and backend (:func:`analytics.engines.planned`).
     """
+    if extra is not None and extra_key is None:
+        return _run(backend, *_plan(backend, filters, by, segments, cap_min, needs, extra))
+    return _run(backend, *engines.planned(
+        backend, ("response_times", filters, by, segments, cap_min, needs, extra_key),
+        lambda: _plan(backend, filters, by, segments, cap_min, needs, extra)))
+
+
+def _plan(backend: Any, filters: Filters, by: tuple[str, ...], segments: tuple[Segment, ...],
+          cap_min: float, needs: tuple[str, ...], extra: Any) -> tuple[ibis.Table, str]:
+    """:func:`_summarize`'s expression and caveat."""
     derived = {"period", "treatment_group", "phase", "responder"}
     columns = tuple(dict.fromkeys((*needs, *(c for c in by if c not in derived))))
     reason = rh.reason_for_exact(backend, filters, cap_min, columns)
@@ -215,13 +227,11 @@ def _summarize(
                       columns=columns)
         if extra is not None:
             h = extra(h, True)
-        return _run(backend, rh.summary_expr(h, by, segments, cap_min, KEPT_COLUMN),
-                    caveat=rh.HIST_CAVEAT)
+        return rh.summary_expr(h, by, segments, cap_min, KEPT_COLUMN), rh.HIST_CAVEAT
     t = facts(backend, filters)
     if extra is not None:
         t = extra(t, False)
-    return _run(backend, _summary_expr(t, by, segments, cap_min),
-                caveat=rh.exact_caveat(reason))
+    return _summary_expr(t, by, segments, cap_min), rh.exact_caveat(reason)
 
 
 def _run(backend: Any, expr: ibis.Table, caveat: str = "") -> ResponseTable:
@@ -358,7 +368,7 @@ def treated_vs_comparison(
     by_day = by_phase and not treatment.phases_follow_months(backend)
     return _summarize(backend, filters, by, segments, cap_min,
                       needs=("beat", "district", *(("day",) if by_day else ())),
-                      extra=_treatment_columns(backend, as_of))
+                      extra=_treatment_columns(backend, as_of), extra_key=("treatment", as_of))
 
 
 def _treatment_columns(backend: Any, as_of: dt.date | None) -> Any:
@@ -397,7 +407,8 @@ def responder_summary(
     _check_segments(segments)
     check_cap(cap_min)
     return _summarize(backend, filters, ("responder", "priority"), segments, cap_min,
-                      needs=("primary_unit_type",), extra=lambda t, _h: _with_responder(t))
+                      needs=("primary_unit_type",), extra=lambda t, _h: _with_responder(t),
+                      extra_key=("responder",))
 
 
 # -- trend ---------------------------------------------------------------------------------
@@ -425,8 +436,11 @@ def response_trend(
     by: tuple[str, ...] = ("period", "priority")
     needs: tuple[str, ...] = (grain,)
     add: Any = None
+    key: tuple = ("trend", grain, split)
     if split == "treatment":
-        add = _treatment_columns(backend, _as_of_date(backend, filters, as_of))
+        as_of = _as_of_date(backend, filters, as_of)
+        add = _treatment_columns(backend, as_of)
+        key += (as_of,)
         by, needs = ("treatment_group", "period", "priority"), (grain, "beat", "district")
     elif split == "responder":
         add = lambda t, _h: _with_responder(t)  # noqa: E731
@@ -435,7 +449,8 @@ def response_trend(
     def extra(t: ibis.Table, hist: bool) -> ibis.Table:
         t = t if add is None else add(t, hist)
         return t.mutate(period=t[grain])
-    return _summarize(backend, filters, by, segments, cap_min, needs=needs, extra=extra)
+    return _summarize(backend, filters, by, segments, cap_min, needs=needs, extra=extra,
+                      extra_key=key)
 
 
 # -- distribution --------------------------------------------------------------------------

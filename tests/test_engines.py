@@ -110,6 +110,46 @@ def test_a_read_only_file_runs_each_small_query_once_per_version_of_the_file(tmp
         ro.close()
 
 
+def test_a_planned_expression_is_built_once_per_backend_key_and_file_version(tmp_path) -> None:
+    path = tmp_path / "plans.duckdb"
+    rw = db.connect(path)
+    rw.execute("INSERT INTO units VALUES ('S1', 'sworn', 'D1')")
+    builds: list[str] = []
+
+    def plan(b, key):
+        return engines.planned(b, key, lambda: builds.append(key) or b.table("units"))
+
+    rwb = db.ibis_backend(rw)
+    plan(rwb, "a"), plan(rwb, "a")
+    assert builds == ["a", "a"]  # read-write: the data may change under the same key
+    rw.close()
+    builds.clear()
+    ro = db.connect(path, read_only=True)
+    try:
+        b = db.ibis_backend(ro)
+        first = plan(b, "a")
+        assert plan(b, "a") is first and builds == ["a"]
+        plan(b, "b")
+        assert builds == ["a", "b"]  # another key: built
+        # another session's cursor on the same file: Ibis backends of one database
+        # compare equal, so it finds the plan (its SQL runs on that cursor)
+        assert plan(db.ibis_backend(ro.cursor()), "a") is first and builds == ["a", "b"]
+    finally:
+        ro.close()
+    rw = db.connect(path)  # a write changes the file, hence the key: built afresh
+    rw.execute("INSERT INTO units VALUES ('S2', 'sworn', 'D1')")
+    rw.execute("CHECKPOINT")
+    rw.close()
+    builds.clear()
+    ro = db.connect(path, read_only=True)
+    try:
+        b = db.ibis_backend(ro)
+        plan(b, "a")
+        assert builds == ["a"]
+    finally:
+        ro.close()
+
+
 @pytest.fixture()
 def units_file(tmp_path, monkeypatch):
     """A database file with two units, and an empty store of kept file results."""

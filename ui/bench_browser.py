@@ -8,11 +8,20 @@ headless, every request off the machine refused) through every page of ``dashboa
 - **cold**: the first visit of the page after the server started. By default every page
   gets its own fresh server (``--one-server``: one server for all, pages visited in
   navigation order, so later pages find the libraries and shared caches warm);
+- **reload**: the same page reloaded in the same browser session (a returning user:
+  the frontend's files come from the browser's cache; the server starts a new session);
 - **warm**: the same page again in a new browser session (the shared result cache is
-  warm, the session state is new);
+  warm, the session state is new, the browser's cache empty);
 - **tab: NAME**: every tab after the first, clicked (tabs compute lazily, on a rerun);
 - **district change**: the sidebar's District filter set to one district;
 - **date change**: then the sidebar's "1 year" period button.
+
+Before the pages, the **browser floor**: ``ui/bench_floor_app.py``, a Streamlit page with
+the dashboard's frame and no data (a sidebar with the same two filters, a title and 0 or
+8 small plotly charts), on its own fresh server, visited the same way. Its figures are
+the least a page can cost in this browser on this machine, measured in the same run: a
+page's wall time minus the floor's is what the dashboard itself adds. Each cold visit
+also counts what the page drew (plotly charts, tables, frames).
 
 For each interaction it records the wall time from the action to **settled**, the server
 process's CPU-seconds over that interval (user + system of every process in the server's
@@ -61,6 +70,13 @@ LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
 BUSY = ('[data-testid="stStatusWidget"], [data-testid="stSpinner"], '
         '[data-testid="stSkeleton"], [data-stale="true"]')
 PROBLEMS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+ELEMENTS = {"charts": ".js-plotly-plot", "tables": '[data-testid="stDataFrame"]',
+            "frames": '[data-testid="stMain"] iframe'}
+#: Chart counts of the browser floor pages (``ui/bench_floor_app.py``), measured first.
+FLOOR_CHARTS = (0, 8)
+#: The floor page's District options (the benchmark picks the first) and chart-count variable.
+FLOOR_DISTRICTS = ("Floor A", "Floor B")
+FLOOR_CHARTS_ENV = "CSO_FLOOR_CHARTS"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync", "--disable-default-apps",
@@ -148,20 +164,23 @@ class Server:
     finished (the default view computed before the first visitor, ``ui/serve.py``)."""
 
     def __init__(self, db_path: Path, tier: str | None, log_path: Path | None,
-                 warm: bool = False) -> None:
+                 warm: bool = False, *, script: Path | None = None,
+                 env: dict[str, str] | None = None) -> None:
         from ui import serve
         from ui.bench_sessions import free_port, wait_healthy
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, CSO_DB=str(db_path), CSO_WARM_START="1" if warm else "0")
+        env = dict(os.environ, CSO_DB=str(db_path), CSO_WARM_START="1" if warm else "0",
+                   **(env or {}))
         if tier:
             env["CSO_TIER"] = tier
         options = ["--server.headless", "true", "--server.port", str(self.port),
                    "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
                    "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
         cmd = ([sys.executable, "-m", "ui.serve", *options] if warm else
-               [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), *options])
+               [sys.executable, "-m", "streamlit", "run", str(script or ROOT / "dashboard.py"),
+                *options])
         self._tmp_log = None
         if warm and log_path is None:  # the warm-start line is read from the log
             import tempfile
@@ -289,6 +308,8 @@ class Step:
     problems: list[str]
     load_1m: float
     browser_cpu_s: float = 0.0  # the benchmark's chromium over the same interval
+    #: what the page drew (plotly charts, tables, maps' frames), counted after a visit
+    elements: dict[str, int] = field(default_factory=dict)
 
 
 class Driver:
@@ -345,6 +366,13 @@ class Driver:
                     round(cpu, 2), round(rss_mb(self.server.pid)), problems,
                     os.getloadavg()[0], round(max(browser, 0.0), 2))
 
+    def elements(self) -> dict[str, int]:
+        """How many plotly charts, tables and frames (maps) the page shows now."""
+        try:
+            return {name: self.page.locator(sel).count() for name, sel in ELEMENTS.items()}
+        except Exception:  # noqa: BLE001 - a count is a description, not a measurement
+            return {}
+
 
 def _pick_district(page: Any, district: str) -> str:
     box = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(
@@ -362,6 +390,10 @@ def run_page(driver: Driver, ref: PageRef, district: str) -> list[Step]:
     steps = []
     driver.new_session()
     steps.append(driver.measure(ref.title, "cold", lambda: driver.page.goto(url)))
+    steps[-1].elements = driver.elements()
+    # the same browser session again: a new server session, the frontend's files from the
+    # browser's cache (a returning user), where "warm" below has a fresh browser context
+    steps.append(driver.measure(ref.title, "reload", lambda: driver.page.reload()))
     driver.new_session()
     steps.append(driver.measure(ref.title, "warm", lambda: driver.page.goto(url)))
     tabs = driver.page.locator('[data-testid="stTab"]')
@@ -412,10 +444,32 @@ def baseline_scan(db_path: Path) -> dict:
 
 
 # -- the whole run -----------------------------------------------------------------------------
+def run_floor(browser: Any, db_path: Path, n_charts: int, *, quiet: float, timeout: float,
+              log_path: Path | None) -> tuple[list[Step], dict]:
+    """The browser floor (``ui/bench_floor_app.py`` with ``n_charts`` charts) on its own
+    fresh server, visited as :func:`run_page` visits a page; (steps, server figures)."""
+    script = ROOT / "ui" / "bench_floor_app.py"  # a script to serve, never imported here
+    server = Server(db_path, None, log_path, script=script,
+                    env={FLOOR_CHARTS_ENV: str(n_charts)})
+    ref = PageRef(path="ui/bench_floor_app.py", title=f"floor: {n_charts} charts", url_path="")
+    driver = Driver(browser, server, quiet=quiet, timeout=timeout)
+    try:
+        steps = run_page(driver, ref, FLOOR_DISTRICTS[0])
+    finally:
+        if driver.ctx is not None:
+            driver.ctx.close()
+        figures = {"for": ref.title, "start_s": round(server.start_s, 2),
+                   "start_cpu_s": round(server.start_cpu_s, 2), "warm_start": None,
+                   "peak_rss_mb": round(peak_rss_mb(server.pid))}
+        server.stop()
+    return steps, figures
+
+
 def run(db_path: Path, *, only: list[str] | None = None, one_server: bool = False,
         tier: str | None = None, district: str | None = None, quiet: float = 0.5,
         timeout: float = 180.0, log_path: Path | None = None,
-        progress: Any = None, warm_start: bool = False) -> dict:
+        progress: Any = None, warm_start: bool = False,
+        floor: tuple[int, ...] = FLOOR_CHARTS) -> dict:
     """Run the benchmark; return every figure (see the module docstring)."""
     from playwright.sync_api import sync_playwright
 
@@ -433,6 +487,16 @@ def run(db_path: Path, *, only: list[str] | None = None, one_server: bool = Fals
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         server: Server | None = None
+        floor_steps: list[Step] = []
+        floor_servers: list[dict] = []
+        for n in floor:
+            got, fig = run_floor(browser, db_path, n, quiet=quiet, timeout=timeout,
+                                 log_path=log_path)
+            floor_steps += got
+            floor_servers.append(fig)
+            if progress:
+                for s in got:
+                    progress(s)
         try:
             for i, ref in enumerate(refs):
                 if server is None or not one_server:
@@ -474,6 +538,10 @@ def run(db_path: Path, *, only: list[str] | None = None, one_server: bool = Fals
         "servers": servers,
         "peak_rss_mb": max((s.get("peak_rss_mb", 0) for s in servers), default=0),
         "steps": [s.__dict__ for s in steps],
+        "floor": {"what": "ui/bench_floor_app.py: Streamlit's frame, no data "
+                          "(the least a page costs in this browser)",
+                  "charts": list(floor), "steps": [s.__dict__ for s in floor_steps],
+                  "servers": floor_servers},
         "database_modified": written,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "duckdb": duckdb.__version__, "platform": platform.platform()},
@@ -499,6 +567,8 @@ def step_line(s: Step | dict) -> str:
 def report_lines(out: dict) -> list[str]:
     b0, b1 = out["baseline_start"], out["baseline_end"]
     lines = [HEADER]
+    floor = out.get("floor", {}).get("steps", [])
+    lines += [step_line(s) for s in floor]
     lines += [step_line(s) for s in out["steps"]]
     lines.append(f"baseline scan ({b0['sql']}) over {out['calls']:,} calls: "
                  f"{b0['wall_s']} s wall / {b0['cpu_s']} CPU-s at start, "
@@ -537,6 +607,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--warm-start", action="store_true",
                     help="start servers with `python -m ui.serve` and visit each page only "
                          "after its warm start has finished (default: plain streamlit run)")
+    ap.add_argument("--no-floor", action="store_true",
+                    help="skip the browser floor (a data-free Streamlit page with "
+                         f"{' and '.join(map(str, FLOOR_CHARTS))} charts, measured first)")
 
 
 def run_command(a: argparse.Namespace) -> int:
@@ -547,14 +620,16 @@ def run_command(a: argparse.Namespace) -> int:
     out = run(a.db, only=a.pages.split(",") if a.pages else None, one_server=a.one_server,
               tier=a.tier, district=a.district, quiet=a.quiet, timeout=a.timeout,
               log_path=a.server_log, progress=lambda s: print(step_line(s), flush=True),
-              warm_start=a.warm_start)
-    for line in report_lines(out)[len(out["steps"]) + 1:]:
+              warm_start=a.warm_start,
+              floor=() if a.no_floor else FLOOR_CHARTS)
+    shown = len(out["steps"]) + len(out["floor"]["steps"])
+    for line in report_lines(out)[shown + 1:]:
         print(line)
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
         print(f"figures written to {a.json}")
-    return 1 if any(s["problems"] for s in out["steps"]) else 0
+    return 1 if any(s["problems"] for s in out["steps"] + out["floor"]["steps"]) else 0
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ def test_bench_pages_measures_every_page_and_writes_json(demo_db_path: Path, tmp
     seen = {(s["page"], s["interaction"].split(" (")[0]) for s in out["steps"]}
     for title in titles:
         assert (title, "cold") in seen and (title, "warm") in seen, title
+        assert (title, "reload") in seen, title
         assert (title, "district change") in seen and (title, "date change") in seen, title
     # every tab after the first of the tabbed pages was clicked
     assert any(i.startswith("tab: ") for p, i in seen if p == "Workload & offload")
@@ -50,3 +51,15 @@ def test_bench_pages_measures_every_page_and_writes_json(demo_db_path: Path, tmp
     assert out["calls"] == n and out["baseline_start"]["wall_s"] > 0
     assert out["database_modified"] is False
     assert out["peak_rss_mb"] > 0 and len(out["servers"]) == 1
+    # the browser floor: the data-free page, on a server of its own per chart count, each
+    # visited as a page is; what it drew is counted (the floor's charts, the pages' too)
+    floor = out["floor"]
+    assert floor["charts"] == list(bench_browser.FLOOR_CHARTS) and len(floor["servers"]) == 2
+    fseen = {(s["page"], s["interaction"].split(" (")[0]): s for s in floor["steps"]}
+    for n in bench_browser.FLOOR_CHARTS:
+        for what in ("cold", "reload", "warm", "district change", "date change"):
+            assert (f"floor: {n} charts", what) in fseen, (n, what)
+        assert fseen[(f"floor: {n} charts", "cold")]["elements"]["charts"] == n
+    assert all(not s["problems"] for s in floor["steps"])
+    cold = {s["page"]: s["elements"] for s in out["steps"] if s["interaction"] == "cold"}
+    assert cold["Response times"]["charts"] > 0 and cold["Maps"]["frames"] > 0
