@@ -70,13 +70,33 @@ LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
 BUSY = ('[data-testid="stStatusWidget"], [data-testid="stSpinner"], '
         '[data-testid="stSkeleton"], [data-stale="true"]')
 PROBLEMS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
-ELEMENTS = {"charts": ".js-plotly-plot", "tables": '[data-testid="stDataFrame"]',
-            "frames": '[data-testid="stMain"] iframe'}
-#: Chart counts of the browser floor pages (``ui/bench_floor_app.py``), measured first.
-FLOOR_CHARTS = (0, 8)
-#: The floor page's District options (the benchmark picks the first) and chart-count variable.
+ELEMENTS = {"charts": ".js-plotly-plot", "vega charts": '[data-testid="stVegaLiteChart"]',
+            "tables": '[data-testid="stDataFrame"]', "frames": '[data-testid="stMain"] iframe'}
+#: The browser floor pages (``ui/bench_floor_app.py``) measured first: ``N`` plotly charts
+#: or ``N:kind`` (:data:`FLOOR_KINDS`).
+FLOOR_CHARTS = ("0", "8")
+#: How the floor draws its charts: plotly as the pages do, plotly with
+#: ``staticPlot`` (no hover, zoom or toolbar), or Streamlit's own Vega-Lite line chart.
+FLOOR_KINDS = ("plotly", "static", "vega")
+#: The floor page's District options (the benchmark picks the first) and its variables.
 FLOOR_DISTRICTS = ("Floor A", "Floor B")
 FLOOR_CHARTS_ENV = "CSO_FLOOR_CHARTS"
+FLOOR_KIND_ENV = "CSO_FLOOR_KIND"
+
+
+def floor_spec(spec: str) -> tuple[int, str]:
+    """``"8"`` → (8, "plotly"); ``"8:vega"`` → (8, "vega"); ValueError otherwise."""
+    n, _, kind = spec.partition(":")
+    kind = kind or FLOOR_KINDS[0]
+    if not n.isdigit() or kind not in FLOOR_KINDS:
+        raise ValueError(f"floor page {spec!r}: expected N or N:kind with kind one of "
+                         + ", ".join(FLOOR_KINDS))
+    return int(n), kind
+
+
+def floor_title(spec: str) -> str:
+    n, kind = floor_spec(spec)
+    return f"floor: {n} charts" + ("" if kind == FLOOR_KINDS[0] else f" ({kind})")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync", "--disable-default-apps",
@@ -444,14 +464,16 @@ def baseline_scan(db_path: Path) -> dict:
 
 
 # -- the whole run -----------------------------------------------------------------------------
-def run_floor(browser: Any, db_path: Path, n_charts: int, *, quiet: float, timeout: float,
+def run_floor(browser: Any, db_path: Path, spec: str, *, quiet: float, timeout: float,
               log_path: Path | None) -> tuple[list[Step], dict]:
-    """The browser floor (``ui/bench_floor_app.py`` with ``n_charts`` charts) on its own
-    fresh server, visited as :func:`run_page` visits a page; (steps, server figures)."""
+    """The browser floor (``ui/bench_floor_app.py`` as :func:`floor_spec` reads ``spec``)
+    on its own fresh server, visited as :func:`run_page` visits a page; (steps, server
+    figures)."""
+    n_charts, kind = floor_spec(spec)
     script = ROOT / "ui" / "bench_floor_app.py"  # a script to serve, never imported here
     server = Server(db_path, None, log_path, script=script,
-                    env={FLOOR_CHARTS_ENV: str(n_charts)})
-    ref = PageRef(path="ui/bench_floor_app.py", title=f"floor: {n_charts} charts", url_path="")
+                    env={FLOOR_CHARTS_ENV: str(n_charts), FLOOR_KIND_ENV: kind})
+    ref = PageRef(path="ui/bench_floor_app.py", title=floor_title(spec), url_path="")
     driver = Driver(browser, server, quiet=quiet, timeout=timeout)
     try:
         steps = run_page(driver, ref, FLOOR_DISTRICTS[0])
@@ -469,9 +491,12 @@ def run(db_path: Path, *, only: list[str] | None = None, one_server: bool = Fals
         tier: str | None = None, district: str | None = None, quiet: float = 0.5,
         timeout: float = 180.0, log_path: Path | None = None,
         progress: Any = None, warm_start: bool = False,
-        floor: tuple[int, ...] = FLOOR_CHARTS) -> dict:
+        floor: tuple[str, ...] = FLOOR_CHARTS) -> dict:
     """Run the benchmark; return every figure (see the module docstring)."""
     from playwright.sync_api import sync_playwright
+
+    for spec in floor:
+        floor_spec(spec)  # a bad floor page fails before any server starts
 
     db_path = Path(db_path).resolve()
     mtime = db_path.stat().st_mtime_ns
@@ -489,8 +514,8 @@ def run(db_path: Path, *, only: list[str] | None = None, one_server: bool = Fals
         server: Server | None = None
         floor_steps: list[Step] = []
         floor_servers: list[dict] = []
-        for n in floor:
-            got, fig = run_floor(browser, db_path, n, quiet=quiet, timeout=timeout,
+        for spec in floor:
+            got, fig = run_floor(browser, db_path, spec, quiet=quiet, timeout=timeout,
                                  log_path=log_path)
             floor_steps += got
             floor_servers.append(fig)
@@ -607,9 +632,11 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--warm-start", action="store_true",
                     help="start servers with `python -m ui.serve` and visit each page only "
                          "after its warm start has finished (default: plain streamlit run)")
-    ap.add_argument("--no-floor", action="store_true",
-                    help="skip the browser floor (a data-free Streamlit page with "
-                         f"{' and '.join(map(str, FLOOR_CHARTS))} charts, measured first)")
+    ap.add_argument("--floor", default=",".join(FLOOR_CHARTS),
+                    help="the browser floor pages, measured first: comma-separated N (N "
+                         "plotly charts) or N:kind, kind one of " + ", ".join(FLOOR_KINDS)
+                         + f" (default {','.join(FLOOR_CHARTS)})")
+    ap.add_argument("--no-floor", action="store_true", help="skip the browser floor")
 
 
 def run_command(a: argparse.Namespace) -> int:
@@ -621,7 +648,7 @@ def run_command(a: argparse.Namespace) -> int:
               tier=a.tier, district=a.district, quiet=a.quiet, timeout=a.timeout,
               log_path=a.server_log, progress=lambda s: print(step_line(s), flush=True),
               warm_start=a.warm_start,
-              floor=() if a.no_floor else FLOOR_CHARTS)
+              floor=() if a.no_floor else tuple(x.strip() for x in a.floor.split(",") if x.strip()))
     shown = len(out["steps"]) + len(out["floor"]["steps"])
     for line in report_lines(out)[shown + 1:]:
         print(line)

@@ -56,10 +56,24 @@ def test_bench_pages_measures_every_page_and_writes_json(demo_db_path: Path, tmp
     floor = out["floor"]
     assert floor["charts"] == list(bench_browser.FLOOR_CHARTS) and len(floor["servers"]) == 2
     fseen = {(s["page"], s["interaction"].split(" (")[0]): s for s in floor["steps"]}
-    for n in bench_browser.FLOOR_CHARTS:
+    for spec in bench_browser.FLOOR_CHARTS:
+        title = bench_browser.floor_title(spec)
         for what in ("cold", "reload", "warm", "district change", "date change"):
-            assert (f"floor: {n} charts", what) in fseen, (n, what)
-        assert fseen[(f"floor: {n} charts", "cold")]["elements"]["charts"] == n
+            assert (title, what) in fseen, (title, what)
+        assert fseen[(title, "cold")]["elements"]["charts"] == int(spec)
     assert all(not s["problems"] for s in floor["steps"])
     cold = {s["page"]: s["elements"] for s in out["steps"] if s["interaction"] == "cold"}
     assert cold["Response times"]["charts"] > 0 and cold["Maps"]["frames"] > 0
+
+
+def test_floor_pages_are_read_from_their_specs() -> None:
+    assert bench_browser.floor_spec("8") == (8, "plotly")
+    assert bench_browser.floor_spec("3:vega") == (3, "vega")
+    assert bench_browser.floor_title("8:static") == "floor: 8 charts (static)"
+    for bad in ("x", "8:svg", "-1", ""):
+        try:
+            bench_browser.floor_spec(bad)
+        except ValueError as e:
+            assert repr(bad) in str(e)
+        else:
+            raise AssertionError(f"{bad!r} accepted")
