@@ -197,6 +197,34 @@ def test_hand_values_on_bin_edges_and_the_cap() -> None:
         con.close()
 
 
+def test_hand_values_either_side_of_a_minute_boundary() -> None:
+    # The ranks are found minute by minute, then by 5-second bin inside the minute
+    # (rh.COARSE_BINS = 12 bins). P1 totals 50, 55, 60, 65 s: bins 10, 11 (first minute)
+    # and 12, 13 (second). Median: h = 1.5, the 2nd and 3rd values (55 and 60 s) lie in
+    # different minutes; centres 52.5 and 57.5 → 55.0 s (exact 57.5 s). P90: h = 2.7,
+    # the 3rd and 4th (60, 65 s): 57.5 + 0.7·5 = 61.0 s (exact 63.5 s). P2 totals 3,600
+    # and 3,605 s, an hour on, in its own group: centres 3,597.5 and 3,602.5 → median
+    # 3,600.0 s, P90 3,597.5 + 0.9·5 = 3,602.0 s.
+    assert rh.COARSE_BINS == 12
+    rows = [(1, "D1-B1", DAY0 + dt.timedelta(hours=i), 0.0, t, False)
+            for i, t in enumerate([50.0, 55.0, 60.0, 65.0])]
+    rows += [(2, "D2-B1", DAY0 + dt.timedelta(hours=9 + i), 0.0, t, False)
+             for i, t in enumerate([3600.0, 3605.0])]
+    con = _city(rows)
+    try:
+        b = db.ibis_backend(con)
+        got = rt.response_summary(b, Filters(), cap_min=120.0).frame.set_index("priority")
+        assert got.loc[1, "median_total_min"] == pytest.approx(55.0 / 60)
+        assert got.loc[1, "p90_total_min"] == pytest.approx(61.0 / 60)
+        assert got.loc[2, "median_total_min"] == pytest.approx(3600.0 / 60)
+        assert got.loc[2, "p90_total_min"] == pytest.approx(3602.0 / 60)
+        exact = _exact(b, Filters(), ("priority",), 120.0).frame.set_index("priority")
+        assert exact.loc[1, "median_total_min"] == pytest.approx(57.5 / 60)
+        assert exact.loc[1, "p90_total_min"] == pytest.approx(63.5 / 60)
+    finally:
+        con.close()
+
+
 # -- which path runs ------------------------------------------------------------------------
 
 
