@@ -206,28 +206,44 @@ def _running(t: ibis.Table, part: list[str], order: str) -> ibis.Table:
                                                  *[f"_s_{c}" for c in part])
 
 
-def quantiles_expr(kept: ibis.Table, by: tuple[str, ...], segments: tuple[Segment, ...],
-                   probs: tuple[float, ...] = (0.5, 0.9)) -> ibis.Table:
-    """Per ``by`` group and segment: ``n`` kept and, per ``p`` in ``probs``, ``q<p>_s``
-    (the estimator of the module docstring, seconds). ``kept`` is :func:`_kept_rows`.
+def _ranks(total: ibis.Value, p: float) -> tuple[ibis.Value, ibis.Value, ibis.Value]:
+    """The estimator's ranks a and b and weight f (module docstring) for ``total`` kept."""
+    pos = (total - 1).cast("float64") * p
+    return pos.floor() + 1, pos.ceil() + 1, pos - pos.floor()
 
-    The bins of the a-th and b-th smallest values are found in two steps, with the same
-    result as cumulative counts over every 5-second bin: (1) cumulative counts over
-    minute bins (:data:`COARSE_BINS`) give the minute holding each rank and the count of
-    the calls before it; (2) cumulative counts over the 5-second bins of only those
-    minutes give the bin. The sorts then cover a few thousand rows instead of every
-    (group, bin) (at 10 M calls, 145 k rows for the month × priority trend)."""
-    part = [*by, *_segment_key(segments)]
+
+def _rank_bins(g: ibis.Table, part: list[str], probs: tuple[float, ...]) -> ibis.Table:
+    """One level: per ``part``, ``n`` and the bins ``a<p>``/``b<p>`` of the estimator's
+    ranks and its weight ``f<p>``, from cumulative counts over every 5-second bin of
+    ``g`` (calls per ``part`` × bin)."""
+    c = _running(g, part, "bin")
+    aggs: dict[str, Any] = {"n": c.total.max()}
+    for p in probs:
+        a, b, f = _ranks(c.total, p)
+        aggs[f"a{p}"] = c.bin.min(where=c.cum >= a)
+        aggs[f"b{p}"] = c.bin.min(where=c.cum >= b)
+        aggs[f"f{p}"] = f.max()
+    return c.group_by(part).aggregate(**aggs)
+
+
+def _rank_bins_by_minute(kept: ibis.Table, part: list[str],
+                         probs: tuple[float, ...]) -> ibis.Table:
+    """:func:`_rank_bins` in two levels, same result: (1) cumulative counts over minute
+    bins (:data:`COARSE_BINS`) give the minute holding each rank and the count of the
+    calls before it; (2) cumulative counts over the 5-second bins of only those minutes
+    give the bin. The sorts then cover a few thousand rows instead of every (group, bin)
+    — 145 k rows for the month × priority trend at 10 M calls — at the price of a plan
+    twice as long (docs/performance.md: it pays off for trends, not for a few groups)."""
     c = _running(kept.group_by([*part, "cb"]).aggregate(calls=kept.calls.sum()), part, "cb")
     names = [f"{x}{p}" for p in probs for x in "ab"]
     aggs: dict[str, Any] = {"n": c.total.max()}
     for p in probs:
-        pos = (c.total - 1).cast("float64") * p
-        for x, rank in ((f"a{p}", pos.floor() + 1), (f"b{p}", pos.ceil() + 1)):
+        a, b, f = _ranks(c.total, p)
+        for x, rank in ((f"a{p}", a), (f"b{p}", b)):
             aggs[f"cb_{x}"] = c.cb.min(where=c.cum >= rank)
             aggs[f"pre_{x}"] = (c.cum - c.calls).min(where=c.cum >= rank)
             aggs[f"r_{x}"] = rank.max()
-        aggs[f"f{p}"] = (pos - pos.floor()).max()
+        aggs[f"f{p}"] = f.max()
     t = c.group_by(part).aggregate(**aggs)
     t = t.rename({f"_t_{k}": k for k in part})
     j = kept.inner_join(t, [kept[k].identical_to(t[f"_t_{k}"]) for k in part])
@@ -236,11 +252,26 @@ def quantiles_expr(kept: ibis.Table, by: tuple[str, ...], segments: tuple[Segmen
     fine = j.group_by([*part, "cb", "bin"]).aggregate(
         calls=j.calls.sum(), **{k: j[k].max() for k in carried})
     fine = _running(fine, [*part, "cb"], "bin")  # cum: within the minute
-    out_aggs: dict[str, Any] = {
+    out: dict[str, Any] = {
         x: fine.bin.min(where=(fine.cb == fine[f"cb_{x}"])
                         & (fine[f"pre_{x}"] + fine.cum >= fine[f"r_{x}"])) for x in names}
-    out_aggs |= {k: fine[k].max() for k in ("n", *(f"f{p}" for p in probs))}
-    q = fine.group_by(part).aggregate(**out_aggs)
+    out |= {k: fine[k].max() for k in ("n", *(f"f{p}" for p in probs))}
+    return fine.group_by(part).aggregate(**out)
+
+
+def quantiles_expr(kept: ibis.Table, by: tuple[str, ...], segments: tuple[Segment, ...],
+                   probs: tuple[float, ...] = (0.5, 0.9), *,
+                   by_minute: bool = False) -> ibis.Table:
+    """Per ``by`` group and segment: ``n`` kept and, per ``p`` in ``probs``, ``q<p>_s``
+    (the estimator of the module docstring, seconds). ``kept`` is :func:`_kept_rows`.
+    ``by_minute``: find the ranks' bins in two levels (:func:`_rank_bins_by_minute`)
+    instead of one (:func:`_rank_bins`); the same bins either way."""
+    part = [*by, *_segment_key(segments)]
+    if by_minute:
+        q = _rank_bins_by_minute(kept, part, probs)
+    else:
+        q = _rank_bins(kept.group_by([*part, "bin"]).aggregate(calls=kept.calls.sum()),
+                       part, probs)
     out = {f"q{p}_s": _centre_s(q[f"a{p}"])
            + q[f"f{p}"] * (_centre_s(q[f"b{p}"]) - _centre_s(q[f"a{p}"])) for p in probs}
     if "segment" not in part:
@@ -249,14 +280,15 @@ def quantiles_expr(kept: ibis.Table, by: tuple[str, ...], segments: tuple[Segmen
 
 
 def summary_expr(h: ibis.Table, by: tuple[str, ...], segments: tuple[Segment, ...],
-                 cap_min: float, kept_column: dict[str, str]) -> ibis.Table:
+                 cap_min: float, kept_column: dict[str, str], *,
+                 by_minute: bool = False) -> ibis.Table:
     """The columns of the exact summary (:func:`analytics.response_times._summary_expr`
     after its quantiles are split) from histogram rows ``h`` (:func:`source`): per
     ``by`` group the total's counts (``calls_total``, ``officer_initiated``,
     ``no_arrival``, ``out_of_order``, ``above_cap``, ``calls``), every other segment's as
     ``<step>__<segment>`` and its kept count ``kept_column[segment]``, and
     ``median_<seg>_min`` / ``p90_<seg>_min``. ``by`` is never empty (response times are
-    always split by priority).
+    always split by priority). ``by_minute``: :func:`quantiles_expr`'s two-level search.
 
     Two branches over ``h``: the counts, with the cap applied (:func:`capped_step`); the
     quantiles, from the kept calls' bins only (:func:`_kept_rows`, :func:`quantiles_expr`).
@@ -281,7 +313,7 @@ def summary_expr(h: ibis.Table, by: tuple[str, ...], segments: tuple[Segment, ..
             aggs[f"{key}{suffix}"] = c.calls.sum(where=on & (c.step == key))
         aggs[kept_column[s]] = c.calls.sum(where=on & (c.step == core_calls.KEPT))
     counts = c.group_by(list(by)).aggregate(**{k: v.fill_null(0) for k, v in aggs.items()})
-    q = quantiles_expr(_kept_rows(h, segments, cap_min), by, segments)
+    q = quantiles_expr(_kept_rows(h, segments, cap_min), by, segments, by_minute=by_minute)
     figs: dict[str, Any] = {}
     for s in segments:
         on = q.segment == s

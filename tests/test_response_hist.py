@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import db, facts
+from analytics import db, engines, facts
 from analytics import response_hist as rh
 from analytics import response_times as rt
 from analytics.filters import Filters
@@ -221,7 +221,49 @@ def test_hand_values_either_side_of_a_minute_boundary() -> None:
         exact = _exact(b, Filters(), ("priority",), 120.0).frame.set_index("priority")
         assert exact.loc[1, "median_total_min"] == pytest.approx(57.5 / 60)
         assert exact.loc[1, "p90_total_min"] == pytest.approx(63.5 / 60)
+        # the city-wide trend over the whole period takes the two-level search: the same
+        assert rt._many_groups(Filters(), ("period", "priority"))
+        trend = rt.response_trend(b, Filters(), grain="month", cap_min=120.0).frame
+        trend = trend.set_index("priority")
+        for p, med, p90 in ((1, 55.0, 61.0), (2, 3600.0, 3602.0)):
+            assert trend.loc[p, "median_total_min"] == pytest.approx(med / 60)
+            assert trend.loc[p, "p90_total_min"] == pytest.approx(p90 / 60)
     finally:
+        con.close()
+
+
+def test_which_questions_take_the_two_level_search() -> None:
+    by = ("period", "priority")
+    assert rt._many_groups(Filters(), by)
+    assert rt._many_groups(Filters(start=dt.date(2021, 1, 1)), by)  # open-ended
+    assert rt._many_groups(Filters(start=dt.date(2022, 1, 1), end=dt.date(2023, 6, 30)), by)
+    assert not rt._many_groups(Filters(start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31)), by)
+    assert not rt._many_groups(Filters(districts=("D1",)), by)
+    assert not rt._many_groups(Filters(beats=("D1-B1",)), by)
+    assert not rt._many_groups(Filters(), ("priority",))  # a summary: a few groups
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n=st.integers(1, 400),
+       split=st.sampled_from(["none", "treatment", "responder"]),
+       cap=st.sampled_from([1440.0, 10.0]))
+def test_two_level_search_gives_the_one_level_figures(seed, n, split, cap) -> None:
+    # The same bins by either search: the trend's frames are equal to the last bit.
+    con = _city(_random_rows(random.Random(seed), n))
+    try:
+        b = db.ibis_backend(con)
+        frames = []
+        for two in (True, False):
+            engines._PLANS.clear()  # the plan of the other search is kept per question
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(rt, "_many_groups", lambda _f, _by, two=two: two)
+                frames.append(rt.response_trend(b, Filters(), grain="month", split=split,
+                                                segments=("total", "queue"),
+                                                cap_min=cap).frame)
+        assert "QUANTILE" not in rt.response_trend(b, Filters()).sql_text.upper()
+        pd.testing.assert_frame_equal(frames[0], frames[1])
+    finally:
+        engines._PLANS.clear()
         con.close()
 
 
