@@ -229,7 +229,13 @@ def planned(backend: Any, key: tuple, build: Any) -> Any:
     one database compare equal, so every session's cursor on the file shares the plans
     (:func:`execute` runs the SQL on the cursor it is given). A read-write,
     in-memory or other engine's backend gets ``build()`` every time (its data may change
-    under the same key)."""
+    under the same key).
+
+    Memory: an expression refers to its tables, hence to the backend it was built on, so
+    the first backend of a database stays alive while its plans are kept — one per
+    database, since equal backends share the entry — and at most :data:`PLANS_MAX`
+    plans (the least recently used go first; a new version of the file starts new
+    keys and lets the old ones age out)."""
     file_key = read_only_file_key(backend)
     if file_key is None:
         return build()
