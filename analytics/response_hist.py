@@ -174,20 +174,20 @@ COARSE_BINS = 12
 
 def _kept_rows(h: ibis.Table, segments: tuple[Segment, ...], cap_min: float) -> ibis.Table:
     """The histogram rows of the calls the cap keeps (``step`` kept and bin within the
-    cap's, :func:`capped_step`), for ``segments`` only, with their coarse bin ``cb``:
-    the rows the quantiles are read from. The excluded calls never enter the quantiles'
+    cap's, :func:`capped_step`), for ``segments`` only: the rows the quantiles are read
+    from. The excluded calls never enter the quantiles'
     groupings (their counts are one small aggregate of their own in :func:`summary_expr`).
     Counts as doubles (exact below 2**53 calls): DuckDB sums integers into 128-bit ones,
     which the running sums would then carry row by row."""
     k = cap_bin(cap_min)
     kept = h.filter(h.step == core_calls.KEPT, h.bin <= k, h.segment.isin(list(segments)))
-    return kept.mutate(calls=kept.calls.cast("float64"), cb=kept.bin // COARSE_BINS)
+    return kept.mutate(calls=kept.calls.cast("float64"))
 
 
 def _segment_key(segments: tuple[Segment, ...]) -> list[str]:
     """``["segment"]``, or none when there is one segment: a string key the groupings,
-    the sort and the join need not carry for one value (a third of the quantile step's
-    CPU at 10 M calls; docs/performance.md)."""
+    the sort and the join need not carry for one value (the 10 M month × priority trend:
+    0.129 → 0.110 CPU-s in all; docs/performance.md)."""
     return [] if len(segments) == 1 else ["segment"]
 
 
@@ -234,6 +234,7 @@ def _rank_bins_by_minute(kept: ibis.Table, part: list[str],
     give the bin. The sorts then cover a few thousand rows instead of every (group, bin)
     — 145 k rows for the month × priority trend at 10 M calls — at the price of a plan
     twice as long (docs/performance.md: it pays off for trends, not for a few groups)."""
+    kept = kept.mutate(cb=kept.bin // COARSE_BINS)  # the minute of each row's bin
     c = _running(kept.group_by([*part, "cb"]).aggregate(calls=kept.calls.sum()), part, "cb")
     names = [f"{x}{p}" for p in probs for x in "ab"]
     aggs: dict[str, Any] = {"n": c.total.max()}

@@ -17,8 +17,8 @@ headless, every request off the machine refused) through every page of ``dashboa
 - **date change**: then the sidebar's "1 year" period button.
 
 Before the pages, the **browser floor**: ``ui/bench_floor_app.py``, a Streamlit page with
-the dashboard's frame and no data (a sidebar with the same two filters, a title and 0 or
-8 small plotly charts), on its own fresh server, visited the same way. Its figures are
+no data (a sidebar with the same two filters, a title and ``--floor`` small charts: 0 and
+8 plotly charts by default), on its own fresh server, visited the same way. Its figures are
 the least a page can cost in this browser on this machine, measured in the same run: a
 page's wall time minus the floor's is what the dashboard itself adds. Each cold visit
 also counts what the page drew (plotly charts, tables, frames).
@@ -237,6 +237,12 @@ class Server:
                 raise RuntimeError("the server exited during its warm start")
             time.sleep(0.2)
         raise RuntimeError(f"no warm-start line within {timeout_s:.0f} s")
+
+    def figures(self, for_: str) -> dict:
+        """What the run records of this server: what it served, its start (wall and
+        CPU-seconds) and its warm-start line."""
+        return {"for": for_, "start_s": round(self.start_s, 2),
+                "start_cpu_s": round(self.start_cpu_s, 2), "warm_start": self.warm_line}
 
     @property
     def pid(self) -> int:
@@ -480,9 +486,8 @@ def run_floor(browser: Any, db_path: Path, spec: str, *, quiet: float, timeout: 
     finally:
         if driver.ctx is not None:
             driver.ctx.close()
-        figures = {"for": ref.title, "start_s": round(server.start_s, 2),
-                   "start_cpu_s": round(server.start_cpu_s, 2), "warm_start": None,
-                   "peak_rss_mb": round(peak_rss_mb(server.pid))}
+        figures = server.figures(ref.title)
+        figures["peak_rss_mb"] = round(peak_rss_mb(server.pid))
         server.stop()
     return steps, figures
 
@@ -514,25 +519,23 @@ def run(db_path: Path, *, only: list[str] | None = None, one_server: bool = Fals
         server: Server | None = None
         floor_steps: list[Step] = []
         floor_servers: list[dict] = []
-        for spec in floor:
-            got, fig = run_floor(browser, db_path, spec, quiet=quiet, timeout=timeout,
-                                 log_path=log_path)
-            floor_steps += got
-            floor_servers.append(fig)
-            if progress:
-                for s in got:
-                    progress(s)
         try:
+            for spec in floor:
+                got, fig = run_floor(browser, db_path, spec, quiet=quiet, timeout=timeout,
+                                     log_path=log_path)
+                floor_steps += got
+                floor_servers.append(fig)
+                if progress:
+                    for s in got:
+                        progress(s)
             for i, ref in enumerate(refs):
                 if server is None or not one_server:
                     if server is not None:
                         servers[-1]["peak_rss_mb"] = round(peak_rss_mb(server.pid))
                         server.stop()
                     server = Server(db_path, tier, log_path, warm=warm_start)
-                    servers.append({"for": ref.title if not one_server else "all pages",
-                                    "start_s": round(server.start_s, 2),
-                                    "start_cpu_s": round(server.start_cpu_s, 2),
-                                    "warm_start": server.warm_line})
+                    servers.append(server.figures(ref.title if not one_server
+                                                  else "all pages"))
                 driver = Driver(browser, server, quiet=quiet, timeout=timeout)
                 try:
                     got = run_page(driver, ref, district)

@@ -1,14 +1,14 @@
 """The browser floor of ``bench pages``: Streamlit's own cost in this browser, no data.
 
-A Streamlit script with the dashboard's frame and none of its work: wide layout, a
-sidebar with a District multiselect and a "1 year" button (the two filter changes the
-benchmark makes), a title, and ``CSO_FLOOR_CHARTS`` small plotly charts (24 points
-each, the dashboard's template, ``ui.charts``) with, when there is a chart, one 24-row
-table (``CSO_FLOOR_KIND``: ``static`` draws them with plotly's ``staticPlot``, ``vega``
-as Streamlit's Vega-Lite line charts). No database, no query, no cache: what its visits cost — loading Streamlit's
-frontend, a script run, drawing the charts — is the least any page of the dashboard can
-cost in the same browser on the same machine (``ui/bench_browser.py`` runs it beside
-the real pages; docs/performance.md).
+A Streamlit script with none of the dashboard's work: wide layout, a sidebar with a
+District multiselect and a "1 year" button (the two filter changes the benchmark
+makes), a title, and ``CSO_FLOOR_CHARTS`` small plotly charts (24 points each, the
+dashboard's template, ``ui.charts``) with, when there is a chart, one 24-row table
+(``CSO_FLOOR_KIND``: ``static`` draws them with plotly's ``staticPlot``, ``vega`` as
+Streamlit's Vega-Lite line charts). No database, no query, no cache: what its visits
+cost — loading Streamlit's frontend, a script run, drawing the charts — is the least any
+page of the dashboard can cost in the same browser on the same machine
+(``ui/bench_browser.py`` runs it beside the real pages; docs/performance.md).
 """
 
 from __future__ import annotations
