@@ -58,7 +58,7 @@ from typing import Any
 
 import ibis
 
-from analytics import engines
+from analytics import engines, sql_shapes
 from analytics.core import calls as core_calls
 from analytics.core import treatment
 from analytics.core.calls import EXCLUSION_KEYS, MAX_CAP_MIN, SEGMENTS, Segment
@@ -202,8 +202,9 @@ def _running(t: ibis.Table, part: list[str], order: str) -> ibis.Table:
     start = start.rename({f"_s_{c}": c for c in part})
     # NULL-safe keys: a call with no priority (or no district) is a group of its own
     j = t.inner_join(start, [t[c].identical_to(start[f"_s_{c}"]) for c in part])
-    return j.mutate(cum=j._run - j._before).drop("_run", "_before",
-                                                 *[f"_s_{c}" for c in part])
+    j = j.mutate(cum=j._run - j._before)
+    return sql_shapes.without(j, "_run", "_before", *[f"_s_{c}" for c in part])
+
 
 
 def _ranks(total: ibis.Value, p: float) -> tuple[ibis.Value, ibis.Value, ibis.Value]:
@@ -324,7 +325,7 @@ def summary_expr(h: ibis.Table, by: tuple[str, ...], segments: tuple[Segment, ..
     wide = wide.rename({f"_k_{c}": c for c in by})
     # NULL-safe keys: a call with no priority (or no district) is a group of its own
     j = counts.left_join(wide, [counts[c].identical_to(wide[f"_k_{c}"]) for c in by])
-    return j.drop(*[f"_k_{c}" for c in by]).order_by(list(by))
+    return sql_shapes.without(j, *[f"_k_{c}" for c in by]).order_by(list(by))
 
 
 def _next_month(d: dt.date) -> dt.date:

@@ -38,7 +38,7 @@ from typing import Any, Literal
 import ibis
 import pandas as pd
 
-from analytics import engines
+from analytics import engines, sql_shapes
 from analytics import response_hist as rh
 from analytics.core import calls as core_calls
 from analytics.core import periods, treatment
@@ -347,7 +347,8 @@ def _as_of_date(backend: Any, filters: Filters, as_of: dt.date | None) -> dt.dat
 def with_treatment(t: ibis.Table, backend: Any, as_of: dt.date | None) -> ibis.Table:
     """Add ``deployment_start``, ``treatment_group`` and ``phase`` to a call-level table
     (the treatment views of :func:`analytics.core.treatment.with_treatment`)."""
-    return treatment.with_treatment(t, backend, as_of).drop("deployment_end", "deployed")
+    return sql_shapes.without(treatment.with_treatment(t, backend, as_of),
+                              "deployment_end", "deployed")
 
 
 def area_groups(backend: Any, as_of: dt.date | None = None) -> pd.DataFrame:
@@ -399,7 +400,8 @@ def _treatment_columns(backend: Any, as_of: dt.date | None) -> Any:
     callers that split by phase send the other case to the exact path)."""
     def add(t: ibis.Table, hist: bool) -> ibis.Table:
         if hist:
-            return treatment.with_treatment(t, backend, as_of, day_col="month").drop(
+            return sql_shapes.without(
+                treatment.with_treatment(t, backend, as_of, day_col="month"),
                 "deployment_end", "deployed")
         return with_treatment(t, backend, as_of)
     return add

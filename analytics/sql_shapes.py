@@ -144,6 +144,21 @@ def fill(template: str, texts: tuple[str, ...]) -> str:
     return _TOKEN_RE.sub(lambda m: texts[int(m.group(1))], template)
 
 
+def without(t: Any, *names: str) -> Any:
+    """Ibis table ``t`` without the columns ``names``: an explicit column list in ``t``'s
+    order. Use it instead of ``t.drop(...)`` in metric expressions: Ibis keeps the
+    dropped names in a ``frozenset`` and DuckDB's compiler writes them as
+    ``EXCLUDE (...)`` in that set's iteration order, which can differ between two builds
+    of one expression (equal sets, other insertion histories), and so between a shape's
+    SQL and the expression's own (seen as ``EXCLUDE ("_k_priority", "_k_district")``
+    against ``("_k_district", "_k_priority")``)."""
+    drop = set(names)
+    missing = drop - set(t.columns)
+    if missing:
+        raise KeyError(f"no columns {sorted(missing)} to drop")
+    return t.select(*[c for c in t.columns if c not in drop])
+
+
 def normal_sql(sql: str) -> str:
     """``sql`` with its layout removed (runs of white space as one space, none inside
     brackets), for comparing two compilations whose line breaks may differ."""
@@ -152,4 +167,4 @@ def normal_sql(sql: str) -> str:
 
 
 __all__ = ["COMPARISONS", "Slot", "compile_template", "fill", "is_slot_value",
-           "literal_sql", "normal_sql", "shape_of"]
+           "literal_sql", "normal_sql", "shape_of", "without"]

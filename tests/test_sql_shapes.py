@@ -181,3 +181,13 @@ def test_the_pages_queries_write_the_sql_of_their_own_compilation(demo_con, veri
     first, second = (seen[Filters(districts=opts.districts[i:i + 1]).describe()][0]
                      for i in (0, 1))
     assert first != second
+
+
+def test_without_lists_the_kept_columns_in_order_and_refuses_unknown_ones() -> None:
+    t = ibis.table({"a": "int64", "_k_b": "string", "c": "float64", "_k_d": "date"}, name="t")
+    got = sql_shapes.without(t, "_k_d", "_k_b")
+    assert got.columns == ("a", "c")
+    sql = ibis.to_sql(got, dialect="duckdb")
+    assert "EXCLUDE" not in sql and sql.index('"a"') < sql.index('"c"')
+    with pytest.raises(KeyError, match="_k_x"):
+        sql_shapes.without(t, "_k_x")

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import ibis
 import pandas as pd
 
-from analytics import db
+from analytics import db, sql_shapes
 from analytics.core.options import check
 from analytics.engines import execute, has_table
 
@@ -64,7 +64,7 @@ def with_treatment(t: ibis.Table, backend: Any, as_of: dt.date | None = None, *,
     by_dist = w.select(d_area=w.area_id, d_start=w.dep_start, d_end=w.dep_end)
     j = t.left_join(by_beat, t.beat == by_beat.b_area).left_join(
         by_dist, t.district == by_dist.d_area)
-    j = j.drop("b_area", "d_area")
+    j = sql_shapes.without(j, "b_area", "d_area")
     start = ibis.least(j.b_start, j.d_start)  # LEAST skips NULLs (DuckDB and Spark)
     end = ibis.cases(
         ((j.b_start.notnull() & j.b_end.isnull()) | (j.d_start.notnull() & j.d_end.isnull()),
@@ -83,7 +83,7 @@ def with_treatment(t: ibis.Table, backend: Any, as_of: dt.date | None = None, *,
     out = j.mutate(deployment_start=start, deployment_end=end, treatment_group=group,
                    phase=phase)
     out = out.mutate(deployed=out.phase == "during")
-    return out.drop("b_start", "b_end", "d_start", "d_end")
+    return sql_shapes.without(out, "b_start", "b_end", "d_start", "d_end")
 
 
 def phases_follow_months(backend: Any) -> bool:
