@@ -468,9 +468,13 @@ def _pandas_response(df: Any) -> Any:
 
 def _workload_rows(backend: Any) -> Any:
     """The pandas side's rows for unit-hours: every assignment's unit type, district,
-    call received time, start, clear and exclusion step (``assignment_facts``), loaded
-    before any timing; text columns as pandas categories (its fastest grouping)."""
-    t = backend.table("assignment_facts")
+    call received time, start, clear and exclusion step
+    (:func:`analytics.workload.assignment_hours`), loaded before any timing; text columns
+    as pandas categories (its fastest grouping)."""
+    from analytics import workload
+    from analytics.filters import Filters
+
+    t = workload.assignment_hours(backend, Filters())
     df = t.select("unit_type", "district", "received_at", "start_at", "cleared_at",
                   "exclusion").to_pandas()
     for c in ("unit_type", "district", "exclusion"):

@@ -98,7 +98,8 @@ def _cmd_upgrade(args: argparse.Namespace) -> int:
         version = db.scalar(con, "SELECT max(version) FROM schema_version")
         zone = db.department_timezone(con)
         built = facts.build_missing_derived(con)  # derived tables added since it was made
-        if built:
+        dropped = facts.drop_retired_tables(con)  # derived tables this version no longer reads
+        if built or dropped:
             con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -106,6 +107,8 @@ def _cmd_upgrade(args: argparse.Namespace) -> int:
           + (f"; event times are UTC, shown in {zone}" if zone else ""))
     if built:
         print("built the derived tables it lacked: " + ", ".join(built))
+    if dropped:
+        print("dropped the tables this version no longer uses: " + ", ".join(dropped))
     return EXIT_OK
 
 

@@ -15,12 +15,11 @@ Definitions (PRODUCT.md section 3):
 - Time model (:mod:`analytics.core.clock`): the canonical tables store UTC instants;
   ``call_facts``' ``received_at``, ``first_dispatched_at``, ``first_arrived_at``,
   ``cleared_at``, ``day``, ``week``, ``month``, ``hour``, ``weekday`` are **local** (the
-  department's zone, ``settings.timezone``). ``assignment_facts`` keeps the assignment's
-  ``start_at`` / ``arrived_at`` / ``cleared_at`` as UTC instants (only compared and
-  subtracted) beside the call's local ``received_at``; ``assignment_slots`` spreads the
-  committed time over UTC clock hours and labels each by its local start (``slot``,
-  ``date``, ``hour``, ``weekday``): exact unit-hours, and in the fall-back night the local
-  01:00 hour has two slots.
+  department's zone, ``settings.timezone``). The workload aggregates compare and
+  subtract an assignment's UTC ``start_at`` / ``arrived_at`` / ``cleared_at``, key it by
+  its call's local ``day``, and spread the committed time over UTC clock hours, each
+  labelled by its local start (``date``, ``hour``, ``weekday`` of ``slot_hour_facts``):
+  exact unit-hours, and in the fall-back night the local 01:00 hour sums two UTC hours.
 - ``sworn_total_s`` = received → first *sworn* unit on scene.
 - committed time of an assignment = (dispatched, else en route) → cleared, counted only
   when both exist and cleared ≥ start; ``*_unit_hours`` sum it over the call's units.
@@ -243,16 +242,18 @@ def update_call_facts(con: duckdb.DuckDBPyConnection, call_ids_sql: str,
             con.execute(f"DROP TABLE IF EXISTS {DAYS_TABLE}")
 
 
-# -- per-assignment facts and clock-hour slots (the workload pages read these) ----------
-# the per-assignment facts with the
-# call's filter columns, and the same time spread over clock hours. Pages then scan one
-# table instead of joining assignments × call_facts × units on every render.
-_ASSIGNMENT_FACTS_SELECT = """
+# -- the assignments with their call's filter columns (the workload aggregates read them) --
+# Not stored: the workload pages read the small aggregates below, and writing ~15 M
+# per-assignment rows (and ~21 M per-clock-hour rows) cost more than the rest of the
+# derived tables (docs/performance.md, "Derived tables without per-assignment rows").
+# ``analytics.workload.assignment_hours`` is the same rows as an Ibis expression (the
+# fallback path of databases without the aggregates; tests compare both).
+# The exclusion rule of an assignment's committed time (PRODUCT.md section 3): start =
+# dispatched, else en route; counted only when both start and clear exist and clear >= start.
+_ASSIGNMENT_ROWS_SELECT = """
 SELECT
-    a.call_id,
-    a.unit_id,
+    f.day, f.district, f.beat, f.priority, f.category, f.sensitive,
     coalesce(u.unit_type, 'other') AS unit_type,
-    a.is_primary,
     coalesce(a.dispatched_at, a.enroute_at) AS start_at,
     a.arrived_at,
     a.cleared_at,
@@ -261,75 +262,31 @@ SELECT
         WHEN a.cleared_at IS NULL THEN 'no_clear'
         WHEN a.cleared_at < coalesce(a.dispatched_at, a.enroute_at) THEN 'cleared_before_start'
         ELSE 'kept'
-    END AS exclusion,
-    f.received_at, f.district, f.beat, f.priority, f.category, f.self_initiated
+    END AS exclusion
 FROM assignments a
 JOIN call_facts f USING (call_id)
 LEFT JOIN units u USING (unit_id)
 {where}
 """
-_ASSIGNMENT_SLOTS_SELECT = """
-WITH k AS (
-    SELECT *, date_trunc('hour', start_at) AS h0
-    FROM assignment_facts WHERE exclusion = 'kept' {and_where}
-), x AS (
-    SELECT *, h0 + to_hours(unnest(range(0, CAST(floor((epoch(cleared_at) - epoch(h0)) / 3600)
-                                              AS BIGINT) + 1))) AS slot
-    FROM k
-), o AS (
-    SELECT *, (least(epoch(cleared_at), epoch(slot) + 3600)
-               - greatest(epoch(start_at), epoch(slot))) / 3600.0 AS unit_hours
-    FROM x
-)
-SELECT call_id, unit_type, received_at, district, beat, priority, category, self_initiated,
-       local_slot AS slot, CAST(local_slot AS DATE) AS "date",
-       CAST(hour(local_slot) AS SMALLINT) AS "hour",
-       CAST(isodow(local_slot) AS SMALLINT) AS weekday, unit_hours
-FROM (SELECT *, cso_local(slot) AS local_slot FROM o WHERE unit_hours > 0)
-"""
-DERIVED_SQL = (
-    "CREATE OR REPLACE TABLE assignment_facts AS" + _ASSIGNMENT_FACTS_SELECT.format(where=""),
-    "CREATE OR REPLACE TABLE assignment_slots AS" + _ASSIGNMENT_SLOTS_SELECT.format(and_where=""),
-)
-DERIVED_TABLES = ("assignment_facts", "assignment_slots")
+
+#: The retired per-row tables of earlier versions: dropped by a full rebuild and by
+#: ``python -m analytics upgrade`` (nothing reads them any more).
+RETIRED_TABLES = ("assignment_facts", "assignment_slots")
 
 
-def build_workload_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)build ``assignment_facts`` and ``assignment_slots`` (after ``call_facts``)."""
-    clock.define_local(con)
-    with db.unordered_writes(con):  # row order carries no meaning in these tables
-        for sql in DERIVED_SQL:
-            con.execute(sql).fetchall()
-    log.info("assignment_facts and assignment_slots rebuilt")
+def drop_retired_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Drop :data:`RETIRED_TABLES` where they exist; return the names dropped."""
+    dropped = []
+    for t in RETIRED_TABLES:  # fixed names
+        if _table_exists(con, t):
+            con.execute(f"DROP TABLE {t}")
+            dropped.append(t)
+    return dropped
 
 
-def update_workload_tables(con: duckdb.DuckDBPyConnection, ids_table: str) -> None:
-    """Rebuild the derived rows of the calls listed in temporary table ``ids_table``
-    (column ``call_id``) only, after ``call_facts`` was updated for them; same SELECTs as
-    :func:`build_workload_tables`, so the rows are identical to a full rebuild. Builds the tables
-    whole when they do not exist yet."""
-    if not _derived_exist(con):
-        build_workload_tables(con)
-        return
-    # ids_table is a fixed temporary-table name chosen by analytics.facts.
-    ids = f"call_id IN (SELECT call_id FROM {ids_table})"
-    clock.define_local(con)
-    for table in ("assignment_slots", "assignment_facts"):
-        con.execute(f"DELETE FROM {table} WHERE {ids}")
-    with db.unordered_writes(con):
-        con.execute("INSERT INTO assignment_facts"
-                    + _ASSIGNMENT_FACTS_SELECT.format(where=f"WHERE a.{ids}"))
-        con.execute("INSERT INTO assignment_slots"
-                    + _ASSIGNMENT_SLOTS_SELECT.format(and_where=f"AND {ids}"))
-
-
-def _derived_exist(con: duckdb.DuckDBPyConnection) -> bool:
-    rows = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name IN (?, ?) AND schema_name = 'main'",
-        list(DERIVED_TABLES),
-    ).fetchall()
-    return rows[0][0] == len(DERIVED_TABLES)
-
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                            "AND schema_name = 'main'", [name]))
 
 
 # -- calls per area and day (the count maps and filter options read it) ---------------
@@ -356,74 +313,129 @@ ORDER BY day
 AREA_DAY_UNIT_COLUMNS = ("dispatched_calls", "units", "multi_unit_calls",
                          "sworn_self_initiated_calls")
 
-# -- small daily aggregates of the workload tables (the Workload tab reads them) --------
-# Whether a call is sensitive, from the sensitive calls only: every row of
-# assignment_facts / assignment_slots has its call in call_facts (both are built from
-# it), and a join against the few sensitive calls is much cheaper than one against all.
-_SENSITIVE_CALLS = "(SELECT call_id FROM call_facts WHERE sensitive)"
+# -- small aggregates of the assignments (the Workload tab reads them) -------------------
 # Committed hours exactly as analytics.workload.assignment_hours computes them
 # (analytics.core.periods.hours_between: microseconds ÷ 3.6e9, kept assignments only).
 ASSIGNMENT_DAY_TABLE = "assignment_day_facts"
+SLOT_HOUR_TABLE = "slot_hour_facts"
 SLOT_CELL_TABLE = "slot_cell_facts"
 SLOT_DAY_TABLE = "slot_day_facts"
-WORKLOAD_AGGREGATES = (ASSIGNMENT_DAY_TABLE, SLOT_CELL_TABLE, SLOT_DAY_TABLE)
-_ASSIGNMENT_DAY_SQL = f"""
-CREATE OR REPLACE TABLE {ASSIGNMENT_DAY_TABLE} AS
-SELECT CAST(a.received_at AS DATE) AS day, a.district, a.beat, a.priority, a.category,
-       f.call_id IS NOT NULL AS sensitive, a.unit_type, a.exclusion,
+WORKLOAD_AGGREGATES = (ASSIGNMENT_DAY_TABLE, SLOT_HOUR_TABLE, SLOT_CELL_TABLE, SLOT_DAY_TABLE)
+#: The tables keyed by the call's day: an incremental refresh rebuilds only the days of
+#: the changed calls (:func:`update_workload_aggregates`).
+_DAY_KEYED = (ASSIGNMENT_DAY_TABLE, SLOT_HOUR_TABLE)
+_ASSIGNMENT_DAY_SELECT = """
+SELECT day, district, beat, priority, category, sensitive, unit_type, exclusion,
        count(*) AS assignments,
-       count(a.committed_h) AS timed_assignments,
-       sum(a.committed_h) AS unit_hours,
-       count_if(a.exclusion = 'kept' AND (a.arrived_at IS NULL OR a.cleared_at <= a.arrived_at))
+       count(committed_h) AS timed_assignments,
+       sum(committed_h) AS unit_hours,
+       count_if(exclusion = 'kept' AND (arrived_at IS NULL OR cleared_at <= arrived_at))
            AS zero_on_scene
 FROM (SELECT *, CASE WHEN exclusion = 'kept'
                      THEN CAST(date_diff('microsecond', start_at, cleared_at) AS DOUBLE)
                           / 3600000000.0 END AS committed_h
-      FROM assignment_facts) a
-LEFT JOIN {_SENSITIVE_CALLS} f USING (call_id)
+      FROM ({rows}))
 GROUP BY ALL
-ORDER BY day
+"""
+# Each kept assignment's committed time spread over the UTC clock hours it overlaps,
+# each hour labelled by its local start (``date``, ``hour``, ``weekday``: in the
+# fall-back night the local 01:00 hour has two UTC hours, summed here), then summed per
+# call day × area × priority × category × sensitive × unit type × clock hour.
+_SLOT_HOUR_SELECT = """
+WITH k AS (
+    SELECT day, district, beat, priority, category, sensitive, unit_type, start_at,
+           cleared_at, date_trunc('hour', start_at) AS h0
+    FROM ({rows}) WHERE exclusion = 'kept'
+), x AS (
+    SELECT *, h0 + to_hours(unnest(range(0, CAST(floor((epoch(cleared_at) - epoch(h0)) / 3600)
+                                              AS BIGINT) + 1))) AS slot
+    FROM k
+), o AS (
+    SELECT *, (least(epoch(cleared_at), epoch(slot) + 3600)
+               - greatest(epoch(start_at), epoch(slot))) / 3600.0 AS unit_hours
+    FROM x
+)
+SELECT day, district, beat, priority, category, sensitive, unit_type,
+       CAST(local_slot AS DATE) AS "date", CAST(hour(local_slot) AS SMALLINT) AS "hour",
+       CAST(isodow(local_slot) AS SMALLINT) AS weekday, sum(unit_hours) AS unit_hours
+FROM (SELECT *, cso_local(slot) AS local_slot FROM o WHERE unit_hours > 0)
+GROUP BY ALL
 """
 _SLOT_CELL_SQL = f"""
 CREATE OR REPLACE TABLE {SLOT_CELL_TABLE} AS
 SELECT "date", "hour", district, unit_type, sum(unit_hours) AS unit_hours
-FROM assignment_slots
+FROM {SLOT_HOUR_TABLE}
 GROUP BY ALL
 ORDER BY "date"
 """
 _SLOT_DAY_SQL = f"""
 CREATE OR REPLACE TABLE {SLOT_DAY_TABLE} AS
-SELECT CAST(s.received_at AS DATE) AS day, s.district, f.call_id IS NOT NULL AS sensitive,
-       s.unit_type, s.weekday,
-       s."hour", sum(s.unit_hours) AS unit_hours, min(s."date") AS lo, max(s."date") AS hi
-FROM assignment_slots s
-LEFT JOIN {_SENSITIVE_CALLS} f USING (call_id)
+SELECT day, district, sensitive, unit_type, weekday, "hour", sum(unit_hours) AS unit_hours,
+       min("date") AS lo, max("date") AS hi
+FROM {SLOT_HOUR_TABLE}
 GROUP BY ALL
 ORDER BY day
 """
+_DAY_KEYED_SELECT = {ASSIGNMENT_DAY_TABLE: _ASSIGNMENT_DAY_SELECT,
+                     SLOT_HOUR_TABLE: _SLOT_HOUR_SELECT}
+
+
+def _day_keyed_sql(table: str, where: str = "") -> str:
+    rows = _ASSIGNMENT_ROWS_SELECT.format(where=where)
+    return _DAY_KEYED_SELECT[table].format(rows=rows)
 
 
 def build_workload_aggregates(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)build the Workload tab's small aggregates (after ``assignment_facts`` and
-    ``assignment_slots``):
+    """(Re)build the Workload tab's aggregates of the assignments (after ``call_facts``):
 
     - ``assignment_day_facts``: assignments per call day × district × beat × priority ×
       call category × sensitive × unit type × exclusion, with the timed ones, their
       committed unit-hours and the zero-time-on-scene ones (``workload_summary``,
       ``call_unit_stats``; the call filters apply to whole days, so they are exact here);
+    - ``slot_hour_facts``: committed unit-hours spread over clock hours, per call day ×
+      district × beat × priority × call category × sensitive × unit type × clock-hour slot
+      (local ``date``, ``hour``, ``weekday``): ``workload_heatmap`` under a beat, priority
+      or category filter (a third of the rows of one per assignment and hour);
     - ``slot_cell_facts``: committed unit-hours per clock-hour cell (date × hour ×
       district) and unit type (``utilization_by_hour``, ``patrol_time``: staffing is
       recorded per such cell, and only dates and districts apply to them);
     - ``slot_day_facts``: committed unit-hours per call day × district × sensitive × unit
       type × weekday × hour of the clock-hour slot, with the slots' first and last date
-      (``workload_heatmap`` when no beat, priority or category filter is set: a
-      hundredth of ``assignment_slots``).
+      (``workload_heatmap`` without those filters: a twentieth of ``slot_hour_facts``).
 
-    Readers fall back to the tables above when a database has no aggregates yet.
+    Readers compute the same numbers from ``assignments`` when a database has no
+    aggregates yet (``analytics.workload``).
     """
-    for sql in (_ASSIGNMENT_DAY_SQL, _SLOT_CELL_SQL, _SLOT_DAY_SQL):
-        con.execute(sql)
+    clock.define_local(con)
+    for table in _DAY_KEYED:  # fixed names
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM "
+                    f"({_day_keyed_sql(table)}) ORDER BY day")
+    _build_slot_rollups(con)
     log.info("%s rebuilt", ", ".join(WORKLOAD_AGGREGATES))
+
+
+def _build_slot_rollups(con: duckdb.DuckDBPyConnection) -> None:
+    for sql in (_SLOT_CELL_SQL, _SLOT_DAY_SQL):
+        con.execute(sql)
+
+
+def update_workload_aggregates(con: duckdb.DuckDBPyConnection, days_table: str) -> None:
+    """Rebuild the rows of the call days listed in temporary table ``days_table`` (column
+    ``day``) of the day-keyed aggregates, after ``call_facts`` was updated for the calls
+    of those days; the other two are rebuilt whole from ``slot_hour_facts`` (small). Every
+    row of a day-keyed table sums the calls of its day, so rebuilding a day from all its
+    calls gives the rows of a full rebuild. Builds everything when a table is missing."""
+    if not all(_table_exists(con, t) for t in WORKLOAD_AGGREGATES):
+        build_workload_aggregates(con)
+        return
+    clock.define_local(con)
+    # days_table is a fixed temporary-table name chosen by analytics.facts.
+    in_days = f"day IN (SELECT day FROM {days_table})"
+    for table in _DAY_KEYED:  # fixed names
+        con.execute(f"DELETE FROM {table} WHERE {in_days}")
+        con.execute(f"INSERT INTO {table} SELECT * FROM "
+                    f"({_day_keyed_sql(table, where='WHERE f.' + in_days)})")
+    _build_slot_rollups(con)
 
 
 def build_area_day(con: duckdb.DuckDBPyConnection) -> int:
@@ -561,7 +573,8 @@ def update_response_hist(con: duckdb.DuckDBPyConnection, days_table: str) -> Non
 
 def build_missing_derived(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Build the derived tables that a database made by an older version lacks (while
-    ``call_facts`` exists); return their names. ``python -m analytics upgrade`` runs it."""
+    ``call_facts`` exists); return their names. ``python -m analytics upgrade`` runs it
+    (and :func:`drop_retired_tables`)."""
     built = []
     if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'call_facts' "
                        "AND schema_name = 'main'"):
@@ -580,13 +593,10 @@ def build_missing_derived(con: duckdb.DuckDBPyConnection) -> list[str]:
     if not set(AREA_DAY_UNIT_COLUMNS) <= have:
         build_area_day(con)
         built.append(AREA_DAY_TABLE)
-    if _derived_exist(con):
-        missing = [t for t in WORKLOAD_AGGREGATES if not scalar(
-            con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
-                 "AND schema_name = 'main'", [t])]
-        if missing:
-            build_workload_aggregates(con)
-            built.extend(missing)
+    missing = [t for t in WORKLOAD_AGGREGATES if not _table_exists(con, t)]
+    if missing:  # slot_hour_facts came with the retirement of the per-row tables
+        build_workload_aggregates(con)
+        built.extend(missing)
     if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
                        "AND schema_name = 'main'", [PUBLIC_MONTH_TABLE]):
         build_public_month(con)
@@ -599,26 +609,26 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, call_ids_sql: str | None = N
     or call_types.
 
     With ``call_ids_sql`` (see :func:`update_call_facts`) only those calls' rows of
-    ``call_facts``, ``assignment_facts`` and ``assignment_slots``, and the
-    ``response_hist`` rows of their months, are rebuilt when that is cheaper;
-    ``area_day_facts`` (area × day counts), the workload aggregates
-    (:func:`build_workload_aggregates`) and ``public_month_facts``
-    (:func:`build_public_month`) are rebuilt whole.
+    ``call_facts``, the ``response_hist`` rows of their months and the rows of their days
+    of the day-keyed workload aggregates (:func:`update_workload_aggregates`) are rebuilt
+    when that is cheaper; ``area_day_facts`` (area × day counts) and
+    ``public_month_facts`` (:func:`build_public_month`) are rebuilt whole. A full rebuild
+    also drops the :data:`RETIRED_TABLES` of earlier versions.
     """
     n = None if call_ids_sql is None else update_call_facts(con, call_ids_sql, keep_ids=True)
     try:
         if n is None:
             build_call_facts(con)
-            build_workload_tables(con)
             build_response_hist(con)
+            build_workload_aggregates(con)
+            drop_retired_tables(con)
         else:
-            update_workload_tables(con, IDS_TABLE)
             update_response_hist(con, DAYS_TABLE)
+            update_workload_aggregates(con, DAYS_TABLE)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {IDS_TABLE}")
         con.execute(f"DROP TABLE IF EXISTS {DAYS_TABLE}")
     build_area_day(con)  # area × day counts: small, rebuilt whole
-    build_workload_aggregates(con)  # small too, rebuilt whole
     build_public_month(con)  # public calls per month and area: small, rebuilt whole
 
 

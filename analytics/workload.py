@@ -50,9 +50,9 @@ from analytics.facts import (
     AREA_DAY_TABLE,
     AREA_DAY_UNIT_COLUMNS,
     ASSIGNMENT_DAY_TABLE,
-    DERIVED_TABLES,
     SLOT_CELL_TABLE,
     SLOT_DAY_TABLE,
+    SLOT_HOUR_TABLE,
 )
 from analytics.filters import Filters
 from analytics.numbers import as_float
@@ -86,10 +86,6 @@ _num = as_float  # short local name used throughout this module and offload
 def call_facts(backend: Any, filters: Filters) -> ibis.Table:
     """``call_facts`` with the global filters applied (all calls)."""
     return filters.apply(backend.table("call_facts"))
-
-
-def _has_derived(backend: Any) -> bool:
-    return all(engines.has_table(backend, t) for t in DERIVED_TABLES)
 
 
 def _has_aggregate(backend: Any, table: str, columns: tuple[str, ...] = ()) -> bool:
@@ -126,13 +122,11 @@ def assignment_hours(backend: Any, filters: Filters) -> ibis.Table:
     Columns: call_id, unit_id, unit_type, is_primary, start_at (dispatched, else en
     route), arrived_at, cleared_at, committed_h (NULL when not computable), exclusion
     (``kept`` or why the committed time is missing), and the call's received_at,
-    district, beat, priority, category, self_initiated.
+    district, beat, priority, category, self_initiated. The same rows as the workload
+    aggregates' source in :mod:`analytics.facts` (``_ASSIGNMENT_ROWS_SELECT``): the
+    pages read those aggregates; this expression is the path of a database without them
+    and of the benchmarks.
     """
-    if _has_derived(backend):
-        t = filters.without_sensitive(filters.apply(backend.table("assignment_facts")), backend)
-        hours = hours_between(t.start_at, t.cleared_at)
-        return t.mutate(
-            committed_h=ibis.ifelse(t.exclusion == "kept", hours, ibis.null("float64")))
     a = backend.table("assignments")
     u = backend.table("units").select("unit_id", "unit_type")
     f = call_facts(backend, filters).select(
@@ -175,16 +169,18 @@ ASSIGNMENT_EXCLUSIONS = (
 
 def committed_slots(backend: Any, filters: Filters, unit_type: str | None = None,
                     *, slot_dates: bool = False) -> ibis.Table:
-    """Committed time per (assignment, clock hour) for filtered calls.
+    """Committed time per clock hour for filtered calls: from ``slot_hour_facts`` (rows
+    summed per call day × area × priority × category × sensitive × unit type × clock
+    hour) when the database has it, else one row per (assignment, clock hour) computed
+    from ``assignments`` (:func:`hourly_committed`); callers sum the rows either way.
 
     Columns include unit_type, district, date, hour, weekday, unit_hours. With
     ``slot_dates`` the date filter applies to the clock hour instead of the call's
     received time (used against staffing, which is recorded per clock hour).
     """
     call_filters = filters.with_(start=None, end=None) if slot_dates else filters
-    if _has_derived(backend):
-        h = call_filters.without_sensitive(
-            call_filters.apply(backend.table("assignment_slots")), backend)
+    if _has_aggregate(backend, SLOT_HOUR_TABLE):  # per call day, area and clock hour
+        h = call_filters.apply(backend.table(SLOT_HOUR_TABLE), time_col="day")
         if unit_type is not None:
             h = h.filter(h.unit_type == unit_type)
     else:

@@ -7,7 +7,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from analytics import cli, db, parquet
+from analytics import cli, db, facts, parquet
 from analytics.errors import DatabaseError
 from tests import tiny_city
 
@@ -31,7 +31,7 @@ def test_export_writes_every_table_with_its_rows(tiny_db, tmp_path, capsys) -> N
     # tiny_city.py: 12 calls (p1..p5, q1..q7), 5 units; the derived tables are there too.
     assert manifest["tables"]["calls"]["rows"] == 12
     assert manifest["tables"]["units"]["rows"] == 5
-    for name in (*db.CANONICAL_TABLES, "call_facts", "assignment_facts", "assignment_slots",
+    for name in (*db.CANONICAL_TABLES, "call_facts", *facts.WORKLOAD_AGGREGATES,
                  "area_day_facts", "settings"):
         assert name in manifest["tables"], name
         # the row count in the manifest is the row count of the file written

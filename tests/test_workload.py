@@ -186,7 +186,7 @@ def test_same_numbers_without_the_derived_tables(con, backend) -> None:
     with_derived = (workload.workload_by_unit_type(backend, ALL).frame,
                     workload.workload_heatmap(backend, ALL).frame,
                     workload.utilization_by_hour(backend, ALL).frame)
-    for t in (*facts.WORKLOAD_AGGREGATES, *facts.DERIVED_TABLES):
+    for t in facts.WORKLOAD_AGGREGATES:
         con.execute(f"DROP TABLE {t}")  # names from fixed tuples
     without = (workload.workload_by_unit_type(backend, ALL).frame,
                workload.workload_heatmap(backend, ALL).frame,
@@ -269,19 +269,22 @@ def test_daily_aggregates_give_the_per_assignment_numbers(demo_con, f, monkeypat
 def test_daily_aggregate_totals_match_the_base_tables(demo_con) -> None:
     """Independent of the metric code: the aggregates' totals are the base tables' ones."""
     q = lambda sql: demo_con.execute(sql).fetchall()[0]  # noqa: E731
-    n, timed, hours = q("SELECT count(*), count(*) FILTER (WHERE exclusion = 'kept'), "
-                        "sum(epoch(cleared_at - start_at)) FILTER (WHERE exclusion = 'kept') "
-                        "/ 3600 FROM assignment_facts")
+    # Every assignment with a call, its committed time straight from the canonical table.
+    start = "coalesce(a.dispatched_at, a.enroute_at)"
+    n, timed, hours = q(f"SELECT count(*), count(*) FILTER (WHERE a.cleared_at >= {start}), "
+                        f"sum(epoch(a.cleared_at - {start})) FILTER (WHERE a.cleared_at >= "
+                        f"{start}) / 3600 FROM assignments a JOIN calls c USING (call_id)")
     a_n, a_timed, a_hours = q("SELECT sum(assignments), sum(timed_assignments), "
                               "sum(unit_hours) FROM assignment_day_facts")
     assert (a_n, a_timed) == (n, timed) and a_hours == pytest.approx(hours, rel=1e-9)
-    slots = q("SELECT sum(unit_hours), count(DISTINCT (date, hour, district, unit_type)) "
-              "FROM assignment_slots")
+    # Spread over clock hours the total stays the same, whatever the grouping.
+    slots = q("SELECT sum(unit_hours), count(DISTINCT (date, hour, district, unit_type)), "
+              "min(date), max(date) FROM slot_hour_facts")
+    assert slots[0] == pytest.approx(hours, rel=1e-9)
     cells = q("SELECT sum(unit_hours), count(*) FROM slot_cell_facts")
-    assert cells[1] == slots[1] and cells[0] == pytest.approx(slots[0], rel=1e-9)
+    assert cells[1] == slots[1] and cells[0] == pytest.approx(hours, rel=1e-9)
     by_day = q("SELECT sum(unit_hours), min(lo), max(hi) FROM slot_day_facts")
-    span = q("SELECT min(date), max(date) FROM assignment_slots")
-    assert by_day[0] == pytest.approx(slots[0], rel=1e-9) and by_day[1:] == span
+    assert by_day[0] == pytest.approx(hours, rel=1e-9) and by_day[1:] == slots[2:]
     calls = q("SELECT count(*), count(*) FILTER (WHERE n_units > 0), sum(n_units), "
               "count(*) FILTER (WHERE n_units >= 2) FROM call_facts")
     calls = (*calls, q("SELECT count(*) FROM call_facts WHERE self_initiated "
@@ -291,8 +294,8 @@ def test_daily_aggregate_totals_match_the_base_tables(demo_con) -> None:
     assert tuple(int(v) for v in day) == tuple(int(v) for v in calls)
 
 
-def test_an_older_database_reads_the_per_assignment_tables_and_upgrade_builds_the_aggregates(
-        demo_db_path, tmp_path) -> None:
+def test_an_older_database_reads_the_assignments_and_upgrade_builds_the_aggregates(
+        demo_db_path, tmp_path, capsys) -> None:
     import shutil
 
     from analytics import cli
@@ -305,6 +308,8 @@ def test_an_older_database_reads_the_per_assignment_tables_and_upgrade_builds_th
         con.execute(f"DROP TABLE {t}")  # names from a fixed tuple
     for c in facts.AREA_DAY_UNIT_COLUMNS:
         con.execute(f"ALTER TABLE area_day_facts DROP COLUMN {c}")  # fixed names
+    for t in facts.RETIRED_TABLES:  # the per-row tables earlier versions stored
+        con.execute(f"CREATE TABLE {t} AS SELECT call_id FROM calls")  # names from a fixed tuple
     con.close()
     ro = db.connect(path, read_only=True)
     b = db.ibis_backend(ro)
@@ -313,9 +318,12 @@ def test_an_older_database_reads_the_per_assignment_tables_and_upgrade_builds_th
     older = _frames(b, Filters(districts=("D2",)))
     ro.close()
     assert cli.main(["upgrade", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "slot_hour_facts" in out and "no longer uses: assignment_facts, assignment_slots" in out
     ro = db.connect(path, read_only=True)
     b = db.ibis_backend(ro)
     assert all(workload._has_aggregate(b, t) for t in facts.WORKLOAD_AGGREGATES)
+    assert not any(engines.has_table(b, t) for t in facts.RETIRED_TABLES)
     assert workload._has_aggregate(b, facts.AREA_DAY_TABLE, facts.AREA_DAY_UNIT_COLUMNS)
     upgraded = _frames(b, Filters(districts=("D2",)))
     ro.close()

@@ -139,7 +139,7 @@ def test_unit_hours_are_exact_and_slots_are_local_clock_hours(con, tmp_path):
                 (dt.date(2024, 11, 3), 2): 0.5,
                 (dt.date(2024, 3, 10), 1): 0.5, (dt.date(2024, 3, 10), 3): 0.5}
     got = _slots_by_hour(con.execute(
-        'SELECT "date", "hour", unit_hours FROM assignment_slots').fetchall())
+        'SELECT "date", "hour", unit_hours FROM slot_hour_facts').fetchall())
     assert got == expected
     # The workload module: committed hours per assignment and slots, both paths.
     backend = db.ibis_backend(con)
@@ -148,8 +148,7 @@ def test_unit_hours_are_exact_and_slots_are_local_clock_hours(con, tmp_path):
     derived = workload.committed_slots(backend, Filters()).execute()
     assert _slots_by_hour(zip(derived["date"].dt.date, derived["hour"], derived["unit_hours"],
                               strict=True)) == expected
-    con.execute("DROP TABLE assignment_slots")  # the fallback path recomputes from assignments
-    con.execute("DROP TABLE assignment_facts")
+    con.execute("DROP TABLE slot_hour_facts")  # the fallback path recomputes from assignments
     fallback = workload.committed_slots(db.ibis_backend(con), Filters()).execute()
     assert _slots_by_hour(zip(pd_dates(fallback["date"]), fallback["hour"],
                               fallback["unit_hours"], strict=True)) == expected
