@@ -424,12 +424,19 @@ def update_workload_aggregates(con: duckdb.DuckDBPyConnection, days_table: str) 
     ``day``) of the day-keyed aggregates, after ``call_facts`` was updated for the calls
     of those days; the other two are rebuilt whole from ``slot_hour_facts`` (small). Every
     row of a day-keyed table sums the calls of its day, so rebuilding a day from all its
-    calls gives the rows of a full rebuild. Builds everything when a table is missing."""
+    calls gives the rows of a full rebuild. Builds everything when a table is missing or
+    the days are more than :data:`INCREMENTAL_MAX_SHARE` of the tables' days (an import
+    spread over the whole history: one build is cheaper than deleting most rows)."""
     if not all(_table_exists(con, t) for t in WORKLOAD_AGGREGATES):
         build_workload_aggregates(con)
         return
-    clock.define_local(con)
     # days_table is a fixed temporary-table name chosen by analytics.facts.
+    n_days = int(scalar(con, f"SELECT count(DISTINCT day) FROM {days_table}") or 0)
+    n_all = int(scalar(con, f"SELECT count(DISTINCT day) FROM {ASSIGNMENT_DAY_TABLE}") or 0)
+    if n_days > INCREMENTAL_MAX_SHARE * n_all:
+        build_workload_aggregates(con)
+        return
+    clock.define_local(con)
     in_days = f"day IN (SELECT day FROM {days_table})"
     for table in _DAY_KEYED:  # fixed names
         con.execute(f"DELETE FROM {table} WHERE {in_days}")
