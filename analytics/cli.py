@@ -504,6 +504,11 @@ def _register_bench(sub: argparse._SubParsersAction) -> None:
 
     bench_browser.add_arguments(pg)
     pg.set_defaults(func=bench_browser.run_command)
+    sc = bsub.add_parser("scale", help="`bench pages` JSON files side by side as a Markdown "
+                                       "table (how each page's cost grows with the calls)")
+    sc.add_argument("files", nargs="+", type=Path,
+                    help="--json files of `bench pages`, smallest database first")
+    sc.set_defaults(func=bench_browser.scale_command)
     m = bsub.add_parser("metrics", help="time the response-time and workload functions "
                                          "against pandas on the same rows; with --parquet, "
                                          "the metrics command on DuckDB and on Spark")

@@ -506,6 +506,7 @@ def run(db_path: Path, *, only: list[str] | None = None, one_server: bool = Fals
     db_path = Path(db_path).resolve()
     mtime = db_path.stat().st_mtime_ns
     load_start = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     base0 = baseline_scan(db_path)
     refs = pages(only)
     district = district or base0["first_district"] or ""
@@ -575,7 +576,8 @@ def run(db_path: Path, *, only: list[str] | None = None, one_server: bool = Fals
                     "duckdb": duckdb.__version__, "platform": platform.platform()},
         "load_avg_start": [round(x, 2) for x in load_start],
         "load_avg_end": [round(x, 2) for x in os.getloadavg()],
-        "started_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "started_at": started,
+        "ended_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }
 
 
@@ -610,6 +612,56 @@ def report_lines(out: dict) -> list[str]:
     if out["database_modified"]:
         lines.append("WARNING: the database file was modified during the run")
     return lines
+
+
+def scale_lines(runs: list[dict]) -> list[str]:
+    """A Markdown table of several ``bench pages`` runs side by side (``bench scale``):
+    per page and interaction, each run's wall seconds and server CPU-seconds, and the
+    CPU-seconds of the last run ÷ the first (how the cost grows with the calls). Rows in
+    the first run's order; a step missing from a run shows "—". Below it, per run: the
+    calls, the peak RSS, the baseline scan and the load."""
+    def key(d: dict) -> tuple[str, str]:
+        return (d["page"], d["interaction"])
+
+    def all_steps(out: dict) -> list[dict]:
+        return [*out.get("floor", {}).get("steps", []), *out["steps"]]
+
+    by_run = [{key(d): d for d in all_steps(out)} for out in runs]
+    order = list(dict.fromkeys(key(d) for out in runs for d in all_steps(out)))
+    names = [f"{out['calls'] / 1e6:g}M" for out in runs]
+    head = ["page", "interaction"]
+    for n in names:
+        head += [f"{n} wall s", f"{n} server CPU-s"]
+    head += [f"CPU {names[-1]} ÷ {names[0]}"]
+    lines = ["| " + " | ".join(head) + " |",
+             "|" + "---|" * 2 + "---:|" * (2 * len(runs) + 1)]
+    for k in order:
+        cells = [k[0], k[1]]
+        for run in by_run:
+            d = run.get(k)
+            cells += ["—", "—"] if d is None else [
+                "—" if d["wall_s"] is None else f"{d['wall_s']:.2f}", f"{d['cpu_s']:.2f}"]
+        first, last = by_run[0].get(k), by_run[-1].get(k)
+        cells.append(f"{last['cpu_s'] / first['cpu_s']:.1f}×"
+                     if first and last and first["cpu_s"] > 0 else "—")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for n, out in zip(names, runs, strict=True):
+        b = out["baseline_start"]
+        when = (f"{out['started_at']} to {out['ended_at']}" if "ended_at" in out
+                else out.get("started_at", "?"))
+        lines.append(f"- {n} ({out['calls']:,} calls, {when}): "
+                     f"peak server RSS {out['peak_rss_mb']:,} MB; baseline scan "
+                     f"{b['wall_s']} s / {b['cpu_s']} CPU-s; load {out['load_avg_start']} "
+                     f"→ {out['load_avg_end']}")
+    return lines
+
+
+def scale_command(a: argparse.Namespace) -> int:
+    runs = [json.loads(Path(f).read_text(encoding="utf-8")) for f in a.files]
+    for line in scale_lines(runs):
+        print(line)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -77,3 +77,34 @@ def test_floor_pages_are_read_from_their_specs() -> None:
             assert repr(bad) in str(e)
         else:
             raise AssertionError(f"{bad!r} accepted")
+
+
+def _run(calls: int, steps: list[tuple[str, str, float | None, float]]) -> dict:
+    return {"calls": calls, "peak_rss_mb": 600, "load_avg_start": [1.0], "load_avg_end": [1.2],
+            "started_at": "2026-12-04 04:00:00 UTC",
+            "baseline_start": {"wall_s": 0.1, "cpu_s": 0.1},
+            "floor": {"steps": []},
+            "steps": [{"page": p, "interaction": i, "wall_s": w, "cpu_s": c} for p, i, w, c in steps]}
+
+
+def test_bench_scale_puts_runs_side_by_side(tmp_path: Path, capsys) -> None:
+    from analytics import cli
+
+    small = _run(1_000_000, [("Overview", "cold", 1.5, 0.20), ("Overview", "warm", 1.0, 0.0),
+                             ("Maps", "cold", None, 0.30)])
+    big = _run(10_000_000, [("Overview", "cold", 1.8, 0.50), ("Overview", "warm", 1.1, 0.10),
+                            ("Data", "cold", 0.9, 0.25)])
+    files = []
+    for name, run in (("1m", small), ("10m", big)):
+        files.append(tmp_path / f"{name}.json")
+        files[-1].write_text(json.dumps(run), encoding="utf-8")
+    assert cli.main(["bench", "scale", *map(str, files)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("| page | interaction | 1M wall s | 1M server CPU-s | 10M wall s | "
+                        "10M server CPU-s | CPU 10M ÷ 1M |")
+    rows = {tuple(c.strip() for c in ln.strip("|").split("|"))[:2]: ln for ln in lines[2:] if ln.startswith("| ")}
+    assert rows[("Overview", "cold")].endswith("| 1.50 | 0.20 | 1.80 | 0.50 | 2.5× |")  # 0.50 / 0.20
+    assert rows[("Overview", "warm")].endswith("| 0.00 | 1.10 | 0.10 | — |")  # no ratio from 0
+    assert rows[("Maps", "cold")].endswith("| — | 0.30 | — | — | — |")  # not in the 10M run
+    assert rows[("Data", "cold")].endswith("| — | — | 0.90 | 0.25 | — |")
+    assert any(ln.startswith("- 10M (10,000,000 calls") for ln in lines)
