@@ -245,7 +245,8 @@ def update_call_facts(con: duckdb.DuckDBPyConnection, call_ids_sql: str,
 # -- the assignments with their call's filter columns (the workload aggregates read them) --
 # Not stored: the workload pages read the small aggregates below, and writing ~15 M
 # per-assignment rows (and ~21 M per-clock-hour rows) cost more than the rest of the
-# derived tables (docs/performance.md, "Derived tables without per-assignment rows").
+# derived tables (docs/performance.md, "sixth pass": derived tables without
+# per-assignment rows).
 # ``analytics.workload.assignment_hours`` is the same rows as an Ibis expression (the
 # fallback path of databases without the aggregates; tests compare both).
 # The exclusion rule of an assignment's committed time (PRODUCT.md section 3): start =
@@ -269,8 +270,8 @@ LEFT JOIN units u USING (unit_id)
 {where}
 """
 
-#: The retired per-row tables of earlier versions: dropped by a full rebuild and by
-#: ``python -m analytics upgrade`` (nothing reads them any more).
+#: The retired per-row tables of earlier versions: dropped by every derived refresh and
+#: by ``python -m analytics upgrade`` (nothing reads them any more).
 RETIRED_TABLES = ("assignment_facts", "assignment_slots")
 
 
@@ -619,8 +620,8 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, call_ids_sql: str | None = N
     ``call_facts``, the ``response_hist`` rows of their months and the rows of their days
     of the day-keyed workload aggregates (:func:`update_workload_aggregates`) are rebuilt
     when that is cheaper; ``area_day_facts`` (area × day counts) and
-    ``public_month_facts`` (:func:`build_public_month`) are rebuilt whole. A full rebuild
-    also drops the :data:`RETIRED_TABLES` of earlier versions.
+    ``public_month_facts`` (:func:`build_public_month`) are rebuilt whole. The
+    :data:`RETIRED_TABLES` of earlier versions are dropped.
     """
     n = None if call_ids_sql is None else update_call_facts(con, call_ids_sql, keep_ids=True)
     try:
@@ -628,13 +629,13 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, call_ids_sql: str | None = N
             build_call_facts(con)
             build_response_hist(con)
             build_workload_aggregates(con)
-            drop_retired_tables(con)
         else:
             update_response_hist(con, DAYS_TABLE)
             update_workload_aggregates(con, DAYS_TABLE)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {IDS_TABLE}")
         con.execute(f"DROP TABLE IF EXISTS {DAYS_TABLE}")
+    drop_retired_tables(con)  # stale since the aggregates above no longer read them
     build_area_day(con)  # area × day counts: small, rebuilt whole
     build_public_month(con)  # public calls per month and area: small, rebuilt whole
 

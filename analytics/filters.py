@@ -136,8 +136,9 @@ class Filters:
         """Filter an Ibis table; pass ``None`` for a column the table does not have.
 
         Dates are compared on whole days: ``start <= time_col < end + 1 day``.
-        ``exclude_sensitive`` drops rows whose ``sensitive`` column is true (tables of
-        calls; see :func:`without_sensitive` for tables keyed by ``call_id`` only).
+        ``exclude_sensitive`` drops rows whose ``sensitive`` column is true
+        (``call_facts`` and every aggregate built from it carry one; a table without
+        it, such as the incidents, is left as it is).
         """
         preds = []
         if time_col is not None:
@@ -157,13 +158,6 @@ class Filters:
         if self.exclude_sensitive and "sensitive" in table.columns:
             preds.append(~table["sensitive"])
         return table.filter(preds) if preds else table
-
-    def without_sensitive(self, table: Any, backend: Any) -> Any:
-        """``table`` (with a ``call_id``) minus sensitive calls when ``exclude_sensitive``."""
-        if not self.exclude_sensitive or "sensitive" in table.columns:
-            return table
-        cf = backend.table("call_facts")
-        return table.filter(table.call_id.notin(cf.filter(cf.sensitive).call_id))
 
     # -- URL query string ------------------------------------------------------------
     def to_query_params(self) -> dict[str, str | list[str]]:

@@ -206,7 +206,6 @@ def _running(t: ibis.Table, part: list[str], order: str) -> ibis.Table:
     return sql_shapes.without(j, "_run", "_before", *[f"_s_{c}" for c in part])
 
 
-
 def _ranks(total: ibis.Value, p: float) -> tuple[ibis.Value, ibis.Value, ibis.Value]:
     """The estimator's ranks a and b and weight f (module docstring) for ``total`` kept."""
     pos = (total - 1).cast("float64") * p
