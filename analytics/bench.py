@@ -17,6 +17,7 @@ import logging
 import os
 import platform
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -607,4 +608,82 @@ def metrics_report_lines(out: dict[str, Any]) -> list[str]:
         lines.append(f"  pandas ÷ project: {r['ratio_wall']:.1f}× wall, {r['ratio_cpu']:.1f}× CPU"
                      f" · max |difference| {diff:.4g} {unit}"
                      + (f" (bound {r['bound_min']:.4g} min)" if key == "response" else ""))
+    return lines
+
+
+# -- bench derived: the derived refresh of a copy of a database ----------------------------
+def run_derived_bench(db_path: str | os.PathLike[str], *, repeats: int = 1,
+                      workdir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """``bench derived --db PATH``: :func:`analytics.facts.refresh_derived` (every derived
+    table, rebuilt whole, as after a first import) on a fresh copy of the database, timed
+    statement by statement; the database itself is never written.
+
+    Each of ``repeats`` runs copies the file anew, so that two checkouts can be compared
+    side by side on the same data, alternated (docs/performance.md, sixth pass). Per run:
+    wall and CPU-seconds (this process, every thread), the costliest statements, the
+    copy's size after a ``CHECKPOINT`` and its tables."""
+    src = Path(db_path)
+    if not src.exists():
+        raise FileNotFoundError(f"no database at {src}")
+    tmp = None
+    if workdir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="cso_bench_derived_")
+        workdir = tmp.name
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    copy = work / "bench_derived.duckdb"
+    mtime = src.stat().st_mtime_ns
+    runs = []
+    try:
+        for _ in range(repeats):
+            for p in (copy, Path(f"{copy}.wal")):
+                p.unlink(missing_ok=True)
+            shutil.copyfile(src, copy)
+            if Path(f"{src}.wal").exists():
+                shutil.copyfile(f"{src}.wal", f"{copy}.wal")
+            load = os.getloadavg()[0]
+            raw = db.connect(copy)
+            con = TimedConnection(raw)
+            con.phase = "derived"
+            try:
+                gc.collect()
+                t, c = time.perf_counter(), _cpu()
+                facts.refresh_derived(con)
+                wall, cpu = time.perf_counter() - t, _cpu() - c
+                raw.execute("CHECKPOINT")
+                tables = [r[0] for r in raw.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+                    "ORDER BY 1").fetchall()]
+            finally:
+                raw.close()
+            runs.append({"wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+                         "db_mb": round(copy.stat().st_size / 2**20),
+                         "tables": tables, "load_1m": round(load, 2),
+                         "top_statements": con.top(12)})
+    finally:
+        for p in (copy, Path(f"{copy}.wal")):
+            p.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.cleanup()
+    return {"db": str(src), "source_mb": round(src.stat().st_size / 2**20),
+            "source_modified": src.stat().st_mtime_ns != mtime, "runs": runs,
+            "peak_rss_mb": round(_peak_rss_mb()),
+            "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, "
+                       f"duckdb {duckdb.__version__}"}
+
+
+def derived_report_lines(out: dict[str, Any]) -> list[str]:
+    """What ``bench derived`` prints."""
+    lines = [f"derived refresh of a copy of {out['db']} ({out['source_mb']:,} MB), "
+             f"{out['machine']}"]
+    for i, r in enumerate(out["runs"], 1):
+        lines.append(f"run {i}: {r['wall_s']} s, {r['cpu_s']} CPU-s; copy {r['db_mb']:,} MB "
+                     f"after CHECKPOINT, {len(r['tables'])} tables; load {r['load_1m']}")
+    if out["runs"]:
+        for p in out["runs"][-1]["top_statements"]:
+            lines.append(f"  {p['wall_s']:8.3f} s {p['cpu_s']:8.3f} CPU-s  x{p['count']}  "
+                         f"{p['sql'][:80]}")
+    lines.append(f"peak RSS {out['peak_rss_mb']:,} MB")
+    if out["source_modified"]:
+        lines.append("WARNING: the source database was modified during the run")
     return lines

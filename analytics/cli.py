@@ -474,6 +474,24 @@ def _cmd_bench_metrics(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAIL
 
 
+def _cmd_bench_derived(args: argparse.Namespace) -> int:
+    import json
+
+    from analytics import bench
+
+    if not args.db.exists():
+        print(f"no database at {args.db}", file=sys.stderr)
+        return EXIT_USAGE
+    out = bench.run_derived_bench(args.db, repeats=args.repeats, workdir=args.workdir)
+    for line in bench.derived_report_lines(out):
+        print(line)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+        print(f"figures written to {args.json}")
+    return EXIT_OK
+
+
 def _register_bench(sub: argparse._SubParsersAction) -> None:
     """``bench import`` and ``bench all`` (see :mod:`analytics.bench`)."""
     b = sub.add_parser("bench", help="benchmarks (import speed)")
@@ -509,6 +527,14 @@ def _register_bench(sub: argparse._SubParsersAction) -> None:
     sc.add_argument("files", nargs="+", type=Path,
                     help="--json files of `bench pages`, smallest database first")
     sc.set_defaults(func=bench_browser.scale_command)
+    dv = bsub.add_parser("derived", help="time the derived refresh (every derived table, "
+                                         "rebuilt whole) on a copy of a database")
+    dv.add_argument("--db", type=Path, required=True, help="DuckDB database file (not written)")
+    dv.add_argument("--repeats", type=_positive_int, default=1,
+                    help="runs, each on a fresh copy (default 1)")
+    dv.add_argument("--workdir", type=Path, help="folder for the copy (default temp)")
+    dv.add_argument("--json", type=Path, help="write the figures to this JSON file")
+    dv.set_defaults(func=_cmd_bench_derived)
     m = bsub.add_parser("metrics", help="time the response-time and workload functions "
                                          "against pandas on the same rows; with --parquet, "
                                          "the metrics command on DuckDB and on Spark")

@@ -33,3 +33,34 @@ def test_metrics_bench_command_writes_json(tiny_db_file, tmp_path, capsys) -> No
     assert got["response"]["groups"] > 0 and got["workload"]["groups"] > 0
     assert "median and P90" in capsys.readouterr().out
     assert cli.main(["bench", "metrics", "--db", str(tmp_path / "none.duckdb")]) == 2
+
+
+def test_derived_bench_rebuilds_a_copy_and_leaves_the_database_alone(tiny_db_file, tmp_path,
+                                                                     capsys) -> None:
+    import duckdb
+
+    from analytics import facts
+
+    before = tiny_db_file.read_bytes()
+    out_json = tmp_path / "derived.json"
+    assert cli.main(["bench", "derived", "--db", str(tiny_db_file), "--repeats", "2",
+                     "--workdir", str(tmp_path / "w"), "--json", str(out_json)]) == 0
+    assert tiny_db_file.read_bytes() == before  # never written
+    out = json.loads(out_json.read_text())
+    assert not out["source_modified"] and len(out["runs"]) == 2
+    for r in out["runs"]:
+        assert r["cpu_s"] > 0 and r["db_mb"] > 0
+        assert set(facts.WORKLOAD_AGGREGATES) <= set(r["tables"])
+        assert not set(facts.RETIRED_TABLES) & set(r["tables"])
+        assert any("call_facts" in s["sql"] for s in r["top_statements"])
+    assert not list((tmp_path / "w").iterdir())  # the copies are gone
+    printed = capsys.readouterr().out
+    assert "run 2:" in printed and "figures written to" in printed
+    # the copy was the source's: its call_facts has the source's rows
+    with duckdb.connect(str(tiny_db_file), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM call_facts").fetchone()[0] > 0
+
+
+def test_derived_bench_refuses_a_missing_database(tmp_path, capsys) -> None:
+    assert cli.main(["bench", "derived", "--db", str(tmp_path / "none.duckdb")]) == 2
+    assert "no database" in capsys.readouterr().err
