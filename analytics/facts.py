@@ -191,6 +191,12 @@ def build_call_facts(con: duckdb.DuckDBPyConnection) -> int:
     return n
 
 
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the main schema has a table ``name``."""
+    return bool(scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                            "AND schema_name = 'main'", [name]))
+
+
 IDS_TABLE = "_cf_ids"  # the calls an incremental refresh rebuilds (temporary)
 DAYS_TABLE = "_cf_days"  # their local days, before and after the update (temporary)
 
@@ -209,8 +215,7 @@ def update_call_facts(con: duckdb.DuckDBPyConnection, call_ids_sql: str,
     per-day tables change), are left for the caller (who drops them) when the update
     went ahead.
     """
-    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'call_facts' "
-                       "AND schema_name = 'main'"):
+    if not _table_exists(con, "call_facts"):
         return None
     # call_ids_sql is built by the importer from fixed temporary-table names.
     con.execute(f"CREATE OR REPLACE TEMP TABLE {IDS_TABLE} AS SELECT DISTINCT call_id FROM "
@@ -284,10 +289,6 @@ def drop_retired_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
             dropped.append(t)
     return dropped
 
-
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
-                            "AND schema_name = 'main'", [name]))
 
 
 # -- calls per area and day (the count maps and filter options read it) ---------------
@@ -584,14 +585,12 @@ def build_missing_derived(con: duckdb.DuckDBPyConnection) -> list[str]:
     ``call_facts`` exists); return their names. ``python -m analytics upgrade`` runs it
     (and :func:`drop_retired_tables`)."""
     built = []
-    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'call_facts' "
-                       "AND schema_name = 'main'"):
+    if not _table_exists(con, "call_facts"):
         return built
     if not has_response_hist(con):
         build_response_hist(con)  # builds response_hist_city too
         built += [RESPONSE_HIST_TABLE, response_hist.CITY_TABLE]
-    elif not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
-                         "AND schema_name = 'main'", [response_hist.CITY_TABLE]):
+    elif not _table_exists(con, response_hist.CITY_TABLE):
         build_response_hist_city(con)
         built.append(response_hist.CITY_TABLE)
     # area_day_facts without the units-per-call columns (added with the workload aggregates)
@@ -605,8 +604,7 @@ def build_missing_derived(con: duckdb.DuckDBPyConnection) -> list[str]:
     if missing:  # slot_hour_facts came with the retirement of the per-row tables
         build_workload_aggregates(con)
         built.extend(missing)
-    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
-                       "AND schema_name = 'main'", [PUBLIC_MONTH_TABLE]):
+    if not _table_exists(con, PUBLIC_MONTH_TABLE):
         build_public_month(con)
         built.append(PUBLIC_MONTH_TABLE)
     return built
