@@ -24,7 +24,8 @@ Definitions (PRODUCT.md section 3):
 - committed time of an assignment = (dispatched, else en route) → cleared, counted only
   when both exist and cleared ≥ start; ``*_unit_hours`` sum it over the call's units.
 - ``primary_unit_type`` = type of the assignment flagged ``is_primary`` (else of the first
-  dispatched unit); ``cso_primary`` = that type is ``cso``.
+  dispatched unit; between assignments equal on both, sworn before CSO before other);
+  ``cso_primary`` = that type is ``cso``.
 - ``eligible`` = the call type's CSO tier is anything but ``sworn_only`` (unmapped call
   types are not eligible); ``diverted`` = eligible, at least one unit assigned, and no
   sworn unit ever assigned; ``cso_backup`` = CSO-primary call where a sworn unit was
@@ -54,7 +55,10 @@ WITH a AS (
         a.dispatched_at,
         a.arrived_at,
         a.is_primary,
-        coalesce(u.unit_type, 'other') AS unit_type,
+        -- the unit type as a small code (0 sworn, 1 CSO, 2 other or unknown): the
+        -- per-call aggregate below compares and keeps codes instead of strings
+        CAST(CASE u.unit_type WHEN 'sworn' THEN 0 WHEN 'cso' THEN 1 ELSE 2 END
+             AS UTINYINT) AS t,
         CASE
             WHEN a.cleared_at IS NOT NULL
              AND coalesce(a.dispatched_at, a.enroute_at) IS NOT NULL
@@ -70,22 +74,26 @@ per_call AS (
         call_id,
         min(dispatched_at) AS a_first_dispatched_at,
         min(arrived_at) AS a_first_arrived_at,
-        min(arrived_at) FILTER (WHERE unit_type = 'sworn') AS first_sworn_arrived_at,
+        min(arrived_at) FILTER (WHERE t = 0) AS first_sworn_arrived_at,
         count(*) AS n_units,
-        count(*) FILTER (WHERE unit_type = 'sworn') AS n_sworn_units,
-        count(*) FILTER (WHERE unit_type = 'cso') AS n_cso_units,
-        coalesce(sum(committed_h) FILTER (WHERE unit_type = 'sworn'), 0) AS sworn_unit_hours,
-        coalesce(sum(committed_h) FILTER (WHERE unit_type = 'cso'), 0) AS cso_unit_hours,
-        coalesce(sum(committed_h) FILTER (WHERE unit_type = 'other'), 0) AS other_unit_hours,
-        -- primary: the flagged assignment, else the first dispatched unit
-        -- (ordered by the flag, then the dispatch time: one BIGINT key, the flag 2^60
-        -- apart and the time clamped to years 1-9999, sorts like the pair and aggregates
-        -- faster than a struct key)
-        arg_min(unit_type, CASE WHEN is_primary THEN 0 ELSE 1152921504606846976 END
-                           + epoch_us(greatest(least(coalesce(dispatched_at, TIMESTAMP '9999-01-01'),
-                                                     TIMESTAMP '9999-01-01'),
-                                               TIMESTAMP '0001-01-01')))
-            AS primary_unit_type
+        count(*) FILTER (WHERE t = 0) AS n_sworn_units,
+        count(*) FILTER (WHERE t = 1) AS n_cso_units,
+        coalesce(sum(committed_h) FILTER (WHERE t = 0), 0) AS sworn_unit_hours,
+        coalesce(sum(committed_h) FILTER (WHERE t = 1), 0) AS cso_unit_hours,
+        coalesce(sum(committed_h) FILTER (WHERE t = 2), 0) AS other_unit_hours,
+        -- primary: the flagged assignment, else the first dispatched unit; among
+        -- assignments equal on both, sworn before CSO before other (a tie never
+        -- credits a CSO with a call). One BIGINT orders all three: the flag 2^60
+        -- apart, the dispatch time in microseconds since year 1 (clamped to years
+        -- 1-9999: under 2^59), times 4, plus the type code; its minimum's last two bits
+        -- are the primary's type (a min over integers aggregates faster than an
+        -- arg_min keeping a string per call)
+        min((CASE WHEN is_primary THEN 0 ELSE 1152921504606846976 END
+             + epoch_us(greatest(least(coalesce(dispatched_at, TIMESTAMP '9999-01-01'),
+                                       TIMESTAMP '9999-01-01'),
+                                 TIMESTAMP '0001-01-01'))
+             + 62135596800000000) * 4 + t)
+            AS primary_key
     FROM a
     GROUP BY call_id
 )
@@ -124,12 +132,12 @@ SELECT
     coalesce(p.sworn_unit_hours, 0) AS sworn_unit_hours,
     coalesce(p.cso_unit_hours, 0) AS cso_unit_hours,
     coalesce(p.other_unit_hours, 0) AS other_unit_hours,
-    p.primary_unit_type,
-    coalesce(p.primary_unit_type = 'cso', false) AS cso_primary,
+    ['sworn', 'cso', 'other'][CAST(p.primary_key % 4 AS INTEGER) + 1] AS primary_unit_type,
+    coalesce(p.primary_key % 4 = 1, false) AS cso_primary,
     coalesce(ct.cso_tier IS NOT NULL AND ct.cso_tier <> 'sworn_only', false) AS eligible,
     coalesce(ct.cso_tier IS NOT NULL AND ct.cso_tier <> 'sworn_only'
              AND p.n_units > 0 AND p.n_sworn_units = 0, false) AS diverted,
-    coalesce(p.primary_unit_type = 'cso' AND p.n_sworn_units > 0, false) AS cso_backup
+    coalesce(p.primary_key % 4 = 1 AND p.n_sworn_units > 0, false) AS cso_backup
 FROM (SELECT *, cso_local(received_at) AS local_received_at FROM calls) c
 LEFT JOIN per_call p USING (call_id)
 LEFT JOIN call_types ct USING (call_type)

@@ -79,3 +79,41 @@ def test_times_from_assignments_when_call_row_lacks_them(con) -> None:
 
 def test_one_row_per_call(con) -> None:
     assert db.scalar(con, "SELECT count(*) FROM call_facts") == 4
+
+
+def test_primary_unit_flag_then_first_dispatch_then_sworn_on_a_tie() -> None:
+    """The primary is the flagged assignment, else the first dispatched; equal on both,
+    sworn before CSO before other. Worked out by hand for each call."""
+    con = db.connect(":memory:")
+    con.execute("INSERT INTO units VALUES ('S1','sworn','D1'), ('C1','cso','D1'), "
+                "('O1','other','D1')")
+    calls = {  # call id -> (its assignments as (unit, dispatched, en route, flagged), primary)
+        "tie": ([("C1", "2024-05-01 10:05", None, False),
+                 ("S1", "2024-05-01 10:05", None, False)], "sworn"),
+        "tie_flagged": ([("O1", "2024-05-01 10:05", None, True),
+                         ("C1", "2024-05-01 10:05", None, True)], "cso"),
+        "cso_first": ([("S1", "2024-05-01 10:05", None, False),
+                       ("C1", "2024-05-01 10:03", None, False)], "cso"),
+        "flag_wins": ([("S1", "2024-05-01 10:01", None, False),
+                       ("C1", "2024-05-01 10:09", None, True)], "cso"),
+        "undispatched_last": ([("C1", None, "2024-05-01 10:02", False),
+                               ("S1", "2024-05-01 10:06", None, False)], "sworn"),
+        # before 1970: negative epoch microseconds order the same way
+        "old": ([("S1", "1969-12-31 23:30", None, False),
+                 ("C1", "1969-12-31 23:00", None, False)], "cso"),
+        "other_only": ([("O1", "2024-05-01 10:05", None, False)], "other"),
+        "no_units": ([], None),
+    }
+    for cid, (units, _) in calls.items():
+        day = "1969-12-31 22:00" if cid == "old" else "2024-05-01 10:00"
+        con.execute("INSERT INTO calls (call_id, received_at, call_type, priority, "
+                    "self_initiated, district, beat) VALUES (?, ?, 'X', 3, false, 'D1', 'B1')",
+                    [cid, day])
+        for unit, dispatched, enroute, flag in units:
+            con.execute("INSERT INTO assignments (call_id, unit_id, dispatched_at, enroute_at, "
+                        "is_primary) VALUES (?, ?, ?, ?, ?)", [cid, unit, dispatched, enroute, flag])
+    facts.refresh_derived(con)
+    got = dict(con.execute("SELECT call_id, primary_unit_type FROM call_facts").fetchall())
+    assert got == {cid: want for cid, (_, want) in calls.items()}
+    cso = dict(con.execute("SELECT call_id, cso_primary FROM call_facts").fetchall())
+    assert cso == {cid: want == "cso" for cid, (_, want) in calls.items()}
