@@ -1,4 +1,4 @@
-"""Command-line interface: ``python -m analytics {init,demo,info,import,bench} ...``.
+"""Command-line interface: ``python -m analytics {init,demo,info,import,upgrade,compact,bench} ...``.
 
 Exit codes: 0 success, 1 unexpected failure, 2 bad arguments, input that cannot be used, or
 a database that cannot be used (disk full, read-only, in use by another program: one line).
@@ -101,6 +101,7 @@ def _cmd_upgrade(args: argparse.Namespace) -> int:
         dropped = facts.drop_retired_tables(con)  # derived tables this version no longer reads
         if built or dropped:
             con.execute("CHECKPOINT")
+        free = db.free_bytes(con)
     finally:
         con.close()
     print(f"database {path} is at schema {version}"
@@ -109,6 +110,23 @@ def _cmd_upgrade(args: argparse.Namespace) -> int:
         print("built the derived tables it lacked: " + ", ".join(built))
     if dropped:
         print("dropped the tables this version no longer uses: " + ", ".join(dropped))
+    if free >= COMPACT_HINT_BYTES:
+        print(f"{free / 1e6:,.0f} MB of the file are free space that DuckDB keeps for new "
+              f"data; `python -m analytics compact --db {path}` gives it back to the disk")
+    return EXIT_OK
+
+
+#: ``upgrade`` suggests ``compact`` when the file holds at least this much free space.
+COMPACT_HINT_BYTES = 64 << 20
+
+
+def _cmd_compact(args: argparse.Namespace) -> int:
+    path = db.resolve_db_path(args.db)
+    t0 = time.perf_counter()
+    done = db.compact(path)  # DatabaseError (exit 2): nothing was changed
+    print(f"compacted {path}: {done.bytes_before / 1e6:,.0f} MB -> "
+          f"{done.bytes_after / 1e6:,.0f} MB, {len(done.tables)} tables copied with their "
+          f"row counts checked ({time.perf_counter() - t0:.1f} s)")
     return EXIT_OK
 
 
@@ -250,6 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
                                        "(pages refuse it until then)")
     u.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
     u.set_defaults(func=_cmd_upgrade)
+
+    k = sub.add_parser("compact", help="rewrite the database file without the free space "
+                                       "that dropped and rebuilt tables left in it")
+    k.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")
+    k.set_defaults(func=_cmd_compact)
 
     i = sub.add_parser("info", help="print table row counts and date ranges")
     i.add_argument("--db", type=Path, help="database file (default $CSO_DB or data/cso.duckdb)")

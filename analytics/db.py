@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -620,6 +621,96 @@ def reclaim_space(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> b
         return False
     log.info("reclaimed %s bytes left by an unfinished import", size - path.stat().st_size)
     return True
+
+
+def free_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """Bytes of the database file held by free blocks: space that dropped or replaced
+    tables left inside it. DuckDB reuses them for new data but never gives them back to
+    the disk (a checkpoint trims only free blocks at the end); :func:`compact` does."""
+    _, _, block, _, _, free, *_ = con.execute("PRAGMA database_size").fetchall()[0]
+    return int(free) * int(block)
+
+
+#: Suffix of the new file :func:`compact` writes beside the database before it replaces it.
+COMPACT_SUFFIX = ".compacting"
+
+
+@dataclass(frozen=True)
+class Compacted:
+    """What :func:`compact` did: the file's size before and after, and the tables copied
+    (each with its row count, checked equal in both files)."""
+    bytes_before: int
+    bytes_after: int
+    tables: dict[str, int]
+
+
+def compact(path: str | os.PathLike[str]) -> Compacted:
+    """Rewrite the database at ``path`` without its free blocks: every table, view, macro,
+    sequence and constraint copied (``COPY FROM DATABASE``, rows in their stored order, so
+    that sorted tables keep their zone maps) into a new file beside it, each table's row
+    count checked equal in both, then the new file put in the old one's place in one
+    rename. Anything that fails (the database in use by another program, too little disk,
+    a count that differs) raises :class:`DatabaseError` and leaves the database as it was.
+    """
+    import shutil
+
+    path = resolve_db_path(path)
+    if not path.exists():
+        raise DatabaseError(f"no database at {path}")
+    tmp = path.with_name(path.name + COMPACT_SUFFIX)
+    for p in (tmp, Path(f"{tmp}.wal")):
+        p.unlink(missing_ok=True)  # left by a compaction that was killed
+    before = path.stat().st_size
+    try:
+        # Read-write: the exclusive lock keeps the app and imports out while copying.
+        con = duckdb.connect(str(path))
+    except (duckdb.Error, OSError) as exc:
+        raise DatabaseError(f"cannot open database {path}: {storage_problem(exc)}") from exc
+    try:
+        con.execute("CHECKPOINT")  # whatever a WAL holds goes into the file first
+        _, _, block, _, used, *_ = con.execute("PRAGMA database_size").fetchall()[0]
+        need = int(block) * int(used)
+        room = shutil.disk_usage(path.parent).free
+        if room < need:
+            raise DatabaseError(
+                f"cannot compact {path}: the copy needs about {need / 1e6:,.0f} MB and the "
+                f"disk has {room / 1e6:,.0f} MB free; nothing was changed")
+        counts = table_counts(con)
+        name = scalar(con, "SELECT current_database()")
+        con.execute("SET preserve_insertion_order = true")  # rows keep their stored order
+        # tmp is a path this function chose; name comes from DuckDB's own catalog.
+        con.execute(f"ATTACH '{str(tmp).replace(chr(39), chr(39) * 2)}' AS cso_compact")
+        con.execute(f'COPY FROM DATABASE "{name}" TO cso_compact')
+        con.execute("DETACH cso_compact")
+        con.close()
+        new = duckdb.connect(str(tmp))
+        try:
+            copied = table_counts(new)
+            new.execute("CHECKPOINT")
+        finally:
+            new.close()
+        if copied != counts:
+            differ = sorted(t for t in set(counts) | set(copied) if counts.get(t) != copied.get(t))
+            raise DatabaseError(f"cannot compact {path}: the copy differs in table(s) "
+                                f"{', '.join(differ)}; nothing was changed")
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except DatabaseError:
+        con.close()
+        _drop_copy(tmp)
+        raise
+    except (duckdb.Error, OSError) as exc:
+        con.close()
+        _drop_copy(tmp)
+        raise DatabaseError(f"cannot compact {path}: {storage_problem(exc)}; "
+                            "nothing was changed") from exc
+    return Compacted(before, path.stat().st_size, counts)
+
+
+def _drop_copy(tmp: Path) -> None:
+    for p in (tmp, Path(f"{tmp}.wal")):
+        p.unlink(missing_ok=True)
 
 
 def duckdb_connection(obj: object) -> duckdb.DuckDBPyConnection | None:

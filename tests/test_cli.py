@@ -85,3 +85,31 @@ def test_info_without_database_names_init_and_demo(tmp_path, capsys) -> None:
     assert cli.main(["info", "--db", str(tmp_path / "none.duckdb")]) == 2
     err = capsys.readouterr().err
     assert "analytics init" in err and "analytics demo" in err
+
+
+def test_upgrade_points_to_compact_and_compact_reports_the_sizes(demo_db_path, tmp_path,
+                                                                  capsys, monkeypatch) -> None:
+    import shutil
+
+    monkeypatch.setattr(cli, "COMPACT_HINT_BYTES", 1 << 20)  # the 60k-call demo frees ~5 MB
+
+    path = tmp_path / "c.duckdb"
+    shutil.copyfile(demo_db_path, path)
+    con = db.connect(path)
+    facts.refresh_derived(con)  # every derived table rebuilt: the old ones' blocks are free
+    con.execute("CHECKPOINT")
+    free = db.free_bytes(con)
+    con.close()
+    assert free >= cli.COMPACT_HINT_BYTES
+    assert cli.main(["upgrade", "--db", str(path)]) == 0
+    assert f"python -m analytics compact --db {path}" in capsys.readouterr().out
+    before = path.stat().st_size
+    assert cli.main(["compact", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    after = path.stat().st_size
+    assert after < before
+    assert f"{before / 1e6:,.0f} MB -> {after / 1e6:,.0f} MB" in out
+    assert cli.main(["upgrade", "--db", str(path)]) == 0
+    assert "analytics compact" not in capsys.readouterr().out
+    assert cli.main(["compact", "--db", str(tmp_path / "none.duckdb")]) == 2
+    assert "no database at" in capsys.readouterr().err
