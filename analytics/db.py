@@ -610,8 +610,8 @@ def reclaim_space(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> b
                 return False
             path = Path(rows[0][0])
         size = path.stat().st_size
-        _, _, block, total, used, *_ = con.execute("PRAGMA database_size").fetchall()[0]
-        if size - int(total) * int(block) < RECLAIM_SLACK_BYTES:
+        block, total, _, _ = _blocks(con)
+        if size - total * block < RECLAIM_SLACK_BYTES:
             return False
         con.execute("CREATE OR REPLACE TABLE _cso_reclaim (x INTEGER)")
         con.execute("DROP TABLE _cso_reclaim")
@@ -623,12 +623,18 @@ def reclaim_space(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> b
     return True
 
 
+def _blocks(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int]:
+    """The database file's block size and its total, used and free blocks."""
+    _, _, block, total, used, free, *_ = con.execute("PRAGMA database_size").fetchall()[0]
+    return int(block), int(total), int(used), int(free)
+
+
 def free_bytes(con: duckdb.DuckDBPyConnection) -> int:
     """Bytes of the database file held by free blocks: space that dropped or replaced
     tables left inside it. DuckDB reuses them for new data but never gives them back to
     the disk (a checkpoint trims only free blocks at the end); :func:`compact` does."""
-    _, _, block, _, _, free, *_ = con.execute("PRAGMA database_size").fetchall()[0]
-    return int(free) * int(block)
+    block, _, _, free = _blocks(con)
+    return free * block
 
 
 #: Suffix of the new file :func:`compact` writes beside the database before it replaces it.
@@ -658,8 +664,7 @@ def compact(path: str | os.PathLike[str]) -> Compacted:
     if not path.exists():
         raise DatabaseError(f"no database at {path}")
     tmp = path.with_name(path.name + COMPACT_SUFFIX)
-    for p in (tmp, Path(f"{tmp}.wal")):
-        p.unlink(missing_ok=True)  # left by a compaction that was killed
+    _drop_copy(tmp)  # left by a compaction that was killed
     before = path.stat().st_size
     try:
         # Read-write: the exclusive lock keeps the app and imports out while copying.
@@ -668,18 +673,17 @@ def compact(path: str | os.PathLike[str]) -> Compacted:
         raise DatabaseError(f"cannot open database {path}: {storage_problem(exc)}") from exc
     try:
         con.execute("CHECKPOINT")  # whatever a WAL holds goes into the file first
-        _, _, block, _, used, *_ = con.execute("PRAGMA database_size").fetchall()[0]
-        need = int(block) * int(used)
+        block, _, used, _ = _blocks(con)
         room = shutil.disk_usage(path.parent).free
-        if room < need:
+        if room < block * used:
             raise DatabaseError(
-                f"cannot compact {path}: the copy needs about {need / 1e6:,.0f} MB and the "
-                f"disk has {room / 1e6:,.0f} MB free; nothing was changed")
+                f"cannot compact {path}: the copy needs about {block * used / 1e6:,.0f} MB and "
+                f"the disk has {room / 1e6:,.0f} MB free; nothing was changed")
         counts = table_counts(con)
         name = scalar(con, "SELECT current_database()")
         con.execute("SET preserve_insertion_order = true")  # rows keep their stored order
-        # tmp is a path this function chose; name comes from DuckDB's own catalog.
-        con.execute(f"ATTACH '{str(tmp).replace(chr(39), chr(39) * 2)}' AS cso_compact")
+        con.execute("ATTACH ? AS cso_compact", [str(tmp)])
+        # name comes from DuckDB's own catalog (an identifier: it cannot be bound)
         con.execute(f'COPY FROM DATABASE "{name}" TO cso_compact')
         con.execute("DETACH cso_compact")
         con.close()
@@ -696,19 +700,18 @@ def compact(path: str | os.PathLike[str]) -> Compacted:
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except DatabaseError:
+    except (DatabaseError, duckdb.Error, OSError) as exc:
         con.close()
         _drop_copy(tmp)
-        raise
-    except (duckdb.Error, OSError) as exc:
-        con.close()
-        _drop_copy(tmp)
+        if isinstance(exc, DatabaseError):
+            raise
         raise DatabaseError(f"cannot compact {path}: {storage_problem(exc)}; "
                             "nothing was changed") from exc
     return Compacted(before, path.stat().st_size, counts)
 
 
 def _drop_copy(tmp: Path) -> None:
+    """Remove the new file of :func:`compact` (and its WAL) where it exists."""
     for p in (tmp, Path(f"{tmp}.wal")):
         p.unlink(missing_ok=True)
 
