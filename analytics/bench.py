@@ -65,11 +65,23 @@ _SOURCES = ["911", "911", "911", "NON-EMERGENCY", "NON-EMERGENCY", "SELF", "ONLI
 _DISPOS = ["REPORT TAKEN", "ADVISED", "GONE ON ARRIVAL", "ARREST", "NO ACTION", "CITATION"]
 
 
-def write_cad_csv(path: Path, n_calls: int, seed: int = 20220101) -> float:
-    """Write ``n_calls`` demo-like CAD rows to ``path`` with DuckDB (vectorised); seconds."""
+def write_cad_csv(path: Path, n_calls: int, seed: int = 20220101, *,
+                  time_ordered: bool = False) -> float:
+    """Write ``n_calls`` demo-like CAD rows to ``path`` with DuckDB (vectorised); seconds.
+
+    The rows' received times are hashes of the row number, so the file is in no time
+    order (the worst case for ``call_facts``, which must then be sorted). With
+    ``time_ordered`` the same rows come in order of receipt, as a CAD system exports
+    them (incident numbers in order of the call): ``call_facts`` then keeps the calls'
+    order and skips its sort (:func:`analytics.facts.calls_in_time_order`)."""
     t0 = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
+    if time_ordered:
+        # The sort spills to disk beyond 1 GB: the process's peak RSS, which the import
+        # benchmark reports for the import that follows, stays the import's own.
+        con.execute("SET memory_limit = '1GB'")
+        con.execute("SET temp_directory = ?", [str(path.parent / f"{path.name}.sort_tmp")])
     try:
         def lst(values: list[str]) -> str:
             return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
@@ -112,6 +124,7 @@ def write_cad_csv(path: Path, n_calls: int, seed: int = 20220101) -> float:
                      CASE WHEN u < 2 THEN printf('CSO%d-%02d', d, h1 % 12)
                           ELSE printf('%dP%02d', d, h2 % 40) END AS "Unit"
               FROM seg
+              {"ORDER BY rec, i" if time_ordered else ""}
             ) TO '{str(path).replace("'", "''")}' (HEADER, DELIMITER ',')
         """)
     finally:
@@ -213,9 +226,11 @@ def _cpu() -> float:
 
 def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
                      baseline: bool = True, reimport: bool = True,
-                     csv: Path | None = None, profile: bool = False) -> dict:
+                     csv: Path | None = None, profile: bool = False,
+                     time_ordered: bool = False) -> dict:
     """Time the importer, DuckDB's plain CSV load and the pandas baseline on one generated
-    file (or ``csv``, a file written earlier by :func:`write_cad_csv`); return figures.
+    file (in time order with ``time_ordered``; or ``csv``, a file written earlier by
+    :func:`write_cad_csv`); return figures.
 
     Order: the import (its peak RSS is read right after it, before anything else ran in
     this process), the derived tables, the programme's claims (file-to-dashboard = those
@@ -227,8 +242,8 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
     if csv is not None:
         csv_path, write_s = Path(csv), 0.0
     else:
-        csv_path = workdir / f"bench_cad_{n_calls}.csv"
-        write_s = write_cad_csv(csv_path, n_calls, seed)
+        csv_path = workdir / f"bench_cad_{n_calls}{'_time_ordered' if time_ordered else ''}.csv"
+        write_s = write_cad_csv(csv_path, n_calls, seed, time_ordered=time_ordered)
     size_mb = csv_path.stat().st_size / 1e6
     preset = parse_preset(BENCH_PRESET, where="bench_cad")
 
@@ -247,6 +262,7 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
     res = import_file(con, "calls", csv_path, preset=preset, refresh=False)
     import_s, import_cpu = time.perf_counter() - t0, _cpu() - c0
     rss_import = _peak_rss_mb()
+    calls_ordered = facts.calls_in_time_order(raw)  # call_facts then skips its sort
     t1, c1 = time.perf_counter(), _cpu()
     if profile:
         con.phase = "derived"
@@ -279,6 +295,7 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
         "import_cpu_s": round(import_cpu, 2),
         "import_rows_per_s": round(n_calls / import_s),
         "rows_loaded": res.rows_loaded,
+        "calls_in_time_order": calls_ordered,
         "rows_rejected": res.rows_rejected,
         "assignments_loaded": res.also.get("assignments", (0, 0, 0))[0],
         "derived_refresh_s": round(derived_s, 2),
@@ -352,7 +369,8 @@ def report_lines(out: dict) -> list[str]:
         f"importer: {out['import_s']} s ({out['import_cpu_s']} CPU-s) = "
         f"{out['import_rows_per_s']:,} rows/s (calls + assignments + units, validated; "
         f"{out['rows_rejected']} rejected); peak RSS {out['peak_rss_mb_import']:,} MB",
-        f"  + derived tables: {out['derived_refresh_s']} s ({out['derived_refresh_cpu_s']} CPU-s)",
+        f"  + derived tables: {out['derived_refresh_s']} s ({out['derived_refresh_cpu_s']} "
+        f"CPU-s; calls in {'time order: call_facts kept their order' if out['calls_in_time_order'] else 'no time order: call_facts sorted'})",
         f"  + programme claims: {out['claims_s']} s ({out['claims_cpu_s']} CPU-s)"
         + ("" if out["claims_stored"] else " (not answerable: nothing stored)"),
         f"file to dashboard (import + derived + claims): {out['file_to_dashboard_s']} s = "
@@ -394,14 +412,15 @@ def report_lines(out: dict) -> list[str]:
 
 
 def run_bench_command(calls: int, workdir: Path | None, *, keep: bool, baseline: bool,
-                      reimport: bool, csv: Path | None, profile: bool = False) -> dict:
+                      reimport: bool, csv: Path | None, profile: bool = False,
+                      time_ordered: bool = False) -> dict:
     """``bench import`` without the console: run in ``workdir`` (default a new temporary
     folder) and remove the generated files unless ``keep`` (a given ``csv`` is kept)."""
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="cso_bench_"))
     work.mkdir(parents=True, exist_ok=True)
     try:
         return run_import_bench(calls, work, baseline=baseline, reimport=reimport, csv=csv,
-                                profile=profile)
+                                profile=profile, time_ordered=time_ordered)
     finally:
         if not keep:
             keep_csv = Path(csv).resolve() if csv else None

@@ -454,7 +454,8 @@ def _cmd_bench_import(args: argparse.Namespace) -> int:
     out = bench.run_bench_command(args.calls, args.workdir, keep=args.keep,
                                   baseline=not args.no_baseline,
                                   reimport=not args.no_reimport, csv=args.csv,
-                                  profile=getattr(args, "profile", False))
+                                  profile=getattr(args, "profile", False),
+                                  time_ordered=getattr(args, "time_ordered", False))
     for line in bench.report_lines(out):
         print(line)
     if args.json:
@@ -534,6 +535,9 @@ def _register_bench(sub: argparse._SubParsersAction) -> None:
                    help="skip the forced re-import of the same file")
     i.add_argument("--profile", action="store_true",
                    help="time every SQL statement (wall and CPU) and print the costliest")
+    i.add_argument("--time-ordered", action="store_true",
+                   help="write the rows in order of receipt, as a CAD export comes (default: "
+                        "in no time order, the worst case for the derived tables)")
     i.set_defaults(func=_cmd_bench_import)
     a = bsub.add_parser("all", help="every benchmark this checkout has (import at 1M calls)")
     a.add_argument("--json", type=Path, help="write the import figures to this JSON file")

@@ -52,3 +52,27 @@ def test_bench_import_small(tmp_path, capsys):
     text = capsys.readouterr().out
     assert csv.exists() and "3,000" in text
     assert "profile import" in text and "profile derived" in text  # statements timed
+
+
+def test_time_ordered_file_has_the_same_rows_in_order_of_receipt(tmp_path):
+    import duckdb
+
+    from analytics.bench import BENCH_PRESET, write_cad_csv
+
+    shuffled, ordered = tmp_path / "s.csv", tmp_path / "o.csv"
+    write_cad_csv(shuffled, 2000, seed=3)
+    write_cad_csv(ordered, 2000, seed=3, time_ordered=True)
+    con = duckdb.connect()
+    fmt = BENCH_PRESET["time"]["formats"][0]
+
+    def rows(p):
+        return con.execute("SELECT * FROM read_csv(?, all_varchar = true)", [str(p)]).fetchall()
+
+    def received(p):
+        return [r[0] for r in con.execute(
+            'SELECT strptime("Call Received", ?) FROM read_csv(?, all_varchar = true)',
+            [fmt, str(p)]).fetchall()]
+
+    assert sorted(rows(shuffled)) == sorted(rows(ordered))  # the same 2000 rows
+    assert received(ordered) == sorted(received(ordered))
+    assert received(shuffled) != sorted(received(shuffled))  # hashed times: no order
