@@ -182,9 +182,10 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def duckdb_floor(csv_path: Path, db_path: Path) -> tuple[float, float, float, float]:
+def duckdb_floor(csv_path: Path, db_path: Path) -> tuple[float, float, float, float, float]:
     """Seconds for DuckDB's simplest loads of the file into a fresh database file:
-    (one table, two tables, and the CPU-seconds of each, all threads).
+    (one table, two tables, the CPU-seconds of each, all threads, and the user
+    CPU-seconds of the two tables).
 
     One table: ``CREATE TABLE … AS SELECT * FROM read_csv(…)`` with the reader's own type
     detection and the file's timestamp format — no keys, no checks. Two tables: that, plus
@@ -203,13 +204,13 @@ def duckdb_floor(csv_path: Path, db_path: Path) -> tuple[float, float, float, fl
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute("SET preserve_insertion_order = false")
-        t, c = time.perf_counter(), _cpu()
+        t, c, u = time.perf_counter(), _cpu(), _user_cpu()
         con.execute("CREATE TABLE raw_calls AS SELECT * FROM read_csv($p, timestampformat = $f)",
                     params)
         one, one_cpu = time.perf_counter() - t, _cpu() - c
         con.execute(f"CREATE TABLE raw_units AS SELECT {sel} FROM read_csv($p, timestampformat = $f)",
                     params)
-        return one, time.perf_counter() - t, one_cpu, _cpu() - c
+        return one, time.perf_counter() - t, one_cpu, _cpu() - c, _user_cpu() - u
     finally:
         con.close()
 
@@ -222,6 +223,14 @@ BENCH_DEPLOYMENTS = (("D1", "2023-07-01", 4), ("D2", "2024-01-01", 4))
 
 def _cpu() -> float:
     return time.process_time()  # this process, every thread (DuckDB's included)
+
+
+def _user_cpu() -> float:
+    """User CPU-seconds of this process, every thread. Steadier than user + system on this
+    machine: the system part is mostly the first touch of fresh memory (page faults), whose
+    cost varies with the host (the same statement took 2.3-12.5 system CPU-s at a steady
+    17-19 user CPU-s; docs/performance.md, eleventh pass)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_utime
 
 
 def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
@@ -256,23 +265,24 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
                     "VALUES (?, CAST(? AS DATE), ?, 'benchmark')",
                     [list(d) for d in BENCH_DEPLOYMENTS])
     gc.collect()
-    t0, c0 = time.perf_counter(), _cpu()
+    t0, c0, u0 = time.perf_counter(), _cpu(), _user_cpu()
     if profile:
         con.phase = "import"
     res = import_file(con, "calls", csv_path, preset=preset, refresh=False)
-    import_s, import_cpu = time.perf_counter() - t0, _cpu() - c0
+    import_s, import_cpu, import_user = time.perf_counter() - t0, _cpu() - c0, _user_cpu() - u0
     rss_import = _peak_rss_mb()
     calls_ordered = facts.calls_in_time_order(raw)  # call_facts then skips its sort
-    t1, c1 = time.perf_counter(), _cpu()
+    t1, c1, u1 = time.perf_counter(), _cpu(), _user_cpu()
     if profile:
         con.phase = "derived"
     facts.refresh_derived(con)
-    derived_s, derived_cpu = time.perf_counter() - t1, _cpu() - c1
-    t2, c2 = time.perf_counter(), _cpu()
+    derived_s, derived_cpu, derived_user = (time.perf_counter() - t1, _cpu() - c1,
+                                            _user_cpu() - u1)
+    t2, c2, u2 = time.perf_counter(), _cpu(), _user_cpu()
     if profile:
         con.phase = "claims"
     stored = store_claims(raw)
-    claims_s, claims_cpu = time.perf_counter() - t2, _cpu() - c2
+    claims_s, claims_cpu, claims_user = time.perf_counter() - t2, _cpu() - c2, _user_cpu() - u2
     rss_dashboard = _peak_rss_mb()
     again = None
     if reimport:
@@ -283,9 +293,9 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
         reimport_s = time.perf_counter() - t3
     raw.close()
     rss_reimport = _peak_rss_mb()
-    floor_s, floor2_s, floor_cpu, floor2_cpu = (
+    floor_s, floor2_s, floor_cpu, floor2_cpu, floor2_user = (
         duckdb_floor(csv_path, workdir / "bench_floor.duckdb") if baseline
-        else (None, None, None, None))
+        else (None, None, None, None, None))
     dash_s = import_s + derived_s + claims_s
     out = {
         "n_calls": n_calls,
@@ -307,6 +317,11 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
         "ratio_file_to_dashboard_vs_import": round(dash_s / import_s, 2),
         "cpu_ratio_file_to_dashboard_vs_import": round(
             (import_cpu + derived_cpu + claims_cpu) / import_cpu, 2),
+        "import_user_cpu_s": round(import_user, 2),
+        "derived_refresh_user_cpu_s": round(derived_user, 2),
+        "claims_user_cpu_s": round(claims_user, 2),
+        "user_cpu_ratio_file_to_dashboard_vs_import": round(
+            (import_user + derived_user + claims_user) / import_user, 2),
         "import_plus_derived_rows_per_s": round(n_calls / (import_s + derived_s)),
         "forced_reimport_s": round(reimport_s, 2) if again else None,
         "forced_reimport_unchanged": again.rows_unchanged if again else None,
@@ -326,6 +341,8 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
             "duckdb_ctas_cpu_s": round(floor_cpu, 2),
             "duckdb_two_tables_cpu_s": round(floor2_cpu, 2),
             "cpu_ratio_import_vs_duckdb_two_tables": round(floor2_cpu / import_cpu, 2),
+            "duckdb_two_tables_user_cpu_s": round(floor2_user, 2),
+            "user_cpu_ratio_import_vs_duckdb_two_tables": round(floor2_user / import_user, 2),
             "duckdb_ctas_rows_per_s": round(n_calls / floor_s),
             "ratio_import_vs_duckdb_ctas": round(floor_s / import_s, 2),
             "duckdb_two_tables_s": round(floor2_s, 2),
@@ -340,13 +357,14 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
         for p in (pandas_db, Path(f"{pandas_db}.wal")):  # left by an earlier --keep run
             p.unlink(missing_ok=True)
         pcon = db.connect(pandas_db)
-        t3, c3 = time.perf_counter(), _cpu()
+        t3, c3, u3 = time.perf_counter(), _cpu(), _user_cpu()
         df = pd.read_csv(csv_path)
         read_s = time.perf_counter() - t3
         pcon.register("bench_df", df)
         pcon.execute("CREATE TABLE raw_calls AS SELECT * FROM bench_df")
         pcon.unregister("bench_df")
-        pandas_s, pandas_cpu = time.perf_counter() - t3, _cpu() - c3
+        pandas_s, pandas_cpu, pandas_user = (time.perf_counter() - t3, _cpu() - c3,
+                                             _user_cpu() - u3)
         del df
         pcon.close()
         out.update({
@@ -355,6 +373,8 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
             "pandas_rows_per_s": round(n_calls / pandas_s),
             "pandas_read_insert_cpu_s": round(pandas_cpu, 2),
             "cpu_ratio_import_vs_pandas": round(pandas_cpu / import_cpu, 2),
+            "pandas_read_insert_user_cpu_s": round(pandas_user, 2),
+            "user_cpu_ratio_import_vs_pandas": round(pandas_user / import_user, 2),
             "ratio_import_vs_pandas": round(pandas_s / import_s, 2),
             "peak_rss_mb_with_pandas": round(_peak_rss_mb()),
         })
@@ -377,6 +397,10 @@ def report_lines(out: dict) -> list[str]:
         f"{out['ratio_file_to_dashboard_vs_import']}x the import alone (CPU-s: "
         f"{out['cpu_ratio_file_to_dashboard_vs_import']}x); peak RSS "
         f"{out['peak_rss_mb_file_to_dashboard']:,} MB",
+        f"  user CPU-s (steadier; the system part is mostly page faults): import "
+        f"{out['import_user_cpu_s']}, derived {out['derived_refresh_user_cpu_s']}, claims "
+        f"{out['claims_user_cpu_s']}: file to dashboard "
+        f"{out['user_cpu_ratio_file_to_dashboard_vs_import']}x the import",
     ]
     if out["forced_reimport_s"] is not None:
         lines.append(f"  forced re-import of the same file: {out['forced_reimport_s']} s, "
@@ -405,6 +429,10 @@ def report_lines(out: dict) -> list[str]:
         lines.append("CPU-seconds ratio (baseline CPU-s / importer CPU-s; steadier on a busy "
                      "machine): " + ", ".join(f"÷ {names[k]} {v}x" for k, v in cpu
                                               if v is not None))
+        user = [(k, out.get(f"user_cpu_ratio_import_vs_{k}")) for k in
+                ("duckdb_two_tables", "pandas")]
+        lines.append("user CPU-seconds ratio (the same without the system part): " + ", ".join(
+            f"÷ {names[k]} {v}x" for k, v in user if v is not None))
     for p in out.get("profile_top_statements", ()):
         lines.append(f"  profile {p['phase']:<16} {p['wall_s']:8.3f} s {p['cpu_s']:8.3f} "
                      f"CPU-s  x{p['count']:<3} {p['sql'][:90]}")
@@ -639,9 +667,10 @@ def run_derived_bench(db_path: str | os.PathLike[str], *, repeats: int = 1,
 
     Each of ``repeats`` runs copies the file anew, so that two checkouts can be compared
     side by side on the same data, alternated (docs/performance.md, sixth pass). Per run:
-    wall and CPU-seconds (this process, every thread), the costliest statements, the
-    copy's size after a ``CHECKPOINT`` (DuckDB reuses the blocks of replaced tables but does
-    not shrink the file, so this is larger than a fresh build's) and its tables."""
+    wall, CPU-seconds and user CPU-seconds (this process, every thread), the costliest
+    statements, the copy's size after a ``CHECKPOINT`` (DuckDB reuses the blocks of
+    replaced tables but does not shrink the file, so this is larger than a fresh build's)
+    and its tables."""
     src = Path(db_path)
     if not src.exists():
         raise FileNotFoundError(f"no database at {src}")
@@ -667,9 +696,9 @@ def run_derived_bench(db_path: str | os.PathLike[str], *, repeats: int = 1,
             con.phase = "derived"
             try:
                 gc.collect()
-                t, c = time.perf_counter(), _cpu()
+                t, c, u = time.perf_counter(), _cpu(), _user_cpu()
                 facts.refresh_derived(con)
-                wall, cpu = time.perf_counter() - t, _cpu() - c
+                wall, cpu, user = time.perf_counter() - t, _cpu() - c, _user_cpu() - u
                 raw.execute("CHECKPOINT")
                 tables = [r[0] for r in raw.execute(
                     "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
@@ -677,6 +706,7 @@ def run_derived_bench(db_path: str | os.PathLike[str], *, repeats: int = 1,
             finally:
                 raw.close()
             runs.append({"wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+                         "user_cpu_s": round(user, 2),
                          "db_mb": round(copy.stat().st_size / 2**20),
                          "tables": tables, "load_1m": round(load, 2),
                          "top_statements": con.top(12)})
@@ -697,7 +727,8 @@ def derived_report_lines(out: dict[str, Any]) -> list[str]:
     lines = [f"derived refresh of a copy of {out['db']} ({out['source_mb']:,} MB), "
              f"{out['machine']}"]
     for i, r in enumerate(out["runs"], 1):
-        lines.append(f"run {i}: {r['wall_s']} s, {r['cpu_s']} CPU-s; copy {r['db_mb']:,} MB "
+        lines.append(f"run {i}: {r['wall_s']} s, {r['cpu_s']} CPU-s ({r['user_cpu_s']} user); "
+                     f"copy {r['db_mb']:,} MB "
                      f"after CHECKPOINT (rebuilt in place: with the blocks the replaced "
                      f"tables freed), {len(r['tables'])} tables; load {r['load_1m']}")
     if out["runs"]:

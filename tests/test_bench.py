@@ -50,6 +50,8 @@ def test_derived_bench_rebuilds_a_copy_and_leaves_the_database_alone(tiny_db_fil
     assert not out["source_modified"] and len(out["runs"]) == 2
     for r in out["runs"]:
         assert r["cpu_s"] > 0 and r["db_mb"] > 0
+        # user CPU is a part of user + system (each rounded to 0.01; two clocks of the kernel)
+        assert 0 < r["user_cpu_s"] <= r["cpu_s"] + 0.02
         assert set(facts.WORKLOAD_AGGREGATES) <= set(r["tables"])
         assert not set(facts.RETIRED_TABLES) & set(r["tables"])
         assert any("call_facts" in s["sql"] for s in r["top_statements"])

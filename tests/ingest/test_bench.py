@@ -39,6 +39,19 @@ def test_bench_import_small(tmp_path, capsys):
         b = figures[numerator] if isinstance(numerator, str) else numerator
         # every figure is rounded to 0.01: ratio x import = baseline within what that allows
         assert abs(r * imp - b) <= 0.02 + 0.005 * (imp + r), ratio
+    # The user CPU-seconds (without the system part) beside them: each a part of its
+    # phase's CPU-seconds, and the ratios from them.
+    assert "user CPU-seconds ratio" in text and "user CPU-s" in text
+    user = {k: figures[f"{k}_user_cpu_s"] for k in ("import", "derived_refresh", "claims")}
+    for k, u in user.items():
+        assert 0 < u <= figures[f"{k}_cpu_s"] + 0.02, k
+    for ratio, b in (("user_cpu_ratio_import_vs_duckdb_two_tables",
+                      figures["duckdb_two_tables_user_cpu_s"]),
+                     ("user_cpu_ratio_import_vs_pandas", figures["pandas_read_insert_user_cpu_s"]),
+                     ("user_cpu_ratio_file_to_dashboard_vs_import", sum(user.values()))):
+        r, imp_u = figures[ratio], user["import"]
+        assert abs(r * imp_u - b) <= 0.02 + 0.005 * (imp_u + r), ratio
+    assert figures["duckdb_two_tables_user_cpu_s"] <= figures["duckdb_two_tables_cpu_s"] + 0.02
     # Two tables take longer than one (same file, the second table on top).
     assert figures["duckdb_two_tables_s"] > figures["duckdb_ctas_s"] > 0
     # Only the database files go; a CSV given with --csv is imported and kept.
