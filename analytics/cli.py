@@ -537,7 +537,8 @@ def _register_bench(sub: argparse._SubParsersAction) -> None:
                    help="time every SQL statement (wall and CPU) and print the costliest")
     i.add_argument("--time-ordered", action="store_true",
                    help="write the rows in order of receipt, as a CAD export comes (default: "
-                        "in no time order, the worst case for the derived tables)")
+                        "in no time order, the worst case for the derived tables; with --csv "
+                        "the file's own order counts)")
     i.set_defaults(func=_cmd_bench_import)
     a = bsub.add_parser("all", help="every benchmark this checkout has (import at 1M calls)")
     a.add_argument("--json", type=Path, help="write the import figures to this JSON file")
