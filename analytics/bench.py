@@ -204,13 +204,14 @@ def duckdb_floor(csv_path: Path, db_path: Path) -> tuple[float, float, float, fl
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute("SET preserve_insertion_order = false")
-        t, c, u = time.perf_counter(), _cpu(), _user_cpu()
+        start = _Stamp()
         con.execute("CREATE TABLE raw_calls AS SELECT * FROM read_csv($p, timestampformat = $f)",
                     params)
-        one, one_cpu = time.perf_counter() - t, _cpu() - c
+        one, one_cpu, _ = start.since()
         con.execute(f"CREATE TABLE raw_units AS SELECT {sel} FROM read_csv($p, timestampformat = $f)",
                     params)
-        return one, time.perf_counter() - t, one_cpu, _cpu() - c, _user_cpu() - u
+        two, two_cpu, two_user = start.since()
+        return one, two, one_cpu, two_cpu, two_user
     finally:
         con.close()
 
@@ -231,6 +232,18 @@ def _user_cpu() -> float:
     cost varies with the host (the same statement took 2.3-12.5 system CPU-s at a steady
     17-19 user CPU-s; docs/performance.md, eleventh pass)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_utime
+
+
+class _Stamp:
+    """Wall clock, CPU-seconds and user CPU-seconds at one moment; :meth:`since` gives
+    the three elapsed since then."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu, self.user = time.perf_counter(), _cpu(), _user_cpu()
+
+    def since(self) -> tuple[float, float, float]:
+        now = _Stamp()
+        return now.wall - self.wall, now.cpu - self.cpu, now.user - self.user
 
 
 def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
@@ -265,25 +278,24 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
                     "VALUES (?, CAST(? AS DATE), ?, 'benchmark')",
                     [list(d) for d in BENCH_DEPLOYMENTS])
     gc.collect()
-    t0, c0, u0 = time.perf_counter(), _cpu(), _user_cpu()
+    start = _Stamp()
     if profile:
         con.phase = "import"
     res = import_file(con, "calls", csv_path, preset=preset, refresh=False)
-    import_s, import_cpu, import_user = time.perf_counter() - t0, _cpu() - c0, _user_cpu() - u0
+    import_s, import_cpu, import_user = start.since()
     rss_import = _peak_rss_mb()
     # call_facts then skips its sort (a table of one row group is sorted anyway)
     calls_ordered = facts.calls_in_time_order(raw)
-    t1, c1, u1 = time.perf_counter(), _cpu(), _user_cpu()
+    start = _Stamp()
     if profile:
         con.phase = "derived"
     facts.refresh_derived(con)
-    derived_s, derived_cpu, derived_user = (time.perf_counter() - t1, _cpu() - c1,
-                                            _user_cpu() - u1)
-    t2, c2, u2 = time.perf_counter(), _cpu(), _user_cpu()
+    derived_s, derived_cpu, derived_user = start.since()
+    start = _Stamp()
     if profile:
         con.phase = "claims"
     stored = store_claims(raw)
-    claims_s, claims_cpu, claims_user = time.perf_counter() - t2, _cpu() - c2, _user_cpu() - u2
+    claims_s, claims_cpu, claims_user = start.since()
     rss_dashboard = _peak_rss_mb()
     again = None
     if reimport:
@@ -358,14 +370,13 @@ def run_import_bench(n_calls: int, workdir: Path, *, seed: int = 20220101,
         for p in (pandas_db, Path(f"{pandas_db}.wal")):  # left by an earlier --keep run
             p.unlink(missing_ok=True)
         pcon = db.connect(pandas_db)
-        t3, c3, u3 = time.perf_counter(), _cpu(), _user_cpu()
+        start = _Stamp()
         df = pd.read_csv(csv_path)
-        read_s = time.perf_counter() - t3
+        read_s = start.since()[0]
         pcon.register("bench_df", df)
         pcon.execute("CREATE TABLE raw_calls AS SELECT * FROM bench_df")
         pcon.unregister("bench_df")
-        pandas_s, pandas_cpu, pandas_user = (time.perf_counter() - t3, _cpu() - c3,
-                                             _user_cpu() - u3)
+        pandas_s, pandas_cpu, pandas_user = start.since()
         del df
         pcon.close()
         out.update({
@@ -481,9 +492,9 @@ def _best_of(fn: Any, repeats: int) -> tuple[dict[str, float], Any]:
     for _ in range(repeats):
         engines.forget_results()
         gc.collect()
-        w, c = time.perf_counter(), _cpu()
+        start = _Stamp()
         got = fn()
-        wall, cpu = time.perf_counter() - w, _cpu() - c
+        wall, cpu, _ = start.since()
         if best is None or wall < best["wall_s"]:
             best, result = {"wall_s": round(wall, 4), "cpu_s": round(cpu, 4)}, got
     assert best is not None
@@ -699,9 +710,9 @@ def run_derived_bench(db_path: str | os.PathLike[str], *, repeats: int = 1,
             con.phase = "derived"
             try:
                 gc.collect()
-                t, c, u = time.perf_counter(), _cpu(), _user_cpu()
+                start = _Stamp()
                 facts.refresh_derived(con)
-                wall, cpu, user = time.perf_counter() - t, _cpu() - c, _user_cpu() - u
+                wall, cpu, user = start.since()
                 raw.execute("CHECKPOINT")
                 tables = [r[0] for r in raw.execute(
                     "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
