@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -658,8 +659,6 @@ def compact(path: str | os.PathLike[str]) -> Compacted:
     rename. Anything that fails (the database in use by another program, too little disk,
     a count that differs) raises :class:`DatabaseError` and leaves the database as it was.
     """
-    import shutil
-
     path = resolve_db_path(path)
     if not path.exists():
         raise DatabaseError(f"no database at {path}")
